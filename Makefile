@@ -1,0 +1,39 @@
+# gameday — `make demo` runs a real drill against the embedded demo; `make test` runs the suite.
+# Both create .venv with a Python >= 3.12 found on this machine (pyenv versions included).
+
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+find_python = $(shell for c in "$$PYTHON" python3.13 python3.12 python3 \
+	$$HOME/.pyenv/versions/3.13*/bin/python3 $$HOME/.pyenv/versions/3.12*/bin/python3 \
+	/usr/local/bin/python3.1[2-9] /usr/bin/python3.1[2-9]; do \
+	[ -n "$$c" ] || continue; p=$$(command -v "$$c" 2>/dev/null) || continue; \
+	"$$p" -c 'import sys,venv; sys.exit(sys.version_info < (3,12))' 2>/dev/null && { echo "$$p"; break; }; done)
+
+.PHONY: demo test bench venv clean lint schema
+
+$(STAMP): pyproject.toml
+	@set -e; base="$(find_python)"; \
+	if [ -z "$$base" ]; then echo "error: need Python >= 3.12 (set PYTHON=/path/to/python3.12)" >&2; exit 2; fi; \
+	echo "using $$base"; rm -rf $(VENV); "$$base" -m venv $(VENV); \
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,load,docker,kubernetes]' 2>&1 | grep -v "^WARNING: Location" || true; \
+	$(PY) -c 'import gameday, chaoslib, pydantic' && touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/gameday run scenarios/checkout-db-primary-failure.yaml --mode ci --out reports/demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+schema: $(STAMP)
+	$(VENV)/bin/gameday schema > schema/scenario.schema.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .gameday reports/demo

@@ -1,0 +1,102 @@
+"""Clocks. The conductor never reads time or sleeps except through a :class:`Clock`.
+
+``SystemClock`` is real time. ``FakeClock`` is virtual time for tests: waiting on an
+empty inbox jumps straight to the next scheduled input or deadline, so minutes of
+drill run in milliseconds.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import queue
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+
+class Clock(Protocol):
+    """Time as the conductor sees it."""
+
+    def now(self) -> float:
+        """Monotonic seconds (an arbitrary origin)."""
+
+    def wall(self) -> datetime:
+        """Current UTC wall time."""
+
+    def next_input(self, inbox: queue.Queue, deadline: float | None) -> Any | None:
+        """The next item from ``inbox``, or None once ``now() >= deadline``."""
+
+    def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
+        """Sleep; return True early if ``stop`` is set."""
+
+
+def iso(dt: datetime) -> str:
+    """UTC ISO 8601 with microseconds and a 'Z'."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class SystemClock:
+    """Real time: ``time.monotonic`` and ``datetime.now(UTC)``."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def wall(self) -> datetime:
+        return datetime.now(UTC)
+
+    def next_input(self, inbox: queue.Queue, deadline: float | None) -> Any | None:
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            return inbox.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
+        if stop is None:
+            time.sleep(max(0.0, seconds))
+            return False
+        return stop.wait(max(0.0, seconds))
+
+
+class FakeClock:
+    """Virtual time for tests. ``schedule(t, item)`` delivers ``item`` to the next waiter at time ``t``."""
+
+    def __init__(self, start: float = 1000.0, wall: datetime | None = None):
+        self._t = start
+        self._origin = start
+        self._wall0 = wall or datetime(2026, 1, 1, 9, 0, 0, tzinfo=UTC)
+        self._pending: list[tuple[float, int, Any]] = []
+        self._counter = itertools.count()
+
+    def now(self) -> float:
+        return self._t
+
+    def wall(self) -> datetime:
+        return self._wall0 + timedelta(seconds=self._t - self._origin)
+
+    def advance(self, seconds: float) -> None:
+        self._t += seconds
+
+    def schedule(self, at: float, item: Any) -> None:
+        """Deliver ``item`` at absolute fake time ``at`` (see :meth:`now`)."""
+        heapq.heappush(self._pending, (at, next(self._counter), item))
+
+    def next_input(self, inbox: queue.Queue, deadline: float | None) -> Any | None:
+        try:
+            return inbox.get_nowait()
+        except queue.Empty:
+            pass
+        if self._pending and (deadline is None or self._pending[0][0] <= deadline):
+            at, _, item = heapq.heappop(self._pending)
+            self._t = max(self._t, at)
+            return item
+        if deadline is None:
+            raise RuntimeError("FakeClock: waiting forever with nothing scheduled")
+        self._t = max(self._t, deadline)
+        return None
+
+    def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
+        self._t += max(0.0, seconds)
+        return bool(stop and stop.is_set())

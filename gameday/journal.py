@@ -1,0 +1,158 @@
+"""The journal: one append-only JSON Lines file per drill, the single source of truth.
+
+Each line is an :class:`~gameday.model.events.Event`. :class:`JournalWriter` writes and
+fsyncs a line before :meth:`~JournalWriter.append` returns; :func:`read_journal` replays
+a file, tolerating only a torn last line (a crash mid-write).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from gameday.clock import Clock, iso
+from gameday.errors import JournalError
+from gameday.model.events import Event
+
+MAX_LINE = 16 * 1024 * 1024
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, sort_keys=False, default=str)
+
+
+class JournalWriter:
+    """Appends events to a journal file. Thread-safe; every append is fsynced.
+
+    ``listeners`` are called with each event after it is on disk (live views, web).
+    """
+
+    def __init__(self, path: Path, clock: Clock, *, fsync: bool = True):
+        self.path = Path(path)
+        self.clock = clock
+        self.fsync = fsync
+        self._lock = threading.Lock()
+        self._seq = 0
+        self._t0 = clock.now()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists() and self.path.stat().st_size:
+            raise JournalError(str(self.path), 1, "journal already exists; a drill never appends to another's journal")
+        self._fh = open(self.path, "a", encoding="utf-8")
+        self.listeners: list[Callable[[Event], None]] = []
+        self.events: list[Event] = []
+
+    @property
+    def t0(self) -> float:
+        """Monotonic time of drill start (offset 0)."""
+        return self._t0
+
+    def offset(self, monotonic: float | None = None) -> float:
+        """Seconds since drill start of ``monotonic`` (default: now)."""
+        return (self.clock.now() if monotonic is None else monotonic) - self._t0
+
+    def append(self, kind: str, source: str, data: dict[str, Any] | None = None, *, at: float | None = None) -> Event:
+        """Write one event and return it once it is durable.
+
+        ``at`` is a monotonic time the fact happened (e.g. when a webhook reached the
+        socket); by default, now.
+        """
+        with self._lock:
+            mono = self.clock.now() if at is None else at
+            wall = self.clock.wall()
+            if at is not None:
+                from datetime import timedelta
+
+                wall = wall - timedelta(seconds=self.clock.now() - at)
+            event = Event(seq=self._seq, kind=kind, wall=iso(wall), t=round(mono - self._t0, 6), source=source, data=data or {})
+            line = _dumps(event.model_dump(mode="json")) + "\n"
+            self._fh.write(line)
+            self._fh.flush()
+            if self.fsync:
+                os.fsync(self._fh.fileno())
+            self._seq += 1
+            self.events.append(event)
+        for listener in list(self.listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken view never breaks the journal
+                pass
+        return event
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._fh.closed:
+                self._fh.close()
+
+
+@dataclass(frozen=True)
+class Journal:
+    """A replayed journal: its events in order, and whether its last line was torn."""
+
+    path: str
+    events: list[Event]
+    torn: bool = False
+
+    def of(self, *kinds: str) -> list[Event]:
+        return [e for e in self.events if e.kind in kinds]
+
+    def first(self, *kinds: str) -> Event | None:
+        return next((e for e in self.events if e.kind in kinds), None)
+
+
+def parse_lines(path: str, lines: list[bytes]) -> Journal:
+    """Replay raw lines (each with its newline, the last maybe without)."""
+    events: list[Event] = []
+    torn = False
+    for number, raw in enumerate(lines, start=1):
+        last = number == len(lines)
+        if not raw.strip():
+            if last:
+                continue
+            raise JournalError(path, number, "empty line")
+        try:
+            if len(raw) > MAX_LINE:
+                raise ValueError(f"line longer than {MAX_LINE} bytes")
+            obj = json.loads(raw.decode("utf-8"))
+            event = Event.model_validate(obj)
+        except (ValueError, UnicodeDecodeError, ValidationError) as exc:
+            if last and not raw.endswith(b"\n"):
+                torn = True
+                break
+            raise JournalError(path, number, _why(exc)) from None
+        if event.seq != len(events):
+            raise JournalError(path, number, f"sequence number {event.seq}, expected {len(events)}")
+        if events and event.t + 1e-6 < events[-1].t:
+            raise JournalError(path, number, f"time offset {event.t} goes backwards")
+        events.append(event)
+    if not events:
+        raise JournalError(path, 1, "no events")
+    if events[0].kind != "DrillStarted":
+        raise JournalError(path, 1, f"first event is {events[0].kind}, expected DrillStarted")
+    return Journal(path=path, events=events, torn=torn)
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "event"
+        return f"{loc}: {err['msg']}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not JSON: {exc.msg} at column {exc.colno}"
+    return str(exc)
+
+
+def read_journal(path: str | os.PathLike[str]) -> Journal:
+    """Read and validate a journal file. Raises :class:`JournalError` naming the bad line."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise JournalError(str(p), 0, f"cannot read: {exc.strerror}") from None
+    return parse_lines(str(p), data.splitlines(keepends=True))

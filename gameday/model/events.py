@@ -1,0 +1,85 @@
+"""Journal events: immutable facts, past tense, each with a sequence number and two times.
+
+``wall`` is UTC wall time; ``t`` is the monotonic offset in seconds from drill start.
+Durations are computed from events, never stored in them.
+
+What ``data`` holds, by kind (the contract between the conductor, the responders and
+the analysis; keys not listed may be added, listed keys keep their meaning):
+
+``DrillStarted``        drill_id, mode, scenario (the scenario as JSON, by alias), scenario_path,
+                        policy (the SeverityPolicy applied, already scaled, as JSON), target (dict),
+                        gameday_version
+``PhaseChanged``        phase: preflight | baseline | inject | observe | recover | rollback | report
+``SteadyStateChecked``  ok (bool), stage: preflight | final, checks: [{check, ok, detail}]
+``FaultInjected``       fault (id), kind: experiment | activities | process
+``FaultInjectionFailed`` fault, error
+``FaultRolledBack``     fault, reason: end | abort | signal | max_duration | recover | error
+``FaultRollbackFailed`` fault, error
+``ActivityRan``         owner (fault id or runbook name), phase: method | rollback | runbook,
+                        name, provider, status: succeeded | failed, started_t, duration_s, output, error
+``ImpactStarted``       check, detail           (conductor's own probes: ground truth, never detection)
+``ImpactEnded``         check
+``AlertReceived``       format (alertmanager, ...), status (firing | resolved), alertname, labels,
+                        matched (bool), signal (name or None), received_t, payload (raw, as received)
+``DetectionRecorded``   via: alert | person, signal, alertname, by (person), alert_seq
+``RoleAssigned``        person, role, by
+``ActionRecorded``      action, author, role, and by action:
+                          acknowledge | declare_incident | mark_detected | resolved: (nothing more)
+                          set_severity: severity
+                          notify_executives: text
+                          post_update: audience (internal | external | executive), text
+                          runbook_started: runbook
+                          runbook_finished: runbook, ok (bool), error
+                          note: text
+``StepMatched``         step, action_seq, verdict (as seen live; the scorecard recomputes)
+``RecoveryObserved``    checks ([names])
+``DrillAborted``        reason
+``DrillEnded``          outcome: completed | aborted, reason
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+EventKind = Literal[
+    "DrillStarted",
+    "PhaseChanged",
+    "SteadyStateChecked",
+    "FaultInjected",
+    "FaultInjectionFailed",
+    "FaultRolledBack",
+    "FaultRollbackFailed",
+    "ActivityRan",
+    "ImpactStarted",
+    "ImpactEnded",
+    "AlertReceived",
+    "DetectionRecorded",
+    "RoleAssigned",
+    "ActionRecorded",
+    "StepMatched",
+    "RecoveryObserved",
+    "NoteAdded",
+    "DrillAborted",
+    "DrillEnded",
+]
+EVENT_KINDS: tuple[str, ...] = EventKind.__args__  # type: ignore[attr-defined]
+
+Phase = Literal["preflight", "baseline", "inject", "observe", "recover", "rollback", "report"]
+
+
+class Event(BaseModel):
+    """One line of a journal."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: int = Field(SCHEMA_VERSION, description="event schema version")
+    seq: int = Field(ge=0, description="sequence number, from 0, no gaps")
+    kind: EventKind
+    wall: str = Field(description="UTC wall time, ISO 8601 with microseconds and 'Z'")
+    t: float = Field(description="monotonic seconds since drill start")
+    source: str = Field(description="conductor, injector, observer, webhook, automation, or a responder's name")
+    data: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,381 @@
+"""The scenario: a frozen, validated description of one game day.
+
+Validators here check only what one document can check by itself (ids, references
+between sections, timing). Whether referenced files exist is the loader's job.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gameday.model.duration import Duration, format_duration
+
+Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
+Mode = Literal["gameday", "tabletop", "ci", "training"]
+Audience = Literal["internal", "external", "executive"]
+Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", description="lower-case id: letters, digits, - _ .")]
+
+#: Actions a responder (person or automation) can record; steps expect one of these.
+ACTIONS = (
+    "acknowledge",
+    "declare_incident",
+    "set_severity",
+    "assign_role",
+    "notify_executives",
+    "post_update",
+    "runbook",
+    "mark_detected",
+    "note",
+    "resolved",
+)
+ActionName = Literal[
+    "acknowledge",
+    "declare_incident",
+    "set_severity",
+    "assign_role",
+    "notify_executives",
+    "post_update",
+    "runbook",
+    "mark_detected",
+    "note",
+    "resolved",
+]
+#: Anchors a step deadline may count from, besides another step's id.
+BUILTIN_ANCHORS = ("start", "injection", "detection", "recovery")
+
+DEFAULT_ROLES = ("incident-commander", "tech-lead", "comms-lead")
+
+
+class CrossCheckError(ValueError):
+    """Problems between sections of a scenario, each with its path (a tuple like pydantic's ``loc``)."""
+
+    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]):
+        self.problems = problems
+        super().__init__("; ".join(msg for _, msg in problems))
+
+
+class Strict(BaseModel):
+    """Base of every model type: unknown keys refused, instances frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HttpCheck(Strict):
+    """An HTTP probe: healthy when the status matches (and the body contains ``body_contains``)."""
+
+    url: str = Field(description="URL; '{target.url}' is replaced by the target's base URL")
+    method: Literal["GET", "HEAD", "POST"] = "GET"
+    expect_status: int = Field(200, ge=100, le=599)
+    body_contains: str | None = None
+    timeout: Duration = Field(1.0, description="per probe")
+
+
+class ProcessCheck(Strict):
+    """Healthy while the named target process is running."""
+
+    process: str = Field(description="a name from target.processes")
+
+
+class Check(Strict):
+    """One steady-state check; exactly one of ``http`` or ``process``."""
+
+    name: str | None = Field(None, description="shown in the journal; defaults to the URL or process")
+    http: HttpCheck | None = None
+    process: ProcessCheck | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Check:
+        kinds = [k for k in ("http", "process") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("a check needs exactly one of 'http' or 'process'")
+        return self
+
+    @property
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        if self.http:
+            return f"{self.http.method} {self.http.url}"
+        assert self.process
+        return f"process {self.process.process}"
+
+
+class ProcessSelector(Strict):
+    """How to find (and restart) a process of the target."""
+
+    pid_file: str | None = None
+    command: str | None = Field(None, description="regular expression matched against the process command line")
+    restart: list[str] | None = Field(None, description="argv that starts the process again (rollback of 'kill')")
+    cwd: str | None = None
+
+    @model_validator(mode="after")
+    def _findable(self) -> ProcessSelector:
+        if not self.pid_file and not self.command:
+            raise ValueError("a process needs 'pid_file' or 'command' to be found")
+        if self.command:
+            try:
+                re.compile(self.command)
+            except re.error as exc:
+                raise ValueError(f"'command' is not a valid regular expression: {exc}") from None
+        return self
+
+
+class Target(Strict):
+    """The system under drill. ``demo`` names the embedded demo system."""
+
+    url: str | None = Field(None, description="base URL; available to checks as {target.url}")
+    processes: dict[str, ProcessSelector] = Field(default_factory=dict)
+    configuration: dict[str, Any] = Field(default_factory=dict, description="Chaos Toolkit configuration")
+    secrets: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Chaos Toolkit secrets")
+
+
+class ProcessFault(Strict):
+    """A built-in injector acting on a local process."""
+
+    target: str = Field(description="a name from target.processes")
+    action: Literal["kill", "stop"] = Field(description="kill: signal and restart on rollback; stop: SIGSTOP, SIGCONT on rollback")
+    signal: Literal["SIGKILL", "SIGTERM", "SIGINT"] = "SIGKILL"
+
+
+class Fault(Strict):
+    """Something injected at ``at``; always paired with its rollback.
+
+    Exactly one of: ``experiment`` (a Chaos Toolkit experiment: its method injects, its
+    rollbacks repair), ``activities`` (inline Chaos Toolkit activities, with
+    ``rollbacks``), or ``process`` (a built-in process injector).
+    """
+
+    id: Id
+    description: str | None = None
+    at: Duration = Field(description="offset from drill start")
+    max_duration: Duration | None = Field(None, description="dead-man limit: rolled back no later than this after injection")
+    experiment: str | None = Field(None, description="path of a Chaos Toolkit experiment, relative to the scenario")
+    activities: list[dict[str, Any]] | None = Field(None, description="inline Chaos Toolkit activities (the method)")
+    rollbacks: list[dict[str, Any]] | None = Field(None, description="inline Chaos Toolkit rollbacks")
+    process: ProcessFault | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Fault:
+        kinds = [k for k in ("experiment", "activities", "process") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("a fault needs exactly one of 'experiment', 'activities' or 'process'")
+        if self.rollbacks is not None and self.activities is None:
+            raise ValueError("'rollbacks' go with inline 'activities'")
+        if self.activities is not None and not self.activities:
+            raise ValueError("'activities' must not be empty")
+        if self.activities is not None and not self.rollbacks:
+            raise ValueError("inline 'activities' need 'rollbacks': every fault is paired with its rollback")
+        return self
+
+
+class AlertMatcher(Strict):
+    """Matches an alert by name, labels (equality, or regex with ``~``) and status."""
+
+    alertname: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict, description="value is equality; '~regex' matches fully")
+    status: Literal["firing", "resolved", "any"] = "firing"
+
+    @field_validator("labels")
+    @classmethod
+    def _regexes_compile(cls, labels: dict[str, str]) -> dict[str, str]:
+        for key, value in labels.items():
+            if value.startswith("~"):
+                try:
+                    re.compile(value[1:])
+                except re.error as exc:
+                    raise ValueError(f"label {key!r}: bad regular expression: {exc}") from None
+        return labels
+
+
+class Signal(Strict):
+    """What counts as the team's monitoring noticing."""
+
+    name: str | None = None
+    alert: AlertMatcher
+
+
+class Detection(Strict):
+    within: Duration = Field(description="deadline from first injection")
+    signals: list[Signal] = Field(default_factory=list)
+    people_count: bool = Field(True, description="a responder's 'mark detected' counts as detection")
+
+
+class Step(Strict):
+    """An expected responder action with a deadline, matched against recorded actions."""
+
+    id: Id
+    action: ActionName
+    role: str | None = Field(None, description="role expected to do it (any role when absent)")
+    within: Duration = Field(description="deadline from the anchor")
+    after: str = Field("detection", description="anchor: start, injection, detection, recovery or a step id")
+    expect: str | None = Field(None, description="expected value, e.g. SEV1 for set_severity")
+    audience: Audience | None = Field(None, description="for post_update")
+    runbook: str | None = Field(None, description="for action runbook: the runbook's name")
+    every: Duration | None = Field(None, description="repeat: the action is due again this often while the incident is open")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Step:
+        if self.action == "runbook" and not self.runbook:
+            raise ValueError("a 'runbook' step names its runbook")
+        if self.runbook and self.action != "runbook":
+            raise ValueError("'runbook' goes with action 'runbook'")
+        if self.audience and self.action != "post_update":
+            raise ValueError("'audience' goes with action 'post_update'")
+        if self.action == "set_severity" and self.expect and self.expect not in ("SEV1", "SEV2", "SEV3", "SEV4"):
+            raise ValueError(f"'expect' of set_severity is SEV1..SEV4, got {self.expect!r}")
+        if self.every is not None and self.every <= 0:
+            raise ValueError("'every' must be positive")
+        return self
+
+
+class Runbook(Strict):
+    """One-click or automated remediation: a Chaos Toolkit experiment, inline activities, or a process restart."""
+
+    description: str | None = None
+    experiment: str | None = None
+    activities: list[dict[str, Any]] | None = None
+    restart: str | None = Field(None, description="a name from target.processes to restart")
+    automated_in: list[Mode] = Field(default_factory=list, description="modes where automation runs it when its step is due")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Runbook:
+        kinds = [k for k in ("experiment", "activities", "restart") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("a runbook needs exactly one of 'experiment', 'activities' or 'restart'")
+        return self
+
+
+class Recovery(Strict):
+    within: Duration = Field(description="deadline from first injection for the steady state to hold again")
+
+
+class Abort(Strict):
+    max_duration: Duration = Field(description="guardrail: the drill is aborted and rolled back after this long")
+
+
+class Timing(Strict):
+    baseline: Duration = Field(0.0, description="observe before the first fault")
+    cooldown: Duration = Field(0.0, description="keep observing after recovery before ending")
+    probe_interval: Duration = Field(0.25, description="impact probe period (<= 250ms means >= 4 Hz)")
+
+
+class Weights(Strict):
+    """Score weights; each component earns 0..1 of its weight. See README 'Scoring'."""
+
+    detection: float = Field(25, ge=0)
+    steps: float = Field(30, ge=0)
+    recovery: float = Field(20, ge=0)
+    severity: float = Field(10, ge=0)
+    comms: float = Field(10, ge=0)
+    roles: float = Field(5, ge=0)
+
+
+class PolicyOverride(Strict):
+    """How this drill applies the severity policy: ``scale`` shrinks every policy duration."""
+
+    scale: float = Field(1.0, gt=0, le=1.0)
+
+
+class Scenario(Strict):
+    """A game-day scenario, format ``gameday/v1``."""
+
+    api_version: Literal["gameday/v1"] = Field(alias="apiVersion")
+    id: Id
+    title: str = Field(min_length=1)
+    description: str = ""
+    severity: Severity = Field(description="ground truth: what responders should declare")
+    tags: list[str] = Field(default_factory=list)
+    roles: list[str] = Field(default_factory=lambda: list(DEFAULT_ROLES))
+    service: str = Field("the service", description="customer-facing name used in comms and postmortems")
+    symptom: str = Field("", description="what customers see, for comms templates")
+    target: Literal["demo"] | Target = "demo"
+    steady_state: list[Check] = Field(min_length=1)
+    faults: list[Fault] = Field(min_length=1)
+    detection: Detection
+    response: list[Step] = Field(default_factory=list)
+    runbooks: dict[str, Runbook] = Field(default_factory=dict)
+    recovery: Recovery
+    abort: Abort
+    timing: Timing = Timing()
+    scoring: Weights = Weights()
+    policy: PolicyOverride = PolicyOverride()
+    responders: str | None = Field(None, description="scripted responder file for ci drills, relative to the scenario")
+    load: dict[str, Any] | None = Field(None, description="reserved for the load generator")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _references_and_timing(self) -> Scenario:
+        problems = cross_check(self)
+        if problems:
+            raise CrossCheckError(problems)
+        return self
+
+    def first_injection_at(self) -> float:
+        return min(f.at for f in self.faults)
+
+
+def cross_check(sc: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
+    """Checks between sections: ids unique, references resolve, timing possible."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    add = lambda loc, msg: problems.append((loc, msg))  # noqa: E731
+    for kind, items in (("fault", sc.faults), ("step", sc.response)):
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.id in seen:
+                add(("faults" if kind == "fault" else "response", i, "id"), f"duplicate {kind} id {item.id!r}")
+            seen.add(item.id)
+    step_ids = {s.id for s in sc.response}
+    by_id = {s.id: s for s in sc.response}
+    for i, step in enumerate(sc.response):
+        if step.id in BUILTIN_ANCHORS:
+            add(("response", i, "id"), f"step id {step.id!r} is reserved for an anchor")
+        if step.after == step.id:
+            add(("response", i, "after"), "a step cannot be anchored to itself")
+        elif step.after not in BUILTIN_ANCHORS and step.after not in step_ids:
+            add(("response", i, "after"), f"no anchor or step named {step.after!r} (anchors: {', '.join(BUILTIN_ANCHORS)})")
+        else:
+            seen_chain, cur = {step.id}, step
+            while cur.after in by_id:
+                cur = by_id[cur.after]
+                if cur.id in seen_chain:
+                    add(("response", i, "after"), "step anchors form a cycle")
+                    break
+                seen_chain.add(cur.id)
+        if step.runbook and step.runbook not in sc.runbooks:
+            add(("response", i, "runbook"), f"no runbook named {step.runbook!r}")
+        if step.role and step.role not in sc.roles:
+            add(("response", i, "role"), f"role {step.role!r} is not one of the scenario's roles")
+    if isinstance(sc.target, Target):
+        names = set(sc.target.processes)
+        for i, fault in enumerate(sc.faults):
+            if fault.process and fault.process.target not in names:
+                add(("faults", i, "process", "target"), f"no process named {fault.process.target!r} in target.processes")
+        for name, rb in sc.runbooks.items():
+            if rb.restart and rb.restart not in names:
+                add(("runbooks", name, "restart"), f"no process named {rb.restart!r} in target.processes")
+        for i, check in enumerate(sc.steady_state):
+            if check.process and check.process.process not in names:
+                add(("steady_state", i, "process", "process"), f"no process named {check.process.process!r} in target.processes")
+    for i, fault in enumerate(sc.faults):
+        if fault.at >= sc.abort.max_duration:
+            add(("faults", i, "at"), f"scheduled at {format_duration(fault.at)}, not before abort.max_duration {format_duration(sc.abort.max_duration)}")
+        if fault.at < sc.timing.baseline:
+            add(("faults", i, "at"), f"scheduled at {format_duration(fault.at)}, before the baseline ({format_duration(sc.timing.baseline)}) ends")
+        if fault.max_duration is not None and fault.max_duration <= 0:
+            add(("faults", i, "max_duration"), "must be positive")
+    for i, step in enumerate(sc.response):
+        if step.within <= 0:
+            add(("response", i, "within"), "a deadline must fall after its anchor")
+    if sc.detection.within <= 0:
+        add(("detection", "within"), "a deadline must fall after its anchor")
+    if sc.recovery.within <= 0:
+        add(("recovery", "within"), "a deadline must fall after its anchor")
+    elif sc.faults and sc.first_injection_at() + sc.recovery.within > sc.abort.max_duration:
+        add(("recovery", "within"), "the recovery deadline falls after abort.max_duration: the drill would abort first")
+    if sc.timing.probe_interval <= 0:
+        add(("timing", "probe_interval"), "must be positive")
+    return problems

@@ -1,0 +1,44 @@
+"""The project: ``gameday.yaml`` (optional) and where state lives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gameday.model.policy import ProjectConfig
+
+PROJECT_FILE = "gameday.yaml"
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    config: ProjectConfig
+
+    @property
+    def state_path(self) -> Path:
+        """Folder for the fault ledger and demo state (``.gameday/`` by default)."""
+        return (self.root / self.config.state_dir).resolve()
+
+    @property
+    def templates_dir(self) -> Path | None:
+        return (self.root / self.config.templates) if self.config.templates else None
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` holding gameday.yaml, else ``start``."""
+    for folder in (start, *start.parents):
+        if (folder / PROJECT_FILE).is_file():
+            return folder
+    return start
+
+
+def load_project(start: Path) -> Project:
+    """Load ``gameday.yaml`` if there is one (errors located like scenario errors)."""
+    root = find_root(start.resolve())
+    file = root / PROJECT_FILE
+    if not file.is_file():
+        return Project(root=root, config=ProjectConfig())
+    from gameday.loader import load_model
+
+    return Project(root=root, config=load_model(file, ProjectConfig))
