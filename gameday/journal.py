@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from datetime import timedelta
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,16 +62,16 @@ class JournalWriter:
         """Write one event and return it once it is durable.
 
         ``at`` is a monotonic time the fact happened (e.g. when a webhook reached the
-        socket); by default, now.
+        socket); by default, now. It is clamped so that file order stays time order.
         """
         with self._lock:
-            mono = self.clock.now() if at is None else at
-            wall = self.clock.wall()
-            if at is not None:
-                from datetime import timedelta
-
-                wall = wall - timedelta(seconds=self.clock.now() - at)
-            event = Event(seq=self._seq, kind=kind, wall=iso(wall), t=round(mono - self._t0, 6), source=source, data=data or {})
+            now = self.clock.now()
+            mono = now if at is None else min(at, now)
+            t = round(mono - self._t0, 6)
+            if self.events and t < self.events[-1].t:  # file order is time order
+                t, mono = self.events[-1].t, self.events[-1].t + self._t0
+            wall = self.clock.wall() - timedelta(seconds=now - mono)
+            event = Event(seq=self._seq, kind=kind, wall=iso(wall), t=t, source=source, data=data or {})
             line = _dumps(event.model_dump(mode="json")) + "\n"
             self._fh.write(line)
             self._fh.flush()

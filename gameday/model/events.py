@@ -19,8 +19,10 @@ the analysis; keys not listed may be added, listed keys keep their meaning):
                         name, provider, status: succeeded | failed, started_t, duration_s, output, error
 ``ImpactStarted``       check, detail           (conductor's own probes: ground truth, never detection)
 ``ImpactEnded``         check
-``AlertReceived``       format (alertmanager, ...), status (firing | resolved), alertname, labels,
-                        matched (bool), signal (name or None), received_t, payload (raw, as received)
+``AlertReceived``       one per webhook delivery: format (alertmanager, ...), matched (bool: any alert
+                        matched a signal), signal (first matching signal name or None), error (for a
+                        refused/malformed delivery, else None), alerts: [{status, alertname, labels,
+                        matched, signal}], payload (raw body as received: parsed JSON, or text)
 ``DetectionRecorded``   via: alert | person, signal, alertname, by (person), alert_seq
 ``RoleAssigned``        person, role, by
 ``ActionRecorded``      action, author, role, and by action:

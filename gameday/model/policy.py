@@ -2,7 +2,8 @@
 
 The built-in policy follows the practice this tool is built on:
 
-* SEV1 — complete outage or severe degradation for all customers; executives notified immediately.
+* SEV1 — complete outage or severe degradation for all customers; executives notified immediately
+  (within 5 minutes of declaring: the time a page takes).
 * SEV2 — significant degradation for a substantial subset; executives within 30 minutes.
 * SEV3 — minor issues for a small percentage; executives if unresolved after 4 hours.
 * SEV4 — noticed internally, no customer impact; fix in business hours.
@@ -46,7 +47,7 @@ DEFAULT_POLICY = SeverityPolicy.model_validate(
         "levels": {
             "SEV1": {
                 "description": "Complete service outage or severe degradation affecting all customers. Revenue impacted. All hands on deck.",
-                "executives_within": "0s",
+                "executives_within": "5m",  # "immediate", with the few minutes a page takes
                 "update_every": "30m",
             },
             "SEV2": {

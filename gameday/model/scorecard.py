@@ -1,4 +1,4 @@
-"""The scorecard: what a drill measured. Produced by :func:`gameday.analysis.scorecard.score`.
+"""The scorecard: what a drill measured. Produced by :func:`gameday.analysis.scorecard.score_journal`.
 
 Every time is traceable to two journal events (``from_seq`` → ``to_seq``).
 """
@@ -58,6 +58,7 @@ class SeverityResult(Out):
     final: str | None
     correct: bool
     time_to_correct: float | None = Field(None, description="seconds from detection to the first correct classification")
+    note: str = ""
 
 
 class ExecutiveResult(Out):
@@ -65,6 +66,8 @@ class ExecutiveResult(Out):
     within: float | None
     notified_t: float | None
     verdict: Literal["on_time", "late", "missed", "not_required"]
+    deadline_t: float | None = None
+    note: str = ""
 
 
 class CommsResult(Out):
@@ -72,6 +75,7 @@ class CommsResult(Out):
     required_every: float | None
     longest_gap: float | None
     verdict: Literal["met", "not_met", "not_required"]
+    note: str = ""
 
 
 class RoleResult(Out):
@@ -100,6 +104,7 @@ class Score(Out):
     total: float = Field(ge=0, le=100)
     components: list[ScoreComponent]
     formula: str
+    note: str = ""
 
 
 class Scorecard(Out):
@@ -113,6 +118,7 @@ class Scorecard(Out):
     ended_at: str | None
     policy: str
     expected_severity: str
+    policy_rules: list[str] = Field(default_factory=list, description="the policy level applied (expected severity), in words")
     times: list[Measure]
     detection: DetectionResult
     steps: list[StepResult]

@@ -1,0 +1,335 @@
+"""Findings of a drill, in blameless words: action items, contributing gaps, what went well.
+
+Pure functions of a :class:`~gameday.model.scorecard.Scorecard` and its journal, used by
+the postmortem (:mod:`gameday.analysis.postmortem`) and the JUnit report. Texts are
+plain and unescaped (they may carry responder-supplied text): renderers escape them.
+
+Words matter here: a finding names a step, a signal or a role, never a person, and says
+what happened ("done 40.0s after its deadline"), not who failed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from gameday.analysis.timeline import alert_entries, format_offset, one_line
+from gameday.journal import Journal
+from gameday.model.duration import human
+from gameday.model.scorecard import Scorecard, StepResult
+
+IC, TECH, COMMS = "incident-commander", "tech-lead", "comms-lead"
+SURFACED = (
+    "The drill itself surfaced the gaps below, in practice and before a real incident did: that is the point of a game day."
+)
+
+#: Each scenario action as a verb phrase, for sentences like "prompted to <action>".
+ACTION_TEXT = {
+    "acknowledge": "acknowledge the page",
+    "declare_incident": "declare the incident",
+    "set_severity": "set the severity",
+    "assign_role": "assign the incident roles",
+    "notify_executives": "notify executives",
+    "post_update": "post a stakeholder update",
+    "runbook": "run the runbook",
+    "mark_detected": "report the detection",
+    "note": "record a note",
+    "resolved": "mark the incident resolved",
+}
+
+
+@dataclass(frozen=True)
+class ActionItem:
+    """One specific improvement, with the incident role that owns it and why it is needed."""
+
+    title: str
+    owner_role: str
+    why: str
+
+
+# ---------------------------------------------------------------- helpers shared with the renderers
+
+
+def measure(card: Scorecard, *names: str) -> float | None:
+    """Seconds of the measure whose name, lower-cased without punctuation, is one of ``names`` (``"mttd"``)."""
+    for m in card.times:
+        if re.sub(r"[^a-z0-9]", "", m.name.lower()) in names:
+            return m.seconds
+    return None
+
+
+def severity_applicable(card: Scorecard) -> bool:
+    """Whether severity could be judged in this drill (the scorecard notes 'not applicable' otherwise)."""
+    return not str(getattr(card.severity, "note", "") or "").startswith("not applicable")
+
+
+def via_text(via: str | None, signal: str | None) -> str:
+    """How a detection came, with a leading space: ``" via alert db-down"``, ``" reported by a person"``."""
+    if via == "alert":
+        return " via alert" + (f" {signal}" if signal else "")
+    if via == "person":
+        return " reported by a person"
+    return f" via {via}" if via else ""
+
+
+def late_by(done: float | None, deadline: float | None) -> str:
+    """How long after ``deadline`` something was ``done``, for people (``'40.0s'``); ``'—'`` if unknown."""
+    return human(done - deadline) if done is not None and deadline is not None else "—"
+
+
+def step_name(step: StepResult) -> str:
+    """``'ack (acknowledge the page)'``."""
+    return f"{step.id} ({ACTION_TEXT.get(step.action, step.action)})"
+
+
+def impacted_checks(journal: Journal) -> list[str]:
+    """Names of the steady-state checks the conductor's probes saw failing, in order of first failure."""
+    seen: list[str] = []
+    for e in journal.of("ImpactStarted"):
+        check = str(e.data.get("check") or "")
+        if check and check not in seen:
+            seen.append(check)
+    return seen
+
+
+def unmatched_alerts(journal: Journal) -> list[str]:
+    """Names of firing alerts that matched no detection signal, in order of arrival."""
+    names: list[str] = []
+    for e in journal.of("AlertReceived"):
+        for a in alert_entries(e.data):
+            if not a["matched"] and a["status"] == "firing" and a["alertname"] not in names:
+                names.append(a["alertname"])
+    return names
+
+
+def _owner(preferred: str, roles: list[str]) -> str:
+    """``preferred`` if the scenario has that role (or names none), else the incident commander or its first role."""
+    if not roles or preferred in roles:
+        return preferred
+    return IC if IC in roles else roles[0]
+
+
+def _failed_runbooks(journal: Journal) -> list[tuple[str, str]]:
+    out: dict[str, str] = {}
+    for e in journal.of("ActionRecorded", "ActivityRan"):
+        d = e.data
+        if e.kind == "ActionRecorded" and d.get("action") == "runbook_finished" and not d.get("ok"):
+            out.setdefault(str(d.get("runbook") or "?"), one_line(d.get("error") or "no error text", 160))
+        elif e.kind == "ActivityRan" and d.get("phase") == "runbook" and d.get("status") == "failed":
+            out.setdefault(str(d.get("owner") or "?"), one_line(d.get("error") or "no error text", 160))
+    return list(out.items())
+
+
+# ---------------------------------------------------------------- action items
+
+
+def action_items(card: Scorecard, journal: Journal) -> list[ActionItem]:
+    """Specific, owned improvements, most important first.
+
+    Order: detection (a silent detection always leads: one "add an alert" item per
+    impacted check), missed then late steps, severity, executives, comms cadence, role
+    coverage, recovery, broken runbooks, faults and rollbacks, an unfinished drill.
+    Owners are the scenario's roles (``tech-lead``, ``comms-lead``, ``incident-commander``
+    by default), or the step's own role.
+    """
+    roles = list(card.roles.required)
+    items: list[ActionItem] = []
+    items += _detection_items(card, journal, _owner(TECH, roles))
+    items += _step_items(card, roles)
+    items += _policy_items(card, _owner(IC, roles), _owner(COMMS, roles))
+    items += _role_items(card, _owner(IC, roles), _owner(TECH, roles))
+    items += _system_items(card, journal, _owner(TECH, roles), _owner(IC, roles))
+    return items
+
+
+def _detection_items(card: Scorecard, journal: Journal, tech: str) -> list[ActionItem]:
+    d = card.detection
+    checks = impacted_checks(journal) or ["the steady-state check"]
+    items = []
+    if d.verdict == "silent":
+        why = (
+            f"Nothing detected the fault by its deadline ({format_offset(d.deadline_t)}): no alert matched a detection "
+            "signal and no one reported it, while the conductor's probes saw the impact."
+        )
+        items += [ActionItem(f"Add an alert that fires when {check} fails", tech, why) for check in checks]
+    elif d.verdict == "late":
+        what = f"the alert behind signal {d.signal}" if d.via == "alert" and d.signal else "alerting on this failure"
+        why = f"Detection came at {format_offset(d.detected_t)}, {late_by(d.detected_t, d.deadline_t)} after its deadline."
+        items.append(ActionItem(f"Make {what} fire sooner", tech, why))
+    if d.via == "person" and d.verdict in ("on_time", "late"):
+        why = (
+            "The problem was detected by a person, not by monitoring; automated detection is faster "
+            "and does not depend on someone looking."
+        )
+        items.append(ActionItem(f"Add an alert that fires when {checks[0]} fails", tech, why))
+    unmatched = unmatched_alerts(journal)
+    if unmatched and d.verdict in ("silent", "late"):
+        why = f"These alerts fired but matched no detection signal: {', '.join(unmatched)}."
+        items.append(ActionItem("Connect the alerts that did fire to the scenario's detection signals", tech, why))
+    return items
+
+
+def _step_items(card: Scorecard, roles: list[str]) -> list[ActionItem]:
+    items = []
+    for s in [s for s in card.steps if s.verdict == "missed"] + [s for s in card.steps if s.verdict == "late"]:
+        owner = _owner(s.role or IC, roles)
+        if s.verdict == "missed":
+            title = f"Make sure someone is prompted to {ACTION_TEXT.get(s.action, s.action)} (step {s.id})"
+            why = (
+                f"It was not done during the drill (deadline {format_offset(s.deadline_t)}). What made it hard? "
+                f"Check the {owner} checklist and runbook for this step."
+            )
+        else:
+            title = f"Bring step {step_name(s)} within its deadline"
+            why = (
+                f"It was done at {format_offset(s.done_t)}, {late_by(s.done_t, s.deadline_t)} after its deadline "
+                f"({format_offset(s.deadline_t)})."
+            )
+        items.append(ActionItem(title, owner, why))
+    return items
+
+
+def _policy_items(card: Scorecard, ic: str, comms: str) -> list[ActionItem]:
+    items = []
+    sev, expected = card.severity, card.expected_severity
+    if severity_applicable(card) and not sev.correct:
+        if sev.first_declared is None and sev.final is None:
+            items.append(ActionItem(f"Declare a severity early (this failure is {sev.expected})", ic,
+                                    "No severity was declared during the drill."))  # fmt: skip
+        else:
+            why = f"Severity was first declared as {sev.first_declared or 'none'} and ended as {sev.final or 'none'}."
+            items.append(ActionItem(f"Clarify the severity criteria for this failure (expected {sev.expected})", ic, why))
+    elif severity_applicable(card) and sev.first_declared and sev.first_declared != sev.expected:
+        why = f"Severity was first declared as {sev.first_declared} and corrected later."
+        items.append(ActionItem(f"Classify this failure as {sev.expected} from the start", ic, why))
+    ex = card.executives
+    covered_by_step = any(s.action == "notify_executives" and s.verdict in ("late", "missed") for s in card.steps)
+    if ex.verdict in ("late", "missed") and not covered_by_step:
+        if ex.within is None:
+            when = "as the policy requires"
+        else:
+            when = "immediately" if ex.within == 0 else f"within {human(ex.within)}"
+        why = f"Executives were told at {format_offset(ex.notified_t)}." if ex.verdict == "late" else (
+            "Executives were not notified during the drill.")  # fmt: skip
+        items.append(ActionItem(f"Notify executives {when} for a {expected} incident", comms, why))
+    co = card.comms
+    if co.verdict == "not_met":
+        why = (f"{co.updates} update(s) were posted; the longest gap was {human(co.longest_gap)}." if co.updates
+               else "No stakeholder update was posted during the drill.")  # fmt: skip
+        items.append(ActionItem(f"Post stakeholder updates at least every {human(co.required_every)}", comms, why))
+    return items
+
+
+def _role_items(card: Scorecard, ic: str, tech: str) -> list[ActionItem]:
+    roles = card.roles
+    items = []
+    for role in roles.missing:
+        title = f"Make sure someone takes the {role} role early in every incident"
+        items.append(ActionItem(title, ic, f"No one held {role} during the drill."))
+    if not roles.distinct_people:
+        why = _holders_text(card) or "One person held more than one role."
+        items.append(ActionItem("Give each incident role its own person", ic, why))
+    if roles.ic_did_technical_work:
+        why = "The incident commander also did technical work, so coordinating and fixing competed for the same attention."
+        why += "".join(f" ({n})" for n in roles.notes if "incident commander" in n)
+        items.append(ActionItem(f"Keep the incident commander on coordination; hand hands-on work to the {tech}", ic, why))
+    return items
+
+
+def _holders_text(card: Scorecard) -> str:
+    people: dict[str, list[str]] = {}
+    for role, names in card.roles.holders.items():
+        for name in names:
+            people.setdefault(name, []).append(role)
+    shared = [f"{name} held {', '.join(rs)}" for name, rs in people.items() if len(rs) > 1]
+    return "; ".join(shared) + "." if shared else ""
+
+
+def _system_items(card: Scorecard, journal: Journal, tech: str, ic: str) -> list[ActionItem]:
+    items = []
+    r = card.recovery
+    if r.verdict == "late" or (r.verdict == "never" and card.outcome == "completed"):
+        if r.verdict == "late":
+            late = late_by(r.recovered_t, r.deadline_t)
+            why = f"The steady state held again at {format_offset(r.recovered_t)}, {late} after its deadline."
+        else:
+            why = "The steady state did not hold again before the drill ended."
+        items.append(ActionItem("Shorten time to recovery: rehearse or automate the remediation runbook", tech, why))
+    for name, error in _failed_runbooks(journal):
+        items.append(ActionItem(f"Fix runbook {name} so it completes", tech, f"It did not succeed during the drill: {error}"))
+    for e in journal.of("FaultRollbackFailed", "FaultInjectionFailed"):
+        verb = "rollback" if e.kind == "FaultRollbackFailed" else "injection"
+        why = f"It did not complete: {one_line(e.data.get('error') or 'no error text', 160)}"
+        items.append(ActionItem(f"Make the {verb} of fault {e.data.get('fault', '?')} reliable", tech, why))
+    if card.outcome != "completed":
+        why = f"This drill was {card.outcome}" + (f": {card.abort_reason}." if card.abort_reason else ".")
+        items.append(ActionItem("Run the drill again to completion", ic, why))
+    return items
+
+
+# ---------------------------------------------------------------- gaps and what went well
+
+
+def contributing_gaps(card: Scorecard, journal: Journal) -> list[str]:
+    """What made the response hard: process and system gaps, in blameless words. Never empty."""
+    gaps = []
+    d = card.detection
+    if d.verdict == "silent":
+        gaps.append(
+            "Monitoring stayed silent: no alert matched a detection signal and no one reported the problem by the deadline."
+        )
+    elif d.verdict == "late":
+        gaps.append(f"Detection came {late_by(d.detected_t, d.deadline_t)} after its deadline.")
+    unmatched = unmatched_alerts(journal)
+    if unmatched:
+        gaps.append(f"Alerts fired that matched no detection signal: {', '.join(unmatched)}.")
+    for s in card.steps:
+        if s.verdict == "late":
+            gaps.append(f"Step {step_name(s)} was done {late_by(s.done_t, s.deadline_t)} after its deadline.")
+        elif s.verdict == "missed":
+            gaps.append(f"Step {step_name(s)} was not done during the drill.")
+    if card.roles.missing:
+        gaps.append(f"No one held: {', '.join(card.roles.missing)}.")
+    if card.roles.ic_did_technical_work:
+        gaps.append("The incident commander also did hands-on technical work.")
+    sev = card.severity
+    if severity_applicable(card) and not sev.correct:
+        gaps.append(f"Severity was classified as {sev.first_declared or 'nothing'}; this failure is {sev.expected}.")
+    if card.executives.verdict == "late":
+        gaps.append("Executives were notified after the policy's deadline.")
+    elif card.executives.verdict == "missed":
+        gaps.append("Executives were not notified.")
+    if card.comms.verdict == "not_met":
+        gaps.append(f"Stakeholder updates came less often than every {human(card.comms.required_every)}.")
+    if card.recovery.verdict == "late":
+        gaps.append("Recovery came after its deadline.")
+    elif card.recovery.verdict == "never":
+        gaps.append("Recovery did not happen before the drill ended.")
+    return gaps or ["No gaps in the response were measured: the fault played out as the scenario expected."]
+
+
+def went_well(card: Scorecard, journal: Journal) -> list[str]:
+    """What met expectations or limited the impact. Never empty: with nothing else, the drill surfacing gaps is the win."""
+    good = []
+    d = card.detection
+    if d.verdict == "on_time":
+        good.append(f"Detection came at {format_offset(d.detected_t)}{via_text(d.via, d.signal)}, within its deadline.")
+    on_time = [s.id for s in card.steps if s.verdict == "on_time"]
+    if on_time:
+        good.append(f"{len(on_time)} of {len(card.steps)} step(s) were done on time: {', '.join(on_time)}.")
+    if severity_applicable(card) and card.severity.correct:
+        good.append(f"Severity was classified correctly as {card.severity.expected}.")
+    if card.executives.verdict == "on_time":
+        good.append("Executives were notified on time.")
+    if card.comms.verdict == "met":
+        good.append(f"Stakeholder updates kept their cadence ({card.comms.updates} posted).")
+    roles = card.roles
+    if roles.required and not roles.missing and roles.distinct_people and not roles.ic_did_technical_work:
+        good.append("Every role was covered by its own person, and the incident commander stayed on coordination.")
+    if card.recovery.verdict == "on_time":
+        good.append(f"Recovery came at {format_offset(card.recovery.recovered_t)}, within its deadline.")
+    if not good:
+        good.append(SURFACED)
+    if journal.of("FaultRolledBack") and not journal.of("FaultRollbackFailed", "FaultInjectionFailed"):
+        good.append("Every fault was rolled back cleanly.")
+    return good

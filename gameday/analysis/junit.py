@@ -1,0 +1,184 @@
+"""A drill's scorecard as a JUnit XML report, for CI dashboards.
+
+One ``<testsuite name="gameday.<scenario_id>">`` with one ``<testcase>`` per expectation:
+``detection``, ``step.<id>`` for each expected step, ``recovery``, and ``drill`` (an
+``<error>`` when the drill was aborted or is incomplete; a ``<failure>`` when it completed
+but did not pass, e.g. severity or comms expectations not met, naming them). Unmet
+expectations are ``<failure>`` elements with human, blameless messages; expectations that
+did not apply are ``<skipped>``. ``time`` attributes are measured seconds: MTTD for
+detection, anchor → done for a step, time to recovery, the drill's duration.
+
+Built with :mod:`xml.etree.ElementTree`, so untrusted text (step notes, names, reasons)
+is escaped; characters XML 1.0 cannot carry are dropped. Deterministic: the same
+scorecard gives the same text.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import datetime
+
+from gameday.analysis.findings import measure, via_text
+from gameday.analysis.timeline import format_offset
+from gameday.model.duration import human
+from gameday.model.scorecard import Scorecard, StepResult
+
+_XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_COUNTER = {"failure": "failures", "error": "errors", "skipped": "skipped"}
+
+
+def _clean(text: object) -> str:
+    return _XML_INVALID.sub("", str(text))
+
+
+def _secs(value: float | None) -> str:
+    return f"{max(value, 0.0):.3f}" if value is not None else "0.000"
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return a - b if a is not None and b is not None else None
+
+
+def _elapsed(card: Scorecard) -> float | None:
+    if not card.ended_at:
+        return None
+    try:
+        start = datetime.fromisoformat(card.started_at.replace("Z", "+00:00"))
+        end = datetime.fromisoformat(card.ended_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (end - start).total_seconds()
+
+
+class _Suite:
+    """Collects test cases and their counts."""
+
+    def __init__(self, card: Scorecard):
+        self.name = f"gameday.{card.scenario_id}"
+        self.cases: list[ET.Element] = []
+        self.counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+
+    def case(self, name: str, seconds: float | None, outcome: str = "passed", message: str = "", *,
+             kind: str = "", text: str = "", out: str = "") -> None:  # fmt: skip
+        """Add a test case; ``outcome`` is passed, failure, error or skipped."""
+        el = ET.Element("testcase", {"classname": self.name, "name": _clean(name), "time": _secs(seconds)})
+        if outcome != "passed":
+            child = ET.SubElement(el, outcome, {"message": _clean(message)})
+            if kind and outcome != "skipped":
+                child.set("type", kind)
+            if text:
+                child.text = _clean(text)
+            self.counts[_COUNTER[outcome]] += 1
+        if out:
+            ET.SubElement(el, "system-out").text = _clean(out)
+        self.counts["tests"] += 1
+        self.cases.append(el)
+
+
+def junit_xml(card: Scorecard) -> str:
+    """The scorecard as JUnit XML: a ``<testsuites>`` document holding one ``<testsuite>``."""
+    suite = _Suite(card)
+    _detection(suite, card)
+    for step in card.steps:
+        _step(suite, step)
+    _recovery(suite, card)
+    _drill(suite, card)
+
+    elapsed = _secs(_elapsed(card))
+    counts = {k: str(v) for k, v in suite.counts.items()}
+    root = ET.Element("testsuites", {"name": "gameday", **counts, "time": elapsed})
+    attrs = {"name": suite.name, **counts, "time": elapsed, "timestamp": _clean(card.started_at)}
+    ts = ET.SubElement(root, "testsuite", attrs)
+    props = ET.SubElement(ts, "properties")
+    for key, value in (
+        ("drill_id", card.drill_id),
+        ("scenario", card.scenario_id),
+        ("title", card.title),
+        ("mode", card.mode),
+        ("outcome", card.outcome),
+        ("policy", card.policy),
+        ("expected_severity", card.expected_severity),
+        ("score", f"{card.score.total:.1f}"),
+        ("passed", "true" if card.passed else "false"),
+    ):
+        ET.SubElement(props, "property", {"name": key, "value": _clean(value)})
+    ts.extend(suite.cases)
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _detection(suite: _Suite, card: Scorecard) -> None:
+    d = card.detection
+    mttd = measure(card, "mttd", "timetodetect", "timetodetection")
+    deadline = format_offset(d.deadline_t)
+    out = f"detected at {format_offset(d.detected_t)}{via_text(d.via, d.signal)}; deadline {deadline}"
+    if d.verdict == "on_time":
+        suite.case("detection", mttd, out=out)
+    elif d.verdict == "late":
+        late = human(_diff(d.detected_t, d.deadline_t))
+        message = f"Detection came {late} after its deadline ({format_offset(d.detected_t)}, deadline {deadline})."
+        suite.case("detection", mttd, "failure", message, kind="late", out=out)
+    elif d.verdict == "silent":
+        message = (
+            f"Nothing detected the fault by its deadline ({deadline}): "
+            "no alert matched a detection signal and no one reported it."
+        )
+        suite.case("detection", None, "failure", message, kind="silent")
+    else:
+        suite.case("detection", None, "skipped", "Detection was not applicable in this drill.")
+
+
+def _step(suite: _Suite, s: StepResult) -> None:
+    name, label, deadline = f"step.{s.id}", f"Step {s.id} ({s.action})", format_offset(s.deadline_t)
+    who = (f" by {s.author}" + (f" ({s.author_role})" if s.author_role else "")) if s.author else ""
+    expected = s.action + (f" by {s.role}" if s.role else "") + f", due {deadline} (after {s.anchor})"
+    out = f"{expected}; done {format_offset(s.done_t)}{who}" + (f"\nnote: {s.note}" if s.note else "")
+    if s.verdict == "on_time":
+        suite.case(name, _diff(s.done_t, s.anchor_t), out=out)
+    elif s.verdict == "late":
+        late = human(_diff(s.done_t, s.deadline_t))
+        message = f"{label} was done {late} after its deadline ({format_offset(s.done_t)}, deadline {deadline})."
+        suite.case(name, _diff(s.done_t, s.anchor_t), "failure", message, kind="late", text=out)
+    elif s.verdict == "missed":
+        message = f"{label} was not done during the drill (deadline {deadline})."
+        suite.case(name, None, "failure", message, kind="missed", text=out)
+    else:
+        message = f"{label} did not apply: its anchor ({s.anchor}) did not happen or the drill ended before it was due."
+        suite.case(name, None, "skipped", message, out=out)
+
+
+def _recovery(suite: _Suite, card: Scorecard) -> None:
+    r = card.recovery
+    ttr = measure(card, "timetorecovery", "ttr")
+    deadline = format_offset(r.deadline_t)
+    out = f"recovered {format_offset(r.recovered_t)}; deadline {deadline}"
+    if r.verdict == "on_time":
+        suite.case("recovery", ttr, out=out)
+    elif r.verdict == "late":
+        late = human(_diff(r.recovered_t, r.deadline_t))
+        message = f"The steady state held again {late} after its deadline ({format_offset(r.recovered_t)}, deadline {deadline})."
+        suite.case("recovery", ttr, "failure", message, kind="late", out=out)
+    elif r.verdict == "never":
+        message = f"The steady state did not hold again before the drill ended (deadline {deadline})."
+        suite.case("recovery", None, "failure", message, kind="never", out=out)
+    else:
+        suite.case("recovery", None, "skipped", "Recovery was not applicable in this drill.")
+
+
+def _drill(suite: _Suite, card: Scorecard) -> None:
+    elapsed = _elapsed(card)
+    unmet = "\n".join(f"- {f}" for f in card.failures)
+    out = f"score {card.score.total:.1f}/100 ({card.score.formula})"
+    if card.outcome == "aborted":
+        message = "The drill was aborted" + (f": {card.abort_reason}" if card.abort_reason else "") + "."
+        suite.case("drill", elapsed, "error", message, kind="aborted", text=unmet, out=out)
+    elif card.outcome == "incomplete":
+        message = "The drill's journal ends before the drill did (incomplete)."
+        suite.case("drill", elapsed, "error", message, kind="incomplete", text=unmet, out=out)
+    elif not card.passed:
+        unmet_line = "; ".join(f.rstrip(".") for f in card.failures) if card.failures else "see the scorecard"
+        message = f"The drill did not meet its pass criteria (score {card.score.total:.1f}/100): {unmet_line}."
+        suite.case("drill", elapsed, "failure", message, kind="not_passed", text=unmet, out=out)
+    else:
+        suite.case("drill", elapsed, out=out)

@@ -1,0 +1,344 @@
+"""The blameless postmortem of a drill, drafted from its journal and scorecard.
+
+:func:`render_postmortem` lays out :func:`postmortem_context` with a Jinja2 template
+(``postmortem.md.j2`` or ``postmortem.html.j2``); a project's templates folder overrides
+the built-in ones by file name, and a template there can ``{% extends
+"gameday/postmortem.md.j2" %}`` to change single blocks (extending the same name would
+extend itself). The findings (:func:`~gameday.analysis.findings.action_items`, what went
+well, contributing gaps) are computed in Python, in :mod:`gameday.analysis.findings`;
+templates only lay out.
+
+Everything responder-supplied is untrusted: HTML output is autoescaped, and Markdown
+output escapes every ``{{ ... }}`` value with :func:`md_escape` (also a filter, ``md``;
+``|safe`` opts a value out in both formats). The output depends only on its inputs: no
+current time, no randomness.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from gameday.analysis.findings import (
+    ACTION_TEXT,
+    ActionItem,
+    action_items,
+    contributing_gaps,
+    late_by,
+    measure,
+    severity_applicable,
+    via_text,
+    went_well,
+)
+from gameday.analysis.timeline import format_offset, one_line, timeline_rows
+from gameday.errors import ConfigError
+from gameday.journal import Journal
+from gameday.model.duration import human
+from gameday.model.scorecard import Scorecard
+
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE_NAMES = {"md": "postmortem.md.j2", "html": "postmortem.html.j2"}
+__all__ = ["ActionItem", "action_items", "md_escape", "postmortem_context", "render_postmortem"]
+
+NO_LOAD_SENTENCE = "Customers affected and revenue impact: not measured in this drill (no load configured)."
+LOAD_SENTENCE = "Customers affected and revenue impact: not measured in this drill (load figures are not reported yet)."
+
+VERDICT_TEXT = {
+    "on_time": "on time",
+    "missed": "not done",
+    "silent": "not detected",
+    "never": "did not recover",
+    "not_applicable": "not applicable",
+    "not_required": "not required",
+    "met": "met",
+    "not_met": "not met",
+}
+VERDICT_CLASS = {"on_time": "ok", "met": "ok", "late": "late", "not_met": "late"}
+
+_MD_ESCAPES = {"\\": "\\\\", "`": "\\`", "*": "\\*", "_": "\\_", "[": "\\[", "]": "\\]", "|": "\\|",
+               "~": "\\~", "#": "\\#", "&": "&amp;", "<": "&lt;", ">": "&gt;"}  # fmt: skip
+_MD_SPECIAL = re.compile(r"[\\`*_\[\]|~#&<>]")
+
+
+def md_escape(text: Any) -> str:
+    """Escape untrusted text for Markdown (table cells included), on one line.
+
+    ``<``, ``>`` and ``&`` become HTML entities (so no tag survives when the Markdown is
+    rendered to HTML); Markdown syntax characters (backtick, ``*``, ``_``, brackets,
+    ``|``, ``~``, ``#``, backslash) are backslash-escaped; line breaks become spaces.
+    Idempotent on its own output (returns ``markupsafe.Markup``, which is not escaped again).
+    """
+    from markupsafe import Markup
+
+    if isinstance(text, Markup):
+        return text
+    flat = " ".join(str("" if text is None else text).splitlines())
+    return Markup(_MD_SPECIAL.sub(lambda m: _MD_ESCAPES[m.group(0)], flat))
+
+
+def render_postmortem(
+    journal: Journal, card: Scorecard, fmt: Literal["md", "html"], templates_dir: Path | None = None
+) -> str:
+    """Render the blameless postmortem of a drill as Markdown (``md``) or a self-contained HTML page.
+
+    ``templates_dir`` (optional) holds templates overriding the built-in ones by name.
+    Raises :class:`~gameday.errors.ConfigError` for an unknown format, a missing
+    templates folder or a broken template.
+    """
+    if fmt not in TEMPLATE_NAMES:
+        raise ConfigError(f"unknown postmortem format {fmt!r} (expected one of: {', '.join(TEMPLATE_NAMES)})")
+    import jinja2
+
+    env = _environment(jinja2, fmt, templates_dir)
+    try:
+        text = env.get_template(TEMPLATE_NAMES[fmt]).render(**postmortem_context(journal, card))
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(f"{exc.filename or exc.name}:{exc.lineno}: template error: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise ConfigError(f"postmortem template {TEMPLATE_NAMES[fmt]}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"postmortem template {TEMPLATE_NAMES[fmt]} extends itself; extend 'gameday/{TEMPLATE_NAMES[fmt]}' instead"
+        ) from None
+    text = "\n".join(line.rstrip() for line in text.splitlines())
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+
+
+def _environment(jinja2: Any, fmt: str, templates_dir: Path | None) -> Any:
+    builtin = jinja2.FileSystemLoader(str(BUILTIN_TEMPLATES))
+    loaders = []
+    if templates_dir is not None:
+        if not Path(templates_dir).is_dir():
+            raise ConfigError(f"templates folder {templates_dir} does not exist")
+        loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
+    loaders += [builtin, jinja2.PrefixLoader({"gameday": builtin})]
+    html = fmt == "html"
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=html,
+        finalize=_html_finalize if html else _md_finalize,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = md_escape
+    env.filters["md_escape"] = md_escape
+    env.filters["offset"] = format_offset
+    env.filters["human"] = human
+    return env
+
+
+def _md_finalize(value: Any) -> Any:
+    return "—" if value is None else md_escape(value)
+
+
+def _html_finalize(value: Any) -> Any:
+    return "—" if value is None else value
+
+
+# ---------------------------------------------------------------- context
+
+
+def postmortem_context(journal: Journal, card: Scorecard) -> dict[str, Any]:
+    """Everything the templates lay out, as plain values (texts unescaped)."""
+    scenario = _scenario(journal)
+    return {
+        "card": card,
+        "scenario": scenario,
+        "summary": _summary(journal, card, scenario),
+        "timeline": timeline_rows(journal.events),
+        "faults": _faults(journal, scenario),
+        "gaps": contributing_gaps(card, journal),
+        "impact": _impact(journal, card, scenario),
+        "went_well": went_well(card, journal),
+        "action_items": action_items(card, journal),
+        "expected_vs_actual": _expected_vs_actual(card),
+        "times": [{"name": m.name, "value": human(m.seconds), "definition": m.definition} for m in card.times],
+        "score": _score(card),
+    }
+
+
+def _scenario(journal: Journal) -> dict[str, Any]:
+    start = journal.first("DrillStarted")
+    scenario = start.data.get("scenario") if start else None
+    return scenario if isinstance(scenario, dict) else {}
+
+
+def _first_injection(journal: Journal) -> float | None:
+    event = journal.first("FaultInjected")
+    return event.t if event else None
+
+
+def _date(iso: str | None) -> str:
+    if not iso:
+        return "—"
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except ValueError:
+        return iso
+
+
+def _summary(journal: Journal, card: Scorecard, scenario: dict[str, Any]) -> dict[str, Any]:
+    start = journal.first("DrillStarted")
+    policy = start.data.get("policy") if start else None
+    level = (policy.get("levels") or {}).get(card.expected_severity) if isinstance(policy, dict) else None
+    outcome = card.outcome + (f" ({card.abort_reason})" if card.abort_reason else "")
+    return {
+        "scenario_id": card.scenario_id,
+        "title": card.title,
+        "service": scenario.get("service") or "the service",
+        "description": one_line(scenario.get("description") or "", 600),
+        "drill_id": card.drill_id,
+        "mode": card.mode,
+        "date": _date(card.started_at).split(" ")[0],
+        "started": _date(card.started_at),
+        "ended": _date(card.ended_at),
+        "outcome": outcome,
+        "score": f"{card.score.total:.1f}/100",
+        "result": "PASS" if card.passed else "FAIL",
+        "severity_expected": card.expected_severity,
+        "severity_expected_means": level.get("description") if isinstance(level, dict) else None,
+        "severity_declared": card.severity.first_declared or "none declared",
+        "severity_final": card.severity.final or "none declared",
+        "policy": card.policy,
+        "torn": card.journal_torn or journal.torn,
+    }
+
+
+def _fault_how(fault: dict[str, Any]) -> str:
+    if fault.get("experiment"):
+        return f"Chaos Toolkit experiment {fault['experiment']}"
+    if fault.get("activities"):
+        names = [str(a.get("name", "?")) for a in fault["activities"] if isinstance(a, dict)]
+        return "Chaos Toolkit activities: " + ", ".join(names)
+    if isinstance(fault.get("process"), dict):
+        p = fault["process"]
+        return f"process fault: {p.get('action', '?')} {p.get('target', '?')} ({p.get('signal', 'SIGKILL')})"
+    return "—"
+
+
+def _faults(journal: Journal, scenario: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for fault in scenario.get("faults") or []:
+        if not isinstance(fault, dict):
+            continue
+        fid = fault.get("id")
+        inj = next((e for e in journal.of("FaultInjected", "FaultInjectionFailed") if e.data.get("fault") == fid), None)
+        rolled = [e for e in journal.of("FaultRolledBack", "FaultRollbackFailed") if e.data.get("fault") == fid]
+        rb = rolled[-1] if rolled else None
+        if inj is None:
+            injected = "not injected"
+        else:
+            injected = format_offset(inj.t) if inj.kind == "FaultInjected" else "could not be injected"
+        if rb is None:
+            rolled_back = "no rollback recorded"
+        elif rb.kind == "FaultRolledBack":
+            rolled_back = f"{format_offset(rb.t)} ({rb.data.get('reason', '?')})"
+        else:
+            rolled_back = "rollback did not complete"
+        out.append({
+            "id": fid,
+            "description": one_line(fault.get("description") or "", 600) or "(no description)",
+            "how": _fault_how(fault),
+            "scheduled": fault.get("at"),
+            "injected": injected,
+            "rolled_back": rolled_back,
+        })  # fmt: skip
+    return out
+
+
+def _impact(journal: Journal, card: Scorecard, scenario: dict[str, Any]) -> dict[str, Any]:
+    checks, open_, starts = [], {}, {}
+    for e in journal.of("ImpactStarted", "ImpactEnded"):
+        check = str(e.data.get("check") or "?")
+        if e.kind == "ImpactStarted":
+            row = {"check": check, "started": format_offset(e.t), "ended": "still failing at drill end", "duration": "—",
+                   "detail": one_line(e.data.get("detail") or "", 200)}  # fmt: skip
+            open_[check], starts[check] = row, e.t
+            checks.append(row)
+        elif check in open_:
+            open_.pop(check).update(ended=format_offset(e.t), duration=human(e.t - starts[check]))
+    ttr = measure(card, "timetorecovery", "ttr")
+    first = _first_injection(journal)
+    if ttr is None and card.recovery.recovered_t is not None and first is not None:
+        ttr = card.recovery.recovered_t - first
+    return {
+        "duration": human(card.impact_seconds),
+        "time_to_recovery": human(ttr),
+        "checks": checks,
+        "customers": LOAD_SENTENCE if scenario.get("load") else NO_LOAD_SENTENCE,
+    }
+
+
+def _verdict(verdict: str, done: float | None = None, deadline: float | None = None) -> tuple[str, str]:
+    """Verdict text and CSS class (ok, late, miss, na)."""
+    if verdict == "late":
+        return f"{late_by(done, deadline)} after its deadline", "late"
+    css = VERDICT_CLASS.get(verdict, "na" if verdict.startswith("not_") else "miss")
+    return VERDICT_TEXT.get(verdict, verdict.replace("_", " ")), css
+
+
+def _row(what: str, expected: str, actual: str, verdict: tuple[str, str]) -> dict[str, str]:
+    return {"what": what, "expected": expected, "actual": actual, "verdict": verdict[0], "class": verdict[1]}
+
+
+def _expected_vs_actual(card: Scorecard) -> list[dict[str, str]]:
+    d = card.detection
+    actual = f"{format_offset(d.detected_t)}{via_text(d.via, d.signal)}" if d.detected_t is not None else "not detected"
+    rows = [_row("Detection", f"by {format_offset(d.deadline_t)}", actual, _verdict(d.verdict, d.detected_t, d.deadline_t))]
+    for s in card.steps:
+        if s.deadline_t is not None and s.anchor_t is not None:
+            expected = f"by {format_offset(s.deadline_t)} ({human(s.deadline_t - s.anchor_t)} after {s.anchor})"
+        else:
+            expected = f"after {s.anchor} (which did not happen)"
+        who = (f" by {s.author}" + (f" ({s.author_role})" if s.author_role else "")) if s.author else ""
+        actual = f"{format_offset(s.done_t)}{who}" if s.done_t is not None else "not done"
+        what = f"Step {s.id} ({ACTION_TEXT.get(s.action, s.action)}" + (f", {s.role})" if s.role else ")")
+        rows.append(_row(what, expected, actual, _verdict(s.verdict, s.done_t, s.deadline_t)))
+    sev = card.severity
+    if not severity_applicable(card):
+        verdict = _verdict("not_applicable")
+    else:
+        verdict = ("as expected", "ok") if sev.correct else ("differs from expected", "late")
+    rows.append(_row("Severity", sev.expected, f"first {sev.first_declared or 'none'}, final {sev.final or 'none'}", verdict))
+    ex = card.executives
+    deadline = getattr(ex, "deadline_t", None)
+    within = "immediately" if ex.within == 0 else f"within {human(ex.within)}"
+    if not ex.required:
+        expected = "not required"
+    else:
+        expected = f"by {format_offset(deadline)} ({within})" if deadline is not None else within
+    actual = format_offset(ex.notified_t) if ex.notified_t is not None else "not notified" if ex.required else "—"
+    rows.append(_row("Executives notified", expected, actual, _verdict(ex.verdict)))
+    co = card.comms
+    actual = f"{co.updates} updates, longest gap {human(co.longest_gap)}" if co.updates else "no update posted"
+    rows.append(_row("Stakeholder updates", f"every {human(co.required_every)}" if co.required_every else "not required",
+                     actual, _verdict(co.verdict)))  # fmt: skip
+    r = card.recovery
+    actual = format_offset(r.recovered_t) if r.recovered_t is not None else "did not recover"
+    rows.append(_row("Recovery", f"by {format_offset(r.deadline_t)}", actual, _verdict(r.verdict, r.recovered_t, r.deadline_t)))
+    return rows
+
+
+def _score(card: Scorecard) -> dict[str, Any]:
+    comps = [
+        {
+            "name": c.name,
+            "weight": f"{c.weight:g}",
+            "earned": "excluded" if c.earned is None else f"{c.earned * 100:.0f}%",
+            "points": "—" if c.earned is None else f"{c.weight * c.earned:.1f}",
+            "note": c.note,
+        }
+        for c in card.score.components
+    ]
+    return {
+        "total": f"{card.score.total:.1f}",
+        "components": comps,
+        "formula": card.score.formula,
+        "note": getattr(card.score, "note", ""),
+        "passed": card.passed,
+        "failures": list(card.failures),
+    }

@@ -1,0 +1,180 @@
+"""Scorecards as text: JSON (deterministic), Markdown, or a small standalone HTML page.
+
+Responder-supplied text (names, roles, reasons, notes) is untrusted: Markdown escapes
+it, HTML goes through jinja2 with autoescape. Times are offsets from drill start.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from gameday.analysis.matching import offset
+from gameday.model.duration import human
+from gameday.model.scorecard import Scorecard
+
+FORMATS = ("json", "md", "html")
+
+
+def render_scorecard(card: Scorecard, fmt: str) -> str:
+    """The scorecard as ``json``, ``md`` or ``html``; JSON is byte-identical for equal cards."""
+    if fmt == "json":
+        return json.dumps(card.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+    if fmt == "md":
+        return _markdown(card)
+    if fmt == "html":
+        return _html(card)
+    raise ValueError(f"unknown scorecard format {fmt!r} (expected one of {', '.join(FORMATS)})")
+
+
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|#~"} | {"<": "&lt;", ">": "&gt;", "&": "&amp;", "\n": " ", "\r": " "})
+
+
+def md(value: object) -> str:
+    """Untrusted text made inert inside Markdown (and a table cell)."""
+    return "—" if value is None or value == "" else str(value).translate(_MD_SPECIAL)
+
+
+def _verdict(v: str | None) -> str:
+    return "—" if v is None else v.replace("_", " ")
+
+
+def _seqs(a: int | None, b: int | None) -> str:
+    """Event numbers of a measure: ``'#8 → #12'``, ``'#8 → —'``."""
+    return " → ".join("—" if x is None else f"#{x}" for x in (a, b))
+
+
+def _table(head: Iterable[str], rows: Iterable[Iterable[str]]) -> list[str]:
+    head = list(head)
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    return out + [""]
+
+
+def _points(card: Scorecard) -> str:
+    parts = [f"{c.weight:g}×{c.earned:g}" for c in card.score.components if c.earned is not None]
+    den = sum(c.weight for c in card.score.components if c.earned is not None)
+    return f"100 × ({' + '.join(parts) or '0'}) / {den:g} = {card.score.total:.1f}" if parts else "nothing applicable: 0"
+
+
+def _who(author: str | None, role: str | None) -> str:
+    return md(f"{author} ({role})" if author and role else author)
+
+
+def _markdown(c: Scorecard) -> str:
+    verdict = "PASSED" if c.passed else "NOT PASSED"
+    out = [f"# Scorecard: {md(c.title)}", "", f"**Score {c.score.total:.1f} / 100 — {verdict}**", ""]
+    out.append(f"- drill: {md(c.drill_id)} (scenario {md(c.scenario_id)}, mode {md(c.mode)})")
+    out.append(f"- outcome: {c.outcome}" + (f" ({md(c.abort_reason)})" if c.abort_reason else ""))
+    out.append(f"- started {md(c.started_at)}, ended {md(c.ended_at)}")
+    if c.journal_torn:
+        out.append("- the journal's last line was torn (a crash mid-write); it was left out")
+    out += ["", "## Times", ""]
+    out += _table(
+        ["measure", "value", "events", "definition"],
+        [[m.name, human(m.seconds), _seqs(m.from_seq, m.to_seq), md(m.definition)] for m in c.times],
+    )
+    d = c.detection
+    how = (f" via {md(d.via)}" + (f" ({md(d.signal)})" if d.signal else "")) if d.via else ""
+    out += ["## Detection", "", f"**{_verdict(d.verdict)}** — deadline {offset(d.deadline_t)}, detected {offset(d.detected_t)}{how}", ""]
+    out += ["## Steps", ""] + _md_steps(c)
+    out += _md_practice(c)
+    out += ["## What did not go to plan", ""] + ([f"- {md(f)}" for f in c.failures] or ["Every expectation was met."]) + [""]
+    out += ["## Policy applied", ""]
+    out += [f"{md(c.policy)}, level {c.expected_severity} (the scenario's expected severity):", ""]
+    out += [f"- {md(rule)}" for rule in c.policy_rules] + [""]
+    out += ["## Score breakdown", ""]
+    rows = [
+        [sc.name, f"{sc.weight:g}", "excluded" if sc.earned is None else f"{sc.earned:g}",
+         "—" if sc.earned is None else f"{sc.weight * sc.earned:.2f}", md(sc.note)]
+        for sc in c.score.components
+    ]  # fmt: skip
+    out += _table(["component", "weight", "earned", "points", "note"], rows)
+    out += [md(c.score.formula), "", f"`{_points(c)}`"] + (["", md(c.score.note)] if c.score.note else [])
+    return "\n".join(out) + "\n"
+
+
+def _md_steps(c: Scorecard) -> list[str]:
+    rows = [
+        [md(s.id), md(s.action), md(s.role), f"{md(s.anchor)} {offset(s.anchor_t)}", offset(s.deadline_t),
+         offset(s.done_t), f"**{_verdict(s.verdict)}**", _who(s.author, s.author_role), md(s.note)]
+        for s in c.steps
+    ]  # fmt: skip
+    head = ["step", "action", "role", "anchor", "deadline", "done", "verdict", "who", "note"]
+    return _table(head, rows or [["—"] * len(head)])
+
+
+def _md_practice(c: Scorecard) -> list[str]:
+    s, e, m, r, rc = c.severity, c.executives, c.comms, c.roles, c.recovery
+    out = ["## Severity", ""]
+    out += [f"expected {s.expected}; first declared {md(s.first_declared)}; final {md(s.final)}; "
+            f"correct: {'yes' if s.correct else 'no'}; time to correct {human(s.time_to_correct)}", "", md(s.note), ""]  # fmt: skip
+    out += ["## Executives", "", f"**{_verdict(e.verdict)}** — deadline {offset(e.deadline_t)}, notified {offset(e.notified_t)}"]
+    out += ["", md(e.note), "", "## Stakeholder updates", ""]
+    out += [f"**{_verdict(m.verdict)}** — {m.updates} update(s); longest gap {human(m.longest_gap)}; "
+            f"required every {human(m.required_every)}", "", md(m.note), ""]  # fmt: skip
+    out += ["## Roles", ""]
+    out += _table(["role", "held by"], [[md(role), md(" → ".join(people))] for role, people in _holders(c)])
+    distinct = "yes" if r.distinct_people else "no"
+    out += [f"missing: {md(', '.join(r.missing)) if r.missing else 'none'}; one role per person: {distinct}", ""]
+    out += [f"- {md(n)}" for n in r.notes] + ([""] if r.notes else [])
+    out += ["## Recovery", ""]
+    out += [f"**{_verdict(rc.verdict)}** — deadline {offset(rc.deadline_t)}, recovered {offset(rc.recovered_t)}; "
+            f"impact {human(c.impact_seconds)}", ""]  # fmt: skip
+    return out
+
+
+def _holders(c: Scorecard) -> list[tuple[str, list[str]]]:
+    """Required roles first (in scenario order), then any other role that was assigned."""
+    r = c.roles
+    return [(role, r.holders.get(role, [])) for role in r.required] + [
+        (role, people) for role, people in sorted(r.holders.items()) if role not in r.required
+    ]
+
+
+_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Scorecard: {{ c.title }}</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}
+.on_time,.met,.completed,.pass{color:#176f2c}.late,.not_met{color:#9a6700}.missed,.silent,.never,.aborted,.incomplete,.fail{color:#b3261e}
+.score{font-size:2rem;font-weight:bold}small{color:#666}
+</style></head><body>
+<h1>Scorecard: {{ c.title }}</h1>
+<p class="score {{ 'pass' if c.passed else 'fail' }}">{{ '%.1f'|format(c.score.total) }} / 100 — {{ 'passed' if c.passed else 'not passed' }}</p>
+<p>drill {{ c.drill_id }} · scenario {{ c.scenario_id }} · mode {{ c.mode }} ·
+outcome <span class="{{ c.outcome }}">{{ c.outcome }}</span>{% if c.abort_reason %} ({{ c.abort_reason }}){% endif %}<br>
+<small>started {{ c.started_at }}, ended {{ c.ended_at or '—' }}{% if c.journal_torn %}; the journal's last line was torn{% endif %}</small></p>
+<h2>Times</h2><table><tr><th>measure</th><th>value</th><th>events</th><th>definition</th></tr>
+{% for m in c.times %}<tr><td>{{ m.name }}</td><td>{{ m.seconds|human }}</td><td>{{ seqs(m.from_seq, m.to_seq) }}</td><td>{{ m.definition }}</td></tr>
+{% endfor %}</table>
+<h2>Detection</h2><p><b class="{{ c.detection.verdict }}">{{ c.detection.verdict|v }}</b> — deadline {{ c.detection.deadline_t|offset }}, detected {{ c.detection.detected_t|offset }}{% if c.detection.via %} via {{ c.detection.via }}{% if c.detection.signal %} ({{ c.detection.signal }}){% endif %}{% endif %}</p>
+<h2>Steps</h2><table><tr><th>step</th><th>action</th><th>role</th><th>anchor</th><th>deadline</th><th>done</th><th>verdict</th><th>who</th><th>note</th></tr>
+{% for s in c.steps %}<tr><td>{{ s.id }}</td><td>{{ s.action }}</td><td>{{ s.role or '—' }}</td><td>{{ s.anchor }} {{ s.anchor_t|offset }}</td><td>{{ s.deadline_t|offset }}</td><td>{{ s.done_t|offset }}</td><td class="{{ s.verdict }}">{{ s.verdict|v }}</td><td>{{ s.author or '—' }}{% if s.author_role %} ({{ s.author_role }}){% endif %}</td><td>{{ s.note }}</td></tr>
+{% endfor %}</table>
+<h2>Severity</h2><p>expected {{ c.severity.expected }}; first declared {{ c.severity.first_declared or '—' }}; final {{ c.severity.final or '—' }}; correct: {{ 'yes' if c.severity.correct else 'no' }}; time to correct {{ c.severity.time_to_correct|human }}<br><small>{{ c.severity.note }}</small></p>
+<h2>Executives</h2><p><b class="{{ c.executives.verdict }}">{{ c.executives.verdict|v }}</b> — deadline {{ c.executives.deadline_t|offset }}, notified {{ c.executives.notified_t|offset }}<br><small>{{ c.executives.note }}</small></p>
+<h2>Stakeholder updates</h2><p><b class="{{ c.comms.verdict }}">{{ c.comms.verdict|v }}</b> — {{ c.comms.updates }} update(s); longest gap {{ c.comms.longest_gap|human }}; required every {{ c.comms.required_every|human }}<br><small>{{ c.comms.note }}</small></p>
+<h2>Roles</h2><table><tr><th>role</th><th>held by</th></tr>
+{% for role, people in holders %}<tr><td>{{ role }}</td><td>{{ people|join(' → ') or '—' }}</td></tr>
+{% endfor %}</table><p>missing: {{ c.roles.missing|join(', ') or 'none' }}; one role per person: {{ 'yes' if c.roles.distinct_people else 'no' }}</p>
+{% if c.roles.notes %}<ul>{% for n in c.roles.notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}
+<h2>Recovery</h2><p><b class="{{ c.recovery.verdict }}">{{ c.recovery.verdict|v }}</b> — deadline {{ c.recovery.deadline_t|offset }}, recovered {{ c.recovery.recovered_t|offset }}; impact {{ c.impact_seconds|human }}</p>
+<h2>What did not go to plan</h2>{% if c.failures %}<ul>{% for f in c.failures %}<li>{{ f }}</li>{% endfor %}</ul>{% else %}<p>Every expectation was met.</p>{% endif %}
+<h2>Policy applied</h2><p>{{ c.policy }}, level {{ c.expected_severity }} (the scenario's expected severity):</p>
+<ul>{% for rule in c.policy_rules %}<li>{{ rule }}</li>{% endfor %}</ul>
+<h2>Score breakdown</h2><table><tr><th>component</th><th>weight</th><th>earned</th><th>points</th><th>note</th></tr>
+{% for sc in c.score.components %}<tr><td>{{ sc.name }}</td><td>{{ '%g'|format(sc.weight) }}</td><td>{{ 'excluded' if sc.earned is none else '%g'|format(sc.earned) }}</td><td>{{ '—' if sc.earned is none else '%.2f'|format(sc.weight * sc.earned) }}</td><td>{{ sc.note }}</td></tr>
+{% endfor %}</table>
+<p>{{ c.score.formula }}</p><p><code>{{ points }}</code></p>{% if c.score.note %}<p>{{ c.score.note }}</p>{% endif %}
+</body></html>
+"""
+
+
+def _html(card: Scorecard) -> str:
+    import jinja2  # lazily: keeps `gameday --help` fast
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters.update(offset=offset, human=human, v=_verdict)
+    return env.from_string(_HTML).render(c=card, holders=_holders(card), points=_points(card), seqs=_seqs)

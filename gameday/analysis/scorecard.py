@@ -1,0 +1,480 @@
+"""The scorecard: a pure function of a journal (no clock, no I/O).
+
+:func:`score_journal` reads the scenario and the (already scaled) severity policy from
+the ``DrillStarted`` event, the facts and step verdicts from
+:mod:`gameday.analysis.matching`, and measures the drill.
+
+Score formula (also in ``docs/scoring.md``)::
+
+    total = 100 × Σ(weight × earned) / Σ(weight of applicable components)
+
+clamped to [0, 100] and rounded half-even to one decimal, computed exactly (rational
+arithmetic) from the unrounded fractions. Weights come from ``scenario.scoring``
+(defaults: detection 25, steps 30, recovery 20, severity 10, comms 10, roles 5). Each
+component earns a fraction 0..1:
+
+* detection — on_time 1, late 0.5, silent 0;
+* steps — mean over applicable steps of on_time 1, late 0.5, missed 0;
+* recovery — on_time 1, late 0.5, never 0;
+* severity — correct at first 1, corrected later 0.5, wrong or never classified 0;
+* comms — cadence met 1; otherwise required_every / longest_gap clamped to [0, 1], 0 if
+  no update was posted at all;
+* roles — fraction of required roles held by someone × (1 if no person held two required
+  roles at once, else 0.5).
+
+A component that is not applicable (no injection, no incident known, no step due, no
+cadence required, no roles required) has ``earned = None`` and is excluded from both
+sums, never counted as 0 or 1 silently. With nothing applicable (or all weights zero)
+the total is 0 and ``score.note`` says why. An aborted drill scores what it measured,
+but does not pass: ``passed`` needs outcome completed, detection on time, no step late
+or missed, and recovery on time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from itertools import pairwise
+from typing import Any
+
+from pydantic import ValidationError
+
+from gameday.analysis.matching import EPS, IC, Action, Facts, StepStatus, describe, evaluate_steps, offset, r3, read_facts
+from gameday.errors import JournalError
+from gameday.journal import Journal
+from gameday.model.events import Event
+from gameday.model.duration import human
+from gameday.model.policy import SeverityLevel, SeverityPolicy
+from gameday.model.scenario import Scenario
+from gameday.model.scorecard import (
+    CommsResult,
+    DetectionResult,
+    ExecutiveResult,
+    Measure,
+    RecoveryResult,
+    RoleResult,
+    Score,
+    ScoreComponent,
+    Scorecard,
+    SeverityResult,
+    StepResult,
+)
+
+FORMULA = (
+    "total = 100 × Σ(weight × earned) / Σ(weight of applicable components), clamped to [0, 100], "
+    "rounded half-even to 0.1; components that are not applicable (earned = none) are excluded"
+)
+_FRACTION = {"on_time": Fraction(1), "late": Fraction(1, 2)}
+
+
+def score_journal(journal: Journal) -> Scorecard:
+    """Measure and score one drill journal. Pure and deterministic.
+
+    Raises :class:`~gameday.errors.JournalError` (line 1) when the ``DrillStarted`` data
+    lacks a valid ``scenario``, ``policy``, ``drill_id`` or ``mode``, and (with its line)
+    for an action or role assignment missing a required key.
+    """
+    scenario, policy, drill_id, mode = drill_setup(journal)
+    facts = read_facts(scenario, journal.events, journal.path)
+    statuses = evaluate_steps(scenario, journal.events, facts=facts)
+    steps = [s.result() for s in statuses]
+    level = policy.levels.get(scenario.severity)
+    times = measure_times(facts)
+    detection = _detection(scenario, facts)
+    recovery = _recovery(scenario, facts)
+    severity, severity_earned = _severity(scenario, facts)
+    executives = _executives(scenario, level, facts)
+    comms, comms_earned = _comms(level, facts)
+    roles, roles_earned = _roles(scenario, facts)
+    aborted = facts.aborted is not None or (facts.ended is not None and facts.ended.data.get("outcome") == "aborted")
+    outcome = "aborted" if aborted else "completed" if facts.ended else "incomplete"
+    reason = next((str(e.data["reason"]) for e in (facts.aborted, facts.ended) if e and e.data.get("reason")), None)
+    due = [s for s in steps if s.verdict != "not_applicable"]
+    earned = {
+        "detection": None if detection.verdict == "not_applicable" else _FRACTION.get(detection.verdict, Fraction(0)),
+        "steps": sum((_FRACTION.get(s.verdict, Fraction(0)) for s in due), Fraction(0)) / len(due) if due else None,
+        "recovery": None if recovery.verdict == "not_applicable" else _FRACTION.get(recovery.verdict, Fraction(0)),
+        "severity": severity_earned,
+        "comms": comms_earned,
+        "roles": roles_earned,
+    }
+    notes = {
+        "detection": detection.verdict.replace("_", " "),
+        "steps": _step_counts(steps),
+        "recovery": recovery.verdict.replace("_", " "),
+        "severity": severity.note,
+        "comms": comms.verdict.replace("_", " ") if comms_earned is not None else comms.note,
+        "roles": "" if roles_earned is not None else "not applicable: the scenario requires no roles",
+    }
+    passed = (
+        outcome == "completed"
+        and detection.verdict == "on_time"
+        and recovery.verdict == "on_time"
+        and not any(s.verdict in ("late", "missed") for s in steps)
+    )
+    failures = [
+        *_outcome_failures(facts, outcome, reason),
+        *_detection_failures(scenario, facts, detection),
+        *_step_failures(statuses),
+        *_other_failures(scenario, recovery, severity, executives, comms, roles),
+    ]
+    return Scorecard(
+        drill_id=drill_id, scenario_id=scenario.id, title=scenario.title, mode=mode, outcome=outcome,
+        abort_reason=reason if outcome == "aborted" else None, started_at=journal.events[0].wall,
+        ended_at=facts.ended.wall if facts.ended else None, policy=policy.name, expected_severity=scenario.severity,
+        policy_rules=policy_rules(scenario.severity, level),
+        times=times, detection=detection, steps=steps, severity=severity, executives=executives, comms=comms,
+        roles=roles, recovery=recovery, impact_seconds=times[-1].seconds, score=_score(scenario, earned, notes),
+        passed=passed, failures=failures, journal_torn=journal.torn,
+    )  # fmt: skip
+
+
+def drill_setup(journal: Journal) -> tuple[Scenario, SeverityPolicy, str, str]:
+    """The scenario, policy, drill id and mode from the journal's ``DrillStarted`` event."""
+    first = journal.events[0] if journal.events else None
+    if first is None or first.kind != "DrillStarted":
+        raise JournalError(journal.path, 1, "the journal does not begin with DrillStarted")
+    data = first.data
+    for key in ("drill_id", "mode"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise JournalError(journal.path, 1, f"DrillStarted data: {key!r} must be a non-empty string")
+    parsed = []
+    for key, model in (("scenario", Scenario), ("policy", SeverityPolicy)):
+        if not isinstance(data.get(key), dict):
+            raise JournalError(journal.path, 1, f"DrillStarted data: {key!r} is missing or not an object")
+        try:
+            parsed.append(model.model_validate(data[key]))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = "".join(f".{p}" for p in err["loc"])
+            raise JournalError(journal.path, 1, f"DrillStarted data: {key}{where}: {err['msg']}") from None
+    return parsed[0], parsed[1], data["drill_id"], data["mode"]
+
+
+def policy_rules(severity: str, level: SeverityLevel | None) -> list[str]:
+    """The policy level applied to a drill, in words (durations already scaled)."""
+    if level is None:
+        return [f"the policy has no level {severity}: no executive or update requirement"]
+    if level.executives_within is not None:
+        when = "immediately" if level.executives_within <= EPS else f"within {human(level.executives_within)}"
+        executives = f"executives notified {when} after the incident is declared (or detected)"
+    elif level.executives_if_open_after is not None:
+        executives = f"executives notified if the incident is still open {human(level.executives_if_open_after)} after it began"
+    else:
+        executives = "no executive notification required"
+    every = level.update_every
+    updates = f"stakeholder updates at least every {human(every)} while open" if every is not None else "no update cadence"
+    return [f"{severity}: {level.description}", executives, updates]
+
+
+Point = tuple[float, int]  # (t, seq) of an event
+
+
+def _point(x: Action | Event | None) -> Point | None:
+    return None if x is None else (x.t, x.seq)
+
+
+def _measure(name: str, start: Point | None, end: Point | None, definition: str) -> Measure:
+    seconds = None if start is None or end is None else r3(max(0.0, end[0] - start[0]))
+    to_seq = end[1] if start and end else None
+    return Measure(name=name, seconds=seconds, from_seq=start[1] if start else None, to_seq=to_seq, definition=definition)
+
+
+def measure_times(facts: Facts) -> list[Measure]:
+    """MTTD, MTTA, MTTR, time_to_recovery and impact_duration, each traceable to two events."""
+    inj, det = _point(facts.injection), _point(facts.detection)
+    acks = (a for a in facts.actions if a.action == "acknowledge" or (a.action == "assign_role" and a.data.get("role") == IC))
+    ack = next((a for a in acks if a.t >= facts.window_t - EPS), None)
+    impact_s, first_seq, last_seq = _impact(facts)
+    return [
+        _measure("MTTD", inj, det, "first fault injected → first detection recorded (alert or person)"),
+        _measure("MTTA", det, _point(ack), "first detection → first acknowledge, or incident commander assigned "
+                 "after injection (0 if earlier)"),
+        _measure("MTTR", det, _point(facts.resolved), "first detection → first 'resolved' action"),
+        _measure("time_to_recovery", inj, _point(facts.recovery), "first fault injected → steady state observed "
+                 "again (RecoveryObserved)"),
+        Measure(name="impact_duration", seconds=r3(impact_s), from_seq=first_seq, to_seq=last_seq,
+                definition="union over checks of ImpactStarted → ImpactEnded; open impact runs to the end of the journal"),
+    ]  # fmt: skip
+
+
+def _impact(facts: Facts) -> tuple[float, int | None, int | None]:
+    """Seconds of impact (union over checks), the first ImpactStarted seq, the seq ending the last interval."""
+    end = facts.ended or facts.events[-1]
+    opened: dict[str, Point] = {}
+    spans: list[tuple[float, float, int, int]] = []
+    for e in facts.events:
+        check = str(e.data.get("check", ""))
+        if e.kind == "ImpactStarted" and check not in opened:
+            opened[check] = (e.t, e.seq)
+        elif e.kind == "ImpactEnded" and check in opened:
+            t0, s0 = opened.pop(check)
+            spans.append((t0, e.t, s0, e.seq))
+    spans += [(t0, max(t0, end.t), s0, end.seq) for t0, s0 in opened.values()]
+    if not spans:
+        return 0.0, None, None
+    spans.sort()
+    total, cur_start, cur_end, last_seq = 0.0, spans[0][0], spans[0][1], spans[0][3]
+    for t0, t1, _s0, s1 in spans[1:]:
+        if t0 > cur_end:
+            total += cur_end - cur_start
+            cur_start, cur_end = t0, t1
+        if t1 >= cur_end:
+            cur_end, last_seq = t1, s1
+    return total + cur_end - cur_start, spans[0][2], last_seq
+
+
+def _impact_start(facts: Facts) -> float | None:
+    inj = facts.injection
+    return next((e.t for e in facts.events if inj and e.seq > inj.seq and e.kind == "ImpactStarted"), None)
+
+
+def _detection(scenario: Scenario, facts: Facts) -> DetectionResult:
+    if facts.injection is None:
+        return DetectionResult(verdict="not_applicable", deadline_t=None, detected_t=None)
+    deadline = facts.injection.t + scenario.detection.within
+    det = facts.detection
+    if det is None:
+        verdict = "silent" if _impact_start(facts) is not None else "not_applicable"
+        return DetectionResult(verdict=verdict, deadline_t=r3(deadline), detected_t=None)
+    signal = det.data.get("signal") or det.data.get("alertname")
+    return DetectionResult(
+        verdict="on_time" if det.t <= deadline + EPS else "late",
+        deadline_t=r3(deadline),
+        detected_t=r3(det.t),
+        via=str(det.data["via"]) if det.data.get("via") else None,
+        signal=str(signal) if signal else None,
+        seq=det.seq,
+    )
+
+
+def _declared(facts: Facts) -> Action | None:
+    return next((a for a in facts.actions if a.action == "declare_incident" and a.t >= facts.window_t - EPS), None)
+
+
+def _incident_start(facts: Facts) -> float | None:
+    """When the team knew of the incident: detection, else the first declaration."""
+    if facts.detection is not None:
+        return facts.detection.t
+    declared = _declared(facts)
+    return declared.t if declared else None
+
+
+def _severity(scenario: Scenario, facts: Facts) -> tuple[SeverityResult, Fraction | None]:
+    expected = scenario.severity
+    marks = [a for a in facts.actions if a.action in ("set_severity", "declare_incident") and a.t >= facts.window_t - EPS]
+    marks = [a for a in marks if isinstance(a.data.get("severity"), str)]
+    first, final = (marks[0].data["severity"], marks[-1].data["severity"]) if marks else (None, None)
+    good = next((a for a in marks if a.data["severity"] == expected), None)
+    ttc = r3(max(0.0, good.t - facts.detection.t)) if good and facts.detection else None
+    result = SeverityResult(
+        expected=expected, first_declared=first, final=final, correct=final == expected, time_to_correct=ttc
+    )
+    earned: Fraction | None
+    if not marks and _incident_start(facts) is None:
+        earned, note = None, "not applicable: no incident was detected or declared, so there was nothing to classify"
+    elif final == expected and first == expected:
+        earned, note = Fraction(1), "correct from the first classification"
+    elif final == expected:
+        earned, note = Fraction(1, 2), f"first classified {first}, corrected to {expected}"
+    else:
+        earned, note = Fraction(0), f"classified {final}; expected {expected}" if final else "never classified"
+    return result.model_copy(update={"note": note}), earned
+
+
+def _executives(scenario: Scenario, level: SeverityLevel | None, facts: Facts) -> ExecutiveResult:
+    sev = scenario.severity
+    declared = _declared(facts)
+    start = declared.t if declared else facts.detection.t if facts.detection else None
+    tells = (a for a in facts.actions if a.action == "notify_executives" or a.data.get("audience") == "executive")
+    told = next((a for a in tells if a.action in ("notify_executives", "post_update") and a.t >= facts.window_t - EPS), None)
+    told_t = r3(told.t) if told else None
+    base: dict[str, Any] = {"required": False, "within": None, "notified_t": told_t, "verdict": "not_required"}
+    if level is None or start is None:
+        why = f"the policy has no level {sev}" if level is None else "no incident was detected or declared"
+        return ExecutiveResult(**base, note=f"not required: {why}")
+    close = facts.resolved.t if facts.resolved else facts.end_t
+    since = "declaration" if declared else "detection"
+    if level.executives_within is not None:
+        within = level.executives_within
+        rule = f"{sev}: within {human(within)} of {since}" if within > EPS else f"{sev}: immediately on {since}"
+    elif level.executives_if_open_after is not None and close - start > level.executives_if_open_after + EPS:
+        within = level.executives_if_open_after
+        rule = f"{sev}: if still open {human(within)} after {since}"
+    else:
+        return ExecutiveResult(**base, note=f"not required by the {sev} policy")
+    deadline = start + within
+    if told is None and facts.end_t < deadline - EPS:
+        note = f"not required: the drill ended before executives were due ({rule})"
+        return ExecutiveResult(**base, deadline_t=r3(deadline), note=note)
+    verdict = "missed" if told is None else "on_time" if told.t <= deadline + EPS else "late"
+    return ExecutiveResult(
+        required=True, within=r3(within), notified_t=told_t, verdict=verdict, deadline_t=r3(deadline), note=rule
+    )
+
+
+def _comms(level: SeverityLevel | None, facts: Facts) -> tuple[CommsResult, Fraction | None]:
+    every = level.update_every if level else None
+    updates = [a for a in facts.actions if a.action == "post_update" and a.t >= facts.window_t - EPS]
+    start = _incident_start(facts)
+    if start is None:
+        note = "not applicable: no incident was detected or declared"
+        result = CommsResult(updates=len(updates), required_every=r3(every), longest_gap=None, verdict="not_required", note=note)
+        return result, None
+    close = max(start, facts.resolved.t if facts.resolved else facts.end_t)
+    points = [start, *(a.t for a in updates if start < a.t <= close), close]
+    longest = max(b - a for a, b in pairwise(points))
+    until = "the 'resolved' action" if facts.resolved else "the end of the drill"
+    since = "detection" if facts.detection else "declaration"
+    note = f"measured from {offset(start)} ({since}) to {offset(close)} ({until})"
+    result = CommsResult(
+        updates=len(updates), required_every=r3(every), longest_gap=r3(longest), verdict="not_required", note=note
+    )
+    if every is None:
+        return result, None
+    met = longest <= every + EPS
+    earned = Fraction(1) if met else Fraction(0) if not updates else min(Fraction(1), Fraction(every) / Fraction(longest))
+    return result.model_copy(update={"verdict": "met" if met else "not_met"}), earned
+
+
+def _roles(scenario: Scenario, facts: Facts) -> tuple[RoleResult, Fraction | None]:
+    book, required = facts.roles, list(scenario.roles)
+    holders = book.holders()
+    missing = [r for r in required if r not in holders]
+    notes: list[str] = []
+    doubled: list[str] = []
+    for seq, t, person, _role in book.assignments:
+        held = [r for r in required if book.holder(r, seq + 1) == person]
+        if len(held) > 1 and person not in doubled:
+            doubled.append(person)
+            notes.append(f"{person} held {' and '.join(held)} at the same time (from {offset(t)})")
+    notes += [f"{role} was handed over: {' → '.join(people)}" for role, people in sorted(holders.items()) if len(people) > 1]
+    runs = [a for a in facts.actions if a.action == "runbook_started" and not a.automated]
+    ic_runs = [a for a in runs if a.role == IC or book.holder(IC, a.seq) == a.author]
+    if ic_runs:
+        notes.append(
+            f"the incident commander also ran the {ic_runs[0].data.get('runbook') or 'a'} runbook; "
+            "the IC role works best hands-off — consider handing technical steps to the tech lead"
+        )
+    result = RoleResult(required=required, holders=holders, missing=missing, distinct_people=not doubled,
+                        ic_did_technical_work=bool(ic_runs), notes=notes)  # fmt: skip
+    if not required:
+        return result, None
+    return result, Fraction(len(required) - len(missing), len(required)) * (Fraction(1, 2) if doubled else 1)
+
+
+def _recovery(scenario: Scenario, facts: Facts) -> RecoveryResult:
+    if facts.injection is None:
+        return RecoveryResult(verdict="not_applicable", deadline_t=None, recovered_t=None)
+    deadline = facts.injection.t + scenario.recovery.within
+    rec = facts.recovery
+    verdict = "never" if rec is None else "on_time" if rec.t <= deadline + EPS else "late"
+    return RecoveryResult(verdict=verdict, deadline_t=r3(deadline), recovered_t=r3(rec.t) if rec else None)
+
+
+def _score(scenario: Scenario, earned: dict[str, Fraction | None], notes: dict[str, str]) -> Score:
+    """Exact rational arithmetic, rounded half-even once at the end (``round`` of a Fraction)."""
+    comps, num, den = [], Fraction(0), Fraction(0)
+    for name, frac in earned.items():
+        weight = Fraction(getattr(scenario.scoring, name))
+        if frac is not None:
+            num, den = num + weight * frac, den + weight
+        shown = None if frac is None else r3(float(frac))
+        comps.append(ScoreComponent(name=name, weight=r3(float(weight)), earned=shown, note=notes[name]))
+    if den == 0:
+        note = "no component was applicable (or every weight is zero): total is 0"
+        return Score(total=0.0, components=comps, formula=FORMULA, note=note)
+    total = round(min(Fraction(100), max(Fraction(0), 100 * num / den)), 1)
+    return Score(total=float(total), components=comps, formula=FORMULA)
+
+
+def _step_counts(steps: Sequence[StepResult]) -> str:
+    counts = {v: sum(1 for s in steps if s.verdict == v) for v in ("on_time", "late", "missed", "not_applicable")}
+    return ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in counts.items() if n) or "no steps"
+
+
+# One blameless line per expectation not met: what the system and the process did, not who failed.
+
+
+def _outcome_failures(facts: Facts, outcome: str, reason: str | None) -> list[str]:
+    injected = [str(e.data.get("fault")) for e in facts.events if e.kind == "FaultInjected"]
+    rolled = {str(e.data.get("fault")) for e in facts.events if e.kind == "FaultRolledBack"}
+    open_faults = sorted(set(injected) - rolled)
+    if not injected:
+        faults = "no fault had been injected"
+    elif open_faults:
+        faults = f"no rollback is journaled for {', '.join(open_faults)}: run 'gameday recover' to be sure"
+    else:
+        faults = "every injected fault was rolled back"
+    if outcome == "aborted":
+        when = offset((facts.aborted or facts.ended or facts.events[-1]).t)
+        return [f"The drill was aborted ({reason or 'no reason recorded'}) at {when}; {faults}"]
+    if outcome == "incomplete":
+        return [f"The journal ends at {offset(facts.events[-1].t)} without DrillEnded: the drill did not finish; {faults}"]
+    return []
+
+
+def _detection_failures(scenario: Scenario, facts: Facts, d: DetectionResult) -> list[str]:
+    deadline = offset(d.deadline_t)
+    if d.verdict == "late":
+        how = f"alert {d.signal}" if d.via == "alert" and d.signal else d.via or "recorded"
+        late_by = human((d.detected_t or 0.0) - (d.deadline_t or 0.0))
+        came = f"came at {offset(d.detected_t)}, {late_by} after the {deadline} deadline"
+        return [f"Detection was late: the first detection ({how}) {came}"]
+    if d.verdict == "silent":
+        return [
+            f"Detection was silent: impact started at {offset(_impact_start(facts))} and no alert or person "
+            f"detected it within {human(scenario.detection.within)} of the injection (by {deadline})"
+        ]
+    if d.verdict == "not_applicable":
+        why = "the fault caused no observed impact and nothing was detected"
+        why = "no fault was injected" if facts.injection is None else why
+        return [f"Detection could not be assessed: {why}"]
+    return []
+
+
+def _step_failures(statuses: Sequence[StepStatus]) -> list[str]:
+    out = []
+    for s in statuses:
+        label = f"Step '{s.step.id}' ({describe(s.step)})"
+        if s.verdict == "missed":
+            out.append(f"{label} was not done by its {offset(s.deadline_t)} deadline")
+        elif s.verdict == "late" and s.done_t is not None and s.deadline_t is not None and s.done_t > s.deadline_t + EPS:
+            late_by = human(s.done_t - s.deadline_t)
+            out.append(f"{label} was done at {offset(s.done_t)}, {late_by} after its {offset(s.deadline_t)} deadline")
+        elif s.verdict == "late" and s.step.every is not None:
+            every, gap = human(s.step.every), human(s.longest_gap)
+            out.append(f"{label} is due every {every} while the incident is open; the longest gap was {gap}")
+    return out
+
+
+def _other_failures(scenario: Scenario, recovery: RecoveryResult, severity: SeverityResult,
+                    executives: ExecutiveResult, comms: CommsResult, roles: RoleResult) -> list[str]:  # fmt: skip
+    out = []
+    if recovery.verdict == "late":
+        late_by = human((recovery.recovered_t or 0.0) - (recovery.deadline_t or 0.0))
+        out.append(
+            f"Recovery was late: the steady state held again at {offset(recovery.recovered_t)}, "
+            f"{late_by} after the {offset(recovery.deadline_t)} deadline"
+        )
+    elif recovery.verdict == "never":
+        out.append(f"Recovery was never observed (deadline {offset(recovery.deadline_t)})")
+    if not severity.correct and not severity.note.startswith("not applicable"):
+        got = f"classified {severity.final}" if severity.final else "never classified"
+        out.append(f"Severity was {got}; the scenario's ground truth is {severity.expected}")
+    if executives.verdict == "late":
+        late_by = human((executives.notified_t or 0.0) - (executives.deadline_t or 0.0))
+        out.append(
+            f"Executives were notified at {offset(executives.notified_t)}, {late_by} after the policy deadline "
+            f"{offset(executives.deadline_t)} ({executives.note})"
+        )
+    elif executives.verdict == "missed":
+        out.append(f"Executives were not notified (policy {executives.note}, by {offset(executives.deadline_t)})")
+    if comms.verdict == "not_met":
+        asks = f"the {scenario.severity} policy asks for one at least every {human(comms.required_every)}"
+        gap = f"Stakeholder updates: the longest gap was {human(comms.longest_gap)}"
+        gap = "No stakeholder update was posted" if comms.updates == 0 else gap
+        out.append(f"{gap}; {asks}")
+    out += [f"No one held the {role} role" for role in roles.missing]
+    out += [n for n in roles.notes if " at the same time " in n]
+    return out
