@@ -1,0 +1,456 @@
+"""The conductor: plays a scenario on a clock and journals every fact it learns.
+
+Phases: ``preflight`` (steady state must hold) → ``baseline`` → ``inject`` → ``observe``
+→ ``recover`` → ``rollback`` (the runner then writes the ``report``).
+
+Threads: :meth:`Conductor.run` is the drill's timeline (faults, deadlines, scripted and
+automated responders, guardrails). Everything else — alerts from the webhook intake,
+observations from the probe loop, actions from responders, an abort from a signal —
+calls the thread-safe ``receive_*``/``record_*``/``observe``/``abort`` methods, which
+journal at once under one lock (so a detection's time is the moment it arrived) and wake
+the timeline. Tabletop and training modes plug in here as other input sources and a
+pausable clock; the phase machine does not change.
+
+Safety: a fault is recorded in the ledger before it is injected and cleared after its
+rollback; every exit from :meth:`run` — end, guardrail, abort, error — rolls back every
+fault still open.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gameday.adapters.alerts import Alert, first_signal, signal_name
+from gameday.clock import Clock
+from gameday.journal import JournalWriter
+from gameday.model.events import Event
+from gameday.model.scenario import Fault, Scenario
+from gameday.ports import InjectionResult, Injector, Observation, Observer, Runner
+
+
+class Ledger(Protocol):
+    """Where a fault's rollback is written before injection (see :mod:`gameday.ledger`)."""
+
+    def record(self, drill_id: str, fault_id: str, spec: dict[str, Any], journal_path: str | None = None) -> None: ...
+
+    def clear(self, drill_id: str, fault_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class ScriptedAction:
+    """A responder action played at ``delay`` after ``after`` (an anchor or a step id)."""
+
+    person: str
+    action: str
+    after: str = "detection"
+    delay: float = 0.0
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DrillResult:
+    outcome: str  # completed | aborted
+    reason: str | None
+
+
+@dataclass
+class _FaultState:
+    fault: Fault
+    injected_t: float | None = None
+    rolled_back: bool = False
+    failed: bool = False
+
+
+class Conductor:
+    """Plays one scenario. Construct, then call :meth:`run` from the drill's thread."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        journal: JournalWriter,
+        clock: Clock,
+        *,
+        mode: str,
+        drill_id: str,
+        injectors: Mapping[str, Injector],
+        runbooks: Mapping[str, Runner] | None = None,
+        probe: Observer | None = None,
+        ledger: Ledger | None = None,
+        roster: Iterable[tuple[str, str]] = (),
+        script: Iterable[ScriptedAction] = (),
+        start_data: Mapping[str, Any] | None = None,
+        spawn: Callable[[Callable[[], None]], None] | None = None,
+    ):
+        self.scenario, self.journal, self.clock = scenario, journal, clock
+        self.mode, self.drill_id = mode, drill_id
+        self.injectors, self.runbooks = dict(injectors), dict(runbooks or {})
+        self.probe, self.ledger = probe, ledger
+        self.roster = list(roster)
+        self._script = list(script)
+        self._script_done: set[int] = set()
+        self._start_data = dict(start_data or {})
+        self._lock = threading.RLock()
+        self._wake: queue.Queue = queue.Queue()
+        self._faults = {f.id: _FaultState(f) for f in scenario.faults}
+        self._failing: dict[str, bool] = {}
+        self._impact_since_injection = False
+        self._anchors: dict[str, float] = {}
+        self._roles: dict[str, str] = {}  # person -> role
+        self._automation_started: set[str] = set()
+        self._busy = 0  # runbooks in flight
+        self._abort_reason: str | None = None
+        self._phase: str | None = None
+        self._started = False
+        self._spawn = spawn or _spawn_thread
+
+    # ----------------------------------------------------------------- inputs
+    def now_t(self) -> float:
+        return self.journal.offset()
+
+    def observe(self, observations: Iterable[Observation]) -> None:
+        """Take one round of the conductor's own probes (ground truth for impact, never detection)."""
+        with self._lock:
+            if self._phase in (None, "preflight", "rollback") or self._ended():
+                return
+            for obs in observations:
+                was = self._failing.get(obs.check, False)
+                if not obs.ok and not was:
+                    self._failing[obs.check] = True
+                    self._emit("ImpactStarted", "observer", {"check": obs.check, "detail": obs.detail}, at=obs.at)
+                    if "injection" in self._anchors:
+                        self._impact_since_injection = True
+                elif obs.ok and was:
+                    self._failing[obs.check] = False
+                    self._emit("ImpactEnded", "observer", {"check": obs.check}, at=obs.at)
+            if (
+                "injection" in self._anchors
+                and "recovery" not in self._anchors
+                and (self._impact_since_injection or any(self._failing.values()))
+                and not any(self._failing.values())
+            ):
+                self._impact_since_injection = True
+                ev = self._emit("RecoveryObserved", "observer", {"checks": sorted(self._failing)})
+                self._anchors["recovery"] = ev.t
+                self._set_phase("recover")
+        self._poke()
+
+    def receive_alerts(self, fmt: str, payload: Any, alerts: list[Alert], *, received_at: float | None = None,
+                       error: str | None = None, source: str = "webhook") -> Event:
+        """Journal one webhook delivery; the first matching firing alert after injection is the detection."""
+        signals = self.scenario.detection.signals
+        rows, first = [], None
+        for alert in alerts:
+            sig = first_signal(signals, alert)
+            rows.append({"status": alert.status, "alertname": alert.alertname, "labels": alert.labels,
+                         "matched": sig is not None, "signal": signal_name(sig) if sig else None})
+            if sig is not None and first is None:
+                first = (sig, alert)
+        with self._lock:
+            ev = self._emit("AlertReceived", source, {
+                "format": fmt, "matched": first is not None, "signal": signal_name(first[0]) if first else None,
+                "error": error, "alerts": rows, "payload": payload}, at=received_at)
+            if first and "injection" in self._anchors and "detection" not in self._anchors and not self._ended():
+                self._detect({"via": "alert", "signal": signal_name(first[0]), "alertname": first[1].alertname,
+                              "alert_seq": ev.seq}, source, at=received_at)
+        self._poke()
+        return ev
+
+    def assign_role(self, person: str, role: str, by: str = "facilitator") -> Event:
+        with self._lock:
+            self._roles[person] = role
+            ev = self._emit("RoleAssigned", by, {"person": person, "role": role, "by": by})
+            self._match_steps()
+        self._poke()
+        return ev
+
+    def record_action(self, author: str, action: str, data: Mapping[str, Any] | None = None,
+                      role: str | None = None) -> Event:
+        """Journal a responder's action; ``runbook`` starts the named runbook in the background."""
+        if action == "runbook":
+            return self.start_runbook(str((data or {}).get("runbook")), author, role)
+        with self._lock:
+            ev = self._emit("ActionRecorded", author, {"action": action, "author": author,
+                                                        "role": role or self._roles.get(author), **(data or {})})
+            if action == "mark_detected" and self.scenario.detection.people_count and "injection" in self._anchors \
+                    and "detection" not in self._anchors:
+                self._detect({"via": "person", "by": author, "signal": None, "alertname": None}, author)
+            self._match_steps()
+        self._poke()
+        return ev
+
+    def start_runbook(self, name: str, author: str, role: str | None = None) -> Event:
+        """Run a scenario runbook in a worker thread, journaling started/activities/finished."""
+        runner = self.runbooks.get(name)
+        with self._lock:
+            ev = self._emit("ActionRecorded", author, {"action": "runbook_started", "runbook": name, "author": author,
+                                                        "role": role or self._roles.get(author)})
+            self._match_steps()
+            self._busy += 1
+        self._spawn(lambda: self._run_runbook(name, runner, author, role))
+        return ev
+
+    def abort(self, reason: str) -> None:
+        """Ask the drill to stop now and roll everything back (thread- and signal-safe)."""
+        if self._abort_reason is None:
+            self._abort_reason = reason
+        self._poke()
+
+    # --------------------------------------------------------------- timeline
+    def run(self) -> DrillResult:
+        """Play the drill to its end. Always rolls back every injected fault before returning."""
+        sc = self.scenario
+        with self._lock:
+            self._started = True
+            self._emit("DrillStarted", "conductor", {"drill_id": self.drill_id, "mode": self.mode, **self._start_data})
+            self._anchors["start"] = 0.0
+            self._set_phase("preflight")
+        try:
+            if not self._preflight():
+                self.abort("steady state not met before injection")
+            else:
+                for person, role in self.roster:
+                    self.assign_role(person, role, by="script")
+                with self._lock:
+                    self._set_phase("baseline")
+            while self._abort_reason is None:
+                deadline = self._tick()
+                if deadline is None:
+                    break
+                item = self.clock.next_input(self._wake, self.journal.t0 + deadline)
+                if callable(item):
+                    item(self)
+        except BaseException as exc:  # never leave a fault behind
+            self.abort(f"conductor error: {type(exc).__name__}: {exc}")
+            self._finish()
+            raise
+        return self._finish()
+
+    def _tick(self) -> float | None:
+        """Do what is due now; return the next due offset, or None when the drill is over."""
+        sc = self.scenario
+        t = self.now_t()
+        if t >= sc.abort.max_duration:
+            self.abort(f"guardrail: abort.max_duration ({sc.abort.max_duration:g}s) reached")
+            return None
+        due: list[float] = [sc.abort.max_duration]
+        for st in self._faults.values():
+            if st.injected_t is None and not st.failed:
+                if t >= st.fault.at:
+                    self._inject(st)
+                    if self._abort_reason:
+                        return None
+                else:
+                    due.append(st.fault.at)
+            elif st.injected_t is not None and not st.rolled_back and st.fault.max_duration is not None:
+                limit = st.injected_t + st.fault.max_duration
+                if t >= limit:
+                    self._rollback(st, "max_duration")
+                else:
+                    due.append(limit)
+        due += self._play_script(t) + self._play_automation(t)
+        with self._lock:
+            done, end_due = self._end_due(t)
+        if done:
+            return None
+        if end_due is not None:
+            due.append(end_due)
+        return max(t, min(due)) if due else None
+
+    def _end_due(self, t: float) -> tuple[bool, float | None]:
+        """(over?, when to look again) — over once recovery (or absorption), detection and steps are settled."""
+        sc = self.scenario
+        if any(st.injected_t is None and not st.failed for st in self._faults.values()) or self._busy:
+            return False, None
+        inj = self._anchors.get("injection")
+        if inj is None:
+            return False, None
+        last_inj = max(st.injected_t or 0.0 for st in self._faults.values())
+        waits: list[float] = []
+        settled_at = self._anchors.get("recovery")
+        if settled_at is None:
+            if self._impact_since_injection or any(self._failing.values()):
+                return False, None  # still impacted: wait for recovery (or the guardrail)
+            settled_at = last_inj + sc.detection.within  # no impact yet: the system may have absorbed it
+        waits.append(settled_at + sc.timing.cooldown)
+        if "detection" not in self._anchors:
+            waits.append(inj + sc.detection.within)
+        for step in sc.response:
+            anchor = self._anchors.get(step.after)
+            if anchor is not None and step.id not in self._anchors:
+                waits.append(anchor + step.within)
+        for i, act in enumerate(self._script):
+            anchor = self._anchors.get(act.after)
+            if i not in self._script_done and anchor is not None:
+                waits.append(anchor + act.delay)
+        later = [w for w in waits if w > t]
+        return (not later), (min(later) if later else None)
+
+    def _play_script(self, t: float) -> list[float]:
+        due = []
+        for i, act in enumerate(self._script):
+            anchor = self._anchors.get(act.after)
+            if i in self._script_done or anchor is None:
+                continue
+            if t >= anchor + act.delay:
+                self._script_done.add(i)
+                if act.action == "assign_role":
+                    self.assign_role(str(act.data.get("person", act.person)), str(act.data["role"]), by=act.person)
+                else:
+                    self.record_action(act.person, act.action, dict(act.data))
+            else:
+                due.append(anchor + act.delay)
+        return due
+
+    def _play_automation(self, t: float) -> list[float]:
+        """Runbooks automated in this mode start when their step's anchor happens (default: detection)."""
+        due = []
+        for name, rb in self.scenario.runbooks.items():
+            if self.mode not in rb.automated_in or name in self._automation_started:
+                continue
+            step = next((s for s in self.scenario.response if s.runbook == name), None)
+            anchor = self._anchors.get(step.after if step else "detection")
+            if anchor is None:
+                continue
+            if t >= anchor:
+                self._automation_started.add(name)
+                self.start_runbook(name, "automation", step.role if step else None)
+            else:
+                due.append(anchor)
+        return due
+
+    # ---------------------------------------------------------------- effects
+    def _preflight(self) -> bool:
+        if self.probe is None:
+            return True
+        observations = self.probe.check()
+        ok = all(o.ok for o in observations)
+        with self._lock:
+            self._emit("SteadyStateChecked", "conductor", {"ok": ok, "stage": "preflight", "checks": [
+                {"check": o.check, "ok": o.ok, "detail": o.detail} for o in observations]})
+        return ok
+
+    def _inject(self, st: _FaultState) -> None:
+        injector = self.injectors[st.fault.id]
+        if self.ledger is not None:
+            spec_fn = getattr(injector, "ledger_spec", None)
+            self.ledger.record(self.drill_id, st.fault.id, spec_fn() if spec_fn else {}, str(self.journal.path))
+        with self._lock:
+            self._set_phase("inject")
+            ev = self._emit("FaultInjected", "injector", {"fault": st.fault.id, "kind": _fault_kind(st.fault),
+                                                          "scheduled_t": st.fault.at})
+            st.injected_t = ev.t
+            self._anchors.setdefault("injection", ev.t)
+        result = _safely(injector.inject)
+        with self._lock:
+            self._journal_runs(st.fault.id, result)
+            if not result.ok:
+                st.failed = True
+                self._emit("FaultInjectionFailed", "injector", {"fault": st.fault.id, "error": result.error})
+            if all(s.injected_t is not None or s.failed for s in self._faults.values()) and "recovery" not in self._anchors:
+                self._set_phase("observe")
+        if not result.ok:
+            self.abort(f"injector failed: fault {st.fault.id}: {result.error}")
+
+    def _rollback(self, st: _FaultState, reason: str) -> None:
+        if st.rolled_back or st.injected_t is None:
+            return
+        st.rolled_back = True
+        result = _safely(self.injectors[st.fault.id].rollback)
+        with self._lock:
+            self._journal_runs(st.fault.id, result)
+            if result.ok:
+                self._emit("FaultRolledBack", "injector", {"fault": st.fault.id, "reason": reason})
+            else:
+                self._emit("FaultRollbackFailed", "injector", {"fault": st.fault.id, "error": result.error})
+        if result.ok and self.ledger is not None:
+            self.ledger.clear(self.drill_id, st.fault.id)
+
+    def _run_runbook(self, name: str, runner: Runner | None, author: str, role: str | None) -> None:
+        try:
+            result = _safely(runner.run) if runner else InjectionResult(ok=False, error=f"no runbook named {name!r}")
+            with self._lock:
+                self._journal_runs(name, result)
+                self._emit("ActionRecorded", author, {"action": "runbook_finished", "runbook": name, "author": author,
+                                                      "role": role or self._roles.get(author), "ok": result.ok,
+                                                      "error": result.error})
+        finally:
+            with self._lock:
+                self._busy -= 1
+            self._poke()
+
+    def _finish(self) -> DrillResult:
+        reason = self._abort_reason
+        with self._lock:
+            if reason:
+                self._emit("DrillAborted", "conductor", {"reason": reason})
+            self._set_phase("rollback")
+        why = "signal" if reason and reason.startswith("signal") else ("abort" if reason else "end")
+        for st in self._faults.values():
+            self._rollback(st, why)
+        if self.probe is not None and self._anchors.get("injection") is not None:
+            observations = self.probe.check()
+            with self._lock:
+                self._emit("SteadyStateChecked", "conductor", {"ok": all(o.ok for o in observations), "stage": "final",
+                                                               "checks": [{"check": o.check, "ok": o.ok, "detail": o.detail}
+                                                                          for o in observations]})
+        outcome = "aborted" if reason else "completed"
+        with self._lock:
+            self._emit("DrillEnded", "conductor", {"outcome": outcome, "reason": reason})
+        return DrillResult(outcome, reason)
+
+    # ---------------------------------------------------------------- helpers
+    def _detect(self, data: dict[str, Any], source: str, at: float | None = None) -> None:
+        ev = self._emit("DetectionRecorded", source, data, at=at)
+        self._anchors["detection"] = ev.t
+        self._match_steps()
+
+    def _match_steps(self) -> None:
+        """Journal StepMatched for steps newly done (live view; the scorecard recomputes)."""
+        from gameday.analysis.matching import evaluate_steps
+
+        for res in evaluate_steps(self.scenario, self.journal.events, now_t=self.now_t()):
+            if res.done_t is not None and res.id not in self._anchors:
+                self._anchors[res.id] = res.done_t
+                self._emit("StepMatched", "conductor", {"step": res.id, "action_seq": res.matched_seq,
+                                                         "verdict": res.verdict})
+
+    def _journal_runs(self, owner: str, result: InjectionResult) -> None:
+        for run in result.runs:
+            self._emit("ActivityRan", "injector", {"owner": owner, **run.as_data(self.journal.t0)})
+
+    def _set_phase(self, phase: str) -> None:
+        if phase != self._phase:
+            self._phase = phase
+            self._emit("PhaseChanged", "conductor", {"phase": phase})
+
+    def _emit(self, kind: str, source: str, data: dict[str, Any], at: float | None = None) -> Event:
+        return self.journal.append(kind, source, data, at=at)
+
+    def _ended(self) -> bool:
+        return bool(self.journal.events) and self.journal.events[-1].kind == "DrillEnded"
+
+    def _poke(self) -> None:
+        self._wake.put(None)
+
+    @property
+    def phase(self) -> str | None:
+        return self._phase
+
+
+def _spawn_thread(fn: Callable[[], None]) -> None:
+    threading.Thread(target=fn, daemon=True, name="runbook").start()
+
+
+def _fault_kind(fault: Fault) -> str:
+    return "experiment" if fault.experiment else ("activities" if fault.activities else "process")
+
+
+def _safely(fn: Callable[[], InjectionResult]) -> InjectionResult:
+    try:
+        return fn()
+    except Exception as exc:  # an adapter bug must not skip a rollback
+        return InjectionResult(ok=False, error=f"{type(exc).__name__}: {exc}")

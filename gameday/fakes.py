@@ -1,0 +1,83 @@
+"""Fakes of the ports, for unit tests of the core (never used against a real system).
+
+Like httpx's ``MockTransport``: small, honest stand-ins that record what was asked of
+them. Adapters are tested against the real things they drive, not with these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gameday.ports import ActivityRun, InjectionResult, Observation
+
+
+@dataclass
+class FakeInjector:
+    """Records inject/rollback calls; ``fail_inject``/``fail_rollback`` make them fail."""
+
+    name: str = "fake"
+    fail_inject: bool = False
+    fail_rollback: bool = False
+    on_inject: Callable[[], None] | None = None
+    on_rollback: Callable[[], None] | None = None
+    calls: list[str] = field(default_factory=list)
+
+    def ledger_spec(self) -> dict[str, Any]:
+        return {"kind": "fake", "name": self.name}
+
+    def inject(self) -> InjectionResult:
+        self.calls.append("inject")
+        if self.on_inject:
+            self.on_inject()
+        run = ActivityRun(self.name, "method", "fake", "failed" if self.fail_inject else "succeeded", 0.0, 0.0)
+        return InjectionResult(ok=not self.fail_inject, runs=[run], error="fake failure" if self.fail_inject else None)
+
+    def rollback(self) -> InjectionResult:
+        self.calls.append("rollback")
+        if self.on_rollback:
+            self.on_rollback()
+        run = ActivityRun(self.name, "rollback", "fake", "failed" if self.fail_rollback else "succeeded", 0.0, 0.0)
+        return InjectionResult(ok=not self.fail_rollback, runs=[run], error="fake failure" if self.fail_rollback else None)
+
+
+@dataclass
+class FakeRunner:
+    """A runbook that calls ``effect`` (e.g. to make the fake system healthy) and succeeds."""
+
+    effect: Callable[[], None] | None = None
+    runs: int = 0
+
+    def run(self) -> InjectionResult:
+        self.runs += 1
+        if self.effect:
+            self.effect()
+        return InjectionResult(ok=True, runs=[ActivityRun("fake-runbook", "runbook", "fake", "succeeded", 0.0, 0.0)])
+
+
+@dataclass
+class FakeProbe:
+    """Reports the state of a switchable fake system: ``healthy`` per check."""
+
+    clock: Any
+    healthy: dict[str, bool] = field(default_factory=lambda: {"health": True})
+
+    def check(self) -> list[Observation]:
+        return [Observation(name, ok, self.clock.now()) for name, ok in self.healthy.items()]
+
+
+@dataclass
+class FakeLedger:
+    """In-memory fault ledger."""
+
+    open: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    history: list[tuple[str, str]] = field(default_factory=list)
+
+    def record(self, drill_id: str, fault_id: str, spec: dict[str, Any], journal_path: str | None = None) -> None:
+        self.open[(drill_id, fault_id)] = spec
+        self.history.append(("record", fault_id))
+
+    def clear(self, drill_id: str, fault_id: str) -> None:
+        self.open.pop((drill_id, fault_id), None)
+        self.history.append(("clear", fault_id))

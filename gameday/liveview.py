@@ -1,0 +1,102 @@
+"""The terminal view of a running drill.
+
+On a TTY: a rich live panel with the phase, the timeline as it grows and a countdown to
+each open deadline. Otherwise (CI logs): one plain line per journal event.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+
+from gameday.journal import JournalWriter
+from gameday.model.events import Event
+from gameday.model.scenario import Scenario
+
+QUIET_KINDS = {"ActivityRan"}
+
+
+def describe(event: Event) -> str:
+    """One short line for an event (the postmortem's timeline has the full wording)."""
+    from gameday.analysis.timeline import describe_event
+
+    return describe_event(event)
+
+
+class LiveView:
+    """Context manager: attach to the journal, show the drill, detach on exit."""
+
+    def __init__(self, scenario: Scenario, journal: JournalWriter, *, echo: Callable[[str], None] = print,
+                 tty: bool | None = None):
+        self.scenario, self.journal, self.echo = scenario, journal, echo
+        self.tty = sys.stdout.isatty() if tty is None else tty
+        self._live = None
+        self._stop = threading.Event()
+
+    def __enter__(self) -> LiveView:
+        if self.tty:
+            from rich.live import Live
+
+            self._live = Live(self._render(), refresh_per_second=4, transient=False)
+            self._live.__enter__()
+            self._thread = threading.Thread(target=self._refresh, daemon=True)
+            self._thread.start()
+        self.journal.listeners.append(self._on_event)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._on_event in self.journal.listeners:
+            self.journal.listeners.remove(self._on_event)
+        self._stop.set()
+        if self._live is not None:
+            self._live.update(self._render())
+            self._live.__exit__(None, None, None)
+
+    def _on_event(self, event: Event) -> None:
+        if not self.tty:
+            if event.kind not in QUIET_KINDS:
+                self.echo(f"[{event.t:8.3f}s] {event.kind:<20} {describe(event)}")
+
+    def _refresh(self) -> None:
+        while not self._stop.wait(0.25):
+            if self._live is not None:
+                self._live.update(self._render())
+
+    def _render(self):
+        from rich.panel import Panel
+        from rich.table import Table
+
+        events = list(self.journal.events)
+        phase = next((e.data.get("phase") for e in reversed(events) if e.kind == "PhaseChanged"), "starting")
+        now = self.journal.offset()
+        table = Table.grid(padding=(0, 1))
+        table.add_column(justify="right", style="dim")
+        table.add_column(style="bold")
+        table.add_column()
+        for e in [e for e in events if e.kind not in QUIET_KINDS][-14:]:
+            table.add_row(f"{e.t:7.1f}s", e.kind, describe(e))
+        dl = Table.grid(padding=(0, 1))
+        for label, remaining in self._deadlines(events, now):
+            style = "red" if remaining < 0 else ("yellow" if remaining < 5 else "green")
+            dl.add_row(label, f"[{style}]{remaining:+.1f}s[/{style}]")
+        grid = Table.grid()
+        grid.add_row(table)
+        grid.add_row(Panel(dl, title="open deadlines", border_style="dim"))
+        return Panel(grid, title=f"gameday · {self.scenario.id} · phase [b]{phase}[/b] · t={now:.1f}s")
+
+    def _deadlines(self, events: list[Event], now: float) -> list[tuple[str, float]]:
+        from gameday.analysis.matching import evaluate_steps
+
+        out = []
+        sc = self.scenario
+        inj = next((e.t for e in events if e.kind == "FaultInjected"), None)
+        if inj is not None:
+            if not any(e.kind == "DetectionRecorded" for e in events):
+                out.append(("detection", inj + sc.detection.within - now))
+            if not any(e.kind == "RecoveryObserved" for e in events):
+                out.append(("recovery", inj + sc.recovery.within - now))
+        for res in evaluate_steps(sc, events, now_t=now):
+            if res.done_t is None and res.deadline_t is not None:
+                out.append((f"step {res.id}", res.deadline_t - now))
+        return out

@@ -1,0 +1,68 @@
+"""The impact probe loop: each steady-state check probed in its own thread at the scenario's rate.
+
+One thread per check so a hung target (a probe waiting out its timeout) never slows the
+others; each round's observation goes to the conductor, which turns state changes into
+``ImpactStarted`` / ``ImpactEnded`` / ``RecoveryObserved``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from gameday.ports import Observation
+
+
+class Probe(Protocol):
+    def probe(self) -> Observation: ...
+
+
+class ProbeSet:
+    """All the checks: ``check()`` probes each once (preflight, final); ``start()`` probes continuously."""
+
+    def __init__(self, probes: Iterable[Probe], interval: float):
+        self.probes = list(probes)
+        self.interval = interval
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def check(self) -> list[Observation]:
+        results: list[Observation | None] = [None] * len(self.probes)
+
+        def one(i: int, p: Probe) -> None:
+            results[i] = p.probe()
+
+        threads = [threading.Thread(target=one, args=(i, p), daemon=True) for i, p in enumerate(self.probes)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        return [r for r in results if r is not None]
+
+    def start(self, sink: Callable[[list[Observation]], None]) -> None:
+        for p in self.probes:
+            th = threading.Thread(target=self._loop, args=(p, sink), daemon=True, name="probe")
+            th.start()
+            self._threads.append(th)
+
+    def _loop(self, p: Probe, sink: Callable[[list[Observation]], None]) -> None:
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                sink([p.probe()])
+            except Exception:  # a probe bug must not end impact observation silently
+                pass
+            next_at += self.interval
+            delay = next_at - time.monotonic()
+            if delay < 0:
+                next_at = time.monotonic()
+                delay = 0
+            if self._stop.wait(delay):
+                break
+
+    def stop(self) -> None:
+        self._stop.set()
+        for th in self._threads:
+            th.join(timeout=5)

@@ -1,0 +1,169 @@
+"""The conductor on a fake clock with fake ports: minutes of drill in milliseconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gameday.adapters.alerts import Alert
+from gameday.clock import FakeClock
+from gameday.conductor import Conductor, ScriptedAction
+from gameday.fakes import FakeInjector, FakeLedger, FakeProbe, FakeRunner
+from gameday.journal import JournalWriter, read_journal
+from gameday.model.scenario import Scenario
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "conductor" / "basic.yaml"
+
+
+def scenario(**changes) -> Scenario:
+    data = yaml.safe_load(FIXTURE.read_text())
+    data.update(changes)
+    return Scenario.model_validate(data)
+
+
+class World:
+    """A fake system: the fault makes it unhealthy, the runbook heals it."""
+
+    def __init__(self, tmp_path: Path, sc: Scenario, *, mode="ci", heal=True, alert_at=7.0, script=(), roster=(),
+                 fail_inject=False):
+        self.clock = FakeClock()
+        self.probe = FakeProbe(self.clock)
+        self.injector = FakeInjector(on_inject=lambda: self._set(False), on_rollback=lambda: self._set(True),
+                                     fail_inject=fail_inject)
+        self.runner = FakeRunner(effect=(lambda: self._set(True)) if heal else None)
+        self.ledger = FakeLedger()
+        self.journal = JournalWriter(tmp_path / "journal.jsonl", self.clock, fsync=False)
+        self.conductor = Conductor(sc, self.journal, self.clock, mode=mode, drill_id="d1",
+                                   injectors={"kill-db": self.injector}, runbooks={"failover": self.runner},
+                                   probe=self.probe, ledger=self.ledger, roster=roster, script=script,
+                                   start_data={"scenario": sc.model_dump(mode="json", by_alias=True)},
+                                   spawn=lambda fn: fn())
+        t0 = self.journal.t0
+        self._tick(t0)
+        if alert_at is not None:
+            self.clock.schedule(t0 + alert_at, lambda c: c.receive_alerts(
+                "alertmanager", {"alerts": []}, [Alert("firing", {"alertname": "CheckoutErrorsHigh"})]))
+
+    def _set(self, ok: bool) -> None:
+        self.probe.healthy["health"] = ok
+
+    def _tick(self, at: float) -> None:
+        def tick(c):
+            c.observe(self.probe.check())
+            self.clock.schedule(self.clock.now() + 0.25, tick)
+
+        self.clock.schedule(at, tick)
+
+    def run(self):
+        result = self.conductor.run()
+        self.journal.close()
+        return result, read_journal(self.journal.path)
+
+
+def kinds(j):
+    return [e.kind for e in j.events]
+
+
+def test_clean_ci_drill_detects_runs_runbook_recovers_and_rolls_back(tmp_path):
+    script = [ScriptedAction("alice", "acknowledge", "detection", 1.0), ScriptedAction("alice", "resolved", "recovery", 2.0)]
+    w = World(tmp_path, scenario(), script=script, roster=[("alice", "incident-commander"), ("bob", "tech-lead")])
+    result, j = w.run()
+    assert result.outcome == "completed"
+    k = kinds(j)
+    assert k[0] == "DrillStarted" and k[-1] == "DrillEnded"
+    inj = j.first("FaultInjected")
+    det = j.first("DetectionRecorded")
+    rec = j.first("RecoveryObserved")
+    assert inj.t == pytest.approx(5.0) and det.t == pytest.approx(7.0)
+    assert det.data["via"] == "alert" and det.data["signal"] == "errors"
+    assert rec.t >= det.t
+    assert j.first("FaultRolledBack").data["reason"] == "end"
+    assert w.injector.calls == ["inject", "rollback"]
+    assert w.runner.runs == 1
+    assert w.ledger.open == {} and w.ledger.history == [("record", "kill-db"), ("clear", "kill-db")]
+    started = [e for e in j.of("ActionRecorded") if e.data["action"] == "runbook_started"]
+    assert started[0].source == "automation"
+    matched = {e.data["step"] for e in j.of("StepMatched")}
+    assert {"ack", "failover", "resolve"} <= matched
+    # the ledger entry is written before the fault goes in
+    assert k.index("FaultInjected") < k.index("FaultRolledBack")
+
+
+def test_silent_failure_rolls_back_at_max_duration_and_recovers(tmp_path):
+    w = World(tmp_path, scenario(), alert_at=None, heal=False)
+    result, j = w.run()
+    assert result.outcome == "completed"
+    assert j.first("DetectionRecorded") is None
+    rb = j.first("FaultRolledBack")
+    assert rb.data["reason"] == "max_duration" and rb.t == pytest.approx(45.0)
+    assert j.first("RecoveryObserved").t >= rb.t
+    assert w.runner.runs == 0
+
+
+def test_preflight_failure_aborts_without_injecting(tmp_path):
+    w = World(tmp_path, scenario())
+    w.probe.healthy["health"] = False
+    result, j = w.run()
+    assert result.outcome == "aborted" and "steady state" in result.reason
+    assert j.first("FaultInjected") is None
+    assert w.injector.calls == []
+    assert j.first("SteadyStateChecked").data["ok"] is False
+
+
+def test_guardrail_aborts_and_rolls_back(tmp_path):
+    sc = scenario(faults=[{"id": "kill-db", "at": "5s", "activities": [{"type": "action", "name": "k", "provider": {"type": "process", "path": "true"}}],
+                           "rollbacks": [{"type": "action", "name": "r", "provider": {"type": "process", "path": "true"}}]}])
+    w = World(tmp_path, sc, alert_at=None, heal=False)
+    w.injector.on_rollback = None  # the system never recovers: only the guardrail ends it
+    result, j = w.run()
+    assert result.outcome == "aborted" and "guardrail" in result.reason
+    assert j.first("DrillAborted").t == pytest.approx(60.0)
+    assert j.first("FaultRolledBack").data["reason"] == "abort"
+    assert w.ledger.open == {}
+
+
+def test_abort_from_outside_rolls_back(tmp_path):
+    w = World(tmp_path, scenario(), alert_at=None, heal=False)
+    w.clock.schedule(w.journal.t0 + 6.0, lambda c: c.abort("signal: SIGINT"))
+    result, j = w.run()
+    assert result.outcome == "aborted"
+    aborted = j.first("DrillAborted")
+    assert aborted.t == pytest.approx(6.0)
+    rb = j.first("FaultRolledBack")
+    assert rb.data["reason"] == "signal" and rb.t == pytest.approx(6.0)
+    assert kinds(j)[-1] == "DrillEnded" and j.events[-1].data["outcome"] == "aborted"
+
+
+def test_injector_failure_aborts_and_still_rolls_back(tmp_path):
+    w = World(tmp_path, scenario(), fail_inject=True)
+    result, j = w.run()
+    assert result.outcome == "aborted" and "injector failed" in result.reason
+    assert j.first("FaultInjectionFailed") is not None
+    assert w.injector.calls == ["inject", "rollback"]
+
+
+def test_alert_before_injection_is_journaled_but_not_detection(tmp_path):
+    w = World(tmp_path, scenario(), alert_at=3.0, heal=False)
+    result, j = w.run()
+    alert = j.first("AlertReceived")
+    assert alert.t == pytest.approx(3.0) and alert.data["matched"] is True
+    assert j.first("DetectionRecorded") is None
+
+
+def test_person_marking_detected_counts_as_detection(tmp_path):
+    script = [ScriptedAction("dana", "mark_detected", "injection", 2.0)]
+    w = World(tmp_path, scenario(), alert_at=None, script=script)
+    result, j = w.run()
+    det = j.first("DetectionRecorded")
+    assert det.data["via"] == "person" and det.data["by"] == "dana" and det.t == pytest.approx(7.0)
+
+
+def test_unmatched_alert_is_journaled_not_detected(tmp_path):
+    w = World(tmp_path, scenario(), alert_at=None, heal=False)
+    w.clock.schedule(w.journal.t0 + 6.0, lambda c: c.receive_alerts(
+        "alertmanager", {"x": 1}, [Alert("firing", {"alertname": "DiskFull"})]))
+    _, j = w.run()
+    assert j.first("AlertReceived").data["matched"] is False
+    assert j.first("DetectionRecorded") is None
