@@ -70,12 +70,13 @@ def parse_alertmanager(body: Any) -> list[Alert]:
 
 
 def matches(matcher: AlertMatcher, alert: Alert) -> bool:
-    """True if ``alert`` satisfies ``matcher``: name, every label (``~regex`` full match), status."""
+    """True if ``alert`` satisfies ``matcher``: name and every label (equal, or ``~regex`` full match), status."""
     if matcher.status != "any" and alert.status != matcher.status:
         return False
-    if matcher.alertname is not None and alert.alertname != matcher.alertname:
-        return False
-    for key, want in matcher.labels.items():
+    wanted = dict(matcher.labels)
+    if matcher.alertname is not None:
+        wanted["alertname"] = matcher.alertname
+    for key, want in wanted.items():
         have = alert.labels.get(key)
         if have is None:
             return False

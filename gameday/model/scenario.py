@@ -174,9 +174,16 @@ class Fault(Strict):
 class AlertMatcher(Strict):
     """Matches an alert by name, labels (equality, or regex with ``~``) and status."""
 
-    alertname: str | None = None
+    alertname: str | None = Field(None, description="equality, or '~regex' (full match)")
     labels: dict[str, str] = Field(default_factory=dict, description="value is equality; '~regex' matches fully")
     status: Literal["firing", "resolved", "any"] = "firing"
+
+    @field_validator("alertname")
+    @classmethod
+    def _name_regex_compiles(cls, name: str | None) -> str | None:
+        if name is not None:
+            cls._regexes_compile({"alertname": name})
+        return name
 
     @field_validator("labels")
     @classmethod

@@ -1,0 +1,301 @@
+"""The Python API of the demo: start, attach to, drive and stop it (used by the CLI and the conductor).
+
+::
+
+    handle = start_demo(state_dir, webhook_urls=["http://127.0.0.1:9000/alerts"])
+    handle.url            # checkout base URL
+    handle.kill("db-primary"); handle.promote(); handle.reset()
+    handle.stop()         # idempotent; every process reaped
+
+The supervisor runs in its own session with its output in ``state_dir/demo/logs/``, so it
+survives the death of the process that started it (``gameday recover`` needs it after a
+``kill -9`` of the conductor). :func:`attach_demo` finds a running demo again.
+Failures raise :class:`~gameday.errors.DemoError`. Standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from gameday.demo.httpkit import HTTPFailure, request_json
+from gameday.demo.proc import child_env, pid_alive, wait_gone
+from gameday.errors import DemoError
+
+STOP_TIMEOUT = 10.0
+
+
+def _demo_dir(state_dir: Path | str) -> Path:
+    return Path(state_dir).resolve() / "demo"
+
+
+def read_state(state_dir: Path | str) -> dict[str, Any] | None:
+    """The demo's ``state.json`` if a live supervisor wrote it; stale files are cleaned up."""
+    demo_dir = _demo_dir(state_dir)
+    path = demo_dir / "state.json"
+    try:
+        state = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        state = {}
+    if isinstance(state, dict) and _is_supervisor(state.get("pid")):
+        return state
+    _clean_stale(demo_dir)
+    return None
+
+
+def _is_supervisor(pid: Any) -> bool:
+    """True if ``pid`` is alive and (where /proc tells) really a demo supervisor, not a reused pid."""
+    if not isinstance(pid, int) or not pid_alive(pid):
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
+    return b"gameday.demo.supervisor" in cmdline
+
+
+def _clean_stale(demo_dir: Path) -> None:
+    """Remove what a dead supervisor left behind (state and pid files; logs and data stay)."""
+    (demo_dir / "state.json").unlink(missing_ok=True)
+    for pid_file in (demo_dir / "run").glob("*.pid"):
+        pid_file.unlink(missing_ok=True)
+
+
+class DemoHandle:
+    """A running demo: its URLs, its state, and the operations of the control API."""
+
+    def __init__(self, state_dir: Path, state: dict[str, Any], popen: subprocess.Popen[bytes] | None = None):
+        self.state_dir = Path(state_dir)
+        self.state = state
+        self._popen = popen
+        self._stopped = False
+
+    def __repr__(self) -> str:
+        return f"DemoHandle(url={self.url!r}, control_url={self.control_url!r}, pid={self.pid})"
+
+    def __enter__(self) -> DemoHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The checkout API's base URL."""
+        return str(self.state["url"])
+
+    @property
+    def control_url(self) -> str:
+        return str(self.state["control_url"])
+
+    @property
+    def pid(self) -> int:
+        """The supervisor's pid."""
+        return int(self.state["pid"])
+
+    @property
+    def processes(self) -> dict[str, str]:
+        """Process name → pid file."""
+        return {name: str(p["pid_file"]) for name, p in self.state["processes"].items()}
+
+    def request(self, method: str, path: str, body: Any = None, timeout: float = 15.0) -> dict[str, Any]:
+        """Call the control API; DemoError on failure."""
+        try:
+            status, result = request_json(method, f"{self.control_url}{path}", body, timeout=timeout)
+        except HTTPFailure as exc:
+            raise DemoError(f"demo control API did not answer: {exc}") from None
+        if status >= 300:
+            message = result.get("error") if isinstance(result, dict) else result
+            raise DemoError(f"demo: {method} {path} failed ({status}): {message}")
+        return result if isinstance(result, dict) else {"result": result}
+
+    def status(self) -> dict[str, Any]:
+        return self.request("GET", "/status")
+
+    def refresh(self) -> dict[str, Any]:
+        """Re-read ``state.json`` (pids change when processes restart)."""
+        state = read_state(self.state_dir)
+        if state is not None:
+            self.state = state
+        return self.state
+
+    def kill(self, name: str, signal_name: str = "SIGKILL") -> dict[str, Any]:
+        return self.request("POST", f"/kill/{name}", {"signal": signal_name})
+
+    def stop_process(self, name: str) -> dict[str, Any]:
+        return self.request("POST", f"/stop/{name}")
+
+    def continue_process(self, name: str) -> dict[str, Any]:
+        return self.request("POST", f"/cont/{name}")
+
+    def restart(self, name: str) -> dict[str, Any]:
+        return self.request("POST", f"/restart/{name}")
+
+    def promote(self) -> dict[str, Any]:
+        return self.request("POST", "/promote")
+
+    def break_catalog(self) -> dict[str, Any]:
+        return self.request("POST", "/catalog/break")
+
+    def restore_catalog(self) -> dict[str, Any]:
+        return self.request("POST", "/catalog/restore")
+
+    def set_webhooks(self, urls: Iterable[str]) -> dict[str, Any]:
+        """Where the demo's monitoring posts Alertmanager webhooks (replaces the list)."""
+        result = self.request("PUT", "/webhooks", {"urls": list(urls)})
+        self.state["webhook_urls"] = result.get("webhook_urls", [])
+        return result
+
+    def reset(self) -> dict[str, Any]:
+        """A clean slate: everything running, catalog restored, db-a primary."""
+        result = self.request("POST", "/reset", timeout=30.0)
+        self.refresh()
+        return result
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop the demo and wait until the supervisor (and with it every child) is gone. Idempotent."""
+        if self._stopped:
+            return
+        pid = self.pid
+        try:
+            request_json("POST", f"{self.control_url}/shutdown", timeout=2.0)
+        except HTTPFailure:
+            if pid_alive(pid):
+                _signal(pid, signal.SIGTERM)
+        if not self._wait(pid, timeout):
+            _signal(pid, signal.SIGKILL)
+            try:
+                os.killpg(pid, signal.SIGKILL)  # children share the supervisor's process group
+            except (ProcessLookupError, PermissionError):
+                pass
+            self._wait(pid, 5.0)
+        _clean_stale(_demo_dir(self.state_dir))
+        self._stopped = True
+
+    def _wait(self, pid: int, timeout: float) -> bool:
+        if self._popen is not None and self._popen.pid == pid:
+            try:
+                self._popen.wait(timeout)
+                return True
+            except subprocess.TimeoutExpired:
+                return False
+        return wait_gone(pid, timeout)
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def attach_demo(state_dir: Path | str) -> DemoHandle | None:
+    """A handle on the demo already running for ``state_dir``, or None."""
+    state = read_state(state_dir)
+    return DemoHandle(Path(state_dir), state) if state else None
+
+
+def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: bool = False, timeout: float = 15) -> DemoHandle:
+    """Start the demo for ``state_dir`` and wait until every process answers.
+
+    The supervisor always gets its own session; ``detach=True`` additionally lets go of it
+    (the handle does not keep the child process object, as for ``gameday demo up``).
+    Refuses with DemoError if a demo already runs for ``state_dir``.
+    """
+    state_dir = Path(state_dir).resolve()
+    demo_dir = _demo_dir(state_dir)
+    running = read_state(state_dir)
+    if running:
+        raise DemoError(f"a demo is already running for {state_dir} (supervisor pid {running['pid']}, checkout {running['url']})")
+    log_dir = demo_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / "supervisor.log"
+    argv = [sys.executable, "-m", "gameday.demo.supervisor", "--state-dir", str(state_dir)]
+    for url in webhook_urls:
+        argv += ["--webhook-url", url]
+    with open(log_path, "ab") as log:
+        popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child_env(),
+                                 start_new_session=True, close_fds=True)
+    handle = _wait_started(state_dir, popen, log_path, timeout)
+    if detach:
+        handle._popen = None
+    return handle
+
+
+def _wait_started(state_dir: Path, popen: subprocess.Popen[bytes], log_path: Path, timeout: float) -> DemoHandle:
+    deadline = time.monotonic() + timeout
+    path = _demo_dir(state_dir) / "state.json"
+    while time.monotonic() < deadline:
+        if popen.poll() is not None:
+            raise DemoError(f"the demo supervisor exited with code {popen.returncode}: {_tail(log_path)}")
+        try:
+            state = json.loads(path.read_text())
+        except (OSError, ValueError):
+            state = None
+        if isinstance(state, dict) and state.get("pid") == popen.pid:
+            handle = DemoHandle(state_dir, state, popen)
+            if all(p["alive"] for p in handle.status()["processes"].values()):
+                return handle
+        time.sleep(0.02)
+    _signal(popen.pid, signal.SIGTERM)
+    try:
+        popen.wait(5)
+    except subprocess.TimeoutExpired:
+        os.killpg(popen.pid, signal.SIGKILL)
+        popen.wait(5)
+    raise DemoError(f"the demo did not start within {timeout:g}s: {_tail(log_path)}")
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "(no log)"
+    return " | ".join(text[-lines:]) + f" (log: {path})"
+
+
+# --- the CLI's entry points -----------------------------------------------------------------------
+
+
+def demo_up(state_dir: Path | str, webhook_url: str | None = None) -> dict[str, Any]:
+    """``gameday demo up``: start detached; returns the state (``url``, ``control_url``, ``processes``...)."""
+    handle = start_demo(state_dir, [webhook_url] if webhook_url else (), detach=True)
+    return handle.state
+
+
+def demo_down(state_dir: Path | str) -> str:
+    """``gameday demo down``: stop the demo; a one-line message."""
+    handle = attach_demo(state_dir)
+    if handle is None:
+        return "demo is not running"
+    handle.stop()
+    return f"demo stopped (supervisor pid {handle.pid})"
+
+
+def demo_status(state_dir: Path | str) -> str:
+    """``gameday demo status``: the processes, pids, states, roles and ports, as text."""
+    handle = attach_demo(state_dir)
+    if handle is None:
+        return "demo is not running"
+    try:
+        status = handle.status()
+    except DemoError as exc:
+        return f"demo supervisor pid {handle.pid} is running but not answering: {exc}"
+    lines = [
+        f"demo running: supervisor pid {status['pid']}, checkout {status['url']}, control {status['control_url']}",
+        f"primary {status['primary']} (epoch {status['epoch']}), catalog {status['catalog']}, "
+        f"webhooks {', '.join(status['webhook_urls']) or 'none'}",
+        f"{'NAME':<10} {'PID':>7}  {'STATE':<8} {'ROLE':<11} PORT",
+    ]
+    for name, p in status["processes"].items():
+        lines.append(f"{name:<10} {p['pid'] or '-':>7}  {p['state']:<8} {p['role']:<11} {p['port'] or '-'}")
+    return "\n".join(lines)

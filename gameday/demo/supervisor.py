@@ -1,0 +1,188 @@
+"""The demo supervisor: starts and owns the shop's processes and serves the control API.
+
+``python -m gameday.demo.supervisor --state-dir DIR [--webhook-url URL ...]``
+
+Files under ``DIR/demo/``: ``state.json`` (written atomically once every process answers),
+``run/NAME.pid``, ``logs/NAME.log``, ``webhooks.json`` (read by the monitor), ``data/``
+(``cluster.json``, ``catalog.json``, ``db-a/``, ``db-b/``; wiped at start-up) and
+``supervisor.lock`` (one supervisor per folder).
+
+It runs in its own session and survives the process that started it: only SIGTERM,
+SIGINT or ``POST /shutdown`` stop it, and then it stops and reaps every child. Crashed
+children are never restarted on their own: a dead database stays dead until someone acts.
+Children exit by themselves if the supervisor dies (they watch their parent pid).
+
+Control API (JSON on loopback), see :class:`ControlHandler`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from gameday.demo.httpkit import Handler, HTTPFailure, serve
+from gameday.demo.ops import DemoOps, OpError
+from gameday.demo.proc import Child
+from gameday.fsutil import atomic_write
+
+START_TIMEOUT = 10.0
+
+
+def build_children(demo_dir: Path) -> dict[str, Child]:
+    """The shop's processes, ports reserved, in start order."""
+    data, run, logs = demo_dir / "data", demo_dir / "run", demo_dir / "logs"
+    cluster = str(data / "cluster.json")
+    children: dict[str, Child] = {}
+
+    def db(name: str) -> Child:
+        return Child(name, "replica", "gameday.demo.db", lambda c: ["--name", c.name, "--data-dir", str(data / c.name),
+                                                                    "--cluster-file", cluster], run, logs)
+
+    children["db-a"], children["db-b"] = db("db-a"), db("db-b")
+    nodes = ",".join(f"{n}={children[n].url}" for n in ("db-a", "db-b"))
+    children["checkout"] = Child("checkout", "api", "gameday.demo.checkout",
+                                 lambda c: ["--cluster-file", cluster, "--nodes", nodes, "--catalog", str(data / "catalog.json")],
+                                 run, logs)
+    checkout_url = str(children["checkout"].url)
+    children["monitor"] = Child("monitor", "monitoring", "gameday.demo.monitor",
+                                lambda c: ["--checkout", checkout_url, "--webhooks-file", str(demo_dir / "webhooks.json")], run, logs)
+    children["traffic"] = Child("traffic", "traffic", "gameday.demo.traffic", lambda c: ["--url", checkout_url], run, logs,
+                                health=None, listens=False)
+    return children
+
+
+class ControlHandler(Handler):
+    """The supervisor's control API.
+
+    ``GET /status``; ``POST /kill/NAME`` (body ``{"signal": "SIGKILL"}``), ``/stop/NAME``,
+    ``/cont/NAME``, ``/restart/NAME`` (NAME may be ``db-primary`` or ``db-replica``);
+    ``POST /promote``, ``/catalog/break``, ``/catalog/restore``, ``/reset``, ``/shutdown``;
+    ``PUT /webhooks`` (``{"urls": [...]}``). Errors answer ``{"error": ...}`` with 4xx/5xx.
+    """
+
+    server_version = "gameday-demo-supervisor"
+
+    def route(self, method: str, path: str, query: dict[str, str]) -> None:
+        ops: DemoOps = self.server.ops  # type: ignore[attr-defined]
+        parts = [p for p in path.split("/") if p]
+        try:
+            body = self.json_body() if method in ("POST", "PUT") else {}
+            if not isinstance(body, dict):
+                raise OpError(400, "expected a JSON object")
+        except ValueError:
+            self.send_json(400, {"error": "malformed JSON body"})
+            return
+        try:
+            if method == "GET" and parts == ["status"]:
+                result = ops.status()
+            elif method == "GET" and parts == ["health"]:
+                result = {"status": "ok", "pid": os.getpid()}
+            elif method == "POST" and len(parts) == 2 and parts[0] in ("kill", "stop", "cont", "restart"):
+                result = self._process_op(ops, parts[0], parts[1], body)
+            elif method == "POST" and parts == ["promote"]:
+                result = ops.promote()
+            elif method == "POST" and len(parts) == 2 and parts[0] == "catalog" and parts[1] in ("break", "restore"):
+                result = ops.break_catalog() if parts[1] == "break" else ops.restore_catalog()
+            elif method == "PUT" and parts == ["webhooks"]:
+                result = ops.set_webhooks(body.get("urls"))
+            elif method == "POST" and parts == ["reset"]:
+                result = ops.reset()
+            elif method == "POST" and parts == ["shutdown"]:
+                self.send_json(200, {"stopping": True, "pid": os.getpid()})
+                self.server.shutdown_requested.set()  # type: ignore[attr-defined]
+                return
+            else:
+                super().route(method, path, query)
+                return
+        except OpError as exc:
+            self.send_json(exc.status, {"error": str(exc)})
+            return
+        self.send_json(200, result)
+
+    @staticmethod
+    def _process_op(ops: DemoOps, op: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        if op == "kill":
+            return ops.kill(name, body.get("signal", "SIGKILL"))
+        if op == "stop":
+            return ops.stop(name)
+        if op == "cont":
+            return ops.cont(name)
+        return ops.restart(name)
+
+
+def prepare(demo_dir: Path, webhook_urls: list[str]) -> None:
+    """Fresh data: wipe ``data/`` and stale pid files, write the catalog and webhooks file."""
+    shutil.rmtree(demo_dir / "data", ignore_errors=True)
+    shutil.rmtree(demo_dir / "run", ignore_errors=True)
+    for sub in ("data", "run", "logs"):
+        (demo_dir / sub).mkdir(parents=True, exist_ok=True)
+    (demo_dir / "state.json").unlink(missing_ok=True)
+    atomic_write(demo_dir / "webhooks.json", json.dumps({"urls": webhook_urls}) + "\n")
+
+
+def lock(demo_dir: Path) -> int:
+    """Hold ``supervisor.lock`` for our lifetime: one supervisor per state folder."""
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(demo_dir / "supervisor.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise SystemExit(f"supervisor: another demo supervisor owns {demo_dir}") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def run(state_dir: Path, webhook_urls: list[str]) -> int:
+    """Start the demo, serve until asked to stop, stop everything. Returns the exit code."""
+    demo_dir = state_dir.resolve() / "demo"
+    lock_fd = lock(demo_dir)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # our terminal going away is no reason to stop
+    prepare(demo_dir, webhook_urls)
+    children = build_children(demo_dir)
+    ops = DemoOps(demo_dir, children, webhook_urls)
+    server = serve(0, ControlHandler, ops=ops, shutdown_requested=stop)
+    ops.control_url = f"http://127.0.0.1:{server.server_port}"
+    threading.Thread(target=server.serve_forever, name="control", daemon=True).start()
+    code = 0
+    try:
+        ops.start_all(START_TIMEOUT)
+        ops.write_state()
+        print(f"supervisor: demo ready, checkout {children['checkout'].url}, control {ops.control_url}", flush=True)
+        while not stop.wait(0.1):
+            ops.reap()
+    except (RuntimeError, OSError, HTTPFailure) as exc:
+        print(f"supervisor: start-up failed: {exc}", file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        ops.stop_all()  # the control thread is a daemon: it ends with us (a shutdown() would wait 0.5 s)
+        server.server_close()
+        (demo_dir / "state.json").unlink(missing_ok=True)
+        os.close(lock_fd)
+        print(f"supervisor: stopped at {time.strftime('%H:%M:%S')}", flush=True)
+    return code
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m gameday.demo.supervisor", description=__doc__.splitlines()[0])
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--webhook-url", action="append", default=[], help="monitoring receiver (repeatable)")
+    args = parser.parse_args(argv)
+    sys.exit(run(args.state_dir, args.webhook_url))
+
+
+if __name__ == "__main__":
+    main()
