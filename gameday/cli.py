@@ -178,5 +178,19 @@ def demo_status() -> None:
     click.echo(status(load_project(Path.cwd()).state_path))
 
 
+@demo.command("reset")
+@_guard
+def demo_reset() -> None:
+    """Restore the running demo to a clean slate (db-a primary, everything running, catalog back)."""
+    from gameday.demo.control import attach_demo
+    from gameday.errors import DemoError
+    from gameday.project import load_project
+
+    handle = attach_demo(load_project(Path.cwd()).state_path)
+    if handle is None:
+        raise DemoError("demo is not running (start it with 'gameday demo up')")
+    click.echo(f"demo reset: {handle.reset()}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

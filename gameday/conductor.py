@@ -37,6 +37,10 @@ class Ledger(Protocol):
 
     def record(self, drill_id: str, fault_id: str, spec: dict[str, Any], journal_path: str | None = None) -> None: ...
 
+    def mark_injected(self, drill_id: str, fault_id: str, spec: dict[str, Any] | None = None) -> None: ...
+
+    def mark_rollback_failed(self, drill_id: str, fault_id: str, error: str) -> None: ...
+
     def clear(self, drill_id: str, fault_id: str) -> None: ...
 
 
@@ -345,6 +349,8 @@ class Conductor:
             st.injected_t = ev.t
             self._anchors.setdefault("injection", ev.t)
         result = _safely(injector.inject)
+        if self.ledger is not None:
+            self.ledger.mark_injected(self.drill_id, st.fault.id, result.rollback or None)
         with self._lock:
             self._journal_runs(st.fault.id, result)
             if not result.ok:
@@ -366,8 +372,11 @@ class Conductor:
                 self._emit("FaultRolledBack", "injector", {"fault": st.fault.id, "reason": reason})
             else:
                 self._emit("FaultRollbackFailed", "injector", {"fault": st.fault.id, "error": result.error})
-        if result.ok and self.ledger is not None:
-            self.ledger.clear(self.drill_id, st.fault.id)
+        if self.ledger is not None:
+            if result.ok:
+                self.ledger.clear(self.drill_id, st.fault.id)
+            else:
+                self.ledger.mark_rollback_failed(self.drill_id, st.fault.id, result.error or "rollback failed")
 
     def _run_runbook(self, name: str, runner: Runner | None, author: str, role: str | None) -> None:
         try:

@@ -78,6 +78,12 @@ class FakeLedger:
         self.open[(drill_id, fault_id)] = spec
         self.history.append(("record", fault_id))
 
+    def mark_injected(self, drill_id: str, fault_id: str, spec: dict[str, Any] | None = None) -> None:
+        self.history.append(("injected", fault_id))
+
+    def mark_rollback_failed(self, drill_id: str, fault_id: str, error: str) -> None:
+        self.history.append(("rollback_failed", fault_id))
+
     def clear(self, drill_id: str, fault_id: str) -> None:
         self.open.pop((drill_id, fault_id), None)
         self.history.append(("clear", fault_id))

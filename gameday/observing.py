@@ -66,3 +66,7 @@ class ProbeSet:
         self._stop.set()
         for th in self._threads:
             th.join(timeout=5)
+        for p in self.probes:
+            close = getattr(p, "close", None)
+            if close:
+                close()

@@ -82,7 +82,7 @@ def test_clean_ci_drill_detects_runs_runbook_recovers_and_rolls_back(tmp_path):
     assert j.first("FaultRolledBack").data["reason"] == "end"
     assert w.injector.calls == ["inject", "rollback"]
     assert w.runner.runs == 1
-    assert w.ledger.open == {} and w.ledger.history == [("record", "kill-db"), ("clear", "kill-db")]
+    assert w.ledger.open == {} and w.ledger.history == [("record", "kill-db"), ("injected", "kill-db"), ("clear", "kill-db")]
     started = [e for e in j.of("ActionRecorded") if e.data["action"] == "runbook_started"]
     assert started[0].source == "automation"
     matched = {e.data["step"] for e in j.of("StepMatched")}

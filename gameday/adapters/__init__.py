@@ -1,0 +1,11 @@
+"""Adapters: the real things behind the ports of :mod:`gameday.ports`.
+
+* :mod:`gameday.adapters.chaostoolkit` — Chaos Toolkit activities (inject, roll back, runbooks),
+  run one by one with ``chaoslib.activity.run_activity`` from any thread.
+* :mod:`gameday.adapters.process` — built-in local process faults (kill with restart,
+  SIGSTOP/SIGCONT) and the process restart runbook.
+* :mod:`gameday.adapters.probes` — the conductor's own steady-state probes (HTTP, process).
+
+Only the conductor (through :mod:`gameday.injectors`) imports these modules; heavy
+libraries (chaoslib, httpx) are imported inside functions, never at import time.
+"""

@@ -1,0 +1,275 @@
+"""The fault ledger: every fault is written down before it is injected, and struck off when rolled back.
+
+The ledger is one JSON file, ``<state_dir>/ledger.json`` (mode 0600, replaced atomically
+and fsynced on every change)::
+
+    {
+      "version": 1,
+      "entries": [
+        {
+          "drill_id": "checkout-db-primary-failure-20261128T101500Z",
+          "fault_id": "kill-primary",
+          "status": "injecting" | "injected" | "rollback_failed",
+          "spec": {"kind": "chaostoolkit" | "process", ...},   # see gameday.injectors.injector_from_spec
+          "journal": "/abs/path/journal.jsonl" | null,
+          "recorded_at": "2026-11-28T10:15:04.000000Z",
+          "injected_at": "2026-11-28T10:15:04.120000Z" | null,
+          "error": null | "last rollback error",
+          "pid": 1234                                          # the conductor's process
+        }
+      ]
+    }
+
+Writers take an ``fcntl`` lock on ``<state_dir>/ledger.lock`` around each
+read-modify-write, so two processes never interleave. :func:`acquire_drill_lock` holds
+``<state_dir>/drill.lock`` for the length of a drill (and of ``gameday recover``), so a
+second drill is refused before it writes anything.
+
+:func:`recover_open_faults` is ``gameday recover``: it rolls back every open entry.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gameday.clock import iso
+from gameday.errors import ConfigError, GamedayError, InjectionError, LedgerBusyError
+from gameday.fsutil import atomic_write
+
+LEDGER_FILE = "ledger.json"
+LOCK_FILE = "ledger.lock"
+DRILL_LOCK_FILE = "drill.lock"
+VERSION = 1
+
+
+def _now() -> str:
+    return iso(datetime.now(UTC))
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@contextmanager
+def _flock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+@contextmanager
+def acquire_drill_lock(state_dir: Path) -> Iterator[None]:
+    """Hold the drill lock: a second drill (or ``recover``) meanwhile gets :class:`LedgerBusyError`."""
+    path = Path(state_dir) / DRILL_LOCK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            raise LedgerBusyError(
+                f"another drill or 'gameday recover' is running in {_shown(Path(state_dir))}"
+                f"{f' (pid {holder})' if holder else ''}; wait for it to end"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+class FaultLedger:
+    """Open faults, on disk. Every method is safe across threads and processes."""
+
+    def __init__(self, state_dir: Path):
+        self.state_dir = Path(state_dir)
+        self.path = self.state_dir / LEDGER_FILE
+        self.lock_path = self.state_dir / LOCK_FILE
+
+    def _read(self) -> list[dict[str, Any]]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise ConfigError(f"cannot read the fault ledger {_shown(self.path)}: {exc.strerror}") from None
+        why = None
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            data, why = None, f"not JSON: {exc}"
+        if why is None and not (isinstance(data, dict) and isinstance(data.get("entries"), list)
+                                and all(isinstance(e, dict) and {"drill_id", "fault_id", "spec"} <= e.keys() for e in data["entries"])):  # fmt: skip
+            why = "not a ledger: expected {'version': 1, 'entries': [{drill_id, fault_id, spec, ...}]}"
+        if why is not None:
+            raise ConfigError(
+                f"the fault ledger {_shown(self.path)} is corrupt ({why}); check by hand that no fault is still "
+                "injected, then move the file away"
+            )
+        return data["entries"]
+
+    def _write(self, entries: list[dict[str, Any]]) -> None:
+        text = json.dumps({"version": VERSION, "entries": entries}, indent=2, default=str) + "\n"
+        atomic_write(self.path, text)
+        os.chmod(self.path, 0o600)
+
+    def _update(self, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> None:
+        with _flock(self.lock_path):
+            self._write(change(self._read()))
+
+    def record(self, drill_id: str, fault_id: str, spec: dict[str, Any], journal_path: str | None = None) -> None:
+        """Write the fault down (status ``injecting``) BEFORE injecting it. ``spec`` must be JSON-serialisable."""
+        json.dumps(spec)  # refuse an unserialisable spec before anything is injected
+        entry = {
+            "drill_id": drill_id, "fault_id": fault_id, "status": "injecting", "spec": spec,
+            "journal": str(Path(journal_path).resolve()) if journal_path else None,
+            "recorded_at": _now(), "injected_at": None, "error": None, "pid": os.getpid(),
+        }  # fmt: skip
+        self._update(lambda es: [e for e in es if (e["drill_id"], e["fault_id"]) != (drill_id, fault_id)] + [entry])
+
+    def mark_injected(self, drill_id: str, fault_id: str, spec: dict[str, Any] | None = None) -> None:
+        """The fault is in place; ``spec`` (e.g. with the pid now known) replaces the recorded one."""
+        self._set(drill_id, fault_id, status="injected", injected_at=_now(), **({"spec": spec} if spec is not None else {}))
+
+    def mark_rollback_failed(self, drill_id: str, fault_id: str, error: str) -> None:
+        """A rollback failed: the entry stays open, with the error, for ``gameday recover``."""
+        self._set(drill_id, fault_id, status="rollback_failed", error=error)
+
+    def _set(self, drill_id: str, fault_id: str, **fields: Any) -> None:
+        def change(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            for e in entries:
+                if (e["drill_id"], e["fault_id"]) == (drill_id, fault_id):
+                    e.update(fields)
+            return entries
+
+        self._update(change)
+
+    def clear(self, drill_id: str, fault_id: str) -> None:
+        """Strike the fault off once rolled back. Clearing an absent entry is harmless."""
+        self._update(lambda es: [e for e in es if (e["drill_id"], e["fault_id"]) != (drill_id, fault_id)])
+
+    def open_entries(self) -> list[dict[str, Any]]:
+        """Every open fault, oldest first."""
+        with _flock(self.lock_path):
+            return self._read()
+
+    def ensure_clear(self) -> None:
+        """:class:`LedgerBusyError` if any fault is open (a new drill must not start)."""
+        entries = self.open_entries()
+        if entries:
+            raise LedgerBusyError(f"the fault ledger ({_shown(self.path)}) holds {describe_open(entries)}; run 'gameday recover' first")
+
+
+def describe_open(entries: list[dict[str, Any]]) -> str:
+    """'1 open fault from drill X: kill-primary (injected 2026-…)' and so on."""
+    by_drill: dict[str, list[str]] = {}
+    for e in entries:
+        when = f"injected {e['injected_at']}" if e.get("injected_at") else f"recorded {e.get('recorded_at')}, maybe injected"
+        by_drill.setdefault(e["drill_id"], []).append(f"{e['fault_id']} ({when})")
+    n = len(entries)
+    drills = "; ".join(f"drill {d}: {', '.join(fs)}" for d, fs in by_drill.items())
+    return f"{n} open fault{'s' if n != 1 else ''} from {drills}"
+
+
+def recover_open_faults(state_dir: Path) -> list[str]:
+    """Roll back every open fault of the ledger (``gameday recover``); one line per fault rolled back.
+
+    Entries rolled back are cleared; failed ones stay open (status ``rollback_failed``)
+    and, after all were attempted, :class:`InjectionError` lists them (after the lines of
+    those that were rolled back). For each fault rolled back, its ``ActivityRan`` events and
+    a ``FaultRolledBack`` event (reason ``recover``) are appended to the drill's journal
+    when that is safe (see :func:`_append_to_journal`). Holds the drill lock: refuses to
+    run while a drill runs.
+    """
+    from gameday.injectors import injector_from_spec
+
+    ledger = FaultLedger(Path(state_dir))
+    lines: list[str] = []
+    failures: list[str] = []
+    if not ledger.path.exists():
+        return lines  # nothing recorded, ever: do not even create the state folder
+    with acquire_drill_lock(ledger.state_dir):
+        for entry in ledger.open_entries():
+            fault, drill = entry["fault_id"], entry["drill_id"]
+            try:
+                result = injector_from_spec(entry["spec"]).rollback()
+            except GamedayError as exc:
+                ok, runs, error = False, [], str(exc)
+            except Exception as exc:  # noqa: BLE001 - keep going: every open fault gets its attempt
+                ok, runs, error = False, [], f"{type(exc).__name__}: {exc}"
+            else:
+                ok, runs, error = result.ok, result.runs, result.error
+            done = ", ".join(f"{r.name} {r.status}" + (f" ({r.output})" if r.output else "") for r in runs) or "nothing to do"
+            if ok:
+                ledger.clear(drill, fault)
+                lines.append(f"rolled back {fault} of drill {drill}: {done}")
+                note = _append_to_journal(entry.get("journal"), fault, runs)
+                if note:
+                    lines.append(f"  {note}")
+            else:
+                ledger.mark_rollback_failed(drill, fault, error or "rollback failed")
+                failures.append(f"{fault} of drill {drill} ({error or done})")
+    if failures:
+        head = "\n".join(lines + [""]) if lines else ""
+        raise InjectionError(
+            f"{head}could not roll back {len(failures)} fault{'s' if len(failures) != 1 else ''}; still open in the ledger "
+            f"({_shown(ledger.path)}): {'; '.join(failures)}"
+        )
+    return lines
+
+
+def _append_to_journal(journal: str | None, fault: str, runs: list[Any]) -> str | None:
+    """Append ActivityRan and FaultRolledBack events to a crashed drill's journal; a note if skipped.
+
+    The journal stays append-only and valid: events are added only if its last line is a
+    complete event; ``seq`` continues, ``t`` repeats the last offset (the crashed drill's
+    monotonic clock is gone), ``source`` is ``recover``.
+    """
+    if not journal:
+        return None
+    from gameday.model.events import Event
+
+    path = Path(journal)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return f"journal {journal} not readable: not appended"
+    if not data.endswith(b"\n"):
+        return f"journal {journal} ends with a torn line: not appended"
+    try:
+        last = Event.model_validate_json(data.rstrip(b"\n").rsplit(b"\n", 1)[-1])
+    except ValueError:
+        return f"journal {journal} ends with an invalid line: not appended"
+    wall = _now()
+    events = [("ActivityRan", {"owner": fault, **run.as_data(run.started - last.t)}) for run in runs]
+    events.append(("FaultRolledBack", {"fault": fault, "reason": "recover"}))
+    lines = [
+        Event(seq=last.seq + 1 + i, kind=kind, wall=wall, t=last.t, source="recover", data=payload).model_dump_json() + "\n"
+        for i, (kind, payload) in enumerate(events)
+    ]
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write("".join(lines))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        return f"journal {journal} not writable ({exc.strerror}): not appended"
+    return f"journal {_shown(path)}: FaultRolledBack appended"
