@@ -213,8 +213,9 @@ class Conductor:
             self._anchors["start"] = 0.0
             self._set_phase("preflight")
         try:
-            if not self._preflight():
-                self.abort("steady state not met before injection")
+            failing = self._preflight()
+            if failing:
+                self.abort(f"steady state not met before injection: {failing}")
             else:
                 for person, role in self.roster:
                     self.assign_role(person, role, by="script")
@@ -327,15 +328,16 @@ class Conductor:
         return due
 
     # ---------------------------------------------------------------- effects
-    def _preflight(self) -> bool:
+    def _preflight(self) -> str:
+        """Check the steady state; return what fails ('' when it holds)."""
         if self.probe is None:
-            return True
+            return ""
         observations = self.probe.check()
         ok = all(o.ok for o in observations)
         with self._lock:
             self._emit("SteadyStateChecked", "conductor", {"ok": ok, "stage": "preflight", "checks": [
                 {"check": o.check, "ok": o.ok, "detail": o.detail} for o in observations]})
-        return ok
+        return "; ".join(f"{o.check}: {o.detail or 'failing'}" for o in observations if not o.ok)
 
     def _inject(self, st: _FaultState) -> None:
         injector = self.injectors[st.fault.id]

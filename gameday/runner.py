@@ -1,0 +1,240 @@
+"""``gameday run``: wire a scenario to the real world, play it, and write the reports.
+
+The runner owns the process-level concerns the conductor must not know about: the
+project and its fault ledger, the target (starting the embedded demo when the scenario
+names it), the webhook intake server, the probe threads, signals, the live view, and
+the output files. Everything it learns goes through the conductor into the journal.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gameday.clock import Clock, SystemClock
+from gameday.errors import EXIT_ABORTED, EXIT_EXPECTATIONS_NOT_MET, EXIT_OK, ConfigError
+from gameday.model.scenario import Scenario, Target
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where a drill's files go."""
+
+    journal: Path
+    scorecard_json: Path
+    scorecard_md: Path
+    postmortem_md: Path
+    postmortem_html: Path
+    junit: Path
+
+    @classmethod
+    def for_drill(cls, root: Path, drill_id: str, out: Path | None) -> Outputs:
+        if out is not None:
+            return cls(out / "journal.jsonl", out / "scorecard.json", out / "scorecard.md", out / "postmortem.md",
+                       out / "postmortem.html", out / "junit.xml")
+        rep, cards = root / "reports" / drill_id, root / "scorecards"
+        return cls(rep / "journal.jsonl", cards / f"{drill_id}.json", cards / f"{drill_id}.md", rep / "postmortem.md",
+                   rep / "postmortem.html", rep / "junit.xml")
+
+
+@dataclass
+class TargetInfo:
+    url: str | None
+    processes: dict[str, Any]
+    configuration: dict[str, Any]
+    secrets: dict[str, Any]
+    description: dict[str, Any]
+
+
+def run_drill(scenario_path: Path, *, mode: str = "gameday", out: Path | None = None, responders: Path | None = None,
+              drill_id: str | None = None, clock: Clock | None = None, echo=print) -> int:
+    """Run one drill end to end and return its exit code (0 met, 1 not met, 3 aborted)."""
+    from gameday.ledger import FaultLedger, acquire_drill_lock
+    from gameday.loader import load_scenario
+    from gameday.project import load_project
+    from gameday.responders import load_script
+
+    project = load_project(Path.cwd())
+    loaded = load_scenario(scenario_path)
+    sc = loaded.scenario
+    policy = project.config.policy.scaled(sc.policy.scale)
+    script_path = responders or (loaded.responders_path if mode == "ci" else None)
+    if responders is not None and not responders.is_file():
+        raise ConfigError(f"{responders}: no such responder script")
+    roster, script = load_script(script_path) if script_path else ([], [])
+    clock = clock or SystemClock()
+    drill_id = drill_id or f"{sc.id}-{clock.wall():%Y%m%dT%H%M%SZ}"
+    outputs = Outputs.for_drill(project.root, drill_id, out)
+    state = project.state_path
+
+    with acquire_drill_lock(state), ExitStack() as stack:
+        ledger = FaultLedger(state)
+        ledger.ensure_clear()
+        holder: dict[str, Any] = {}
+        intake = _start_intake(holder, stack)
+        webhook = f"{intake.url}/webhooks/alertmanager"
+        target = _prepare_target(sc, state, webhook, stack, Path(loaded.base_dir))
+        injectors, runbooks = _build_effects(sc, loaded, target, clock, state / "logs")
+        probes = _build_probes(sc, target)
+        journal = _open_journal(outputs.journal, clock)
+        stack.callback(journal.close)
+        from gameday.conductor import Conductor
+
+        conductor = Conductor(
+            sc, journal, clock, mode=mode, drill_id=drill_id, injectors=injectors, runbooks=runbooks,
+            probe=probes, ledger=ledger, roster=roster, script=script,
+            start_data={"scenario": sc.model_dump(mode="json", by_alias=True), "scenario_path": str(loaded.path),
+                        "policy": policy.model_dump(mode="json"), "target": target.description,
+                        "webhook_url": webhook, "gameday_version": _version()},
+        )
+        holder["conductor"] = conductor
+        from gameday.liveview import LiveView
+
+        view = LiveView(sc, journal, echo=echo)
+        stack.enter_context(view)
+        probes.start(conductor.observe)
+        stack.callback(probes.stop)
+        echo(f"drill {drill_id}: {sc.title} ({mode} mode); alerts to {webhook}")
+        result = _run_with_signals(conductor)
+    return _report(outputs, mode, echo, result.outcome, result.reason)
+
+
+def _version() -> str:
+    from gameday import __version__
+
+    return __version__
+
+
+def _open_journal(path: Path, clock: Clock):
+    from gameday.journal import JournalWriter
+
+    return JournalWriter(path, clock)
+
+
+def _start_intake(holder: dict[str, Any], stack: ExitStack):
+    from gameday.adapters.webhooks import make_intake_app
+    from gameday.web.server import BackgroundServer
+
+    def sink(fmt, payload, alerts, *, received_at=None, error=None):
+        conductor = holder.get("conductor")
+        if conductor is None:  # before the drill starts there is no journal to hold it
+            return None
+        return conductor.receive_alerts(fmt, payload, alerts, received_at=received_at, error=error)
+
+    server = BackgroundServer(make_intake_app(sink)).start()
+    stack.callback(server.stop)
+    return server
+
+
+def _prepare_target(sc: Scenario, state: Path, webhook: str, stack: ExitStack, base_dir: Path) -> TargetInfo:
+    if isinstance(sc.target, Target):
+        t = sc.target
+        processes = {name: _absolute(sel, base_dir) for name, sel in t.processes.items()}
+        return TargetInfo(t.url, processes, dict(t.configuration), dict(t.secrets),
+                          {"kind": "external", "url": t.url, "processes": sorted(t.processes)})
+    from gameday.demo.control import attach_demo, start_demo
+
+    handle = attach_demo(state)
+    if handle is None:
+        handle = start_demo(state, webhook_urls=[webhook])
+        stack.callback(handle.stop)
+    else:  # a demo the user started: give the drill a clean slate, and our webhook
+        handle.reset()
+        handle.set_webhooks([webhook])
+        stack.callback(handle.set_webhooks, [])
+    config = {"demo_control_url": handle.control_url, "checkout_url": handle.url}
+    return TargetInfo(handle.url, {}, config, {}, {"kind": "demo", "url": handle.url, "control_url": handle.control_url})
+
+
+def _absolute(selector, base_dir: Path):
+    """Pid files and working folders of a target's processes are relative to the scenario."""
+    update = {k: str((base_dir / v).resolve()) for k in ("pid_file", "cwd") if (v := getattr(selector, k))}
+    return selector.model_copy(update=update)
+
+
+def _build_effects(sc: Scenario, loaded, target: TargetInfo, clock: Clock, log_dir: Path):
+    from gameday.injectors import injector_for_fault, runner_for_runbook
+
+    common = {"target": target.processes, "configuration": target.configuration, "secrets": target.secrets,
+              "clock": clock, "log_dir": log_dir}
+    injectors = {f.id: injector_for_fault(f, experiment=_experiment(loaded, loaded.fault_experiments.get(f.id)), **common)
+                 for f in sc.faults}
+    runbooks = {name: runner_for_runbook(rb, name=name, experiment=_experiment(loaded, loaded.runbook_experiments.get(name)),
+                                         **common)
+                for name, rb in sc.runbooks.items()}
+    return injectors, runbooks
+
+
+def _experiment(loaded, path: Path | None) -> dict | None:
+    return None if path is None else loaded.experiments[str(path)]
+
+
+def _build_probes(sc: Scenario, target: TargetInfo):
+    from gameday.adapters.probes import build_probes
+    from gameday.observing import ProbeSet
+
+    return ProbeSet(build_probes(sc.steady_state, target.url or "", target.processes), sc.timing.probe_interval)
+
+
+def _run_with_signals(conductor):
+    """Run the conductor in a worker thread; SIGINT/SIGTERM abort it (rolling back) instead of killing us."""
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["result"] = conductor.run()
+        except BaseException as exc:  # re-raised below, after rollback already ran
+            box["error"] = exc
+
+    def on_signal(signum, _frame) -> None:
+        conductor.abort(f"signal: {signal.Signals(signum).name}")
+
+    thread = threading.Thread(target=work, name="conductor")
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.05)
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def _report(outputs: Outputs, mode: str, echo, outcome: str, reason: str | None = None) -> int:
+    """Score the journal and write scorecard, postmortem (and JUnit in ci); return the exit code."""
+    from gameday.analysis.junit import junit_xml
+    from gameday.analysis.postmortem import render_postmortem
+    from gameday.analysis.render import render_scorecard
+    from gameday.analysis.scorecard import score_journal
+    from gameday.fsutil import atomic_write
+    from gameday.journal import read_journal
+    from gameday.project import load_project
+
+    journal = read_journal(outputs.journal)
+    card = score_journal(journal)
+    templates = load_project(Path.cwd()).templates_dir
+    atomic_write(outputs.scorecard_json, render_scorecard(card, "json"))
+    atomic_write(outputs.scorecard_md, render_scorecard(card, "md"))
+    atomic_write(outputs.postmortem_md, render_postmortem(journal, card, "md", templates_dir=templates))
+    atomic_write(outputs.postmortem_html, render_postmortem(journal, card, "html", templates_dir=templates))
+    written = [outputs.journal, outputs.scorecard_json, outputs.scorecard_md, outputs.postmortem_md, outputs.postmortem_html]
+    if mode == "ci":
+        atomic_write(outputs.junit, junit_xml(card))
+        written.append(outputs.junit)
+    verdict = f"aborted ({reason})" if outcome == "aborted" else ("expectations met" if card.passed else "expectations not met")
+    echo(f"drill {card.drill_id}: {verdict}; score {card.score.total:g}/100")
+    for line in card.failures:
+        echo(f"  - {line}")
+    echo(f"scorecard:  {outputs.scorecard_md}")
+    echo(f"postmortem: {outputs.postmortem_html}")
+    echo(f"journal:    {outputs.journal}")
+    if outcome == "aborted":
+        return EXIT_ABORTED
+    return EXIT_OK if card.passed else EXIT_EXPECTATIONS_NOT_MET
