@@ -61,7 +61,10 @@ class LiveView:
     def _refresh(self) -> None:
         while not self._stop.wait(0.25):
             if self._live is not None:
-                self._live.update(self._render())
+                try:
+                    self._live.update(self._render())
+                except Exception:  # a view problem never stops a drill
+                    pass
 
     def _render(self):
         from rich.panel import Panel
@@ -88,7 +91,9 @@ class LiveView:
     def _deadlines(self, events: list[Event], now: float) -> list[tuple[str, float]]:
         from gameday.analysis.matching import evaluate_steps
 
-        out = []
+        out: list[tuple[str, float]] = []
+        if not events:
+            return out
         sc = self.scenario
         inj = next((e.t for e in events if e.kind == "FaultInjected"), None)
         if inj is not None:
