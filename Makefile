@@ -17,7 +17,8 @@ find_python = $(shell for c in "$$PYTHON" python3.13 python3.12 python3 \
 $(STAMP): pyproject.toml
 	@set -e; base="$(find_python)"; \
 	if [ -z "$$base" ]; then echo "error: need Python >= 3.12 (set PYTHON=/path/to/python3.12)" >&2; exit 2; fi; \
-	echo "using $$base"; rm -rf $(VENV); "$$base" -m venv $(VENV); \
+	if ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3,12))' 2>/dev/null; then \
+	  echo "using $$base"; rm -rf $(VENV); "$$base" -m venv $(VENV); fi; \
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,load,docker,kubernetes]' 2>&1 | grep -v "^WARNING: Location" || true; \
 	$(PY) -c 'import gameday, chaoslib, pydantic' && touch $(STAMP)
 

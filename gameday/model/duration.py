@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_MS_PER_UNIT = {"h": 3_600_000.0, "m": 60_000.0, "s": 1000.0, "ms": 1.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 DURATION_PATTERN = r"^(\d+(\.\d+)?(h|ms|m|s))+$"
 
@@ -26,7 +27,7 @@ def parse_duration(value: Any) -> float:
     if not isinstance(value, str):
         raise ValueError(f"expected a duration like '90s' or '2m', got {type(value).__name__}")
     text = value.strip().replace(" ", "")
-    pos, total, seen = 0, 0.0, []
+    pos, total_ms, seen = 0, 0.0, []
     for match in _PART.finditer(text):
         if match.start() != pos:
             break
@@ -34,11 +35,12 @@ def parse_duration(value: Any) -> float:
         if unit in seen or (seen and list(_UNITS).index(unit) <= list(_UNITS).index(seen[-1])):
             raise ValueError(f"expected units in order h, m, s, ms once each, got {value!r}")
         seen.append(unit)
-        total += float(match.group(1)) * _UNITS[unit]
+        total_ms += float(match.group(1)) * _MS_PER_UNIT[unit]  # sum in ms, divide once: 9ms is 0.009 exactly
         pos = match.end()
     if not text or pos != len(text):
         raise ValueError(f"expected a duration like '90s' or '2m', got {value!r}")
-    if not math.isfinite(total):
+    total = total_ms / 1000
+    if not math.isfinite(total) or total > 1e9:
         raise ValueError(f"duration out of range: {value!r}")
     return total
 

@@ -118,7 +118,7 @@ class ProcessSelector(Strict):
         if self.command:
             try:
                 re.compile(self.command)
-            except re.error as exc:
+            except (re.error, OverflowError) as exc:
                 raise ValueError(f"'command' is not a valid regular expression: {exc}") from None
         return self
 
@@ -152,7 +152,7 @@ class Fault(Strict):
     description: str | None = None
     at: Duration = Field(description="offset from drill start")
     max_duration: Duration | None = Field(None, description="dead-man limit: rolled back no later than this after injection")
-    experiment: str | None = Field(None, description="path of a Chaos Toolkit experiment, relative to the scenario")
+    experiment: str | None = Field(None, description="path of a Chaos Toolkit experiment: relative to the scenario's folder, else the project root")
     activities: list[dict[str, Any]] | None = Field(None, description="inline Chaos Toolkit activities (the method)")
     rollbacks: list[dict[str, Any]] | None = Field(None, description="inline Chaos Toolkit rollbacks")
     process: ProcessFault | None = None
@@ -192,7 +192,7 @@ class AlertMatcher(Strict):
             if value.startswith("~"):
                 try:
                     re.compile(value[1:])
-                except re.error as exc:
+                except (re.error, OverflowError) as exc:
                     raise ValueError(f"label {key!r}: bad regular expression: {exc}") from None
         return labels
 
@@ -309,7 +309,7 @@ class Scenario(Strict):
     timing: Timing = Timing()
     scoring: Weights = Weights()
     policy: PolicyOverride = PolicyOverride()
-    responders: str | None = Field(None, description="scripted responder file for ci drills, relative to the scenario")
+    responders: str | None = Field(None, description="scripted responder file for ci drills: relative to the scenario's folder, else the project root")
     load: dict[str, Any] | None = Field(None, description="reserved for the load generator")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

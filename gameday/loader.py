@@ -1,0 +1,452 @@
+"""The scenario loader: YAML file -> frozen :class:`~gameday.model.scenario.Scenario`.
+
+Every problem is collected and raised at once as a
+:class:`~gameday.errors.ScenarioError`, each located as ``FILE:LINE:COL: path: message``
+(see :mod:`gameday.yamlmarks` for the YAML side: size limit, UTF-8, duplicate keys,
+alias bombs).
+
+Beyond the model's own checks (types, unknown keys, ids, references, timing), the loader
+checks the files a scenario references:
+
+* ``experiment:`` of a fault or a runbook, and ``responders:``, are paths resolved
+  **relative to the scenario file's folder first, then relative to the project root**
+  (the nearest folder at or above the scenario holding ``gameday.yaml``, see
+  :func:`gameday.project.find_root`). Absolute paths are used as they are.
+* Referenced Chaos Toolkit experiments (YAML or JSON) are read and validated with
+  chaoslib's own validator, activity by activity, so each problem points at the offending
+  activity; a fault's experiment must also have ``rollbacks``. Inline ``activities`` and
+  ``rollbacks`` of faults and runbooks are validated the same way. chaoslib is imported
+  only when a scenario is loaded (never at import), and it imports the Python modules
+  that python providers name.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from gameday.errors import Problem, ScenarioError
+from gameday.model.scenario import Scenario
+from gameday.project import find_root
+from gameday.yamlmarks import (
+    Marks,
+    format_loc,
+    load_yaml_file,
+    load_yaml_text,
+    parse_yaml,
+    read_text,
+    validate_data,
+)
+
+__all__ = [
+    "LoadedScenario",
+    "json_schema_text",
+    "load_model",
+    "load_scenario",
+    "load_yaml_file",
+    "load_yaml_text",
+    "validate_paths",
+]
+
+M = TypeVar("M", bound=BaseModel)
+Loc = tuple[Any, ...]
+
+SCHEMA_ID = "urn:gameday:schema:scenario:v1"
+"""``$id`` of the scenario JSON Schema (shipped as ``schema/scenario.schema.json``)."""
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A valid scenario with every file it references resolved and parsed."""
+
+    scenario: Scenario
+    path: Path
+    base_dir: Path
+    project_root: Path
+    experiments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fault_experiments: dict[str, Path] = field(default_factory=dict)
+    runbook_experiments: dict[str, Path] = field(default_factory=dict)
+    responders_path: Path | None = None
+
+
+def _display(path: Path) -> str:
+    """A path as short as it can be shown: relative to the working folder when under it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def _read_data(path: Path, name: str) -> tuple[Any, Marks | None, list[Problem]]:
+    """Read and parse a YAML (or JSON) file: ``(data, marks, problems)``; marks None when unreadable.
+
+    A ``.json`` file is read by ``json`` (as Chaos Toolkit does); YAML only locates its nodes.
+    """
+    try:
+        text = read_text(path, name)
+    except ScenarioError as exc:
+        return None, None, exc.problems
+    if path.suffix.lower() != ".json":
+        try:
+            return parse_yaml(text, name)
+        except ScenarioError as exc:
+            return None, None, exc.problems
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, None, [Problem(name, exc.lineno, exc.colno, "", f"JSON syntax: {exc.msg}")]
+    except RecursionError:
+        return None, None, [Problem(name, 1, 1, "", "JSON nested too deeply")]
+    try:
+        _, marks, problems = parse_yaml(text, name)
+    except ScenarioError:  # valid JSON that YAML 1.1 cannot read (tabs...): problems fall on line 1
+        marks, problems = Marks(), []
+    return data, marks, problems
+
+
+def _without_echoes(model_problems: list[Problem], yaml_problems: list[Problem]) -> list[Problem]:
+    """Drop model problems at a path the YAML reader already reported (e.g. an unsupported tag)."""
+    seen = {p.path for p in yaml_problems if p.path}
+    return [p for p in model_problems if p.path not in seen]
+
+
+def load_model(path: Path | str, model_cls: type[M]) -> M:
+    """Load any YAML file into ``model_cls``; raises ScenarioError with every located problem."""
+    path = Path(path)
+    name = str(path)
+    data, marks, problems = _read_data(path, name)
+    if marks is None:
+        raise ScenarioError(problems)
+    model, more = validate_data(data, marks, model_cls, name)
+    more = _without_echoes(more, problems)
+    if problems or more or model is None:
+        raise ScenarioError(problems + more)
+    return model
+
+
+def load_scenario(path: Path | str) -> LoadedScenario:
+    """Load, validate and resolve a scenario file (see the module docstring for the rules).
+
+    Raises :class:`ScenarioError` listing every problem found, in the scenario and in the
+    experiments it references.
+    """
+    given = Path(path)
+    name = str(given)
+    data, marks, problems = _read_data(given, name)
+    if marks is None:
+        raise ScenarioError(problems)
+    scenario, model_problems = validate_data(data, marks, Scenario, name)
+    problems += _without_echoes(model_problems, problems)
+    resolved = given.resolve()
+    base_dir = resolved.parent
+    root = find_root(base_dir)
+    refs = _References(name, marks, base_dir, root)
+    if isinstance(data, dict):
+        refs.collect(data)
+    problems += refs.problems
+    if problems or scenario is None:
+        raise ScenarioError(list(dict.fromkeys(problems)))
+    return LoadedScenario(
+        scenario=scenario,
+        path=resolved,
+        base_dir=base_dir,
+        project_root=root,
+        experiments={str(p): exp for p, exp in refs.experiments.items()},
+        fault_experiments=refs.fault_experiments,
+        runbook_experiments=refs.runbook_experiments,
+        responders_path=refs.responders,
+    )
+
+
+def resolve_reference(ref: str, base_dir: Path, root: Path) -> Path | None:
+    """The file ``ref`` names: relative to ``base_dir`` first, then to ``root``; None if neither exists."""
+    candidate = Path(ref)
+    if candidate.is_absolute():
+        return candidate.resolve() if candidate.exists() else None
+    for folder in (base_dir, root):
+        full = folder / candidate
+        if full.exists():
+            return full.resolve()
+    return None
+
+
+@dataclass
+class _References:
+    """Checks the files a scenario references, working on the raw data (valid or not)."""
+
+    file: str
+    marks: Marks
+    base_dir: Path
+    root: Path
+    problems: list[Problem] = field(default_factory=list)
+    experiments: dict[Path, dict[str, Any]] = field(default_factory=dict)
+    fault_experiments: dict[str, Path] = field(default_factory=dict)
+    runbook_experiments: dict[str, Path] = field(default_factory=dict)
+    responders: Path | None = None
+    checked: dict[tuple[Path, bool], int] = field(default_factory=dict)
+
+    def problem(self, loc: Loc, message: str) -> None:
+        line, col = self.marks.value(loc)
+        self.problems.append(Problem(self.file, line, col, format_loc(loc), message))
+
+    def collect(self, data: dict[Any, Any]) -> None:
+        faults = data.get("faults")
+        for i, fault in enumerate(faults if isinstance(faults, list) else []):
+            if not isinstance(fault, dict):
+                continue
+            path = self.experiment(fault.get("experiment"), ("faults", i, "experiment"), fault=True)
+            if path is not None and isinstance(fault.get("id"), str):
+                self.fault_experiments[fault["id"]] = path
+            for key in ("activities", "rollbacks"):
+                self.inline(fault.get(key), ("faults", i, key))
+        runbooks = data.get("runbooks")
+        for name, book in (runbooks.items() if isinstance(runbooks, dict) else ()):
+            if not isinstance(book, dict):
+                continue
+            path = self.experiment(book.get("experiment"), ("runbooks", name, "experiment"), fault=False)
+            if path is not None and isinstance(name, str):
+                self.runbook_experiments[name] = path
+            self.inline(book.get("activities"), ("runbooks", name, "activities"))
+        responders = data.get("responders")
+        if isinstance(responders, str):
+            self.responders = self.file_ref(responders, ("responders",), "responder file")
+
+    def file_ref(self, ref: str, loc: Loc, what: str) -> Path | None:
+        try:
+            found = resolve_reference(ref, self.base_dir, self.root)
+        except (OSError, ValueError) as exc:
+            self.problem(loc, f"{what} {ref!r} is not a usable path ({exc})")
+            return None
+        if found is None:
+            where = _display(self.base_dir)
+            if self.root != self.base_dir:
+                where += f", then in the project root {_display(self.root)}"
+            self.problem(loc, f"{what} {ref!r} not found (looked in {where})")
+        elif not found.is_file():
+            self.problem(loc, f"{what} {ref!r} is not a file ({_display(found)})")
+            return None
+        return found
+
+    def experiment(self, ref: Any, loc: Loc, fault: bool) -> Path | None:
+        if not isinstance(ref, str):
+            return None
+        path = self.file_ref(ref, loc, "experiment")
+        if path is None:
+            return None
+        name = _display(path)
+        if (path, fault) not in self.checked:
+            data, marks, problems = _read_data(path, name)
+            if marks is not None:
+                problems += check_experiment(data, marks, name, fault=fault)
+            self.problems += problems
+            self.checked[(path, fault)] = len(problems)
+            if not problems:
+                self.experiments[path] = data
+        if count := self.checked[(path, fault)]:
+            self.problem(loc, f"experiment {ref!r} is invalid: {count} problem{'s' if count > 1 else ''} reported in {name}")
+        return path
+
+    def inline(self, activities: Any, loc: Loc) -> None:
+        if not isinstance(activities, list):
+            return
+        for j, activity in enumerate(activities):
+            for sub, message in _activity_problems(activity, names=None):
+                self.problem((*loc, j, *sub), message)
+
+
+# --- Chaos Toolkit experiments ----------------------------------------------------------------
+
+
+@contextmanager
+def _quiet_chaoslib() -> Iterator[None]:
+    """Silence chaoslib's logger and warnings for the duration of a validation."""
+    logger = logging.getLogger("chaostoolkit")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _activity_problems(activity: Any, names: set[str] | None, probe: bool = False) -> list[tuple[Loc, str]]:
+    """chaoslib's verdict on one activity, as ``(loc within the activity, message)`` pairs.
+
+    ``names`` are the activities a ``ref`` may point at (None: refs are not allowed here).
+    ``probe`` adds the steady-state hypothesis rules (a tolerance is required).
+    """
+    if not isinstance(activity, dict):
+        return [((), f"an activity is a mapping, got {type(activity).__name__}")]
+    label = f"activity {activity.get('name')!r}" if isinstance(activity.get("name"), str) else "activity"
+    ref = activity.get("ref")
+    if ref is not None:
+        if names is None:
+            return [(("ref",), "'ref' needs an experiment: inline activities cannot reference others")]
+        if not isinstance(ref, str) or not ref:
+            return [(("ref",), "a reference to an activity is a non-empty string")]
+        return [] if ref in names else [(("ref",), f"no activity named {ref!r} in this experiment")]
+    provider = activity.get("provider")
+    if provider is not None and not isinstance(provider, dict):
+        return [(("provider",), f"{label}: a provider is a mapping, got {type(provider).__name__}")]
+    if isinstance(activity.get("pauses"), (list, str, int, float)) and not isinstance(activity.get("pauses"), bool):
+        return [(("pauses",), f"{label}: 'pauses' is a mapping with 'before' and/or 'after'")]
+    from chaoslib.activity import ensure_activity_is_valid
+    from chaoslib.exceptions import ChaosException
+    from chaoslib.hypothesis import ensure_hypothesis_tolerance_is_valid
+
+    try:
+        with _quiet_chaoslib():
+            ensure_activity_is_valid(activity)
+            if probe:
+                if "tolerance" not in activity:
+                    return [((), f"{label}: a hypothesis probe needs a 'tolerance'")]
+                ensure_hypothesis_tolerance_is_valid(activity["tolerance"])
+    except ChaosException as exc:
+        return [(_where(activity, str(exc)), f"{label}: {exc}")]
+    except ValueError as exc:
+        if "no signature found for builtin" in str(exc):
+            return [(("provider",), f"{label}: python provider points at a builtin; wrap it in a module function")]
+        return [(_where(activity, str(exc)), f"{label}: {exc}")]
+    except Exception as exc:  # noqa: BLE001 - chaoslib trusts its input; any crash is a problem of this activity
+        return [((), f"{label}: invalid ({type(exc).__name__}: {exc})")]
+    return []
+
+
+def _where(activity: dict[str, Any], message: str) -> Loc:
+    """Best guess of the key inside an activity that a chaoslib message is about."""
+    text = message.lower()
+    for key in ("tolerance", "timeout", "pauses", "background"):
+        if key in text and key in activity:
+            return (key,)
+    if "provider" in activity and any(w in text for w in ("provider", "module", "function", "argument", "path", "url")):
+        return ("provider",)
+    return ()
+
+
+_EXPERIMENT_KEYS = (("hypothesis", "steady-state-hypothesis"), ("tag", "tags"), ("configuration", "configuration"),
+                    ("secret", "secrets"), ("control", "controls"), ("extension", "extensions"))
+
+
+def check_experiment(data: Any, marks: Marks, file: str, fault: bool) -> list[Problem]:
+    """Validate a parsed Chaos Toolkit experiment with chaoslib, activity by activity.
+
+    ``fault``: the experiment injects a fault, so it must also carry ``rollbacks``.
+    """
+    def problem(loc: Loc, message: str) -> Problem:
+        line, col = marks.value(loc)
+        return Problem(file, line, col, format_loc(loc), message)
+
+    if not isinstance(data, dict):
+        return [problem((), "a Chaos Toolkit experiment is a mapping (title, description, method, rollbacks...)")]
+    problems: list[Problem] = []
+    rest = dict(data)
+    hypothesis = data.get("steady-state-hypothesis")
+    if hypothesis is not None and not isinstance(hypothesis, dict):
+        problems.append(problem(("steady-state-hypothesis",), f"expected a mapping (title, probes), got {type(hypothesis).__name__}"))
+        rest.pop("steady-state-hypothesis")
+    probes = hypothesis.get("probes") if isinstance(hypothesis, dict) else None
+    sections: list[tuple[Loc, Any, bool]] = [(("method",), data.get("method"), False), (("rollbacks",), data.get("rollbacks"), False),
+                                             (("steady-state-hypothesis", "probes"), probes, True)]
+    names = {a["name"] for _, items, _ in sections if isinstance(items, list)
+             for a in items if isinstance(a, dict) and isinstance(a.get("name"), str)}
+    kept: dict[Loc, list[Any]] = {}
+    for loc, items, probe in sections:
+        if items is None:
+            continue
+        kept[loc] = []
+        if not isinstance(items, list):
+            problems.append(problem(loc, f"expected a list of activities, got {type(items).__name__}"))
+            continue
+        for i, activity in enumerate(items):
+            found = _activity_problems(activity, names, probe=probe)
+            problems += [problem((*loc, i, *sub), message) for sub, message in found]
+            if not found and not (isinstance(activity, dict) and "ref" in activity):
+                kept[loc].append(activity)
+    if fault and not data.get("rollbacks"):
+        problems.append(problem((), "a fault's experiment needs 'rollbacks': every fault is paired with its rollback"))
+    for loc, items in kept.items():
+        if loc == ("steady-state-hypothesis", "probes"):
+            rest[loc[0]] = {**hypothesis, "probes": items}
+        else:
+            rest[loc[0]] = items
+    from chaoslib.experiment import ensure_experiment_is_valid
+
+    try:
+        with _quiet_chaoslib():
+            ensure_experiment_is_valid(rest)
+    except Exception as exc:  # noqa: BLE001 - chaoslib raises its own errors and crashes on odd types alike
+        text = str(exc) if type(exc).__module__.startswith("chaoslib") else f"{type(exc).__name__}: {exc}"
+        loc = next(((key,) for word, key in _EXPERIMENT_KEYS if word in text.lower() and key in data), ())
+        problems.append(problem(loc, f"invalid experiment: {text}"))
+    return problems
+
+
+# --- the CLI's commands -------------------------------------------------------------------------
+
+
+def _scenario_files(path: Path) -> tuple[list[Path], list[Problem]]:
+    if not path.is_dir():
+        return [path], []
+    try:
+        files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file() and not p.name.startswith("."))
+    except OSError as exc:
+        return [], [Problem(str(path), 1, 1, "", f"cannot list this folder: {exc.strerror or exc}")]
+    if not files:
+        return [], [Problem(str(path), 1, 1, "", "no scenario files (*.yaml, *.yml) in this folder")]
+    return files, []
+
+
+def validate_paths(paths: list[Path], echo: Callable[[str], Any], quiet: bool = False,
+                   out: Callable[[str], Any] = print) -> bool:
+    """Validate scenario files; a folder means every ``*.yaml``/``*.yml`` file directly in it.
+
+    Subfolders are not searched: they hold other YAML (``scenarios/responders/`` scripts).
+
+    Every problem goes to ``echo`` (one line each); each valid file to ``out`` as
+    ``PATH: ok`` unless ``quiet``. Returns True when all are valid; never raises for bad input.
+    """
+    ok = True
+    for given in paths:
+        files, problems = _scenario_files(Path(given))
+        for p in problems:
+            echo(str(p))
+            ok = False
+        for file in files:
+            try:
+                load_scenario(file)
+            except ScenarioError as exc:
+                for p in exc.problems:
+                    echo(str(p))
+                ok = False
+                continue
+            except Exception as exc:  # noqa: BLE001 - the CLI shows one line, never a traceback
+                echo(f"{file}:1:1: internal error while validating: {type(exc).__name__}: {exc}")
+                ok = False
+                continue
+            if not quiet:
+                out(f"{file}: ok")
+    return ok
+
+
+def json_schema_text() -> str:
+    """The JSON Schema (draft 2020-12) of the scenario format, by alias, indented by 2."""
+    schema = Scenario.model_json_schema(by_alias=True, mode="validation")
+    schema.pop("title", None)
+    head = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "gameday scenario (apiVersion gameday/v1)",
+    }
+    return json.dumps({**head, **schema}, indent=2, ensure_ascii=False)
