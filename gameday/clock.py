@@ -100,3 +100,58 @@ class FakeClock:
     def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
         self._t += max(0.0, seconds)
         return bool(stop and stop.is_set())
+
+
+class PausableClock:
+    """Drill time that a facilitator can pause (tabletop use): while paused, ``now()`` stands still.
+
+    Wraps another clock; every deadline the conductor computes is in drill time, so a
+    pause moves every deadline with it.
+    """
+
+    def __init__(self, inner: Clock):
+        self.inner = inner
+        self._lock = threading.Lock()
+        self._paused_at: float | None = None
+        self._paused_total = 0.0
+        self._resumed = threading.Event()
+        self._resumed.set()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at is not None
+
+    def now(self) -> float:
+        with self._lock:
+            base = self._paused_at if self._paused_at is not None else self.inner.now()
+            return base - self._paused_total
+
+    def wall(self) -> datetime:
+        return self.inner.wall()
+
+    def pause(self) -> bool:
+        with self._lock:
+            if self._paused_at is not None:
+                return False
+            self._paused_at = self.inner.now()
+            self._resumed.clear()
+            return True
+
+    def resume(self) -> bool:
+        with self._lock:
+            if self._paused_at is None:
+                return False
+            self._paused_total += self.inner.now() - self._paused_at
+            self._paused_at = None
+            self._resumed.set()
+            return True
+
+    def next_input(self, inbox: queue.Queue, deadline: float | None) -> Any | None:
+        if self.paused:  # nothing is due while paused: wait for an input (a resume pokes the inbox)
+            return self.inner.next_input(inbox, None if not hasattr(self.inner, "schedule") else self.inner.now())
+        if deadline is None:
+            return self.inner.next_input(inbox, None)
+        return self.inner.next_input(inbox, self.inner.now() + max(0.0, deadline - self.now()))
+
+    def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
+        return self.inner.sleep(seconds, stop)

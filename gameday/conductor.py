@@ -110,6 +110,9 @@ class Conductor:
         self._phase: str | None = None
         self._started = False
         self._spawn = spawn or _spawn_thread
+        self._skipped: set[str] = set()
+        self._end_requested: str | None = None
+        self.phase_listeners: list[Callable[[str], None]] = []
 
     # ----------------------------------------------------------------- inputs
     def now_t(self) -> float:
@@ -160,6 +163,10 @@ class Conductor:
             if first and "injection" in self._anchors and "detection" not in self._anchors and not self._ended():
                 self._detect({"via": "alert", "signal": signal_name(first[0]), "alertname": first[1].alertname,
                               "alert_seq": ev.seq}, source, at=received_at)
+            for alert in alerts:  # e.g. a PagerDuty acknowledgement is also the responder's action
+                if alert.action and not self._ended():
+                    person = alert.actor or fmt
+                    self.record_action(person, alert.action, {"via": fmt, "alert_seq": ev.seq})
         self._poke()
         return ev
 
@@ -197,6 +204,46 @@ class Conductor:
         self._spawn(lambda: self._run_runbook(name, runner, author, role))
         return ev
 
+    def inject_now(self, fault_id: str, by: str = "facilitator") -> None:
+        """Facilitator: inject a scheduled fault now instead of at its time."""
+        st = self._faults[fault_id]
+        if st.injected_t is None and fault_id not in self._skipped:
+            self._wake.put(lambda c: c._inject(st) if st.injected_t is None else None)
+
+    def skip_fault(self, fault_id: str, by: str = "facilitator") -> Event | None:
+        """Facilitator: never inject this scheduled fault."""
+        with self._lock:
+            st = self._faults[fault_id]
+            if st.injected_t is not None or fault_id in self._skipped:
+                return None
+            self._skipped.add(fault_id)
+            st.failed = True  # settled: never injected
+            ev = self._emit("FaultSkipped", by, {"fault": fault_id, "by": by})
+        self._poke()
+        return ev
+
+    def end(self, reason: str = "ended by the facilitator") -> None:
+        """Facilitator: end the drill now (normally, not an abort); faults are rolled back."""
+        self._end_requested = reason
+        self._poke()
+
+    def pause(self, by: str = "facilitator") -> bool:
+        """Pause drill time (needs a :class:`~gameday.clock.PausableClock`)."""
+        if not hasattr(self.clock, "pause") or not self.clock.pause():
+            return False
+        with self._lock:
+            self._emit("ClockPaused", by, {"by": by})
+        self._poke()
+        return True
+
+    def resume(self, by: str = "facilitator") -> bool:
+        if not hasattr(self.clock, "resume") or not self.clock.resume():
+            return False
+        with self._lock:
+            self._emit("ClockResumed", by, {"by": by})
+        self._poke()
+        return True
+
     def abort(self, reason: str) -> None:
         """Ask the drill to stop now and roll everything back (thread- and signal-safe)."""
         if self._abort_reason is None:
@@ -221,7 +268,7 @@ class Conductor:
                     self.assign_role(person, role, by="script")
                 with self._lock:
                     self._set_phase("baseline")
-            while self._abort_reason is None:
+            while self._abort_reason is None and self._end_requested is None:
                 deadline = self._tick()
                 if deadline is None:
                     break
@@ -242,7 +289,7 @@ class Conductor:
             self.abort(f"guardrail: abort.max_duration ({sc.abort.max_duration:g}s) reached")
             return None
         due: list[float] = [sc.abort.max_duration]
-        for st in self._faults.values():
+        for st in list(self._faults.values()):
             if st.injected_t is None and not st.failed:
                 if t >= st.fault.at:
                     self._inject(st)
@@ -410,7 +457,7 @@ class Conductor:
                                                                           for o in observations]})
         outcome = "aborted" if reason else "completed"
         with self._lock:
-            self._emit("DrillEnded", "conductor", {"outcome": outcome, "reason": reason})
+            self._emit("DrillEnded", "conductor", {"outcome": outcome, "reason": reason or self._end_requested})
         return DrillResult(outcome, reason)
 
     # ---------------------------------------------------------------- helpers
@@ -437,6 +484,11 @@ class Conductor:
         if phase != self._phase:
             self._phase = phase
             self._emit("PhaseChanged", "conductor", {"phase": phase})
+            for listener in list(self.phase_listeners):
+                try:
+                    listener(phase)
+                except Exception:  # a listener (e.g. the load driver) never breaks the drill
+                    pass
 
     def _emit(self, kind: str, source: str, data: dict[str, Any], at: float | None = None) -> Event:
         return self.journal.append(kind, source, data, at=at)

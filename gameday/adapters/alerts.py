@@ -29,6 +29,8 @@ class Alert:
     annotations: dict[str, str] = field(default_factory=dict)
     starts_at: str | None = None
     fingerprint: str | None = None
+    action: str | None = None  # a responder action the delivery also carries (PagerDuty acknowledge/resolve)
+    actor: str | None = None  # who did it, as the vendor names them
 
     @property
     def alertname(self) -> str | None:

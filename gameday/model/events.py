@@ -37,6 +37,18 @@ the analysis; keys not listed may be added, listed keys keep their meaning):
 ``RecoveryObserved``    checks ([names])
 ``DrillAborted``        reason
 ``DrillEnded``          outcome: completed | aborted, reason
+``LoadStarted``         tool (locust), users, workers, host, locustfile
+``LoadStats``           one per stats interval: t_from, t_to, per request name {requests, failures,
+                        p50, p95, p99 (ms)} and totals (the journal alone reproduces the impact figures)
+``LoadFailed``          error (the load tool died: impact is unknown from here until LoadStarted again)
+``LoadStopped``         totals
+``NotificationSent``    channel (slack | teams | generic), name, action_seq
+``NotificationFailed``  channel, name, action_seq, error
+``FaultSkipped``        fault, by
+``ClockPaused`` / ``ClockResumed``  by
+``ResponderJoined``     person, role (never the token)
+``ResponderRevoked``    person, by
+``SilenceCreated`` / ``SilenceRemoved``  id, matchers
 """
 
 from __future__ import annotations
@@ -67,6 +79,19 @@ EventKind = Literal[
     "NoteAdded",
     "DrillAborted",
     "DrillEnded",
+    "LoadStarted",
+    "LoadStats",
+    "LoadFailed",
+    "LoadStopped",
+    "NotificationSent",
+    "NotificationFailed",
+    "FaultSkipped",
+    "ClockPaused",
+    "ClockResumed",
+    "ResponderJoined",
+    "ResponderRevoked",
+    "SilenceCreated",
+    "SilenceRemoved",
 ]
 EVENT_KINDS: tuple[str, ...] = EventKind.__args__  # type: ignore[attr-defined]
 

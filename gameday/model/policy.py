@@ -15,6 +15,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from gameday.model.duration import Duration
+from gameday.model.load import Business
 from gameday.model.scenario import Severity, Strict
 
 
@@ -74,3 +75,4 @@ class ProjectConfig(Strict):
     policy: SeverityPolicy = DEFAULT_POLICY
     templates: str | None = Field(None, description="folder whose templates override the built-in ones")
     state_dir: str = Field(".gameday", description="where the fault ledger and demo state live")
+    business: Business | None = Field(None, description="default business context for every scenario")

@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from gameday.model.duration import Duration, format_duration
+from gameday.model.load import Business, Load
+from gameday.model.monitoring import Monitoring, PromCheck
+from gameday.model.scenario_base import Strict
 
 Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 Mode = Literal["gameday", "tabletop", "ci", "training"]
@@ -57,12 +60,6 @@ class CrossCheckError(ValueError):
         super().__init__("; ".join(msg for _, msg in problems))
 
 
-class Strict(BaseModel):
-    """Base of every model type: unknown keys refused, instances frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 class HttpCheck(Strict):
     """An HTTP probe: healthy when the status matches (and the body contains ``body_contains``)."""
 
@@ -80,17 +77,18 @@ class ProcessCheck(Strict):
 
 
 class Check(Strict):
-    """One steady-state check; exactly one of ``http`` or ``process``."""
+    """One steady-state check; exactly one of ``http``, ``process`` or ``prometheus``."""
 
-    name: str | None = Field(None, description="shown in the journal; defaults to the URL or process")
+    name: str | None = Field(None, description="shown in the journal; defaults to the URL, process or query")
     http: HttpCheck | None = None
     process: ProcessCheck | None = None
+    prometheus: PromCheck | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Check:
-        kinds = [k for k in ("http", "process") if getattr(self, k) is not None]
+        kinds = [k for k in ("http", "process", "prometheus") if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError("a check needs exactly one of 'http' or 'process'")
+            raise ValueError("a check needs exactly one of 'http', 'process' or 'prometheus'")
         return self
 
     @property
@@ -99,6 +97,8 @@ class Check(Strict):
             return self.name
         if self.http:
             return f"{self.http.method} {self.http.url}"
+        if self.prometheus:
+            return f"promql {self.prometheus.query} {self.prometheus.op} {self.prometheus.value:g}"
         assert self.process
         return f"process {self.process.process}"
 
@@ -310,7 +310,9 @@ class Scenario(Strict):
     scoring: Weights = Weights()
     policy: PolicyOverride = PolicyOverride()
     responders: str | None = Field(None, description="scripted responder file for ci drills: relative to the scenario's folder, else the project root")
-    load: dict[str, Any] | None = Field(None, description="reserved for the load generator")
+    load: Load | None = Field(None, description="traffic from locust during the drill")
+    business: Business | None = Field(None, description="what an outage costs (overrides gameday.yaml's)")
+    monitoring: Monitoring = Field(default_factory=Monitoring, description="where detection comes from")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -167,3 +167,49 @@ def test_unmatched_alert_is_journaled_not_detected(tmp_path):
     _, j = w.run()
     assert j.first("AlertReceived").data["matched"] is False
     assert j.first("DetectionRecorded") is None
+
+
+def test_facilitator_can_skip_inject_now_and_end(tmp_path):
+    w = World(tmp_path, scenario(), alert_at=None, heal=False)
+    w.clock.schedule(w.journal.t0 + 1.0, lambda c: c.inject_now("kill-db"))
+    w.clock.schedule(w.journal.t0 + 3.0, lambda c: c.end("facilitator ended it"))
+    result, j = w.run()
+    assert result.outcome == "completed"
+    assert j.first("FaultInjected").t == pytest.approx(1.0)
+    assert j.events[-1].data["reason"] == "facilitator ended it"
+    assert j.first("FaultRolledBack").data["reason"] == "end"
+
+
+def test_skipped_fault_is_never_injected(tmp_path):
+    w = World(tmp_path, scenario(), alert_at=None, heal=False)
+    w.clock.schedule(w.journal.t0 + 1.0, lambda c: c.skip_fault("kill-db", by="fran"))
+    w.clock.schedule(w.journal.t0 + 8.0, lambda c: c.end())
+    result, j = w.run()
+    assert j.first("FaultSkipped").source == "fran"
+    assert j.first("FaultInjected") is None and w.injector.calls == []
+
+
+def test_vendor_acknowledgement_is_recorded_as_the_responders_action(tmp_path):
+    w = World(tmp_path, scenario(), alert_at=None, heal=False)
+    w.clock.schedule(w.journal.t0 + 7.0, lambda c: c.receive_alerts(
+        "pagerduty", {}, [Alert("firing", {"alertname": "CheckoutErrorsHigh"}, action="acknowledge", actor="Pat")]))
+    w.clock.schedule(w.journal.t0 + 9.0, lambda c: c.end())
+    _, j = w.run()
+    ack = next(e for e in j.of("ActionRecorded") if e.data["action"] == "acknowledge")
+    assert ack.source == "Pat" and ack.data["via"] == "pagerduty"
+    assert j.first("DetectionRecorded").t == pytest.approx(7.0)
+
+
+def test_pausable_clock_stops_drill_time():
+    from gameday.clock import PausableClock
+
+    inner = FakeClock()
+    clock = PausableClock(inner)
+    start = clock.now()
+    inner.advance(2.0)
+    assert clock.pause() and not clock.pause()
+    inner.advance(10.0)
+    assert clock.now() - start == pytest.approx(2.0)
+    assert clock.resume()
+    inner.advance(1.0)
+    assert clock.now() - start == pytest.approx(3.0)
