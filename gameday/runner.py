@@ -51,7 +51,8 @@ class TargetInfo:
 
 
 def run_drill(scenario_path: Path, *, mode: str = "gameday", out: Path | None = None, responders: Path | None = None,
-              drill_id: str | None = None, clock: Clock | None = None, echo=print) -> int:
+              drill_id: str | None = None, clock: Clock | None = None, echo=print,
+              options: dict[str, Any] | None = None) -> int:
     """Run one drill end to end and return its exit code (0 met, 1 not met, 3 aborted)."""
     from gameday.ledger import FaultLedger, acquire_drill_lock
     from gameday.loader import load_scenario
@@ -92,6 +93,14 @@ def run_drill(scenario_path: Path, *, mode: str = "gameday", out: Path | None = 
                         "webhook_url": webhook, "gameday_version": _version()},
         )
         holder["conductor"] = conductor
+        from gameday.services import DrillContext, build_services
+
+        ctx = DrillContext(scenario=sc, loaded=loaded, project=project, mode=mode, drill_id=drill_id, state_dir=state,
+                           target_url=target.url, target=target, conductor=conductor, journal=journal,
+                           options=dict(options or {}), echo=echo)
+        for service in build_services(ctx):
+            service.start()
+            stack.callback(service.stop)
         from gameday.liveview import LiveView
 
         view = LiveView(sc, journal, echo=echo)
@@ -138,13 +147,14 @@ def _prepare_target(sc: Scenario, state: Path, webhook: str, stack: ExitStack, b
                           {"kind": "external", "url": t.url, "processes": sorted(t.processes)})
     from gameday.demo.control import attach_demo, start_demo
 
+    hooks = [webhook] if sc.monitoring.kind == "builtin" else []  # else real monitoring alerts us
     handle = attach_demo(state)
     if handle is None:
-        handle = start_demo(state, webhook_urls=[webhook])
+        handle = start_demo(state, webhook_urls=hooks)
         stack.callback(handle.stop)
     else:  # a demo the user started: give the drill a clean slate, and our webhook
         handle.reset()
-        handle.set_webhooks([webhook])
+        handle.set_webhooks(hooks)
         stack.callback(handle.set_webhooks, [])
     config = {"demo_control_url": handle.control_url, "checkout_url": handle.url}
     return TargetInfo(handle.url, {}, config, {}, {"kind": "demo", "url": handle.url, "control_url": handle.control_url})
