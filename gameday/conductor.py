@@ -21,38 +21,16 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from gameday.adapters.alerts import Alert, first_signal, signal_name
 from gameday.clock import Clock
 from gameday.journal import JournalWriter
 from gameday.model.events import Event
 from gameday.model.scenario import Fault, Scenario
-from gameday.ports import InjectionResult, Injector, Observation, Observer, Runner
-
-
-class Ledger(Protocol):
-    """Where a fault's rollback is written before injection (see :mod:`gameday.ledger`)."""
-
-    def record(self, drill_id: str, fault_id: str, spec: dict[str, Any], journal_path: str | None = None) -> None: ...
-
-    def mark_injected(self, drill_id: str, fault_id: str, spec: dict[str, Any] | None = None) -> None: ...
-
-    def mark_rollback_failed(self, drill_id: str, fault_id: str, error: str) -> None: ...
-
-    def clear(self, drill_id: str, fault_id: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class ScriptedAction:
-    """A responder action played at ``delay`` after ``after`` (an anchor or a step id)."""
-
-    person: str
-    action: str
-    after: str = "detection"
-    delay: float = 0.0
-    data: Mapping[str, Any] = field(default_factory=dict)
+from gameday.ports import InjectionResult, Injector, Ledger, Observation, Observer, Runner
+from gameday.schedule import ScriptedAction, automation_due, end_due, script_due
 
 
 @dataclass(frozen=True)
@@ -108,7 +86,6 @@ class Conductor:
         self._busy = 0  # runbooks in flight
         self._abort_reason: str | None = None
         self._phase: str | None = None
-        self._started = False
         self._spawn = spawn or _spawn_thread
         self._skipped: set[str] = set()
         self._end_requested: str | None = None
@@ -228,19 +205,17 @@ class Conductor:
         self._poke()
 
     def pause(self, by: str = "facilitator") -> bool:
-        """Pause drill time (needs a :class:`~gameday.clock.PausableClock`)."""
-        if not hasattr(self.clock, "pause") or not self.clock.pause():
-            return False
-        with self._lock:
-            self._emit("ClockPaused", by, {"by": by})
-        self._poke()
-        return True
+        """Pause drill time (needs a :class:`~gameday.clock.PausableClock`); False if not possible."""
+        return self._clock_control("pause", "ClockPaused", by)
 
     def resume(self, by: str = "facilitator") -> bool:
-        if not hasattr(self.clock, "resume") or not self.clock.resume():
+        return self._clock_control("resume", "ClockResumed", by)
+
+    def _clock_control(self, method: str, kind: str, by: str) -> bool:
+        if not getattr(self.clock, method, lambda: False)():
             return False
         with self._lock:
-            self._emit("ClockResumed", by, {"by": by})
+            self._emit(kind, by, {"by": by})
         self._poke()
         return True
 
@@ -255,7 +230,6 @@ class Conductor:
         """Play the drill to its end. Always rolls back every injected fault before returning."""
         sc = self.scenario
         with self._lock:
-            self._started = True
             self._emit("DrillStarted", "conductor", {"drill_id": self.drill_id, "mode": self.mode, **self._start_data})
             self._anchors["start"] = 0.0
             self._set_phase("preflight")
@@ -303,88 +277,52 @@ class Conductor:
                     self._rollback(st, "max_duration")
                 else:
                     due.append(limit)
-        due += self._play_script(t) + self._play_automation(t)
+        script_later = self._play_script(t)
+        due += script_later + self._play_automation(t)
         with self._lock:
-            done, end_due = self._end_due(t)
+            injected = [st.injected_t for st in self._faults.values() if st.injected_t is not None]
+            done, end_at = end_due(
+                self.scenario, self._anchors, t, busy=bool(self._busy), script_later=script_later,
+                faults_pending=any(st.injected_t is None and not st.failed for st in self._faults.values()),
+                last_injection=max(injected) if injected else None,
+                impacted=self._impact_since_injection or any(self._failing.values()))
         if done:
             return None
-        if end_due is not None:
-            due.append(end_due)
+        if end_at is not None:
+            due.append(end_at)
         return max(t, min(due)) if due else None
 
-    def _end_due(self, t: float) -> tuple[bool, float | None]:
-        """(over?, when to look again) — over once recovery (or absorption), detection and steps are settled."""
-        sc = self.scenario
-        if any(st.injected_t is None and not st.failed for st in self._faults.values()) or self._busy:
-            return False, None
-        inj = self._anchors.get("injection")
-        if inj is None:
-            return False, None
-        last_inj = max(st.injected_t or 0.0 for st in self._faults.values())
-        waits: list[float] = []
-        settled_at = self._anchors.get("recovery")
-        if settled_at is None:
-            if self._impact_since_injection or any(self._failing.values()):
-                return False, None  # still impacted: wait for recovery (or the guardrail)
-            settled_at = last_inj + sc.detection.within  # no impact yet: the system may have absorbed it
-        waits.append(settled_at + sc.timing.cooldown)
-        if "detection" not in self._anchors:
-            waits.append(inj + sc.detection.within)
-        for step in sc.response:
-            anchor = self._anchors.get(step.after)
-            if anchor is not None and step.id not in self._anchors:
-                waits.append(anchor + step.within)
-        for i, act in enumerate(self._script):
-            anchor = self._anchors.get(act.after)
-            if i not in self._script_done and anchor is not None:
-                waits.append(anchor + act.delay)
-        later = [w for w in waits if w > t]
-        return (not later), (min(later) if later else None)
-
     def _play_script(self, t: float) -> list[float]:
-        due = []
-        for i, act in enumerate(self._script):
-            anchor = self._anchors.get(act.after)
-            if i in self._script_done or anchor is None:
-                continue
-            if t >= anchor + act.delay:
-                self._script_done.add(i)
-                if act.action == "assign_role":
-                    self.assign_role(str(act.data.get("person", act.person)), str(act.data["role"]), by=act.person)
-                else:
-                    self.record_action(act.person, act.action, dict(act.data))
+        now, later = script_due(self._script, self._script_done, self._anchors, t)
+        for i in now:
+            act = self._script[i]
+            self._script_done.add(i)
+            if act.action == "assign_role":
+                self.assign_role(str(act.data.get("person", act.person)), str(act.data["role"]), by=act.person)
             else:
-                due.append(anchor + act.delay)
-        return due
+                self.record_action(act.person, act.action, dict(act.data))
+        return later
 
     def _play_automation(self, t: float) -> list[float]:
-        """Runbooks automated in this mode start when their step's anchor happens (default: detection)."""
-        due = []
-        for name, rb in self.scenario.runbooks.items():
-            if self.mode not in rb.automated_in or name in self._automation_started:
-                continue
-            step = next((s for s in self.scenario.response if s.runbook == name), None)
-            anchor = self._anchors.get(step.after if step else "detection")
-            if anchor is None:
-                continue
-            if t >= anchor:
-                self._automation_started.add(name)
-                self.start_runbook(name, "automation", step.role if step else None)
-            else:
-                due.append(anchor)
-        return due
+        now, later = automation_due(self.scenario, self.mode, self._automation_started, self._anchors, t)
+        for name, role in now:
+            self._automation_started.add(name)
+            self.start_runbook(name, "automation", role)
+        return later
 
     # ---------------------------------------------------------------- effects
     def _preflight(self) -> str:
         """Check the steady state; return what fails ('' when it holds)."""
-        if self.probe is None:
-            return ""
-        observations = self.probe.check()
-        ok = all(o.ok for o in observations)
-        with self._lock:
-            self._emit("SteadyStateChecked", "conductor", {"ok": ok, "stage": "preflight", "checks": [
-                {"check": o.check, "ok": o.ok, "detail": o.detail} for o in observations]})
-        return "; ".join(f"{o.check}: {o.detail or 'failing'}" for o in observations if not o.ok)
+        return "; ".join(f"{o.check}: {o.detail or 'failing'}" for o in self._steady_state("preflight") if not o.ok)
+
+    def _steady_state(self, stage: str) -> list[Observation]:
+        observations = self.probe.check() if self.probe is not None else []
+        if self.probe is not None:
+            with self._lock:
+                self._emit("SteadyStateChecked", "conductor", {
+                    "ok": all(o.ok for o in observations), "stage": stage,
+                    "checks": [{"check": o.check, "ok": o.ok, "detail": o.detail} for o in observations]})
+        return observations
 
     def _inject(self, st: _FaultState) -> None:
         injector = self.injectors[st.fault.id]
@@ -449,12 +387,8 @@ class Conductor:
         why = "signal" if reason and reason.startswith("signal") else ("abort" if reason else "end")
         for st in self._faults.values():
             self._rollback(st, why)
-        if self.probe is not None and self._anchors.get("injection") is not None:
-            observations = self.probe.check()
-            with self._lock:
-                self._emit("SteadyStateChecked", "conductor", {"ok": all(o.ok for o in observations), "stage": "final",
-                                                               "checks": [{"check": o.check, "ok": o.ok, "detail": o.detail}
-                                                                          for o in observations]})
+        if self._anchors.get("injection") is not None:
+            self._steady_state("final")
         outcome = "aborted" if reason else "completed"
         with self._lock:
             self._emit("DrillEnded", "conductor", {"outcome": outcome, "reason": reason or self._end_requested})

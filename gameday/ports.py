@@ -75,6 +75,18 @@ class Observer(Protocol):
         """Probe every check once, now."""
 
 
+class Ledger(Protocol):
+    """Where a fault's rollback is written before injection (see :mod:`gameday.ledger`)."""
+
+    def record(self, drill_id: str, fault_id: str, spec: dict[str, Any], journal_path: str | None = None) -> None: ...
+
+    def mark_injected(self, drill_id: str, fault_id: str, spec: dict[str, Any] | None = None) -> None: ...
+
+    def mark_rollback_failed(self, drill_id: str, fault_id: str, error: str) -> None: ...
+
+    def clear(self, drill_id: str, fault_id: str) -> None: ...
+
+
 class Runner(Protocol):
     """Runs a runbook (remediation) and reports its activity runs."""
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from gameday.conductor import ScriptedAction
+from gameday.schedule import ScriptedAction
 from gameday.model.duration import Duration
 from gameday.model.scenario import ActionName, Audience, Severity, Strict
 
