@@ -228,7 +228,6 @@ class Conductor:
     # --------------------------------------------------------------- timeline
     def run(self) -> DrillResult:
         """Play the drill to its end. Always rolls back every injected fault before returning."""
-        sc = self.scenario
         with self._lock:
             self._emit("DrillStarted", "conductor", {"drill_id": self.drill_id, "mode": self.mode, **self._start_data})
             self._anchors["start"] = 0.0

@@ -44,8 +44,8 @@ from gameday.yamlmarks import (
     load_yaml_text,
     parse_yaml,
     read_text,
-    validate_data,
 )
+from gameday.modelerrors import validate_data
 
 __all__ = [
     "LoadedScenario",

@@ -1,0 +1,206 @@
+"""Pydantic validation errors mapped back onto YAML marks, with friendly messages.
+
+:func:`validation_problems` turns a ``ValidationError`` into located
+:class:`~gameday.errors.Problem` s, expanding errors that carry ``.problems``
+(``(loc, message)`` pairs, like the model's ``CrossCheckError``) into one problem each.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from gameday.errors import Problem
+from gameday.yamlmarks import Loc, Marks, format_loc, show
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_data(data: Any, marks: Marks, model_cls: type[M], filename: str) -> tuple[M | None, list[Problem]]:
+    """Validate parsed data against ``model_cls``: ``(instance, [])`` or ``(None, problems)``."""
+    if not isinstance(data, Mapping):
+        what = "the file is empty" if data is None else f"the top level is {show(data)}"
+        pos = marks.value(())
+        return None, [Problem(filename, pos[0], pos[1], "", f"{what}: expected a mapping of keys ({', '.join(_allowed(model_cls))})")]
+    try:
+        return model_cls.model_validate(data), []
+    except ValidationError as exc:
+        return None, validation_problems(exc, model_cls, marks, filename)
+    except Exception as exc:  # noqa: BLE001 - a validator crashed on odd input (not a ValueError): still a problem
+        pos = marks.value(())
+        return None, [Problem(filename, pos[0], pos[1], "", f"cannot validate: {type(exc).__name__}: {exc}")]
+
+
+# --- pydantic errors -> located, friendly problems -------------------------------------------
+
+_MISMATCH = frozenset({"model_type", "model_attributes_type", "dict_type", "list_type", "string_type", "literal_error",
+                       "int_type", "float_type", "bool_type", "is_instance_of", "union_tag_invalid"})
+
+
+_EXPECTED = types.MappingProxyType({
+    "string_type": "text", "int_type": "a whole number", "int_parsing": "a whole number",
+    "int_from_float": "a whole number", "float_type": "a number", "float_parsing": "a number",
+    "bool_type": "true or false", "bool_parsing": "true or false", "list_type": "a list",
+    "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
+})
+
+
+@dataclass(frozen=True)
+class _Step:
+    tp: Any
+    description: str | None = None
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        if typing.get_origin(tp) is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+            continue
+        if typing.get_origin(tp) in (typing.Union, types.UnionType):
+            members = [m for m in typing.get_args(tp) if m is not type(None)]
+            if len(members) == 1:
+                tp = members[0]
+                continue
+        return tp
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _allowed(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _split_loc(root: type[BaseModel], loc: Sequence[Any]) -> tuple[Loc, tuple[int, str] | None, _Step]:
+    """Drop pydantic's union tags from ``loc``: (clean loc, first union (index, tag), type at the end)."""
+    clean: list[Any] = []
+    union: tuple[int, str] | None = None
+    step = _Step(root)
+    for part in loc:
+        tp = _unwrap(step.tp)
+        if typing.get_origin(tp) in (typing.Union, types.UnionType):
+            if union is None:
+                union = (len(clean), str(part))
+            members = [m for m in typing.get_args(tp) if m is not type(None)]
+            match = [m for m in members if getattr(m, "__name__", None) == part]
+            if not match and str(part).startswith("literal["):
+                match = [m for m in members if typing.get_origin(m) is typing.Literal]
+            step = _Step(match[0] if match else Any)
+            continue
+        clean.append(part)
+        origin = typing.get_origin(tp)
+        if _is_model(tp):
+            fields = {(f.alias or n): f for n, f in tp.model_fields.items()} | dict(tp.model_fields)
+            f = fields.get(part)
+            step = _Step(f.annotation, f.description) if f is not None else _Step(Any)
+        elif origin in (list, tuple, set, frozenset) and typing.get_args(tp):
+            step = _Step(typing.get_args(tp)[0])
+        elif origin is dict and typing.get_args(tp):
+            step = _Step(typing.get_args(tp)[0 if part == "[key]" else 1])
+        else:
+            step = _Step(Any)
+    return tuple(clean), union, step
+
+
+def _type_at(root: type[BaseModel], loc: Loc) -> Any:
+    return _unwrap(_split_loc(root, loc)[2].tp)
+
+
+def _message(err: Mapping[str, Any], root: type[BaseModel], loc: Loc, step: _Step) -> str:
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    if kind == "missing":
+        return f"required key {loc[-1]!r} is missing" if loc else "required value is missing"
+    if kind == "extra_forbidden":
+        parent = _type_at(root, loc[:-1])
+        allowed = f" (allowed: {', '.join(_allowed(parent))})" if _is_model(parent) else ""
+        return f"unknown key {loc[-1]!r}{allowed}"
+    if kind == "literal_error":
+        return f"expected {ctx.get('expected')}, got {show(value)}"
+    if kind in ("value_error", "assertion_error"):
+        text = err["msg"]
+        for prefix in ("Value error, ", "Assertion failed, "):
+            text = text.removeprefix(prefix)
+        return text
+    expected = _EXPECTED.get(kind)
+    if expected:
+        return f"expected {expected}, got {show(value)}"
+    if kind == "string_pattern_mismatch":
+        hint = f" ({step.description})" if step.description else ""
+        return f"{show(value)} does not match the pattern {ctx.get('pattern')}{hint}"
+    if kind == "string_too_short":
+        n = ctx.get("min_length")
+        return "must not be empty" if n == 1 else f"needs at least {n} characters"
+    if kind == "too_short":
+        n = ctx.get("min_length")
+        return f"needs at least {n} item{'s' if n != 1 else ''}"
+    if kind == "too_long":
+        return f"has too many items (at most {ctx.get('max_length')})"
+    ops = {"greater_than": ("more than", "gt"), "greater_than_equal": ("at least", "ge"),
+           "less_than": ("less than", "lt"), "less_than_equal": ("at most", "le")}
+    if kind in ops:
+        word, key = ops[kind]
+        limit = ctx.get(key)
+        return f"must be {word} {limit:g}, got {show(value)}" if isinstance(limit, float) else f"must be {word} {limit}, got {show(value)}"
+    return str(err["msg"])
+
+
+def _resolve_unions(records: list[tuple[dict[str, Any], Loc, tuple[int, str] | None, _Step]]) -> list[Any]:
+    """For errors inside a union, keep the relevant branch, or say what each branch expects."""
+    out: list[Any] = [r for r in records if r[2] is None]
+    groups: dict[Loc, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    for rec in records:
+        if rec[2] is not None:
+            groups[rec[1][: rec[2][0]]][rec[2][1]].append(rec)
+    for prefix, branches in groups.items():
+        def mismatch(recs: list[Any]) -> bool:
+            return all(r[1] == prefix and r[0]["type"] in _MISMATCH for r in recs)
+
+        relevant = {tag: recs for tag, recs in branches.items() if not mismatch(recs)}
+        if relevant:
+            out.extend(min(relevant.values(), key=len))
+            continue
+        wants = []
+        for recs in branches.values():
+            err = recs[0][0]
+            want = str((err.get("ctx") or {}).get("expected")) if err["type"] == "literal_error" else _EXPECTED.get(err["type"])
+            wants.append(want or err["msg"])
+        value = next(iter(branches.values()))[0][0].get("input")
+        synthetic = {"type": "union", "msg": f"expected {' or '.join(wants)}, got {show(value)}", "input": value}
+        out.append((synthetic, prefix, None, _Step(Any)))
+    return out
+
+
+def validation_problems(exc: ValidationError, model_cls: type[BaseModel], marks: Marks, filename: str) -> list[Problem]:
+    """Every error of ``exc`` as a located Problem with a friendly message."""
+    records = []
+    for err in exc.errors(include_url=False):
+        clean, union, step = _split_loc(model_cls, err["loc"])
+        records.append((err, clean, union, step))
+    problems: list[Problem] = []
+    for err, loc, _, step in _resolve_unions(records):
+        nested = getattr((err.get("ctx") or {}).get("error"), "problems", None)
+        if err["type"] == "value_error" and isinstance(nested, list):
+            for sub_loc, message in nested:
+                full = (*loc, *sub_loc)
+                pos = marks.value(full)
+                problems.append(Problem(filename, pos[0], pos[1], format_loc(full), message))
+            continue
+        message = _message(err, model_cls, loc, step)
+        if err["type"] == "missing":
+            pos = marks.value(loc[:-1])
+        elif err["type"] == "extra_forbidden":
+            pos = marks.key(loc)
+        elif loc and loc[-1] == "[key]":
+            loc = loc[:-1]
+            pos = marks.key(loc)
+        else:
+            pos = marks.value(loc)
+        problems.append(Problem(filename, pos[0], pos[1], format_loc(loc), message))
+    return list(dict.fromkeys(problems))
