@@ -51,9 +51,40 @@ class TargetInfo:
 
 
 def run_drill(scenario_path: Path, *, mode: str = "gameday", out: Path | None = None, responders: Path | None = None,
-              drill_id: str | None = None, clock: Clock | None = None, echo=print,
+              drill_id: str | None = None, clock: Clock | None = None, echo=None,
               options: dict[str, Any] | None = None) -> int:
-    """Run one drill end to end and return its exit code (0 met, 1 not met, 3 aborted)."""
+    """Run one drill end to end and return its exit code (0 met, 1 not met, 3 aborted).
+
+    SIGINT and SIGTERM are handled from the start: while the drill is being set up they
+    unwind it (stopping whatever was started); once the conductor runs they abort it, and
+    every fault is rolled back.
+    """
+    echo = echo or _say
+    with _SetupSignals():
+        return _run_drill(scenario_path, mode=mode, out=out, responders=responders, drill_id=drill_id, clock=clock,
+                          echo=echo, options=options)
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)  # line by line even into a pipe: CI logs and wrappers read it live
+
+
+class _SetupSignals:
+    """SIGTERM behaves like SIGINT (KeyboardInterrupt) until the conductor takes over the signals."""
+
+    def __enter__(self):
+        def interrupt(signum, _frame):
+            raise KeyboardInterrupt(signal.Signals(signum).name)
+
+        self._previous = signal.signal(signal.SIGTERM, interrupt)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        signal.signal(signal.SIGTERM, self._previous)
+
+
+def _run_drill(scenario_path: Path, *, mode: str, out: Path | None, responders: Path | None, drill_id: str | None,
+               clock: Clock | None, echo, options: dict[str, Any] | None) -> int:
     from gameday.ledger import FaultLedger, acquire_drill_lock
     from gameday.loader import load_scenario
     from gameday.project import load_project

@@ -27,7 +27,8 @@ cadence required, no roles required) has ``earned = None`` and is excluded from 
 sums, never counted as 0 or 1 silently. With nothing applicable (or all weights zero)
 the total is 0 and ``score.note`` says why. An aborted drill scores what it measured,
 but does not pass: ``passed`` needs outcome completed, detection on time, no step late
-or missed, and recovery on time.
+or missed, and recovery on time — or, for detection and recovery, not applicable because
+the probes saw no customer impact at all (the system absorbed the fault).
 """
 
 from __future__ import annotations
@@ -108,8 +109,8 @@ def score_journal(journal: Journal) -> Scorecard:
     }
     passed = (
         outcome == "completed"
-        and detection.verdict == "on_time"
-        and recovery.verdict == "on_time"
+        and detection.verdict in ("on_time", "not_applicable")  # not applicable: no impact, nothing to detect
+        and recovery.verdict in ("on_time", "not_applicable")
         and not any(s.verdict in ("late", "missed") for s in steps)
     )
     failures = [
@@ -227,6 +228,19 @@ def _impact(facts: Facts) -> tuple[float, int | None, int | None]:
 def _impact_start(facts: Facts) -> float | None:
     inj = facts.injection
     return next((e.t for e in facts.events if inj and e.seq > inj.seq and e.kind == "ImpactStarted"), None)
+
+
+def _impacted_at_injection(facts: Facts) -> bool:
+    """A check was already failing when the first fault went in."""
+    inj, failing = facts.injection, set()
+    for e in facts.events:
+        if inj is None or e.seq > inj.seq:
+            break
+        if e.kind == "ImpactStarted":
+            failing.add(e.data.get("check"))
+        elif e.kind == "ImpactEnded":
+            failing.discard(e.data.get("check"))
+    return bool(failing)
 
 
 def _detection(scenario: Scenario, facts: Facts) -> DetectionResult:
@@ -368,6 +382,9 @@ def _recovery(scenario: Scenario, facts: Facts) -> RecoveryResult:
         return RecoveryResult(verdict="not_applicable", deadline_t=None, recovered_t=None)
     deadline = facts.injection.t + scenario.recovery.within
     rec = facts.recovery
+    if rec is None and _impact_start(facts) is None and not _impacted_at_injection(facts):
+        # the probes never saw customer impact: the system absorbed the fault, nothing to recover from
+        return RecoveryResult(verdict="not_applicable", deadline_t=r3(deadline), recovered_t=None)
     verdict = "never" if rec is None else "on_time" if rec.t <= deadline + EPS else "late"
     return RecoveryResult(verdict=verdict, deadline_t=r3(deadline), recovered_t=r3(rec.t) if rec else None)
 

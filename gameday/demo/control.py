@@ -225,7 +225,16 @@ def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: 
     with open(log_path, "ab") as log:
         popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child_env(),
                                  start_new_session=True, close_fds=True)
-    handle = _wait_started(state_dir, popen, log_path, timeout)
+    try:
+        handle = _wait_started(state_dir, popen, log_path, timeout)
+    except BaseException:  # interrupted (SIGINT) or failed while starting: leave no demo behind
+        _signal(popen.pid, signal.SIGTERM)
+        try:
+            popen.wait(5)
+        except subprocess.TimeoutExpired:
+            _signal(popen.pid, signal.SIGKILL)
+            popen.wait(5)
+        raise
     if detach:
         handle._popen = None
     return handle
