@@ -1,0 +1,165 @@
+"""An in-process drill wired like ``gameday run`` wires one, minus the demo and the subprocess.
+
+Real parts: :class:`~gameday.conductor.Conductor` on a :class:`~gameday.clock.SystemClock`,
+a :class:`~gameday.journal.JournalWriter` with fsync on, the real fault ledger, the real
+webhook intake (``make_intake_app`` under uvicorn in a ``BackgroundServer`` thread, with
+the same sink as the runner's), the real probe loop (``ProbeSet``, 4 Hz, against
+``probe_target.py`` in another process) and the ci-mode live view (plain lines, to a null
+sink). Fakes: the injectors (``gameday.fakes.FakeInjector``), so only the conductor's own
+work is measured.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from common import BENCH, PY
+
+TRUE_ACTIVITY = [{"type": "action", "name": "noop", "provider": {"type": "process", "path": "true"}}]
+
+
+@contextmanager
+def probe_target() -> Iterator[str]:
+    """Start ``probe_target.py``; yield its base URL; stop it (closing its stdin) at the end."""
+    proc = subprocess.Popen([PY, str(BENCH / "probe_target.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        if not line.startswith("PORT "):
+            raise RuntimeError(f"probe_target.py did not start (said {line!r})")
+        yield f"http://127.0.0.1:{int(line.split()[1])}"
+    finally:
+        if proc.stdin:
+            proc.stdin.close()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def scenario(target_url: str, faults: list[dict[str, Any]], *, detection_within: str = "60s",
+             abort_after: str = "10m", cooldown: str = "0s", baseline: str = "0s"):
+    """A minimal valid scenario against ``target_url`` (one HTTP steady-state check on /health)."""
+    from gameday.model.scenario import Scenario
+
+    return Scenario.model_validate({
+        "apiVersion": "gameday/v1", "id": "bench", "title": "benchmark drill", "severity": "SEV2",
+        "target": {"url": target_url},
+        "steady_state": [{"name": "health", "http": {"url": "{target.url}/health", "timeout": "1s"}}],
+        "faults": faults,
+        "detection": {"within": detection_within, "signals": [{"name": "bench", "alert": {"alertname": "BenchAlert"}}]},
+        "recovery": {"within": "60s"},
+        "abort": {"max_duration": abort_after},
+        "timing": {"baseline": baseline, "cooldown": cooldown, "probe_interval": "250ms"},
+    })
+
+
+def fault(fid: str, at: str, **extra: Any) -> dict[str, Any]:
+    return {"id": fid, "at": at, "activities": TRUE_ACTIVITY, "rollbacks": TRUE_ACTIVITY, **extra}
+
+
+def _timed_ledger_class():
+    from gameday.ledger import FaultLedger
+
+    class TimedLedger(FaultLedger):
+        """The real fault ledger; also notes how long each ``record`` (written before FaultInjected) took."""
+
+        def __init__(self, state_dir: Path):
+            super().__init__(state_dir)
+            self.record_s: dict[str, float] = {}
+
+        def record(self, drill_id, fault_id, spec, journal_path=None):
+            t = time.monotonic()
+            try:
+                return super().record(drill_id, fault_id, spec, journal_path)
+            finally:
+                self.record_s[fault_id] = time.monotonic() - t
+
+    return TimedLedger
+
+
+class Drill:
+    """One harness drill in ``workdir``: ``start()``, then ``stop(reason)`` (abort) or ``wait()``."""
+
+    def __init__(self, workdir: Path, sc, injectors: Mapping[str, Any], *, drill_id: str = "bench"):
+        from gameday.adapters.probes import build_probes
+        from gameday.adapters.webhooks import make_intake_app
+        from gameday.clock import SystemClock
+        from gameday.conductor import Conductor
+        from gameday.journal import JournalWriter
+        from gameday.liveview import LiveView
+        from gameday.observing import ProbeSet
+        from gameday.web.server import BackgroundServer
+
+        self.sc = sc
+        self.clock = SystemClock()
+        self.holder: dict[str, Any] = {}
+
+        def sink(fmt, payload, alerts, *, received_at=None, error=None):  # as gameday.runner._start_intake's
+            conductor = self.holder.get("conductor")
+            if conductor is None:
+                return None
+            return conductor.receive_alerts(fmt, payload, alerts, received_at=received_at, error=error)
+
+        self.server = BackgroundServer(make_intake_app(sink)).start()
+        self.webhook = f"{self.server.url}/webhooks/alertmanager"
+        self.journal = JournalWriter(workdir / "journal.jsonl", self.clock)  # fsync on, as in a real drill
+        self.ledger = _timed_ledger_class()(workdir / "state")
+        self.probes = ProbeSet(build_probes(sc.steady_state, sc.target.url, {}), sc.timing.probe_interval)
+        self.conductor = Conductor(sc, self.journal, self.clock, mode="ci", drill_id=drill_id, injectors=injectors,
+                                   probe=self.probes, ledger=self.ledger,
+                                   start_data={"scenario": sc.model_dump(mode="json", by_alias=True),
+                                               "webhook_url": self.webhook})
+        self.holder["conductor"] = self.conductor
+        self.view = LiveView(sc, self.journal, echo=lambda line: None, tty=False)
+        self._box: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._work, name="conductor", daemon=True)
+
+    def _work(self) -> None:
+        try:
+            self._box["result"] = self.conductor.run()
+        except BaseException as exc:  # noqa: BLE001 - reported by wait()
+            self._box["error"] = exc
+
+    def start(self) -> Drill:
+        self.view.__enter__()
+        self.probes.start(self.conductor.observe)
+        self._thread.start()
+        return self
+
+    def phase_seen(self, kind: str, **data: Any):
+        """The first journaled event of ``kind`` whose data has ``data`` (None yet)."""
+        for ev in list(self.journal.events):
+            if ev.kind == kind and all(ev.data.get(k) == v for k, v in data.items()):
+                return ev
+        return None
+
+    def wait(self, timeout: float):
+        self._thread.join(timeout)
+        alive = self._thread.is_alive()
+        if alive:  # bounded: never leave a drill running
+            self.conductor.abort("bench: timeout")
+            self._thread.join(10)
+        self.close()
+        if "error" in self._box:
+            raise self._box["error"]
+        if alive:
+            raise TimeoutError(f"harness drill did not end within {timeout:g}s")
+        return self._box.get("result")
+
+    def stop(self, reason: str = "bench: done", timeout: float = 30.0):
+        self.conductor.abort(reason)
+        return self.wait(timeout)
+
+    def close(self) -> None:
+        self.probes.stop()
+        self.view.__exit__(None, None, None)
+        self.server.stop()
+        self.journal.close()
