@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gameday.adapters.alerts import Alert, first_signal, signal_name
+from gameday.analysis.matching import evaluate_steps
 from gameday.clock import Clock
 from gameday.journal import JournalWriter
 from gameday.model.events import Event
@@ -88,6 +89,7 @@ class Conductor:
         self._phase: str | None = None
         self._spawn = spawn or _spawn_thread
         self._skipped: set[str] = set()
+        self._recorded: set[str] = set()  # faults whose rollback is in the ledger
         self._end_requested: str | None = None
         self.phase_listeners: list[Callable[[str], None]] = []
 
@@ -237,6 +239,7 @@ class Conductor:
             if failing:
                 self.abort(f"steady state not met before injection: {failing}")
             else:
+                self._record_in_ledger()
                 for person, role in self.roster:
                     self.assign_role(person, role, by="script")
                 with self._lock:
@@ -323,11 +326,26 @@ class Conductor:
                     "checks": [{"check": o.check, "ok": o.ok, "detail": o.detail} for o in observations]})
         return observations
 
+    def _record_in_ledger(self) -> None:
+        """Write every fault's rollback to the ledger before any is injected.
+
+        Done once after preflight rather than at each fault's time, so the fsynced ledger
+        write never delays an injection; entries of faults never injected are cleared at the
+        end (and a crash in between leaves rollbacks that are harmless to run).
+        """
+        if self.ledger is None:
+            return
+        for fault_id, injector in self.injectors.items():
+            spec_fn = getattr(injector, "ledger_spec", None)
+            self.ledger.record(self.drill_id, fault_id, spec_fn() if spec_fn else {}, str(self.journal.path))
+            self._recorded.add(fault_id)
+
     def _inject(self, st: _FaultState) -> None:
         injector = self.injectors[st.fault.id]
-        if self.ledger is not None:
+        if self.ledger is not None and st.fault.id not in self._recorded:  # injected before preflight ended
             spec_fn = getattr(injector, "ledger_spec", None)
             self.ledger.record(self.drill_id, st.fault.id, spec_fn() if spec_fn else {}, str(self.journal.path))
+            self._recorded.add(st.fault.id)
         with self._lock:
             self._set_phase("inject")
             ev = self._emit("FaultInjected", "injector", {"fault": st.fault.id, "kind": _fault_kind(st.fault),
@@ -386,6 +404,8 @@ class Conductor:
         why = "signal" if reason and reason.startswith("signal") else ("abort" if reason else "end")
         for st in self._faults.values():
             self._rollback(st, why)
+            if st.injected_t is None and st.fault.id in self._recorded and self.ledger is not None:
+                self.ledger.clear(self.drill_id, st.fault.id)  # never injected: nothing to roll back
         if self._anchors.get("injection") is not None:
             self._steady_state("final")
         outcome = "aborted" if reason else "completed"
@@ -401,8 +421,6 @@ class Conductor:
 
     def _match_steps(self) -> None:
         """Journal StepMatched for steps newly done (live view; the scorecard recomputes)."""
-        from gameday.analysis.matching import evaluate_steps
-
         for res in evaluate_steps(self.scenario, self.journal.events, now_t=self.now_t()):
             if res.done_t is not None and res.id not in self._anchors:
                 self._anchors[res.id] = res.done_t

@@ -230,9 +230,12 @@ def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: 
     except BaseException:  # interrupted (SIGINT) or failed while starting: leave no demo behind
         _signal(popen.pid, signal.SIGTERM)
         try:
-            popen.wait(5)
+            popen.wait(15)  # the supervisor finishes starting its children, then stops them all
         except subprocess.TimeoutExpired:
-            _signal(popen.pid, signal.SIGKILL)
+            try:
+                os.killpg(popen.pid, signal.SIGKILL)  # its own session: the group is the whole demo
+            except ProcessLookupError:
+                pass
             popen.wait(5)
         raise
     if detach:

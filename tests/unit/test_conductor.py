@@ -87,7 +87,6 @@ def test_clean_ci_drill_detects_runs_runbook_recovers_and_rolls_back(tmp_path):
     assert started[0].source == "automation"
     matched = {e.data["step"] for e in j.of("StepMatched")}
     assert {"ack", "failover", "resolve"} <= matched
-    # the ledger entry is written before the fault goes in
     assert k.index("FaultInjected") < k.index("FaultRolledBack")
 
 
@@ -213,3 +212,23 @@ def test_pausable_clock_stops_drill_time():
     assert clock.resume()
     inner.advance(1.0)
     assert clock.now() - start == pytest.approx(3.0)
+
+
+def test_every_rollback_is_in_the_ledger_before_any_injection_and_cleared_if_never_injected(tmp_path):
+    sc = scenario(faults=[
+        {"id": "kill-db", "at": "5s", "max_duration": "40s",
+         "activities": [{"type": "action", "name": "k", "provider": {"type": "process", "path": "true"}}],
+         "rollbacks": [{"type": "action", "name": "r", "provider": {"type": "process", "path": "true"}}]},
+        {"id": "later", "at": "50s",
+         "activities": [{"type": "action", "name": "k", "provider": {"type": "process", "path": "true"}}],
+         "rollbacks": [{"type": "action", "name": "r", "provider": {"type": "process", "path": "true"}}]}])
+    w = World(tmp_path, sc, alert_at=None, heal=False)
+    later = FakeInjector(name="later")
+    w.conductor.injectors["later"] = later
+    w.clock.schedule(w.journal.t0 + 8.0, lambda c: c.abort("signal: SIGINT"))
+    w.run()
+    h = w.ledger.history
+    assert h[:2] == [("record", "kill-db"), ("record", "later")]  # both before the first injection
+    assert h.index(("injected", "kill-db")) > 1
+    assert ("clear", "kill-db") in h and ("clear", "later") in h and w.ledger.open == {}
+    assert later.calls == []
