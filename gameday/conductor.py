@@ -90,6 +90,7 @@ class Conductor:
         self._spawn = spawn or _spawn_thread
         self._skipped: set[str] = set()
         self._recorded: set[str] = set()  # faults whose rollback is in the ledger
+        self._done = False  # DrillEnded journaled (services may still journal after it)
         self._end_requested: str | None = None
         self.phase_listeners: list[Callable[[str], None]] = []
 
@@ -411,6 +412,7 @@ class Conductor:
         outcome = "aborted" if reason else "completed"
         with self._lock:
             self._emit("DrillEnded", "conductor", {"outcome": outcome, "reason": reason or self._end_requested})
+            self._done = True
         return DrillResult(outcome, reason)
 
     # ---------------------------------------------------------------- helpers
@@ -445,7 +447,7 @@ class Conductor:
         return self.journal.append(kind, source, data, at=at)
 
     def _ended(self) -> bool:
-        return bool(self.journal.events) and self.journal.events[-1].kind == "DrillEnded"
+        return self._done
 
     def _poke(self) -> None:
         self._wake.put(None)

@@ -40,7 +40,7 @@ class DrillService(Protocol):
 
 
 #: Feature modules consulted in order; each decides from the context whether it applies.
-FEATURES = ("gameday.load", "gameday.monitoring", "gameday.web.controlroom")
+FEATURES = ("gameday.load", "gameday.monitoring", "gameday.web.controlroom", "gameday.notify")
 
 
 def build_services(ctx: DrillContext) -> list[DrillService]:

@@ -22,7 +22,8 @@ HIDDEN_KINDS = frozenset({"PhaseChanged"})
 HUMAN_KINDS = frozenset({"RoleAssigned", "ActionRecorded", "NoteAdded"})
 
 #: Machine sources: anything else is taken to be a responder's name.
-MACHINE_SOURCES = frozenset({"conductor", "injector", "observer", "webhook", "automation"})
+MACHINE_SOURCES = frozenset({"conductor", "injector", "observer", "webhook", "automation", "notifier", "load",
+                             "monitoring", "recover"})
 
 CATEGORY = {
     "DrillStarted": "drill",
@@ -43,6 +44,19 @@ CATEGORY = {
     "StepMatched": "step",
     "RecoveryObserved": "recovery",
     "NoteAdded": "note",
+    "LoadStarted": "load",
+    "LoadStats": "load",
+    "LoadFailed": "load",
+    "LoadStopped": "load",
+    "NotificationSent": "notification",
+    "NotificationFailed": "notification",
+    "FaultSkipped": "fault",
+    "ClockPaused": "drill",
+    "ClockResumed": "drill",
+    "ResponderJoined": "role",
+    "ResponderRevoked": "role",
+    "SilenceCreated": "monitoring",
+    "SilenceRemoved": "monitoring",
 }
 
 MAX_TEXT = 200
@@ -216,6 +230,33 @@ def _describe(kind: str, d: dict[str, Any]) -> str:
         case "DrillEnded":
             reason = f": {d['reason']}" if d.get("reason") else ""
             return f"Drill ended ({d.get('outcome', '?')}){reason}"
+        case "LoadStarted":
+            return f"Load started: {d.get('users', '?')} users" + (f", {d['workers']} workers" if d.get("workers") else "")
+        case "LoadStats":
+            return "Load statistics"
+        case "LoadFailed":
+            return f"Load generator stopped unexpectedly: {d.get('error') or 'unknown error'} (impact unknown from here)"
+        case "LoadStopped":
+            return "Load stopped"
+        case "NotificationSent":
+            return f"Update delivered to {d.get('channel', '?')} channel {d.get('name', '?')}"
+        case "NotificationFailed":
+            return (f"Update not delivered to {d.get('channel', '?')} channel {d.get('name', '?')}: "
+                    f"{d.get('error') or 'unknown error'}")
+        case "FaultSkipped":
+            return f"Fault {d.get('fault', '?')} skipped by {d.get('by', 'the facilitator')}"
+        case "ClockPaused":
+            return f"Drill clock paused by {d.get('by', 'the facilitator')}"
+        case "ClockResumed":
+            return f"Drill clock resumed by {d.get('by', 'the facilitator')}"
+        case "ResponderJoined":
+            return f"{d.get('person', '?')} joined" + (f" as {d['role']}" if d.get("role") else "")
+        case "ResponderRevoked":
+            return f"{d.get('person', '?')}'s access was revoked"
+        case "SilenceCreated":
+            return f"Alertmanager silence {d.get('id', '?')} created for non-drill alerts"
+        case "SilenceRemoved":
+            return f"Alertmanager silence {d.get('id', '?')} removed"
     return kind
 
 

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from gameday.model.duration import Duration
 from gameday.model.load import Business
+from gameday.model.notify import NotifyChannel
 from gameday.model.scenario import Severity, Strict
 
 
@@ -76,3 +77,4 @@ class ProjectConfig(Strict):
     templates: str | None = Field(None, description="folder whose templates override the built-in ones")
     state_dir: str = Field(".gameday", description="where the fault ledger and demo state live")
     business: Business | None = Field(None, description="default business context for every scenario")
+    notify: list[NotifyChannel] = Field(default_factory=list, description="chat webhooks that receive posted updates (see README)")

@@ -1,0 +1,366 @@
+"""The facts a stakeholder update is written from: a pure function of the journal so far.
+
+:func:`comms_facts` reads journal events (by the contract in :mod:`gameday.model.events`),
+the scenario, the severity policy applied and the drill time "now", and returns a
+:class:`CommsFacts`: the service and what customers see, the severity declared (else the
+expected one), when the incident started and was detected, the impact so far (the
+conductor's own probes; the customers' failure rate and the revenue figure when load
+measures them), when the next update is due, and the ETA (unknown until recovery).
+
+Money (see :mod:`gameday.comms.loadfacts`): the revenue lost so far is the scorecard's figure
+(:func:`gameday.analysis.impact.measure_impact`) when it can tell, else the business figure times the
+customers' failure rate per stats interval; the revenue lost *per minute now* is the latest
+interval's (``revenue_per_minute`` × failure rate, or failures × ``value_per_request``).
+
+No clock is read and nothing is written: same events, same facts. Responder-supplied
+text (names, roles) is flattened to one line here; every renderer still escapes for its
+own format (HTML, Slack, Teams).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from gameday.analysis.timeline import one_line
+from gameday.comms.loadfacts import load_facts
+from gameday.model.events import Event
+from gameday.model.load import Business
+from gameday.model.policy import DEFAULT_POLICY, SeverityPolicy
+
+#: Update statuses, in the order an incident moves through them.
+STATUSES = ("investigating", "mitigating", "monitoring", "resolved")
+EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class CommsFacts:
+    """What an update may say. Times: ``*_t`` offsets from drill start, ``*_at`` UTC ISO wall times."""
+
+    # the drill and the scenario
+    drill_id: str | None
+    mode: str | None
+    title: str
+    service: str
+    symptom: str
+    # severity: declared, else the scenario's expected severity
+    severity: str
+    severity_declared: bool
+    severity_expected: str
+    severity_description: str | None
+    declared: bool  # an incident was declared
+    # times
+    now_t: float
+    now_at: str | None
+    started_t: float | None  # the incident began: first injection, else detection
+    started_at: str | None
+    started_from: str | None  # injection | detection
+    detected: bool
+    detected_t: float | None
+    detected_at: str | None
+    detected_via: str | None  # alert | person
+    detected_signal: str | None
+    # state
+    status: str  # investigating | mitigating | monitoring | resolved
+    recovered: bool
+    recovered_t: float | None
+    recovered_at: str | None
+    resolved: bool
+    resolved_t: float | None
+    resolved_at: str | None
+    # impact (ground truth from the conductor's probes)
+    impact_ongoing: bool
+    impact_since_t: float | None  # customers first affected (after injection)
+    impact_since_at: str | None
+    impact_seconds: float  # time during which at least one check failed, so far
+    failing_checks: tuple[str, ...]
+    # load and money (None when not measured)
+    load_measured: bool
+    requests: int | None
+    failures: int | None
+    failure_rate: float | None  # customers' requests failing, latest load interval (0..1)
+    failure_rate_overall: float | None  # since the incident started
+    currency: str
+    revenue_per_minute: float | None  # normal revenue through the service (business context)
+    revenue_per_minute_lost: float | None  # estimated now, when load measures it
+    revenue_lost: float | None  # estimated so far, when load measures it
+    revenue_lost_is_lower_bound: bool  # load data is missing for part of the incident
+    # cadence
+    update_every: float | None  # policy cadence for the severity (already scaled)
+    updates_posted: int
+    last_update_t: float | None
+    last_update_at: str | None
+    next_update_t: float | None
+    next_update_at: str | None
+    next_update_in: float | None  # seconds from now (negative: overdue)
+    update_overdue: bool
+    # resolution
+    eta_seconds: float | None  # 0 once recovered; None: unknown
+    eta_known: bool
+    runbooks_started: tuple[str, ...]
+    roles: dict[str, str] = field(default_factory=dict)  # role -> current holder (untrusted, one line)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def comms_facts(
+    events: Iterable[Event],
+    scenario: Any = None,
+    policy: SeverityPolicy | Mapping[str, Any] | None = None,
+    now_t: float | None = None,
+    *,
+    business: Business | Mapping[str, Any] | None = None,
+) -> CommsFacts:
+    """The facts of a drill at ``now_t`` (default: the last event's time).
+
+    ``scenario`` is a :class:`~gameday.model.scenario.Scenario` (or its JSON, or None: read
+    from ``DrillStarted``); ``policy`` the severity policy applied to the drill, already
+    scaled (None: the one ``DrillStarted`` recorded, else the default scaled by the
+    scenario). ``business`` is the project's business context; the scenario's wins.
+    Events after ``now_t`` are ignored.
+    """
+    evs = [e for e in events]
+    if now_t is None:
+        now_t = evs[-1].t if evs else 0.0
+    evs = [e for e in evs if e.t <= now_t + EPS]
+    started_ev = next((e for e in evs if e.kind == "DrillStarted"), None)
+    start_data = (started_ev.data or {}) if started_ev else {}
+    sc = _Scenario(scenario if scenario is not None else start_data.get("scenario"))
+    pol = _policy(policy, start_data.get("policy"), sc)
+    biz = _business(sc.get("business"), business)
+    walls = _Walls(evs)
+
+    first = lambda kind: next((e for e in evs if e.kind == kind), None)  # noqa: E731
+    actions = [e for e in evs if e.kind == "ActionRecorded"]
+    injected = first("FaultInjected")
+    detection = first("DetectionRecorded")
+    inj_t = injected.t if injected else None
+    recovery = next((e for e in evs if e.kind == "RecoveryObserved" and (inj_t is None or e.t >= inj_t - EPS)), None)
+    resolved = next((a for a in actions if a.data.get("action") == "resolved"), None)
+    declared = next((a for a in actions if a.data.get("action") == "declare_incident"), None)
+
+    # severity: the last classification, else the expected one
+    marks = [a for a in actions if a.data.get("action") in ("set_severity", "declare_incident")
+             and isinstance(a.data.get("severity"), str)]  # fmt: skip
+    expected = str(sc.get("severity") or "SEV?")
+    severity = str(marks[-1].data["severity"]) if marks else expected
+    level = pol.levels.get(severity) if pol else None  # type: ignore[call-overload]
+
+    # when the incident started
+    if injected is not None:
+        started_t, started_from = injected.t, "injection"
+    elif detection is not None:
+        started_t, started_from = detection.t, "detection"
+    else:
+        started_t, started_from = None, None
+
+    impact = _impact(evs, inj_t, now_t)
+    load = load_facts(evs, biz, started_t, now_t)
+    if recovery is not None and impact.ongoing and (impact.last_start_t or 0.0) > recovery.t:
+        recovery = None  # customers are hit again after the recovery: not recovered
+
+    # cadence: from the last update, else from when the team knew (detection, else declaration)
+    updates = [a for a in actions if a.data.get("action") == "post_update"]
+    last_update = updates[-1] if updates else None
+    knew_t = detection.t if detection else (declared.t if declared else None)
+    every = level.update_every if level is not None else None
+    base_t = last_update.t if last_update else knew_t
+    closed = resolved is not None
+    next_t = base_t + every if (every is not None and base_t is not None and not closed) else None
+
+    # status
+    runbooks = tuple(one_line(a.data.get("runbook"), 80) for a in actions if a.data.get("action") == "runbook_started")
+    if closed:
+        status = "resolved"
+    elif recovery is not None:
+        status = "monitoring"
+    elif runbooks:
+        status = "mitigating"
+    else:
+        status = "investigating"
+
+    return CommsFacts(
+        drill_id=_text(start_data.get("drill_id")),
+        mode=_text(start_data.get("mode")),
+        title=one_line(sc.get("title") or "", 200),
+        service=one_line(sc.get("service") or "the service", 120),
+        symptom=one_line(sc.get("symptom") or "", 400),
+        severity=severity,
+        severity_declared=bool(marks),
+        severity_expected=expected,
+        severity_description=level.description if level is not None else None,
+        declared=declared is not None,
+        now_t=round(now_t, 6),
+        now_at=walls.at(now_t),
+        started_t=started_t,
+        started_at=walls.at(started_t),
+        started_from=started_from,
+        detected=detection is not None,
+        detected_t=detection.t if detection else None,
+        detected_at=walls.at(detection.t) if detection else None,
+        detected_via=_text(detection.data.get("via")) if detection else None,
+        detected_signal=_text(detection.data.get("signal") or detection.data.get("alertname")) if detection else None,
+        status=status,
+        recovered=recovery is not None,
+        recovered_t=recovery.t if recovery else None,
+        recovered_at=walls.at(recovery.t) if recovery else None,
+        resolved=closed,
+        resolved_t=resolved.t if resolved else None,
+        resolved_at=walls.at(resolved.t) if resolved else None,
+        impact_ongoing=impact.ongoing,
+        impact_since_t=impact.since_t,
+        impact_since_at=walls.at(impact.since_t),
+        impact_seconds=round(impact.seconds, 3),
+        failing_checks=impact.failing,
+        load_measured=load.measured,
+        requests=load.requests,
+        failures=load.failures,
+        failure_rate=load.rate_now,
+        failure_rate_overall=load.rate_overall,
+        currency=biz.currency if biz else "USD",
+        revenue_per_minute=biz.revenue_per_minute if biz else None,
+        revenue_per_minute_lost=load.money_per_minute,
+        revenue_lost=load.money_lost,
+        revenue_lost_is_lower_bound=load.lower_bound,
+        update_every=every,
+        updates_posted=len(updates),
+        last_update_t=last_update.t if last_update else None,
+        last_update_at=walls.at(last_update.t) if last_update else None,
+        next_update_t=next_t,
+        next_update_at=walls.at(next_t),
+        next_update_in=round(next_t - now_t, 6) if next_t is not None else None,
+        update_overdue=next_t is not None and now_t > next_t + EPS,
+        eta_seconds=0.0 if (recovery is not None or closed) else None,
+        eta_known=recovery is not None or closed,
+        runbooks_started=runbooks,
+        roles=_roles(evs),
+    )
+
+
+# ------------------------------------------------------------------ helpers
+class _Scenario:
+    """Read a Scenario model or its JSON alike."""
+
+    def __init__(self, source: Any):
+        self.source = source
+
+    def get(self, key: str) -> Any:
+        src = self.source
+        if src is None:
+            return None
+        if isinstance(src, Mapping):
+            return src.get(key)
+        return getattr(src, key, None)
+
+    def scale(self) -> float:
+        pol = self.get("policy")
+        value = pol.get("scale") if isinstance(pol, Mapping) else getattr(pol, "scale", None)
+        return float(value) if isinstance(value, (int, float)) and value > 0 else 1.0
+
+
+def _policy(given: Any, recorded: Any, sc: _Scenario) -> SeverityPolicy | None:
+    if isinstance(given, SeverityPolicy):
+        return given
+    for candidate in (given, recorded):
+        if isinstance(candidate, Mapping):
+            try:
+                return SeverityPolicy.model_validate(candidate)
+            except ValueError:
+                continue
+    return DEFAULT_POLICY.scaled(sc.scale())
+
+
+def _business(from_scenario: Any, from_project: Any) -> Business | None:
+    for candidate in (from_scenario, from_project):
+        if isinstance(candidate, Business):
+            return candidate
+        if isinstance(candidate, Mapping):
+            try:
+                return Business.model_validate(candidate)
+            except ValueError:
+                continue
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return one_line(value, 120) if value not in (None, "") else None
+
+
+def _parse_wall(wall: str) -> datetime | None:
+    try:
+        return datetime.strptime(wall, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except (TypeError, ValueError):
+        try:
+            return datetime.fromisoformat(wall.replace("Z", "+00:00")).astimezone(UTC)
+        except (AttributeError, ValueError):
+            return None
+
+
+class _Walls:
+    """Drill offset -> UTC wall time, anchored at the latest event at or before it (pauses move the anchor)."""
+
+    def __init__(self, events: list[Event]):
+        self.anchors = [(e.t, w) for e in events if (w := _parse_wall(e.wall)) is not None]
+
+    def at(self, t: float | None) -> str | None:
+        if t is None or not self.anchors:
+            return None
+        anchor_t, anchor_wall = self.anchors[0]
+        for et, wall in self.anchors:
+            if et <= t + EPS:
+                anchor_t, anchor_wall = et, wall
+            else:
+                break
+        when = anchor_wall + timedelta(seconds=t - anchor_t)
+        return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class _Impact:
+    ongoing: bool
+    since_t: float | None
+    seconds: float
+    failing: tuple[str, ...]
+    last_start_t: float | None = None  # when the current stretch of impact began
+
+
+def _impact(events: list[Event], inj_t: float | None, now_t: float) -> _Impact:
+    """Union of the time any check failed (from the first injection on), and what fails now."""
+    failing: dict[str, float] = {}  # check -> since
+    down_since: float | None = None
+    total, since = 0.0, None
+    floor = inj_t if inj_t is not None else float("-inf")
+    for e in events:
+        if e.kind not in ("ImpactStarted", "ImpactEnded"):
+            continue
+        check = str(e.data.get("check") or "?")
+        if e.kind == "ImpactStarted" and check not in failing:
+            if not failing:
+                down_since = e.t
+            failing[check] = e.t
+        elif e.kind == "ImpactEnded" and check in failing:
+            del failing[check]
+            if not failing and down_since is not None:
+                lo = max(down_since, floor)
+                if e.t > lo:
+                    total += e.t - lo
+                    since = lo if since is None else since
+                down_since = None
+    if failing and down_since is not None:
+        lo = max(down_since, floor)
+        if now_t > lo:
+            total += now_t - lo
+        since = lo if since is None else since
+    return _Impact(ongoing=bool(failing), since_t=since, seconds=max(0.0, total),
+                   failing=tuple(one_line(c, 120) for c in sorted(failing)), last_start_t=down_since)  # fmt: skip
+
+
+def _roles(events: list[Event]) -> dict[str, str]:
+    holders: dict[str, str] = {}
+    for e in events:
+        if e.kind == "RoleAssigned" and e.data.get("role") and e.data.get("person"):
+            holders[one_line(e.data["role"], 80)] = one_line(e.data["person"], 80)
+    return holders

@@ -1,0 +1,141 @@
+"""Load figures for stakeholder updates: the customers' failure rate and the revenue lost, from ``LoadStats``.
+
+Part of :func:`gameday.comms.facts.comms_facts`; pure like it. The revenue lost so far is
+the scorecard's figure (:func:`gameday.analysis.impact.measure_impact`: the shortfall of
+successful customer-facing requests against the baseline) whenever that analysis can tell;
+otherwise the business figure times the customers' failure rate, interval by interval.
+The revenue lost *per minute now* is the latest interval's (``revenue_per_minute`` × its
+failure rate, or its failures × ``value_per_request``), when that interval is fresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gameday.model.events import Event
+from gameday.model.load import Business
+
+EPS = 1e-6
+#: Load figures older than this (or three intervals) no longer describe "now".
+STALE_AFTER = 30.0
+
+
+@dataclass(frozen=True)
+class LoadFacts:
+    """What the load generator tells an update (None: not measured)."""
+
+    measured: bool
+    requests: int | None = None
+    failures: int | None = None
+    rate_now: float | None = None
+    rate_overall: float | None = None
+    money_per_minute: float | None = None
+    money_lost: float | None = None
+    lower_bound: bool = False
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def load_interval(data: Mapping[str, Any], names: Iterable[str] = ()) -> tuple[float, float] | None:
+    """(requests, failures) of one ``LoadStats`` event: the named requests', else the totals.
+
+    Read by the journal contract ("per request name {requests, failures, ...} and totals"):
+    the locust adapter writes ``names: {name: {...}}`` and ``total: {...}``; other layouts
+    (``requests``/``stats``/``by_name``, ``totals``, names at the top level) read the same.
+    """
+    wanted = list(names)
+    per_name: dict[str, Any] = {}
+    for key in ("names", "requests", "stats", "by_name", "entries"):
+        holder = data.get(key)
+        if isinstance(holder, Mapping) and any(isinstance(v, Mapping) for v in holder.values()):
+            per_name = {str(k): v for k, v in holder.items() if isinstance(v, Mapping)}
+            break
+    else:
+        per_name = {str(k): v for k, v in data.items() if isinstance(v, Mapping) and k not in ("total", "totals") and "requests" in v}
+    if wanted:
+        rows = [per_name[n] for n in wanted if n in per_name]
+        if not rows:  # the names customers feel were not requested in this interval
+            return None
+    else:
+        totals = data.get("total", data.get("totals"))
+        rows = [totals] if isinstance(totals, Mapping) and _num(totals.get("requests")) is not None else list(per_name.values())
+    req = sum(_num(r.get("requests")) or 0.0 for r in rows)
+    fail = sum(_num(r.get("failures")) or 0.0 for r in rows)
+    return (req, fail) if rows else None
+
+
+def _interval(e: Event) -> tuple[float, float]:
+    """(t_from, t_to) of a ``LoadStats`` event as drill offsets (its own time when they look otherwise)."""
+    t_from, t_to = _num(e.data.get("t_from")), _num(e.data.get("t_to"))
+    width = (t_to - t_from) if (t_from is not None and t_to is not None and t_to >= t_from) else 0.0
+    if t_to is None or abs(t_to - e.t) > max(10.0, 2 * width):
+        t_to = e.t
+    return t_to - width, t_to
+
+
+def load_facts(events: list[Event], biz: Business | None, started_t: float | None, now_t: float) -> LoadFacts:
+    stats = [e for e in events if e.kind == "LoadStats"]
+    if not stats:
+        return LoadFacts(measured=False)
+    last_load = next((e for e in reversed(events) if e.kind in ("LoadStarted", "LoadStats", "LoadFailed", "LoadStopped")), None)
+    live = last_load is not None and last_load.kind == "LoadStats"
+    names = biz.customer_facing if biz else []
+    rows = []
+    for e in stats:
+        figures = load_interval(e.data or {}, names)
+        if figures is None:
+            continue
+        t_from, t_to = _interval(e)
+        rows.append((t_from, t_to, figures[0], figures[1]))
+    if not rows:
+        return LoadFacts(measured=False)
+    since = started_t if started_t is not None else float("-inf")
+    during = [r for r in rows if r[1] > since + EPS]
+    req = sum(r[2] for r in during)
+    fail = sum(r[3] for r in during)
+    t_from, t_to, last_req, last_fail = rows[-1]
+    fresh = live and now_t - t_to <= max(STALE_AFTER, 3 * (t_to - t_from))
+    rate_now = (last_fail / last_req if last_req else None) if fresh else None
+    rate_all = fail / req if req else None
+    per_minute = lost = None
+    if biz is not None and biz.revenue_per_minute is not None:
+        if rate_now is not None:
+            per_minute = biz.revenue_per_minute * rate_now
+        lost = sum(biz.revenue_per_minute * max(0.0, b - a) / 60.0 * (f / r) for a, b, r, f in during if r)
+    elif biz is not None and biz.value_per_request is not None:
+        if fresh and t_to > t_from:
+            per_minute = last_fail * biz.value_per_request * 60.0 / (t_to - t_from)
+        lost = fail * biz.value_per_request
+    lower_bound = False
+    measured = _measured_loss(events)  # the scorecard's figure, so that updates and postmortem agree
+    if measured is not None:
+        lost, lower_bound = measured
+    if started_t is None:  # no incident yet: nothing lost to it
+        lost = None
+    return LoadFacts(measured=True, requests=int(req), failures=int(fail), rate_now=_round(rate_now), rate_overall=_round(rate_all),
+                 money_per_minute=_round(per_minute, 2), money_lost=_round(lost, 2), lower_bound=lower_bound)  # fmt: skip
+
+
+def _measured_loss(events: list[Event]) -> tuple[float, bool] | None:
+    """(revenue lost, lower bound?) from :func:`gameday.analysis.impact.measure_impact`, when it can tell."""
+    try:
+        from gameday.analysis.impact import measure_impact
+        from gameday.journal import Journal
+    except ImportError:  # a build without the load feature
+        return None
+    try:
+        result = measure_impact(Journal(path="<live>", events=list(events)))
+    except Exception:  # a live journal the analysis cannot read yet: fall back to the failure-rate estimate
+        return None
+    revenue = getattr(result, "revenue", None)
+    if revenue is None or revenue.lost is None:
+        return None
+    return float(revenue.lost), bool(revenue.lower_bound)
+
+
+def _round(x: float | None, digits: int = 4) -> float | None:
+    return None if x is None else round(x, digits)
