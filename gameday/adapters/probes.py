@@ -128,7 +128,7 @@ class ProcessProbe:
         """Nothing to release; here so every probe can be closed alike."""
 
 
-Probe = HttpProbe | ProcessProbe
+Probe = HttpProbe | ProcessProbe  # | gameday.adapters.promql.PromProbe (check.prometheus)
 
 
 def build_probes(
@@ -137,12 +137,21 @@ def build_probes(
     processes: Mapping[str, ProcessSelector | dict[str, Any]] | None = None,
     *,
     clock: Clock | None = None,
+    prometheus_url: str | None = None,
 ) -> list[Probe]:
-    """One probe per steady-state check, in order."""
+    """One probe per steady-state check, in order.
+
+    PromQL checks (``check.prometheus``) query their own ``url``, else ``prometheus_url``,
+    else the Prometheus the monitoring service binds once it runs (``PromProbe.bind``).
+    """
     probes: list[Probe] = []
     for check in checks:
         if check.http is not None:
             probes.append(HttpProbe(check, target_url, clock=clock))
+        elif check.prometheus is not None:
+            from gameday.adapters.promql import PromProbe
+
+            probes.append(PromProbe(check, prometheus_url, clock=clock))  # type: ignore[arg-type]
         else:
             probes.append(ProcessProbe(check, processes or {}, clock=clock))
     return probes

@@ -1,40 +1,73 @@
 """The detection intake: an HTTP endpoint that takes alert webhooks and hands them to the conductor.
 
-``POST /webhooks/alertmanager`` takes Alertmanager's v4 body. Everything received is
-journaled (through the sink), matched or not, refused or not. Responses:
+``POST /webhooks/{format}`` takes one vendor's body: ``alertmanager`` (v4) here, and
+``grafana``, ``pagerduty`` (v3), ``opsgenie`` and ``generic`` from
+:mod:`gameday.adapters.formats`. Everything received is journaled (through the sink),
+matched or not, refused or not. Responses:
 
 * 200 — journaled (the body says whether it matched a detection signal)
 * 400 — not JSON, or not the expected shape (journaled with the error)
+* 401 — a verifier is configured and the delivery's bearer token or HMAC signature is
+  missing or wrong (journaled as refused with ``error: "unauthenticated: ..."``, no alerts,
+  and only a short excerpt of the body: never matched, never a detection)
 * 413 — body larger than the limit (journaled without the body)
 * 415 — content type is not JSON (journaled)
 
 The arrival time is read when the request reaches the application, before the body is
-parsed, and is the time the journal records.
+parsed, and is the time the journal records. The sink runs on one dedicated thread, fed in
+arrival order: the event loop never waits for a journal fsync, so it keeps reading (and
+time-stamping) the next deliveries meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from gameday.adapters.alerts import Alert, PayloadError, parse_alertmanager
+from gameday.adapters.formats import FORMATS
 
 MAX_BODY = 1024 * 1024
+REFUSED_EXCERPT = 256  # characters of an unauthenticated body kept in the journal
 
 # sink(format, payload, alerts, received_at=..., error=...) -> journaled event (or anything)
 Sink = Callable[..., Any]
 
-PARSERS: dict[str, Callable[[Any], list[Alert]]] = {"alertmanager": parse_alertmanager}
+
+class NotJournaled:
+    """What the sink's failure leaves: the delivery is answered 503 (the sender retries)."""
+
+    def __init__(self, why: str):
+        self.why = why
 
 
-def make_intake_app(sink: Sink, *, max_body: int = MAX_BODY, clock: Callable[[], float] = time.monotonic):
-    """A Starlette app serving ``POST /webhooks/{format}``; each delivery goes to ``sink``."""
+PARSERS: dict[str, Callable[[Any], list[Alert]]] = {"alertmanager": parse_alertmanager, **FORMATS}
+
+
+def make_intake_app(sink: Sink, *, max_body: int = MAX_BODY, clock: Callable[[], float] = time.monotonic,
+                    verifier: Any = None):
+    """A Starlette app serving ``POST /webhooks/{format}``; each delivery goes to ``sink``.
+
+    ``verifier`` (an :class:`~gameday.adapters.intake_auth.IntakeVerifier`, or None for no
+    authentication) checks each delivery's credentials against its raw body.
+    """
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
+
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-journal")  # one thread: FIFO order
+
+    async def journal(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await asyncio.get_running_loop().run_in_executor(writer, partial(sink, *args, **kwargs))
+        except Exception as exc:  # e.g. the drill's journal is closed: answered 503, never a crash
+            return NotJournaled(f"{type(exc).__name__}: {exc}")
 
     async def receive(request: Request) -> JSONResponse:
         arrived = clock()
@@ -45,29 +78,42 @@ def make_intake_app(sink: Sink, *, max_body: int = MAX_BODY, clock: Callable[[],
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_body:
-            sink(fmt, None, [], received_at=arrived, error=f"body too large ({declared} bytes > {max_body})")
+            await journal(fmt, None, [], received_at=arrived, error=f"body too large ({declared} bytes > {max_body})")
             return JSONResponse({"error": f"body larger than {max_body} bytes"}, 413)
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
             if len(body) > max_body:
-                sink(fmt, None, [], received_at=arrived, error=f"body too large (> {max_body} bytes)")
+                await journal(fmt, None, [], received_at=arrived, error=f"body too large (> {max_body} bytes)")
                 return JSONResponse({"error": f"body larger than {max_body} bytes"}, 413)
+        if verifier is not None:
+            auth = verifier.verify(request.headers, bytes(body))
+            if not auth.ok:
+                excerpt = bytes(body[:REFUSED_EXCERPT]).decode("utf-8", errors="replace")
+                await journal(fmt, excerpt, [], received_at=arrived, error=f"unauthenticated: {auth.reason}")
+                return JSONResponse({"error": "unauthenticated"}, 401, headers={"WWW-Authenticate": 'Bearer realm="gameday"'})
         text = body.decode("utf-8", errors="replace")
         if ctype != "application/json" and not ctype.endswith("+json"):
-            sink(fmt, text[:4096], [], received_at=arrived, error=f"unsupported content type {ctype or 'none'!r}")
+            await journal(fmt, text[:4096], [], received_at=arrived, error=f"unsupported content type {ctype or 'none'!r}")
             return JSONResponse({"error": "content type must be application/json"}, 415)
         try:
             payload = json.loads(text)
         except json.JSONDecodeError as exc:
-            sink(fmt, text[:4096], [], received_at=arrived, error=f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
-            return JSONResponse({"error": f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"}, 400)
+            error = f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            await journal(fmt, text[:4096], [], received_at=arrived, error=error)
+            return JSONResponse({"error": error}, 400)
         try:
             alerts = parser(payload)
         except PayloadError as exc:
-            sink(fmt, payload, [], received_at=arrived, error=str(exc))
+            await journal(fmt, payload, [], received_at=arrived, error=str(exc))
             return JSONResponse({"error": str(exc)}, 400)
-        event = sink(fmt, payload, alerts, received_at=arrived, error=None)
+        except Exception as exc:  # an adapter bug answers 400 and is journaled; it never takes the intake down
+            error = f"{fmt} adapter failed: {type(exc).__name__}: {exc}"[:500]
+            await journal(fmt, payload, [], received_at=arrived, error=error)
+            return JSONResponse({"error": error}, 400)
+        event = await journal(fmt, payload, alerts, received_at=arrived, error=None)
+        if isinstance(event, NotJournaled):
+            return JSONResponse({"error": f"not journaled: {event.why}"}, 503)
         matched = bool(getattr(event, "data", {}).get("matched"))
         return JSONResponse({"status": "journaled", "alerts": len(alerts), "matched": matched,
                              "seq": getattr(event, "seq", None)})

@@ -1,0 +1,244 @@
+"""Webhook formats other than Alertmanager's: each a small pure function from a parsed JSON body to alerts.
+
+Registered in :data:`gameday.adapters.webhooks.PARSERS`, served at ``POST /webhooks/<name>``.
+Each raises :class:`~gameday.adapters.alerts.PayloadError` naming the field when the body is
+not of its shape. Matching then works on :class:`~gameday.adapters.alerts.Alert`'s labels
+(``alertname`` first), whatever the vendor called things.
+
+``grafana`` — Grafana unified alerting's webhook contact point. Same alert objects as
+Alertmanager's v4 body (``status``, ``labels``, ``annotations``, ``startsAt``, ``fingerprint``),
+plus ``orgId``, ``title``, ``state``, ``message``, ``values``...: parsed like Alertmanager's.
+
+``pagerduty`` — PagerDuty v3 webhooks (``{"event": {event_type, occurred_at, agent, data}}``).
+Incident events become one alert: ``alertname`` = the incident title, labels ``service``,
+``urgency``, ``priority``, ``incident_id``, ``incident_number``, ``incident_key``,
+``escalation_policy``, ``teams``, ``event_type``, ``source=pagerduty``.
+``incident.triggered`` / ``reopened`` / ``escalated`` / ``reassigned`` / ``delegated`` /
+``priority_updated`` / ``unacknowledged`` → firing; ``incident.acknowledged`` → firing with
+action ``acknowledge``; ``incident.resolved`` → resolved with action ``resolved``. The
+action's actor is the event's agent (``agent.summary``, a user's name) when a user acted.
+Other events (notes, status updates, responders) carry no alert: journaled, never matched.
+
+``opsgenie`` — Opsgenie's outgoing webhook integration (``{"action", "alert": {...}, "source",
+"integrationName"}``). ``alertname`` = ``alert.message``; labels ``alias``, ``entity``,
+``priority``, ``tags`` (comma-joined), ``tag_<name>=true`` per tag, ``team``, ``source``
+(``alert.source``), each of ``alert.details``, ``opsgenie_action``, ``alert_id``, ``tiny_id``.
+``Create`` and every other action on an open alert → firing; ``Acknowledge`` → firing with
+action ``acknowledge``; ``Close`` → resolved with action ``resolved``; ``Delete`` → resolved.
+The actor is ``alert.username``. Notes and the like → firing, no action.
+
+``generic`` — for anything else (a script, a home-made monitor). See :func:`parse_generic`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gameday.adapters.alerts import Alert, PayloadError, _str_map, parse_alertmanager
+
+# PagerDuty v3 incident event types → (status, responder action)
+PAGERDUTY_EVENTS: dict[str, tuple[str, str | None]] = {
+    "incident.triggered": ("firing", None),
+    "incident.reopened": ("firing", None),
+    "incident.escalated": ("firing", None),
+    "incident.reassigned": ("firing", None),
+    "incident.delegated": ("firing", None),
+    "incident.priority_updated": ("firing", None),
+    "incident.unacknowledged": ("firing", None),
+    "incident.acknowledged": ("firing", "acknowledge"),
+    "incident.resolved": ("resolved", "resolved"),
+}
+
+# Opsgenie webhook actions with a status or a responder action of their own (others: firing, no action)
+OPSGENIE_ACTIONS: dict[str, tuple[str, str | None]] = {
+    "Create": ("firing", None),
+    "Acknowledge": ("firing", "acknowledge"),
+    "Close": ("resolved", "resolved"),
+    "Delete": ("resolved", None),
+}
+
+#: Responder actions a generic delivery may carry (never runbooks: a webhook does not start automation).
+GENERIC_ACTIONS = ("acknowledge", "resolved")
+GENERIC_STATUS = {"firing": "firing", "resolved": "resolved"}
+
+
+def _obj(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise PayloadError(f"{where}: expected an object")
+    return value
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _scalar_labels(value: Any, where: str) -> dict[str, str]:
+    """Label values must be scalars (a nested object as a label is a mistake worth a 400)."""
+    if value is None:
+        return {}
+    obj = _obj(value, where)
+    out = {}
+    for k, v in obj.items():
+        if isinstance(v, (dict, list)):
+            raise PayloadError(f"{where}.{k}: expected a string, number or boolean")
+        out[str(k)] = "" if v is None else (str(v).lower() if isinstance(v, bool) else str(v))
+    return out
+
+
+# --------------------------------------------------------------------------------- Grafana
+def parse_grafana(body: Any) -> list[Alert]:
+    """Grafana unified alerting's webhook body: Alertmanager's alert objects plus Grafana's extras (ignored)."""
+    return parse_alertmanager(body)
+
+
+# ------------------------------------------------------------------------------- PagerDuty
+def _ref(value: Any) -> str | None:
+    """A PagerDuty reference object's human name (``summary``)."""
+    return _text(value.get("summary")) if isinstance(value, dict) else None
+
+
+def parse_pagerduty(body: Any) -> list[Alert]:
+    """A PagerDuty v3 webhook: one incident event → at most one alert (plus acknowledge/resolve actions)."""
+    event = _obj(_obj(body, "body").get("event"), "event")
+    event_type = event.get("event_type")
+    if not isinstance(event_type, str):
+        raise PayloadError("event.event_type: expected a string")
+    if event_type not in PAGERDUTY_EVENTS:
+        return []  # notes, status updates, responders: journaled with the delivery, not alerts
+    data = _obj(event.get("data"), "event.data")
+    if data.get("type") not in (None, "incident"):
+        raise PayloadError(f"event.data.type: expected 'incident' for {event_type}, got {data.get('type')!r}")
+    title = _text(data.get("title")) or _text(data.get("summary"))
+    if title is None:
+        raise PayloadError("event.data.title: expected a non-empty string")
+    status, action = PAGERDUTY_EVENTS[event_type]
+    teams = data.get("teams") if isinstance(data.get("teams"), list) else []
+    labels = {"alertname": title, "source": "pagerduty", "event_type": event_type}
+    optional = {
+        "service": _ref(data.get("service")),
+        "urgency": _text(data.get("urgency")),
+        "priority": _ref(data.get("priority")),
+        "incident_id": _text(data.get("id")),
+        "incident_number": str(data["number"]) if isinstance(data.get("number"), int) else None,
+        "incident_key": _text(data.get("incident_key")),
+        "escalation_policy": _ref(data.get("escalation_policy")),
+        "teams": ",".join(t for t in map(_ref, teams) if t) or None,
+        "pd_status": _text(data.get("status")),
+    }
+    labels.update({k: v for k, v in optional.items() if v})
+    annotations = {k: v for k, v in {"html_url": _text(data.get("html_url")),
+                                     "resolve_reason": _text(data.get("resolve_reason"))}.items() if v}
+    agent = event.get("agent")
+    actor = _ref(agent) if isinstance(agent, dict) and agent.get("type") == "user_reference" else None
+    started = _text(data.get("created_at")) or _text(event.get("occurred_at"))
+    return [Alert(status, labels, annotations, started, _text(data.get("id")), action=action,
+                  actor=actor if action else None)]
+
+
+# -------------------------------------------------------------------------------- Opsgenie
+def parse_opsgenie(body: Any) -> list[Alert]:
+    """An Opsgenie outgoing-webhook body: one alert action → one alert (plus acknowledge/close actions)."""
+    obj = _obj(body, "body")
+    action_name = obj.get("action")
+    if not isinstance(action_name, str) or not action_name:
+        raise PayloadError("action: expected a non-empty string")
+    alert = _obj(obj.get("alert"), "alert")
+    message = _text(alert.get("message"))
+    if message is None:
+        raise PayloadError("alert.message: expected a non-empty string")
+    status, action = OPSGENIE_ACTIONS.get(action_name, ("firing", None))
+    tags = alert.get("tags") or []
+    if not isinstance(tags, list):
+        raise PayloadError("alert.tags: expected a list")
+    labels = {f"tag_{t}": "true" for t in tags if isinstance(t, str) and t}
+    labels.update(_scalar_labels(alert.get("details"), "alert.details"))
+    teams = alert.get("teams")
+    optional = {
+        "alias": _text(alert.get("alias")),
+        "entity": _text(alert.get("entity")),
+        "priority": _text(alert.get("priority")),
+        "tags": ",".join(t for t in tags if isinstance(t, str) and t) or None,
+        "team": _text(alert.get("team")) or (",".join(str(t) for t in teams) if isinstance(teams, list) and teams else None),
+        "source": _text(alert.get("source")),
+        "alert_id": _text(alert.get("alertId")),
+        "tiny_id": str(alert["tinyId"]) if alert.get("tinyId") not in (None, "") else None,
+    }
+    labels.update({k: v for k, v in optional.items() if v})
+    labels.update({"alertname": message, "opsgenie_action": action_name})
+    annotations = {"description": d} if (d := _text(alert.get("description"))) else {}
+    created = alert.get("createdAt")
+    return [Alert(status, labels, annotations, _epoch_ms(created), _text(alert.get("alertId")), action=action,
+                  actor=_text(alert.get("username")) if action else None)]
+
+
+def _epoch_ms(value: Any) -> str | None:
+    """Opsgenie's ``createdAt`` (milliseconds since the epoch) as RFC 3339."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromtimestamp(value / 1000.0, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --------------------------------------------------------------------------------- generic
+def parse_generic(body: Any) -> list[Alert]:
+    """The generic JSON form: one alert object, or ``{"alerts": [alert, ...]}``.
+
+    An alert object::
+
+        {"name": "CatalogErrors",           # -> label alertname (or give labels.alertname)
+         "status": "firing",                # firing (default) | resolved
+         "labels": {"service": "catalog", "severity": "page"},   # scalars, compared as strings
+         "annotations": {"summary": "..."},
+         "starts_at": "2026-11-28T10:00:00Z",   # optional, when the monitoring saw it start
+         "fingerprint": "catalog-1",            # optional, identifies the alert across deliveries
+         "action": "acknowledge",               # optional responder action: acknowledge | resolved
+         "actor": "alice"}                      # who did it (required with action)
+    """
+    obj = _obj(body, "body")
+    if "alerts" in obj:
+        items = obj["alerts"]
+        if not isinstance(items, list):
+            raise PayloadError("alerts: expected a list")
+        return [_generic_one(item, f"alerts[{i}]") for i, item in enumerate(items)]
+    return [_generic_one(obj, "body")]
+
+
+def _generic_one(raw: Any, where: str) -> Alert:
+    obj = _obj(raw, where)
+    known = {"name", "alertname", "status", "labels", "annotations", "starts_at", "startsAt", "fingerprint", "action", "actor"}
+    unknown = sorted(set(obj) - known)
+    if unknown:
+        raise PayloadError(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}")
+    labels = _scalar_labels(obj.get("labels"), f"{where}.labels")
+    name = obj.get("name", obj.get("alertname"))
+    if name is not None:
+        if not isinstance(name, str) or not name:
+            raise PayloadError(f"{where}.name: expected a non-empty string")
+        labels["alertname"] = name
+    if not labels.get("alertname"):
+        raise PayloadError(f"{where}: needs 'name' (or labels.alertname)")
+    status = obj.get("status", "firing")
+    if status not in GENERIC_STATUS:
+        raise PayloadError(f"{where}.status: expected 'firing' or 'resolved', got {status!r}")
+    action, actor = obj.get("action"), obj.get("actor")
+    if action is not None and action not in GENERIC_ACTIONS:
+        raise PayloadError(f"{where}.action: expected one of {', '.join(GENERIC_ACTIONS)}, got {action!r}")
+    if action is not None and (not isinstance(actor, str) or not actor):
+        raise PayloadError(f"{where}.actor: who did {action!r} (a non-empty string)")
+    starts = obj.get("starts_at", obj.get("startsAt"))
+    if starts is not None and not isinstance(starts, str):
+        raise PayloadError(f"{where}.starts_at: expected an RFC 3339 string")
+    fingerprint = obj.get("fingerprint")
+    if fingerprint is not None and not isinstance(fingerprint, (str, int)):
+        raise PayloadError(f"{where}.fingerprint: expected a string")
+    return Alert(GENERIC_STATUS[status], labels, _str_map(obj.get("annotations"), f"{where}.annotations"), starts,
+                 None if fingerprint is None else str(fingerprint), action=action, actor=actor if action else None)
+
+
+#: name → parser, merged into the intake's registry
+FORMATS = {"grafana": parse_grafana, "pagerduty": parse_pagerduty, "opsgenie": parse_opsgenie, "generic": parse_generic}

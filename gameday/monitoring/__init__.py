@@ -1,0 +1,26 @@
+"""Detection from real monitoring: Prometheus, Alertmanager and the drill's silences.
+
+The drill-service seam (:mod:`gameday.services`) calls :func:`service_for`; it returns a
+:class:`~gameday.monitoring.service.MonitoringService` when the scenario drills against
+real Prometheus/Alertmanager (``monitoring.kind: prometheus``), asks for a silence of
+non-drill alerts, or has PromQL checks to bind — else None (the demo's built-in stand-in
+needs nothing from here).
+
+Modules: :mod:`.config` (generated prometheus.yml / alertmanager.yml, silence matchers;
+pure), :mod:`.stack` (the two binaries on loopback; Alertmanager's API), :mod:`.service`
+(the drill service), :mod:`.keeper` (``gameday demo up --monitoring prometheus``).
+The shipped alert rules live in ``gameday/monitoring/rules/`` (package data).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def service_for(ctx: Any):
+    """The drill's monitoring service, or None when the scenario needs none."""
+    from gameday.monitoring.service import MonitoringService, needs_service
+
+    if not needs_service(ctx.scenario):
+        return None
+    return MonitoringService(ctx)
