@@ -18,6 +18,10 @@ checks the files a scenario references:
   ``rollbacks`` of faults and runbooks are validated the same way. chaoslib is imported
   only when a scenario is loaded (never at import), and it imports the Python modules
   that python providers name.
+* ``load.locustfile`` (``demo``, or a path resolved like the others) must be a Python file
+  that compiles — it is never imported (locust monkey-patches the process) — and each of
+  ``business.customer_facing`` must be a request name it uses (an AST scan of
+  ``self.client.<method>(..., name=...)`` calls; skipped when a name is computed).
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ class LoadedScenario:
     fault_experiments: dict[str, Path] = field(default_factory=dict)
     runbook_experiments: dict[str, Path] = field(default_factory=dict)
     responders_path: Path | None = None
+    locustfile: Path | None = None
 
 
 def _display(path: Path) -> str:
@@ -165,6 +170,7 @@ def load_scenario(path: Path | str) -> LoadedScenario:
         fault_experiments=refs.fault_experiments,
         runbook_experiments=refs.runbook_experiments,
         responders_path=refs.responders,
+        locustfile=refs.locustfile,
     )
 
 
@@ -193,6 +199,7 @@ class _References:
     fault_experiments: dict[str, Path] = field(default_factory=dict)
     runbook_experiments: dict[str, Path] = field(default_factory=dict)
     responders: Path | None = None
+    locustfile: Path | None = None
     checked: dict[tuple[Path, bool], int] = field(default_factory=dict)
 
     def problem(self, loc: Loc, message: str) -> None:
@@ -220,6 +227,49 @@ class _References:
         responders = data.get("responders")
         if isinstance(responders, str):
             self.responders = self.file_ref(responders, ("responders",), "responder file")
+        self.load(data.get("load"), data.get("business"))
+
+    def load(self, load: Any, business: Any) -> None:
+        """``load.locustfile`` exists and compiles (never imported: locust patches the process);
+        ``business.customer_facing`` names requests the locustfile makes (best effort: an AST scan)."""
+        ref = load.get("locustfile") if isinstance(load, dict) else None
+        if not isinstance(ref, str):
+            return
+        from gameday.adapters.locust import DEMO_LOCUSTFILE, request_names
+        from gameday.model.load import DEMO_LOCUSTFILE as DEMO
+
+        loc: Loc = ("load", "locustfile")
+        path = DEMO_LOCUSTFILE if ref == DEMO else self.file_ref(ref, loc, "locustfile")
+        if path is None or not path.is_file():
+            return
+        if path.suffix != ".py":
+            self.problem(loc, f"locustfile {ref!r} is not a Python file (*.py)")
+            return
+        name = _display(path)
+        try:
+            source = read_text(path, name)
+            compile(source, name, "exec", dont_inherit=True)
+            found = request_names(source, name)
+        except ScenarioError as exc:
+            self.problems += exc.problems
+            self.problem(loc, f"locustfile {ref!r} cannot be read")
+            return
+        except SyntaxError as exc:
+            self.problems.append(Problem(name, exc.lineno or 1, exc.offset or 1, "", f"Python syntax: {exc.msg}"))
+            self.problem(loc, f"locustfile {ref!r} does not compile: 1 problem reported in {name}")
+            return
+        except (ValueError, RecursionError) as exc:
+            self.problem(loc, f"locustfile {ref!r} does not compile: {exc}")
+            return
+        self.locustfile = path
+        facing = business.get("customer_facing") if isinstance(business, dict) else None
+        if not found.complete or not isinstance(facing, list):
+            return
+        known = ", ".join(sorted(found.names)) or "none found"
+        for i, request in enumerate(facing):
+            if isinstance(request, str) and request not in found.names:
+                self.problem(("business", "customer_facing", i),
+                             f"no request named {request!r} in locustfile {ref!r} (its request names: {known})")
 
     def file_ref(self, ref: str, loc: Loc, what: str) -> Path | None:
         try:

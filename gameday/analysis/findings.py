@@ -305,7 +305,22 @@ def contributing_gaps(card: Scorecard, journal: Journal) -> list[str]:
         gaps.append("Recovery came after its deadline.")
     elif card.recovery.verdict == "never":
         gaps.append("Recovery did not happen before the drill ended.")
+    gaps += _load_gaps(card)
     return gaps or ["No gaps in the response were measured: the fault played out as the scenario expected."]
+
+
+def _load_gaps(card: Scorecard) -> list[str]:
+    """Where the load generator could not see: a gap of the drill's instruments, not of the system or the team."""
+    impact = getattr(card, "impact", None)
+    if impact is None:
+        return []
+    out = [f"The load generator was not running from {format_offset(s.from_t)}"
+           f"{'' if s.to_t is None else f' to {format_offset(s.to_t)}'} ({s.reason}): customer impact is unknown there."
+           for s in impact.unknown]
+    if impact.unseen_names:
+        out.append(f"No load was measured for the customer-facing request(s) {', '.join(impact.unseen_names)}: "
+                   "check the locustfile's request names.")
+    return out
 
 
 def went_well(card: Scorecard, journal: Journal) -> list[str]:
@@ -328,6 +343,10 @@ def went_well(card: Scorecard, journal: Journal) -> list[str]:
         good.append("Every role was covered by its own person, and the incident commander stayed on coordination.")
     if card.recovery.verdict == "on_time":
         good.append(f"Recovery came at {format_offset(card.recovery.recovered_t)}, within its deadline.")
+    impact = getattr(card, "impact", None)
+    during = impact.during if impact is not None and impact.status == "measured" else None
+    if during is not None and during.customer_facing.requests and not during.customer_facing.failures:
+        good.append(f"No customer-facing request failed during the impact window ({during.customer_facing.requests} made).")
     if not good:
         good.append(SURFACED)
     if journal.of("FaultRolledBack") and not journal.of("FaultRollbackFailed", "FaultInjectionFailed"):

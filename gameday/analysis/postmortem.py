@@ -16,7 +16,9 @@ current time, no randomness.
 
 from __future__ import annotations
 
+import base64
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -79,11 +81,16 @@ def md_escape(text: Any) -> str:
 
 
 def render_postmortem(
-    journal: Journal, card: Scorecard, fmt: Literal["md", "html"], templates_dir: Path | None = None
+    journal: Journal, card: Scorecard, fmt: Literal["md", "html"], templates_dir: Path | None = None,
+    charts: Sequence[Path] | None = None,
 ) -> str:
     """Render the blameless postmortem of a drill as Markdown (``md``) or a self-contained HTML page.
 
     ``templates_dir`` (optional) holds templates overriding the built-in ones by name.
+    ``charts``: the load charts' PNG files written beside the output (see
+    :func:`gameday.analysis.charts.render_charts`): Markdown links them, HTML embeds them
+    (data URIs) and links them. Without it, HTML of a drill with load renders the charts in
+    memory and embeds them; Markdown has none.
     Raises :class:`~gameday.errors.ConfigError` for an unknown format, a missing
     templates folder or a broken template.
     """
@@ -93,7 +100,7 @@ def render_postmortem(
 
     env = _environment(jinja2, fmt, templates_dir)
     try:
-        text = env.get_template(TEMPLATE_NAMES[fmt]).render(**postmortem_context(journal, card))
+        text = env.get_template(TEMPLATE_NAMES[fmt]).render(**postmortem_context(journal, card, charts, fmt))
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(f"{exc.filename or exc.name}:{exc.lineno}: template error: {exc.message}") from None
     except jinja2.TemplateError as exc:
@@ -142,17 +149,18 @@ def _html_finalize(value: Any) -> Any:
 # ---------------------------------------------------------------- context
 
 
-def postmortem_context(journal: Journal, card: Scorecard) -> dict[str, Any]:
+def postmortem_context(journal: Journal, card: Scorecard, charts: Sequence[Path] | None = None,
+                       fmt: str = "md") -> dict[str, Any]:
     """Everything the templates lay out, as plain values (texts unescaped)."""
     scenario = _scenario(journal)
     return {
         "card": card,
         "scenario": scenario,
         "summary": _summary(journal, card, scenario),
-        "timeline": timeline_rows(journal.events),
+        "timeline": [r for r in timeline_rows(journal.events) if r.kind != "LoadStats"],
         "faults": _faults(journal, scenario),
         "gaps": contributing_gaps(card, journal),
-        "impact": _impact(journal, card, scenario),
+        "impact": _impact(journal, card, scenario, charts, fmt),
         "went_well": went_well(card, journal),
         "action_items": action_items(card, journal),
         "expected_vs_actual": _expected_vs_actual(card),
@@ -250,7 +258,8 @@ def _faults(journal: Journal, scenario: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _impact(journal: Journal, card: Scorecard, scenario: dict[str, Any]) -> dict[str, Any]:
+def _impact(journal: Journal, card: Scorecard, scenario: dict[str, Any], charts: Sequence[Path] | None = None,
+            fmt: str = "md") -> dict[str, Any]:
     checks, open_, starts = [], {}, {}
     for e in journal.of("ImpactStarted", "ImpactEnded"):
         check = str(e.data.get("check") or "?")
@@ -265,12 +274,44 @@ def _impact(journal: Journal, card: Scorecard, scenario: dict[str, Any]) -> dict
     first = _first_injection(journal)
     if ttr is None and card.recovery.recovered_t is not None and first is not None:
         ttr = card.recovery.recovered_t - first
+    load = _load_impact(journal, card, charts, fmt)
+    customers = load["customers"] if load else (LOAD_SENTENCE if scenario.get("load") else NO_LOAD_SENTENCE)
     return {
         "duration": human(card.impact_seconds),
         "time_to_recovery": human(ttr),
         "checks": checks,
-        "customers": LOAD_SENTENCE if scenario.get("load") else NO_LOAD_SENTENCE,
+        "customers": customers,
+        "load": load,
     }
+
+
+def _load_impact(journal: Journal, card: Scorecard, charts: Sequence[Path] | None, fmt: str) -> dict[str, Any] | None:
+    """The load generator's figures in words (see :func:`gameday.analysis.impact.impact_text`) and the charts."""
+    impact = getattr(card, "impact", None)
+    if impact is None:
+        return None
+    from gameday.analysis.impact import impact_text
+
+    text = impact_text(impact)
+    if charts is not None:
+        titles = {name: title for name, title in _chart_titles()}
+        images = [(p.name, titles.get(p.name, p.stem), p.read_bytes() if fmt == "html" else b"", True) for p in charts]
+    elif fmt == "html":
+        from gameday.analysis.charts import chart_images
+
+        images = [(name, title, data, False) for name, title, data in chart_images(journal)]
+    else:
+        images = []
+    text["charts"] = [{"file": name, "title": f"{title} over the drill", "linked": linked,
+                       "data_uri": "data:image/png;base64," + base64.b64encode(data).decode("ascii") if data else None}
+                      for name, title, data, linked in images]  # fmt: skip
+    return text
+
+
+def _chart_titles() -> tuple[tuple[str, str], ...]:
+    from gameday.analysis.charts import CHARTS
+
+    return CHARTS
 
 
 def _verdict(verdict: str, done: float | None = None, deadline: float | None = None) -> tuple[str, str]:

@@ -79,6 +79,9 @@ def _markdown(c: Scorecard) -> str:
     out += ["## Detection", "", f"**{_verdict(d.verdict)}** — deadline {offset(d.deadline_t)}, detected {offset(d.detected_t)}{how}", ""]
     out += ["## Steps", ""] + _md_steps(c)
     out += _md_practice(c)
+    from gameday.analysis.impact import impact_markdown  # pandas-free; only the scorecard's load figures
+
+    out += impact_markdown(c.impact, md)
     out += ["## What did not go to plan", ""] + ([f"- {md(f)}" for f in c.failures] or ["Every expectation was met."]) + [""]
     out += ["## Policy applied", ""]
     out += [f"{md(c.policy)}, level {c.expected_severity} (the scenario's expected severity):", ""]

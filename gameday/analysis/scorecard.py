@@ -40,6 +40,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gameday.analysis.impact import measure_impact
 from gameday.analysis.matching import EPS, IC, Action, Facts, StepStatus, describe, evaluate_steps, offset, r3, read_facts
 from gameday.errors import JournalError
 from gameday.journal import Journal
@@ -126,7 +127,7 @@ def score_journal(journal: Journal) -> Scorecard:
         policy_rules=policy_rules(scenario.severity, level),
         times=times, detection=detection, steps=steps, severity=severity, executives=executives, comms=comms,
         roles=roles, recovery=recovery, impact_seconds=times[-1].seconds, score=_score(scenario, earned, notes),
-        passed=passed, failures=failures, journal_torn=journal.torn,
+        passed=passed, failures=failures, journal_torn=journal.torn, impact=measure_impact(journal),
     )  # fmt: skip
 
 

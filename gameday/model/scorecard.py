@@ -107,6 +107,76 @@ class Score(Out):
     note: str = ""
 
 
+class RequestFigures(Out):
+    """Load-generator figures of one request name (or a group of them) over a window."""
+
+    name: str
+    requests: int
+    failures: int
+    failure_rate: float | None = Field(description="failures / requests, 0..1; None without requests")
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+
+class LoadWindow(Out):
+    """What the load generator measured over one window of the drill (whole stats intervals)."""
+
+    from_t: float | None
+    to_t: float | None
+    intervals: int
+    seconds: float = Field(description="sum of the lengths of the stats intervals counted")
+    total: RequestFigures
+    customer_facing: RequestFigures
+    by_name: list[RequestFigures]
+
+
+class RevenueEstimate(Out):
+    """Revenue lost in the impact window, with the formula and the numbers plugged into it."""
+
+    currency: str
+    basis: Literal["revenue_per_minute", "value_per_request"]
+    lost: float | None
+    per_minute: float | None = Field(description="lost ÷ minutes of stats intervals in the impact window")
+    lower_bound: bool = Field(False, description="load data is missing for part of the window: at least this much")
+    value_per_success: float | None
+    expected_successes: float | None
+    actual_successes: int | None
+    shortfall: float | None
+    formula: str
+    computation: str = ""
+    note: str = ""
+
+
+class UnknownSpan(Out):
+    """A stretch of the drill when the load generator was not running: impact unknown there."""
+
+    from_t: float
+    to_t: float | None
+    reason: str
+    seq: int
+
+
+class ImpactResult(Out):
+    """What customers felt, measured by the load generator (``None`` on a scorecard: no load configured)."""
+
+    status: Literal["measured", "partial", "unknown"]
+    note: str = ""
+    customer_facing: list[str]
+    window_definition: str
+    baseline: LoadWindow | None
+    during: LoadWindow | None
+    peak_error_rate: float | None = Field(description="highest failure rate of all requests in one interval of the window")
+    peak_error_t: float | None
+    peak_customer_facing_error_rate: float | None
+    degraded_seconds: float | None
+    degraded_minutes: float | None
+    degraded_definition: str
+    revenue: RevenueEstimate | None
+    unknown: list[UnknownSpan] = Field(default_factory=list)
+    unseen_names: list[str] = Field(default_factory=list, description="customer-facing names no stats interval mentions")
+
+
 class Scorecard(Out):
     drill_id: str
     scenario_id: str
@@ -132,3 +202,4 @@ class Scorecard(Out):
     passed: bool
     failures: list[str] = Field(description="each expectation not met, one line each")
     journal_torn: bool = Field(False, description="the journal's last line was torn (a crash mid-write)")
+    impact: ImpactResult | None = Field(None, description="customer impact from the load generator; None without load")

@@ -1,0 +1,239 @@
+"""locust as a subprocess: command lines, the stats it reports, the request names a locustfile uses.
+
+Nothing here imports locust (it monkey-patches the whole process with gevent on import):
+locust always runs as its own process (``locust -f USER_FILE,PLUGIN --headless ...``), with
+:mod:`gameday.adapters.locust_plugin` loaded beside the user's locustfile to write exact
+per-interval stats as JSON Lines (see that module for why not ``--csv-full-history``).
+locust's own ``--csv`` files and ``--json-file`` totals are kept beside them for people.
+
+* :func:`plan` — the processes to start (one, or a master and N workers on loopback).
+* :func:`parse_stats_line` / :func:`journal_stats` — a plugin line, and the ``LoadStats``
+  data it becomes (offsets on the drill's clock).
+* :func:`read_totals` — locust's final ``--json-file`` figures, per request name.
+* :func:`request_names` — the request names a locustfile uses (an AST scan, no import).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import os
+import shutil
+import socket
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PLUGIN = Path(__file__).resolve().with_name("locust_plugin.py")
+DEMO_LOCUSTFILE = Path(__file__).resolve().parent.parent / "demo" / "locustfile.py"
+HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request", "rest"})
+WORKER_WAIT = 15  # seconds the master waits for its workers before giving up (never a hung drill)
+
+
+class LocustNotFound(RuntimeError):
+    """No ``locust`` executable beside this Python nor on PATH."""
+
+
+def locust_executable() -> str:
+    """The ``locust`` script of this environment (beside ``sys.executable``), else one on PATH."""
+    beside = Path(sys.executable).parent / "locust"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which("locust")
+    if found:
+        return found
+    raise LocustNotFound("locust is not installed in this environment (pip install 'gameday[load]')")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def priority_prefix(priority: str) -> list[str]:
+    """The command prefix giving locust its CPU priority; the program execs locust, so the pid is locust's.
+
+    ``idle``: ``chrt --idle 0`` (SCHED_IDLE: locust runs only on CPU nothing else wants, so the
+    conductor's timers and journal never wait behind it; ``nice -n 19`` where chrt is missing);
+    ``low``: ``nice -n 10``; ``normal``: nothing.
+    """
+    if priority == "idle":
+        chrt = shutil.which("chrt")
+        if chrt:
+            return [chrt, "--idle", "0"]
+        priority, level = "low", "19"
+    else:
+        level = "10"
+    nice = shutil.which("nice") if priority == "low" else None
+    return [nice, "-n", level] if nice else []
+
+
+@dataclass(frozen=True)
+class Proc:
+    """One locust process to start: its role (``standalone``, or ``master``, ``worker-1``...), argv and log file."""
+
+    role: str
+    argv: list[str]
+    log: Path
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything needed to run locust for one drill."""
+
+    procs: list[Proc]
+    env: dict[str, str]
+    stats_path: Path  # the plugin's JSON Lines
+    csv_prefix: Path
+    json_path: Path  # locust writes ``--json-file X`` to ``X.json``
+    master_port: int | None = None
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def plan(*, locustfile: Path, host: str, users: int, spawn_rate: float, out_dir: Path, workers: int = 0,
+         stages: Sequence[tuple[float, int, float | None]] = (), run_time: float | None = None,
+         parent_pid: int | None = None, interval: float = 1.0, executable: str | None = None,
+         base_env: Mapping[str, str] | None = None, master_port: int | None = None, priority: str = "normal") -> Plan:
+    """The locust processes of one load: standalone, or a master and ``workers`` workers on 127.0.0.1.
+
+    ``run_time`` (seconds) is locust's own ``-t`` limit, a safety net: gameday stops it
+    earlier. ``parent_pid``: the plugin quits locust when that process is no longer its parent.
+    ``priority``: see :func:`priority_prefix`.
+    """
+    exe = executable or locust_executable()
+    prefix = priority_prefix(priority)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = f"{locustfile},{PLUGIN}"
+    stats, csv_prefix, json_base = out_dir / "stats.jsonl", out_dir / "locust", out_dir / "totals"
+    common = ["-f", files, "--only-summary", "--loglevel", "INFO"]
+    head = [*prefix, exe, *common, "--headless", "-u", str(users), "-r", f"{spawn_rate:g}", "-H", host,
+            "--csv", str(csv_prefix), "--csv-full-history", "--json-file", str(json_base)]
+    if run_time is not None:
+        head += ["-t", f"{max(1, math.ceil(run_time))}s"]
+    env = {**(base_env if base_env is not None else os.environ), "GAMEDAY_LOAD_STATS": str(stats),
+           "GAMEDAY_LOAD_INTERVAL": f"{interval:g}", "GAMEDAY_LOAD_STAGES": json.dumps([list(s) for s in stages])}
+    if parent_pid:
+        env["GAMEDAY_LOAD_PARENT"] = str(parent_pid)
+    if workers <= 0:
+        procs = [Proc("standalone", head, out_dir / "locust.log")]
+        port = None
+    else:
+        port = master_port or free_port()
+        master = head + ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+                         "--expect-workers", str(workers), "--expect-workers-max-wait", str(WORKER_WAIT)]
+        procs = [Proc("master", master, out_dir / "locust-master.log")]
+        worker = [*prefix, exe, *common, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+        procs += [Proc(f"worker-{i}", worker, out_dir / f"locust-worker-{i}.log") for i in range(1, workers + 1)]
+    return Plan(procs, env, stats, csv_prefix, json_base.with_name(json_base.name + ".json"), port,
+                {"stats": str(stats), "csv": f"{csv_prefix}_stats_history.csv", "totals": str(json_base) + ".json",
+                 "logs": ", ".join(str(p.log) for p in procs)})
+
+
+# ---------------------------------------------------------------------------------------- stats
+
+
+def parse_stats_line(line: str) -> dict[str, Any] | None:
+    """One line of the plugin's output as a dict, or None if it is not a complete, known record."""
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(rec, dict) or rec.get("type") not in ("interval", "final", "error"):
+        return None
+    if rec["type"] == "interval":
+        if not all(isinstance(rec.get(k), (int, float)) for k in ("mono_from", "mono_to")):
+            return None
+        if not isinstance(rec.get("names"), dict) or not isinstance(rec.get("total"), dict):
+            return None
+    return rec
+
+
+def _figures(d: Mapping[str, Any], hist: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"requests": int(d.get("requests") or 0), "failures": int(d.get("failures") or 0)}
+    for key in ("p50", "p95", "p99", "max"):
+        v = d.get(key)
+        out[key] = v if isinstance(v, (int, float)) else None
+    if hist:
+        out["hist"] = {str(k): int(v) for k, v in (d.get("hist") or {}).items()}
+    return out
+
+
+def journal_stats(rec: Mapping[str, Any], t0: float) -> dict[str, Any]:
+    """The ``LoadStats`` data of one plugin interval; ``t0`` is the drill's monotonic start.
+
+    ``users_from``/``users``: running users at the start and end of the interval, so a
+    reader can tell ramp-up seconds from steady ones.
+    """
+    users = int(rec.get("users") or 0)
+    return {
+        "t_from": round(float(rec["mono_from"]) - t0, 3),
+        "t_to": round(float(rec["mono_to"]) - t0, 3),
+        "users_from": int(rec.get("users_from", users) or 0),
+        "users": users,
+        "names": {str(n): _figures(d, True) for n, d in sorted(rec["names"].items()) if isinstance(d, Mapping)},
+        "total": _figures(rec["total"], False),
+    }
+
+
+def read_totals(path: Path) -> dict[str, dict[str, int]] | None:
+    """locust's final ``--json-file`` figures as ``{name: {requests, failures}}`` (methods merged); None if absent."""
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(rows, list):
+        return None
+    out: dict[str, dict[str, int]] = {}
+    for row in rows:
+        if not isinstance(row, dict) or not isinstance(row.get("name"), str):
+            continue
+        agg = out.setdefault(row["name"], {"requests": 0, "failures": 0})
+        agg["requests"] += int(row.get("num_requests") or 0)
+        agg["failures"] += int(row.get("num_failures") or 0)
+    return dict(sorted(out.items()))
+
+
+# ---------------------------------------------------------------------------------- locustfiles
+
+
+@dataclass(frozen=True)
+class RequestNames:
+    """The request names an AST scan of a locustfile found; ``complete`` is False when some are computed."""
+
+    names: frozenset[str]
+    complete: bool
+
+
+def request_names(source: str, filename: str = "<locustfile>") -> RequestNames:
+    """Request names used in a locustfile, without importing it: ``name="..."`` arguments of
+    ``self.client.<method>(...)`` calls, else their literal URL path (locust's default name).
+
+    Raises SyntaxError (from :func:`compile`) if the file does not parse.
+    """
+    tree = ast.parse(source, filename)
+    names: set[str] = set()
+    complete = True
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in HTTP_METHODS):
+            continue
+        if not _on_client(node.func.value):
+            continue
+        named = next((kw.value for kw in node.keywords if kw.arg == "name"), None)
+        url_at = 1 if node.func.attr in ("request", "rest") else 0
+        target = named if named is not None else (node.args[url_at] if len(node.args) > url_at else
+                                                  next((kw.value for kw in node.keywords if kw.arg in ("url", "path")), None))
+        if isinstance(target, ast.Constant) and isinstance(target.value, str):
+            names.add(target.value)
+        else:
+            complete = False
+    return RequestNames(frozenset(names), complete)
+
+
+def _on_client(node: ast.AST) -> bool:
+    """``self.client``, ``client``, ``self.rest_client``...: anything whose last name mentions client or session."""
+    name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+    return "client" in name.lower() or "session" in name.lower()

@@ -1,0 +1,154 @@
+"""Charts of a drill with load: request rate, error rate and p95 latency over time (PNG).
+
+Pure functions of a journal (matplotlib with the Agg backend, imported lazily; no clock,
+no randomness; PNG metadata without a software version, so equal journals give equal
+bytes on one machine). Each chart has vertical markers for the first injection, the
+detection, each response action and the recovery, a shaded impact window, and hatched
+stretches where the load generator was not running (impact unknown).
+
+* :func:`chart_images` — ``[(file name, title, PNG bytes)]``; ``[]`` without stats.
+* :func:`render_charts` — writes them into a folder (beside ``postmortem.html``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gameday.analysis.impact import business_of, intervals, percentile, unknown_spans
+from gameday.journal import Journal
+
+CHARTS = (
+    ("load-requests.png", "Request rate"),
+    ("load-errors.png", "Error rate"),
+    ("load-latency.png", "p95 latency"),
+)
+MARKER_COLORS = {"injection": "#c0392b", "detection": "#e67e22", "action": "#7f8c8d", "recovery": "#27ae60"}
+
+
+def markers(journal: Journal) -> list[tuple[float, str, str]]:
+    """``(t, kind, label)`` of the vertical markers: injection, detection, each action, recovery."""
+    out: list[tuple[float, str, str]] = []
+    inj = journal.first("FaultInjected")
+    if inj is not None:
+        out.append((inj.t, "injection", f"injected {inj.data.get('fault', '')}".strip()))
+    det = next((e for e in journal.events if inj and e.seq > inj.seq and e.kind == "DetectionRecorded"), None)
+    if det is not None:
+        out.append((det.t, "detection", "detected"))
+    for e in journal.of("ActionRecorded"):
+        action = str(e.data.get("action") or "action")
+        if action == "runbook_finished":
+            continue
+        label = f"{action} {e.data.get('runbook') or ''}".strip().replace("_", " ")
+        out.append((e.t, "action", label))
+    rec = next((e for e in journal.events if inj and e.seq > inj.seq and e.kind == "RecoveryObserved"), None)
+    if rec is not None:
+        out.append((rec.t, "recovery", "recovered"))
+    return out
+
+
+def series(journal: Journal) -> dict[str, Any]:
+    """Per-interval series: t (interval ends; t0 the first start), requests/s, failures/s, error %,
+    customer-facing error %, p95 ms."""
+    items = intervals(journal.events)
+    facing = set(business_of(journal).get("customer_facing") or [])
+    out: dict[str, list[Any]] = {"t": [], "rps": [], "fps": [], "err": [], "cf_err": [], "p95": []}
+    for iv in items:
+        dt = iv.dt or 1.0
+        req = sum(int(f.get("requests") or 0) for f in iv.names.values())
+        fail = sum(int(f.get("failures") or 0) for f in iv.names.values())
+        cf = [f for n, f in iv.names.items() if not facing or n in facing]
+        cf_req = sum(int(f.get("requests") or 0) for f in cf)
+        cf_fail = sum(int(f.get("failures") or 0) for f in cf)
+        hist: Counter[float] = Counter()
+        for f in iv.names.values():
+            for k, v in (f.get("hist") or {}).items():
+                hist[float(k)] += int(v)
+        out["t"].append(iv.t_to)
+        out["rps"].append(req / dt)
+        out["fps"].append(fail / dt)
+        out["err"].append(100 * fail / req if req else None)
+        out["cf_err"].append(100 * cf_fail / cf_req if cf_req else None)
+        out["p95"].append(percentile(hist, 0.95))
+    out["facing"] = sorted(facing)
+    out["t0"] = items[0].t_from if items else 0.0
+    return out
+
+
+def chart_images(journal: Journal) -> list[tuple[str, str, bytes]]:
+    """The three charts as PNG bytes: ``[(file name, title, bytes)]``; ``[]`` when no stats were journaled."""
+    data = series(journal)
+    if not data["t"]:
+        return []
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure
+
+    marks = markers(journal)
+    unknown = [(s.from_t, s.to_t if s.to_t is not None else max(journal.events[-1].t, s.from_t))
+               for s in unknown_spans(journal.events, intervals(journal.events))]
+    inj = next((t for t, kind, _ in marks if kind == "injection"), None)
+    rec = next((t for t, kind, _ in marks if kind == "recovery"), None)
+    window = (inj, rec if rec is not None else data["t"][-1]) if inj is not None else None
+    cf_label = "customer-facing (" + ", ".join(data["facing"]) + ")" if data["facing"] else None
+    plots = {
+        "load-requests.png": ([("requests/s", data["rps"], "#2c3e50"), ("failures/s", data["fps"], "#c0392b")], "per second"),
+        "load-errors.png": ([("all requests", data["err"], "#c0392b")]
+                            + ([(cf_label, data["cf_err"], "#8e44ad")] if cf_label else []), "% failed"),
+        "load-latency.png": ([("p95, all requests", data["p95"], "#2980b9")], "milliseconds"),
+    }
+    out = []
+    for name, title in CHARTS:
+        lines, ylabel = plots[name]
+        fig = Figure(figsize=(9, 3.2), dpi=100)
+        ax = fig.add_subplot()
+        _decorate(ax, marks, window, unknown)
+        xs = [data["t0"], *data["t"]]  # each value holds over its interval [t_from, t_to]
+        for label, values, color in lines:
+            ys = [float("nan") if v is None else v for v in values]
+            ax.step(xs, [ys[0], *ys], where="pre", label=label, color=color, linewidth=1.6)
+        ax.set_title(f"{title} over the drill")
+        ax.set_xlabel("seconds from drill start")
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.25)
+        ax.legend(loc="upper left", fontsize=8, framealpha=0.85)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", metadata={"Software": None})
+        out.append((name, title, buf.getvalue()))
+    return out
+
+
+def _decorate(ax: Any, marks: Sequence[tuple[float, str, str]], window: tuple[float, float] | None,
+              unknown: Sequence[tuple[float, float]]) -> None:
+    if window is not None:
+        ax.axvspan(window[0], window[1], color="#c0392b", alpha=0.07, label="impact window")
+    for a, b in unknown:
+        ax.axvspan(a, b, facecolor="none", edgecolor="#7f8c8d", hatch="//", linewidth=0, label="load not running")
+    for i, (t, kind, label) in enumerate(sorted(marks)):
+        ax.axvline(t, color=MARKER_COLORS[kind], linestyle="-" if kind != "action" else ":", linewidth=1.2)
+        ax.annotate(label, xy=(t, 1), xycoords=("data", "axes fraction"), xytext=(2, -10 - 9 * (i % 4)),
+                    textcoords="offset points", fontsize=7, color=MARKER_COLORS[kind], rotation=0)
+
+
+def render_charts(journal: Journal, out_dir: Path) -> list[Path]:
+    """Write the charts as PNG files into ``out_dir`` (created if needed); return their paths ([] without load)."""
+    images = chart_images(journal)
+    if not images:
+        return []
+    from gameday.fsutil import atomic_write
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, _title, data in images:
+        path = out_dir / name
+        atomic_write(path, data)
+        paths.append(path)
+    return paths

@@ -1,0 +1,297 @@
+"""Customer impact from load stats: windows, the revenue formula against a hand computation,
+unknown stretches, determinism, and the charts and postmortem sections built on them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gameday.analysis.charts import CHARTS, chart_images, markers, render_charts
+from gameday.analysis.impact import impact_markdown, impact_text, intervals, load_frame, measure_impact, money, percentile
+from gameday.analysis.postmortem import render_postmortem
+from gameday.analysis.render import render_scorecard
+from gameday.analysis.scorecard import score_journal
+from gameday.clock import FakeClock
+from gameday.journal import Journal, JournalWriter, read_journal
+from gameday.model.scenario import Scenario
+
+IC = "incident-commander"
+BUSINESS = {"revenue_per_minute": 10000, "currency": "USD", "customer_facing": ["checkout"]}
+
+
+def scenario(load: bool = True, business: dict[str, Any] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "apiVersion": "gameday/v1", "id": "db-load", "title": "Primary database fails under load", "severity": "SEV1",
+        "target": {"url": "http://127.0.0.1:9"},
+        "steady_state": [{"name": "checkout health", "http": {"url": "{target.url}/health"}}],
+        "faults": [{"id": "kill-db", "at": "5s", "activities": [
+            {"type": "action", "name": "noop", "provider": {"type": "process", "path": "true"}}],
+            "rollbacks": [{"type": "action", "name": "noop", "provider": {"type": "process", "path": "true"}}]}],
+        "detection": {"within": "30s", "signals": [{"name": "errors", "alert": {"alertname": "CheckoutErrorsHigh"}}]},
+        "recovery": {"within": "1m"}, "abort": {"max_duration": "5m"}, "timing": {"baseline": "5s"},
+        "roles": [],
+    }  # fmt: skip
+    if load:
+        data["load"] = {"locustfile": "demo", "users": 10}
+    if business is not None:
+        data["business"] = business
+    return Scenario.model_validate(data).model_dump(mode="json", by_alias=True)
+
+
+def stats(t_from: float, t_to: float, users_from: int, users: int, **names: tuple[int, int, dict[str, int]]) -> dict[str, Any]:
+    """LoadStats data: names map to (requests, failures, histogram)."""
+    figures = {n: {"requests": r, "failures": f, "p50": None, "p95": None, "p99": None, "max": None, "hist": h}
+               for n, (r, f, h) in names.items()}
+    total = {"requests": sum(r for r, _, _ in names.values()), "failures": sum(f for _, f, _ in names.values()),
+             "p50": None, "p95": None, "p99": None, "max": None}
+    return {"t_from": t_from, "t_to": t_to, "users_from": users_from, "users": users, "names": figures, "total": total}
+
+
+def ok(n: int, ms: int = 1) -> tuple[int, int, dict[str, int]]:
+    return (n, 0, {str(ms): n})
+
+
+def write(folder: Path, script: list[tuple[float, str, dict[str, Any]]], *, sc: dict[str, Any] | None = None,
+          name: str = "journal.jsonl") -> Journal:
+    clock = FakeClock()
+    writer = JournalWriter(folder / name, clock, fsync=False)
+    writer.append("DrillStarted", "conductor", {"drill_id": "db-load-1", "mode": "ci",
+                                                "scenario": sc or scenario(business=BUSINESS),
+                                                "policy": {"name": "default", "levels": {}}})  # fmt: skip
+    for at, kind, data in script:
+        clock.advance(max(0.0, at - writer.offset()))
+        source = "load" if kind.startswith("Load") else "conductor"
+        writer.append(kind, source, data)
+    writer.close()
+    return read_journal(folder / name)
+
+
+def load_started(business: dict[str, Any] | None = BUSINESS) -> dict[str, Any]:
+    return {"tool": "locust", "users": 10, "workers": 0, "host": "http://127.0.0.1:9", "locustfile": "demo",
+            "business": business}
+
+
+#: The drill every hand computation below refers to (see the module docstring of gameday.analysis.impact).
+#: baseline (steady, after the ramp [1,2]): [2,3] [3,4] [4,5] — 5 checkouts/s, all fine, 10 users
+#: injection at 5.0, recovery at 7.5 → impact window intervals [5,6] [6,7] [7,8]
+DRILL = [
+    (0.5, "LoadStarted", load_started()),
+    (2.0, "LoadStats", stats(1, 2, 0, 10, browse=ok(10), checkout=ok(2, 4))),
+    (3.0, "LoadStats", stats(2, 3, 10, 10, browse=ok(20), checkout=ok(5, 4))),
+    (4.0, "LoadStats", stats(3, 4, 10, 10, browse=ok(20), checkout=ok(5, 4))),
+    (5.0, "LoadStats", stats(4, 5, 10, 10, browse=ok(20), checkout=ok(5, 4))),
+    (5.0, "FaultInjected", {"fault": "kill-db", "kind": "activities"}),
+    (5.4, "DetectionRecorded", {"via": "alert", "signal": "errors", "alertname": "CheckoutErrorsHigh"}),
+    (6.0, "LoadStats", stats(5, 6, 10, 10, browse=ok(20), checkout=(6, 6, {"2": 6}))),
+    (6.2, "ActionRecorded", {"action": "acknowledge", "author": "alice", "role": IC}),
+    (7.0, "LoadStats", stats(6, 7, 10, 10, browse=ok(20), checkout=(5, 4, {"2": 4, "5": 1}))),
+    (7.5, "RecoveryObserved", {"checks": ["checkout health"]}),
+    (8.0, "LoadStats", stats(7, 8, 10, 10, browse=(18, 1, {"1": 18}), checkout=(5, 0, {"5": 5}))),
+    (9.0, "LoadStats", stats(8, 9, 10, 10, browse=ok(20), checkout=ok(5, 4))),
+    (9.1, "LoadStopped", {"reason": "rollback", "totals": {}}),
+    (9.2, "DrillEnded", {"outcome": "completed", "reason": None}),
+]
+
+
+@pytest.fixture
+def drill(tmp_path: Path) -> Journal:
+    return write(tmp_path, DRILL)
+
+
+def test_no_load_no_impact(tmp_path: Path) -> None:
+    journal = write(tmp_path, [(5.0, "FaultInjected", {"fault": "kill-db"}), (6.0, "DrillEnded", {"outcome": "completed"})],
+                    sc=scenario(load=False))
+    assert measure_impact(journal) is None
+    assert score_journal(journal).impact is None
+
+
+def test_revenue_matches_the_hand_computation(drill: Journal) -> None:
+    impact = measure_impact(drill)
+    assert impact is not None and impact.status == "measured" and impact.note == ""
+    # baseline: [2,3] [3,4] [4,5] (the ramp [1,2] is left out): 15 successful checkouts in 3 s, 30 user-seconds
+    per_user_s, per_s = 15 / 30, 15 / 3
+    value = 10000 / 60 / per_s  # 33.33 per successful checkout
+    # window [5.0, 7.5] → intervals [5,6] [6,7] [7,8]: 30 user-seconds, successes 0 + 1 + 5
+    expected, actual = per_user_s * 30, 6
+    lost = value * (expected - actual)
+    r = impact.revenue
+    assert r is not None and r.basis == "revenue_per_minute" and not r.lower_bound
+    assert r.expected_successes == pytest.approx(expected) and r.actual_successes == actual
+    assert r.shortfall == pytest.approx(9.0)
+    assert r.value_per_success == pytest.approx(value, abs=1e-6)
+    assert r.lost == pytest.approx(round(lost, 2)) == 300.0
+    assert r.per_minute == pytest.approx(300.0 / (3 / 60))
+    assert "33.3333 × 9.00 = 300.00 USD" in r.computation
+    assert "revenue_per_minute ÷ 60" in r.formula
+
+
+def test_window_figures(drill: Journal) -> None:
+    impact = measure_impact(drill)
+    base, during = impact.baseline, impact.during
+    assert (base.intervals, base.seconds, base.from_t, base.to_t) == (3, 3.0, 2.0, 5.0)
+    assert base.customer_facing.requests == 15 and base.customer_facing.failure_rate == 0.0
+    assert (during.intervals, during.from_t, during.to_t) == (3, 5.0, 7.5)
+    cf = during.customer_facing
+    assert (cf.requests, cf.failures, cf.failure_rate) == (16, 10, 0.625)
+    assert (cf.p50_ms, cf.p95_ms, cf.p99_ms) == (2.0, 5.0, 5.0)  # merged histogram {2: 10, 5: 6}
+    assert during.total.requests == 16 + 58 and during.total.failures == 11
+    assert [f.name for f in during.by_name] == ["browse", "checkout"]
+    assert impact.peak_error_rate == round(6 / 26, 4) and impact.peak_error_t == 6.0
+    assert impact.peak_customer_facing_error_rate == 1.0
+    # degraded: [5,6] (100 %) and [6,7] (80 %) exceed 0 % + 5 points; [7,8] (0 %) does not
+    assert impact.degraded_seconds == 2.0 and impact.degraded_minutes == round(2 / 60, 3)
+    assert impact.customer_facing == ["checkout"] and impact.unseen_names == [] and impact.unknown == []
+
+
+def test_value_per_request_basis(tmp_path: Path) -> None:
+    business = {"value_per_request": 12.5, "currency": "EUR", "customer_facing": ["checkout"]}
+    script = [(t, k, load_started(business) if k == "LoadStarted" else d) for t, k, d in DRILL]
+    r = measure_impact(write(tmp_path, script, sc=scenario(business=business))).revenue
+    assert r.basis == "value_per_request" and r.lost == 112.5 and r.currency == "EUR"
+    assert money(r.lost, r.currency) == "EUR 112.50" and money(1234.5, "USD") == "$1,234.50"
+
+
+def test_project_business_comes_from_load_started(tmp_path: Path) -> None:
+    """The scenario has no business: the effective one (gameday.yaml's) is journaled with LoadStarted."""
+    journal = write(tmp_path, DRILL, sc=scenario(business=None))
+    assert measure_impact(journal).revenue.lost == 300.0
+
+
+def test_no_business_means_no_revenue_and_every_request_is_customer_facing(tmp_path: Path) -> None:
+    script = [(t, k, load_started(None) if k == "LoadStarted" else d) for t, k, d in DRILL]
+    impact = measure_impact(write(tmp_path, script, sc=scenario(business=None)))
+    assert impact.revenue is None and impact.customer_facing == []
+    assert impact.during.customer_facing.requests == impact.during.total.requests
+
+
+def test_unseen_customer_facing_name(tmp_path: Path) -> None:
+    business = {**BUSINESS, "customer_facing": ["checkout", "pay"]}
+    script = [(t, k, load_started(business) if k == "LoadStarted" else d) for t, k, d in DRILL]
+    assert measure_impact(write(tmp_path, script, sc=scenario(business=business))).unseen_names == ["pay"]
+
+
+def test_load_failure_mid_window_is_partial_and_a_lower_bound(tmp_path: Path) -> None:
+    script = [e for e in DRILL if not (e[1] == "LoadStats" and e[2]["t_from"] >= 6)]
+    script += [(6.5, "LoadFailed", {"error": "locust (standalone) was killed by SIGKILL", "exit_code": -9}),
+               (7.2, "LoadStarted", load_started()),
+               (8.3, "LoadStats", stats(7.3, 8.3, 10, 10, browse=ok(20), checkout=ok(5, 4)))]
+    script.sort(key=lambda e: e[0])
+    impact = measure_impact(write(tmp_path, script))
+    assert impact.status == "partial"
+    [span] = impact.unknown
+    assert (span.from_t, span.to_t) == (6.0, 7.2) and "SIGKILL" in span.reason
+    assert "missing for 1.2s" in impact.note
+    assert impact.revenue.lower_bound and "lower bound" in impact.revenue.note
+    assert "at least" in impact_text(impact)["revenue"]
+
+
+def test_load_dead_before_injection_means_impact_unknown(tmp_path: Path) -> None:
+    script = [e for e in DRILL if not (e[1] == "LoadStats" and e[2]["t_from"] >= 3) and e[1] != "LoadStopped"]
+    script.append((3.5, "LoadFailed", {"error": "locust (standalone) was killed by SIGKILL"}))
+    script.sort(key=lambda e: e[0])
+    impact = measure_impact(write(tmp_path, script))
+    assert impact.status == "unknown" and impact.revenue is None and impact.during is None
+    assert impact.unknown[0].from_t == 3.0 and impact.unknown[0].to_t is None
+    assert "not running during the impact window" in impact.note
+    assert impact_text(impact)["customers"].startswith("Customers affected and revenue impact: unknown")
+
+
+def test_load_that_never_started(tmp_path: Path) -> None:
+    script = [(0.5, "LoadFailed", {"error": "host http://127.0.0.1:9 does not answer: Connection refused", "stage": "start"}),
+              (5.0, "FaultInjected", {"fault": "kill-db"}), (9.0, "DrillEnded", {"outcome": "completed"})]
+    impact = measure_impact(write(tmp_path, script))
+    assert impact.status == "unknown" and impact.baseline is None
+    assert impact.unknown[0].reason.startswith("host http://127.0.0.1:9 does not answer")
+
+
+def test_percentile_is_nearest_rank() -> None:
+    from collections import Counter
+
+    hist = Counter({1.0: 50, 10.0: 45, 100.0: 5})
+    assert (percentile(hist, 0.5), percentile(hist, 0.95), percentile(hist, 0.99)) == (1.0, 10.0, 100.0)
+    assert percentile(Counter(), 0.5) is None
+
+
+def test_scorecard_json_is_deterministic_and_carries_the_impact(drill: Journal, tmp_path: Path) -> None:
+    first = render_scorecard(score_journal(drill), "json")
+    again = render_scorecard(score_journal(read_journal(drill.path)), "json")
+    assert first == again
+    data = json.loads(first)["impact"]
+    assert data["status"] == "measured" and data["revenue"]["lost"] == 300.0
+
+
+def test_impact_markdown_for_the_scorecard(drill: Journal) -> None:
+    lines = impact_markdown(measure_impact(drill))
+    text = "\n".join(lines)
+    assert lines[0] == "## Impact (load)"
+    assert "10 of 16 customer-facing requests (checkout) failed" in text
+    assert "$300.00" in text and "$6,000.00 per minute" in text
+    assert impact_markdown(None) == []
+
+
+def test_chart_markers_and_images(drill: Journal, tmp_path: Path) -> None:
+    kinds = [(t, kind) for t, kind, _ in markers(drill)]
+    assert kinds == [(5.0, "injection"), (5.4, "detection"), (6.2, "action"), (7.5, "recovery")]
+    images = chart_images(drill)
+    assert [name for name, _, _ in images] == [name for name, _ in CHARTS]
+    assert all(data.startswith(b"\x89PNG\r\n\x1a\n") for _, _, data in images)
+    assert [data for _, _, data in chart_images(drill)] == [data for _, _, data in images]  # deterministic
+    paths = render_charts(drill, tmp_path / "out")
+    assert [p.name for p in paths] == [name for name, _ in CHARTS] and all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_no_stats_no_charts(tmp_path: Path) -> None:
+    journal = write(tmp_path, [(5.0, "FaultInjected", {"fault": "kill-db"})], sc=scenario(load=False))
+    assert chart_images(journal) == [] and render_charts(journal, tmp_path / "out") == []
+    assert not (tmp_path / "out").exists()
+
+
+def test_postmortem_impact_section_with_charts(drill: Journal, tmp_path: Path) -> None:
+    card = score_journal(drill)
+    charts = render_charts(drill, tmp_path)
+    md = render_postmortem(drill, card, "md", charts=charts)
+    assert "not measured in this drill" not in md
+    assert "Customers affected: 10 of 16 customer-facing requests (checkout) failed" in md
+    assert "Estimated revenue lost: $300.00" in md
+    assert "![Request rate over the drill](load-requests.png)" in md
+    assert "LoadStats" not in md  # per-second stats stay out of the timeline
+    html = render_postmortem(drill, card, "html", charts=charts)
+    assert html.count("data:image/png;base64,") == 3 and 'href="load-errors.png"' in html
+    assert "img-src data:" in html
+    alone = render_postmortem(drill, card, "html")  # `gameday postmortem`: charts rendered in memory, no files to link
+    assert alone.count("data:image/png;base64,") == 3 and 'href="load-errors.png"' not in alone
+
+
+def test_postmortem_without_load_keeps_its_sentence(tmp_path: Path) -> None:
+    journal = write(tmp_path, [(5.0, "FaultInjected", {"fault": "kill-db"}), (6.0, "DrillEnded", {"outcome": "completed"})],
+                    sc=scenario(load=False))
+    md = render_postmortem(journal, score_journal(journal), "md")
+    assert "not measured in this drill (no load configured)" in md and "data:image" not in md
+
+
+def test_findings_name_the_load_gap_and_the_good_news(tmp_path: Path) -> None:
+    from gameday.analysis.findings import contributing_gaps, went_well
+
+    script = [e for e in DRILL if not (e[1] == "LoadStats" and e[2]["t_from"] >= 3) and e[1] != "LoadStopped"]
+    script.append((3.5, "LoadFailed", {"error": "locust (standalone) was killed by SIGKILL"}))
+    script.sort(key=lambda e: e[0])
+    journal = write(tmp_path, script)
+    gaps = contributing_gaps(score_journal(journal), journal)
+    assert any(g.startswith("The load generator was not running from +3.0s (locust (standalone) was killed by SIGKILL)")
+               for g in gaps), gaps
+    calm = [(t, k, stats(d["t_from"], d["t_to"], 10, 10, browse=ok(20), checkout=ok(5)) if k == "LoadStats" else d)
+            for t, k, d in DRILL]
+    journal = write(tmp_path, calm, name="calm.jsonl")
+    assert any(w.startswith("No customer-facing request failed during the impact window")
+               for w in went_well(score_journal(journal), journal))
+
+
+def test_load_frame_for_trends(drill: Journal) -> None:
+    frame = load_frame(intervals(drill.events))
+    assert list(frame.columns) == ["seq", "t_from", "t_to", "dt", "user_s", "name", "requests", "failures"]
+    by_name = frame.groupby("name")[["requests", "failures"]].sum()
+    assert int(by_name.loc["checkout", "requests"]) == 2 + 5 * 3 + 6 + 5 + 5 + 5
+    assert int(by_name.loc["checkout", "failures"]) == 10
