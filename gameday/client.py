@@ -1,0 +1,300 @@
+"""The control room's HTTP client, for responders without a browser (``gameday act``/``gameday status``).
+
+It speaks the same API as the pages (:mod:`gameday.web.api`).
+
+**Finding a drill (DRILL).** One of
+
+* a drill id: the runner wrote ``STATE/drills/<drill-id>.json`` (URL, pid, facilitator
+  token file; mode 0600) when the control room started — ``STATE`` is the project's state
+  folder (``.gameday`` under the folder holding ``gameday.yaml``, else the current folder);
+* ``.``: the one drill running from this project;
+* a URL of the control room (``http://127.0.0.1:8123``), or a join link
+  (``http://127.0.0.1:8123/join#TOKEN``), whose token is then used.
+
+**The token**, first found of: ``--token``, the ``GAMEDAY_TOKEN`` environment variable,
+the join link's, and — on the machine running the drill — the facilitator's token file
+named by the drill file (readable only by its owner).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from gameday.errors import ConfigError, InfrastructureError, InputError
+
+
+class RefusedError(InputError):
+    """The control room refused the request (4xx): exit 2 with its message."""
+
+
+@dataclass(frozen=True)
+class DrillRef:
+    url: str
+    token: str | None
+    drill_id: str | None = None
+
+
+def _safe_id(drill_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", drill_id).lstrip(".") or "drill"
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read_drill_file(path: Path) -> dict[str, Any]:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read the drill file ({exc})") from None
+    if not isinstance(info, dict) or not isinstance(info.get("url"), str):
+        raise ConfigError(f"{path}: not a drill file")
+    if not _alive(info.get("pid")):
+        raise ConfigError(f"drill {info.get('drill_id', path.stem)} is not running (its process has ended)")
+    return info
+
+
+def _facilitator_token(info: dict[str, Any]) -> str | None:
+    try:
+        return Path(str(info.get("token_file"))).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def running_drills(state_dir: Path) -> list[Path]:
+    folder = state_dir / "drills"
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+def find_drill(spec: str, state_dir: Path, token: str | None = None) -> DrillRef:
+    """Where DRILL is and which token to use (see the module docstring). Raises ConfigError."""
+    token = token or os.environ.get("GAMEDAY_TOKEN") or None
+    if spec.startswith(("http://", "https://")):
+        parts = urlsplit(spec)
+        base = f"{parts.scheme}://{parts.netloc}"
+        link_token = parts.fragment or (parse_qs(parts.query).get("token") or [None])[0]
+        token = token or link_token
+        if token is None:  # the facilitator, on the drill's machine
+            for path in running_drills(state_dir):
+                try:
+                    info = _read_drill_file(path)
+                except ConfigError:
+                    continue
+                if info["url"].rstrip("/") == base:
+                    token = _facilitator_token(info)
+        return DrillRef(base, token)
+    if spec in (".", ""):
+        files = running_drills(state_dir)
+        live = []
+        for path in files:
+            try:
+                live.append(_read_drill_file(path))
+            except ConfigError:
+                continue
+        if len(live) != 1:
+            where = state_dir / "drills"
+            raise ConfigError(f"no running drill in {where}" if not live else f"{len(live)} drills run from {where}; name one")
+        info = live[0]
+    else:
+        path = state_dir / "drills" / f"{_safe_id(spec)}.json"
+        if not path.is_file():
+            known = ", ".join(p.stem for p in running_drills(state_dir)) or "none"
+            raise ConfigError(f"no running drill {spec!r} here (running: {known}); give its id, '.', or the control room's URL")
+        info = _read_drill_file(path)
+    return DrillRef(info["url"].rstrip("/"), token or _facilitator_token(info), str(info.get("drill_id") or spec))
+
+
+class ControlRoomClient:
+    """Calls the control room's API with a token (``Authorization: Bearer``)."""
+
+    def __init__(self, ref: DrillRef, *, timeout: float = 15.0, transport=None):
+        import httpx
+
+        if not ref.token:
+            raise ConfigError("no token: pass --token, set GAMEDAY_TOKEN, or use your join link as DRILL")
+        self.ref = ref
+        self._http = httpx.Client(base_url=ref.url, timeout=timeout, transport=transport, follow_redirects=False,
+                                  headers={"Authorization": f"Bearer {ref.token}", "Accept": "application/json"})
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ControlRoomClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        import httpx
+
+        try:
+            resp = self._http.request(method, path, json=body) if body is not None else self._http.request(method, path)
+        except httpx.HTTPError as exc:
+            raise InfrastructureError(f"cannot reach the control room at {self.ref.url}: {exc}") from None
+        try:
+            data = resp.json()
+        except ValueError:
+            data = None
+        if resp.status_code >= 400:
+            message = data.get("error") if isinstance(data, dict) else None
+            raise RefusedError(f"refused ({resp.status_code}): {message or resp.reason_phrase}")
+        return data
+
+    def state(self) -> dict[str, Any]:
+        return self.request("GET", "/api/state")
+
+    def draft(self, audience: str) -> str:
+        data = self.request("GET", f"/api/drafts/{audience}")
+        if not data.get("text"):
+            raise RefusedError(f"no draft for {audience}: {data.get('note') or 'the template gave nothing'}")
+        return data["text"]
+
+
+#: ACTION: (method, path, positional argument names; ``*`` takes the rest as text, ``?`` is optional).
+ACTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "acknowledge": ("POST", "/api/actions/acknowledge", ()),
+    "declare_incident": ("POST", "/api/actions/declare_incident", ("severity?",)),
+    "set_severity": ("POST", "/api/actions/set_severity", ("severity",)),
+    "assign_role": ("POST", "/api/actions/assign_role", ("person", "role")),
+    "notify_executives": ("POST", "/api/actions/notify_executives", ("text*",)),
+    "post_update": ("POST", "/api/actions/post_update", ("audience", "text*")),
+    "runbook": ("POST", "/api/actions/runbook", ("runbook",)),
+    "mark_detected": ("POST", "/api/actions/mark_detected", ()),
+    "note": ("POST", "/api/actions/note", ("text*",)),
+    "resolved": ("POST", "/api/actions/resolved", ()),
+    "start": ("POST", "/api/drill/start", ()),
+    "pause": ("POST", "/api/drill/pause", ()),
+    "resume": ("POST", "/api/drill/resume", ()),
+    "abort": ("POST", "/api/drill/abort", ("reason*?",)),
+    "end": ("POST", "/api/drill/end", ("reason*?",)),
+    "inject": ("POST", "/api/faults/{fault}/inject", ("fault",)),
+    "skip": ("POST", "/api/faults/{fault}/skip", ("fault",)),
+    "invite": ("POST", "/api/responders", ("person", "role?")),
+    "revoke": ("DELETE", "/api/responders/{person}", ("person",)),
+}
+ALIASES = {"ack": "acknowledge", "declare": "declare_incident", "severity": "set_severity", "assign": "assign_role",
+           "notify": "notify_executives", "update": "post_update", "detected": "mark_detected", "resolve": "resolved"}
+#: Actions recorded for a person (they take --as/--role).
+PERSON_ACTIONS = frozenset(list(ACTIONS)[:10])
+
+
+def build_request(action: str, args: list[str], *, as_: str | None, role: str | None,
+                  text_source=None) -> tuple[str, str, dict[str, Any] | None]:
+    """(method, path, JSON body) for ``gameday act``. Raises InputError for a bad command line.
+    ``text_source(field)`` supplies a missing text (``--draft``, stdin)."""
+    name = ALIASES.get(action, action)
+    if name not in ACTIONS:
+        raise InputError(f"unknown action {action!r}; one of: {', '.join(ACTIONS)}")
+    method, path, params = ACTIONS[name]
+    values: dict[str, Any] = {}
+    rest = list(args)
+    for param in params:
+        key, optional, greedy = param.rstrip("*?"), "?" in param, "*" in param
+        if greedy:
+            value = " ".join(rest) if rest else None
+            rest = []
+        else:
+            value = rest.pop(0) if rest else None
+        if value == "-" and greedy:
+            value = sys.stdin.read().strip()
+        if value is None and greedy and text_source is not None:
+            value = text_source(key, values)
+        if value is None and not optional:
+            usage = " ".join(p.upper().rstrip("*?") + ("..." if "*" in p else "") for p in params)
+            raise InputError(f"{name} needs {key.upper()}: gameday act DRILL {name} {usage}")
+        if value is not None:
+            values[key] = value
+    if rest:
+        raise InputError(f"{name}: unexpected argument(s): {' '.join(rest)}")
+    path = path.format(**{k: _quote(v) for k, v in values.items()})
+    body: dict[str, Any] | None = {k: v for k, v in values.items() if "{" + k + "}" not in ACTIONS[name][1]}
+    if name in PERSON_ACTIONS:
+        if as_:
+            body["as"] = as_
+        if role and name != "assign_role":
+            body["role"] = role
+    elif as_ or role:
+        raise InputError(f"{name} is a facilitator control: --as/--role do not apply")
+    return method, path, (None if method == "DELETE" else body)
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+# ------------------------------------------------------------------ status, for a terminal
+def _plain(value: Any) -> str:
+    """Untrusted text for a terminal: no control characters (no escape sequences)."""
+    text = "" if value is None else str(value)
+    return "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf") else "�" for ch in text)
+
+
+def _clock(seconds: float) -> str:
+    sign, s = ("-" if seconds < 0 else ""), abs(int(seconds))
+    return f"{sign}{s // 60}:{s % 60:02d}"
+
+
+def _at(t: Any) -> str:
+    from gameday.analysis.timeline import format_offset
+
+    return format_offset(t) if isinstance(t, (int, float)) else "—"
+
+
+def format_status(state: dict[str, Any], lines: int = 25) -> str:
+    """The drill as text: status, you, roles, incident, countdowns, runbooks, the last timeline rows."""
+    out = []
+    phase = f", phase {state['phase']}" if state.get("phase") else ""
+    name = f"drill {_plain(state['drill_id'])}: " if state.get("drill_id") else ""
+    out.append(f"{name}{_plain(state.get('title'))} — {state.get('status')}{phase}, drill time {_at(state.get('now_t'))}")
+    viewer = state.get("viewer", {})
+    held = ", ".join(viewer.get("roles") or []) or ("facilitator" if viewer.get("facilitator") else "no role")
+    out.append(f"you: {_plain(viewer.get('name'))} ({_plain(held)})")
+    out.append("roles: " + " · ".join(f"{r['role']} {_plain(r['holder']) if r.get('holder') else '—'}"
+                                       for r in state.get("roles", [])))
+    inc = state.get("incident") or {}
+    if inc:
+        out.append(f"incident: detected {_at(inc.get('detected_t'))} · acknowledged {_at(inc.get('acknowledged_t'))} · "
+                   f"declared {_at(inc.get('declared_t'))} · severity {inc.get('severity') or '—'} · "
+                   f"updates {inc.get('updates', 0)} · resolved {_at(inc.get('resolved_t'))}")
+    countdowns = state.get("countdowns") or []
+    if countdowns:
+        out.append("countdowns:")
+        for c in countdowns:
+            left = c["due_t"] - state.get("now_t", 0)
+            when = f"in {_clock(left)}" if left >= 0 else f"overdue {_clock(-left)}"
+            out.append(f"  {when:>14}  {_plain(c['label'])}")
+    for rb in state.get("runbooks") or []:
+        runs = rb.get("runs") or []
+        last = runs[-1] if runs else None
+        result = ("never run" if last is None else "running" if last.get("finished_t") is None
+                  else "ok" if last.get("ok") else f"failed: {_plain(last.get('error'))}")
+        who = f" (by {_plain(last.get('by'))} at {_at(last.get('started_t'))})" if last else ""
+        out.append(f"runbook {_plain(rb['name'])}: {result}{who}")
+    rows = (state.get("timeline") or [])[-lines:]
+    if rows:
+        out.append(f"timeline (last {len(rows)}):")
+        for r in rows:
+            who = _plain(r.get("who")) + (f" ({_plain(r['role'])})" if r.get("role") else "")
+            out.append(f"  {r.get('offset', ''):>9}  {who:<24} {_plain(r.get('text'))}")
+    if state.get("status") == "ended":
+        out.append(f"outcome: {state.get('outcome')}" + (f" ({_plain(state.get('reason'))})" if state.get("reason") else ""))
+    return "\n".join(out)

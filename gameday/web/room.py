@@ -1,0 +1,296 @@
+"""The control room's library face: who may do what, over the conductor's thread-safe inputs.
+
+Every action goes through a :class:`~gameday.conductor.Conductor` method, which journals
+it (``ActionRecorded`` with author and role, ``RoleAssigned``, ``FaultSkipped``,
+``ClockPaused``...); the room itself writes only ``ResponderJoined`` and
+``ResponderRevoked``. It keeps no drill state: the page state is
+:func:`gameday.web.state.room_state` of the journal. Two things are held in memory: the
+token registry (security material, never journaled) and, before the drill starts, the
+*lobby* — role assignments and joins made before there is a journal to hold them, which
+are journaled the moment the drill starts (right after ``DrillStarted``).
+
+Errors are :class:`RoomError` with an HTTP status (the API turns them into 4xx).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from gameday.model.events import Event
+from gameday.model.policy import SeverityPolicy
+from gameday.model.scenario import Scenario
+from gameday.web.auth import FACILITATOR, Principal, TokenRegistry, clean_name
+from gameday.web.live import LiveHub
+from gameday.web.state import fault_status, holders, room_state
+
+IC = "incident-commander"
+ROLE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+#: Actions a responder may record through the room (``runbook`` and ``assign_role`` have their own methods).
+RESPONDER_ACTIONS = ("acknowledge", "declare_incident", "set_severity", "notify_executives", "post_update",
+                     "mark_detected", "note", "resolved")  # fmt: skip
+
+
+class RoomError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class ControlRoom:
+    """One drill's control room. Thread-safe (HTTP handlers run on the server's threads)."""
+
+    def __init__(self, *, scenario: Scenario, policy: SeverityPolicy, conductor: Any, journal: Any, drill_id: str,
+                 mode: str, registry: TokenRegistry | None = None, gate: threading.Event | None = None,
+                 bind_host: str = "127.0.0.1", base_url: str = "", draft: Callable[..., str] | None = None,
+                 draft_options: dict[str, Any] | None = None):
+        self.scenario, self.policy, self.conductor, self.journal = scenario, policy, conductor, journal
+        self.drill_id, self.mode, self.bind_host, self.base_url = drill_id, mode, bind_host, base_url
+        self.registry = registry or TokenRegistry()
+        self.gate = gate or threading.Event()
+        self.hub = LiveHub()
+        self.draft, self.draft_options = draft, dict(draft_options or {})
+        self._lock = threading.Lock()
+        self._staged_roles: list[tuple[str, str, str]] = []  # (person, role, by), before start
+        self._staged_joins: list[tuple[str, str | None]] = []  # (person, role)
+        self._flushed = False
+        journal.listeners.append(self.hub.on_event)
+        conductor.phase_listeners.append(self._on_phase)
+
+    # -------------------------------------------------------------- drill status
+    @property
+    def events(self) -> list[Event]:
+        return list(self.journal.events)
+
+    def started(self) -> bool:
+        ev = self.journal.events
+        return bool(ev) and ev[0].kind == "DrillStarted"
+
+    def over(self) -> bool:
+        return any(e.kind in ("DrillAborted", "DrillEnded") for e in self.journal.events)
+
+    def _require_live(self) -> None:
+        if self.over():
+            raise RoomError(409, "the drill is over")
+        if not self.started():
+            raise RoomError(409, "the drill has not started yet (the facilitator starts it)")
+
+    def now_t(self) -> float:
+        return round(self.conductor.now_t(), 3) if self.started() else 0.0
+
+    def state(self, who: Principal) -> dict[str, Any]:
+        with self._lock:
+            staged = [(p, r) for p, r, _ in self._staged_roles] if not self._flushed else []
+        return room_state(self.scenario, self.policy, self.events, None if self.over() else self.now_t(),
+                          viewer=who.name, facilitator=who.facilitator, drill_id=self.drill_id, mode=self.mode,
+                          invited=self.registry.people(), staged_roles=staged)
+
+    # -------------------------------------------------------------- lobby
+    def _on_phase(self, phase: str) -> None:
+        """At ``preflight`` (just after DrillStarted): journal what the lobby staged."""
+        if phase != "preflight":
+            return
+        with self._lock:
+            if self._flushed:
+                return
+            self._flushed = True
+            joins, roles = list(self._staged_joins), list(self._staged_roles)
+        for person, role in joins:
+            if self.registry.has(person):
+                self.journal.append("ResponderJoined", person, {"person": person, "role": role})
+        for person, role, by in roles:
+            self.conductor.assign_role(person, role, by=by)
+
+    def _lobby(self) -> bool:
+        with self._lock:
+            return not self._flushed
+
+    def start(self, who: Principal) -> None:
+        self._facilitator(who)
+        if self.gate.is_set():
+            raise RoomError(409, "the drill has already been started")
+        self.gate.set()
+
+    def joined(self, who: Principal, token: str) -> None:
+        """First use of a responder's link: journal ResponderJoined (staged in the lobby)."""
+        if who.facilitator or not self.registry.first_use(token):
+            return
+        role = ", ".join(sorted(r for r, p in self._holders().items() if p == who.name)) or None
+        with self._lock:
+            if not self._flushed:
+                self._staged_joins.append((who.name, role))
+                return
+        if not self.over():
+            self.journal.append("ResponderJoined", who.name, {"person": who.name, "role": role})
+
+    def _holders(self) -> dict[str, str]:
+        with self._lock:
+            if not self._flushed:
+                return {r: p for p, r, _ in self._staged_roles}
+        return holders(self.journal.events)
+
+    # -------------------------------------------------------------- people and roles
+    def invite(self, who: Principal, person: str, role: str | None = None) -> tuple[str, str]:
+        """Facilitator: a join link for ``person`` (a new one replaces theirs). Returns (name, token)."""
+        self._facilitator(who)
+        if self.over():
+            raise RoomError(409, "the drill is over")
+        name = _name(person)
+        token = self.registry.issue(name)
+        if role:
+            self.assign_role(who, name, role)
+        return name, token
+
+    def revoke(self, who: Principal, person: str) -> None:
+        self._facilitator(who)
+        if not self.registry.revoke(person):
+            raise RoomError(404, f"no join link for {person!r}")
+        self.hub.drop(person)
+        with self._lock:
+            if not self._flushed:
+                self._staged_joins = [j for j in self._staged_joins if j[0] != person]
+                return
+        if not self.over():
+            self.journal.append("ResponderRevoked", who.name, {"person": person, "by": who.name})
+
+    def assign_role(self, who: Principal, person: str, role: str, author: str | None = None) -> Event | None:
+        """Assign or hand over a role. The facilitator and the incident commander assign any role;
+        anyone may hand over a role they hold, or take one nobody holds."""
+        name, role = _name(person), _role(role)
+        by = self._author(who, author)
+        current = self._holders()
+        if not who.facilitator:
+            allowed = current.get(IC) == by or current.get(role) == by or (role not in current and name == by)
+            if not allowed:
+                raise RoomError(403, f"{by} cannot assign {role}: only the facilitator, the incident commander, "
+                                     "the role's holder (handing it over), or someone taking a free role can")
+        with self._lock:
+            if not self._flushed:
+                if not who.facilitator:
+                    raise RoomError(409, "the drill has not started yet (the facilitator starts it)")
+                self._staged_roles = [s for s in self._staged_roles if s[1] != role] + [(name, role, by)]
+                return None
+        self._require_live()
+        return self.conductor.assign_role(name, role, by=by)
+
+    # -------------------------------------------------------------- responder actions
+    def act(self, who: Principal, action: str, data: dict[str, Any], author: str | None = None,
+            role: str | None = None) -> Event:
+        """Record one responder action through the conductor (journaled with author and role)."""
+        if action not in RESPONDER_ACTIONS:
+            raise RoomError(404, f"unknown action {action!r}")
+        self._require_live()
+        name = self._author(who, author)
+        return self.conductor.record_action(name, action, data, role=self._role_for(who, name, role))
+
+    def run_runbook(self, who: Principal, runbook: str, author: str | None = None, role: str | None = None) -> Event:
+        if runbook not in self.scenario.runbooks:
+            known = ", ".join(sorted(self.scenario.runbooks)) or "none"
+            raise RoomError(404, f"no runbook named {runbook!r} (this scenario's: {known})")
+        self._require_live()
+        name = self._author(who, author)
+        return self.conductor.start_runbook(runbook, name, self._role_for(who, name, role))
+
+    def draft_update(self, audience: str) -> tuple[str, str | None]:
+        """(text, note): the comms template's draft for ``audience``, prefilled with the drill's facts."""
+        if self.draft is None:
+            return "", "communication templates are not available in this build"
+        try:
+            text = self.draft(audience, self.events, scenario=self.scenario, policy=self.policy, now_t=self.now_t(),
+                              **self.draft_options)
+            return str(text), None
+        except Exception as exc:  # a template problem never breaks the room
+            return "", f"could not draft the update: {type(exc).__name__}: {exc}"
+
+    def _author(self, who: Principal, author: str | None) -> str:
+        if who.facilitator:
+            return _name(author) if author and author != FACILITATOR else FACILITATOR
+        if author and author != who.name:
+            raise RoomError(403, f"this link belongs to {who.name}; it cannot act as {author}")
+        return who.name
+
+    def _role_for(self, who: Principal, name: str, role: str | None) -> str | None:
+        """The role an action is recorded with: the one asked for (a responder must hold it), else
+        the role the author holds (the most recently assigned if several)."""
+        held = [r for r, p in holders(self.journal.events).items() if p == name]
+        if role:
+            role = _role(role)
+            if not who.facilitator and role not in held:
+                raise RoomError(403, f"{name} does not hold the role {role}" + (f" (holds: {', '.join(held)})" if held else ""))
+            return role
+        last = None
+        for e in self.journal.events:
+            if e.kind == "RoleAssigned" and e.data.get("person") == name and e.data.get("role") in held:
+                last = e.data["role"]
+        return last
+
+    # -------------------------------------------------------------- facilitator controls
+    def _facilitator(self, who: Principal) -> None:
+        if not who.facilitator:
+            raise RoomError(403, "only the facilitator can do this")
+
+    def pause(self, who: Principal) -> None:
+        self._facilitator(who)
+        self._require_live()
+        if not self.conductor.pause(by=FACILITATOR):
+            raise RoomError(409, "the drill clock is already paused (or cannot pause in this drill)")
+
+    def resume(self, who: Principal) -> None:
+        self._facilitator(who)
+        self._require_live()
+        if not self.conductor.resume(by=FACILITATOR):
+            raise RoomError(409, "the drill clock is not paused")
+
+    def inject(self, who: Principal, fault: str) -> None:
+        self._facilitator(who)
+        self._fault(fault, "inject")
+        self.conductor.inject_now(fault, by=FACILITATOR)
+
+    def skip(self, who: Principal, fault: str) -> Event:
+        self._facilitator(who)
+        self._fault(fault, "skip")
+        ev = self.conductor.skip_fault(fault, by=FACILITATOR)
+        if ev is None:
+            raise RoomError(409, f"fault {fault} is no longer scheduled")
+        return ev
+
+    def _fault(self, fault: str, verb: str) -> None:
+        status = fault_status(self.scenario, self.journal.events, fault)
+        if status is None:
+            raise RoomError(404, f"no fault named {fault!r}")
+        self._require_live()
+        if status != "scheduled":
+            raise RoomError(409, f"cannot {verb} fault {fault}: it is {status.replace('_', ' ')}")
+
+    def abort(self, who: Principal, reason: str) -> None:
+        """Stop now and roll everything back (in the lobby: end before anything is injected)."""
+        self._facilitator(who)
+        if self.over():
+            raise RoomError(409, "the drill is over")
+        self.conductor.abort(f"aborted by the facilitator: {reason}" if reason else "aborted by the facilitator")
+        self.gate.set()
+
+    def end(self, who: Principal, reason: str) -> None:
+        self._facilitator(who)
+        if self.over():
+            raise RoomError(409, "the drill is over")
+        if not self.gate.is_set():  # nothing to end normally yet
+            self.conductor.abort(f"ended by the facilitator before the drill started{': ' + reason if reason else ''}")
+            self.gate.set()
+            return
+        self.conductor.end(f"ended by the facilitator: {reason}" if reason else "ended by the facilitator")
+
+
+def _name(value: str | None) -> str:
+    try:
+        return clean_name(value or "")
+    except ValueError as exc:
+        raise RoomError(400, str(exc)) from None
+
+
+def _role(value: str) -> str:
+    if not ROLE_PATTERN.match(value or ""):
+        raise RoomError(400, f"a role is lower-case letters, digits, - _ . (at most 40), got {value[:60]!r}")
+    return value

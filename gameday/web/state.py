@@ -1,0 +1,317 @@
+"""The control room's page state: a pure function of the journal's events.
+
+:func:`room_state` turns the events of a (running or finished) drill into what a page
+shows — status and phase, the timeline, who holds which role, the incident so far, the
+countdowns, the runbooks' runs — for one viewer. The facilitator also gets the hidden
+expectations (the expected steps with their deadlines and verdicts so far, the expected
+severity, the fault schedule); a responder never does, and does not see the machine's
+ground truth (faults, the conductor's own impact probes, recovery, step matches) in the
+timeline either. No clock, no I/O: the same events give the same state, which is why a
+page reload mid-drill shows the same thing.
+
+Texts are untrusted and unescaped (names, notes, update texts, alert labels): every
+renderer escapes them (Jinja2 autoescape, ``textContent`` in the browser).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from gameday.analysis.matching import EPS, describe, evaluate_steps, read_facts
+from gameday.analysis.timeline import describe_event, one_line, timeline_rows
+from gameday.model.events import Event
+from gameday.model.policy import SeverityPolicy
+from gameday.model.scenario import Scenario
+
+#: Kinds a responder does not see: the conductor's ground truth and the scoring.
+HIDDEN_FROM_RESPONDERS = frozenset({
+    "FaultInjected", "FaultInjectionFailed", "FaultRolledBack", "FaultRollbackFailed", "FaultSkipped", "ImpactStarted",
+    "ImpactEnded", "RecoveryObserved", "StepMatched", "SteadyStateChecked", "SilenceCreated", "SilenceRemoved",
+})  # fmt: skip
+#: Kinds nobody needs as a timeline row (bookkeeping and raw load figures).
+NOT_IN_TIMELINE = frozenset({"PhaseChanged", "LoadStats"})
+MAX_ROWS = 400
+INCIDENT_KEYS = ("detected_t", "detected_via", "acknowledged_t", "acknowledged_by", "declared_t", "severity", "severity_t",
+                 "executives_t", "last_update_t", "updates", "resolved_t")
+SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+
+
+def visible(event: Event, facilitator: bool) -> bool:
+    """Whether a viewer sees ``event`` in the timeline and the live stream."""
+    if event.kind in NOT_IN_TIMELINE:
+        return False
+    if facilitator:
+        return True
+    if event.kind in HIDDEN_FROM_RESPONDERS:
+        return False
+    if event.kind == "ActivityRan":
+        return event.data.get("phase") == "runbook"
+    return True
+
+
+def describe_row(event: Event) -> str:
+    """The timeline text of one event (the kinds the shared timeline does not word yet are worded here)."""
+    d = event.data or {}
+    match event.kind:
+        case "ResponderJoined":
+            role = f" ({d['role']})" if d.get("role") else ""
+            return one_line(f"{d.get('person', '?')}{role} joined the control room")
+        case "ResponderRevoked":
+            return one_line(f"The join link of {d.get('person', '?')} was revoked by {d.get('by', 'the facilitator')}")
+        case "ClockPaused":
+            return one_line(f"Drill clock paused by {d.get('by', 'the facilitator')}")
+        case "ClockResumed":
+            return one_line(f"Drill clock resumed by {d.get('by', 'the facilitator')}")
+        case "FaultSkipped":
+            return one_line(f"Fault {d.get('fault', '?')} skipped by {d.get('by', 'the facilitator')}")
+        case "NotificationSent":
+            return one_line(f"Update sent to {d.get('channel', '?')} ({d.get('name', '')})")
+        case "NotificationFailed":
+            return one_line(f"Update to {d.get('channel', '?')} ({d.get('name', '')}) not sent: {d.get('error', '')}")
+    return describe_event(event)
+
+
+def row_dict(row: Any, event: Event) -> dict[str, Any]:
+    return {"seq": row.seq, "t": row.t, "offset": row.offset, "clock": row.clock, "kind": row.kind,
+            "category": row.category, "who": row.who, "role": row.role, "human": row.human,
+            "text": describe_row(event)}
+
+
+def timeline(events: Sequence[Event], facilitator: bool, limit: int = MAX_ROWS) -> list[dict[str, Any]]:
+    """The rows the viewer may see, newest last (at most ``limit``)."""
+    by_seq = {e.seq: e for e in events}
+    rows = [row_dict(r, by_seq[r.seq]) for r in timeline_rows(events) if visible(by_seq[r.seq], facilitator)]
+    if not facilitator:  # the drill's id and scenario would give the surprise away
+        rows = [{**r, "text": "The drill started"} if r["kind"] == "DrillStarted" else r for r in rows]
+    return rows[-limit:]
+
+
+def holders(events: Iterable[Event]) -> dict[str, str]:
+    """Role -> its current holder (a later RoleAssigned hands the role over)."""
+    out: dict[str, str] = {}
+    for e in events:
+        if e.kind == "RoleAssigned" and e.data.get("person") and e.data.get("role"):
+            out[str(e.data["role"])] = str(e.data["person"])
+    return out
+
+
+def roles_of(person: str, events: Iterable[Event]) -> list[str]:
+    return sorted(role for role, who in holders(events).items() if who == person)
+
+
+def room_state(
+    scenario: Scenario,
+    policy: SeverityPolicy,
+    events: Sequence[Event],
+    now_t: float | None,
+    *,
+    viewer: str,
+    facilitator: bool,
+    drill_id: str = "",
+    mode: str = "gameday",
+    invited: Sequence[str] = (),
+    staged_roles: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any]:
+    """Everything a page shows, for ``viewer``. ``events`` may be empty (the drill has not started:
+    the lobby); ``staged_roles`` are role assignments made in the lobby, journaled at start."""
+    started = bool(events) and events[0].kind == "DrillStarted"
+    ended = next((e for e in events if e.kind == "DrillEnded"), None)
+    status = "lobby" if not started else "ended" if ended else "paused" if _paused(events) else "running"
+    if ended is not None:
+        now_t = ended.t
+    now = float(now_t if now_t is not None else (events[-1].t if events else 0.0))
+    roles = holders(events) if started else {role: person for person, role in staged_roles}
+    people = _people(events, invited, roles)
+    phase = next((str(e.data.get("phase")) for e in reversed(events) if e.kind == "PhaseChanged"), None)
+    state: dict[str, Any] = {  # a responder gets neither the scenario's title nor the phase (both are spoilers)
+        "drill_id": drill_id if facilitator else "",
+        "title": scenario.title if facilitator else f"Game day: {scenario.service}",
+        "service": scenario.service,
+        "mode": mode,
+        "status": status,
+        "phase": phase if facilitator else None,
+        "outcome": ended.data.get("outcome") if ended else None,
+        "reason": ended.data.get("reason") if ended else None,
+        "now_t": round(now, 3),
+        "viewer": {"name": viewer, "facilitator": facilitator, "roles": sorted(r for r, p in roles.items() if p == viewer)},
+        "roles": [{"role": r, "holder": roles.get(r)} for r in _role_names(scenario, roles)],
+        "people": people,
+        "severities": list(SEVERITIES),
+        "audiences": ["internal", "external", "executive"],
+        "runbooks": _runbooks(scenario, events),
+        "incident": dict.fromkeys(INCIDENT_KEYS, None) | {"updates": 0},
+        "countdowns": [],
+        "timeline": timeline(events, facilitator) if started else [],
+    }
+    if started:
+        facts = read_facts(scenario, events)
+        statuses = evaluate_steps(scenario, events, now_t=None if ended else now, facts=facts)
+        state["incident"] = _incident(facts)
+        state["countdowns"] = _countdowns(statuses, facts, policy, state["incident"], facilitator, ended is None)
+        if facilitator:
+            state["expectations"] = _expectations(scenario, facts, statuses)
+    if facilitator:
+        state["faults"] = _faults(scenario, events)
+        state.setdefault("expectations", _expectations(scenario, None, []))
+    return state
+
+
+def _paused(events: Sequence[Event]) -> bool:
+    paused = False
+    for e in events:
+        if e.kind == "ClockPaused":
+            paused = True
+        elif e.kind == "ClockResumed":
+            paused = False
+    return paused
+
+
+def _role_names(scenario: Scenario, roles: dict[str, str]) -> list[str]:
+    names = list(scenario.roles)
+    return names + sorted(r for r in roles if r not in names)
+
+
+def _people(events: Sequence[Event], invited: Sequence[str], roles: dict[str, str]) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+
+    def person(name: str) -> dict[str, Any]:
+        return seen.setdefault(name, {"name": name, "joined": False, "revoked": False, "invited": False, "roles": []})
+
+    for e in events:
+        who = str(e.data.get("person") or "")
+        if e.kind == "ResponderJoined" and who:
+            person(who).update(joined=True, revoked=False)
+        elif e.kind == "ResponderRevoked" and who:
+            person(who)["revoked"] = True
+        elif e.kind == "RoleAssigned" and who:
+            person(who)
+    for name in invited:
+        person(name)["invited"] = True
+    for role, who in roles.items():
+        person(who)["roles"].append(role)
+    for p in seen.values():
+        p["roles"].sort()
+    return sorted(seen.values(), key=lambda p: p["name"].lower())
+
+
+def _first(facts, *names: str, after_window: bool = True):
+    return next((a for a in facts.actions if a.action in names and (not after_window or a.t >= facts.window_t - EPS)), None)
+
+
+def _incident(facts) -> dict[str, Any]:
+    marks = [a for a in facts.actions if a.action in ("set_severity", "declare_incident") and a.data.get("severity")]
+    ack, declared = _first(facts, "acknowledge"), _first(facts, "declare_incident")
+    updates = [a for a in facts.actions if a.action == "post_update"]
+    told = next((a for a in facts.actions if a.action == "notify_executives"
+                 or (a.action == "post_update" and a.data.get("audience") == "executive")), None)
+    return {
+        "detected_t": facts.detection.t if facts.detection else None,
+        "detected_via": facts.detection.data.get("via") if facts.detection else None,
+        "acknowledged_t": ack.t if ack else None,
+        "acknowledged_by": ack.author if ack else None,
+        "declared_t": declared.t if declared else None,
+        "severity": str(marks[-1].data["severity"]) if marks else None,
+        "severity_t": marks[0].t if marks else None,
+        "executives_t": told.t if told else None,
+        "last_update_t": updates[-1].t if updates else None,
+        "updates": len(updates),
+        "resolved_t": facts.resolved.t if facts.resolved else None,
+    }
+
+
+def _countdowns(statuses, facts, policy: SeverityPolicy, incident: dict[str, Any], facilitator: bool,
+                live: bool) -> list[dict[str, Any]]:
+    """Open deadlines as drill offsets (the page counts down to them)."""
+    if not live:
+        return []
+    out: list[dict[str, Any]] = []
+    pending = [s for s in statuses if s.deadline_t is not None and s.done_t is None and s.verdict in (None, "missed")]
+    if facilitator:
+        for s in pending:
+            role = f" ({s.step.role})" if s.step.role else ""
+            out.append({"id": f"step:{s.id}", "kind": "step", "label": f"{s.id}: {describe(s.step)}{role}",
+                        "due_t": s.deadline_t})
+    elif pending:
+        nxt = min(pending, key=lambda s: s.deadline_t)
+        out.append({"id": "step", "kind": "step", "label": "next expected step", "due_t": nxt.deadline_t})
+    level = policy.levels.get(incident.get("severity") or "")
+    start = incident["detected_t"] if incident["detected_t"] is not None else incident["declared_t"]
+    if level is not None and start is not None and incident["resolved_t"] is None:
+        sev = incident["severity"]
+        if level.update_every:
+            last = incident["last_update_t"]
+            base = max(start, last) if last is not None else start
+            out.append({"id": "update", "kind": "policy", "label": f"next status update ({sev} policy)",
+                        "due_t": base + level.update_every})
+        exec_start = incident["declared_t"] if incident["declared_t"] is not None else start
+        if level.executives_within is not None and incident["executives_t"] is None:
+            out.append({"id": "executives", "kind": "policy", "label": f"notify executives ({sev} policy)",
+                        "due_t": exec_start + level.executives_within})
+    out.sort(key=lambda c: c["due_t"])
+    return [{**c, "due_t": round(c["due_t"], 3)} for c in out]
+
+
+def _expectations(scenario: Scenario, facts, statuses) -> dict[str, Any]:
+    inj = facts.injection.t if facts is not None and facts.injection else None
+    return {
+        "severity": scenario.severity,
+        "detection_within": scenario.detection.within,
+        "detection_deadline_t": None if inj is None else inj + scenario.detection.within,
+        "recovery_deadline_t": None if inj is None else inj + scenario.recovery.within,
+        "signals": [s.name or s.alert.alertname for s in scenario.detection.signals],
+        "steps": [
+            {"id": s.id, "action": describe(s.step), "role": s.step.role, "after": s.step.after, "within": s.step.within,
+             "every": s.step.every, "anchor_t": s.anchor_t, "deadline_t": s.deadline_t, "done_t": s.done_t,
+             "verdict": s.verdict, "author": s.author, "note": s.note}
+            for s in statuses
+        ] if statuses else [
+            {"id": st.id, "action": describe(st), "role": st.role, "after": st.after, "within": st.within, "every": st.every,
+             "anchor_t": None, "deadline_t": None, "done_t": None, "verdict": None, "author": None, "note": ""}
+            for st in scenario.response
+        ],
+    }  # fmt: skip
+
+
+def _faults(scenario: Scenario, events: Sequence[Event]) -> list[dict[str, Any]]:
+    out = []
+    for f in scenario.faults:
+        mine = [e for e in events if e.data.get("fault") == f.id and e.kind.startswith("Fault")]
+        kinds = {e.kind: e for e in mine}
+        status = ("rolled_back" if "FaultRolledBack" in kinds else "rollback_failed" if "FaultRollbackFailed" in kinds
+                  else "failed" if "FaultInjectionFailed" in kinds else "injected" if "FaultInjected" in kinds
+                  else "skipped" if "FaultSkipped" in kinds else "scheduled")
+        injected = kinds.get("FaultInjected")
+        out.append({"id": f.id, "description": f.description or "", "at": f.at, "status": status,
+                    "injected_t": injected.t if injected else None})
+    return out
+
+
+def fault_status(scenario: Scenario, events: Sequence[Event], fault_id: str) -> str | None:
+    """``scheduled``, ``injected``, ... for one fault; None if the scenario has no such fault."""
+    return next((f["status"] for f in _faults(scenario, events) if f["id"] == fault_id), None)
+
+
+def _runbooks(scenario: Scenario, events: Sequence[Event]) -> list[dict[str, Any]]:
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in scenario.runbooks}
+    for e in events:
+        d = e.data
+        if e.kind == "ActionRecorded" and d.get("action") == "runbook_started":
+            runs.setdefault(str(d.get("runbook")), []).append(
+                {"by": d.get("author"), "role": d.get("role"), "started_t": e.t, "finished_t": None, "ok": None,
+                 "error": None, "activities": []})
+        elif e.kind == "ActivityRan" and d.get("phase") == "runbook":
+            open_run = _open_run(runs.get(str(d.get("owner")), []))
+            if open_run is not None:
+                open_run["activities"].append({"name": d.get("name"), "status": d.get("status"),
+                                               "output": one_line(d.get("output"), 160), "error": d.get("error")})
+        elif e.kind == "ActionRecorded" and d.get("action") == "runbook_finished":
+            open_run = _open_run(runs.get(str(d.get("runbook")), []))
+            if open_run is not None:
+                open_run.update(finished_t=e.t, ok=bool(d.get("ok")), error=d.get("error"))
+    return [{"name": name, "description": (scenario.runbooks[name].description or "") if name in scenario.runbooks else "",
+             "runs": items} for name, items in runs.items()]
+
+
+def _open_run(items: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((r for r in items if r["finished_t"] is None), None)
