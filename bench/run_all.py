@@ -19,6 +19,9 @@ import bench_abort
 import bench_detection
 import bench_help
 import bench_inject
+import bench_intake
+import bench_load
+import bench_monitoring
 import bench_overhead
 from common import ROOT, table, write_json
 
@@ -28,6 +31,9 @@ BENCHES = {
     "abort": bench_abort,
     "help": bench_help,
     "overhead": bench_overhead,
+    "intake": bench_intake,
+    "monitoring": bench_monitoring,
+    "load": bench_load,
 }
 
 

@@ -99,7 +99,13 @@ def postmortem(journal: Path, fmt: str, output: Path | None, templates: Path | N
     j = read_journal(journal)
     project = load_project(Path.cwd())
     tdir = templates or project.templates_dir
-    _emit(render_postmortem(j, score_journal(j), fmt, templates_dir=tdir), output)
+    card = score_journal(j)
+    charts = None
+    if output is not None and card.impact is not None:  # load charts beside the file, linked (md) or embedded (html)
+        from gameday.analysis.charts import render_charts
+
+        charts = render_charts(j, output.parent)
+    _emit(render_postmortem(j, card, fmt, templates_dir=tdir, charts=charts), output)
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -117,12 +123,21 @@ def _emit(text: str, output: Path | None) -> None:
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="put every output of the drill in this folder")
 @click.option("--responders", type=click.Path(path_type=Path, dir_okay=False), help="scripted responder file (ci)")
 @click.option("--drill-id", help="drill id (default: scenario id + UTC time)")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="where the control room and the alert intake listen (not loopback: needs monitoring.auth)")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="their port (default: a free one)")
+@click.option("--no-web", is_flag=True, help="gameday mode without the control room (starts at once)")
 @_guard
-def run(scenario: Path, mode: str, out: Path | None, responders: Path | None, drill_id: str | None) -> None:
-    """Run a drill: inject the scenario's faults, observe, take in alerts and actions, roll back, report."""
+def run(scenario: Path, mode: str, out: Path | None, responders: Path | None, drill_id: str | None, host: str, port: int,
+        no_web: bool) -> None:
+    """Run a drill: inject the scenario's faults, observe, take in alerts and actions, roll back, report.
+
+    In gameday mode the control room is served (the facilitator's link is printed) and the
+    drill starts when the facilitator presses start."""
     from gameday.runner import run_drill
 
-    code = run_drill(scenario, mode=mode, out=out, responders=responders, drill_id=drill_id)
+    options = {"host": host, "port": port, **({"web": False} if no_web else {})}
+    code = run_drill(scenario, mode=mode, out=out, responders=responders, drill_id=drill_id, options=options)
     sys.exit(code)
 
 
@@ -148,14 +163,31 @@ def demo() -> None:
 
 @demo.command("up")
 @click.option("--webhook-url", help="where the demo's monitoring posts Alertmanager webhooks")
+@click.option("--monitoring", type=click.Choice(["builtin", "prometheus"]), default="builtin", show_default=True,
+              help="builtin: the demo's stand-in monitor; prometheus: real Prometheus + Alertmanager on loopback")
 @_guard
-def demo_up(webhook_url: str | None) -> None:
+def demo_up(webhook_url: str | None, monitoring: str) -> None:
     """Start the demo in the background on free loopback ports."""
+    from gameday.demo.control import demo_down as down
     from gameday.demo.control import demo_up as up
     from gameday.project import load_project
 
-    info = up(load_project(Path.cwd()).state_path, webhook_url=webhook_url)
+    state = load_project(Path.cwd()).state_path
+    if monitoring == "builtin":
+        info = up(state, webhook_url=webhook_url)
+        click.echo(f"demo up: checkout {info['url']}  (control {info['control_url']})")
+        return
+    from gameday.monitoring.keeper import start_keeper
+
+    info = up(state)  # the stand-in monitor stays quiet: Alertmanager is the one that alerts
+    try:
+        mon = start_keeper(state, webhook_url=webhook_url, watch_pid=info["pid"])
+    except BaseException:
+        down(state)
+        raise
     click.echo(f"demo up: checkout {info['url']}  (control {info['control_url']})")
+    click.echo(f"monitoring: Prometheus {mon['prometheus_url']}  Alertmanager {mon['alertmanager_url']}"
+               f"  -> {webhook_url or 'no receiver until a drill runs'}")
 
 
 @demo.command("down")
@@ -190,6 +222,73 @@ def demo_reset() -> None:
     if handle is None:
         raise DemoError("demo is not running (start it with 'gameday demo up')")
     click.echo(f"demo reset: {handle.reset()}")
+
+
+@main.command(context_settings={"ignore_unknown_options": False})
+@click.argument("drill")
+@click.argument("action")
+@click.argument("args", nargs=-1)
+@click.option("--as", "as_", metavar="NAME", help="who did it (a responder's token acts as its owner)")
+@click.option("--role", help="the role acted in (default: the role NAME holds)")
+@click.option("--token", help="the token (default: $GAMEDAY_TOKEN, the join link's, or the facilitator's token file)")
+@click.option("--draft", is_flag=True, help="post_update/notify_executives without TEXT: send the template's draft")
+@click.option("--json", "as_json", is_flag=True, help="print the API's JSON answer")
+@_guard
+def act(drill: str, action: str, args: tuple[str, ...], as_: str | None, role: str | None, token: str | None,
+        draft: bool, as_json: bool) -> None:
+    """Do a responder action (or a facilitator control) in a running drill, from a terminal.
+
+    \b
+    DRILL: a drill id, '.', the control room's URL, or a join link.
+    Responder ACTIONs: acknowledge | declare_incident [SEV] | set_severity SEV | assign_role PERSON ROLE |
+      runbook NAME | mark_detected | post_update AUDIENCE TEXT... | notify_executives TEXT... |
+      note TEXT... | resolved   (TEXT '-' reads stdin)
+    Facilitator: start | pause | resume | inject FAULT | skip FAULT | abort [REASON] | end [REASON] |
+      invite PERSON [ROLE] | revoke PERSON
+    """
+    import json
+
+    from gameday.client import ControlRoomClient, build_request, find_drill
+    from gameday.project import load_project
+
+    ref = find_drill(drill, load_project(Path.cwd()).state_path, token)
+    with ControlRoomClient(ref) as client:
+        def text_source(field, values):
+            if not draft:
+                return None
+            return client.draft(values.get("audience", "executive"))
+
+        method, path, body = build_request(action, list(args), as_=as_, role=role, text_source=text_source)
+        answer = client.request(method, path, body)
+    if as_json:
+        click.echo(json.dumps(answer, indent=2))
+    elif isinstance(answer, dict) and answer.get("join_url"):
+        click.echo(f"join link for {answer['person']}: {answer['join_url']}")
+    elif isinstance(answer, dict) and answer.get("seq") is not None:
+        click.echo(f"journaled #{answer['seq']} {answer.get('kind')} at +{answer.get('t', 0):.3f}s")
+    elif isinstance(answer, dict) and "seq" in answer:
+        click.echo("staged: journaled when the drill starts")
+    elif isinstance(answer, dict):
+        click.echo(str(answer.get("status") or "done"))
+
+
+@main.command()
+@click.argument("drill", default=".")
+@click.option("--token", help="the token (default: $GAMEDAY_TOKEN, the join link's, or the facilitator's token file)")
+@click.option("--lines", "-n", type=click.IntRange(0, 1000), default=25, show_default=True, help="timeline rows to show")
+@click.option("--json", "as_json", is_flag=True, help="print the page state as JSON")
+@_guard
+def status(drill: str, token: str | None, lines: int, as_json: bool) -> None:
+    """Show a running drill: roles, incident, countdowns, runbooks and the timeline (DRILL as for 'act')."""
+    import json
+
+    from gameday.client import ControlRoomClient, find_drill, format_status
+    from gameday.project import load_project
+
+    ref = find_drill(drill, load_project(Path.cwd()).state_path, token)
+    with ControlRoomClient(ref) as client:
+        state = client.state()
+    click.echo(json.dumps(state, indent=2) if as_json else format_status(state, lines))
 
 
 if __name__ == "__main__":  # pragma: no cover

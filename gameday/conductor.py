@@ -27,11 +27,16 @@ from typing import Any
 from gameday.adapters.alerts import Alert, first_signal, signal_name
 from gameday.analysis.matching import evaluate_steps
 from gameday.clock import Clock
+from gameday.errors import InputError
 from gameday.journal import JournalWriter
 from gameday.model.events import Event
 from gameday.model.scenario import Fault, Scenario
 from gameday.ports import InjectionResult, Injector, Ledger, Observation, Observer, Runner
 from gameday.schedule import ScriptedAction, automation_due, end_due, script_due
+
+
+class DrillNotStarted(InputError):
+    """An input arrived before :meth:`Conductor.run` journaled ``DrillStarted``."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,7 @@ class Conductor:
     def receive_alerts(self, fmt: str, payload: Any, alerts: list[Alert], *, received_at: float | None = None,
                        error: str | None = None, source: str = "webhook") -> Event:
         """Journal one webhook delivery; the first matching firing alert after injection is the detection."""
+        self._require_started()
         signals = self.scenario.detection.signals
         rows, first = [], None
         for alert in alerts:
@@ -137,21 +143,30 @@ class Conductor:
             if sig is not None and first is None:
                 first = (sig, alert)
         with self._lock:
+            was_detected = "detection" in self._anchors
             ev = self._emit("AlertReceived", source, {
                 "format": fmt, "matched": first is not None, "signal": signal_name(first[0]) if first else None,
                 "error": error, "alerts": rows, "payload": payload}, at=received_at)
             if first and "injection" in self._anchors and "detection" not in self._anchors and not self._ended():
                 self._detect({"via": "alert", "signal": signal_name(first[0]), "alertname": first[1].alertname,
                               "alert_seq": ev.seq}, source, at=received_at)
+            woke = "detection" in self._anchors and not was_detected
             for alert in alerts:  # e.g. a PagerDuty acknowledgement is also the responder's action
                 if alert.action and not self._ended():
                     person = alert.actor or fmt
                     self.record_action(person, alert.action, {"via": fmt, "alert_seq": ev.seq})
-        self._poke()
+                    woke = True
+        if woke:  # only news for the timeline wakes it: a flood of deliveries must not keep it busy
+            self._poke()
         return ev
 
     def assign_role(self, person: str, role: str, by: str = "facilitator") -> Event:
+        """Give ``person`` the role; whoever held it before hands it over (one holder per role)."""
+        self._require_started()
         with self._lock:
+            for holder, held in list(self._roles.items()):
+                if held == role and holder != person:
+                    del self._roles[holder]
             self._roles[person] = role
             ev = self._emit("RoleAssigned", by, {"person": person, "role": role, "by": by})
             self._match_steps()
@@ -161,6 +176,7 @@ class Conductor:
     def record_action(self, author: str, action: str, data: Mapping[str, Any] | None = None,
                       role: str | None = None) -> Event:
         """Journal a responder's action; ``runbook`` starts the named runbook in the background."""
+        self._require_started()
         if action == "runbook":
             return self.start_runbook(str((data or {}).get("runbook")), author, role)
         with self._lock:
@@ -445,6 +461,10 @@ class Conductor:
 
     def _emit(self, kind: str, source: str, data: dict[str, Any], at: float | None = None) -> Event:
         return self.journal.append(kind, source, data, at=at)
+
+    def _require_started(self) -> None:
+        if not self.journal.events:  # DrillStarted is always the first event
+            raise DrillNotStarted("the drill has not started: nothing can be recorded yet")
 
     def _ended(self) -> bool:
         return self._done

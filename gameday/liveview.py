@@ -14,7 +14,7 @@ from gameday.journal import JournalWriter
 from gameday.model.events import Event
 from gameday.model.scenario import Scenario
 
-QUIET_KINDS = {"ActivityRan"}
+QUIET_KINDS = {"ActivityRan", "LoadStats"}
 
 
 def describe(event: Event) -> str:

@@ -99,6 +99,13 @@ def _run_drill(scenario_path: Path, *, mode: str, out: Path | None, responders: 
         raise ConfigError(f"{responders}: no such responder script")
     roster, script = load_script(script_path) if script_path else ([], [])
     clock = clock or SystemClock()
+    # Drill time stands still until the drill starts (the facilitator's start in gameday mode,
+    # once services such as Prometheus are ready in ci mode), and a facilitator may pause it.
+    from gameday.clock import PausableClock
+
+    clock = clock if isinstance(clock, PausableClock) else PausableClock(clock)
+    clock.pause()
+    opts = dict(options or {})
     drill_id = drill_id or f"{sc.id}-{clock.wall():%Y%m%dT%H%M%SZ}"
     outputs = Outputs.for_drill(project.root, drill_id, out)
     state = project.state_path
@@ -107,11 +114,12 @@ def _run_drill(scenario_path: Path, *, mode: str, out: Path | None, responders: 
         ledger = FaultLedger(state)
         ledger.ensure_clear()
         holder: dict[str, Any] = {}
-        intake = _start_intake(holder, stack)
+        intake = _start_intake(holder, stack, clock, sc.monitoring.auth,
+                               *_listen_address(opts, sc.monitoring.auth is not None))
         webhook = f"{intake.url}/webhooks/alertmanager"
         target = _prepare_target(sc, state, webhook, stack, Path(loaded.base_dir))
         injectors, runbooks = _build_effects(sc, loaded, target, clock, state / "logs")
-        probes = _build_probes(sc, target)
+        probes = _build_probes(sc, target, clock)
         journal = _open_journal(outputs.journal, clock)
         stack.callback(journal.close)
         from gameday.conductor import Conductor
@@ -128,10 +136,12 @@ def _run_drill(scenario_path: Path, *, mode: str, out: Path | None, responders: 
 
         ctx = DrillContext(scenario=sc, loaded=loaded, project=project, mode=mode, drill_id=drill_id, state_dir=state,
                            target_url=target.url, target=target, conductor=conductor, journal=journal,
-                           options=dict(options or {}), echo=echo)
-        for service in build_services(ctx):
+                           options={**opts, "webhook_url": webhook, "server": intake}, echo=echo)
+        services = build_services(ctx)
+        for service in services:
             service.start()
             stack.callback(service.stop)
+        gate = next((s.start_gate for s in services if getattr(s, "start_gate", None) is not None), None)
         from gameday.liveview import LiveView
 
         view = LiveView(sc, journal, echo=echo)
@@ -139,7 +149,8 @@ def _run_drill(scenario_path: Path, *, mode: str, out: Path | None, responders: 
         probes.start(conductor.observe)
         stack.callback(probes.stop)
         echo(f"drill {drill_id}: {sc.title} ({mode} mode); alerts to {webhook}")
-        result = _run_with_signals(conductor)
+        result = _run_with_signals(conductor, gate, lambda: echo(
+            "waiting for the facilitator to start the drill (Ctrl-C cancels: nothing is injected)"))
     return _report(outputs, mode, echo, result.outcome, result.reason)
 
 
@@ -155,17 +166,35 @@ def _open_journal(path: Path, clock: Clock):
     return JournalWriter(path, clock)
 
 
-def _start_intake(holder: dict[str, Any], stack: ExitStack):
+def _listen_address(opts: dict[str, Any], intake_auth: bool) -> tuple[str, int]:
+    """Where the intake (and the control room, on the same server) listen: ``--host``/``--port``,
+    default 127.0.0.1 and a free port. A non-loopback host needs the intake authenticated
+    (``monitoring.auth``); the control room always needs tokens."""
+    from gameday.web.auth import is_loopback
+
+    host, port = str(opts.get("host") or "127.0.0.1"), int(opts.get("port") or 0)
+    if not is_loopback(host) and not intake_auth:
+        raise ConfigError(f"refusing to listen on {host}: not a loopback address, and the webhook intake has no "
+                          "authentication configured (set monitoring.auth in the scenario)")
+    return host, port
+
+
+def _start_intake(holder: dict[str, Any], stack: ExitStack, clock: Clock, auth=None, host: str = "127.0.0.1",
+                  port: int = 0):
+    from gameday.adapters.intake_auth import IntakeVerifier
     from gameday.adapters.webhooks import make_intake_app
     from gameday.web.server import BackgroundServer
 
+    verifier = IntakeVerifier.from_config(auth)  # ConfigError (exit 2) if a secret's variable is unset
+
     def sink(fmt, payload, alerts, *, received_at=None, error=None):
         conductor = holder.get("conductor")
-        if conductor is None:  # before the drill starts there is no journal to hold it
+        if conductor is None or conductor.phase is None:  # before the drill starts there is no journal to hold it
             return None
         return conductor.receive_alerts(fmt, payload, alerts, received_at=received_at, error=error)
 
-    server = BackgroundServer(make_intake_app(sink)).start()
+    # arrival times on the drill's clock, so they stay exact across pauses
+    server = BackgroundServer(make_intake_app(sink, verifier=verifier, clock=clock.now), host, port).start()
     stack.callback(server.stop)
     return server
 
@@ -214,29 +243,43 @@ def _experiment(loaded, path: Path | None) -> dict | None:
     return None if path is None else loaded.experiments[str(path)]
 
 
-def _build_probes(sc: Scenario, target: TargetInfo):
+def _build_probes(sc: Scenario, target: TargetInfo, clock: Clock):
     from gameday.adapters.probes import build_probes
     from gameday.observing import ProbeSet
 
-    return ProbeSet(build_probes(sc.steady_state, target.url or "", target.processes), sc.timing.probe_interval)
+    probes = build_probes(sc.steady_state, target.url or "", target.processes, clock=clock)
+    return ProbeSet(probes, sc.timing.probe_interval)
 
 
-def _run_with_signals(conductor):
-    """Run the conductor in a worker thread; SIGINT/SIGTERM abort it (rolling back) instead of killing us."""
+def _run_with_signals(conductor, gate: threading.Event | None = None, waiting=None):
+    """Run the conductor in a worker thread; SIGINT/SIGTERM abort it (rolling back) instead of killing us.
+
+    With a ``gate`` (the control room's start), the conductor runs once it opens; a signal
+    opens it too, and the drill then ends at once, aborted, with nothing injected
+    (``waiting()`` is called once the signal handlers are in place).
+    """
     box: dict[str, Any] = {}
 
     def work() -> None:
         try:
+            while gate is not None and not gate.wait(0.1):
+                pass
+            if getattr(conductor.clock, "paused", False):  # the lobby's pause: drill time starts now
+                conductor.clock.resume()
             box["result"] = conductor.run()
         except BaseException as exc:  # re-raised below, after rollback already ran
             box["error"] = exc
 
     def on_signal(signum, _frame) -> None:
         conductor.abort(f"signal: {signal.Signals(signum).name}")
+        if gate is not None:
+            gate.set()
 
     thread = threading.Thread(target=work, name="conductor")
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
+        if gate is not None and waiting is not None and not gate.is_set():
+            waiting()
         thread.start()
         while thread.is_alive():
             thread.join(0.05)
@@ -263,9 +306,15 @@ def _report(outputs: Outputs, mode: str, echo, outcome: str, reason: str | None 
     templates = load_project(Path.cwd()).templates_dir
     atomic_write(outputs.scorecard_json, render_scorecard(card, "json"))
     atomic_write(outputs.scorecard_md, render_scorecard(card, "md"))
-    atomic_write(outputs.postmortem_md, render_postmortem(journal, card, "md", templates_dir=templates))
-    atomic_write(outputs.postmortem_html, render_postmortem(journal, card, "html", templates_dir=templates))
-    written = [outputs.journal, outputs.scorecard_json, outputs.scorecard_md, outputs.postmortem_md, outputs.postmortem_html]
+    charts: list[Path] = []
+    if card.impact is not None:  # load charts (PNG) beside the postmortem: linked by the Markdown, embedded in the HTML
+        from gameday.analysis.charts import render_charts
+
+        charts = render_charts(journal, outputs.postmortem_html.parent)
+    atomic_write(outputs.postmortem_md, render_postmortem(journal, card, "md", templates_dir=templates, charts=charts))
+    atomic_write(outputs.postmortem_html, render_postmortem(journal, card, "html", templates_dir=templates, charts=charts))
+    written = [outputs.journal, outputs.scorecard_json, outputs.scorecard_md, outputs.postmortem_md, outputs.postmortem_html,
+               *charts]
     if mode == "ci":
         atomic_write(outputs.junit, junit_xml(card))
         written.append(outputs.junit)

@@ -16,7 +16,7 @@ from gameday.model.duration import human
 from gameday.model.events import Event
 
 #: Kinds left out of the timeline (bookkeeping, not facts worth a row).
-HIDDEN_KINDS = frozenset({"PhaseChanged"})
+HIDDEN_KINDS = frozenset({"PhaseChanged", "LoadStats"})  # per-second load figures: the charts show them
 
 #: Kinds that are people's doing (unless recorded by automation).
 HUMAN_KINDS = frozenset({"RoleAssigned", "ActionRecorded", "NoteAdded"})

@@ -37,11 +37,19 @@ the analysis; keys not listed may be added, listed keys keep their meaning):
 ``RecoveryObserved``    checks ([names])
 ``DrillAborted``        reason
 ``DrillEnded``          outcome: completed | aborted, reason
-``LoadStarted``         tool (locust), users, workers, host, locustfile
-``LoadStats``           one per stats interval: t_from, t_to, per request name {requests, failures,
-                        p50, p95, p99 (ms)} and totals (the journal alone reproduces the impact figures)
-``LoadFailed``          error (the load tool died: impact is unknown from here until LoadStarted again)
-``LoadStopped``         totals
+``LoadStarted``         tool (locust), users, spawn_rate, workers, host, locustfile, stages, priority,
+                        business (the effective business context: the scenario's, else gameday.yaml's,
+                        or None), unknown_customer_facing, interval (s), pids {role: pid}, files
+``LoadStats``           one per stats interval (about 1 s), journaled as it arrives: t_from, t_to (drill
+                        offsets), users_from, users (running at each end), names {request name:
+                        {requests, failures, p50, p95, p99, max (ms), hist {ms: count}}} and total
+                        {requests, failures, p50, p95, p99, max} — the interval's own figures, not
+                        cumulative; hist is locust's rounded response times, so window percentiles
+                        are exact (the journal alone reproduces the impact figures)
+``LoadFailed``          error, stage (start | run), role, exit_code (the load tool could not start or
+                        died: impact is unknown from the last LoadStats until LoadStarted again)
+``LoadStopped``         reason (rollback | end), totals {name: {requests, failures}} (locust's own final
+                        figures), totals_from, errors [{name, method, error, occurrences}], exit_codes
 ``NotificationSent``    channel (slack | teams | generic), name, action_seq
 ``NotificationFailed``  channel, name, action_seq, error
 ``FaultSkipped``        fault, by

@@ -21,19 +21,6 @@ Mode = Literal["gameday", "tabletop", "ci", "training"]
 Audience = Literal["internal", "external", "executive"]
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", description="lower-case id: letters, digits, - _ .")]
 
-#: Actions a responder (person or automation) can record; steps expect one of these.
-ACTIONS = (
-    "acknowledge",
-    "declare_incident",
-    "set_severity",
-    "assign_role",
-    "notify_executives",
-    "post_update",
-    "runbook",
-    "mark_detected",
-    "note",
-    "resolved",
-)
 ActionName = Literal[
     "acknowledge",
     "declare_incident",
@@ -46,6 +33,8 @@ ActionName = Literal[
     "note",
     "resolved",
 ]
+#: Actions a responder (person or automation) can record; steps expect one of these.
+ACTIONS: tuple[str, ...] = ActionName.__args__  # type: ignore[attr-defined]
 #: Anchors a step deadline may count from, besides another step's id.
 BUILTIN_ANCHORS = ("start", "injection", "detection", "recovery")
 

@@ -232,3 +232,17 @@ def test_every_rollback_is_in_the_ledger_before_any_injection_and_cleared_if_nev
     assert h.index(("injected", "kill-db")) > 1
     assert ("clear", "kill-db") in h and ("clear", "later") in h and w.ledger.open == {}
     assert later.calls == []
+
+
+def test_role_hand_over_leaves_one_holder_and_inputs_before_start_are_refused(tmp_path):
+    from gameday.conductor import DrillNotStarted
+
+    w = World(tmp_path, scenario(), alert_at=None, heal=False, roster=[("alice", "incident-commander")])
+    with pytest.raises(DrillNotStarted):
+        w.conductor.record_action("alice", "note", {"text": "too early"})
+    w.clock.schedule(w.journal.t0 + 6.0, lambda c: c.assign_role("bob", "incident-commander", by="alice"))
+    w.clock.schedule(w.journal.t0 + 7.0, lambda c: c.record_action("alice", "note", {"text": "handed over"}))
+    w.clock.schedule(w.journal.t0 + 8.0, lambda c: c.end())
+    _, j = w.run()
+    note = next(e for e in j.of("ActionRecorded") if e.data["action"] == "note")
+    assert note.data["role"] is None  # alice no longer holds incident-commander
