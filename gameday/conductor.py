@@ -11,9 +11,9 @@ journal at once under one lock (so a detection's time is the moment it arrived) 
 the timeline. Tabletop and training modes plug in here as other input sources and a
 pausable clock; the phase machine does not change.
 
-Safety: a fault is recorded in the ledger before it is injected and cleared after its
-rollback; every exit from :meth:`run` — end, guardrail, abort, error — rolls back every
-fault still open.
+Safety (the effects live in :class:`gameday.faults.FaultBook`): a fault is recorded in the
+ledger before it is injected and cleared after its rollback; every exit from :meth:`run` —
+end, guardrail, abort, error — rolls back every fault still open.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from gameday.clock import Clock
 from gameday.errors import InputError
 from gameday.journal import JournalWriter
 from gameday.model.events import Event
-from gameday.model.scenario import Fault, Scenario
+from gameday.model.scenario import Scenario
+from gameday.faults import FaultBook, FaultState, safely
 from gameday.ports import InjectionResult, Injector, Ledger, Observation, Observer, Runner
 from gameday.schedule import ScriptedAction, automation_due, end_due, script_due
 
@@ -43,14 +44,6 @@ class DrillNotStarted(InputError):
 class DrillResult:
     outcome: str  # completed | aborted
     reason: str | None
-
-
-@dataclass
-class _FaultState:
-    fault: Fault
-    injected_t: float | None = None
-    rolled_back: bool = False
-    failed: bool = False
 
 
 class Conductor:
@@ -75,7 +68,7 @@ class Conductor:
     ):
         self.scenario, self.journal, self.clock = scenario, journal, clock
         self.mode, self.drill_id = mode, drill_id
-        self.injectors, self.runbooks = dict(injectors), dict(runbooks or {})
+        self.runbooks = dict(runbooks or {})
         self.probe, self.ledger = probe, ledger
         self.roster = list(roster)
         self._script = list(script)
@@ -83,7 +76,7 @@ class Conductor:
         self._start_data = dict(start_data or {})
         self._lock = threading.RLock()
         self._wake: queue.Queue = queue.Queue()
-        self._faults = {f.id: _FaultState(f) for f in scenario.faults}
+        self.faults = FaultBook(scenario.faults, injectors, ledger, drill_id, str(journal.path))
         self._failing: dict[str, bool] = {}
         self._impact_since_injection = False
         self._anchors: dict[str, float] = {}
@@ -94,7 +87,6 @@ class Conductor:
         self._phase: str | None = None
         self._spawn = spawn or _spawn_thread
         self._skipped: set[str] = set()
-        self._recorded: set[str] = set()  # faults whose rollback is in the ledger
         self._done = False  # DrillEnded journaled (services may still journal after it)
         self._end_requested: str | None = None
         self.phase_listeners: list[Callable[[str], None]] = []
@@ -202,14 +194,14 @@ class Conductor:
 
     def inject_now(self, fault_id: str, by: str = "facilitator") -> None:
         """Facilitator: inject a scheduled fault now instead of at its time."""
-        st = self._faults[fault_id]
+        st = self.faults[fault_id]
         if st.injected_t is None and fault_id not in self._skipped:
             self._wake.put(lambda c: c._inject(st) if st.injected_t is None else None)
 
     def skip_fault(self, fault_id: str, by: str = "facilitator") -> Event | None:
         """Facilitator: never inject this scheduled fault."""
         with self._lock:
-            st = self._faults[fault_id]
+            st = self.faults[fault_id]
             if st.injected_t is not None or fault_id in self._skipped:
                 return None
             self._skipped.add(fault_id)
@@ -256,7 +248,7 @@ class Conductor:
             if failing:
                 self.abort(f"steady state not met before injection: {failing}")
             else:
-                self._record_in_ledger()
+                self.faults.record_all()
                 for person, role in self.roster:
                     self.assign_role(person, role, by="script")
                 with self._lock:
@@ -282,15 +274,15 @@ class Conductor:
             self.abort(f"guardrail: abort.max_duration ({sc.abort.max_duration:g}s) reached")
             return None
         due: list[float] = [sc.abort.max_duration]
-        for st in list(self._faults.values()):
-            if st.injected_t is None and not st.failed:
+        for st in self.faults:
+            if st.pending:
                 if t >= st.fault.at:
                     self._inject(st)
                     if self._abort_reason:
                         return None
                 else:
                     due.append(st.fault.at)
-            elif st.injected_t is not None and not st.rolled_back and st.fault.max_duration is not None:
+            elif st.open and st.fault.max_duration is not None:
                 limit = st.injected_t + st.fault.max_duration
                 if t >= limit:
                     self._rollback(st, "max_duration")
@@ -299,11 +291,9 @@ class Conductor:
         script_later = self._play_script(t)
         due += script_later + self._play_automation(t)
         with self._lock:
-            injected = [st.injected_t for st in self._faults.values() if st.injected_t is not None]
             done, end_at = end_due(
                 self.scenario, self._anchors, t, busy=bool(self._busy), script_later=script_later,
-                faults_pending=any(st.injected_t is None and not st.failed for st in self._faults.values()),
-                last_injection=max(injected) if injected else None,
+                faults_pending=self.faults.any_pending(), last_injection=self.faults.last_injected_t(),
                 impacted=self._impact_since_injection or any(self._failing.values()))
         if done:
             return None
@@ -343,65 +333,36 @@ class Conductor:
                     "checks": [{"check": o.check, "ok": o.ok, "detail": o.detail} for o in observations]})
         return observations
 
-    def _record_in_ledger(self) -> None:
-        """Write every fault's rollback to the ledger before any is injected.
-
-        Done once after preflight rather than at each fault's time, so the fsynced ledger
-        write never delays an injection; entries of faults never injected are cleared at the
-        end (and a crash in between leaves rollbacks that are harmless to run).
-        """
-        if self.ledger is None:
-            return
-        for fault_id, injector in self.injectors.items():
-            spec_fn = getattr(injector, "ledger_spec", None)
-            self.ledger.record(self.drill_id, fault_id, spec_fn() if spec_fn else {}, str(self.journal.path))
-            self._recorded.add(fault_id)
-
-    def _inject(self, st: _FaultState) -> None:
-        injector = self.injectors[st.fault.id]
-        if self.ledger is not None and st.fault.id not in self._recorded:  # injected before preflight ended
-            spec_fn = getattr(injector, "ledger_spec", None)
-            self.ledger.record(self.drill_id, st.fault.id, spec_fn() if spec_fn else {}, str(self.journal.path))
-            self._recorded.add(st.fault.id)
+    def _inject(self, st: FaultState) -> None:
         with self._lock:
             self._set_phase("inject")
-            ev = self._emit("FaultInjected", "injector", {"fault": st.fault.id, "kind": _fault_kind(st.fault),
-                                                          "scheduled_t": st.fault.at})
+            ev = self._emit("FaultInjected", "injector", {"fault": st.fault.id, "kind": st.kind, "scheduled_t": st.fault.at})
             st.injected_t = ev.t
             self._anchors.setdefault("injection", ev.t)
-        result = _safely(injector.inject)
-        if self.ledger is not None:
-            self.ledger.mark_injected(self.drill_id, st.fault.id, result.rollback or None)
+        result = self.faults.inject(st)
         with self._lock:
             self._journal_runs(st.fault.id, result)
             if not result.ok:
-                st.failed = True
                 self._emit("FaultInjectionFailed", "injector", {"fault": st.fault.id, "error": result.error})
-            if all(s.injected_t is not None or s.failed for s in self._faults.values()) and "recovery" not in self._anchors:
+            if not self.faults.any_pending() and "recovery" not in self._anchors:
                 self._set_phase("observe")
         if not result.ok:
             self.abort(f"injector failed: fault {st.fault.id}: {result.error}")
 
-    def _rollback(self, st: _FaultState, reason: str) -> None:
-        if st.rolled_back or st.injected_t is None:
+    def _rollback(self, st: FaultState, reason: str) -> None:
+        result = self.faults.rollback(st)
+        if result is None:
             return
-        st.rolled_back = True
-        result = _safely(self.injectors[st.fault.id].rollback)
         with self._lock:
             self._journal_runs(st.fault.id, result)
             if result.ok:
                 self._emit("FaultRolledBack", "injector", {"fault": st.fault.id, "reason": reason})
             else:
                 self._emit("FaultRollbackFailed", "injector", {"fault": st.fault.id, "error": result.error})
-        if self.ledger is not None:
-            if result.ok:
-                self.ledger.clear(self.drill_id, st.fault.id)
-            else:
-                self.ledger.mark_rollback_failed(self.drill_id, st.fault.id, result.error or "rollback failed")
 
     def _run_runbook(self, name: str, runner: Runner | None, author: str, role: str | None) -> None:
         try:
-            result = _safely(runner.run) if runner else InjectionResult(ok=False, error=f"no runbook named {name!r}")
+            result = safely(runner.run) if runner else InjectionResult(ok=False, error=f"no runbook named {name!r}")
             with self._lock:
                 self._journal_runs(name, result)
                 self._emit("ActionRecorded", author, {"action": "runbook_finished", "runbook": name, "author": author,
@@ -419,10 +380,9 @@ class Conductor:
                 self._emit("DrillAborted", "conductor", {"reason": reason})
             self._set_phase("rollback")
         why = "signal" if reason and reason.startswith("signal") else ("abort" if reason else "end")
-        for st in self._faults.values():
+        for st in self.faults:
             self._rollback(st, why)
-            if st.injected_t is None and st.fault.id in self._recorded and self.ledger is not None:
-                self.ledger.clear(self.drill_id, st.fault.id)  # never injected: nothing to roll back
+        self.faults.forget_uninjected()
         if self._anchors.get("injection") is not None:
             self._steady_state("final")
         outcome = "aborted" if reason else "completed"
@@ -479,14 +439,3 @@ class Conductor:
 
 def _spawn_thread(fn: Callable[[], None]) -> None:
     threading.Thread(target=fn, daemon=True, name="runbook").start()
-
-
-def _fault_kind(fault: Fault) -> str:
-    return "experiment" if fault.experiment else ("activities" if fault.activities else "process")
-
-
-def _safely(fn: Callable[[], InjectionResult]) -> InjectionResult:
-    try:
-        return fn()
-    except Exception as exc:  # an adapter bug must not skip a rollback
-        return InjectionResult(ok=False, error=f"{type(exc).__name__}: {exc}")

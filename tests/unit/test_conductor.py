@@ -224,7 +224,7 @@ def test_every_rollback_is_in_the_ledger_before_any_injection_and_cleared_if_nev
          "rollbacks": [{"type": "action", "name": "r", "provider": {"type": "process", "path": "true"}}]}])
     w = World(tmp_path, sc, alert_at=None, heal=False)
     later = FakeInjector(name="later")
-    w.conductor.injectors["later"] = later
+    w.conductor.faults.injectors["later"] = later
     w.clock.schedule(w.journal.t0 + 8.0, lambda c: c.abort("signal: SIGINT"))
     w.run()
     h = w.ledger.history

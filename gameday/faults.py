@@ -1,0 +1,119 @@
+"""The faults of one drill, each paired with its rollback and its fault-ledger entry.
+
+:class:`FaultBook` does the effects (ledger writes, injector calls) and keeps each
+fault's state; the conductor decides when and journals what happened. The order is the
+safety rule of the whole tool: ledger entry first, then inject; rollback, then clear the
+entry — and an injector that raises still counts as a failure that gets rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from gameday.model.scenario import Fault
+from gameday.ports import InjectionResult, Injector, Ledger
+
+
+@dataclass
+class FaultState:
+    fault: Fault
+    injected_t: float | None = None
+    rolled_back: bool = False
+    failed: bool = False  # injection failed, or skipped: settled, never to be injected
+
+    @property
+    def pending(self) -> bool:
+        """Still to be injected."""
+        return self.injected_t is None and not self.failed
+
+    @property
+    def open(self) -> bool:
+        """Injected and not rolled back."""
+        return self.injected_t is not None and not self.rolled_back
+
+    @property
+    def kind(self) -> str:
+        f = self.fault
+        return "experiment" if f.experiment else ("activities" if f.activities else "process")
+
+
+class FaultBook:
+    """Every fault of a drill with its injector, and the ledger entry written before it goes in."""
+
+    def __init__(self, faults: list[Fault], injectors: Mapping[str, Injector], ledger: Ledger | None,
+                 drill_id: str, journal_path: str | None):
+        self.states = {f.id: FaultState(f) for f in faults}
+        self.injectors = dict(injectors)
+        self.ledger, self.drill_id, self.journal_path = ledger, drill_id, journal_path
+        self._recorded: set[str] = set()
+
+    def __getitem__(self, fault_id: str) -> FaultState:
+        return self.states[fault_id]
+
+    def __iter__(self):
+        return iter(list(self.states.values()))
+
+    # ------------------------------------------------------------------ views
+    def any_pending(self) -> bool:
+        return any(st.pending for st in self.states.values())
+
+    def last_injected_t(self) -> float | None:
+        times = [st.injected_t for st in self.states.values() if st.injected_t is not None]
+        return max(times) if times else None
+
+    # ---------------------------------------------------------------- effects
+    def record_all(self) -> None:
+        """Write every fault's rollback to the ledger before any is injected.
+
+        Done once after preflight rather than at each fault's time, so the fsynced ledger
+        write never delays an injection; entries of faults never injected are cleared by
+        :meth:`forget_uninjected` (a crash in between leaves rollbacks harmless to run).
+        """
+        for fault_id in self.injectors:
+            self._record(fault_id)
+
+    def inject(self, st: FaultState) -> InjectionResult:
+        """Run the injector (its ledger entry is written first if it is not yet)."""
+        self._record(st.fault.id)
+        result = safely(self.injectors[st.fault.id].inject)
+        if self.ledger is not None:
+            self.ledger.mark_injected(self.drill_id, st.fault.id, result.rollback or None)
+        if not result.ok:
+            st.failed = True
+        return result
+
+    def rollback(self, st: FaultState) -> InjectionResult | None:
+        """Roll an open fault back and settle its ledger entry; None if it was not open."""
+        if not st.open:
+            return None
+        st.rolled_back = True
+        result = safely(self.injectors[st.fault.id].rollback)
+        if self.ledger is not None:
+            if result.ok:
+                self.ledger.clear(self.drill_id, st.fault.id)
+            else:
+                self.ledger.mark_rollback_failed(self.drill_id, st.fault.id, result.error or "rollback failed")
+        return result
+
+    def forget_uninjected(self) -> None:
+        """Clear the ledger entries of faults that never went in: nothing to roll back."""
+        for st in self.states.values():
+            if st.injected_t is None and st.fault.id in self._recorded and self.ledger is not None:
+                self.ledger.clear(self.drill_id, st.fault.id)
+                self._recorded.discard(st.fault.id)
+
+    def _record(self, fault_id: str) -> None:
+        if self.ledger is None or fault_id in self._recorded:
+            return
+        spec_fn = getattr(self.injectors[fault_id], "ledger_spec", None)
+        self.ledger.record(self.drill_id, fault_id, spec_fn() if spec_fn else {}, self.journal_path)
+        self._recorded.add(fault_id)
+
+
+def safely(fn: Callable[[], InjectionResult]) -> InjectionResult:
+    """Call an injector or runner; an exception becomes a failed result (an adapter bug must not skip a rollback)."""
+    try:
+        return fn()
+    except Exception as exc:
+        return InjectionResult(ok=False, error=f"{type(exc).__name__}: {exc}")
