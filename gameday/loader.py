@@ -12,26 +12,27 @@ checks the files a scenario references:
   **relative to the scenario file's folder first, then relative to the project root**
   (the nearest folder at or above the scenario holding ``gameday.yaml``, see
   :func:`gameday.project.find_root`). Absolute paths are used as they are.
-* Referenced Chaos Toolkit experiments (YAML or JSON) are read and validated with
+* Referenced Chaos Toolkit experiments (YAML or JSON) are read here and validated with
   chaoslib's own validator, activity by activity, so each problem points at the offending
   activity; a fault's experiment must also have ``rollbacks``. Inline ``activities`` and
-  ``rollbacks`` of faults and runbooks are validated the same way. chaoslib is imported
-  only when a scenario is loaded (never at import), and it imports the Python modules
-  that python providers name.
+  ``rollbacks`` of faults and runbooks are validated the same way. Those checks live in
+  :mod:`gameday.experiments`: chaoslib is imported only when a scenario is loaded (never
+  at import), and it imports the Python modules that python providers name.
 * ``load.locustfile`` (``demo``, or a path resolved like the others) must be a Python file
   that compiles — it is never imported (locust monkey-patches the process) — and each of
   ``business.customer_facing`` must be a request name it uses (an AST scan of
-  ``self.client.<method>(..., name=...)`` calls; skipped when a name is computed).
+  ``self.client.<method>(..., name=...)`` calls; skipped when a name is computed). That
+  check lives in :mod:`gameday.adapters.locustfile_check`, next to the locust adapter.
+
+The CLI's ``validate`` and ``schema`` commands are :func:`validate_paths` and
+:func:`json_schema_text`.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,11 +40,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from gameday.errors import Problem, ScenarioError
+from gameday.experiments import activity_problems, check_experiment
 from gameday.model.scenario import Scenario
 from gameday.project import find_root
 from gameday.yamlmarks import (
     Marks,
-    format_loc,
     load_yaml_file,
     load_yaml_text,
     parse_yaml,
@@ -202,9 +203,11 @@ class _References:
     locustfile: Path | None = None
     checked: dict[tuple[Path, bool], int] = field(default_factory=dict)
 
+    def located(self, loc: Loc, message: str) -> Problem:
+        return self.marks.problem(self.file, loc, message)
+
     def problem(self, loc: Loc, message: str) -> None:
-        line, col = self.marks.value(loc)
-        self.problems.append(Problem(self.file, line, col, format_loc(loc), message))
+        self.problems.append(self.located(loc, message))
 
     def collect(self, data: dict[Any, Any]) -> None:
         faults = data.get("faults")
@@ -230,46 +233,21 @@ class _References:
         self.load(data.get("load"), data.get("business"))
 
     def load(self, load: Any, business: Any) -> None:
-        """``load.locustfile`` exists and compiles (never imported: locust patches the process);
-        ``business.customer_facing`` names requests the locustfile makes (best effort: an AST scan)."""
+        """``load.locustfile`` resolved, then checked (:mod:`gameday.adapters.locustfile_check`)."""
         ref = load.get("locustfile") if isinstance(load, dict) else None
         if not isinstance(ref, str):
             return
-        from gameday.adapters.locust import DEMO_LOCUSTFILE, request_names
+        from gameday.adapters.locust import DEMO_LOCUSTFILE
+        from gameday.adapters.locustfile_check import check_locustfile
         from gameday.model.load import DEMO_LOCUSTFILE as DEMO
 
-        loc: Loc = ("load", "locustfile")
-        path = DEMO_LOCUSTFILE if ref == DEMO else self.file_ref(ref, loc, "locustfile")
+        path = DEMO_LOCUSTFILE if ref == DEMO else self.file_ref(ref, ("load", "locustfile"), "locustfile")
         if path is None or not path.is_file():
             return
-        if path.suffix != ".py":
-            self.problem(loc, f"locustfile {ref!r} is not a Python file (*.py)")
-            return
-        name = _display(path)
-        try:
-            source = read_text(path, name)
-            compile(source, name, "exec", dont_inherit=True)
-            found = request_names(source, name)
-        except ScenarioError as exc:
-            self.problems += exc.problems
-            self.problem(loc, f"locustfile {ref!r} cannot be read")
-            return
-        except SyntaxError as exc:
-            self.problems.append(Problem(name, exc.lineno or 1, exc.offset or 1, "", f"Python syntax: {exc.msg}"))
-            self.problem(loc, f"locustfile {ref!r} does not compile: 1 problem reported in {name}")
-            return
-        except (ValueError, RecursionError) as exc:
-            self.problem(loc, f"locustfile {ref!r} does not compile: {exc}")
-            return
-        self.locustfile = path
-        facing = business.get("customer_facing") if isinstance(business, dict) else None
-        if not found.complete or not isinstance(facing, list):
-            return
-        known = ", ".join(sorted(found.names)) or "none found"
-        for i, request in enumerate(facing):
-            if isinstance(request, str) and request not in found.names:
-                self.problem(("business", "customer_facing", i),
-                             f"no request named {request!r} in locustfile {ref!r} (its request names: {known})")
+        compiles, problems = check_locustfile(path, _display(path), ref, business, self.located)
+        self.problems += problems
+        if compiles:
+            self.locustfile = path
 
     def file_ref(self, ref: str, loc: Loc, what: str) -> Path | None:
         try:
@@ -310,137 +288,8 @@ class _References:
         if not isinstance(activities, list):
             return
         for j, activity in enumerate(activities):
-            for sub, message in _activity_problems(activity, names=None):
+            for sub, message in activity_problems(activity, names=None):
                 self.problem((*loc, j, *sub), message)
-
-
-# --- Chaos Toolkit experiments ----------------------------------------------------------------
-
-
-@contextmanager
-def _quiet_chaoslib() -> Iterator[None]:
-    """Silence chaoslib's logger and warnings for the duration of a validation."""
-    logger = logging.getLogger("chaostoolkit")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
-
-
-def _activity_problems(activity: Any, names: set[str] | None, probe: bool = False) -> list[tuple[Loc, str]]:
-    """chaoslib's verdict on one activity, as ``(loc within the activity, message)`` pairs.
-
-    ``names`` are the activities a ``ref`` may point at (None: refs are not allowed here).
-    ``probe`` adds the steady-state hypothesis rules (a tolerance is required).
-    """
-    if not isinstance(activity, dict):
-        return [((), f"an activity is a mapping, got {type(activity).__name__}")]
-    label = f"activity {activity.get('name')!r}" if isinstance(activity.get("name"), str) else "activity"
-    ref = activity.get("ref")
-    if ref is not None:
-        if names is None:
-            return [(("ref",), "'ref' needs an experiment: inline activities cannot reference others")]
-        if not isinstance(ref, str) or not ref:
-            return [(("ref",), "a reference to an activity is a non-empty string")]
-        return [] if ref in names else [(("ref",), f"no activity named {ref!r} in this experiment")]
-    provider = activity.get("provider")
-    if provider is not None and not isinstance(provider, dict):
-        return [(("provider",), f"{label}: a provider is a mapping, got {type(provider).__name__}")]
-    if isinstance(activity.get("pauses"), (list, str, int, float)) and not isinstance(activity.get("pauses"), bool):
-        return [(("pauses",), f"{label}: 'pauses' is a mapping with 'before' and/or 'after'")]
-    from chaoslib.activity import ensure_activity_is_valid
-    from chaoslib.exceptions import ChaosException
-    from chaoslib.hypothesis import ensure_hypothesis_tolerance_is_valid
-
-    try:
-        with _quiet_chaoslib():
-            ensure_activity_is_valid(activity)
-            if probe:
-                if "tolerance" not in activity:
-                    return [((), f"{label}: a hypothesis probe needs a 'tolerance'")]
-                ensure_hypothesis_tolerance_is_valid(activity["tolerance"])
-    except ChaosException as exc:
-        return [(_where(activity, str(exc)), f"{label}: {exc}")]
-    except ValueError as exc:
-        if "no signature found for builtin" in str(exc):
-            return [(("provider",), f"{label}: python provider points at a builtin; wrap it in a module function")]
-        return [(_where(activity, str(exc)), f"{label}: {exc}")]
-    except Exception as exc:  # noqa: BLE001 - chaoslib trusts its input; any crash is a problem of this activity
-        return [((), f"{label}: invalid ({type(exc).__name__}: {exc})")]
-    return []
-
-
-def _where(activity: dict[str, Any], message: str) -> Loc:
-    """Best guess of the key inside an activity that a chaoslib message is about."""
-    text = message.lower()
-    for key in ("tolerance", "timeout", "pauses", "background"):
-        if key in text and key in activity:
-            return (key,)
-    if "provider" in activity and any(w in text for w in ("provider", "module", "function", "argument", "path", "url")):
-        return ("provider",)
-    return ()
-
-
-_EXPERIMENT_KEYS = (("hypothesis", "steady-state-hypothesis"), ("tag", "tags"), ("configuration", "configuration"),
-                    ("secret", "secrets"), ("control", "controls"), ("extension", "extensions"))
-
-
-def check_experiment(data: Any, marks: Marks, file: str, fault: bool) -> list[Problem]:
-    """Validate a parsed Chaos Toolkit experiment with chaoslib, activity by activity.
-
-    ``fault``: the experiment injects a fault, so it must also carry ``rollbacks``.
-    """
-    def problem(loc: Loc, message: str) -> Problem:
-        line, col = marks.value(loc)
-        return Problem(file, line, col, format_loc(loc), message)
-
-    if not isinstance(data, dict):
-        return [problem((), "a Chaos Toolkit experiment is a mapping (title, description, method, rollbacks...)")]
-    problems: list[Problem] = []
-    rest = dict(data)
-    hypothesis = data.get("steady-state-hypothesis")
-    if hypothesis is not None and not isinstance(hypothesis, dict):
-        problems.append(problem(("steady-state-hypothesis",), f"expected a mapping (title, probes), got {type(hypothesis).__name__}"))
-        rest.pop("steady-state-hypothesis")
-    probes = hypothesis.get("probes") if isinstance(hypothesis, dict) else None
-    sections: list[tuple[Loc, Any, bool]] = [(("method",), data.get("method"), False), (("rollbacks",), data.get("rollbacks"), False),
-                                             (("steady-state-hypothesis", "probes"), probes, True)]
-    names = {a["name"] for _, items, _ in sections if isinstance(items, list)
-             for a in items if isinstance(a, dict) and isinstance(a.get("name"), str)}
-    kept: dict[Loc, list[Any]] = {}
-    for loc, items, probe in sections:
-        if items is None:
-            continue
-        kept[loc] = []
-        if not isinstance(items, list):
-            problems.append(problem(loc, f"expected a list of activities, got {type(items).__name__}"))
-            continue
-        for i, activity in enumerate(items):
-            found = _activity_problems(activity, names, probe=probe)
-            problems += [problem((*loc, i, *sub), message) for sub, message in found]
-            if not found and not (isinstance(activity, dict) and "ref" in activity):
-                kept[loc].append(activity)
-    if fault and not data.get("rollbacks"):
-        problems.append(problem((), "a fault's experiment needs 'rollbacks': every fault is paired with its rollback"))
-    for loc, items in kept.items():
-        if loc == ("steady-state-hypothesis", "probes"):
-            rest[loc[0]] = {**hypothesis, "probes": items}
-        else:
-            rest[loc[0]] = items
-    from chaoslib.experiment import ensure_experiment_is_valid
-
-    try:
-        with _quiet_chaoslib():
-            ensure_experiment_is_valid(rest)
-    except Exception as exc:  # noqa: BLE001 - chaoslib raises its own errors and crashes on odd types alike
-        text = str(exc) if type(exc).__module__.startswith("chaoslib") else f"{type(exc).__name__}: {exc}"
-        loc = next(((key,) for word, key in _EXPERIMENT_KEYS if word in text.lower() and key in data), ())
-        problems.append(problem(loc, f"invalid experiment: {text}"))
-    return problems
 
 
 # --- the CLI's commands -------------------------------------------------------------------------

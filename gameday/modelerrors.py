@@ -188,9 +188,7 @@ def validation_problems(exc: ValidationError, model_cls: type[BaseModel], marks:
         nested = getattr((err.get("ctx") or {}).get("error"), "problems", None)
         if err["type"] == "value_error" and isinstance(nested, list):
             for sub_loc, message in nested:
-                full = (*loc, *sub_loc)
-                pos = marks.value(full)
-                problems.append(Problem(filename, pos[0], pos[1], format_loc(full), message))
+                problems.append(marks.problem(filename, (*loc, *sub_loc), message))
             continue
         message = _message(err, model_cls, loc, step)
         if err["type"] == "missing":

@@ -69,6 +69,11 @@ class Marks:
             pass
         return self.value(loc)
 
+    def problem(self, file: str, path: Sequence[Any], message: str) -> Problem:
+        """A problem of ``file`` located at the value at ``path`` (see :meth:`value`)."""
+        line, col = self.value(path)
+        return Problem(file, line, col, format_loc(path), message)
+
 
 class _Refused(Exception):
     """Stop parsing: one fatal problem at a node."""

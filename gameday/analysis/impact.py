@@ -6,8 +6,11 @@ events (see :mod:`gameday.model.events`) and returns an
 Plain Python, histograms merged exactly: it also runs inside a live drill (stakeholder
 updates quote the revenue lost so far), where importing pandas would stall the conductor's
 threads for a moment; :func:`load_frame` gives trends and notebooks the same intervals as a
-pandas table (imported lazily, never on the CLI's start-up path). Definitions (also in
-``docs/scoring.md``):
+pandas table (imported lazily, never on the CLI's start-up path). The intervals and the
+figures of a window over them are computed in :mod:`gameday.analysis.impact_windows`
+(its names are importable from here too); this module assembles the result, estimates the
+revenue lost and puts the impact in words (:func:`impact_text`, :func:`impact_markdown`).
+Definitions (also in ``docs/scoring.md``):
 
 * **Stats intervals** — one ``LoadStats`` event per second: requests, failures and the
   response-time histogram of each request name in ``[t_from, t_to]``. A window counts
@@ -41,18 +44,34 @@ pandas table (imported lazily, never on the CLI's start-up path). Definitions (a
 
 from __future__ import annotations
 
-import math
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
+from gameday.analysis.impact_windows import (
+    EPS,
+    Interval,
+    baseline_intervals,
+    request_counts,
+    degraded_seconds,
+    intervals,
+    load_end,
+    load_frame,
+    overlap,
+    peak_rate,
+    percentile,
+    successes,
+    unknown_spans,
+    window,
+)
 from gameday.journal import Journal
-from gameday.model.events import Event
-from gameday.model.scorecard import ImpactResult, LoadWindow, RequestFigures, RevenueEstimate, UnknownSpan
+from gameday.model.scorecard import ImpactResult, RevenueEstimate
+
+__all__ = [
+    "DEGRADED_DEFINITION", "EPS", "LOAD_KINDS", "REVENUE_FORMULA", "WINDOW_DEFINITION", "Interval", "business_of",
+    "impact_markdown", "impact_text", "intervals", "load_frame", "measure_impact", "money", "percentile", "unknown_spans",
+]
 
 LOAD_KINDS = ("LoadStarted", "LoadStats", "LoadFailed", "LoadStopped")
-EPS = 1e-6
 REVENUE_FORMULA = (
     "lost = value per successful customer-facing request × shortfall; shortfall = max(0, expected − actual "
     "customer-facing successes in the impact window); expected = baseline customer-facing successes per user-second × "
@@ -68,55 +87,6 @@ DEGRADED_DEFINITION = (
     "percentage points, or in which nothing was answered while users ran; minutes = overlap with the window ÷ 60"
 )
 
-
-@dataclass(frozen=True)
-class Interval:
-    """One ``LoadStats`` event."""
-
-    seq: int
-    t_from: float
-    t_to: float
-    users_from: int
-    users: int
-    names: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def dt(self) -> float:
-        return max(0.0, self.t_to - self.t_from)
-
-    @property
-    def user_seconds(self) -> float:
-        return (self.users_from + self.users) / 2 * self.dt
-
-
-def intervals(events: Iterable[Event]) -> list[Interval]:
-    """The journal's stats intervals, in order; malformed ones are skipped."""
-    out = []
-    for e in events:
-        if e.kind != "LoadStats":
-            continue
-        d = e.data
-        try:
-            names = {str(k): v for k, v in (d.get("names") or {}).items() if isinstance(v, dict)}
-            out.append(Interval(e.seq, float(d["t_from"]), float(d["t_to"]), int(d.get("users_from", d.get("users", 0)) or 0),
-                                int(d.get("users") or 0), names))
-        except (KeyError, TypeError, ValueError):
-            continue
-    return out
-
-
-def load_frame(items: Sequence[Interval]):
-    """A pandas DataFrame, one row per (interval, request name): seq, t_from, t_to, dt, user_s, name, requests, failures.
-
-    For trends and notebooks across journals. The scorecard itself does not use it: its
-    windows are a few hundred intervals, and :func:`measure_impact` also runs inside a live
-    drill (stakeholder updates), where importing pandas would stall the conductor's threads.
-    """
-    import pandas as pd
-
-    rows = [(iv.seq, iv.t_from, iv.t_to, iv.dt, iv.user_seconds, name, int(f.get("requests") or 0), int(f.get("failures") or 0))
-            for iv in items for name, f in sorted(iv.names.items())]
-    return pd.DataFrame(rows, columns=["seq", "t_from", "t_to", "dt", "user_s", "name", "requests", "failures"])
 
 
 def business_of(journal: Journal) -> dict[str, Any]:
@@ -141,30 +111,30 @@ def measure_impact(journal: Journal) -> ImpactResult | None:
     unknown = unknown_spans(events, items)
     injection = next((e for e in events if e.kind == "FaultInjected"), None)
     recovery = next((e for e in events if injection and e.seq > injection.seq and e.kind == "RecoveryObserved"), None)
-    base = _baseline(items, injection.t if injection else None)
+    base = baseline_intervals(items, injection.t if injection else None)
     common = {"customer_facing": facing, "window_definition": WINDOW_DEFINITION, "unknown": unknown,
               "unseen_names": sorted(set(facing) - seen),
               "degraded_definition": DEGRADED_DEFINITION.format(pp=100 * _threshold(business))}
-    baseline = _window(base, cf, None, injection.t if injection else None) if base else None
+    baseline = window(base, cf, None, injection.t if injection else None) if base else None
     if injection is None:
         return ImpactResult(status="unknown", note="no fault was injected: there is no impact window", baseline=baseline,
                             during=None, **_no_figures(), **common)
     w0 = injection.t
-    w1 = recovery.t if recovery else _load_end(events, items)
+    w1 = recovery.t if recovery else load_end(events, items)
     during_items = [iv for iv in items if iv.t_to > w0 + EPS and iv.t_from < w1 - EPS]
-    missing = sum(_overlap(s.from_t, s.to_t if s.to_t is not None else max(w1, s.from_t), w0, w1) for s in unknown)
+    missing = sum(overlap(s.from_t, s.to_t if s.to_t is not None else max(w1, s.from_t), w0, w1) for s in unknown)
     if not during_items:
         why = "the load generator was not running during the impact window" if missing or unknown else (
             "no load statistics were journaled during the impact window")
         return ImpactResult(status="unknown", note=why, baseline=baseline, during=None, **_no_figures(), **common)
     status = "partial" if missing > EPS else "measured"
-    during = _window(during_items, cf, w0, w1)
-    totals = {iv.seq: _counts(iv, None) for iv in during_items}
-    cf_totals = {iv.seq: _counts(iv, cf) for iv in during_items}
-    peak_t, peak = _peak(during_items, totals)
-    _, cf_peak = _peak(during_items, cf_totals)
+    during = window(during_items, cf, w0, w1)
+    totals = {iv.seq: request_counts(iv, None) for iv in during_items}
+    cf_totals = {iv.seq: request_counts(iv, cf) for iv in during_items}
+    peak_t, peak = peak_rate(during_items, totals)
+    _, cf_peak = peak_rate(during_items, cf_totals)
     base_rate = baseline.customer_facing.failure_rate if baseline else None
-    degraded = _degraded(during_items, totals, cf_totals, base_rate, _threshold(business), w0, w1)
+    degraded = degraded_seconds(during_items, totals, cf_totals, base_rate, _threshold(business), w0, w1)
     notes = []
     if status == "partial":
         notes.append(f"load data is missing for {missing:.1f}s of the impact window: figures cover the rest only")
@@ -178,7 +148,7 @@ def measure_impact(journal: Journal) -> ImpactResult | None:
     )  # fmt: skip
 
 
-# ------------------------------------------------------------------------------ windows
+# ------------------------------------------------------------------------------ assembly
 
 
 def _scenario(journal: Journal) -> dict[str, Any]:
@@ -192,134 +162,6 @@ def _threshold(business: dict[str, Any]) -> float:
     return float(value) if isinstance(value, (int, float)) else 0.05
 
 
-def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
-    return max(0.0, min(a1, b1) - max(a0, b0))
-
-
-def _load_end(events: Sequence[Event], items: Sequence[Interval]) -> float:
-    """When the load stopped: LoadStopped/LoadFailed, else the last interval, else the drill's end."""
-    stop = next((e.t for e in reversed(events) if e.kind in ("LoadStopped", "LoadFailed")), None)
-    last = items[-1].t_to if items else None
-    ends = [t for t in (stop, last) if t is not None]
-    return max(ends) if ends else events[-1].t
-
-
-def unknown_spans(events: Sequence[Event], items: Sequence[Interval]) -> list[UnknownSpan]:
-    """LoadFailed → the next LoadStarted (or the end), from the last interval before the failure."""
-    spans: list[UnknownSpan] = []
-    last_to: float | None = None
-    started_t: float | None = None
-    open_span: UnknownSpan | None = None
-    for e in events:
-        if e.kind == "LoadStats" and isinstance(e.data.get("t_to"), (int, float)):
-            last_to = float(e.data["t_to"])
-        elif e.kind == "LoadStarted":
-            if open_span is not None:
-                spans.append(open_span.model_copy(update={"to_t": round(e.t, 3)}))
-                open_span = None
-            started_t, last_to = e.t, None
-        elif e.kind == "LoadFailed" and open_span is None:
-            begin = last_to if last_to is not None else (started_t if started_t is not None else e.t)
-            reason = str(e.data.get("error") or "the load generator failed")
-            open_span = UnknownSpan(from_t=round(min(begin, e.t), 3), to_t=None, reason=reason, seq=e.seq)
-    if open_span is not None:
-        spans.append(open_span)
-    return spans
-
-
-def _baseline(items: Sequence[Interval], injection_t: float | None) -> list[Interval]:
-    before = [iv for iv in items if injection_t is None or iv.t_to <= injection_t + EPS]
-    if not before:
-        return []
-    top = max(iv.users for iv in before)
-    steady = [iv for iv in before if iv.users_from == top and iv.users == top and top > 0]
-    return steady or before
-
-
-def _hist(items: Iterable[Interval], names: set[str] | None) -> tuple[int, int, Counter[float]]:
-    req, fail, hist = 0, 0, Counter()
-    for iv in items:
-        for name, f in iv.names.items():
-            if names is not None and name not in names:
-                continue
-            req += int(f.get("requests") or 0)
-            fail += int(f.get("failures") or 0)
-            for k, v in (f.get("hist") or {}).items():
-                try:
-                    hist[float(k)] += int(v)
-                except (TypeError, ValueError):
-                    continue
-    return req, fail, hist
-
-
-def percentile(hist: Counter[float], p: float) -> float | None:
-    """Nearest-rank percentile (0 < p ≤ 1) of a {milliseconds: count} histogram."""
-    count = sum(hist.values())
-    if count <= 0:
-        return None
-    rank, seen = max(1, math.ceil(round(p * count, 9))), 0
-    for value in sorted(hist):
-        seen += hist[value]
-        if seen >= rank:
-            return value
-    return max(hist)
-
-
-def _figures(name: str, items: Sequence[Interval], names: set[str] | None) -> RequestFigures:
-    req, fail, hist = _hist(items, names)
-    return RequestFigures(name=name, requests=req, failures=fail, failure_rate=round(fail / req, 4) if req else None,
-                          p50_ms=percentile(hist, 0.50), p95_ms=percentile(hist, 0.95), p99_ms=percentile(hist, 0.99))
-
-
-def _window(items: Sequence[Interval], cf: set[str], from_t: float | None, to_t: float | None) -> LoadWindow:
-    names = sorted({n for iv in items for n in iv.names})
-    return LoadWindow(
-        from_t=round(from_t if from_t is not None else items[0].t_from, 3),
-        to_t=round(to_t if to_t is not None else items[-1].t_to, 3),
-        intervals=len(items), seconds=round(sum(iv.dt for iv in items), 3),
-        total=_figures("all requests", items, None), customer_facing=_figures("customer-facing", items, cf),
-        by_name=[_figures(n, items, {n}) for n in names],
-    )  # fmt: skip
-
-
-def _counts(iv: Interval, names: set[str] | None) -> tuple[int, int]:
-    """(requests, failures) of one interval, over ``names`` (None: every request)."""
-    rows = [f for n, f in iv.names.items() if names is None or n in names]
-    return sum(int(f.get("requests") or 0) for f in rows), sum(int(f.get("failures") or 0) for f in rows)
-
-
-def _peak(items: Sequence[Interval], counts: dict[int, tuple[int, int]]) -> tuple[float | None, float | None]:
-    """(t, rate) of the interval with the highest failures / requests (first of equals)."""
-    best: tuple[float | None, float | None] = (None, None)
-    for iv in items:
-        req, fail = counts[iv.seq]
-        if req <= 0:
-            continue
-        rate = round(fail / req, 4)
-        if best[1] is None or rate > best[1]:
-            best = (round(iv.t_to, 3), rate)
-    return best
-
-
-def _degraded(items: Sequence[Interval], totals: dict[int, tuple[int, int]], cf_totals: dict[int, tuple[int, int]],
-              base_rate: float | None, threshold: float, w0: float, w1: float) -> float | None:
-    if base_rate is None:
-        return None
-    seconds = 0.0
-    for iv in items:
-        req, _ = totals[iv.seq]
-        cf_req, cf_fail = cf_totals[iv.seq]
-        silent = req == 0 and max(iv.users_from, iv.users) > 0
-        if silent or (cf_req > 0 and cf_fail / cf_req > base_rate + threshold + EPS):
-            seconds += _overlap(iv.t_from, iv.t_to, w0, w1)
-    return seconds
-
-
-def _successes(items: Iterable[Interval], cf: set[str]) -> int:
-    req, fail, _ = _hist(items, cf)
-    return req - fail
-
-
 def _revenue(business: dict[str, Any], base: Sequence[Interval], during: Sequence[Interval], cf: set[str],
              partial: bool) -> RevenueEstimate | None:
     rpm, vpr = business.get("revenue_per_minute"), business.get("value_per_request")
@@ -329,14 +171,14 @@ def _revenue(business: dict[str, Any], base: Sequence[Interval], during: Sequenc
     basis = "revenue_per_minute" if rpm is not None else "value_per_request"
     empty = {"currency": currency, "basis": basis, "lost": None, "per_minute": None, "value_per_success": None,
              "expected_successes": None, "actual_successes": None, "shortfall": None, "formula": REVENUE_FORMULA}
-    base_ok = _successes(base, cf)
+    base_ok = successes(base, cf)
     base_s, base_us = sum(iv.dt for iv in base), sum(iv.user_seconds for iv in base)
     if not base or base_ok <= 0 or base_s <= 0 or base_us <= 0:
         return RevenueEstimate(**empty, note="unknown: no successful customer-facing request during the baseline")
     per_user_s = base_ok / base_us
     value = float(vpr) if vpr is not None else float(rpm) / 60 / (base_ok / base_s)
     expected = per_user_s * sum(iv.user_seconds for iv in during)
-    actual = _successes(during, cf)
+    actual = successes(during, cf)
     shortfall = max(0.0, expected - actual)
     lost = value * shortfall
     seconds = sum(iv.dt for iv in during)

@@ -147,6 +147,12 @@ class Facts:
         return JournalError(self.path, event.seq + 1, message)
 
 
+def impact_start(facts: Facts) -> float | None:
+    """When the probes first saw customer impact after the first injection (``ImpactStarted``); None if never."""
+    inj = facts.injection
+    return next((e.t for e in facts.events if inj and e.seq > inj.seq and e.kind == "ImpactStarted"), None)
+
+
 def _text(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     return value if isinstance(value, str) and value else None

@@ -2,7 +2,8 @@
 
 :func:`score_journal` reads the scenario and the (already scaled) severity policy from
 the ``DrillStarted`` event, the facts and step verdicts from
-:mod:`gameday.analysis.matching`, and measures the drill.
+:mod:`gameday.analysis.matching`, and measures the drill; the blameless ``failures`` lines
+are worded by :mod:`gameday.analysis.failures`.
 
 Score formula (also in ``docs/scoring.md``)::
 
@@ -41,7 +42,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from gameday.analysis.impact import measure_impact
-from gameday.analysis.matching import EPS, IC, Action, Facts, StepStatus, describe, evaluate_steps, offset, r3, read_facts
+from gameday.analysis.failures import failure_lines
+from gameday.analysis.matching import EPS, IC, Action, Facts, evaluate_steps, impact_start, offset, r3, read_facts
 from gameday.errors import JournalError
 from gameday.journal import Journal
 from gameday.model.events import Event
@@ -114,12 +116,8 @@ def score_journal(journal: Journal) -> Scorecard:
         and recovery.verdict in ("on_time", "not_applicable")
         and not any(s.verdict in ("late", "missed") for s in steps)
     )
-    failures = [
-        *_outcome_failures(facts, outcome, reason),
-        *_detection_failures(scenario, facts, detection),
-        *_step_failures(statuses),
-        *_other_failures(scenario, recovery, severity, executives, comms, roles),
-    ]
+    failures = failure_lines(scenario, facts, outcome, reason, statuses, detection=detection, recovery=recovery,
+                             severity=severity, executives=executives, comms=comms, roles=roles)
     return Scorecard(
         drill_id=drill_id, scenario_id=scenario.id, title=scenario.title, mode=mode, outcome=outcome,
         abort_reason=reason if outcome == "aborted" else None, started_at=journal.events[0].wall,
@@ -226,11 +224,6 @@ def _impact(facts: Facts) -> tuple[float, int | None, int | None]:
     return total + cur_end - cur_start, spans[0][2], last_seq
 
 
-def _impact_start(facts: Facts) -> float | None:
-    inj = facts.injection
-    return next((e.t for e in facts.events if inj and e.seq > inj.seq and e.kind == "ImpactStarted"), None)
-
-
 def _impacted_at_injection(facts: Facts) -> bool:
     """A check was already failing when the first fault went in."""
     inj, failing = facts.injection, set()
@@ -250,7 +243,7 @@ def _detection(scenario: Scenario, facts: Facts) -> DetectionResult:
     deadline = facts.injection.t + scenario.detection.within
     det = facts.detection
     if det is None:
-        verdict = "silent" if _impact_start(facts) is not None else "not_applicable"
+        verdict = "silent" if impact_start(facts) is not None else "not_applicable"
         return DetectionResult(verdict=verdict, deadline_t=r3(deadline), detected_t=None)
     signal = det.data.get("signal") or det.data.get("alertname")
     return DetectionResult(
@@ -383,7 +376,7 @@ def _recovery(scenario: Scenario, facts: Facts) -> RecoveryResult:
         return RecoveryResult(verdict="not_applicable", deadline_t=None, recovered_t=None)
     deadline = facts.injection.t + scenario.recovery.within
     rec = facts.recovery
-    if rec is None and _impact_start(facts) is None and not _impacted_at_injection(facts):
+    if rec is None and impact_start(facts) is None and not _impacted_at_injection(facts):
         # the probes never saw customer impact: the system absorbed the fault, nothing to recover from
         return RecoveryResult(verdict="not_applicable", deadline_t=r3(deadline), recovered_t=None)
     verdict = "never" if rec is None else "on_time" if rec.t <= deadline + EPS else "late"
@@ -409,90 +402,3 @@ def _score(scenario: Scenario, earned: dict[str, Fraction | None], notes: dict[s
 def _step_counts(steps: Sequence[StepResult]) -> str:
     counts = {v: sum(1 for s in steps if s.verdict == v) for v in ("on_time", "late", "missed", "not_applicable")}
     return ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in counts.items() if n) or "no steps"
-
-
-# One blameless line per expectation not met: what the system and the process did, not who failed.
-
-
-def _outcome_failures(facts: Facts, outcome: str, reason: str | None) -> list[str]:
-    injected = [str(e.data.get("fault")) for e in facts.events if e.kind == "FaultInjected"]
-    rolled = {str(e.data.get("fault")) for e in facts.events if e.kind == "FaultRolledBack"}
-    open_faults = sorted(set(injected) - rolled)
-    if not injected:
-        faults = "no fault had been injected"
-    elif open_faults:
-        faults = f"no rollback is journaled for {', '.join(open_faults)}: run 'gameday recover' to be sure"
-    else:
-        faults = "every injected fault was rolled back"
-    if outcome == "aborted":
-        when = offset((facts.aborted or facts.ended or facts.events[-1]).t)
-        return [f"The drill was aborted ({reason or 'no reason recorded'}) at {when}; {faults}"]
-    if outcome == "incomplete":
-        return [f"The journal ends at {offset(facts.events[-1].t)} without DrillEnded: the drill did not finish; {faults}"]
-    return []
-
-
-def _detection_failures(scenario: Scenario, facts: Facts, d: DetectionResult) -> list[str]:
-    deadline = offset(d.deadline_t)
-    if d.verdict == "late":
-        how = f"alert {d.signal}" if d.via == "alert" and d.signal else d.via or "recorded"
-        late_by = human((d.detected_t or 0.0) - (d.deadline_t or 0.0))
-        came = f"came at {offset(d.detected_t)}, {late_by} after the {deadline} deadline"
-        return [f"Detection was late: the first detection ({how}) {came}"]
-    if d.verdict == "silent":
-        return [
-            f"Detection was silent: impact started at {offset(_impact_start(facts))} and no alert or person "
-            f"detected it within {human(scenario.detection.within)} of the injection (by {deadline})"
-        ]
-    if d.verdict == "not_applicable":
-        why = "the fault caused no observed impact and nothing was detected"
-        why = "no fault was injected" if facts.injection is None else why
-        return [f"Detection could not be assessed: {why}"]
-    return []
-
-
-def _step_failures(statuses: Sequence[StepStatus]) -> list[str]:
-    out = []
-    for s in statuses:
-        label = f"Step '{s.step.id}' ({describe(s.step)})"
-        if s.verdict == "missed":
-            out.append(f"{label} was not done by its {offset(s.deadline_t)} deadline")
-        elif s.verdict == "late" and s.done_t is not None and s.deadline_t is not None and s.done_t > s.deadline_t + EPS:
-            late_by = human(s.done_t - s.deadline_t)
-            out.append(f"{label} was done at {offset(s.done_t)}, {late_by} after its {offset(s.deadline_t)} deadline")
-        elif s.verdict == "late" and s.step.every is not None:
-            every, gap = human(s.step.every), human(s.longest_gap)
-            out.append(f"{label} is due every {every} while the incident is open; the longest gap was {gap}")
-    return out
-
-
-def _other_failures(scenario: Scenario, recovery: RecoveryResult, severity: SeverityResult,
-                    executives: ExecutiveResult, comms: CommsResult, roles: RoleResult) -> list[str]:  # fmt: skip
-    out = []
-    if recovery.verdict == "late":
-        late_by = human((recovery.recovered_t or 0.0) - (recovery.deadline_t or 0.0))
-        out.append(
-            f"Recovery was late: the steady state held again at {offset(recovery.recovered_t)}, "
-            f"{late_by} after the {offset(recovery.deadline_t)} deadline"
-        )
-    elif recovery.verdict == "never":
-        out.append(f"Recovery was never observed (deadline {offset(recovery.deadline_t)})")
-    if not severity.correct and not severity.note.startswith("not applicable"):
-        got = f"classified {severity.final}" if severity.final else "never classified"
-        out.append(f"Severity was {got}; the scenario's ground truth is {severity.expected}")
-    if executives.verdict == "late":
-        late_by = human((executives.notified_t or 0.0) - (executives.deadline_t or 0.0))
-        out.append(
-            f"Executives were notified at {offset(executives.notified_t)}, {late_by} after the policy deadline "
-            f"{offset(executives.deadline_t)} ({executives.note})"
-        )
-    elif executives.verdict == "missed":
-        out.append(f"Executives were not notified (policy {executives.note}, by {offset(executives.deadline_t)})")
-    if comms.verdict == "not_met":
-        asks = f"the {scenario.severity} policy asks for one at least every {human(comms.required_every)}"
-        gap = f"Stakeholder updates: the longest gap was {human(comms.longest_gap)}"
-        gap = "No stakeholder update was posted" if comms.updates == 0 else gap
-        out.append(f"{gap}; {asks}")
-    out += [f"No one held the {role} role" for role in roles.missing]
-    out += [n for n in roles.notes if " at the same time " in n]
-    return out

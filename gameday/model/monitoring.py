@@ -21,7 +21,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from gameday.model.duration import Duration
-from gameday.model.scenario_base import Strict
+from gameday.model.scenario_base import Strict, check_label_regexes
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -83,13 +83,7 @@ class Monitoring(Strict):
     @field_validator("silence_matchers")
     @classmethod
     def _regexes_compile(cls, labels: dict[str, str]) -> dict[str, str]:
-        for key, value in labels.items():
-            if value.startswith("~"):
-                try:
-                    re.compile(value[1:])
-                except (re.error, OverflowError) as exc:
-                    raise ValueError(f"label {key!r}: bad regular expression: {exc}") from None
-        return labels
+        return check_label_regexes(labels)
 
     @model_validator(mode="after")
     def _consistent(self) -> Monitoring:

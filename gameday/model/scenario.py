@@ -14,7 +14,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from gameday.model.duration import Duration, format_duration
 from gameday.model.load import Business, Load
 from gameday.model.monitoring import Monitoring, PromCheck
-from gameday.model.scenario_base import Strict
+from gameday.model.scenario_base import Strict, check_label_regexes
 
 Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 Mode = Literal["gameday", "tabletop", "ci", "training"]
@@ -171,19 +171,13 @@ class AlertMatcher(Strict):
     @classmethod
     def _name_regex_compiles(cls, name: str | None) -> str | None:
         if name is not None:
-            cls._regexes_compile({"alertname": name})
+            check_label_regexes({"alertname": name})
         return name
 
     @field_validator("labels")
     @classmethod
     def _regexes_compile(cls, labels: dict[str, str]) -> dict[str, str]:
-        for key, value in labels.items():
-            if value.startswith("~"):
-                try:
-                    re.compile(value[1:])
-                except (re.error, OverflowError) as exc:
-                    raise ValueError(f"label {key!r}: bad regular expression: {exc}") from None
-        return labels
+        return check_label_regexes(labels)
 
 
 class Signal(Strict):
