@@ -23,6 +23,7 @@ before it runs; stopped, whatever happened, when the drill is over.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from gameday.monitoring.stack import Alertmanager, MonitoringStack, http
 
 SILENCE_MARGIN = 300.0  # seconds a silence outlives the drill's guardrail, in case gameday dies
 SILENCE_RENEW_AFTER = 30.0  # a drill starting later than this after its silence was made renews it
+SILENCE_LIFT_WAIT = 20.0  # at most this long after rollback for the silenced alerts to resolve
 
 
 def prom_checks(sc) -> list[Any]:
@@ -122,6 +124,7 @@ class MonitoringService:
         self._silenced_at = 0.0
         self._silence_journaled = False
         self._silence_removed = False
+        self._lift: threading.Thread | None = None
 
     # ------------------------------------------------------------------------- start
     def start(self) -> None:
@@ -223,8 +226,24 @@ class MonitoringService:
             self._silence_journaled = True
             self._journal("SilenceCreated", {"id": self.silence_id, "matchers": self.matchers,
                                              "alertmanager": self.alertmanager_url, "text": describe_matchers(self.matchers)})
-        elif phase == "rollback":
-            self._remove_silence(journal=True)
+        elif phase == "rollback" and self.silence_id and self._lift is None:
+            # not at once: lifted while a silenced alert still fires, Alertmanager would page it right away
+            self._lift = threading.Thread(target=self._lift_when_quiet, name="silence-lift", daemon=True)
+            self._lift.start()
+
+    def _lift_when_quiet(self) -> None:
+        """Remove the silence once no alert it covers is still firing (the faults are rolled back by then)."""
+        deadline = time.monotonic() + SILENCE_LIFT_WAIT
+        am = Alertmanager(self.alertmanager_url)
+        while time.monotonic() < deadline:
+            try:
+                muted = [a for a in am.alerts() if self.silence_id in (a.get("status", {}).get("silencedBy") or [])]
+            except (InfrastructureError, OSError):
+                muted = []
+            if not muted:
+                break
+            time.sleep(0.25)
+        self._remove_silence(journal=True)
 
     def _remove_silence(self, journal: bool) -> None:
         if not self.silence_id or self._silence_removed or not self.alertmanager_url:
@@ -243,8 +262,7 @@ class MonitoringService:
 
     def _journal(self, kind: str, data: dict[str, Any]) -> None:
         journal = self.ctx.journal
-        events = getattr(journal, "events", None)
-        if journal is None or (events and events[-1].kind == "DrillEnded"):
+        if journal is None:
             return
         try:
             journal.append(kind, "monitoring", data)
@@ -253,6 +271,8 @@ class MonitoringService:
 
     # -------------------------------------------------------------------------- stop
     def stop(self) -> None:
+        if self._lift is not None:
+            self._lift.join(SILENCE_LIFT_WAIT + 5)
         errors = []
         for step in (lambda: self._remove_silence(journal=False), self._restore_keeper):
             try:

@@ -251,6 +251,10 @@ def test_external_monitoring_service_silences_journals_and_binds_promql(binaries
         for phase in ("preflight", "rollback"):
             for listener in conductor.phase_listeners:
                 listener(phase)
+        # lifted once no alert it covers still fires (here: none), from a thread
+        deadline = time.monotonic() + 10
+        while am.silence(service.silence_id)["status"]["state"] != "expired" and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert am.silence(service.silence_id)["status"]["state"] == "expired"
         service.stop()
         service.stop()  # idempotent
@@ -309,8 +313,8 @@ def test_silence_is_removed_when_a_drill_is_aborted(binaries, tmp_path, monkeypa
         journal.close()
         events = read_journal(journal.path).events
         order = [e.kind for e in events]
-        assert order.index("SilenceCreated") < order.index("DrillAborted") < order.index("SilenceRemoved") \
-            < order.index("DrillEnded")
+        # removed after the abort and the rollback, once nothing it covers still fires (also after DrillEnded)
+        assert order.index("SilenceCreated") < order.index("DrillAborted") < order.index("SilenceRemoved")
         am = Alertmanager(stack.alertmanager_url)
         assert am.silence(service.silence_id)["status"]["state"] == "expired"
         created = next(e for e in events if e.kind == "SilenceCreated")
@@ -373,7 +377,7 @@ def test_db_failure_detected_through_prometheus_and_alertmanager(binaries, tmp_p
         # the database team's alerts were silenced for the drill, and the silence removed at its end
         created, removed = first(events, "SilenceCreated"), first(events, "SilenceRemoved")
         assert created["data"]["id"] == removed["data"]["id"]
-        assert kinds(events).index("SilenceRemoved") < kinds(events).index("DrillEnded")
+        assert kinds(events).index("SilenceRemoved") > kinds(events).index("FaultRolledBack")  # lifted once quiet
         names = {a["alertname"] for e in events if e["kind"] == "AlertReceived" for a in e["data"]["alerts"]}
         assert not names & {"DatabaseNodeDown", "DatabaseNoPrimary"}, names
         assert any(a["status"] == "resolved" for e in events if e["kind"] == "AlertReceived" for a in e["data"]["alerts"])
