@@ -86,7 +86,6 @@ class Conductor:
         self._abort_reason: str | None = None
         self._phase: str | None = None
         self._spawn = spawn or _spawn_thread
-        self._skipped: set[str] = set()
         self._done = False  # DrillEnded journaled (services may still journal after it)
         self._end_requested: str | None = None
         self.phase_listeners: list[Callable[[str], None]] = []
@@ -110,13 +109,8 @@ class Conductor:
                 elif obs.ok and was:
                     self._failing[obs.check] = False
                     self._emit("ImpactEnded", "observer", {"check": obs.check}, at=obs.at)
-            if (
-                "injection" in self._anchors
-                and "recovery" not in self._anchors
-                and (self._impact_since_injection or any(self._failing.values()))
-                and not any(self._failing.values())
-            ):
-                self._impact_since_injection = True
+            if "injection" in self._anchors and "recovery" not in self._anchors and self._impact_since_injection \
+                    and not any(self._failing.values()):
                 ev = self._emit("RecoveryObserved", "observer", {"checks": sorted(self._failing)})
                 self._anchors["recovery"] = ev.t
                 self._set_phase("recover")
@@ -195,16 +189,20 @@ class Conductor:
     def inject_now(self, fault_id: str, by: str = "facilitator") -> None:
         """Facilitator: inject a scheduled fault now instead of at its time."""
         st = self.faults[fault_id]
-        if st.injected_t is None and fault_id not in self._skipped:
-            self._wake.put(lambda c: c._inject(st) if st.injected_t is None else None)
+
+        def now(c: Conductor) -> None:  # re-checked when it runs: a skip, end or abort may have come first
+            if st.pending and c._abort_reason is None and c._end_requested is None:
+                c._inject(st)
+
+        if st.pending:
+            self._wake.put(now)
 
     def skip_fault(self, fault_id: str, by: str = "facilitator") -> Event | None:
         """Facilitator: never inject this scheduled fault."""
         with self._lock:
             st = self.faults[fault_id]
-            if st.injected_t is not None or fault_id in self._skipped:
+            if not st.pending:
                 return None
-            self._skipped.add(fault_id)
             st.failed = True  # settled: never injected
             ev = self._emit("FaultSkipped", by, {"fault": fault_id, "by": by})
         self._poke()
@@ -216,7 +214,12 @@ class Conductor:
         self._poke()
 
     def pause(self, by: str = "facilitator") -> bool:
-        """Pause drill time (needs a :class:`~gameday.clock.PausableClock`); False if not possible."""
+        """Pause drill time (needs a :class:`~gameday.clock.PausableClock`); False if not possible.
+
+        Refused while a live fault is in: its dead-man limit must keep running in real time.
+        """
+        if any(st.open for st in self.faults):
+            return False
         return self._clock_control("pause", "ClockPaused", by)
 
     def resume(self, by: str = "facilitator") -> bool:
@@ -244,6 +247,8 @@ class Conductor:
             self._anchors["start"] = 0.0
             self._set_phase("preflight")
         try:
+            if self._abort_reason is not None:  # aborted in the lobby: nothing is checked, recorded or injected
+                return self._finish()
             failing = self._preflight()
             if failing:
                 self.abort(f"steady state not met before injection: {failing}")
@@ -261,8 +266,9 @@ class Conductor:
                 if callable(item):
                     item(self)
         except BaseException as exc:  # never leave a fault behind
-            self.abort(f"conductor error: {type(exc).__name__}: {exc}")
-            self._finish()
+            if not self._done:
+                self.abort(f"conductor error: {type(exc).__name__}: {exc}")
+                self._finish()
             raise
         return self._finish()
 
@@ -339,6 +345,8 @@ class Conductor:
             ev = self._emit("FaultInjected", "injector", {"fault": st.fault.id, "kind": st.kind, "scheduled_t": st.fault.at})
             st.injected_t = ev.t
             self._anchors.setdefault("injection", ev.t)
+            if any(self._failing.values()):  # already failing when the fault went in: impact all the same
+                self._impact_since_injection = True
         result = self.faults.inject(st)
         with self._lock:
             self._journal_runs(st.fault.id, result)
@@ -380,15 +388,24 @@ class Conductor:
                 self._emit("DrillAborted", "conductor", {"reason": reason})
             self._set_phase("rollback")
         why = "signal" if reason and reason.startswith("signal") else ("abort" if reason else "end")
-        for st in self.faults:
-            self._rollback(st, why)
-        self.faults.forget_uninjected()
+        errors: list[BaseException] = []
+        for st in self.faults:  # every fault is tried, whatever a ledger or journal write did for another
+            try:
+                self._rollback(st, why)
+            except Exception as exc:
+                errors.append(exc)
+        try:
+            self.faults.forget_uninjected()
+        except Exception as exc:
+            errors.append(exc)
         if self._anchors.get("injection") is not None:
             self._steady_state("final")
         outcome = "aborted" if reason else "completed"
         with self._lock:
             self._emit("DrillEnded", "conductor", {"outcome": outcome, "reason": reason or self._end_requested})
             self._done = True
+        if errors:
+            raise errors[0]
         return DrillResult(outcome, reason)
 
     # ---------------------------------------------------------------- helpers

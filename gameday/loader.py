@@ -160,6 +160,10 @@ def load_scenario(path: Path | str) -> LoadedScenario:
     if isinstance(data, dict):
         refs.collect(data)
     problems += refs.problems
+    if scenario is not None and refs.responders is not None:  # the scripted responders, checked against it
+        from gameday.responders import check_script
+
+        problems += check_script(refs.responders, scenario)
     if problems or scenario is None:
         raise ScenarioError(list(dict.fromkeys(problems)))
     return LoadedScenario(

@@ -32,7 +32,7 @@ class ProbeSet:
         results: list[Observation | None] = [None] * len(self.probes)
 
         def one(i: int, p: Probe) -> None:
-            results[i] = p.probe()
+            results[i] = _probe(p)
 
         threads = [threading.Thread(target=one, args=(i, p), daemon=True) for i, p in enumerate(self.probes)]
         for th in threads:
@@ -51,8 +51,8 @@ class ProbeSet:
         next_at = time.monotonic()
         while not self._stop.is_set():
             try:
-                sink([p.probe()])
-            except Exception:  # a probe bug must not end impact observation silently
+                sink([_probe(p)])
+            except Exception:  # the sink (the conductor) refused it, e.g. after the drill ended
                 pass
             next_at += self.interval
             delay = next_at - time.monotonic()
@@ -70,3 +70,14 @@ class ProbeSet:
             close = getattr(p, "close", None)
             if close:
                 close()
+
+
+def _probe(p: Probe) -> Observation:
+    """One probe; a probe that raises is a failing check (never a missing one: no checks is not 'healthy')."""
+    try:
+        return p.probe()
+    except Exception as exc:
+        name = getattr(getattr(p, "check", None), "label", None) or type(p).__name__
+        clock = getattr(p, "clock", None)
+        at = clock.now() if clock is not None else time.monotonic()
+        return Observation(str(name), False, at, f"probe error: {type(exc).__name__}: {exc}")

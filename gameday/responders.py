@@ -20,12 +20,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field, model_validator
 
-from pydantic import Field
-
-from gameday.schedule import ScriptedAction
+from gameday.errors import Problem, ScenarioError
 from gameday.model.duration import Duration
-from gameday.model.scenario import ActionName, Audience, Severity, Strict
+from gameday.model.scenario import BUILTIN_ANCHORS, ActionName, Audience, Role, Scenario, Severity, Strict
+from gameday.schedule import ScriptedAction
+
+#: Names the tool itself uses as a journal source: a scripted person may not pose as one.
+RESERVED_NAMES = frozenset({"automation", "script", "facilitator", "conductor", "injector", "observer", "webhook",
+                            "notifier", "load", "monitoring", "recover"})
 
 
 class ScriptStep(Strict):
@@ -37,19 +41,73 @@ class ScriptStep(Strict):
     audience: Audience | None = None
     text: str | None = None
     runbook: str | None = None
-    role: str | None = Field(None, description="for assign_role: the role given")
+    role: Role | None = Field(None, description="for assign_role: the role given")
     to: str | None = Field(None, description="for assign_role: the person given the role (default: 'as')")
+
+    @model_validator(mode="after")
+    def _complete(self) -> ScriptStep:
+        needs = {"set_severity": "severity", "assign_role": "role", "post_update": "audience", "runbook": "runbook"}
+        field = needs.get(self.action)
+        if field and getattr(self, field) is None:
+            raise ValueError(f"action {self.action} needs '{field}'")
+        for name in (self.person, self.to):
+            if name is not None and (name in RESERVED_NAMES or not name.strip()):
+                raise ValueError(f"{name!r} is reserved for the tool itself: choose a person's name")
+        return self
 
 
 class ResponderScript(Strict):
-    people: dict[str, str] = Field(default_factory=dict, description="person -> role at drill start")
+    people: dict[str, Role] = Field(default_factory=dict, description="person -> role at drill start")
     actions: list[ScriptStep] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _names(self) -> ResponderScript:
+        reserved = sorted(set(self.people) & RESERVED_NAMES)
+        if reserved:
+            raise ValueError(f"{reserved[0]!r} is reserved for the tool itself: choose a person's name")
+        return self
 
-def load_script(path: Path) -> tuple[list[tuple[str, str]], list[ScriptedAction]]:
-    """Load a responder script: the roster ``[(person, role)]`` and the scripted actions."""
+
+def check_script(path: Path, scenario: Scenario) -> list[Problem]:
+    """Problems of a responder script against its scenario: parse errors, unknown anchors, runbooks and roles."""
+    from gameday.loader import load_yaml_file
+    from gameday.modelerrors import validate_data
+
+    name = str(path)
+    try:
+        data, marks = load_yaml_file(path, name)
+    except ScenarioError as exc:
+        return exc.problems
+    script, problems = validate_data(data, marks, ResponderScript, name)
+    if script is None:
+        return problems
+    anchors = set(BUILTIN_ANCHORS) | {s.id for s in scenario.response}
+    for i, step in enumerate(script.actions):
+        if step.after not in anchors:
+            problems.append(marks.problem(name, ("actions", i, "after"),
+                                          f"no anchor or step named {step.after!r} (anchors: {', '.join(BUILTIN_ANCHORS)}, "
+                                          "or a step id of the scenario)"))
+        if step.runbook and step.runbook not in scenario.runbooks:
+            problems.append(marks.problem(name, ("actions", i, "runbook"), f"the scenario has no runbook {step.runbook!r}"))
+        if step.role and step.role not in scenario.roles:
+            problems.append(marks.problem(name, ("actions", i, "role"), f"role {step.role!r} is not one of the scenario's roles"))
+    for person, role in script.people.items():
+        if role not in scenario.roles:
+            problems.append(marks.problem(name, ("people", person), f"role {role!r} is not one of the scenario's roles"))
+    return problems
+
+
+def load_script(path: Path, scenario: Scenario | None = None) -> tuple[list[tuple[str, str]], list[ScriptedAction]]:
+    """Load a responder script: the roster ``[(person, role)]`` and the scripted actions.
+
+    With ``scenario``, also checks it against the scenario (every problem at once, located).
+    """
     from gameday.loader import load_model
 
+    if scenario is not None:
+        problems = check_script(path, scenario)
+        if problems:
+            raise ScenarioError(problems)
     script = load_model(path, ResponderScript)
     actions = []
     for step in script.actions:

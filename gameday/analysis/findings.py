@@ -237,12 +237,13 @@ def _role_items(card: Scorecard, ic: str, tech: str) -> list[ActionItem]:
 
 
 def _holders_text(card: Scorecard) -> str:
+    """Which roles ended up with one person (roles, not people: the review is about the process)."""
     people: dict[str, list[str]] = {}
     for role, names in card.roles.holders.items():
         for name in names:
             people.setdefault(name, []).append(role)
-    shared = [f"{name} held {', '.join(rs)}" for name, rs in people.items() if len(rs) > 1]
-    return "; ".join(shared) + "." if shared else ""
+    shared = sorted({" and ".join(sorted(rs)) for rs in people.values() if len(rs) > 1})
+    return "; ".join(f"{combo} were held by one person" for combo in shared) + "." if shared else ""
 
 
 def _system_items(card: Scorecard, journal: Journal, tech: str, ic: str) -> list[ActionItem]:

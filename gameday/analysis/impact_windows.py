@@ -59,7 +59,7 @@ def intervals(events: Iterable[Event]) -> list[Interval]:
             names = {str(k): v for k, v in (d.get("names") or {}).items() if isinstance(v, dict)}
             out.append(Interval(e.seq, float(d["t_from"]), float(d["t_to"]), int(d.get("users_from", d.get("users", 0)) or 0),
                                 int(d.get("users") or 0), names))
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):  # a malformed interval is skipped, never fatal
             continue
     return out
 

@@ -366,7 +366,7 @@ def _evaluate(
         notes.append("done by automation")
     elif not role_ok(step, first, facts.roles):
         who = author_role(first, facts.roles)
-        notes.append(f"recorded by {first.author} ({who or 'no role'}); the scenario expects the {step.role} to do this")
+        notes.append(f"recorded under {'the ' + who if who else 'no role'}; the scenario expects the {step.role} to do this")
     longest = None
     if step.every is not None:
         close = facts.resolved.t if facts.resolved is not None else horizon

@@ -355,7 +355,7 @@ def _roles(scenario: Scenario, facts: Facts) -> tuple[RoleResult, Fraction | Non
         held = [r for r in required if book.holder(r, seq + 1) == person]
         if len(held) > 1 and person not in doubled:
             doubled.append(person)
-            notes.append(f"{person} held {' and '.join(held)} at the same time (from {offset(t)})")
+            notes.append(f"one person held {' and '.join(held)} at the same time (from {offset(t)})")
     notes += [f"{role} was handed over: {' → '.join(people)}" for role, people in sorted(holders.items()) if len(people) > 1]
     runs = [a for a in facts.actions if a.action == "runbook_started" and not a.automated]
     ic_runs = [a for a in runs if a.role == IC or book.holder(IC, a.seq) == a.author]

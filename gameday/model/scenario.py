@@ -20,6 +20,8 @@ Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 Mode = Literal["gameday", "tabletop", "ci", "training"]
 Audience = Literal["internal", "external", "executive"]
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", description="lower-case id: letters, digits, - _ .")]
+ROLE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,39}$"
+Role = Annotated[str, Field(pattern=ROLE_PATTERN, description="lower-case role name, e.g. incident-commander")]
 
 ActionName = Literal[
     "acknowledge",
@@ -53,6 +55,21 @@ class HttpCheck(Strict):
     """An HTTP probe: healthy when the status matches (and the body contains ``body_contains``)."""
 
     url: str = Field(description="URL; '{target.url}' is replaced by the target's base URL")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        from urllib.parse import urlsplit
+
+        probe = url.replace("{target.url}", "http://target.invalid", 1)
+        try:
+            parts = urlsplit(probe)
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError as exc:
+            raise ValueError(f"not a valid URL: {exc}") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected an http:// or https:// URL, or one starting with {target.url}")
+        return url
     method: Literal["GET", "HEAD", "POST"] = "GET"
     expect_status: int = Field(200, ge=100, le=599)
     body_contains: str | None = None
@@ -198,7 +215,7 @@ class Step(Strict):
 
     id: Id
     action: ActionName
-    role: str | None = Field(None, description="role expected to do it (any role when absent)")
+    role: Role | None = Field(None, description="role expected to do it (any role when absent)")
     within: Duration = Field(description="deadline from the anchor")
     after: str = Field("detection", description="anchor: start, injection, detection, recovery or a step id")
     expect: str | None = Field(None, description="expected value, e.g. SEV1 for set_severity")
@@ -278,7 +295,7 @@ class Scenario(Strict):
     description: str = ""
     severity: Severity = Field(description="ground truth: what responders should declare")
     tags: list[str] = Field(default_factory=list)
-    roles: list[str] = Field(default_factory=lambda: list(DEFAULT_ROLES))
+    roles: list[Role] = Field(default_factory=lambda: list(DEFAULT_ROLES))
     service: str = Field("the service", description="customer-facing name used in comms and postmortems")
     symptom: str = Field("", description="what customers see, for comms templates")
     target: Literal["demo"] | Target = "demo"

@@ -21,13 +21,14 @@ from typing import Any
 
 from gameday.model.events import Event
 from gameday.model.policy import SeverityPolicy
+from gameday.model.scenario import ROLE_PATTERN as MODEL_ROLE_PATTERN
 from gameday.model.scenario import Scenario
 from gameday.web.auth import FACILITATOR, Principal, TokenRegistry, clean_name
 from gameday.web.live import LiveHub
 from gameday.web.state import fault_status, holders, room_state
 
 IC = "incident-commander"
-ROLE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+ROLE_PATTERN = re.compile(MODEL_ROLE_PATTERN)  # the scenario model's own rule: every scenario role is assignable
 #: Actions a responder may record through the room (``runbook`` and ``assign_role`` have their own methods).
 RESPONDER_ACTIONS = ("acknowledge", "declare_incident", "set_severity", "notify_executives", "post_update",
                      "mark_detected", "note", "resolved")  # fmt: skip

@@ -246,3 +246,60 @@ def test_role_hand_over_leaves_one_holder_and_inputs_before_start_are_refused(tm
     _, j = w.run()
     note = next(e for e in j.of("ActionRecorded") if e.data["action"] == "note")
     assert note.data["role"] is None  # alice no longer holds incident-commander
+
+
+def test_a_failing_ledger_write_does_not_stop_the_rollback_of_other_faults(tmp_path):
+    sc = scenario(faults=[
+        {"id": "kill-db", "at": "5s",
+         "activities": [{"type": "action", "name": "k", "provider": {"type": "process", "path": "true"}}],
+         "rollbacks": [{"type": "action", "name": "r", "provider": {"type": "process", "path": "true"}}]},
+        {"id": "second", "at": "6s",
+         "activities": [{"type": "action", "name": "k", "provider": {"type": "process", "path": "true"}}],
+         "rollbacks": [{"type": "action", "name": "r", "provider": {"type": "process", "path": "true"}}]}])
+    w = World(tmp_path, sc, alert_at=None, heal=False)
+    second = FakeInjector(name="second")
+    w.conductor.faults.injectors["second"] = second
+
+    def broken_clear(drill_id, fault_id):
+        raise OSError("disk full")
+
+    w.ledger.clear = broken_clear
+    w.clock.schedule(w.journal.t0 + 7.0, lambda c: c.abort("signal: SIGINT"))
+    with pytest.raises(OSError):
+        w.conductor.run()
+    assert w.injector.calls == ["inject", "rollback"] and second.calls == ["inject", "rollback"]
+
+
+def test_skip_after_inject_now_wins_and_abort_in_the_lobby_injects_nothing(tmp_path):
+    w = World(tmp_path, scenario(), alert_at=None, heal=False)
+    w.clock.schedule(w.journal.t0 + 1.0, lambda c: (c.inject_now("kill-db"), c.skip_fault("kill-db")))
+    w.clock.schedule(w.journal.t0 + 3.0, lambda c: c.end())
+    _, j = w.run()
+    assert j.first("FaultInjected") is None and w.injector.calls == []
+
+    w2 = World(tmp_path / "lobby", scenario(), alert_at=None, heal=False)
+    w2.conductor.abort("signal: SIGINT")  # before run(): the facilitator never started it
+    result, j2 = w2.run()
+    assert [e.kind for e in j2.events] == ["DrillStarted", "PhaseChanged", "DrillAborted", "PhaseChanged", "DrillEnded"]
+    assert result.outcome == "aborted" and w2.ledger.history == []
+
+
+def test_impact_already_under_way_at_injection_still_ends_in_recovery(tmp_path):
+    w = World(tmp_path, scenario(), alert_at=None, heal=False)
+    w.injector.on_inject = None
+    w.clock.schedule(w.journal.t0 + 3.0, lambda c: w._set(False))  # failing in the baseline
+    w.clock.schedule(w.journal.t0 + 7.0, lambda c: w._set(True))
+    _, j = w.run()
+    assert j.first("RecoveryObserved") is not None
+
+
+def test_no_pause_while_a_live_fault_is_in(tmp_path):
+    from gameday.clock import PausableClock
+
+    w = World(tmp_path, scenario(), alert_at=None, heal=False)
+    w.conductor.clock = PausableClock(w.clock)  # only pause()/resume() go through it here
+    results = []
+    w.clock.schedule(w.journal.t0 + 6.0, lambda c: results.append(c.pause()))
+    w.clock.schedule(w.journal.t0 + 8.0, lambda c: c.end())
+    w.run()
+    assert results == [False]

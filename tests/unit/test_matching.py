@@ -115,7 +115,7 @@ def test_recovery_anchor_ignores_premature_resolution() -> None:
 def test_wrong_role_is_matched_and_noted() -> None:
     r = one(scenario(ACK), journal(assign(0.5, "bob", TL), inj(), det(4.0), act(6.0, "bob", "acknowledge"), end(30)))
     assert (r.verdict, r.author, r.author_role) == ("on_time", "bob", TL)
-    assert "recorded by bob (tech-lead); the scenario expects the incident-commander" in r.note
+    assert "recorded under the tech-lead; the scenario expects the incident-commander" in r.note
 
 
 def test_role_held_by_assignment_and_hand_over() -> None:

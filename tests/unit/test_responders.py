@@ -1,0 +1,54 @@
+"""Scripted responder files: complete actions, real anchors, no posing as the tool; located problems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gameday.errors import ScenarioError
+from gameday.model.scenario import Scenario
+from gameday.responders import check_script, load_script
+
+SCENARIO = Path(__file__).resolve().parents[1] / "fixtures" / "conductor" / "basic.yaml"
+
+
+def scenario() -> Scenario:
+    return Scenario.model_validate(yaml.safe_load(SCENARIO.read_text()))
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "script.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_good_script_loads_roster_and_actions(tmp_path):
+    path = write(tmp_path, "people: {alice: incident-commander}\n"
+                           "actions:\n  - {as: alice, action: set_severity, severity: SEV1, after: ack, delay: 1s}\n")
+    roster, actions = load_script(path, scenario())
+    assert roster == [("alice", "incident-commander")]
+    assert actions[0].after == "ack" and actions[0].delay == 1.0 and actions[0].data == {"severity": "SEV1"}
+
+
+@pytest.mark.parametrize("line, where, what", [
+    ("{as: alice, action: set_severity, after: detection}", "4:5", "needs 'severity'"),
+    ("{as: alice, action: assign_role, to: bob, after: detection}", "4:5", "needs 'role'"),
+    ("{as: automation, action: acknowledge}", "4:5", "reserved for the tool itself"),
+    ("{as: alice, action: acknowledge, after: detectoin}", "4:45", "no anchor or step named 'detectoin'"),
+    ("{as: alice, action: runbook, runbook: nope}", "4:43", "no runbook 'nope'"),
+])
+def test_bad_scripts_are_refused_with_a_located_problem(tmp_path, line, where, what):
+    path = write(tmp_path, f"people: {{alice: incident-commander}}\n# a comment\nactions:\n  - {line}\n")
+    problems = check_script(path, scenario())
+    assert problems, line
+    first = str(problems[0])
+    assert first.startswith(f"{path}:{where}:") and what in first
+    with pytest.raises(ScenarioError):
+        load_script(path, scenario())
+
+
+def test_a_role_the_scenario_does_not_have_is_refused(tmp_path):
+    path = write(tmp_path, "people: {alice: ops-wizard}\n")
+    assert "is not one of the scenario's roles" in str(check_script(path, scenario())[0])
