@@ -128,7 +128,7 @@ class FaultLedger:
 
     def _write(self, entries: list[dict[str, Any]]) -> None:
         text = json.dumps({"version": VERSION, "entries": entries}, indent=2, default=str) + "\n"
-        atomic_write(self.path, text)
+        atomic_write(self.path, text, mode=0o600)
         os.chmod(self.path, 0o600)
 
     def _update(self, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> None:
@@ -209,6 +209,10 @@ def recover_open_faults(state_dir: Path) -> list[str]:
     with acquire_drill_lock(ledger.state_dir):
         for entry in ledger.open_entries():
             fault, drill = entry["fault_id"], entry["drill_id"]
+            if entry.get("status") == "injecting" and _never_injected(entry.get("journal"), fault):
+                ledger.clear(drill, fault)  # written ahead after preflight, the drill died before its time
+                lines.append(f"cleared {fault} of drill {drill}: its journal shows it was never injected")
+                continue
             try:
                 result = injector_from_spec(entry["spec"]).rollback()
             except GamedayError as exc:
@@ -234,6 +238,24 @@ def recover_open_faults(state_dir: Path) -> list[str]:
             f"({_shown(ledger.path)}): {'; '.join(failures)}"
         )
     return lines
+
+
+def _never_injected(journal: str | None, fault: str) -> bool:
+    """True only when the drill's journal is readable and has no FaultInjected for ``fault``.
+
+    FaultInjected is fsynced before the injector runs, so its absence proves the fault never
+    went in. An unreadable or missing journal proves nothing: then the rollback runs.
+    """
+    if not journal:
+        return False
+    from gameday.errors import JournalError
+    from gameday.journal import read_journal
+
+    try:
+        events = read_journal(journal).events
+    except JournalError:
+        return False
+    return not any(e.kind == "FaultInjected" and e.data.get("fault") == fault for e in events)
 
 
 def _append_to_journal(journal: str | None, fault: str, runs: list[Any]) -> str | None:

@@ -12,6 +12,8 @@ matched or not, refused or not. Responses:
   and only a short excerpt of the body: never matched, never a detection)
 * 413 — body larger than the limit (journaled without the body)
 * 415 — content type is not JSON (journaled)
+* 503 — not journaled: the drill has not started yet (or its journal is closed); the
+  sender retries, as Alertmanager does
 
 The arrival time is read when the request reaches the application, before the body is
 parsed, and is the time the journal records. The sink runs on one dedicated thread, fed in
@@ -65,9 +67,11 @@ def make_intake_app(sink: Sink, *, max_body: int = MAX_BODY, clock: Callable[[],
 
     async def journal(*args: Any, **kwargs: Any) -> Any:
         try:
-            return await asyncio.get_running_loop().run_in_executor(writer, partial(sink, *args, **kwargs))
+            event = await asyncio.get_running_loop().run_in_executor(writer, partial(sink, *args, **kwargs))
         except Exception as exc:  # e.g. the drill's journal is closed: answered 503, never a crash
             return NotJournaled(f"{type(exc).__name__}: {exc}")
+        # no journal yet (the drill has not started): 503, so the sender (Alertmanager) retries
+        return NotJournaled("the drill has not started yet") if event is None else event
 
     async def receive(request: Request) -> JSONResponse:
         arrived = clock()

@@ -29,10 +29,10 @@ def gameday(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=60, env=env)
 
 
-def journal_with(path: Path, *, torn: bool = False) -> Path:
+def journal_with(path: Path, *, torn: bool = False, fault: str = "freeze-web") -> Path:
     events = [
         Event(seq=0, kind="DrillStarted", wall="2026-11-28T10:00:00.000000Z", t=0.0, source="conductor", data={"drill_id": "d1"}),
-        Event(seq=1, kind="FaultInjected", wall="2026-11-28T10:00:04.000000Z", t=4.0, source="conductor", data={"fault": "freeze-web"}),
+        Event(seq=1, kind="FaultInjected", wall="2026-11-28T10:00:04.000000Z", t=4.0, source="conductor", data={"fault": fault}),
     ]
     text = "".join(e.model_dump_json() + "\n" for e in events)
     path.write_text(text + ('{"v":1,"seq":2,"ki' if torn else ""))
@@ -59,7 +59,7 @@ def test_recover_rolls_back_what_a_crashed_drill_left(tmp_path, stopped_service)
     result = injector.inject()
     assert result.ok
     ledger.mark_injected("d1", "freeze-web", result.rollback)
-    torn = journal_with(tmp_path / "other.jsonl", torn=True)
+    torn = journal_with(tmp_path / "other.jsonl", torn=True, fault="noop-fault")
     noop = {"kind": "chaostoolkit", "rollbacks": [{"type": "action", "name": "noop", "provider": {"type": "process", "path": "true"}}]}
     ledger.record("d2", "noop-fault", noop, str(torn))
     probe = HttpProbe(Check(name="h", http={"url": "{target.url}/health", "timeout": "300ms"}), f"http://127.0.0.1:{port}")
@@ -110,3 +110,17 @@ def test_corrupt_ledger_is_reported_without_traceback(tmp_path):
     (tmp_path / ".gameday" / "ledger.json").write_text("{not json")
     done = gameday("recover", cwd=tmp_path)
     assert done.returncode == 2 and "ledger.json is corrupt" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_recover_clears_without_rollback_a_fault_its_journal_shows_never_went_in(tmp_path):
+    state = tmp_path / ".gameday"
+    ledger = FaultLedger(state)
+    journal = journal_with(tmp_path / "journal.jsonl")  # FaultInjected for freeze-web only
+    marker = tmp_path / "rolled-back"
+    spec = {"kind": "chaostoolkit", "rollbacks": [
+        {"type": "action", "name": "touch", "provider": {"type": "process", "path": "touch", "arguments": str(marker)}}]}
+    ledger.record("d1", "later-fault", spec, str(journal))  # written ahead after preflight; the drill died first
+    done = gameday("recover", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "cleared later-fault of drill d1: its journal shows it was never injected" in done.stdout
+    assert not marker.exists() and FaultLedger(state).open_entries() == []
