@@ -236,6 +236,10 @@ class ControlRoom:
         self._facilitator(who)
         self._require_live()
         if not self.conductor.pause(by=FACILITATOR):
+            live = [st.fault.id for st in self.conductor.faults if st.open]
+            if live:
+                raise RoomError(409, f"cannot pause while a live fault is in ({', '.join(live)}): its dead-man limit "
+                                     "runs in real time; pause before injecting or after rollback")
             raise RoomError(409, "the drill clock is already paused (or cannot pause in this drill)")
 
     def resume(self, who: Principal) -> None:

@@ -497,6 +497,9 @@ def test_live_stream_sends_what_the_viewer_may_see(live):
 
 def test_pause_and_resume_move_every_deadline(live):
     with live.fac() as f:
+        refused = f.post("/api/drill/pause", json={})  # kill-db is in: its dead-man limit runs in real time
+        assert refused.status_code == 409 and "live fault" in refused.json()["error"]
+        live.conductor.faults["kill-db"].rolled_back = True  # as if rolled back (test shortcut)
         before = f.get("/api/state").json()
         assert f.post("/api/drill/pause", json={}).status_code == 200
         assert f.post("/api/drill/pause", json={}).status_code == 409
