@@ -7,7 +7,9 @@ each class to an exit code and prints its one-line message, never a traceback::
     ├── InputError                    bad user input (exit 2)
     │   ├── ScenarioError             a scenario failed to load; carries every Problem
     │   ├── JournalError              a journal is malformed (path, line)
-    │   └── ConfigError               gameday.yaml or a responder script is malformed
+    │   ├── ConfigError               gameday.yaml, a flag, a secret's variable, an unwritable path
+    │   ├── DrillNotStarted           (conductor) an input arrived before DrillStarted
+    │   └── RefusedError              (client) the control room refused a request (4xx)
     ├── LedgerBusyError               open faults in the ledger refuse a new drill (exit 3)
     ├── InfrastructureError           the world did not cooperate (exit 3)
     │   ├── SteadyStateError          steady state not met before injection
