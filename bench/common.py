@@ -32,6 +32,30 @@ GAMEDAY = str(VENV_BIN / "gameday")
 CHAOS = str(VENV_BIN / "chaos")
 
 
+def _warm_bytecode_for_children() -> str | None:
+    """Let the processes the benchmarks start keep compiled bytecode, as an installed gameday does.
+
+    With PYTHONDONTWRITEBYTECODE set (some sandboxes and CI images), gameday — installed
+    editable, its sources in the repository without .pyc — would compile every module from
+    source in every `gameday run` (~70 ms), while chaos, from site-packages, has its .pyc from
+    installation: the warm-ups would not warm what they are meant to. The children therefore
+    write and read .pyc in a private cache folder in the system tmp (PYTHONPYCACHEPREFIX: the
+    repository gets no __pycache__; kept across runs, like any cache). Returns that folder,
+    or None when nothing needed changing. Not applied with GAMEDAY_BENCH_NO_PYC_CACHE=1.
+    """
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("GAMEDAY_BENCH_NO_PYC_CACHE") == "1":
+        return None
+    folder = os.environ.get("PYTHONPYCACHEPREFIX") or os.path.join(
+        tempfile.gettempdir(), f"gameday-bench-pycache-{os.getuid() if hasattr(os, 'getuid') else 'user'}")
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = folder
+    return folder
+
+
+PYC_CACHE = _warm_bytecode_for_children()  # children inherit os.environ
+
+
 @dataclass
 class Result:
     """One row of the table.
@@ -138,7 +162,7 @@ def write_json(results: Sequence[Result], path: Path | None = None, extra: dict[
     path = path or RESULTS / "latest.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"when": datetime.now().astimezone().isoformat(timespec="seconds"), "python": sys.version.split()[0],
-           "cpus": os.cpu_count(), "loadavg": os.getloadavg(), **(extra or {}),
+           "cpus": os.cpu_count(), "loadavg": os.getloadavg(), "children_pyc_cache": PYC_CACHE, **(extra or {}),
            "results": [r.as_json() for r in results]}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(doc, indent=2, default=str) + "\n")

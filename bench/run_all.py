@@ -23,7 +23,7 @@ import bench_intake
 import bench_load
 import bench_monitoring
 import bench_overhead
-from common import ROOT, table, write_json
+from common import PYC_CACHE, ROOT, table, write_json
 
 BENCHES = {
     "detection": bench_detection,
@@ -63,6 +63,9 @@ def main() -> int:
     print(f"\n{sum(r.passed for r in results)}/{len(results)} pass; {total:.0f} s; "
           f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}; "
           f"results in {path.relative_to(ROOT)}")
+    if PYC_CACHE:
+        print(f"(PYTHONDONTWRITEBYTECODE was set: the processes started kept their .pyc in {PYC_CACHE}; "
+              "GAMEDAY_BENCH_NO_PYC_CACHE=1 turns that off)")
     return 1 if args.strict and not all(r.passed for r in results) else 0
 
 

@@ -88,6 +88,8 @@ def main() -> int:
     wrap(observing.ProbeSet, "check", "probes.check (preflight/final)")
     wrap(observing.ProbeSet, "stop", "probe loop stop")
     wrap(probes_mod.HttpProbe, "_get_client", "HttpProbe client (httpx import + Client())")
+    if hasattr(probes_mod, "_HttpPool"):  # http:// probes: stdlib keep-alive connections
+        wrap(probes_mod._HttpPool, "_connect", "HttpProbe new connection (http.client)")
     wrap(conductor.Conductor, "_finish", "conductor finish (rollback, final check)")
     wrap(scorecard, "score_journal", "score_journal")
     wrap(render, "render_scorecard", "render_scorecard")

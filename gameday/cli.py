@@ -138,7 +138,17 @@ def run(scenario: Path, mode: str, out: Path | None, responders: Path | None, dr
 
     options = {"host": host, "port": port, **({"web": False} if no_web else {})}
     code = run_drill(scenario, mode=mode, out=out, responders=responders, drill_id=drill_id, options=options)
+    _fast_exit()
     sys.exit(code)
+
+
+def _fast_exit() -> None:
+    """At exit, freeze the heap so finalization does not walk the ~1000 modules a drill imports
+    (~60-70 ms after the reports are written; cyclic garbage is simply left to the OS)."""
+    import atexit
+    import gc
+
+    atexit.register(gc.freeze)
 
 
 @main.command()

@@ -8,7 +8,9 @@ the output files. Everything it learns goes through the conductor into the journ
 
 from __future__ import annotations
 
+import re
 import signal
+import sys
 import threading
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -18,6 +20,9 @@ from typing import Any
 from gameday.clock import Clock, SystemClock
 from gameday.errors import EXIT_ABORTED, EXIT_EXPECTATIONS_NOT_MET, EXIT_OK, ConfigError
 from gameday.model.scenario import Scenario, Target
+
+
+DRILL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -65,22 +70,47 @@ def run_drill(scenario_path: Path, *, mode: str = "gameday", out: Path | None = 
                           echo=echo, options=options)
 
 
+def _quietly(stop, echo) -> None:
+    """A teardown step that reports its failure and lets the others (and the reports) run."""
+    try:
+        stop()
+    except Exception as exc:  # noqa: BLE001 - the drill is over; one stuck service must not lose its report
+        echo(f"gameday: stopping {getattr(stop, '__self__', stop).__class__.__name__} failed: {type(exc).__name__}: {exc}")
+
+
 def _say(line: str) -> None:
     print(line, flush=True)  # line by line even into a pipe: CI logs and wrappers read it live
 
 
 class _SetupSignals:
-    """SIGTERM behaves like SIGINT (KeyboardInterrupt) until the conductor takes over the signals."""
+    """The signal policy of a drill's life, outside the conductor's own run.
+
+    During set-up SIGINT and SIGTERM unwind it (KeyboardInterrupt: whatever was started is
+    stopped). Once the conductor has run, every fault is rolled back: a signal then no longer
+    interrupts the teardown and the reports (:meth:`drain`), it is noted and ignored.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __enter__(self):
         def interrupt(signum, _frame):
             raise KeyboardInterrupt(signal.Signals(signum).name)
 
-        self._previous = signal.signal(signal.SIGTERM, interrupt)
+        self._previous = {s: signal.signal(s, interrupt) for s in self.SIGNALS}
         return self
 
+    @classmethod
+    def drain(cls) -> None:
+        def note(signum, _frame):
+            print(f"gameday: {signal.Signals(signum).name} ignored: the drill is rolled back; finishing its reports",
+                  file=sys.stderr, flush=True)
+
+        for s in cls.SIGNALS:
+            signal.signal(s, note)
+
     def __exit__(self, *exc) -> None:
-        signal.signal(signal.SIGTERM, self._previous)
+        for s, h in self._previous.items():
+            signal.signal(s, h)
 
 
 def _run_drill(scenario_path: Path, *, mode: str, out: Path | None, responders: Path | None, drill_id: str | None,
@@ -97,7 +127,7 @@ def _run_drill(scenario_path: Path, *, mode: str, out: Path | None, responders: 
     script_path = responders or (loaded.responders_path if mode == "ci" else None)
     if responders is not None and not responders.is_file():
         raise ConfigError(f"{responders}: no such responder script")
-    roster, script = load_script(script_path) if script_path else ([], [])
+    roster, script = load_script(script_path, sc) if script_path else ([], [])
     clock = clock or SystemClock()
     # Drill time stands still until the drill starts (the facilitator's start in gameday mode,
     # once services such as Prometheus are ready in ci mode), and a facilitator may pause it.
@@ -107,6 +137,8 @@ def _run_drill(scenario_path: Path, *, mode: str, out: Path | None, responders: 
     clock.pause()
     opts = dict(options or {})
     drill_id = drill_id or f"{sc.id}-{clock.wall():%Y%m%dT%H%M%SZ}"
+    if not DRILL_ID.fullmatch(drill_id):  # it names files and folders: no path tricks
+        raise ConfigError(f"--drill-id {drill_id!r}: use letters, digits, '.', '_' and '-' (at most 128, not starting with '.')")
     outputs = Outputs.for_drill(project.root, drill_id, out)
     state = project.state_path
 
@@ -139,8 +171,8 @@ def _run_drill(scenario_path: Path, *, mode: str, out: Path | None, responders: 
                            options={**opts, "webhook_url": webhook, "server": intake}, echo=echo)
         services = build_services(ctx)
         for service in services:
+            stack.callback(_quietly, service.stop, echo)  # before start: a half-started service is stopped too
             service.start()
-            stack.callback(service.stop)
         gate = next((s.start_gate for s in services if getattr(s, "start_gate", None) is not None), None)
         from gameday.liveview import LiveView
 
@@ -195,8 +227,42 @@ def _start_intake(holder: dict[str, Any], stack: ExitStack, clock: Clock, auth=N
 
     # arrival times on the drill's clock, so they stay exact across pauses
     server = BackgroundServer(make_intake_app(sink, verifier=verifier, clock=clock.now), host, port).start()
-    stack.callback(server.stop)
+    # at the drill's end the port is released at once; uvicorn's graceful shutdown (~0.1-0.2 s)
+    # finishes in its daemon thread while the reports are written
+    stack.callback(server.stop, wait=False)
+    _warm_up_reports(holder, stack)
     return server
+
+
+def _warm_up_reports(holder: dict[str, Any], stack: ExitStack) -> None:
+    """Once the drill is observing (the conductor idles until its next deadline), import what
+    :func:`_report` needs and compile the postmortem templates in a daemon thread, so the
+    drill's end does not wait for them (~50-100 ms). Nothing is done if the drill never gets
+    there; any failure is left for the report itself to meet."""
+    over = threading.Event()
+    stack.callback(over.set)
+
+    def warm() -> None:
+        while True:
+            if over.wait(0.05):
+                return
+            phase = getattr(holder.get("conductor"), "phase", None)
+            if phase in ("observe", "recover"):
+                break
+            if phase == "rollback":
+                return
+        try:
+            import gameday.analysis.junit  # noqa: F401 - what _report imports
+            import gameday.analysis.render  # noqa: F401
+            import gameday.analysis.scorecard  # noqa: F401
+            from gameday.analysis import postmortem
+            from gameday.project import load_project
+
+            postmortem.warm_up(load_project(Path.cwd()).templates_dir)
+        except Exception:  # noqa: BLE001 - a head start only
+            pass
+
+    threading.Thread(target=warm, name="report-warm-up", daemon=True).start()
 
 
 def _prepare_target(sc: Scenario, state: Path, webhook: str, stack: ExitStack, base_dir: Path) -> TargetInfo:
@@ -284,8 +350,11 @@ def _run_with_signals(conductor, gate: threading.Event | None = None, waiting=No
         while thread.is_alive():
             thread.join(0.05)
     finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+        if thread.is_alive() or "result" not in box:
+            for s, h in previous.items():
+                signal.signal(s, h)
+        else:
+            _SetupSignals.drain()  # rolled back: nothing may now cut the teardown or the reports short
     if "error" in box:
         raise box["error"]
     return box["result"]
