@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from gameday.errors import ConfigError, InfrastructureError, InputError
+from gameday.procs import pid_alive
 
 
 class RefusedError(InputError):
@@ -46,18 +47,6 @@ def _safe_id(drill_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", drill_id).lstrip(".") or "drill"
 
 
-def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _read_drill_file(path: Path) -> dict[str, Any]:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
@@ -65,7 +54,7 @@ def _read_drill_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read the drill file ({exc})") from None
     if not isinstance(info, dict) or not isinstance(info.get("url"), str):
         raise ConfigError(f"{path}: not a drill file")
-    if not _alive(info.get("pid")):
+    if not pid_alive(info.get("pid")):
         raise ConfigError(f"drill {info.get('drill_id', path.stem)} is not running (its process has ended)")
     return info
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gameday.demo.httpkit import HTTPFailure, Pool, reserve_port
+from gameday.procs import pid_alive, proc_state  # noqa: F401 - the demo imports them from here
 
 
 def package_root() -> str:
@@ -32,31 +33,6 @@ def child_env() -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
-
-def proc_state(pid: int) -> str | None:
-    """The kernel's one-letter state of ``pid`` (``R``, ``S``, ``T``, ``Z``...), None if gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read()
-    except OSError:
-        return None
-    return stat[stat.rfind(b")") + 2 :][:1].decode() or None
-
-
-def pid_alive(pid: int | None) -> bool:
-    """True if ``pid`` runs (or is stopped); zombies count as dead."""
-    if not pid or pid <= 0:
-        return False
-    state = proc_state(pid)
-    if state is None:
-        try:
-            os.kill(pid, 0)  # no /proc: fall back to the signal probe
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return not os.path.isdir("/proc")
-    return state not in ("Z", "X")
 
 
 def wait_gone(pid: int, timeout: float) -> bool:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gameday.errors import InfrastructureError
+from gameday.procs import pid_alive
 
 START_TIMEOUT = 20.0
 
@@ -34,26 +35,8 @@ def keeper_dir(state_dir: Path | str) -> Path:
     return Path(state_dir).resolve() / "monitoring"
 
 
-def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat[stat.rfind(")") + 2:][:1] in ("Z", "X"):
-            return False
-    except OSError:
-        pass
-    return True
-
-
 def _is_keeper(pid: Any) -> bool:
-    if not _alive(pid):
+    if not pid_alive(pid):
         return False
     try:
         return b"gameday.monitoring.keeper" in Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -122,9 +105,9 @@ def stop_keeper(state_dir: Path | str, timeout: float = 10.0) -> bool:
     except ProcessLookupError:
         return True
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
-    if _alive(pid):
+    if pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
     return True
 
@@ -165,7 +148,7 @@ def run(state_dir: Path, webhook_url: str | None, watch_pid: int | None) -> int:
         atomic_write(state_path, json.dumps(state, indent=2) + "\n")
         print(f"keeper: Prometheus {stack.prometheus_url}, Alertmanager {stack.alertmanager_url}", flush=True)
         while not stop.wait(0.2):
-            if watch_pid and not _alive(watch_pid):
+            if watch_pid and not pid_alive(watch_pid):
                 print(f"keeper: watched pid {watch_pid} is gone: stopping", flush=True)
                 break
             dead = [p.name for p in (stack.prometheus, stack.alertmanager) if p and p.popen.poll() is not None]
