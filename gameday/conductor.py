@@ -27,17 +27,13 @@ from typing import Any
 from gameday.adapters.alerts import Alert, first_signal, signal_name
 from gameday.analysis.matching import evaluate_steps
 from gameday.clock import Clock
-from gameday.errors import InputError
+from gameday.errors import DrillNotStarted
 from gameday.journal import JournalWriter
 from gameday.model.events import Event
 from gameday.model.scenario import Scenario
 from gameday.faults import FaultBook, FaultState, safely
 from gameday.ports import InjectionResult, Injector, Ledger, Observation, Observer, Runner
 from gameday.schedule import ScriptedAction, automation_due, end_due, script_due
-
-
-class DrillNotStarted(InputError):
-    """An input arrived before :meth:`Conductor.run` journaled ``DrillStarted``."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +65,7 @@ class Conductor:
         self.scenario, self.journal, self.clock = scenario, journal, clock
         self.mode, self.drill_id = mode, drill_id
         self.runbooks = dict(runbooks or {})
-        self.probe, self.ledger = probe, ledger
+        self.probe = probe
         self.roster = list(roster)
         self._script = list(script)
         self._script_done: set[int] = set()
@@ -97,7 +93,7 @@ class Conductor:
     def observe(self, observations: Iterable[Observation]) -> None:
         """Take one round of the conductor's own probes (ground truth for impact, never detection)."""
         with self._lock:
-            if self._phase in (None, "preflight", "rollback") or self._ended():
+            if self._phase in (None, "preflight", "rollback") or self._done:
                 return
             for obs in observations:
                 was = self._failing.get(obs.check, False)
@@ -133,12 +129,12 @@ class Conductor:
             ev = self._emit("AlertReceived", source, {
                 "format": fmt, "matched": first is not None, "signal": signal_name(first[0]) if first else None,
                 "error": error, "alerts": rows, "payload": payload}, at=received_at)
-            if first and "injection" in self._anchors and "detection" not in self._anchors and not self._ended():
+            if first and "injection" in self._anchors and "detection" not in self._anchors and not self._done:
                 self._detect({"via": "alert", "signal": signal_name(first[0]), "alertname": first[1].alertname,
                               "alert_seq": ev.seq}, source, at=received_at)
             woke = "detection" in self._anchors and not was_detected
             for alert in alerts:  # e.g. a PagerDuty acknowledgement is also the responder's action
-                if alert.action and not self._ended():
+                if alert.action and not self._done:
                     person = alert.actor or fmt
                     self.record_action(person, alert.action, {"via": fmt, "alert_seq": ev.seq})
                     woke = True
@@ -410,8 +406,7 @@ class Conductor:
 
     # ---------------------------------------------------------------- helpers
     def _detect(self, data: dict[str, Any], source: str, at: float | None = None) -> None:
-        ev = self._emit("DetectionRecorded", source, data, at=at)
-        self._anchors["detection"] = ev.t
+        self._anchors["detection"] = self._emit("DetectionRecorded", source, data, at=at).t
         self._match_steps()
 
     def _match_steps(self) -> None:
@@ -442,9 +437,6 @@ class Conductor:
     def _require_started(self) -> None:
         if not self.journal.events:  # DrillStarted is always the first event
             raise DrillNotStarted("the drill has not started: nothing can be recorded yet")
-
-    def _ended(self) -> bool:
-        return self._done
 
     def _poke(self) -> None:
         self._wake.put(None)

@@ -73,6 +73,10 @@ class ConfigError(InputError):
     """``gameday.yaml``, a responder script or a command-line value is malformed."""
 
 
+class DrillNotStarted(InputError):
+    """An input reached the conductor before ``DrillStarted`` was journaled."""
+
+
 class LedgerBusyError(GamedayError):
     """The fault ledger still holds open faults from an earlier drill."""
 

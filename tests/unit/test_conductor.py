@@ -235,7 +235,7 @@ def test_every_rollback_is_in_the_ledger_before_any_injection_and_cleared_if_nev
 
 
 def test_role_hand_over_leaves_one_holder_and_inputs_before_start_are_refused(tmp_path):
-    from gameday.conductor import DrillNotStarted
+    from gameday.errors import DrillNotStarted
 
     w = World(tmp_path, scenario(), alert_at=None, heal=False, roster=[("alice", "incident-commander")])
     with pytest.raises(DrillNotStarted):
