@@ -273,15 +273,9 @@ class ChaosToolkitInjector:
         default_timeout: float = DEFAULT_TIMEOUT,
     ) -> ChaosToolkitInjector:
         """The experiment's method injects, its rollbacks repair; gameday's values override its configuration."""
-        return cls(
-            resolve_refs(experiment, experiment.get("method") or []),
-            resolve_refs(experiment, experiment.get("rollbacks") or []),
-            merge_configuration(experiment.get("configuration"), configuration_overrides),
-            merge_secrets(experiment.get("secrets"), secrets_overrides),
-            owner or str(experiment.get("title", "experiment")),
-            clock,
-            default_timeout=default_timeout,
-        )
+        method, config, secrets, name = _experiment_parts(experiment, configuration_overrides, secrets_overrides, owner)
+        rollbacks = resolve_refs(experiment, experiment.get("rollbacks") or [])
+        return cls(method, rollbacks, config, secrets, name, clock, default_timeout=default_timeout)
 
     def ledger_spec(self) -> dict[str, Any]:
         """JSON-serialisable: enough to roll back from another process (``gameday recover``)."""
@@ -348,14 +342,8 @@ class ChaosToolkitRunner:
         default_timeout: float = DEFAULT_TIMEOUT,
     ) -> ChaosToolkitRunner:
         """The experiment's method is the runbook; its rollbacks are not run."""
-        return cls(
-            resolve_refs(experiment, experiment.get("method") or []),
-            merge_configuration(experiment.get("configuration"), configuration_overrides),
-            merge_secrets(experiment.get("secrets"), secrets_overrides),
-            owner or str(experiment.get("title", "experiment")),
-            clock,
-            default_timeout=default_timeout,
-        )
+        method, config, secrets, name = _experiment_parts(experiment, configuration_overrides, secrets_overrides, owner)
+        return cls(method, config, secrets, name, clock, default_timeout=default_timeout)
 
     def run(self) -> InjectionResult:
         with self._lock:
@@ -365,3 +353,12 @@ class ChaosToolkitRunner:
                 if runs[-1].status == "failed":
                     break
             return _result(runs, {})
+
+
+def _experiment_parts(experiment: dict[str, Any], configuration_overrides: dict[str, Any] | None,
+                      secrets_overrides: dict[str, Any] | None, owner: str | None):
+    """An experiment's method (refs resolved), merged configuration and secrets, and its owner name."""
+    return (resolve_refs(experiment, experiment.get("method") or []),
+            merge_configuration(experiment.get("configuration"), configuration_overrides),
+            merge_secrets(experiment.get("secrets"), secrets_overrides),
+            owner or str(experiment.get("title", "experiment")))

@@ -27,6 +27,7 @@ from typing import Any
 
 from gameday.demo.httpkit import HTTPFailure, request_json
 from gameday.demo.proc import child_env, pid_alive, wait_gone
+from gameday.procs import live_state
 from gameday.errors import DemoError
 
 STOP_TIMEOUT = 10.0
@@ -39,28 +40,10 @@ def _demo_dir(state_dir: Path | str) -> Path:
 def read_state(state_dir: Path | str) -> dict[str, Any] | None:
     """The demo's ``state.json`` if a live supervisor wrote it; stale files are cleaned up."""
     demo_dir = _demo_dir(state_dir)
-    path = demo_dir / "state.json"
-    try:
-        state = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        state = {}
-    if isinstance(state, dict) and _is_supervisor(state.get("pid")):
-        return state
-    _clean_stale(demo_dir)
-    return None
-
-
-def _is_supervisor(pid: Any) -> bool:
-    """True if ``pid`` is alive and (where /proc tells) really a demo supervisor, not a reused pid."""
-    if not isinstance(pid, int) or not pid_alive(pid):
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return True
-    return b"gameday.demo.supervisor" in cmdline
+    state = live_state(demo_dir / "state.json", "gameday.demo.supervisor")
+    if state is None:
+        _clean_stale(demo_dir)
+    return state
 
 
 def _clean_stale(demo_dir: Path) -> None:

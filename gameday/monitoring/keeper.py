@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gameday.errors import InfrastructureError
-from gameday.procs import pid_alive
+from gameday.procs import live_state, pid_alive
 
 START_TIMEOUT = 20.0
 
@@ -35,28 +35,13 @@ def keeper_dir(state_dir: Path | str) -> Path:
     return Path(state_dir).resolve() / "monitoring"
 
 
-def _is_keeper(pid: Any) -> bool:
-    if not pid_alive(pid):
-        return False
-    try:
-        return b"gameday.monitoring.keeper" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return True
-
-
 def attach_keeper(state_dir: Path | str) -> dict[str, Any] | None:
     """The running keeper's ``state.json`` for ``state_dir``, or None (a stale file is removed)."""
     path = keeper_dir(state_dir) / "state.json"
-    try:
-        state = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        state = {}
-    if isinstance(state, dict) and _is_keeper(state.get("pid")):
-        return state
-    path.unlink(missing_ok=True)
-    return None
+    state = live_state(path, "gameday.monitoring.keeper")
+    if state is None:
+        path.unlink(missing_ok=True)
+    return state
 
 
 def start_keeper(state_dir: Path | str, webhook_url: str | None = None, watch_pid: int | None = None,
