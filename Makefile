@@ -12,7 +12,7 @@ find_python = $(shell for c in "$$PYTHON" python3.13 python3.12 python3 \
 	[ -n "$$c" ] || continue; p=$$(command -v "$$c" 2>/dev/null) || continue; \
 	"$$p" -c 'import sys,venv; sys.exit(sys.version_info < (3,12))' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: demo test bench venv clean lint schema
+.PHONY: demo test bench venv clean lint schema bytecode
 
 $(STAMP): pyproject.toml
 	@set -e; base="$(find_python)"; \
@@ -24,13 +24,19 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+# Byte-compile gameday's own modules (pip compiles site-packages, not an editable install's
+# sources, and PYTHONDONTWRITEBYTECODE=1 stops Python from caching them itself): ~40 ms less
+# start-up per `gameday` command. Up-to-date files are skipped, so this is cheap to repeat.
+bytecode: $(STAMP)
+	@$(PY) -m compileall -q gameday >/dev/null
+
+demo: bytecode
 	$(VENV)/bin/gameday run scenarios/checkout-db-primary-failure.yaml --mode ci --out reports/demo
 
-test: $(STAMP)
+test: bytecode
 	$(PY) -m pytest -q tests
 
-bench: $(STAMP)
+bench: bytecode
 	$(PY) bench/run_all.py
 
 schema: $(STAMP)
