@@ -146,10 +146,11 @@ def _run_drill(scenario_path: Path, *, mode: str, out: Path | None, responders: 
         ledger = FaultLedger(state)
         ledger.ensure_clear()
         holder: dict[str, Any] = {}
-        intake = _start_intake(holder, stack, clock, sc.monitoring.auth,
-                               *_listen_address(opts, sc.monitoring.auth is not None))
+        listen = _listen_address(opts, sc.monitoring.auth is not None)
+        resetting = _reset_attached_demo(sc, state)  # the demo resets while the intake starts
+        intake = _start_intake(holder, stack, clock, sc.monitoring.auth, *listen)
         webhook = f"{intake.url}/webhooks/alertmanager"
-        target = _prepare_target(sc, state, webhook, stack, Path(loaded.base_dir))
+        target = _prepare_target(sc, state, webhook, stack, Path(loaded.base_dir), resetting)
         injectors, runbooks = _build_effects(sc, loaded, target, clock, state / "logs")
         probes = _build_probes(sc, target, clock)
         journal = _open_journal(outputs.journal, clock)
@@ -265,21 +266,57 @@ def _warm_up_reports(holder: dict[str, Any], stack: ExitStack) -> None:
     threading.Thread(target=warm, name="report-warm-up", daemon=True).start()
 
 
-def _prepare_target(sc: Scenario, state: Path, webhook: str, stack: ExitStack, base_dir: Path) -> TargetInfo:
+class _DemoReset(threading.Thread):
+    """The reset of a demo the user started (``gameday demo up``), in a thread: the demo does
+    the work in its own processes, so the drill's intake starts meanwhile. Nothing to undo if
+    set-up stops half-way: a reset demo is a clean demo."""
+
+    def __init__(self, handle) -> None:
+        super().__init__(name="demo-reset", daemon=True)
+        self.handle, self.error = handle, None
+
+    def run(self) -> None:
+        try:
+            self.handle.reset()
+        except BaseException as exc:  # noqa: BLE001 - raised in the runner's thread by result()
+            self.error = exc
+
+    def result(self):
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.handle
+
+
+def _reset_attached_demo(sc: Scenario, state: Path) -> _DemoReset | None:
+    """A started reset of the demo already running for ``state``, when the scenario targets the demo."""
+    if isinstance(sc.target, Target):
+        return None
+    from gameday.demo.control import attach_demo
+
+    handle = attach_demo(state)
+    if handle is None:
+        return None
+    resetting = _DemoReset(handle)
+    resetting.start()
+    return resetting
+
+
+def _prepare_target(sc: Scenario, state: Path, webhook: str, stack: ExitStack, base_dir: Path,
+                    resetting: _DemoReset | None = None) -> TargetInfo:
     if isinstance(sc.target, Target):
         t = sc.target
         processes = {name: _absolute(sel, base_dir) for name, sel in t.processes.items()}
         return TargetInfo(t.url, processes, dict(t.configuration), dict(t.secrets),
                           {"kind": "external", "url": t.url, "processes": sorted(t.processes)})
-    from gameday.demo.control import attach_demo, start_demo
+    from gameday.demo.control import start_demo
 
     hooks = [webhook] if sc.monitoring.kind == "builtin" else []  # else real monitoring alerts us
-    handle = attach_demo(state)
-    if handle is None:
+    if resetting is None:  # no demo running: start one for this drill (stopped at its end)
         handle = start_demo(state, webhook_urls=hooks)
         stack.callback(handle.stop)
-    else:  # a demo the user started: give the drill a clean slate, and our webhook
-        handle.reset()
+    else:  # a demo the user started, reset to a clean slate: give it our webhook
+        handle = resetting.result()
         handle.set_webhooks(hooks)
         stack.callback(handle.set_webhooks, [])
     config = {"demo_control_url": handle.control_url, "checkout_url": handle.url}

@@ -17,10 +17,21 @@ from __future__ import annotations
 from typing import Any
 
 
+def prom_checks(sc) -> list[Any]:
+    """The scenario's steady-state checks that are PromQL queries."""
+    return [c for c in sc.steady_state if c.prometheus is not None]
+
+
+def needs_service(sc) -> bool:
+    """Whether the drill needs the monitoring service (decided without importing it)."""
+    mon = sc.monitoring
+    return mon.kind == "prometheus" or mon.silence_other_alerts or bool(prom_checks(sc))
+
+
 def service_for(ctx: Any):
     """The drill's monitoring service, or None when the scenario needs none."""
-    from gameday.monitoring.service import MonitoringService, needs_service
-
     if not needs_service(ctx.scenario):
         return None
+    from gameday.monitoring.service import MonitoringService
+
     return MonitoringService(ctx)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from gameday.errors import ConfigError, InfrastructureError
+from gameday.monitoring import prom_checks
 from gameday.monitoring.config import (
     DEMO_RULES,
     SHIPPED_RULES,
@@ -44,15 +45,6 @@ from gameday.monitoring.stack import Alertmanager, MonitoringStack, http
 SILENCE_MARGIN = 300.0  # seconds a silence outlives the drill's guardrail, in case gameday dies
 SILENCE_RENEW_AFTER = 30.0  # a drill starting later than this after its silence was made renews it
 SILENCE_LIFT_WAIT = 20.0  # at most this long after rollback for the silenced alerts to resolve
-
-
-def prom_checks(sc) -> list[Any]:
-    return [c for c in sc.steady_state if c.prometheus is not None]
-
-
-def needs_service(sc) -> bool:
-    mon = sc.monitoring
-    return mon.kind == "prometheus" or mon.silence_other_alerts or bool(prom_checks(sc))
 
 
 def check_scenario(sc) -> None:
