@@ -27,6 +27,12 @@ Lateness after a timer, and everything else (start-up, loading, demo attach/rese
 intake, preflight, inject and rollback activities, final check, reports) is overhead.
 ``ratio = median(overhead) / median(chaos run wall)``, target ≤ 1.0.
 
+Also measured, interleaved in the same run (printed, and in the JSON details): the **floor**,
+a bare interpreter that only imports the libraries a ci drill is built on (click, PyYAML,
+pydantic with ``BaseModel``, chaoslib, uvicorn, Starlette; no gameday code), and chaos's own
+floor (``import chaostoolkit.cli``). When the first is above ``chaos run``'s whole wall, no
+implementation on those libraries, in one process, can reach the target.
+
     .venv/bin/python bench/bench_overhead.py [--repeats N]
 """
 
@@ -123,6 +129,18 @@ def chaos_once(d, i: int) -> dict[str, float]:
     return {"wall": wall, "experiment": float(doc.get("duration") or 0.0)}
 
 
+FLOOR_GAMEDAY = ("import click, yaml; from pydantic import BaseModel, Field; import chaoslib.experiment, "
+                 "chaoslib.activity, uvicorn, starlette.applications")
+FLOOR_CHAOS = "import chaostoolkit.cli"
+
+
+def floor_once(d, code: str) -> float:
+    """Wall time of a bare interpreter importing what ``code`` imports."""
+    t = time.perf_counter()
+    subprocess.run([PY, "-c", code], cwd=d.cwd, env=d.env(), check=True, capture_output=True, timeout=60)
+    return time.perf_counter() - t
+
+
 def trace_once(d, scenario: Path) -> dict:
     """One more drill, in-process under trace_run.py: the stages' own times (where the overhead goes)."""
     proc = subprocess.run([PY, str(BENCH / "trace_run.py"), str(scenario), str(d.cwd / "gd-trace"), "--json"],
@@ -149,9 +167,12 @@ def run(quick: bool = False, repeats: int | None = None) -> list[Result]:
             scenario = write_scenario(cwd)
             chaos_once(d, -1)  # warm-up of both (page cache, .pyc), not counted
             gameday_once(d, scenario, -1)
+            floors: dict[str, list[float]] = {"gameday": [], "chaos": []}
             for i in range(repeats):
                 gd.append(gameday_once(d, scenario, i))
                 ch.append(chaos_once(d, i))
+                floors["gameday"].append(floor_once(d, FLOOR_GAMEDAY))
+                floors["chaos"].append(floor_once(d, FLOOR_CHAOS))
             try:
                 trace = trace_once(d, scenario)
             except Exception as exc:  # noqa: BLE001 - the figure stands without its breakdown
@@ -174,6 +195,13 @@ def run(quick: bool = False, repeats: int | None = None) -> list[Result]:
             ("    DrillEnded -> exit", comp["reports_and_exit"], "scoring, postmortem md/html, junit, teardown"),
             ("chaos run wall", chaos["wall"], f"experiment itself {chaos['experiment'] * 1e3:.1f}"),
         ]
+        floor = {k: statistics.median(v) for k, v in floors.items()}
+        rows += [
+            ("floor: libraries' imports only", floor["gameday"],
+             f"{floor['gameday'] / chaos['wall']:.2f} x chaos run wall: click, yaml, pydantic, chaoslib, uvicorn, "
+             "starlette in a bare interpreter"),
+            ("chaos's own floor", floor["chaos"], "import chaostoolkit.cli"),
+        ]
         for label, value, note in rows:
             print(f"  {label:<32}{value * 1e3:8.1f}" + (f"   ({note})" if note else ""))
         if trace.get("spans"):
@@ -181,7 +209,7 @@ def run(quick: bool = False, repeats: int | None = None) -> list[Result]:
         return [Result(MEASURE, comp["overhead"] * 1e3, "ms", TARGET_RATIO, "ratio", baseline=chaos["wall"] * 1e3,
                        baseline_label="chaos run wall median",
                        details={"gameday_median_s": comp, "chaos_median_s": chaos, "gameday_runs": gd, "chaos_runs": ch,
-                                "trace": trace})]
+                                "floor_median_s": floor, "floor_runs": floors, "trace": trace})]
     except Exception as exc:  # noqa: BLE001
         return [failed(MEASURE, "ms", TARGET_RATIO, exc, "ratio")]
 
