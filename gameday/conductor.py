@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gameday.adapters.alerts import Alert, first_signal, signal_name
+from gameday.model.alerts import Alert, first_signal, signal_name
 from gameday.analysis.matching import evaluate_steps
 from gameday.clock import Clock
 from gameday.errors import DrillNotStarted

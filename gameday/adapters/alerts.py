@@ -1,6 +1,7 @@
-"""Alert payloads: normalise webhook bodies into alerts and match them to detection signals.
+"""Alert payloads: normalise Alertmanager webhook bodies into :class:`~gameday.model.alerts.Alert`.
 
-Pure functions, no I/O. Alertmanager's webhook body (version 4) is::
+Pure functions, no I/O; matching alerts to signals is domain logic (:mod:`gameday.model.alerts`).
+Alertmanager's webhook body (version 4) is::
 
     {"version": "4", "status": "firing", "receiver": ..., "groupKey": ...,
      "alerts": [{"status", "labels", "annotations", "startsAt", "endsAt",
@@ -9,32 +10,13 @@ Pure functions, no I/O. Alertmanager's webhook body (version 4) is::
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from gameday.model.scenario import AlertMatcher, Signal
+from gameday.model.alerts import Alert
 
 
 class PayloadError(ValueError):
     """A webhook body that is JSON but not of the expected shape."""
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One alert, whatever system sent it."""
-
-    status: str  # firing | resolved
-    labels: dict[str, str]
-    annotations: dict[str, str] = field(default_factory=dict)
-    starts_at: str | None = None
-    fingerprint: str | None = None
-    action: str | None = None  # a responder action the delivery also carries (PagerDuty acknowledge/resolve)
-    actor: str | None = None  # who did it, as the vendor names them
-
-    @property
-    def alertname(self) -> str | None:
-        return self.labels.get("alertname")
 
 
 def _str_map(value: Any, where: str) -> dict[str, str]:
@@ -69,31 +51,3 @@ def parse_alertmanager(body: Any) -> list[Alert]:
             )
         )
     return out
-
-
-def matches(matcher: AlertMatcher, alert: Alert) -> bool:
-    """True if ``alert`` satisfies ``matcher``: name and every label (equal, or ``~regex`` full match), status."""
-    if matcher.status != "any" and alert.status != matcher.status:
-        return False
-    wanted = dict(matcher.labels)
-    if matcher.alertname is not None:
-        wanted["alertname"] = matcher.alertname
-    for key, want in wanted.items():
-        have = alert.labels.get(key)
-        if have is None:
-            return False
-        if want.startswith("~"):
-            if not re.fullmatch(want[1:], have):
-                return False
-        elif have != want:
-            return False
-    return True
-
-
-def first_signal(signals: list[Signal], alert: Alert) -> Signal | None:
-    """The first detection signal that ``alert`` matches, if any."""
-    return next((s for s in signals if matches(s.alert, alert)), None)
-
-
-def signal_name(signal: Signal) -> str:
-    return signal.name or signal.alert.alertname or "signal"

@@ -2,7 +2,7 @@
 
 Registered in :data:`gameday.adapters.webhooks.PARSERS`, served at ``POST /webhooks/<name>``.
 Each raises :class:`~gameday.adapters.alerts.PayloadError` naming the field when the body is
-not of its shape. Matching then works on :class:`~gameday.adapters.alerts.Alert`'s labels
+not of its shape. Matching then works on :class:`~gameday.model.alerts.Alert`'s labels
 (``alertname`` first), whatever the vendor called things.
 
 ``grafana`` — Grafana unified alerting's webhook contact point. Same alert objects as
@@ -34,7 +34,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gameday.adapters.alerts import Alert, PayloadError, _str_map, parse_alertmanager
+from gameday.adapters.alerts import PayloadError, _str_map, parse_alertmanager
+from gameday.model.alerts import Alert
 
 # PagerDuty v3 incident event types → (status, responder action)
 PAGERDUTY_EVENTS: dict[str, tuple[str, str | None]] = {

@@ -31,7 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-from gameday.adapters.alerts import Alert, PayloadError, parse_alertmanager
+from gameday.adapters.alerts import PayloadError, parse_alertmanager
+from gameday.model.alerts import Alert
 from gameday.adapters.formats import FORMATS
 
 MAX_BODY = 1024 * 1024

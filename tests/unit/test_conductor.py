@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gameday.adapters.alerts import Alert
+from gameday.model.alerts import Alert
 from gameday.clock import FakeClock
 from gameday.conductor import Conductor, ScriptedAction
 from gameday.fakes import FakeInjector, FakeLedger, FakeProbe, FakeRunner
