@@ -45,7 +45,8 @@ class JournalWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists() and self.path.stat().st_size:
             raise JournalError(str(self.path), 1, "journal already exists; a drill never appends to another's journal")
-        self._fh = open(self.path, "a", encoding="utf-8")
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        self._size = os.fstat(self._fd).st_size
         self.listeners: list[Callable[[Event], None]] = []
         self.events: list[Event] = []
 
@@ -72,11 +73,7 @@ class JournalWriter:
                 t, mono = self.events[-1].t, self.events[-1].t + self._t0
             wall = self.clock.wall() - timedelta(seconds=now - mono)
             event = Event(seq=self._seq, kind=kind, wall=iso(wall), t=t, source=source, data=data or {})
-            line = _dumps(event.model_dump(mode="json")) + "\n"
-            self._fh.write(line)
-            self._fh.flush()
-            if self.fsync:
-                os.fsync(self._fh.fileno())
+            self._write((_dumps(event.model_dump(mode="json")) + "\n").encode("utf-8"))
             self._seq += 1
             self.events.append(event)
         for listener in list(self.listeners):
@@ -86,10 +83,30 @@ class JournalWriter:
                 pass
         return event
 
+    def _write(self, data: bytes) -> None:
+        """Append one whole line, durably; if that fails (disk full, I/O error), cut the file back
+        to its last whole line before raising, so a later append never follows half a line."""
+        if self._fd < 0:
+            raise ValueError(f"{self.path}: journal is closed")
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view):]
+            if self.fsync:
+                os.fsync(self._fd)
+        except OSError:
+            try:
+                os.ftruncate(self._fd, self._size)
+            except OSError:
+                pass
+            raise
+        self._size += len(data)
+
     def close(self) -> None:
         with self._lock:
-            if not self._fh.closed:
-                self._fh.close()
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
 
 
 @dataclass(frozen=True)

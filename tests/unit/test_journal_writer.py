@@ -1,0 +1,45 @@
+"""JournalWriter: whole lines only, even when the disk fails mid-line."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+import gameday.journal as journal_mod
+from gameday.clock import FakeClock
+from gameday.journal import JournalWriter, read_journal
+
+
+def test_a_failed_append_leaves_no_half_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    writer = JournalWriter(tmp_path / "journal.jsonl", FakeClock(), fsync=False)
+    writer.append("DrillStarted", "conductor", {"drill_id": "d"})
+    real_write = os.write
+
+    def half_then_full(fd: int, data) -> int:  # the disk fills up half-way through the line
+        real_write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(journal_mod.os, "write", half_then_full)
+    with pytest.raises(OSError, match="No space left"):
+        writer.append("PhaseChanged", "conductor", {"phase": "preflight"})
+    monkeypatch.setattr(journal_mod.os, "write", real_write)
+    writer.append("PhaseChanged", "conductor", {"phase": "baseline"})
+    writer.close()
+
+    replay = read_journal(tmp_path / "journal.jsonl")
+    assert not replay.torn
+    assert [e.kind for e in replay.events] == ["DrillStarted", "PhaseChanged"]
+    assert replay.events[1].data == {"phase": "baseline"}
+
+
+def test_append_after_close_is_refused(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path / "journal.jsonl", FakeClock(), fsync=True)
+    writer.append("DrillStarted", "conductor", {})
+    writer.close()
+    writer.close()  # idempotent
+    with pytest.raises(ValueError, match="journal is closed"):
+        writer.append("DrillEnded", "conductor", {})
+    assert len(read_journal(tmp_path / "journal.jsonl").events) == 1
