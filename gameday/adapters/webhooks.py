@@ -32,8 +32,8 @@ from functools import partial
 from typing import Any
 
 from gameday.adapters.alerts import PayloadError, parse_alertmanager
-from gameday.model.alerts import Alert
 from gameday.adapters.formats import FORMATS
+from gameday.model.alerts import Alert
 
 MAX_BODY = 1024 * 1024
 REFUSED_EXCERPT = 256  # characters of an unauthenticated body kept in the journal
@@ -60,67 +60,85 @@ def make_intake_app(sink: Sink, *, max_body: int = MAX_BODY, clock: Callable[[],
     authentication) checks each delivery's credentials against its raw body.
     """
     from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-journal")  # one thread: FIFO order
+    intake = WebhookIntake(sink, max_body=max_body, clock=clock, verifier=verifier)
+    return Starlette(routes=[Route("/webhooks/{fmt}", intake.receive, methods=["POST"])])
 
-    async def journal(*args: Any, **kwargs: Any) -> Any:
+
+class WebhookIntake:
+    """The endpoint's handler: reads, checks and parses one delivery, and journals it through ``sink``."""
+
+    def __init__(self, sink: Sink, *, max_body: int = MAX_BODY, clock: Callable[[], float] = time.monotonic,
+                 verifier: Any = None):
+        self.sink, self.max_body, self.clock, self.verifier = sink, max_body, clock, verifier
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-journal")  # one thread: FIFO order
+
+    async def _journal(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            event = await asyncio.get_running_loop().run_in_executor(writer, partial(sink, *args, **kwargs))
+            event = await asyncio.get_running_loop().run_in_executor(self._writer, partial(self.sink, *args, **kwargs))
         except Exception as exc:  # e.g. the drill's journal is closed: answered 503, never a crash
             return NotJournaled(f"{type(exc).__name__}: {exc}")
         # no journal yet (the drill has not started): 503, so the sender (Alertmanager) retries
         return NotJournaled("the drill has not started yet") if event is None else event
 
-    async def receive(request: Request) -> JSONResponse:
-        arrived = clock()
+    async def receive(self, request):
+        """``POST /webhooks/{fmt}`` (a Starlette ``Request``): the response codes are in the module docstring."""
+        from starlette.responses import JSONResponse
+
+        arrived = self.clock()
         fmt = request.path_params["fmt"]
         parser = PARSERS.get(fmt)
         if parser is None:
             return JSONResponse({"error": f"unknown webhook format {fmt!r}; known: {', '.join(PARSERS)}"}, 404)
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_body:
-            await journal(fmt, None, [], received_at=arrived, error=f"body too large ({declared} bytes > {max_body})")
-            return JSONResponse({"error": f"body larger than {max_body} bytes"}, 413)
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > max_body:
-                await journal(fmt, None, [], received_at=arrived, error=f"body too large (> {max_body} bytes)")
-                return JSONResponse({"error": f"body larger than {max_body} bytes"}, 413)
-        if verifier is not None:
-            auth = verifier.verify(request.headers, bytes(body))
+        body = await self._read_body(request, fmt, arrived)
+        if body is None:
+            return JSONResponse({"error": f"body larger than {self.max_body} bytes"}, 413)
+        if self.verifier is not None:
+            auth = self.verifier.verify(request.headers, bytes(body))
             if not auth.ok:
                 excerpt = bytes(body[:REFUSED_EXCERPT]).decode("utf-8", errors="replace")
-                await journal(fmt, excerpt, [], received_at=arrived, error=f"unauthenticated: {auth.reason}")
+                await self._journal(fmt, excerpt, [], received_at=arrived, error=f"unauthenticated: {auth.reason}")
                 return JSONResponse({"error": "unauthenticated"}, 401, headers={"WWW-Authenticate": 'Bearer realm="gameday"'})
         text = body.decode("utf-8", errors="replace")
         if ctype != "application/json" and not ctype.endswith("+json"):
-            await journal(fmt, text[:4096], [], received_at=arrived, error=f"unsupported content type {ctype or 'none'!r}")
+            await self._journal(fmt, text[:4096], [], received_at=arrived,
+                                error=f"unsupported content type {ctype or 'none'!r}")
             return JSONResponse({"error": "content type must be application/json"}, 415)
         try:
             payload = json.loads(text)
         except json.JSONDecodeError as exc:
             error = f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-            await journal(fmt, text[:4096], [], received_at=arrived, error=error)
+            await self._journal(fmt, text[:4096], [], received_at=arrived, error=error)
             return JSONResponse({"error": error}, 400)
         try:
             alerts = parser(payload)
         except PayloadError as exc:
-            await journal(fmt, payload, [], received_at=arrived, error=str(exc))
+            await self._journal(fmt, payload, [], received_at=arrived, error=str(exc))
             return JSONResponse({"error": str(exc)}, 400)
         except Exception as exc:  # an adapter bug answers 400 and is journaled; it never takes the intake down
             error = f"{fmt} adapter failed: {type(exc).__name__}: {exc}"[:500]
-            await journal(fmt, payload, [], received_at=arrived, error=error)
+            await self._journal(fmt, payload, [], received_at=arrived, error=error)
             return JSONResponse({"error": error}, 400)
-        event = await journal(fmt, payload, alerts, received_at=arrived, error=None)
+        event = await self._journal(fmt, payload, alerts, received_at=arrived, error=None)
         if isinstance(event, NotJournaled):
             return JSONResponse({"error": f"not journaled: {event.why}"}, 503)
         matched = bool(getattr(event, "data", {}).get("matched"))
         return JSONResponse({"status": "journaled", "alerts": len(alerts), "matched": matched,
                              "seq": getattr(event, "seq", None)})
 
-    return Starlette(routes=[Route("/webhooks/{fmt}", receive, methods=["POST"])])
+    async def _read_body(self, request, fmt: str, arrived: float) -> bytearray | None:
+        """The raw body; None (journaled as too large) past ``max_body``, declared or streamed."""
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            await self._journal(fmt, None, [], received_at=arrived,
+                                error=f"body too large ({declared} bytes > {self.max_body})")
+            return None
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.max_body:
+                await self._journal(fmt, None, [], received_at=arrived, error=f"body too large (> {self.max_body} bytes)")
+                return None
+        return body
