@@ -1,7 +1,8 @@
 """Scorecards as text: JSON (deterministic), Markdown, or a small standalone HTML page.
 
 Responder-supplied text (names, roles, reasons, notes) is untrusted: Markdown escapes
-it, HTML goes through jinja2 with autoescape. Times are offsets from drill start.
+it, HTML goes through jinja2 with autoescape (``gameday/templates/scorecard.html.j2``). Times are
+offsets from drill start.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from gameday.model.duration import human
 from gameday.model.scorecard import Scorecard
 
 FORMATS = ("json", "md", "html")
+SCORECARD_HTML = "scorecard.html.j2"  # in gameday/templates/
 
 
 def render_scorecard(card: Scorecard, fmt: str) -> str:
@@ -135,49 +137,12 @@ def _holders(c: Scorecard) -> list[tuple[str, list[str]]]:
     ]
 
 
-_HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Scorecard: {{ c.title }}</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}
-.on_time,.met,.completed,.pass{color:#176f2c}.late,.not_met{color:#9a6700}.missed,.silent,.never,.aborted,.incomplete,.fail{color:#b3261e}
-.score{font-size:2rem;font-weight:bold}small{color:#666}
-</style></head><body>
-<h1>Scorecard: {{ c.title }}</h1>
-<p class="score {{ 'pass' if c.passed else 'fail' }}">{{ '%.1f'|format(c.score.total) }} / 100 — {{ 'passed' if c.passed else 'not passed' }}</p>
-<p>drill {{ c.drill_id }} · scenario {{ c.scenario_id }} · mode {{ c.mode }} ·
-outcome <span class="{{ c.outcome }}">{{ c.outcome }}</span>{% if c.abort_reason %} ({{ c.abort_reason }}){% endif %}<br>
-<small>started {{ c.started_at }}, ended {{ c.ended_at or '—' }}{% if c.journal_torn %}; the journal's last line was torn{% endif %}</small></p>
-<h2>Times</h2><table><tr><th>measure</th><th>value</th><th>events</th><th>definition</th></tr>
-{% for m in c.times %}<tr><td>{{ m.name }}</td><td>{{ m.seconds|human }}</td><td>{{ seqs(m.from_seq, m.to_seq) }}</td><td>{{ m.definition }}</td></tr>
-{% endfor %}</table>
-<h2>Detection</h2><p><b class="{{ c.detection.verdict }}">{{ c.detection.verdict|v }}</b> — deadline {{ c.detection.deadline_t|offset }}, detected {{ c.detection.detected_t|offset }}{% if c.detection.via %} via {{ c.detection.via }}{% if c.detection.signal %} ({{ c.detection.signal }}){% endif %}{% endif %}</p>
-<h2>Steps</h2><table><tr><th>step</th><th>action</th><th>role</th><th>anchor</th><th>deadline</th><th>done</th><th>verdict</th><th>who</th><th>note</th></tr>
-{% for s in c.steps %}<tr><td>{{ s.id }}</td><td>{{ s.action }}</td><td>{{ s.role or '—' }}</td><td>{{ s.anchor }} {{ s.anchor_t|offset }}</td><td>{{ s.deadline_t|offset }}</td><td>{{ s.done_t|offset }}</td><td class="{{ s.verdict }}">{{ s.verdict|v }}</td><td>{{ s.author or '—' }}{% if s.author_role %} ({{ s.author_role }}){% endif %}</td><td>{{ s.note }}</td></tr>
-{% endfor %}</table>
-<h2>Severity</h2><p>expected {{ c.severity.expected }}; first declared {{ c.severity.first_declared or '—' }}; final {{ c.severity.final or '—' }}; correct: {{ 'yes' if c.severity.correct else 'no' }}; time to correct {{ c.severity.time_to_correct|human }}<br><small>{{ c.severity.note }}</small></p>
-<h2>Executives</h2><p><b class="{{ c.executives.verdict }}">{{ c.executives.verdict|v }}</b> — deadline {{ c.executives.deadline_t|offset }}, notified {{ c.executives.notified_t|offset }}<br><small>{{ c.executives.note }}</small></p>
-<h2>Stakeholder updates</h2><p><b class="{{ c.comms.verdict }}">{{ c.comms.verdict|v }}</b> — {{ c.comms.updates }} update(s); longest gap {{ c.comms.longest_gap|human }}; required every {{ c.comms.required_every|human }}<br><small>{{ c.comms.note }}</small></p>
-<h2>Roles</h2><table><tr><th>role</th><th>held by</th></tr>
-{% for role, people in holders %}<tr><td>{{ role }}</td><td>{{ people|join(' → ') or '—' }}</td></tr>
-{% endfor %}</table><p>missing: {{ c.roles.missing|join(', ') or 'none' }}; one role per person: {{ 'yes' if c.roles.distinct_people else 'no' }}</p>
-{% if c.roles.notes %}<ul>{% for n in c.roles.notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}
-<h2>Recovery</h2><p><b class="{{ c.recovery.verdict }}">{{ c.recovery.verdict|v }}</b> — deadline {{ c.recovery.deadline_t|offset }}, recovered {{ c.recovery.recovered_t|offset }}; impact {{ c.impact_seconds|human }}</p>
-<h2>What did not go to plan</h2>{% if c.failures %}<ul>{% for f in c.failures %}<li>{{ f }}</li>{% endfor %}</ul>{% else %}<p>Every expectation was met.</p>{% endif %}
-<h2>Policy applied</h2><p>{{ c.policy }}, level {{ c.expected_severity }} (the scenario's expected severity):</p>
-<ul>{% for rule in c.policy_rules %}<li>{{ rule }}</li>{% endfor %}</ul>
-<h2>Score breakdown</h2><table><tr><th>component</th><th>weight</th><th>earned</th><th>points</th><th>note</th></tr>
-{% for sc in c.score.components %}<tr><td>{{ sc.name }}</td><td>{{ '%g'|format(sc.weight) }}</td><td>{{ 'excluded' if sc.earned is none else '%g'|format(sc.earned) }}</td><td>{{ '—' if sc.earned is none else '%.2f'|format(sc.weight * sc.earned) }}</td><td>{{ sc.note }}</td></tr>
-{% endfor %}</table>
-<p>{{ c.score.formula }}</p><p><code>{{ points }}</code></p>{% if c.score.note %}<p>{{ c.score.note }}</p>{% endif %}
-</body></html>
-"""
-
-
 def _html(card: Scorecard) -> str:
     import jinja2  # lazily: keeps `gameday --help` fast
 
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    from gameday.analysis.templating import BUILTIN_TEMPLATES
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(BUILTIN_TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters.update(offset=offset, human=human, v=_verdict)
-    return env.from_string(_HTML).render(c=card, holders=_holders(card), points=_points(card), seqs=_seqs)
+    return env.get_template(SCORECARD_HTML).render(c=card, holders=_holders(card), points=_points(card), seqs=_seqs)
