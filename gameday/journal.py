@@ -32,14 +32,16 @@ def _dumps(obj: Any) -> str:
 class JournalWriter:
     """Appends events to a journal file. Thread-safe; every append is fsynced.
 
-    ``listeners`` are called with each event after it is on disk (live views, web).
+    ``listeners`` are called with each event after it is on disk (live views, web), in
+    journal order whatever thread appended it: they run under the journal's (re-entrant)
+    lock, so they must return at once (queue any real work); they may append.
     """
 
     def __init__(self, path: Path, clock: Clock, *, fsync: bool = True):
         self.path = Path(path)
         self.clock = clock
         self.fsync = fsync
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._seq = 0
         self._t0 = clock.now()
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,11 +78,11 @@ class JournalWriter:
             self._write((_dumps(event.model_dump(mode="json")) + "\n").encode("utf-8"))
             self._seq += 1
             self.events.append(event)
-        for listener in list(self.listeners):
-            try:
-                listener(event)
-            except Exception:  # a broken view never breaks the journal
-                pass
+            for listener in list(self.listeners):  # under the lock: every listener sees journal order
+                try:
+                    listener(event)
+                except Exception:  # a broken view never breaks the journal
+                    pass
         return event
 
     def _write(self, data: bytes) -> None:

@@ -43,3 +43,34 @@ def test_append_after_close_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="journal is closed"):
         writer.append("DrillEnded", "conductor", {})
     assert len(read_journal(tmp_path / "journal.jsonl").events) == 1
+
+
+def test_listeners_see_events_in_journal_order_across_threads(tmp_path: Path) -> None:
+    import threading
+
+    writer = JournalWriter(tmp_path / "journal.jsonl", FakeClock(), fsync=False)
+    seen: list[int] = []
+    writer.listeners.append(lambda event: seen.append(event.seq))
+
+    def burst(name: str) -> None:
+        for i in range(200):
+            writer.append("AlertReceived", name, {"i": i})
+
+    threads = [threading.Thread(target=burst, args=(f"t{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == list(range(800))
+
+
+def test_a_listener_may_append(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path / "journal.jsonl", FakeClock(), fsync=False)
+
+    def echo(event) -> None:
+        if event.kind == "AlertReceived":
+            writer.append("DetectionRecorded", "conductor", {"from": event.seq})
+
+    writer.listeners.append(echo)
+    writer.append("AlertReceived", "intake", {})
+    assert [e.kind for e in writer.events] == ["AlertReceived", "DetectionRecorded"]
