@@ -89,18 +89,18 @@ class LiveView:
         return Panel(grid, title=f"gameday · {self.scenario.id} · phase [b]{phase}[/b] · t={now:.1f}s")
 
     def _deadlines(self, events: list[Event], now: float) -> list[tuple[str, float]]:
-        from gameday.analysis.matching import evaluate_steps
+        from gameday.analysis.matching import evaluate_steps, first_detection, first_injection, first_recovery
 
         out: list[tuple[str, float]] = []
         if not events:
             return out
         sc = self.scenario
-        inj = next((e.t for e in events if e.kind == "FaultInjected"), None)
-        if inj is not None:
-            if not any(e.kind == "DetectionRecorded" for e in events):
-                out.append(("detection", inj + sc.detection.within - now))
-            if not any(e.kind == "RecoveryObserved" for e in events):
-                out.append(("recovery", inj + sc.recovery.within - now))
+        inj = first_injection(events)
+        if inj is not None:  # open until met as the scorecard counts them
+            if first_detection(events, inj, sc.detection.people_count) is None:
+                out.append(("detection", inj.t + sc.detection.within - now))
+            if first_recovery(events, inj) is None:
+                out.append(("recovery", inj.t + sc.recovery.within - now))
         for res in evaluate_steps(sc, events, now_t=now):
             if res.done_t is None and res.deadline_t is not None:
                 out.append((f"step {res.id}", res.deadline_t - now))

@@ -158,18 +158,39 @@ def _text(data: Mapping[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+# The incident's milestones, defined once: the scorecard (read_facts), the comms drafts and
+# the live view all take them from these three functions.
+
+
+def first_injection(events: Sequence[Event]) -> Event | None:
+    """The first ``FaultInjected``: the incident starts there."""
+    return next((e for e in events if e.kind == "FaultInjected"), None)
+
+
+def first_detection(events: Sequence[Event], injection: Event | None, people_count: bool) -> Event | None:
+    """The first ``DetectionRecorded`` after ``injection`` (none before any injection): a person's
+    report counts only when the scenario says people count (``detection.people_count``)."""
+    if injection is None:
+        return None
+    return next((e for e in events if e.seq > injection.seq and e.kind == "DetectionRecorded"
+                 and (people_count or e.data.get("via") != "person")), None)  # fmt: skip
+
+
+def first_recovery(events: Sequence[Event], injection: Event | None) -> Event | None:
+    """The first ``RecoveryObserved`` after ``injection`` (none before any injection)."""
+    if injection is None:
+        return None
+    return next((e for e in events if e.seq > injection.seq and e.kind == "RecoveryObserved"), None)
+
+
 def read_facts(scenario: Scenario, events: Sequence[Event], path: str = "<journal>") -> Facts:
     """Read the facts every measure needs. Raises :class:`JournalError` for an action or
     role assignment missing a required key (``action``/``author``, ``person``/``role``)."""
     if not events:
         raise JournalError(path, 1, "no events")
-    injection = next((e for e in events if e.kind == "FaultInjected"), None)
-    after_inj = [e for e in events if injection is not None and e.seq > injection.seq]
-    people_count = scenario.detection.people_count
-    detection = next(
-        (e for e in after_inj if e.kind == "DetectionRecorded" and (people_count or e.data.get("via") != "person")), None
-    )
-    recovery = next((e for e in after_inj if e.kind == "RecoveryObserved"), None)
+    injection = first_injection(events)
+    detection = first_detection(events, injection, scenario.detection.people_count)
+    recovery = first_recovery(events, injection)
     ended = next((e for e in events if e.kind == "DrillEnded"), None)
     aborted = next((e for e in events if e.kind == "DrillAborted"), None)
     actions: list[Action] = []

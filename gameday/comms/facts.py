@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from gameday.analysis.matching import first_detection, first_injection, first_recovery
 from gameday.analysis.timeline import one_line
 from gameday.comms.loadfacts import load_facts
 from gameday.model.events import Event
@@ -54,9 +55,9 @@ class CommsFacts:
     # times
     now_t: float
     now_at: str | None
-    started_t: float | None  # the incident began: first injection, else detection
+    started_t: float | None  # the incident began: the first injection
     started_at: str | None
-    started_from: str | None  # injection | detection
+    started_from: str | None  # injection (None before it)
     detected: bool
     detected_t: float | None
     detected_at: str | None
@@ -133,12 +134,13 @@ def comms_facts(
     biz = _business(sc.get("business"), business)
     walls = _Walls(evs)
 
-    first = lambda kind: next((e for e in evs if e.kind == kind), None)  # noqa: E731
     actions = [e for e in evs if e.kind == "ActionRecorded"]
-    injected = first("FaultInjected")
-    detection = first("DetectionRecorded")
+    injected = first_injection(evs)
+    # milestones as the scorecard defines them (after the injection); any detection tells the
+    # team, a person's report included, whatever the scenario's people_count says for MTTD
+    detection = first_detection(evs, injected, people_count=True)
     inj_t = injected.t if injected else None
-    recovery = next((e for e in evs if e.kind == "RecoveryObserved" and (inj_t is None or e.t >= inj_t - EPS)), None)
+    recovery = first_recovery(evs, injected)
     resolved = next((a for a in actions if a.data.get("action") == "resolved"), None)
     declared = next((a for a in actions if a.data.get("action") == "declare_incident"), None)
 
@@ -149,13 +151,8 @@ def comms_facts(
     severity = str(marks[-1].data["severity"]) if marks else expected
     level = pol.levels.get(severity) if pol else None  # type: ignore[call-overload]
 
-    # when the incident started
-    if injected is not None:
-        started_t, started_from = injected.t, "injection"
-    elif detection is not None:
-        started_t, started_from = detection.t, "detection"
-    else:
-        started_t, started_from = None, None
+    # when the incident started: the first injection (a detection counts only after one)
+    started_t, started_from = (injected.t, "injection") if injected is not None else (None, None)
 
     impact = _impact(evs, inj_t, now_t)
     load = load_facts(evs, biz, started_t, now_t)

@@ -391,3 +391,17 @@ def test_revenue_so_far_is_the_scorecards_shortfall_figure(tmp_path):
     f = d.facts(36)
     assert f.revenue_lost_is_lower_bound
     assert "at least $" in d.draft("executive", 36)
+
+
+def test_milestones_before_the_injection_do_not_count_as_the_scorecard_has_it(tmp_path):
+    d = Drill(tmp_path)
+    d.at(2, "DetectionRecorded", "webhook", via="alert", signal="db-down", alertname="DatabaseDown")  # baseline noise
+    d.at(3, "RecoveryObserved", "observer")
+    before = d.facts(5)
+    assert not before.detected and before.started_t is None and before.status == "investigating"
+    d.at(10, "FaultInjected", "injector", fault="kill-db")
+    d.at(20, "DetectionRecorded", "person", via="person", person="bob")  # a person's word tells the team
+    f = d.facts(25)
+    assert f.started_t == 10.0 and f.started_from == "injection"
+    assert f.detected and f.detected_t == 20.0 and f.detected_via == "person"
+    assert f.status == "investigating"  # the recovery at 3 s was before the incident
