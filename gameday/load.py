@@ -3,15 +3,18 @@
 A drill service (see :mod:`gameday.services`): :func:`service_for` returns a
 :class:`LoadService` when the scenario has a ``load:`` section. locust always runs as
 subprocesses (a standalone process, or a master and N workers on loopback), each in its
-own session, at idle CPU priority by default (``load.priority``: the conductor's timing
-comes first); the command lines and the
-stats format live in :mod:`gameday.adapters.locust`.
+own session, at idle CPU priority by default (``load.priority``) and, on a machine with two
+or more CPUs, off the conductor's CPU (``load.cpus``, default ``auto``: every CPU the
+conductor may use but the lowest; see :mod:`gameday.model.cpus`) — the conductor's timing
+comes first. The command lines and the stats format live in :mod:`gameday.adapters.locust`.
 
 Timeline, all journaled with source ``load``:
 
 * phase ``baseline`` → a thread resolves the locustfile, checks that the host answers
-  (TCP connect), starts locust and journals ``LoadStarted``; then it follows the plugin's
-  per-second stats file and journals one ``LoadStats`` per interval as it arrives.
+  (TCP connect), starts locust and journals ``LoadStarted`` (``cpus``: where locust runs, with
+  ``cpus_note``; a placement that could not be honoured, e.g. on one CPU, is also echoed);
+  then it follows the plugin's per-second stats file and journals one ``LoadStats`` per
+  interval as it arrives.
 * a locust process exits on its own (crash, kill, bad locustfile) → ``LoadFailed`` with
   its exit code and the tail of its log; the rest are killed; the drill goes on (a load
   failure is not a system failure) and the impact from then on is *unknown*. No restart.
@@ -171,6 +174,8 @@ class LoadService:
                 return
             self._plan = plan
         self._journal("LoadStarted", self._started_data(plan))
+        if plan.placement is not None and plan.placement.warning:
+            self._echo(f"load: {plan.placement.note}")
         self._follow(plan)
 
     def _prepare(self) -> adapter.Plan:
@@ -194,7 +199,7 @@ class LoadService:
         return adapter.plan(locustfile=Path(locustfile), host=host, users=load.users, spawn_rate=load.spawn_rate,
                             out_dir=self.out_dir, workers=load.workers, stages=stages,
                             run_time=self.ctx.scenario.abort.max_duration + SAFETY_MARGIN, parent_pid=os.getpid(),
-                            executable=executable, priority=load.priority)
+                            executable=executable, priority=load.priority, cpus=load.cpus)
 
     def _started_data(self, plan: adapter.Plan) -> dict[str, Any]:
         load, business = self.load, self.business
@@ -214,6 +219,8 @@ class LoadService:
             "stages": [{"after": s.after, "users": s.users, "spawn_rate": s.spawn_rate} for s in load.stages],
             "business": business.model_dump(mode="json") if business is not None else None,
             "unknown_customer_facing": unknown, "interval": 1.0, "priority": load.priority,
+            "cpus": plan.placement.label if plan.placement else "all", "cpus_setting": load.cpus,
+            "cpus_note": plan.placement.note if plan.placement else "",
             "pids": {proc.role: popen.pid for proc, popen in self._procs}, "files": plan.files,
         }  # fmt: skip
 

@@ -6,7 +6,9 @@ locust always runs as its own process (``locust -f USER_FILE,PLUGIN --headless .
 per-interval stats as JSON Lines (see that module for why not ``--csv-full-history``).
 locust's own ``--csv`` files and ``--json-file`` totals are kept beside them for people.
 
-* :func:`plan` — the processes to start (one, or a master and N workers on loopback).
+* :func:`plan` — the processes to start (one, or a master and N workers on loopback), at the
+  CPU priority (:func:`priority_prefix`) and on the CPUs (:func:`placement`, :func:`cpu_prefix`)
+  of ``load.priority`` and ``load.cpus``.
 * :func:`parse_stats_line` / :func:`journal_stats` — a plugin line, and the ``LoadStats``
   data it becomes (offsets on the drill's clock).
 * :func:`read_totals` — locust's final ``--json-file`` figures, per request name.
@@ -26,6 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from gameday.model import cpus as _cpus
 
 PLUGIN = Path(__file__).resolve().with_name("locust_plugin.py")
 DEMO_LOCUSTFILE = Path(__file__).resolve().parent.parent / "demo" / "locustfile.py"
@@ -72,6 +76,47 @@ def priority_prefix(priority: str) -> list[str]:
     return [nice, "-n", level] if nice else []
 
 
+def available_cpus() -> frozenset[int] | None:
+    """The CPUs this process may run on (``os.sched_getaffinity``); None where the platform cannot tell."""
+    getaffinity = getattr(os, "sched_getaffinity", None)
+    if getaffinity is None:
+        return None
+    try:
+        return frozenset(getaffinity(0))
+    except OSError:
+        return None
+
+
+def placement(setting: str, available: frozenset[int] | None = None) -> _cpus.Placement:
+    """Where locust runs for ``load.cpus`` = ``setting``, on a conductor that may use ``available`` CPUs
+    (default: this process's own, :func:`available_cpus`). See :mod:`gameday.model.cpus`.
+
+    Why ``auto`` leaves a CPU to the conductor: on 2 cores, locust at full rate (even at
+    SCHED_IDLE) and the demo serving it, left free to use both CPUs, put the conductor's p99
+    detection error at 4-6x its quiet value; with both off CPU 0 it stays within 2x
+    (bench/bench_load.py).
+    """
+    return _cpus.resolve(setting, available if available is not None else available_cpus(), who="locust")
+
+
+def cpu_prefix(cpus: frozenset[int] | None) -> list[str]:
+    """The command prefix confining locust to ``cpus`` (None: nothing); the program execs locust, so the pid is locust's.
+
+    ``taskset -c LIST`` (util-linux, beside ``chrt``); where it is missing, this Python sets the
+    affinity and execs the rest of the command line. Threads and processes locust starts
+    inherit the affinity.
+    """
+    if not cpus:
+        return []
+    listing = _cpus.format_cpu_list(cpus)
+    taskset = shutil.which("taskset")
+    if taskset:
+        return [taskset, "-c", listing]
+    code = ("import os, sys; os.sched_setaffinity(0, {%s}); os.execvp(sys.argv[1], sys.argv[1:])"
+            % ", ".join(str(c) for c in sorted(cpus)))
+    return [sys.executable, "-c", code]
+
+
 @dataclass(frozen=True)
 class Proc:
     """One locust process to start: its role (``standalone``, or ``master``, ``worker-1``...), argv and log file."""
@@ -92,20 +137,25 @@ class Plan:
     json_path: Path  # locust writes ``--json-file X`` to ``X.json``
     master_port: int | None = None
     files: dict[str, str] = field(default_factory=dict)
+    placement: _cpus.Placement | None = None  # where the processes run (``load.cpus``)
 
 
 def plan(*, locustfile: Path, host: str, users: int, spawn_rate: float, out_dir: Path, workers: int = 0,
          stages: Sequence[tuple[float, int, float | None]] = (), run_time: float | None = None,
          parent_pid: int | None = None, interval: float = 1.0, executable: str | None = None,
-         base_env: Mapping[str, str] | None = None, master_port: int | None = None, priority: str = "normal") -> Plan:
+         base_env: Mapping[str, str] | None = None, master_port: int | None = None, priority: str = "normal",
+         cpus: str = "all", available: frozenset[int] | None = None) -> Plan:
     """The locust processes of one load: standalone, or a master and ``workers`` workers on 127.0.0.1.
 
     ``run_time`` (seconds) is locust's own ``-t`` limit, a safety net: gameday stops it
     earlier. ``parent_pid``: the plugin quits locust when that process is no longer its parent.
-    ``priority``: see :func:`priority_prefix`.
+    ``priority``: see :func:`priority_prefix`. ``cpus`` (``load.cpus``: ``auto``, ``all``, a CPU
+    list) on a conductor that may use ``available`` CPUs (default: its own): see
+    :func:`placement`; the result is ``Plan.placement``, every process gets the same.
     """
     exe = executable or locust_executable()
-    prefix = priority_prefix(priority)
+    placed = placement(cpus, available)
+    prefix = cpu_prefix(placed.cpus) + priority_prefix(priority)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = f"{locustfile},{PLUGIN}"
     stats, csv_prefix, json_base = out_dir / "stats.jsonl", out_dir / "locust", out_dir / "totals"
@@ -130,7 +180,7 @@ def plan(*, locustfile: Path, host: str, users: int, spawn_rate: float, out_dir:
         procs += [Proc(f"worker-{i}", worker, out_dir / f"locust-worker-{i}.log") for i in range(1, workers + 1)]
     return Plan(procs, env, stats, csv_prefix, json_base.with_name(json_base.name + ".json"), port,
                 {"stats": str(stats), "csv": f"{csv_prefix}_stats_history.csv", "totals": str(json_base) + ".json",
-                 "logs": ", ".join(str(p.log) for p in procs)})
+                 "logs": ", ".join(str(p.log) for p in procs)}, placed)
 
 
 # ---------------------------------------------------------------------------------------- stats

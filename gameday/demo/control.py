@@ -29,6 +29,7 @@ from gameday.demo.httpkit import HTTPFailure, request_json
 from gameday.demo.proc import child_env, pid_alive, wait_gone
 from gameday.procs import live_state
 from gameday.errors import DemoError
+from gameday.model.cpus import check_setting
 
 STOP_TIMEOUT = 10.0
 
@@ -187,15 +188,24 @@ def attach_demo(state_dir: Path | str) -> DemoHandle | None:
     return DemoHandle(Path(state_dir), state) if state else None
 
 
-def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: bool = False, timeout: float = 15) -> DemoHandle:
+def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: bool = False, timeout: float = 15,
+               cpus: str | None = None) -> DemoHandle:
     """Start the demo for ``state_dir`` and wait until every process answers.
 
     The supervisor always gets its own session; ``detach=True`` additionally lets go of it
     (the handle does not keep the child process object, as for ``gameday demo up``).
-    Refuses with DemoError if a demo already runs for ``state_dir``.
+    ``cpus``: the demo's CPU placement (``auto``, ``all``, a CPU list; default
+    ``$GAMEDAY_DEMO_CPUS``, else ``auto``: off the lowest CPU of this process, left to the
+    conductor), see :mod:`gameday.demo.supervisor`. Refuses with DemoError if a demo already
+    runs for ``state_dir``.
     """
     state_dir = Path(state_dir).resolve()
     demo_dir = _demo_dir(state_dir)
+    if cpus is not None:
+        try:
+            cpus = check_setting(cpus)
+        except ValueError as exc:
+            raise DemoError(f"demo cpus: {exc}") from None
     running = read_state(state_dir)
     if running:
         raise DemoError(f"a demo is already running for {state_dir} (supervisor pid {running['pid']}, checkout {running['url']})")
@@ -205,6 +215,8 @@ def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: 
     argv = [sys.executable, "-m", "gameday.demo.supervisor", "--state-dir", str(state_dir)]
     for url in webhook_urls:
         argv += ["--webhook-url", url]
+    if cpus is not None:
+        argv += ["--cpus", str(cpus)]
     with open(log_path, "ab") as log:
         popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child_env(),
                                  start_new_session=True, close_fds=True)
@@ -261,9 +273,10 @@ def _tail(path: Path, lines: int = 5) -> str:
 # --- the CLI's entry points -----------------------------------------------------------------------
 
 
-def demo_up(state_dir: Path | str, webhook_url: str | None = None) -> dict[str, Any]:
-    """``gameday demo up``: start detached; returns the state (``url``, ``control_url``, ``processes``...)."""
-    handle = start_demo(state_dir, [webhook_url] if webhook_url else (), detach=True)
+def demo_up(state_dir: Path | str, webhook_url: str | None = None, cpus: str | None = None) -> dict[str, Any]:
+    """``gameday demo up``: start detached; returns the state (``url``, ``control_url``, ``processes``,
+    ``cpus_note``...). ``cpus``: see :func:`start_demo`."""
+    handle = start_demo(state_dir, [webhook_url] if webhook_url else (), detach=True, cpus=cpus)
     return handle.state
 
 
@@ -289,6 +302,7 @@ def demo_status(state_dir: Path | str) -> str:
         f"demo running: supervisor pid {status['pid']}, checkout {status['url']}, control {status['control_url']}",
         f"primary {status['primary']} (epoch {status['epoch']}), catalog {status['catalog']}, "
         f"webhooks {', '.join(status['webhook_urls']) or 'none'}",
+        *([f"cpus: {handle.state['cpus_note']}"] if handle.state.get("cpus_note") else []),
         f"{'NAME':<10} {'PID':>7}  {'STATE':<8} {'ROLE':<11} PORT",
     ]
     for name, p in status["processes"].items():

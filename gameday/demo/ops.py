@@ -50,6 +50,7 @@ class DemoOps:
         self.control_url = ""
         self.lock = threading.RLock()
         self.ready = False
+        self.placement: dict[str, str] = {}  # cpus, cpus_setting, cpus_note: set by the supervisor
         self._reported: set[int | None] = set()
 
     # --- life cycle -------------------------------------------------------------------------
@@ -123,6 +124,7 @@ class DemoOps:
             "webhook_urls": list(self.webhook_urls),
             "data_dir": str(self.data_dir),
             "state_dir": str(self.demo_dir.parent),
+            **self.placement,
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
 

@@ -1,6 +1,6 @@
 """The demo supervisor: starts and owns the shop's processes and serves the control API.
 
-``python -m gameday.demo.supervisor --state-dir DIR [--webhook-url URL ...]``
+``python -m gameday.demo.supervisor --state-dir DIR [--webhook-url URL ...] [--cpus auto|all|LIST]``
 
 Files under ``DIR/demo/``: ``state.json`` (written atomically once every process answers),
 ``run/NAME.pid``, ``logs/NAME.log``, ``webhooks.json`` (read by the monitor), ``data/``
@@ -11,6 +11,14 @@ It runs in its own session and survives the process that started it: only SIGTER
 SIGINT or ``POST /shutdown`` stop it, and then it stops and reaps every child. Crashed
 children are never restarted on their own: a dead database stays dead until someone acts.
 Children exit by themselves if the supervisor dies (they watch their parent pid).
+
+CPU placement (``--cpus``, default ``$GAMEDAY_DEMO_CPUS``, else ``auto``; see
+:mod:`gameday.model.cpus`): with ``auto`` on a machine with two or more CPUs, the supervisor
+pins itself — and so every child it starts or restarts — to every CPU it may use but the
+lowest, which is left to the conductor (a drill's locust, ``load.cpus: auto``, goes to the same
+CPUs). Under load the shop's processes are busy at normal priority; left on every CPU they
+put the conductor's p99 detection error at several times its quiet value (bench/bench_load.py).
+``all`` leaves the placement alone. The result is in ``state.json`` (``cpus``, ``cpus_note``).
 
 Control API (JSON on loopback), see :class:`ControlHandler`.
 """
@@ -33,8 +41,26 @@ from gameday.demo.httpkit import Handler, HTTPFailure, serve
 from gameday.demo.ops import DemoOps, OpError
 from gameday.demo.proc import Child
 from gameday.fsutil import atomic_write
+from gameday.model import cpus as _cpus
 
 START_TIMEOUT = 10.0
+CPUS_ENV = "GAMEDAY_DEMO_CPUS"  # the default of --cpus
+
+
+def place(setting: str) -> _cpus.Placement:
+    """Pin this process (before it starts threads or children: they inherit it) as ``setting`` says."""
+    getaffinity = getattr(os, "sched_getaffinity", None)
+    try:
+        available = frozenset(getaffinity(0)) if getaffinity else None
+    except OSError:
+        available = None
+    placed = _cpus.resolve(setting, available, who="the demo")
+    if placed.cpus:
+        try:
+            os.sched_setaffinity(0, placed.cpus)
+        except OSError as exc:
+            return _cpus.Placement(placed.setting, None, f"could not pin the demo to CPUs {placed.label}: {exc}", True)
+    return placed
 
 
 def build_children(demo_dir: Path) -> dict[str, Child]:
@@ -143,9 +169,11 @@ def lock(demo_dir: Path) -> int:
     return fd
 
 
-def run(state_dir: Path, webhook_urls: list[str]) -> int:
+def run(state_dir: Path, webhook_urls: list[str], cpus: str = _cpus.AUTO) -> int:
     """Start the demo, serve until asked to stop, stop everything. Returns the exit code."""
     demo_dir = state_dir.resolve() / "demo"
+    placed = place(cpus)  # first: every thread and child started from here on inherits it
+    print(f"supervisor: {placed.note}", flush=True)
     lock_fd = lock(demo_dir)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -154,6 +182,7 @@ def run(state_dir: Path, webhook_urls: list[str]) -> int:
     prepare(demo_dir, webhook_urls)
     children = build_children(demo_dir)
     ops = DemoOps(demo_dir, children, webhook_urls)
+    ops.placement = {"cpus": placed.label, "cpus_setting": placed.setting, "cpus_note": placed.note}
     server = serve(0, ControlHandler, ops=ops, shutdown_requested=stop)
     ops.control_url = f"http://127.0.0.1:{server.server_port}"
     threading.Thread(target=server.serve_forever, name="control", daemon=True).start()
@@ -180,8 +209,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m gameday.demo.supervisor", description=__doc__.splitlines()[0])
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--webhook-url", action="append", default=[], help="monitoring receiver (repeatable)")
+    parser.add_argument("--cpus", default=os.environ.get(CPUS_ENV) or _cpus.AUTO,
+                        help=f"CPUs of the demo's processes: auto (all but the lowest, left to the conductor), all, or a "
+                        f"list like 1-3 (default: ${CPUS_ENV}, else auto)")
     args = parser.parse_args(argv)
-    sys.exit(run(args.state_dir, args.webhook_url))
+    try:
+        cpus = _cpus.check_setting(args.cpus)
+    except ValueError as exc:
+        parser.error(f"--cpus (or ${CPUS_ENV}): {exc}")
+    sys.exit(run(args.state_dir, args.webhook_url, cpus))
 
 
 if __name__ == "__main__":

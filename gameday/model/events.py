@@ -38,6 +38,8 @@ the analysis; keys not listed may be added, listed keys keep their meaning):
 ``DrillAborted``        reason
 ``DrillEnded``          outcome: completed | aborted, reason
 ``LoadStarted``         tool (locust), users, spawn_rate, workers, host, locustfile, stages, priority,
+                        cpus (where locust runs: a CPU list like ``1``, or ``all``), cpus_setting (the
+                        scenario's load.cpus), cpus_note (one line for people),
                         business (the effective business context: the scenario's, else gameday.yaml's,
                         or None), unknown_customer_facing, interval (s), pids {role: pid}, files
 ``LoadStats``           one per stats interval (about 1 s), journaled as it arrives: t_from, t_to (drill

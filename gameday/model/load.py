@@ -2,21 +2,27 @@
 
 Owned by the load feature; the scenario's ``load:`` and ``business:`` sections (``business:``
 may also sit in ``gameday.yaml``, as every scenario's default). How the figures are
-computed from the journal: :mod:`gameday.analysis.impact`.
+computed from the journal: :mod:`gameday.analysis.impact`. Where locust runs
+(``load.priority``, ``load.cpus``): :mod:`gameday.model.cpus` and :mod:`gameday.adapters.locust`.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
+from gameday.model import cpus as _cpus
 from gameday.model.duration import Duration
 from gameday.model.scenario_base import Strict
 
 #: ``locustfile: demo`` names the demo shop's own locustfile (browse, cart, checkout).
 DEMO_LOCUSTFILE = "demo"
+#: ``load.cpus`` in the JSON schema: a word, a CPU list, or one CPU number (YAML ``cpus: 1``).
+_CPUS_SCHEMA = {"anyOf": [{"type": "string", "pattern": r"^\s*(auto|all|[0-9][0-9,\- ]*)\s*$"},
+                          {"type": "integer", "minimum": 0}],
+                "examples": ["auto", "all", "1-3", "1,3"]}
 
 
 class LoadStage(Strict):
@@ -46,6 +52,16 @@ class Load(Strict):
         description="CPU priority of the locust processes: idle (SCHED_IDLE: only CPU the drill does not need, so the "
         "conductor's timing comes first), low (nice 10), normal",
     )
+    cpus: Annotated[str, WithJsonSchema(_CPUS_SCHEMA)] = Field(
+        "auto",
+        description="CPUs the locust processes run on: auto (every CPU but one, left to the conductor, when there are "
+        "two or more; nothing changes on one CPU), all (no placement), or a CPU list like '1-3' or '1,3'",
+    )
+
+    @field_validator("cpus", mode="before")
+    @classmethod
+    def _cpus_setting(cls, value: object) -> str:
+        return _cpus.check_setting(value)
 
     @field_validator("host")
     @classmethod

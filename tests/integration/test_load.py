@@ -37,25 +37,17 @@ from drillkit import (  # noqa: E402
     pids_with_token,
     proc_alive,
     read_events,
+    skip_without_locust,
     wait_for,
     wait_for_event,
 )
 
+from gameday.model.cpus import resolve  # noqa: E402
+
 pytestmark = pytest.mark.integration
 
 
-def _locust_installed() -> bool:
-    from gameday.adapters.locust import LocustNotFound, locust_executable
-
-    try:
-        locust_executable()
-    except LocustNotFound:
-        return False
-    return True
-
-
-if not _locust_installed():  # .ci/run installs the 'load' extra: never skipped there
-    pytest.skip("locust is not installed (pip install 'gameday[load]')", allow_module_level=True)
+skip_without_locust()
 
 LOAD_FIXTURES = ROOT / "tests" / "fixtures" / "load"
 SCENARIO = SCENARIOS / "checkout-db-primary-failure-load.yaml"
@@ -101,6 +93,8 @@ def test_drill_under_load_completes_and_journals_the_load(db_drill) -> None:
     assert first(events, "PhaseChanged", phase="baseline")["seq"] < started["seq"]
     assert started["data"]["users"] == 8 and started["data"]["workers"] == 0
     assert started["data"]["business"]["customer_facing"] == ["checkout"]
+    placed = resolve("auto", os.sched_getaffinity(0))  # load.cpus: auto (tests/integration/test_load_affinity.py)
+    assert (started["data"]["cpus"], started["data"]["cpus_note"]) == (placed.label, placed.note)
     assert "LoadFailed" not in order
     assert stopped["seq"] > first(events, "PhaseChanged", phase="rollback")["seq"]
     stats = stats_events(events)
