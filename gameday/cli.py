@@ -171,12 +171,27 @@ def demo() -> None:
     """The embedded demo shop (checkout API, primary and replica databases, monitoring)."""
 
 
+def _cpu_setting(value: str | None) -> str | None:
+    """``--cpus`` checked as the scenario's ``load.cpus`` is (a usage error, exit 2, if bad)."""
+    if value is None:
+        return None
+    from gameday.model.cpus import check_setting
+
+    try:
+        return check_setting(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @demo.command("up")
 @click.option("--webhook-url", help="where the demo's monitoring posts Alertmanager webhooks")
 @click.option("--monitoring", type=click.Choice(["builtin", "prometheus"]), default="builtin", show_default=True,
               help="builtin: the demo's stand-in monitor; prometheus: real Prometheus + Alertmanager on loopback")
+@click.option("--cpus", metavar="auto|all|LIST", callback=lambda _ctx, _param, value: _cpu_setting(value),
+              help="CPUs of the demo's processes: auto (every CPU but the lowest, left to the conductor), all, or a "
+              "list like 1-3  [default: $GAMEDAY_DEMO_CPUS, else auto]")
 @_guard
-def demo_up(webhook_url: str | None, monitoring: str) -> None:
+def demo_up(webhook_url: str | None, monitoring: str, cpus: str | None) -> None:
     """Start the demo in the background on free loopback ports."""
     from gameday.demo.control import demo_down as down
     from gameday.demo.control import demo_up as up
@@ -184,12 +199,13 @@ def demo_up(webhook_url: str | None, monitoring: str) -> None:
 
     state = load_project(Path.cwd()).state_path
     if monitoring == "builtin":
-        info = up(state, webhook_url=webhook_url)
+        info = up(state, webhook_url=webhook_url, cpus=cpus)
         click.echo(f"demo up: checkout {info['url']}  (control {info['control_url']})")
+        click.echo(f"cpus: {info.get('cpus_note', 'not placed')}")
         return
     from gameday.monitoring.keeper import start_keeper
 
-    info = up(state)  # the stand-in monitor stays quiet: Alertmanager is the one that alerts
+    info = up(state, cpus=cpus)  # the stand-in monitor stays quiet: Alertmanager is the one that alerts
     try:
         mon = start_keeper(state, webhook_url=webhook_url, watch_pid=info["pid"])
     except BaseException:

@@ -64,3 +64,11 @@ def test_run_with_a_missing_scenario_exit_2(tmp_path):
     proc = subprocess.run([str(GAMEDAY), "run", str(tmp_path / "nope.yaml"), "--mode", "ci"], capture_output=True,
                           text=True, cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "nope.yaml" in proc.stderr
+
+
+def test_demo_up_refuses_a_bad_cpu_setting_before_starting_anything(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["demo", "up", "--cpus", "3-1"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--cpus'" in result.output and "runs backwards" in result.output
+    assert not (tmp_path / ".gameday" / "demo").exists()
