@@ -350,10 +350,11 @@ def fidelity(url: str, users: int, quick: bool, priority: str, cpus: str, work: 
     import bench_inject
     from harness import probe_target
 
-    # full: 16 bursts of 4 per round, 768 burst samples per condition (bursts are cheap; the drills are not). With
-    # 192, p99 was the 2nd-largest sample: one burst that met a rare 2-4 ms kernel-thread run on the conductor's CPU
-    # (this VM's kdamond) decided it, and the quiet p99 alone swung 1.3-3.6 ms from run to run.
-    blocks, rounds, posts, bursts, faults = (2, 2, 20, 2, 40) if quick else (4, 3, 30, 16, 40)
+    # full: 64 single posts and 16 bursts of 4 per round, 768 samples of each per condition (posts are cheap; the
+    # drills are not). With 192 bursts (or 360 posts), p99 was the 2nd- (4th-) largest sample: one that met a rare
+    # 2-4 ms kernel-thread run on the conductor's CPU (this VM's kdamond) decided it, and the quiet p99 alone swung
+    # 1.3-3.6 ms from run to run.
+    blocks, rounds, posts, bursts, faults = (2, 2, 20, 2, 40) if quick else (4, 3, 64, 16, 40)
     conditions = {"quiet": None, "load": (url, cpus)}
     if unplaced_url:
         conditions["unplaced"] = (unplaced_url, "all")
