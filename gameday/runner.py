@@ -146,9 +146,14 @@ def _run_drill(scenario_path: Path, *, mode: str, out: Path | None, responders: 
         ledger = FaultLedger(state)
         ledger.ensure_clear()
         holder: dict[str, Any] = {}
-        listen = _listen_address(opts, sc.monitoring.auth is not None)
-        resetting = _reset_attached_demo(sc, state)  # the demo resets while the intake starts
-        intake = _start_intake(holder, stack, clock, sc.monitoring.auth, *listen)
+        host, port = _listen_address(opts, sc.monitoring.auth is not None)
+        verifier = _intake_verifier(sc.monitoring.auth)  # bad input is refused before the user's demo is touched
+        # An attached demo resets while the intake starts. Port 0 always binds; a port given by
+        # hand may be taken (exit 3), so then the demo is reset only once the intake listens.
+        resetting = _reset_attached_demo(sc, state, stack) if port == 0 else None
+        intake = _start_intake(holder, stack, clock, verifier, host, port)
+        if port != 0:
+            resetting = _reset_attached_demo(sc, state, stack)
         webhook = f"{intake.url}/webhooks/alertmanager"
         target = _prepare_target(sc, state, webhook, stack, Path(loaded.base_dir), resetting)
         injectors, runbooks = _build_effects(sc, loaded, target, clock, state / "logs")
@@ -212,13 +217,18 @@ def _listen_address(opts: dict[str, Any], intake_auth: bool) -> tuple[str, int]:
     return host, port
 
 
-def _start_intake(holder: dict[str, Any], stack: ExitStack, clock: Clock, auth=None, host: str = "127.0.0.1",
-                  port: int = 0):
+def _intake_verifier(auth):
+    """The intake's credential check for ``monitoring.auth`` (None: none); ConfigError (exit 2) if a
+    secret's environment variable is unset."""
     from gameday.adapters.intake_auth import IntakeVerifier
+
+    return IntakeVerifier.from_config(auth)
+
+
+def _start_intake(holder: dict[str, Any], stack: ExitStack, clock: Clock, verifier=None, host: str = "127.0.0.1",
+                  port: int = 0):
     from gameday.adapters.webhooks import make_intake_app
     from gameday.web.server import BackgroundServer
-
-    verifier = IntakeVerifier.from_config(auth)  # ConfigError (exit 2) if a secret's variable is unset
 
     def sink(fmt, payload, alerts, *, received_at=None, error=None):
         conductor = holder.get("conductor")
@@ -269,7 +279,8 @@ def _warm_up_reports(holder: dict[str, Any], stack: ExitStack) -> None:
 class _DemoReset(threading.Thread):
     """The reset of a demo the user started (``gameday demo up``), in a thread: the demo does
     the work in its own processes, so the drill's intake starts meanwhile. Nothing to undo if
-    set-up stops half-way: a reset demo is a clean demo."""
+    set-up stops half-way (a reset demo is a clean demo), but the drill waits for it to end
+    before it lets go of its lock (:data:`RESET_WAIT`)."""
 
     def __init__(self, handle) -> None:
         super().__init__(name="demo-reset", daemon=True)
@@ -288,8 +299,12 @@ class _DemoReset(threading.Thread):
         return self.handle
 
 
-def _reset_attached_demo(sc: Scenario, state: Path) -> _DemoReset | None:
-    """A started reset of the demo already running for ``state``, when the scenario targets the demo."""
+RESET_WAIT = 35.0  # seconds the drill's lock outlives a reset in flight (the demo's own limit is 30 s)
+
+
+def _reset_attached_demo(sc: Scenario, state: Path, stack: ExitStack) -> _DemoReset | None:
+    """A started reset of the demo already running for ``state``, when the scenario targets the demo;
+    joined when ``stack`` unwinds, so a set-up that fails or is interrupted never leaves it behind."""
     if isinstance(sc.target, Target):
         return None
     from gameday.demo.control import attach_demo
@@ -299,6 +314,7 @@ def _reset_attached_demo(sc: Scenario, state: Path) -> _DemoReset | None:
         return None
     resetting = _DemoReset(handle)
     resetting.start()
+    stack.callback(resetting.join, RESET_WAIT)
     return resetting
 
 
