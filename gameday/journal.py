@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import os
 import threading
-from datetime import timedelta
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ class JournalWriter:
 
     ``listeners`` are called with each event after it is on disk (live views, web), in
     journal order whatever thread appended it: they run under the journal's (re-entrant)
-    lock, so they must return at once (queue any real work); they may append.
+    lock, so they must return at once (queue any real work); they may append (the new event
+    reaches every listener after the current one has reached them all).
     """
 
     def __init__(self, path: Path, clock: Clock, *, fsync: bool = True):
@@ -42,6 +44,8 @@ class JournalWriter:
         self.clock = clock
         self.fsync = fsync
         self._lock = threading.RLock()
+        self._pending: deque[Event] = deque()  # appended, not yet given to the listeners
+        self._delivering = False
         self._seq = 0
         self._t0 = clock.now()
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,12 +82,24 @@ class JournalWriter:
             self._write((_dumps(event.model_dump(mode="json")) + "\n").encode("utf-8"))
             self._seq += 1
             self.events.append(event)
-            for listener in list(self.listeners):  # under the lock: every listener sees journal order
-                try:
-                    listener(event)
-                except Exception:  # a broken view never breaks the journal
-                    pass
+            self._pending.append(event)
+            if not self._delivering:  # else an append from a listener: the outer call delivers it, in turn
+                self._deliver()
         return event
+
+    def _deliver(self) -> None:
+        """Hand pending events to the listeners, oldest first (under the lock: journal order for all)."""
+        self._delivering = True
+        try:
+            while self._pending:
+                event = self._pending.popleft()
+                for listener in list(self.listeners):
+                    try:
+                        listener(event)
+                    except Exception:  # a broken view never breaks the journal
+                        pass
+        finally:
+            self._delivering = False
 
     def _write(self, data: bytes) -> None:
         """Append one whole line, durably; if that fails (disk full, I/O error), cut the file back
@@ -96,7 +112,7 @@ class JournalWriter:
                 view = view[os.write(self._fd, view):]
             if self.fsync:
                 os.fsync(self._fd)
-        except OSError:
+        except BaseException:  # an I/O error, or a signal's KeyboardInterrupt mid-line: no partial line stays
             try:
                 os.ftruncate(self._fd, self._size)
             except OSError:

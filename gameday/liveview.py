@@ -1,11 +1,14 @@
 """The terminal view of a running drill.
 
 On a TTY: a rich live panel with the phase, the timeline as it grows and a countdown to
-each open deadline. Otherwise (CI logs): one plain line per journal event.
+each open deadline. Otherwise (CI logs): one plain line per journal event, printed by a
+thread of its own (a journal listener must return at once: a slow or full stdout pipe never
+holds up the drill's journal), all of them flushed when the view closes.
 """
 
 from __future__ import annotations
 
+import queue
 import sys
 import threading
 from collections.abc import Callable
@@ -15,6 +18,7 @@ from gameday.model.events import Event
 from gameday.model.scenario import Scenario
 
 QUIET_KINDS = {"ActivityRan", "LoadStats"}
+PRINT_DRAIN = 5.0  # seconds the view waits, when it closes, for its lines still to be printed
 
 
 def describe(event: Event) -> str:
@@ -33,6 +37,8 @@ class LiveView:
         self.tty = sys.stdout.isatty() if tty is None else tty
         self._live = None
         self._stop = threading.Event()
+        self._lines: queue.SimpleQueue[Event | None] = queue.SimpleQueue()
+        self._printer: threading.Thread | None = None
 
     def __enter__(self) -> LiveView:
         if self.tty:
@@ -42,6 +48,9 @@ class LiveView:
             self._live.__enter__()
             self._thread = threading.Thread(target=self._refresh, daemon=True)
             self._thread.start()
+        else:
+            self._printer = threading.Thread(target=self._print_lines, name="live-view", daemon=True)
+            self._printer.start()
         self.journal.listeners.append(self._on_event)
         return self
 
@@ -49,14 +58,23 @@ class LiveView:
         if self._on_event in self.journal.listeners:
             self.journal.listeners.remove(self._on_event)
         self._stop.set()
+        if self._printer is not None:
+            self._lines.put(None)
+            self._printer.join(PRINT_DRAIN)
         if self._live is not None:
             self._live.update(self._render())
             self._live.__exit__(None, None, None)
 
     def _on_event(self, event: Event) -> None:
-        if not self.tty:
-            if event.kind not in QUIET_KINDS:
+        if not self.tty and event.kind not in QUIET_KINDS:
+            self._lines.put(event)
+
+    def _print_lines(self) -> None:
+        while (event := self._lines.get()) is not None:
+            try:
                 self.echo(f"[{event.t:8.3f}s] {event.kind:<20} {describe(event)}")
+            except Exception:  # a view problem never stops a drill
+                pass
 
     def _refresh(self) -> None:
         while not self._stop.wait(0.25):

@@ -64,13 +64,56 @@ def test_listeners_see_events_in_journal_order_across_threads(tmp_path: Path) ->
     assert seen == list(range(800))
 
 
-def test_a_listener_may_append(tmp_path: Path) -> None:
+def test_a_listener_may_append_and_every_listener_still_sees_journal_order(tmp_path: Path) -> None:
     writer = JournalWriter(tmp_path / "journal.jsonl", FakeClock(), fsync=False)
+    first_seen: list[int] = []
+    later_seen: list[int] = []
 
     def echo(event) -> None:
+        first_seen.append(event.seq)
         if event.kind == "AlertReceived":
             writer.append("DetectionRecorded", "conductor", {"from": event.seq})
 
-    writer.listeners.append(echo)
+    writer.listeners += [echo, lambda event: later_seen.append(event.seq)]
     writer.append("AlertReceived", "intake", {})
     assert [e.kind for e in writer.events] == ["AlertReceived", "DetectionRecorded"]
+    assert first_seen == later_seen == [0, 1]
+
+
+def test_an_interrupt_mid_line_leaves_no_half_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    writer = JournalWriter(tmp_path / "journal.jsonl", FakeClock(), fsync=True)
+    writer.append("DrillStarted", "conductor", {})
+
+    def interrupted(fd: int) -> None:  # SIGINT's KeyboardInterrupt while the line is being synced
+        raise KeyboardInterrupt("SIGINT")
+
+    monkeypatch.setattr(journal_mod.os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        writer.append("SilenceCreated", "monitoring", {})
+    monkeypatch.undo()
+    writer.append("DrillAborted", "conductor", {"reason": "SIGINT"})
+    writer.close()
+    replay = read_journal(tmp_path / "journal.jsonl")
+    assert [(e.seq, e.kind) for e in replay.events] == [(0, "DrillStarted"), (1, "DrillAborted")]
+
+
+def test_the_plain_live_view_prints_every_line_in_order_off_the_journal_lock(tmp_path: Path) -> None:
+    import threading
+
+    from gameday.liveview import LiveView
+
+    writer = JournalWriter(tmp_path / "journal.jsonl", FakeClock(), fsync=False)
+    release, lines = threading.Event(), []
+
+    def slow_stdout(line: str) -> None:  # a CI log pipe that is full for a while
+        release.wait(10)
+        lines.append(line)
+
+    with LiveView(scenario=None, journal=writer, echo=slow_stdout, tty=False):  # type: ignore[arg-type]
+        writer.append("PhaseChanged", "conductor", {"phase": "preflight"})
+        writer.append("LoadStats", "load", {})  # quiet kind: not printed
+        writer.append("PhaseChanged", "conductor", {"phase": "baseline"})  # appends do not wait for the pipe
+        assert lines == []
+        release.set()
+    assert len(lines) == 2 and all("PhaseChanged" in line for line in lines)
+    assert "preflight" in lines[0] and "baseline" in lines[1]
