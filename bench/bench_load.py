@@ -33,9 +33,9 @@ above), with the load service's work in this process too (following the stats fi
 falls on both sides alike. Value: p99 under load ÷ p99 quiet, for each; target ≤ 2.0. Not in
 ``--quick``, a third condition in the same blocks: the same load against the unplaced demo,
 locust unplaced (``all``) — what the placement buys, printed and kept in the details. (On
-2 cores: unplaced, p99 under load is 4-6x quiet even with locust at SCHED_IDLE — the demo's
+2 cores: unplaced, p99 under load is 2.5-8x quiet even with locust at SCHED_IDLE — the demo's
 processes serve the load at normal priority on both CPUs, and locust's own loopback work
-still delays the conductor; placed, about 1x. Confining only one of the two left 2.7-3.5x.)
+still delays the conductor; placed, 0.5-1.5x. Confining only one of the two left 2.7-3.5x.)
 
 Rows (for ``run_all.py``): "locust -> demo: wall time per 1,000 requests" (1e6 / median req/s,
 target ≤ 1,000 ms, i.e. at least 1,000 req/s; baseline the trivial server, so the ratio says

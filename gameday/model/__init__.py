@@ -1,1 +1,2 @@
-"""The pure domain model: scenario, policy, events, scorecard. Imports nothing else of gameday."""
+"""The pure domain model: scenario (with its load, monitoring and notify sections), policy, events,
+alerts and their matching, CPU placement settings, scorecard. Imports nothing else of gameday."""
