@@ -245,3 +245,21 @@ def test_role_book() -> None:
     assert book.holder(IC, 3) == "alice" and book.holder(IC, 6) == "bob" and book.holder(CL, 9) is None
     assert book.roles_of("bob", 9) == [IC, TL] and book.roles_of("alice", 9) == []
     assert book.holders() == {IC: ["alice", "bob"], TL: ["bob"]}
+
+
+def test_milestones_count_only_after_the_injection_and_people_only_when_they_count() -> None:
+    from gameday.analysis.matching import first_detection, first_injection, first_recovery
+
+    events = journal((1.0, "DetectionRecorded", "webhook", {"via": "alert"}),  # before any injection: noise
+                     (1.5, "RecoveryObserved", "observer", {}),
+                     inj(2.0),
+                     (3.0, "DetectionRecorded", "person", {"via": "person"}),
+                     (4.0, "DetectionRecorded", "webhook", {"via": "alert"}),
+                     (9.0, "RecoveryObserved", "observer", {}))
+    assert first_injection(events[:2]) is None and first_detection(events[:3], None, True) is None
+    injection = first_injection(events)
+    assert injection is not None and injection.t == 2.0
+    assert first_detection(events, injection, people_count=True).t == 3.0
+    assert first_detection(events, injection, people_count=False).t == 4.0
+    assert first_recovery(events, injection).t == 9.0
+    assert first_recovery(events, None) is None
