@@ -212,6 +212,7 @@ def demo_up(webhook_url: str | None, monitoring: str, cpus: str | None) -> None:
         down(state)
         raise
     click.echo(f"demo up: checkout {info['url']}  (control {info['control_url']})")
+    click.echo(f"cpus: {info.get('cpus_note', 'not placed')}")
     click.echo(f"monitoring: Prometheus {mon['prometheus_url']}  Alertmanager {mon['alertmanager_url']}"
                f"  -> {webhook_url or 'no receiver until a drill runs'}")
 

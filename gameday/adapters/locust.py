@@ -77,7 +77,12 @@ def priority_prefix(priority: str) -> list[str]:
 
 
 def available_cpus() -> frozenset[int] | None:
-    """The CPUs this process may run on (``os.sched_getaffinity``); None where the platform cannot tell."""
+    """The CPUs the calling thread may run on (``os.sched_getaffinity(0)`` is that thread's mask, which
+    a process's threads normally share); None where the platform cannot tell.
+
+    Called from the load thread, it is that thread's mask, and locust, started from that thread,
+    inherits that mask (tests/integration/test_load_affinity.py confines it on purpose).
+    """
     getaffinity = getattr(os, "sched_getaffinity", None)
     if getaffinity is None:
         return None
@@ -89,7 +94,7 @@ def available_cpus() -> frozenset[int] | None:
 
 def placement(setting: str, available: frozenset[int] | None = None) -> _cpus.Placement:
     """Where locust runs for ``load.cpus`` = ``setting``, on a conductor that may use ``available`` CPUs
-    (default: this process's own, :func:`available_cpus`). See :mod:`gameday.model.cpus`.
+    (default: the calling thread's own, :func:`available_cpus`). See :mod:`gameday.model.cpus`.
 
     Why ``auto`` leaves a CPU to the conductor: on 2 cores, locust at full rate (even at
     SCHED_IDLE) and the demo serving it, left free to use both CPUs, put the conductor's p99
@@ -99,22 +104,36 @@ def placement(setting: str, available: frozenset[int] | None = None) -> _cpus.Pl
     return _cpus.resolve(setting, available if available is not None else available_cpus(), who="locust")
 
 
+# Sets the affinity, then execs the rest of its command line. If the kernel refuses (a seccomp
+# filter, a cgroup without those CPUs), locust still starts, on every CPU, and says why in its log.
+_AFFINITY_SHIM = """\
+import os, sys
+try:
+    os.sched_setaffinity(0, %(cpus)s)
+except OSError as exc:
+    print("gameday: could not confine locust to %(label)s (" + str(exc) + "); it runs on every CPU it may use",
+          file=sys.stderr, flush=True)
+os.execvp(sys.argv[1], sys.argv[1:])
+"""
+
+
 def cpu_prefix(cpus: frozenset[int] | None) -> list[str]:
     """The command prefix confining locust to ``cpus`` (None: nothing); the program execs locust, so the pid is locust's.
 
-    ``taskset -c LIST`` (util-linux, beside ``chrt``); where it is missing, this Python sets the
+    A short Python (this interpreter, ``-I -S``: no site, no user environment) that sets the
     affinity and execs the rest of the command line. Threads and processes locust starts
-    inherit the affinity.
+    inherit the affinity. Not ``taskset``: when the kernel refuses the affinity (seccomp, a
+    cgroup's cpuset), taskset exits and locust never starts; the shim notes it on stderr
+    (locust's log) and execs anyway — a drill's load matters more than its placement. One
+    code path on every machine, for a few milliseconds of interpreter start before locust's
+    own second or so.
     """
     if not cpus:
         return []
-    listing = _cpus.format_cpu_list(cpus)
-    taskset = shutil.which("taskset")
-    if taskset:
-        return [taskset, "-c", listing]
-    code = ("import os, sys; os.sched_setaffinity(0, {%s}); os.execvp(sys.argv[1], sys.argv[1:])"
-            % ", ".join(str(c) for c in sorted(cpus)))
-    return [sys.executable, "-c", code]
+    ordered = sorted(cpus)
+    code = _AFFINITY_SHIM % {"cpus": "{" + ", ".join(str(c) for c in ordered) + "}",
+                             "label": ("CPU " if len(ordered) == 1 else "CPUs ") + _cpus.format_cpu_list(ordered)}
+    return [sys.executable, "-I", "-S", "-c", code]
 
 
 @dataclass(frozen=True)

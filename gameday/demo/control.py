@@ -10,7 +10,9 @@
 The supervisor runs in its own session with its output in ``state_dir/demo/logs/``, so it
 survives the death of the process that started it (``gameday recover`` needs it after a
 ``kill -9`` of the conductor). :func:`attach_demo` finds a running demo again.
-Failures raise :class:`~gameday.errors.DemoError`. Standard library only.
+Failures raise :class:`~gameday.errors.DemoError`; a bad CPU setting (``cpus=``,
+``$GAMEDAY_DEMO_CPUS``) raises :class:`~gameday.errors.ConfigError` before anything starts.
+Standard library only.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from typing import Any
 from gameday.demo.httpkit import HTTPFailure, request_json
 from gameday.demo.proc import child_env, pid_alive, wait_gone
 from gameday.procs import live_state
-from gameday.errors import DemoError
-from gameday.model.cpus import check_setting
+from gameday.errors import ConfigError, DemoError
+from gameday.model.cpus import DEMO_CPUS_ENV, check_setting
 
 STOP_TIMEOUT = 10.0
 
@@ -196,16 +198,13 @@ def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: 
     (the handle does not keep the child process object, as for ``gameday demo up``).
     ``cpus``: the demo's CPU placement (``auto``, ``all``, a CPU list; default
     ``$GAMEDAY_DEMO_CPUS``, else ``auto``: off the lowest CPU of this process, left to the
-    conductor), see :mod:`gameday.demo.supervisor`. Refuses with DemoError if a demo already
-    runs for ``state_dir``.
+    conductor), see :mod:`gameday.demo.supervisor`; a bad one (given or from the variable) is a
+    ConfigError (exit 2) before any folder or process is made. Refuses with DemoError if a demo
+    already runs for ``state_dir``.
     """
+    cpus = _cpu_setting(cpus)
     state_dir = Path(state_dir).resolve()
     demo_dir = _demo_dir(state_dir)
-    if cpus is not None:
-        try:
-            cpus = check_setting(cpus)
-        except ValueError as exc:
-            raise DemoError(f"demo cpus: {exc}") from None
     running = read_state(state_dir)
     if running:
         raise DemoError(f"a demo is already running for {state_dir} (supervisor pid {running['pid']}, checkout {running['url']})")
@@ -216,7 +215,7 @@ def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: 
     for url in webhook_urls:
         argv += ["--webhook-url", url]
     if cpus is not None:
-        argv += ["--cpus", str(cpus)]
+        argv += ["--cpus", cpus]
     with open(log_path, "ab") as log:
         popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child_env(),
                                  start_new_session=True, close_fds=True)
@@ -236,6 +235,20 @@ def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: 
     if detach:
         handle._popen = None
     return handle
+
+
+def _cpu_setting(cpus: str | None) -> str | None:
+    """``cpus``, else ``$GAMEDAY_DEMO_CPUS`` (empty: unset, as the supervisor reads it), checked and
+    canonical; None when neither is given (the supervisor's own default, ``auto``)."""
+    source = "demo --cpus"
+    if cpus is None:
+        cpus, source = os.environ.get(DEMO_CPUS_ENV) or None, f"${DEMO_CPUS_ENV}"
+        if cpus is None:
+            return None
+    try:
+        return check_setting(cpus)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
 
 
 def _wait_started(state_dir: Path, popen: subprocess.Popen[bytes], log_path: Path, timeout: float) -> DemoHandle:

@@ -44,7 +44,6 @@ from gameday.fsutil import atomic_write
 from gameday.model import cpus as _cpus
 
 START_TIMEOUT = 10.0
-CPUS_ENV = "GAMEDAY_DEMO_CPUS"  # the default of --cpus
 
 
 def place(setting: str) -> _cpus.Placement:
@@ -209,14 +208,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m gameday.demo.supervisor", description=__doc__.splitlines()[0])
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--webhook-url", action="append", default=[], help="monitoring receiver (repeatable)")
-    parser.add_argument("--cpus", default=os.environ.get(CPUS_ENV) or _cpus.AUTO,
+    parser.add_argument("--cpus", default=os.environ.get(_cpus.DEMO_CPUS_ENV) or _cpus.AUTO,
                         help=f"CPUs of the demo's processes: auto (all but the lowest, left to the conductor), all, or a "
-                        f"list like 1-3 (default: ${CPUS_ENV}, else auto)")
+                        f"list like 1-3 (default: ${_cpus.DEMO_CPUS_ENV}, else auto)")
     args = parser.parse_args(argv)
     try:
         cpus = _cpus.check_setting(args.cpus)
     except ValueError as exc:
-        parser.error(f"--cpus (or ${CPUS_ENV}): {exc}")
+        parser.error(f"--cpus (or ${_cpus.DEMO_CPUS_ENV}): {exc}")
     sys.exit(run(args.state_dir, args.webhook_url, cpus))
 
 

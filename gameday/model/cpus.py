@@ -4,17 +4,23 @@ Two things are placed with them, and both keep off the conductor's CPU by defaul
 its timing (journal timestamps, inject times) does not suffer under load:
 
 * ``load.cpus`` — where the locust processes run (:mod:`gameday.adapters.locust`);
-* the embedded demo shop (``--cpus`` of :mod:`gameday.demo.supervisor`,
-  ``GAMEDAY_DEMO_CPUS``) — where its checkout API and database nodes run.
+* the embedded demo shop (``--cpus`` of :mod:`gameday.demo.supervisor`, default
+  ``$GAMEDAY_DEMO_CPUS``, :data:`DEMO_CPUS_ENV`) — where its checkout API and database nodes run.
 
 Values: ``auto`` — every CPU this process may use but the lowest one, which is left to the
 conductor (nothing changes when there is only one); ``all`` — no placement; a CPU list
 (``"1-3"``, ``"1,3"``, ``"0-1,4"``, or a single number) — those CPUs, as far as this
-process may use them.
+process may use them (a list naming the lowest one shares it with the conductor: the note
+says so).
+
+In YAML, write a list as a quoted string (``cpus: "1-3"``): a bare number is read as an
+int by YAML 1.1, where ``010`` is octal (CPU 8) and ``1_0`` is 10. :func:`check_setting`
+takes an int as the CPU YAML made of it; it cannot tell what was written.
 
 Standard library only and no OS calls: the caller reads the CPUs it may use
 (``os.sched_getaffinity(0)``, None where the platform has no CPU affinity) and applies the
-:class:`Placement` (the demo supervisor pins itself; locust starts under ``taskset``).
+:class:`Placement` (the demo supervisor pins itself; locust starts under a short Python
+shim that sets the affinity and execs it, :func:`gameday.adapters.locust.cpu_prefix`).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ AUTO = "auto"
 ALL = "all"
 MAX_CPU = 8191  # the kernel's largest NR_CPUS; anything above is a typo
 _LIST = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
+DEMO_CPUS_ENV = "GAMEDAY_DEMO_CPUS"  # the demo's setting when none is given (``--cpus``, ``start_demo(cpus=)``)
 EXPECTED = "expected 'auto', 'all' or a CPU list like '1-3' or '1,3'"
 
 
@@ -64,7 +71,8 @@ def format_cpu_list(cpus: Iterable[int]) -> str:
 def check_setting(value: object) -> str:
     """A placement setting in canonical form (``auto``, ``all``, or a CPU list as the kernel writes it).
 
-    Accepts a non-negative int (YAML ``cpus: 1``). ValueError with a one-line message otherwise.
+    Accepts a non-negative int (YAML ``cpus: 1``; beware ``cpus: 010``, which YAML 1.1 reads
+    as octal 8: lists belong in quoted strings). ValueError with a one-line message otherwise.
     """
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ValueError(f"{EXPECTED}, got {value!r}")
@@ -82,8 +90,13 @@ def check_setting(value: object) -> str:
 class Placement:
     """Where something runs: ``cpus`` (None: left alone, every CPU its parent may use) and a note for people.
 
-    ``warning`` is True when the setting could not be honoured as written (one CPU only, CPUs
-    this machine lacks, no CPU affinity on this platform): the note is worth showing.
+    ``warning`` is True when what the setting is for could not be done (CPUs this machine lacks,
+    no CPU affinity on this platform, ``auto`` on one CPU): the note is worth showing (a load
+    drill prints it). The default ``auto`` on one CPU warns too, although it is nobody's
+    mistake: the conductor then shares its only CPU with the load, so its timings are less
+    trustworthy, and that is worth a line per drill; ``cpus: all`` says that this is accepted
+    and is silent. A list that includes the conductor's CPU (the one ``auto`` leaves to it)
+    is what was asked for: said in the note, no warning.
     """
 
     setting: str
@@ -125,12 +138,14 @@ def resolve(setting: str, available: Iterable[int] | None, who: str = "locust",
         return Placement(setting, None, f"none of CPUs {setting} is available here (this process may use "
                          f"{format_cpu_list(have)}): {who} runs on every CPU", warning=True)
     missing = wanted - have
+    keep = min(have)  # the CPU auto would leave to keep_for
+    notes = [f"CPU {keep} shared with {keep_for}"] if keep in chosen else []
     if missing:
-        return Placement(setting, chosen, f"{who} on {_cpus(chosen)}; CPUs {format_cpu_list(missing)} of {setting} "
-                         "are not available here", warning=True)
-    if chosen == have:
-        return Placement(setting, None, f"{who} may use every CPU ({format_cpu_list(have)})")
-    return Placement(setting, chosen, f"{who} on {_cpus(chosen)}")
+        notes.append(f"{_cpus(missing)} of {setting} {'is' if len(missing) == 1 else 'are'} not available here")
+    if chosen == have:  # every CPU this process may use: nothing to set
+        return Placement(setting, None, "; ".join([f"{who} may use every CPU ({format_cpu_list(have)})", *notes]),
+                         warning=bool(missing))
+    return Placement(setting, chosen, "; ".join([f"{who} on {_cpus(chosen)}", *notes]), warning=bool(missing))
 
 
 def _cpus(cpus: frozenset[int]) -> str:
