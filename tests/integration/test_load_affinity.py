@@ -17,7 +17,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -29,10 +28,10 @@ from drillkit import (  # noqa: E402
     SCENARIOS,
     Workspace,
     first,
+    kinds,
     read_events,
     skip_without_locust,
     wait_for,
-    wait_for_event,
 )
 
 from gameday.model.cpus import format_cpu_list, resolve  # noqa: E402
@@ -52,16 +51,30 @@ SCENARIO = SCENARIOS / "checkout-db-primary-failure-load.yaml"
 NOOP = {"type": "action", "name": "noop", "provider": {"type": "process", "path": "true"}}
 
 
-def allowed(pid: int) -> set[str]:
-    """The ``Cpus_allowed_list`` of every thread of ``pid`` (a set: one value when they agree)."""
+def allowed(pid: int, what: str) -> set[str]:
+    """The ``Cpus_allowed_list`` of every thread of ``pid`` (a set: one value when they agree); fails the test,
+    naming ``what``, if the process is gone."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError as exc:
+        pytest.fail(f"{what} (pid {pid}) is gone: its CPUs cannot be read ({exc})", pytrace=False)
     out = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
+    for task in tasks:
         try:
             status = (task / "status").read_text()
         except OSError:  # a thread that just ended
             continue
         out.update(line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("Cpus_allowed_list:"))
+    if not out:
+        pytest.fail(f"{what} (pid {pid}) is gone: none of its threads could be read", pytrace=False)
     return out
+
+
+def no_load_failure(kinds_and_data: list[tuple[str, dict]]) -> None:
+    """Fail with locust's own words if the load failed (its processes are then gone: /proc says nothing useful)."""
+    failed = [data for kind, data in kinds_and_data if kind == "LoadFailed"]
+    if failed:
+        pytest.fail(f"the load failed: {failed[0].get('error')} ({failed[0]})", pytrace=False)
 
 
 # ------------------------------------------------------------------------------ a real drill
@@ -74,18 +87,22 @@ def test_a_drills_locust_and_demo_keep_off_the_conductors_cpu(workspace: Workspa
     label = format_cpu_list(expected)
     drill = workspace.spawn("run", str(SCENARIO), "--mode", "ci", "--out", "out")
     journal = workspace.cwd / "out" / "journal.jsonl"
-    wait_for_event(journal, "LoadStats", drill.proc, timeout=60)  # locust is running
-    started = first(read_events(journal), "LoadStarted")["data"]
+    wait_for(lambda: drill.proc.poll() is not None or
+             any(e["kind"] in ("LoadStats", "LoadFailed") for e in read_events(journal)), 60)
+    events = read_events(journal)
+    no_load_failure([(e["kind"], e["data"]) for e in events])
+    assert "LoadStats" in kinds(events), f"no LoadStats within 60s (drill exit code {drill.proc.poll()}): {kinds(events)}"
+    started = first(events, "LoadStarted")["data"]  # locust is running
     assert (started["cpus"], started["cpus_setting"]) == (label, "auto")
     assert started["cpus_note"] == f"locust on {'CPU' if len(expected) == 1 else 'CPUs'} {label}; CPU {min(OURS)} left to " \
                                    "the conductor"
     [locust] = started["pids"].values()
-    assert allowed(locust) == {label}
+    assert allowed(locust, "locust") == {label}
     state = workspace.demo_state()
     assert state is not None and (state["cpus"], state["cpus_setting"]) == (label, "auto")
     for name, proc in [("supervisor", {"pid": state["pid"]}), *state["processes"].items()]:
-        assert allowed(proc["pid"]) == {label}, name
-    assert allowed(drill.pid) == {format_cpu_list(OURS)}  # the conductor itself is left alone
+        assert allowed(proc["pid"], f"the demo's {name}") == {label}, name
+    assert allowed(drill.pid, "the drill") == {format_cpu_list(OURS)}  # the conductor itself is left alone
     drill.proc.send_signal(signal.SIGINT)  # abort: rollback, locust stopped, the demo it started stopped
     drill.wait(90)
     assert wait_for(lambda: not Path(f"/proc/{locust}").exists() or "locust" not in _cmdline(locust), 15)
@@ -139,7 +156,9 @@ def host():
         server.server_close()
 
 
-def _service(tmp_path: Path, host: str, cpus: str, workers: int = 0):
+def _service(tmp_path: Path, host: str, cpus: str, made: dict[str, list], workers: int = 0):
+    """A load service for a one-fault scenario against ``host``; it and its journal go in ``made`` as soon as they
+    exist, for the fixture to stop and close whatever happens."""
     from gameday.clock import SystemClock
     from gameday.journal import JournalWriter
     from gameday.load import service_for
@@ -153,6 +172,7 @@ def _service(tmp_path: Path, host: str, cpus: str, workers: int = 0):
         "load": {"locustfile": "demo", "users": 2, "spawn_rate": 2, "workers": workers, "cpus": cpus},
     })  # fmt: skip
     journal = JournalWriter(tmp_path / "journal.jsonl", SystemClock(), fsync=False)
+    made["journals"].append(journal)
     journal.append("DrillStarted", "conductor", {"drill_id": "d", "mode": "ci"})
     echoed: list[str] = []
     ctx = SimpleNamespace(scenario=sc, loaded=SimpleNamespace(base_dir=tmp_path, project_root=ROOT, locustfile=None),
@@ -160,57 +180,73 @@ def _service(tmp_path: Path, host: str, cpus: str, workers: int = 0):
                           state_dir=tmp_path / "state", target_url=host, conductor=_Conductor(), journal=journal,
                           options={}, echo=echoed.append)
     service = service_for(ctx)
+    made["services"].append(service)
     service.start()
     return service, journal, echoed
 
 
-def _started(service, journal, timeout: float = 60.0) -> dict:
-    """Play the baseline phase; the LoadStarted data once locust reports its first stats."""
-    for listener in service.ctx.conductor.phase_listeners:
-        listener("baseline")
+@pytest.fixture
+def load_service(tmp_path: Path, host: str):
+    """``load_service(cpus, workers=0)`` → (service, journal, echoed). Every service made is stopped (locust with
+    it) and every journal closed at the end, whatever the test did."""
+    made: dict[str, list] = {"services": [], "journals": []}
+    yield lambda cpus, workers=0: _service(tmp_path, host, cpus, made, workers)
+    try:
+        for service in made["services"]:
+            service.stop()  # idempotent: a test may have stopped it already
+    finally:
+        for journal in made["journals"]:
+            journal.close()
+
+
+def _play_baseline(service, cpus: frozenset[int] | None = None) -> None:
+    """Play the baseline phase: the load thread starts, from this thread — confined to ``cpus`` meanwhile, if given
+    (the load thread, and so locust, inherits the affinity of the thread that starts it)."""
+    if cpus is not None:
+        os.sched_setaffinity(0, cpus)
+    try:
+        for listener in service.ctx.conductor.phase_listeners:
+            listener("baseline")
+    finally:
+        if cpus is not None:
+            os.sched_setaffinity(0, OURS)
+
+
+def _started(journal, timeout: float = 60.0) -> dict:
+    """The LoadStarted data once locust reports its first stats; fails with the reason if the load failed."""
     assert wait_for(lambda: any(e.kind in ("LoadStats", "LoadFailed") for e in journal.events), timeout), \
-        [e.kind for e in journal.events]
-    assert not [e.data for e in journal.events if e.kind == "LoadFailed"]
+        f"no LoadStats within {timeout:g}s: {[e.kind for e in journal.events]}"
+    no_load_failure([(e.kind, e.data) for e in journal.events])
     return next(e for e in journal.events if e.kind == "LoadStarted").data
 
 
 @two_cpus
-def test_an_explicit_cpu_list_confines_the_master_and_its_workers(tmp_path: Path, host: str) -> None:
+def test_an_explicit_cpu_list_confines_the_master_and_its_workers(load_service) -> None:
     cpu = max(OURS)
-    service, journal, echoed = _service(tmp_path, host, str(cpu), workers=1)
-    try:
-        data = _started(service, journal)
-        assert (data["cpus"], data["cpus_setting"], data["cpus_note"]) == (str(cpu), str(cpu), f"locust on CPU {cpu}")
-        assert set(data["pids"]) == {"master", "worker-1"}
-        for role, pid in data["pids"].items():
-            assert allowed(pid) == {str(cpu)}, role
-    finally:
-        service.stop()
-        journal.close()
-    assert echoed == []  # nothing to warn about
+    service, journal, echoed = load_service(str(cpu), workers=1)
+    _play_baseline(service)
+    data = _started(journal)
+    assert (data["cpus"], data["cpus_setting"], data["cpus_note"]) == (str(cpu), str(cpu), f"locust on CPU {cpu}")
+    assert set(data["pids"]) == {"master", "worker-1"}
+    for role, pid in data["pids"].items():
+        assert allowed(pid, f"locust's {role}") == {str(cpu)}, role
+    service.stop()
+    assert echoed == []  # nothing to warn about, from start to stop
 
 
-def test_a_conductor_on_one_cpu_places_nothing_and_says_so(tmp_path: Path, host: str) -> None:
+def test_a_conductor_on_one_cpu_places_nothing_and_says_so(load_service) -> None:
     """The load thread inherits this thread's affinity: confine it to one CPU while the service starts."""
+    from gameday.adapters import locust as adapter
+
     cpu = min(OURS)
-    service, journal, echoed = _service(tmp_path, host, "auto")
-    os.sched_setaffinity(0, {cpu})
-    try:
-        for listener in service.ctx.conductor.phase_listeners:
-            listener("baseline")  # starts the load thread: it inherits {cpu}
-    finally:
-        os.sched_setaffinity(0, OURS)
-    try:
-        deadline = time.monotonic() + 60
-        while not any(e.kind in ("LoadStats", "LoadFailed") for e in journal.events) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        data = next(e for e in journal.events if e.kind == "LoadStarted").data
-        assert data["cpus"] == "all" and data["cpus_setting"] == "auto"
-        assert data["cpus_note"].startswith(f"only one CPU ({cpu}): locust shares it with the conductor")
-        assert echoed == [f"load: {data['cpus_note']}"]
-        [pid] = data["pids"].values()
-        assert allowed(pid) == {str(cpu)}  # inherited from its parent thread, not set by us
-        assert "taskset" not in _cmdline(pid)
-    finally:
-        service.stop()
-        journal.close()
+    service, journal, echoed = load_service("auto")
+    _play_baseline(service, frozenset({cpu}))
+    data = _started(journal)
+    assert data["cpus"] == "all" and data["cpus_setting"] == "auto"
+    assert data["cpus_note"].startswith(f"only one CPU ({cpu}): locust shares it with the conductor")
+    assert echoed == [f"load: {data['cpus_note']}"]
+    [proc] = service._plan.procs  # as planned: no CPU prefix, straight to the priority prefix and locust
+    head = [*adapter.priority_prefix(service.load.priority), adapter.locust_executable()]
+    assert proc.argv[:len(head)] == head
+    [pid] = data["pids"].values()
+    assert allowed(pid, "locust") == {str(cpu)}  # inherited from its parent thread, not set by us
