@@ -55,7 +55,8 @@ class Load(Strict):
     cpus: Annotated[str, WithJsonSchema(_CPUS_SCHEMA)] = Field(
         "auto",
         description="CPUs the locust processes run on: auto (every CPU but one, left to the conductor, when there are "
-        "two or more; nothing changes on one CPU), all (no placement), or a CPU list like '1-3' or '1,3'",
+        "two or more; nothing changes on one CPU), all (no placement), or a CPU list like '1-3' or '1,3'; quote lists "
+        "(cpus: \"1-3\"): YAML reads a bare 010 as octal 8",
     )
 
     @field_validator("cpus", mode="before")
