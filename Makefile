@@ -31,7 +31,9 @@ venv: $(STAMP)
 bytecode: $(STAMP)
 	-@$(PY) -m compileall -q gameday
 
+# reports/demo/ is this target's own output: each run starts it afresh (a drill never appends to a journal)
 demo: bytecode
+	rm -rf reports/demo
 	$(VENV)/bin/gameday run scenarios/checkout-db-primary-failure.yaml --mode ci --out reports/demo
 
 test: bytecode

@@ -14,9 +14,10 @@ Meanwhile the drill's own timing fidelity, with the live-drill issue's bounds:
 
 * **inject precision** — 16 faults scheduled every 0.5 s from 1.5 s (inside the load window):
   ``FaultInjected.t − fault.at``, p99 ≤ 10 ms;
-* **detection timestamp error** — ``webhook_client.py`` (a third process) posts 30 matching
-  webhooks one by one, 100–250 ms apart, on fresh connections: ``journal.t0 +
-  AlertReceived.t − send``, p99 ≤ 5 ms.
+* **detection timestamp error** — ``webhook_client.py`` (a third process) posts 120 matching
+  webhooks one by one, 20–60 ms apart, on fresh connections: ``journal.t0 +
+  AlertReceived.t − send``, p99 ≤ 5 ms. (120, not 30: the p99 of 30 samples is their maximum,
+  and one 2–4 ms run of this VM's kernel thread on the conductor's CPU decided it.)
 
     .venv/bin/python bench/bench_intake.py [--quick] [--rate 1200] [--seconds 10] [--conns 8]
 """
@@ -42,6 +43,7 @@ ROWS = [("intake: deliveries lost under load", "", 0.0),
         ("detection timestamp error p99 under intake load", "ms", 5.0)]
 INJECT_TARGET_MS = 10.0
 DETECT_TARGET_MS = 5.0
+DETECT_POSTS = 120  # p99 is then the 2nd-largest sample, not the maximum
 FAULTS = 16
 FIRST_FAULT = 1.5
 FAULT_GAP = 0.5
@@ -142,7 +144,7 @@ def sender_main(argv: list[str]) -> int:
 
 # ------------------------------------------------------------------------------- the bench
 def _probe_posts(url: str, count: int) -> subprocess.Popen:
-    return subprocess.Popen([PY, str(BENCH / "webhook_client.py"), url, str(count), "--gap-ms", "100,250", "--seed", "7"],
+    return subprocess.Popen([PY, str(BENCH / "webhook_client.py"), url, str(count), "--gap-ms", "20,60", "--seed", "7"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -183,7 +185,7 @@ def _run(rate: float, seconds: float, conns: int, nagle_fix: bool) -> list[Resul
                                      "--seconds", str(seconds), "--conns", str(conns)],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             time.sleep(0.5)
-            probes = _probe_posts(drill.webhook, 30)
+            probes = _probe_posts(drill.webhook, DETECT_POSTS)
             p_out, p_err = probes.communicate(timeout=120)
             l_out, l_err = load.communicate(timeout=seconds + 120)
             if load.returncode != 0:
