@@ -77,7 +77,8 @@ def main() -> int:
     import gameday.web.server as server
 
     span("import the modules run_drill imports (to wrap them)", t, time.perf_counter(), 0)
-    for name in ("_start_intake", "_prepare_target", "_build_effects", "_build_probes", "_open_journal",
+    wrap(runner, "prepare_target", "runner.prepare_target")  # the name runner.py calls (from gameday.targets)
+    for name in ("_start_intake", "_build_effects", "_build_probes", "_open_journal",
                  "_run_with_signals", "_report"):
         wrap(runner, name, f"runner.{name}")
     wrap(loader, "load_scenario", "load_scenario")

@@ -19,7 +19,8 @@ from typing import Any
 
 from gameday.clock import Clock, SystemClock
 from gameday.errors import EXIT_ABORTED, EXIT_EXPECTATIONS_NOT_MET, EXIT_OK, ConfigError
-from gameday.model.scenario import Scenario, Target
+from gameday.model.scenario import Scenario
+from gameday.targets import TargetInfo, prepare_target, reset_attached_demo
 
 
 DRILL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -44,15 +45,6 @@ class Outputs:
         rep, cards = root / "reports" / drill_id, root / "scorecards"
         return cls(rep / "journal.jsonl", cards / f"{drill_id}.json", cards / f"{drill_id}.md", rep / "postmortem.md",
                    rep / "postmortem.html", rep / "junit.xml")
-
-
-@dataclass
-class TargetInfo:
-    url: str | None
-    processes: dict[str, Any]
-    configuration: dict[str, Any]
-    secrets: dict[str, Any]
-    description: dict[str, Any]
 
 
 def run_drill(scenario_path: Path, *, mode: str = "gameday", out: Path | None = None, responders: Path | None = None,
@@ -150,12 +142,12 @@ def _run_drill(scenario_path: Path, *, mode: str, out: Path | None, responders: 
         verifier = _intake_verifier(sc.monitoring.auth)  # bad input is refused before the user's demo is touched
         # An attached demo resets while the intake starts. Port 0 always binds; a port given by
         # hand may be taken (exit 3), so then the demo is reset only once the intake listens.
-        resetting = _reset_attached_demo(sc, state, stack) if port == 0 else None
+        resetting = reset_attached_demo(sc, state, stack) if port == 0 else None
         intake = _start_intake(holder, stack, clock, verifier, host, port)
         if port != 0:
-            resetting = _reset_attached_demo(sc, state, stack)
+            resetting = reset_attached_demo(sc, state, stack)
         webhook = f"{intake.url}/webhooks/alertmanager"
-        target = _prepare_target(sc, state, webhook, stack, Path(loaded.base_dir), resetting)
+        target = prepare_target(sc, state, webhook, stack, Path(loaded.base_dir), resetting)
         injectors, runbooks = _build_effects(sc, loaded, target, clock, state / "logs")
         probes = _build_probes(sc, target, clock)
         journal = _open_journal(outputs.journal, clock)
@@ -274,75 +266,6 @@ def _warm_up_reports(holder: dict[str, Any], stack: ExitStack) -> None:
             pass
 
     threading.Thread(target=warm, name="report-warm-up", daemon=True).start()
-
-
-class _DemoReset(threading.Thread):
-    """The reset of a demo the user started (``gameday demo up``), in a thread: the demo does
-    the work in its own processes, so the drill's intake starts meanwhile. Nothing to undo if
-    set-up stops half-way (a reset demo is a clean demo), but the drill waits for it to end
-    before it lets go of its lock (:data:`RESET_WAIT`)."""
-
-    def __init__(self, handle) -> None:
-        super().__init__(name="demo-reset", daemon=True)
-        self.handle, self.error = handle, None
-
-    def run(self) -> None:
-        try:
-            self.handle.reset()
-        except BaseException as exc:  # noqa: BLE001 - raised in the runner's thread by result()
-            self.error = exc
-
-    def result(self):
-        self.join()
-        if self.error is not None:
-            raise self.error
-        return self.handle
-
-
-RESET_WAIT = 35.0  # seconds the drill's lock outlives a reset in flight (the demo's own limit is 30 s)
-
-
-def _reset_attached_demo(sc: Scenario, state: Path, stack: ExitStack) -> _DemoReset | None:
-    """A started reset of the demo already running for ``state``, when the scenario targets the demo;
-    joined when ``stack`` unwinds, so a set-up that fails or is interrupted never leaves it behind."""
-    if isinstance(sc.target, Target):
-        return None
-    from gameday.demo.control import attach_demo
-
-    handle = attach_demo(state)
-    if handle is None:
-        return None
-    resetting = _DemoReset(handle)
-    resetting.start()
-    stack.callback(resetting.join, RESET_WAIT)
-    return resetting
-
-
-def _prepare_target(sc: Scenario, state: Path, webhook: str, stack: ExitStack, base_dir: Path,
-                    resetting: _DemoReset | None = None) -> TargetInfo:
-    if isinstance(sc.target, Target):
-        t = sc.target
-        processes = {name: _absolute(sel, base_dir) for name, sel in t.processes.items()}
-        return TargetInfo(t.url, processes, dict(t.configuration), dict(t.secrets),
-                          {"kind": "external", "url": t.url, "processes": sorted(t.processes)})
-    from gameday.demo.control import start_demo
-
-    hooks = [webhook] if sc.monitoring.kind == "builtin" else []  # else real monitoring alerts us
-    if resetting is None:  # no demo running: start one for this drill (stopped at its end)
-        handle = start_demo(state, webhook_urls=hooks)
-        stack.callback(handle.stop)
-    else:  # a demo the user started, reset to a clean slate: give it our webhook
-        handle = resetting.result()
-        handle.set_webhooks(hooks)
-        stack.callback(handle.set_webhooks, [])
-    config = {"demo_control_url": handle.control_url, "checkout_url": handle.url}
-    return TargetInfo(handle.url, {}, config, {}, {"kind": "demo", "url": handle.url, "control_url": handle.control_url})
-
-
-def _absolute(selector, base_dir: Path):
-    """Pid files and working folders of a target's processes are relative to the scenario."""
-    update = {k: str((base_dir / v).resolve()) for k in ("pid_file", "cwd") if (v := getattr(selector, k))}
-    return selector.model_copy(update=update)
 
 
 def _build_effects(sc: Scenario, loaded, target: TargetInfo, clock: Clock, log_dir: Path):

@@ -1,0 +1,95 @@
+"""The drill's target, made ready for the runner: an external system as the scenario names it
+(URLs, processes by pid file or command line, Chaos Toolkit configuration and secrets), or the
+embedded demo shop — attached and reset when the user started it, else started for the drill
+and stopped after it."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gameday.model.scenario import Scenario, Target
+
+
+@dataclass
+class TargetInfo:
+    """What the runner needs of the target: its URL, processes, Chaos Toolkit configuration and secrets,
+    and how the journal describes it."""
+
+    url: str | None
+    processes: dict[str, Any]
+    configuration: dict[str, Any]
+    secrets: dict[str, Any]
+    description: dict[str, Any]
+
+
+class DemoReset(threading.Thread):
+    """The reset of a demo the user started (``gameday demo up``), in a thread: the demo does
+    the work in its own processes, so the drill's intake starts meanwhile. Nothing to undo if
+    set-up stops half-way (a reset demo is a clean demo), but the drill waits for it to end
+    before it lets go of its lock (:data:`RESET_WAIT`)."""
+
+    def __init__(self, handle) -> None:
+        super().__init__(name="demo-reset", daemon=True)
+        self.handle, self.error = handle, None
+
+    def run(self) -> None:
+        try:
+            self.handle.reset()
+        except BaseException as exc:  # noqa: BLE001 - raised in the runner's thread by result()
+            self.error = exc
+
+    def result(self):
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.handle
+
+
+RESET_WAIT = 35.0  # seconds the drill's lock outlives a reset in flight (the demo's own limit is 30 s)
+
+
+def reset_attached_demo(sc: Scenario, state: Path, stack: ExitStack) -> DemoReset | None:
+    """A started reset of the demo already running for ``state``, when the scenario targets the demo;
+    joined when ``stack`` unwinds, so a set-up that fails or is interrupted never leaves it behind."""
+    if isinstance(sc.target, Target):
+        return None
+    from gameday.demo.control import attach_demo
+
+    handle = attach_demo(state)
+    if handle is None:
+        return None
+    resetting = DemoReset(handle)
+    resetting.start()
+    stack.callback(resetting.join, RESET_WAIT)
+    return resetting
+
+
+def prepare_target(sc: Scenario, state: Path, webhook: str, stack: ExitStack, base_dir: Path,
+                    resetting: DemoReset | None = None) -> TargetInfo:
+    if isinstance(sc.target, Target):
+        t = sc.target
+        processes = {name: _absolute(sel, base_dir) for name, sel in t.processes.items()}
+        return TargetInfo(t.url, processes, dict(t.configuration), dict(t.secrets),
+                          {"kind": "external", "url": t.url, "processes": sorted(t.processes)})
+    from gameday.demo.control import start_demo
+
+    hooks = [webhook] if sc.monitoring.kind == "builtin" else []  # else real monitoring alerts us
+    if resetting is None:  # no demo running: start one for this drill (stopped at its end)
+        handle = start_demo(state, webhook_urls=hooks)
+        stack.callback(handle.stop)
+    else:  # a demo the user started, reset to a clean slate: give it our webhook
+        handle = resetting.result()
+        handle.set_webhooks(hooks)
+        stack.callback(handle.set_webhooks, [])
+    config = {"demo_control_url": handle.control_url, "checkout_url": handle.url}
+    return TargetInfo(handle.url, {}, config, {}, {"kind": "demo", "url": handle.url, "control_url": handle.control_url})
+
+
+def _absolute(selector, base_dir: Path):
+    """Pid files and working folders of a target's processes are relative to the scenario."""
+    update = {k: str((base_dir / v).resolve()) for k in ("pid_file", "cwd") if (v := getattr(selector, k))}
+    return selector.model_copy(update=update)
