@@ -58,7 +58,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from common import BENCH, PY, ROOT, Result, failed, fmt_summary, report, summary, tmpdir
+from common import BENCH, PY, ROOT, Result, failed, fmt_summary, port_process, report, summary, tmpdir
 
 sys.path.insert(0, str(ROOT))
 
@@ -109,21 +109,9 @@ def trivial_server(nagle: bool = False, cpus: frozenset[int] | None = None):
     """The trivial server in its own process, on ``cpus`` (None: every CPU); yields (url, pid)."""
     from gameday.adapters.locust import cpu_prefix
 
-    proc = subprocess.Popen([*cpu_prefix(cpus), PY, str(BENCH / "bench_load.py"), "--serve"] + (["--nagle"] if nagle else []),
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        if not line.startswith("PORT "):
-            raise RuntimeError(f"trivial server did not start ({line!r})")
-        yield f"http://127.0.0.1:{int(line.split()[1])}", proc.pid
-    finally:
-        if proc.stdin:
-            proc.stdin.close()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    argv = [*cpu_prefix(cpus), PY, str(BENCH / "bench_load.py"), "--serve"] + (["--nagle"] if nagle else [])
+    with port_process(argv, "trivial server") as served:
+        yield served
 
 
 # ------------------------------------------------------------------------------ locust

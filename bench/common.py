@@ -177,6 +177,27 @@ def report(results: Sequence[Result], *, name: str) -> None:
     print(f"(saved {write_json(results, RESULTS / f'{name}.json').relative_to(ROOT)})")
 
 
+# ------------------------------------------------------------ helper servers
+@contextmanager
+def port_process(argv: Sequence[str], what: str) -> Iterator[tuple[str, int]]:
+    """A helper server in its own process that prints ``PORT N`` once it listens and quits when its
+    stdin closes; yields (its ``http://127.0.0.1:N`` URL, its pid). Always stopped (killed after 5 s)."""
+    proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        if not line.startswith("PORT "):
+            raise RuntimeError(f"{what} did not start (said {line!r})")
+        yield f"http://127.0.0.1:{int(line.split()[1])}", proc.pid
+    finally:
+        if proc.stdin:
+            proc.stdin.close()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
 # -------------------------------------------------------------------- tmp dirs
 @contextmanager
 def tmpdir(prefix: str) -> Iterator[Path]:

@@ -11,7 +11,6 @@ work is measured.
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -19,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from common import BENCH, PY
+from common import BENCH, PY, port_process
 
 TRUE_ACTIVITY = [{"type": "action", "name": "noop", "provider": {"type": "process", "path": "true"}}]
 
@@ -27,21 +26,8 @@ TRUE_ACTIVITY = [{"type": "action", "name": "noop", "provider": {"type": "proces
 @contextmanager
 def probe_target() -> Iterator[str]:
     """Start ``probe_target.py``; yield its base URL; stop it (closing its stdin) at the end."""
-    proc = subprocess.Popen([PY, str(BENCH / "probe_target.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True)
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        if not line.startswith("PORT "):
-            raise RuntimeError(f"probe_target.py did not start (said {line!r})")
-        yield f"http://127.0.0.1:{int(line.split()[1])}"
-    finally:
-        if proc.stdin:
-            proc.stdin.close()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    with port_process([PY, str(BENCH / "probe_target.py")], "probe_target.py") as (url, _pid):
+        yield url
 
 
 def scenario(target_url: str, faults: list[dict[str, Any]], *, detection_within: str = "60s",
