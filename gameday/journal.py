@@ -1,8 +1,9 @@
 """The journal: one append-only JSON Lines file per drill, the single source of truth.
 
-Each line is an :class:`~gameday.model.events.Event`. :class:`JournalWriter` writes and
-fsyncs a line before :meth:`~JournalWriter.append` returns; :func:`read_journal` replays
-a file, tolerating only a torn last line (a crash mid-write).
+Each line is an :class:`~gameday.model.events.Event` around a typed payload.
+:class:`JournalWriter` writes and fsyncs a line before :meth:`~JournalWriter.append` returns;
+:func:`read_journal` replays a file, validating each line once into its typed event and
+tolerating only a torn last line (a crash mid-write).
 """
 
 from __future__ import annotations
@@ -11,17 +12,19 @@ import json
 import os
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from pydantic import ValidationError
 
 from gameday.clock import Clock, iso
 from gameday.errors import JournalError
-from gameday.model.events import Event
+from gameday.model.events import DrillStarted, Event, Payload, make_event, parse_event
+
+P = TypeVar("P", bound=Payload)
 
 MAX_LINE = 16 * 1024 * 1024
 
@@ -44,7 +47,7 @@ class JournalWriter:
         self.clock = clock
         self.fsync = fsync
         self._lock = threading.RLock()
-        self._pending: deque[Event] = deque()  # appended, not yet given to the listeners
+        self._pending: deque[Event[Payload]] = deque()  # appended, not yet given to the listeners
         self._delivering = False
         self._seq = 0
         self._t0 = clock.now()
@@ -53,8 +56,8 @@ class JournalWriter:
             raise JournalError(str(self.path), 1, "journal already exists; a drill never appends to another's journal")
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
         self._size = os.fstat(self._fd).st_size
-        self.listeners: list[Callable[[Event], None]] = []
-        self.events: list[Event] = []
+        self.listeners: list[Callable[[Event[Payload]], None]] = []
+        self.events: list[Event[Payload]] = []
 
     @property
     def t0(self) -> float:
@@ -65,8 +68,8 @@ class JournalWriter:
         """Seconds since drill start of ``monotonic`` (default: now)."""
         return (self.clock.now() if monotonic is None else monotonic) - self._t0
 
-    def append(self, kind: str, source: str, data: dict[str, Any] | None = None, *, at: float | None = None) -> Event:
-        """Write one event and return it once it is durable.
+    def append(self, payload: P, source: str, *, at: float | None = None) -> Event[P]:
+        """Write one event (its kind is the payload's) and return it once it is durable.
 
         ``at`` is a monotonic time the fact happened (e.g. when a webhook reached the
         socket); by default, now. It is clamped so that file order stays time order.
@@ -78,14 +81,14 @@ class JournalWriter:
             if self.events and t < self.events[-1].t:  # file order is time order
                 t, mono = self.events[-1].t, self.events[-1].t + self._t0
             wall = self.clock.wall() - timedelta(seconds=now - mono)
-            event = Event(seq=self._seq, kind=kind, wall=iso(wall), t=t, source=source, data=data or {})
-            self._write((_dumps(event.model_dump(mode="json")) + "\n").encode("utf-8"))
+            event = make_event(payload, seq=self._seq, wall=iso(wall), t=t, source=source)
+            self._write((_dumps(event.model_dump(mode="json", by_alias=True)) + "\n").encode("utf-8"))
             self._seq += 1
             self.events.append(event)
             self._pending.append(event)
             if not self._delivering:  # else an append from a listener: the outer call delivers it, in turn
                 self._deliver()
-        return event
+        return event  # type: ignore[return-value]  # make_event built the envelope of payload's own kind
 
     def _deliver(self) -> None:
         """Hand pending events to the listeners, oldest first (under the lock: journal order for all)."""
@@ -132,19 +135,43 @@ class Journal:
     """A replayed journal: its events in order, and whether its last line was torn."""
 
     path: str
-    events: list[Event]
+    events: list[Event[Payload]]
     torn: bool = False
 
-    def of(self, *kinds: str) -> list[Event]:
-        return [e for e in self.events if e.kind in kinds]
+    @overload
+    def of(self, kind: type[P], /) -> list[Event[P]]: ...
+    @overload
+    def of(self, *kinds: type[Payload]) -> list[Event[Payload]]: ...
+    def of(self, *kinds: type[Payload]) -> list[Event[Any]]:
+        """The events of these kinds (payload classes), in journal order."""
+        return events_of(self.events, *kinds)
 
-    def first(self, *kinds: str) -> Event | None:
-        return next((e for e in self.events if e.kind in kinds), None)
+    @overload
+    def first(self, kind: type[P], /) -> Event[P] | None: ...
+    @overload
+    def first(self, *kinds: type[Payload]) -> Event[Payload] | None: ...
+    def first(self, *kinds: type[Payload]) -> Event[Any] | None:
+        """The first event of these kinds, or None."""
+        return next(iter(events_of(self.events, *kinds)), None)
+
+    @property
+    def started(self) -> Event[DrillStarted]:
+        """The ``DrillStarted`` event (always the first line of a journal)."""
+        return self.events[0]  # type: ignore[return-value]  # parse_lines checked it
+
+
+@overload
+def events_of(events: Iterable[Event[Payload]], kind: type[P], /) -> list[Event[P]]: ...
+@overload
+def events_of(events: Iterable[Event[Payload]], *kinds: type[Payload]) -> list[Event[Payload]]: ...
+def events_of(events: Iterable[Event[Payload]], *kinds: type[Payload]) -> list[Event[Any]]:
+    """The events among ``events`` whose payload is one of ``kinds``."""
+    return [e for e in events if isinstance(e.data, kinds)]
 
 
 def parse_lines(path: str, lines: list[bytes]) -> Journal:
     """Replay raw lines (each with its newline, the last maybe without)."""
-    events: list[Event] = []
+    events: list[Event[Payload]] = []
     torn = False
     for number, raw in enumerate(lines, start=1):
         last = number == len(lines)
@@ -156,7 +183,7 @@ def parse_lines(path: str, lines: list[bytes]) -> Journal:
             if len(raw) > MAX_LINE:
                 raise ValueError(f"line longer than {MAX_LINE} bytes")
             obj = json.loads(raw.decode("utf-8"))
-            event = Event.model_validate(obj)
+            event = parse_event(obj)
         except (ValueError, UnicodeDecodeError, ValidationError) as exc:
             if last and not raw.endswith(b"\n"):
                 torn = True
@@ -169,7 +196,7 @@ def parse_lines(path: str, lines: list[bytes]) -> Journal:
         events.append(event)
     if not events:
         raise JournalError(path, 1, "no events")
-    if events[0].kind != "DrillStarted":
+    if not isinstance(events[0].data, DrillStarted):
         raise JournalError(path, 1, f"first event is {events[0].kind}, expected DrillStarted")
     return Journal(path=path, events=events, torn=torn)
 
@@ -177,7 +204,7 @@ def parse_lines(path: str, lines: list[bytes]) -> Journal:
 def _why(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "event"
+        loc = ".".join(str(p) for p in err["loc"]) or "event"  # begins with the kind: FaultInjected.data.fault
         return f"{loc}: {err['msg']}"
     if isinstance(exc, json.JSONDecodeError):
         return f"not JSON: {exc.msg} at column {exc.colno}"

@@ -1,122 +1,427 @@
 """Journal events: immutable facts, past tense, each with a sequence number and two times.
 
+A journal line is an :class:`Event`: the envelope (``v``, ``seq``, ``kind``, ``wall``, ``t``,
+``source``) around one typed payload in ``data``. Each kind of fact is its own frozen model
+below, named for the kind (``FaultInjected``, ``AlertReceived``, ...); :data:`PAYLOADS` maps
+each kind to its model and :func:`parse_event` validates a line into the right one. A consumer
+reads attributes (``event.data.fault``), never dict keys; ``Journal.of(FaultInjected)`` gives
+``Event[FaultInjected]`` values a type checker understands.
+
 ``wall`` is UTC wall time; ``t`` is the monotonic offset in seconds from drill start.
 Durations are computed from events, never stored in them.
 
-What ``data`` holds, by kind (the contract between the conductor, the responders and
-the analysis; keys not listed may be added, listed keys keep their meaning):
-
-``DrillStarted``        drill_id, mode, scenario (the scenario as JSON, by alias), scenario_path,
-                        policy (the SeverityPolicy applied, already scaled, as JSON), target (dict),
-                        gameday_version
-``PhaseChanged``        phase: preflight | baseline | inject | observe | recover | rollback | report
-``SteadyStateChecked``  ok (bool), stage: preflight | final, checks: [{check, ok, detail}]
-``FaultInjected``       fault (id), kind: experiment | activities | process
-``FaultInjectionFailed`` fault, error
-``FaultRolledBack``     fault, reason: end | abort | signal | max_duration | recover | error
-``FaultRollbackFailed`` fault, error
-``ActivityRan``         owner (fault id or runbook name), phase: method | rollback | runbook,
-                        name, provider, status: succeeded | failed, started_t, duration_s, output, error
-``ImpactStarted``       check, detail           (conductor's own probes: ground truth, never detection)
-``ImpactEnded``         check
-``AlertReceived``       one per webhook delivery: format (alertmanager, ...), matched (bool: any alert
-                        matched a signal), signal (first matching signal name or None), error (for a
-                        refused/malformed delivery, else None), alerts: [{status, alertname, labels,
-                        matched, signal}], payload (raw body as received: parsed JSON, or text)
-``DetectionRecorded``   via: alert | person, signal, alertname, by (person), alert_seq
-``RoleAssigned``        person, role, by
-``ActionRecorded``      action, author, role, and by action:
-                          acknowledge | declare_incident | mark_detected | resolved: (nothing more)
-                          set_severity: severity
-                          notify_executives: text
-                          post_update: audience (internal | external | executive), text
-                          runbook_started: runbook
-                          runbook_finished: runbook, ok (bool), error
-                          note: text
-``StepMatched``         step, action_seq, verdict (as seen live; the scorecard recomputes)
-``RecoveryObserved``    checks ([names])
-``DrillAborted``        reason
-``DrillEnded``          outcome: completed | aborted, reason
-``LoadStarted``         tool (locust), users, spawn_rate, workers, host, locustfile, stages, priority,
-                        cpus (where locust runs: a CPU list like ``1``, or ``all``), cpus_setting (the
-                        scenario's load.cpus), cpus_note (one line for people),
-                        business (the effective business context: the scenario's, else gameday.yaml's,
-                        or None), unknown_customer_facing, interval (s), pids {role: pid}, files
-``LoadStats``           one per stats interval (about 1 s), journaled as it arrives: t_from, t_to (drill
-                        offsets), users_from, users (running at each end), names {request name:
-                        {requests, failures, p50, p95, p99, max (ms), hist {ms: count}}} and total
-                        {requests, failures, p50, p95, p99, max} — the interval's own figures, not
-                        cumulative; hist is locust's rounded response times, so window percentiles
-                        are exact (the journal alone reproduces the impact figures)
-``LoadFailed``          error, stage (start | run), role, exit_code (the load tool could not start or
-                        died: impact is unknown from the last LoadStats until LoadStarted again)
-``LoadStopped``         reason (rollback | end), totals {name: {requests, failures}} (locust's own final
-                        figures), totals_from, errors [{name, method, error, occurrences}], exit_codes
-``NotificationSent``    channel (slack | teams | generic), name, action_seq
-``NotificationFailed``  channel, name, action_seq, error
-``FaultSkipped``        fault, by
-``ClockPaused`` / ``ClockResumed``  by
-``ResponderJoined``     person, role (never the token)
-``ResponderRevoked``    person, by
-``SilenceCreated`` / ``SilenceRemoved``  id, matchers
+Compatibility: the line format is version 1 (``v``). Fields added to a kind get defaults, so
+journals written by earlier releases of version 1 still read; a future version 2 keeps a
+reader for version 1. The JSON Schema of a line is :func:`journal_schema` (``gameday schema
+--journal``, ``schema/journal.schema.json``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from functools import cache
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, create_model
+
+from gameday.model.load import Business
+from gameday.model.policy import SeverityPolicy
+from gameday.model.scenario import Scenario
+from gameday.model.terms import Audience, Severity
 
 SCHEMA_VERSION = 1
 
-EventKind = Literal[
-    "DrillStarted",
-    "PhaseChanged",
-    "SteadyStateChecked",
-    "FaultInjected",
-    "FaultInjectionFailed",
-    "FaultRolledBack",
-    "FaultRollbackFailed",
-    "ActivityRan",
-    "ImpactStarted",
-    "ImpactEnded",
-    "AlertReceived",
-    "DetectionRecorded",
-    "RoleAssigned",
-    "ActionRecorded",
-    "StepMatched",
-    "RecoveryObserved",
-    "NoteAdded",
-    "DrillAborted",
-    "DrillEnded",
-    "LoadStarted",
-    "LoadStats",
-    "LoadFailed",
-    "LoadStopped",
-    "NotificationSent",
-    "NotificationFailed",
-    "FaultSkipped",
-    "ClockPaused",
-    "ClockResumed",
-    "ResponderJoined",
-    "ResponderRevoked",
-    "SilenceCreated",
-    "SilenceRemoved",
-]
-EVENT_KINDS: tuple[str, ...] = EventKind.__args__  # type: ignore[attr-defined]
-
 Phase = Literal["preflight", "baseline", "inject", "observe", "recover", "rollback", "report"]
+RollbackReason = Literal["end", "abort", "signal", "max_duration", "recover", "error"]
 
 
-class Event(BaseModel):
-    """One line of a journal."""
+class Payload(BaseModel):
+    """What one event says; subclasses are the event kinds (their class name is the ``kind``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    KIND: ClassVar[str] = ""
+    #: quiet kinds are not printed by the live view (many a second)
+    QUIET: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.KIND = cls.__name__
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ------------------------------------------------------------------------------ drill
+class TargetDescription(_Part):
+    """How the journal describes the target: the embedded demo, or an external system."""
+
+    kind: Literal["demo", "external"] | None = None
+    url: str | None = None
+    control_url: str | None = None
+    processes: list[str] | None = None
+
+
+class DrillStarted(Payload):
+    """Always the first event: the scenario and the (already scaled) policy the drill ran with."""
+
+    drill_id: str
+    mode: Literal["gameday", "tabletop", "ci", "training"]
+    scenario: Scenario
+    scenario_path: str | None = None
+    policy: SeverityPolicy
+    target: TargetDescription | None = None
+    webhook_url: str | None = None
+    gameday_version: str | None = None
+
+
+class PhaseChanged(Payload):
+    phase: Phase
+
+
+class CheckResult(_Part):
+    check: str
+    ok: bool
+    detail: str = ""
+
+
+class SteadyStateChecked(Payload):
+    ok: bool
+    stage: Literal["preflight", "final"]
+    checks: list[CheckResult] = Field(default_factory=list)
+
+
+class DrillAborted(Payload):
+    reason: str
+
+
+class DrillEnded(Payload):
+    outcome: Literal["completed", "aborted"]
+    reason: str | None = None
+
+
+class ClockPaused(Payload):
+    by: str
+
+
+class ClockResumed(Payload):
+    by: str
+
+
+class NoteAdded(Payload):
+    text: str
+
+
+# ------------------------------------------------------------------------------ faults
+class FaultInjected(Payload):
+    fault: str
+    kind: Literal["experiment", "activities", "process"]
+    scheduled_t: float | None = None
+
+
+class FaultInjectionFailed(Payload):
+    fault: str
+    error: str | None = None
+
+
+class FaultRolledBack(Payload):
+    fault: str
+    reason: RollbackReason
+
+
+class FaultRollbackFailed(Payload):
+    fault: str
+    error: str | None = None
+
+
+class FaultSkipped(Payload):
+    fault: str
+    by: str
+
+
+class ActivityRan(Payload):
+    """One activity of a fault's method or rollback, or of a runbook."""
+
+    owner: str = Field(description="fault id or runbook name")
+    name: str
+    phase: Literal["method", "rollback", "runbook"]
+    provider: str
+    status: Literal["succeeded", "failed"]
+    started_t: float
+    duration_s: float
+    output: str = ""
+    error: str | None = None
+
+
+# ------------------------------------------------------------------------------ impact (ground truth)
+class ImpactStarted(Payload):
+    """The conductor's own probes saw the steady state fail: ground truth, never detection."""
+
+    check: str
+    detail: str = ""
+
+
+class ImpactEnded(Payload):
+    check: str
+
+
+class RecoveryObserved(Payload):
+    checks: list[str] = Field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------ detection
+class AlertRow(_Part):
+    status: str
+    alertname: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    matched: bool = False
+    signal: str | None = None
+
+
+class AlertReceived(Payload):
+    """One webhook delivery (refused or malformed ones too, with ``error``); ``payload`` is the body as received."""
+
+    format: str
+    matched: bool
+    signal: str | None = None
+    error: str | None = None
+    alerts: list[AlertRow] = Field(default_factory=list)
+    payload: JsonValue = None
+
+
+class DetectionRecorded(Payload):
+    via: Literal["alert", "person"]
+    signal: str | None = None
+    alertname: str | None = None
+    by: str | None = None
+    alert_seq: int | None = None
+
+
+# ------------------------------------------------------------------------------ people
+class RoleAssigned(Payload):
+    person: str
+    role: str
+    by: str | None = None
+
+
+RecordedAction = Literal[
+    "acknowledge", "declare_incident", "set_severity", "notify_executives", "post_update", "mark_detected",
+    "note", "resolved", "runbook_started", "runbook_finished",
+]
+
+
+class ActionRecorded(Payload):
+    """Something a responder (a person, a script, automation or a vendor's webhook) did or said."""
+
+    action: RecordedAction
+    author: str
+    role: str | None = None
+    severity: Severity | None = None
+    audience: Audience | None = None
+    text: str | None = None
+    runbook: str | None = None
+    ok: bool | None = None
+    error: str | None = None
+    via: str | None = Field(None, description="the webhook format the action came through (a PagerDuty ack)")
+    alert_seq: int | None = None
+
+
+class StepMatched(Payload):
+    """A step seen done live (the live view's; the scorecard recomputes every verdict)."""
+
+    step: str
+    action_seq: int | None = None
+    verdict: str
+
+
+class ResponderJoined(Payload):
+    person: str
+    role: str | None = None
+
+
+class ResponderRevoked(Payload):
+    person: str
+    by: str
+
+
+# ------------------------------------------------------------------------------ load
+class LoadStage(_Part):
+    after: float
+    users: int
+    spawn_rate: float | None = None
+
+
+class LoadStarted(Payload):
+    tool: str = "locust"
+    users: int
+    spawn_rate: float
+    workers: int = 0
+    host: str
+    locustfile: str
+    stages: list[LoadStage] = Field(default_factory=list)
+    business: Business | None = None
+    unknown_customer_facing: list[str] = Field(default_factory=list)
+    interval: float = 1.0
+    priority: str | None = None
+    cpus: str = "all"
+    cpus_setting: str | None = None
+    cpus_note: str = ""
+    pids: dict[str, int] = Field(default_factory=dict)
+    files: dict[str, str] = Field(default_factory=dict)
+
+
+class Figures(_Part):
+    """One interval's figures for one request name (or the total); times in ms."""
+
+    requests: int = 0
+    failures: int = 0
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    max: float | None = None
+    hist: dict[str, int] | None = Field(None, description="locust's rounded response times (ms) -> count")
+
+
+class LoadStats(Payload):
+    """One stats interval (about 1 s): the interval's own figures, not cumulative."""
+
+    QUIET: ClassVar[bool] = True
+    t_from: float
+    t_to: float
+    users_from: int = 0
+    users: int = 0
+    names: dict[str, Figures] = Field(default_factory=dict)
+    total: Figures = Field(default_factory=Figures)
+
+
+class LoadFailed(Payload):
+    """The load tool could not start, or died: impact is unknown from the last LoadStats on."""
+
+    error: str
+    stage: Literal["start", "run"]
+    role: str | None = None
+    exit_code: int | None = None
+
+
+class Totals(_Part):
+    requests: int = 0
+    failures: int = 0
+
+
+class LoadError(_Part):
+    name: str | None = None
+    method: str | None = None
+    error: str
+    occurrences: int = 0
+
+
+class LoadStopped(Payload):
+    reason: Literal["rollback", "end"]
+    totals: dict[str, Totals] | None = None
+    totals_from: str | None = None
+    errors: list[LoadError] = Field(default_factory=list)
+    exit_codes: dict[str, int | None] = Field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------ notify, monitoring
+class NotificationSent(Payload):
+    channel: str
+    name: str
+    action_seq: int | None = None
+    audience: Audience | None = None
+    status: int | None = None
+    attempts: int | None = None
+    elapsed_s: float | None = None
+
+
+class NotificationFailed(Payload):
+    channel: str
+    name: str
+    action_seq: int | None = None
+    audience: Audience | None = None
+    error: str
+    status: int | None = None
+    attempts: int | None = None
+    elapsed_s: float | None = None
+
+
+class SilenceMatcher(_Part):
+    name: str
+    value: str
+    isRegex: bool = False
+    isEqual: bool = True
+
+
+class SilenceCreated(Payload):
+    id: str
+    matchers: list[SilenceMatcher] = Field(default_factory=list)
+    alertmanager: str | None = None
+    text: str | None = None
+
+
+class SilenceRemoved(Payload):
+    id: str
+    matchers: list[SilenceMatcher] = Field(default_factory=list)
+    alertmanager: str | None = None
+
+
+AnyPayload = Union[  # noqa: UP007 - the members are listed once, here
+    DrillStarted, PhaseChanged, SteadyStateChecked, FaultInjected, FaultInjectionFailed, FaultRolledBack,
+    FaultRollbackFailed, ActivityRan, ImpactStarted, ImpactEnded, AlertReceived, DetectionRecorded, RoleAssigned,
+    ActionRecorded, StepMatched, RecoveryObserved, NoteAdded, DrillAborted, DrillEnded, LoadStarted, LoadStats,
+    LoadFailed, LoadStopped, NotificationSent, NotificationFailed, FaultSkipped, ClockPaused, ClockResumed,
+    ResponderJoined, ResponderRevoked, SilenceCreated, SilenceRemoved,
+]
+#: every event kind's payload model, by kind name
+PAYLOADS: dict[str, type[Payload]] = {cls.KIND: cls for cls in AnyPayload.__args__}  # type: ignore[attr-defined]
+EVENT_KINDS: tuple[str, ...] = tuple(PAYLOADS)
+
+P = TypeVar("P", bound=Payload, covariant=True)
+
+
+class Event(BaseModel, Generic[P]):
+    """One line of a journal: the envelope and its typed payload."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    v: int = Field(SCHEMA_VERSION, description="event schema version")
+    v: int = Field(SCHEMA_VERSION, description="line format version")
     seq: int = Field(ge=0, description="sequence number, from 0, no gaps")
-    kind: EventKind
+    kind: str = Field(description="the payload's kind")
     wall: str = Field(description="UTC wall time, ISO 8601 with microseconds and 'Z'")
     t: float = Field(description="monotonic seconds since drill start")
     source: str = Field(description="conductor, injector, observer, webhook, automation, or a responder's name")
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: P
+
+
+@cache
+def _line_models() -> dict[str, type[Event[Payload]]]:
+    """One concrete envelope model per kind, with ``kind`` fixed: the discriminated union's members."""
+    return {
+        kind: create_model(f"{kind}Event", __base__=Event[cls], kind=(Literal[kind], Field(description="event kind")))  # type: ignore[call-overload]
+        for kind, cls in PAYLOADS.items()
+    }
+
+
+@cache
+def _line_adapter() -> TypeAdapter[Event[Payload]]:
+    members = tuple(_line_models().values())
+    return TypeAdapter(Annotated[Union[members], Field(discriminator="kind")])  # type: ignore[valid-type]  # noqa: UP007
+
+
+def make_event(payload: Payload, *, seq: int, wall: str, t: float, source: str) -> Event[Payload]:
+    """The envelope for ``payload`` (its kind is the payload's)."""
+    return _line_models()[payload.KIND](seq=seq, kind=payload.KIND, wall=wall, t=t, source=source, data=payload)
+
+
+def parse_event(obj: object) -> Event[Payload]:
+    """Validate one decoded JSON line into its typed event (pydantic ``ValidationError`` if it is not one)."""
+    if isinstance(obj, dict) and isinstance(obj.get("kind"), str) and obj["kind"] not in PAYLOADS:
+        raise ValueError(f"unknown event kind {obj['kind']!r}")
+    return _line_adapter().validate_python(obj)
+
+
+def journal_schema() -> dict[str, Any]:
+    """The JSON Schema of one journal line (a discriminated union on ``kind``)."""
+    schema = _line_adapter().json_schema(by_alias=True)
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "gameday journal line",
+              "description": "One line of a drill's journal (JSON Lines): an envelope around a typed payload.", **schema}
+    return schema

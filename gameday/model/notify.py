@@ -24,11 +24,10 @@ from pydantic import Field, field_validator, model_validator
 
 from gameday.model.duration import Duration
 from gameday.model.scenario_base import Strict
+from gameday.model.terms import Audience, Mode
 
 ChannelKind = Literal["slack", "teams", "generic"]
 # The same literals as gameday.model.scenario's, kept here so that the scenario may import this module.
-Audience = Literal["internal", "external", "executive"]
-Mode = Literal["gameday", "tabletop", "ci", "training"]
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})

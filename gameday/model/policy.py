@@ -17,7 +17,8 @@ from pydantic import Field
 from gameday.model.duration import Duration
 from gameday.model.load import Business
 from gameday.model.notify import NotifyChannel
-from gameday.model.scenario import Severity, Strict
+from gameday.model.scenario_base import Strict
+from gameday.model.terms import Severity
 
 
 class SeverityLevel(Strict):

@@ -15,13 +15,9 @@ from gameday.model.duration import Duration, format_duration
 from gameday.model.load import Business, Load
 from gameday.model.monitoring import Monitoring, PromCheck
 from gameday.model.scenario_base import Strict, check_label_regexes
+from gameday.model.terms import DEFAULT_ROLES, ROLE_PATTERN, SEVERITIES, Audience, Mode, Role, Severity
 
-Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
-Mode = Literal["gameday", "tabletop", "ci", "training"]
-Audience = Literal["internal", "external", "executive"]
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", description="lower-case id: letters, digits, - _ .")]
-ROLE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,39}$"
-Role = Annotated[str, Field(pattern=ROLE_PATTERN, description="lower-case role name, e.g. incident-commander")]
 
 ActionName = Literal[
     "acknowledge",
@@ -40,7 +36,6 @@ ACTIONS: tuple[str, ...] = ActionName.__args__  # type: ignore[attr-defined]
 #: Anchors a step deadline may count from, besides another step's id.
 BUILTIN_ANCHORS = ("start", "injection", "detection", "recovery")
 
-DEFAULT_ROLES = ("incident-commander", "tech-lead", "comms-lead")
 
 
 class CrossCheckError(ValueError):
@@ -231,7 +226,7 @@ class Step(Strict):
             raise ValueError("'runbook' goes with action 'runbook'")
         if self.audience and self.action != "post_update":
             raise ValueError("'audience' goes with action 'post_update'")
-        if self.action == "set_severity" and self.expect and self.expect not in ("SEV1", "SEV2", "SEV3", "SEV4"):
+        if self.action == "set_severity" and self.expect and self.expect not in SEVERITIES:
             raise ValueError(f"'expect' of set_severity is SEV1..SEV4, got {self.expect!r}")
         if self.every is not None and self.every <= 0:
             raise ValueError("'every' must be positive")
