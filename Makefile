@@ -42,8 +42,15 @@ test: bytecode
 bench: bytecode
 	$(PY) bench/run_all.py
 
+# ruff over the package (rules in pyproject.toml), then mypy as configured there (strict for
+# gameday.model, gameday.journal, gameday.analysis; checked elsewhere). Both run; either failing fails.
+lint: $(STAMP)
+	@rc=0; $(VENV)/bin/ruff check gameday || rc=1; $(VENV)/bin/mypy || rc=1; exit $$rc
+
+# The published JSON Schemas; tests/unit/test_schema_current.py fails when they fall behind the code.
 schema: $(STAMP)
 	$(VENV)/bin/gameday schema > schema/scenario.schema.json
+	$(VENV)/bin/gameday schema --journal > schema/journal.schema.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .gameday reports/demo
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .gameday reports/demo

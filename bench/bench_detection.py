@@ -67,6 +67,7 @@ def _noop_server():
 def _drill_round(target_url: str, posts: int, bursts: int, seed: int, start: int) -> dict[str, list[float]]:
     from gameday.fakes import FakeInjector
     from gameday.journal import read_journal
+    from gameday.model.events import DetectionRecorded
 
     with tmpdir("detect") as work:
         sc = scenario(target_url, [fault("f", "200ms")], detection_within="60s")
@@ -80,7 +81,7 @@ def _drill_round(target_url: str, posts: int, bursts: int, seed: int, start: int
         journal = read_journal(work / "journal.jsonl")  # the file, validated, not the in-memory list
         t0 = drill.journal.t0
         by_seq = {e.seq: e for e in journal.events}
-        detection = journal.first("DetectionRecorded")
+        detection = journal.first(DetectionRecorded)
         out: dict[str, list[float]] = {"alert": [], "detection": [], "rtt": [], "burst": []}
         for rows, key in ((single, "alert"), (burst, "burst")):
             for row in rows:
@@ -89,7 +90,7 @@ def _drill_round(target_url: str, posts: int, bursts: int, seed: int, start: int
                 out[key].append(t0 + ev.t - row["send"])
                 if key == "alert":
                     out["rtt"].append(row["done"] - row["send"])
-                if detection is not None and detection.data.get("alert_seq") == ev.seq:
+                if detection is not None and detection.data.alert_seq == ev.seq:
                     out["detection"].append(t0 + detection.t - row["send"])
         return out
 

@@ -32,6 +32,7 @@ FIRST, EVERY = 0.3, 0.05
 def _drill(target_url: str, faults: int) -> tuple[list[float], list[float]]:
     from gameday.fakes import FakeInjector
     from gameday.journal import read_journal
+    from gameday.model.events import FaultInjected
 
     with tmpdir("inject") as work:
         specs = [fault(f"f{i:03d}", f"{round((FIRST + i * EVERY) * 1000)}ms") for i in range(faults)]
@@ -42,11 +43,11 @@ def _drill(target_url: str, faults: int) -> tuple[list[float], list[float]]:
             raise RuntimeError(f"harness drill did not complete: {result}")
         journal = read_journal(work / "journal.jsonl")
         at = {f.id: f.at for f in sc.faults}
-        injected = journal.of("FaultInjected")
+        injected = journal.of(FaultInjected)
         if len(injected) != faults:
             raise RuntimeError(f"{len(injected)} of {faults} faults injected")
-        errors = [ev.t - at[ev.data["fault"]] for ev in injected]
-        ledger = [drill.ledger.record_s[ev.data["fault"]] for ev in injected]
+        errors = [ev.t - at[ev.data.fault] for ev in injected]
+        ledger = [drill.ledger.record_s[ev.data.fault] for ev in injected]
         return errors, ledger
 
 

@@ -172,6 +172,7 @@ def run(quick: bool = False, rate: float = 1200.0, seconds: float = 10.0, conns:
 def _run(rate: float, seconds: float, conns: int, nagle_fix: bool) -> list[Result]:
     from gameday.fakes import FakeInjector
     from gameday.journal import read_journal
+    from gameday.model.events import AlertReceived, FaultInjected
 
     faults = [fault(f"f{i:02d}", f"{int((FIRST_FAULT + i * FAULT_GAP) * 1000)}ms") for i in range(FAULTS)]
     with tmpdir("intake") as work, probe_target() as target:
@@ -199,15 +200,15 @@ def _run(rate: float, seconds: float, conns: int, nagle_fix: bool) -> list[Resul
             drill.stop("bench: load done")
         journal = read_journal(work / "journal.jsonl")
     t0 = drill.journal.t0
-    received = journal.of("AlertReceived")
-    seen = {int(a["labels"]["n"]) for e in received for a in e.data["alerts"]
-            if a["alertname"] == "LoadAlert" and e.data["error"] is None}
+    received = journal.of(AlertReceived)
+    seen = {int(a.labels["n"]) for e in received for a in e.data.alerts
+            if a.alertname == "LoadAlert" and e.data.error is None}
     lost = sorted(set(range(sent["planned"])) - seen)
     duration = sent["end"] - sent["start"]
     achieved = len(sent["ok"]) / duration if duration > 0 else 0.0
     by_seq = {e.seq: e for e in received}
     detect_err = [t0 + by_seq[r["body"]["seq"]].t - r["send"] for r in posted if r["status"] == 200]
-    inject_err = [e.t - e.data["scheduled_t"] for e in journal.of("FaultInjected")]
+    inject_err = [e.t - e.data.scheduled_t for e in journal.of(FaultInjected) if e.data.scheduled_t is not None]
     print(f"  sender: {sent['sent']} of {sent['planned']} planned in {duration:.2f}s = {achieved:.0f}/s accepted; "
           f"statuses {sent['statuses']}; failed {len(sent['failed'])}; journaled {len(seen)}; lost {len(lost)}")
     print(fmt_summary("delivery round trip under load", sent["latency_ms"]))

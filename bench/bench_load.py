@@ -411,12 +411,17 @@ def follower(stats: Path, journal_path: Path):
     100 ms and journal each interval as a fsynced ``LoadStats`` event (here into a journal of its own)."""
     import threading
 
+    from harness import fault, scenario
+
     from gameday.adapters import locust as adapter
     from gameday.clock import SystemClock
     from gameday.journal import JournalWriter
+    from gameday.model.events import DrillStarted
+    from gameday.model.policy import DEFAULT_POLICY
 
     journal = JournalWriter(journal_path, SystemClock())
-    journal.append("DrillStarted", "conductor", {"drill_id": "bench-load", "mode": "ci"})
+    sc = scenario("http://127.0.0.1:9", [fault("none", "1h")])  # the journal's first line names a scenario
+    journal.append(DrillStarted(drill_id="bench-load", mode="ci", scenario=sc, policy=DEFAULT_POLICY), "conductor")
     stop = threading.Event()
 
     def follow() -> None:
@@ -433,7 +438,7 @@ def follower(stats: Path, journal_path: Path):
             for raw in lines:
                 rec = adapter.parse_stats_line(raw.decode())
                 if rec is not None and rec["type"] == "interval":
-                    journal.append("LoadStats", "load", adapter.journal_stats(rec, journal.t0))
+                    journal.append(adapter.journal_stats(rec, journal.t0), "load")
 
     thread = threading.Thread(target=follow, name="load-follower", daemon=True)
     thread.start()

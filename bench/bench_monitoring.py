@@ -218,6 +218,13 @@ def _scenario(url: str, kills: int):
     })
 
 
+def _payload_alerts(data: Any) -> list[dict[str, Any]]:
+    """The alerts of an Alertmanager webhook body, as the journal keeps it (``AlertReceived.payload``)."""
+    body = data.payload
+    alerts = body.get("alerts") if isinstance(body, dict) else None
+    return [a for a in alerts if isinstance(a, dict)] if isinstance(alerts, list) else []
+
+
 def _mono(rfc3339: str, offset: float) -> float:
     """A wall-clock RFC 3339 time on the monotonic clock (``offset`` = time.time() − time.monotonic())."""
     return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp() - offset
@@ -237,6 +244,8 @@ def run(quick: bool = False, kills: int = 5) -> list[Result]:
 
 def _run(kills: int) -> list[Result]:
     from gameday.demo.control import attach_demo, read_state
+    from gameday.journal import events_of
+    from gameday.model.events import AlertReceived, DetectionRecorded
     from gameday.monitoring.config import DEMO_RULES, SHIPPED_RULES, demo_targets
     from gameday.monitoring.stack import MonitoringStack
 
@@ -284,7 +293,7 @@ def _run(kills: int) -> list[Result]:
     rows = json.loads(out or "[]")
     t0 = drill.journal.t0
     events = list(drill.journal.events)
-    received = [e for e in events if e.kind == "AlertReceived"]
+    received = events_of(events, AlertReceived)
     kills_at = [done for what, _, done in log if what == "kill"]
     restarts_at = [done for what, _, done in log if what == "restart"]
 
@@ -298,7 +307,7 @@ def _run(kills: int) -> list[Result]:
     prom, am, total, intake, stamp, resolved = [], [], [], [], [], []
     for i, f in enumerate(kills_at):
         nxt = kills_at[i + 1] if i + 1 < len(kills_at) else float("inf")
-        firing = [(e, a) for e in received for a in e.data["payload"]["alerts"]
+        firing = [(e, a) for e in received for a in _payload_alerts(e.data)
                   if a["labels"].get("alertname") == "CheckoutDown" and a["status"] == "firing"
                   and f - 1.0 < _mono(a["startsAt"], offset) < nxt]
         if not firing:
@@ -321,7 +330,7 @@ def _run(kills: int) -> list[Result]:
                 for x in (r["body"] or {}).get("alerts", []))]
             if res:
                 resolved.append(res[0]["arrived"] - restarts_at[i])
-    det = next((e for e in events if e.kind == "DetectionRecorded"), None)
+    det = next(iter(events_of(events, DetectionRecorded)), None)
     print(f"  {len(total)} of {kills} kills measured; {len(rows)} webhooks through the proxy")
     print(fmt_summary("Prometheus: fault -> startsAt", summary(prom), "s"))
     print(fmt_summary("Alertmanager: startsAt -> webhook arrival", summary(am), "s"))
@@ -330,7 +339,7 @@ def _run(kills: int) -> list[Result]:
     print(fmt_summary("gameday intake: arrival -> journaled (fsync)", summary(intake, 1e3)))
     print(fmt_summary("journal time - arrival at the proxy", summary(stamp, 1e3)))
     if det is not None:
-        print(f"  first detection journaled at +{det.t:.3f}s (AlertReceived seq {det.data.get('alert_seq')})")
+        print(f"  first detection journaled at +{det.t:.3f}s (AlertReceived seq {det.data.alert_seq})")
     if not total:
         raise RuntimeError("no kill produced a measurable CheckoutDown webhook")
     details = {"kills": kills, "measured": len(total), "prometheus_s": summary(prom), "alertmanager_s": summary(am),

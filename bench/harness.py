@@ -1,6 +1,7 @@
 """An in-process drill wired like ``gameday run`` wires one, minus the demo and the subprocess.
 
-Real parts: :class:`~gameday.conductor.Conductor` on a :class:`~gameday.clock.SystemClock`,
+Assembled by the one composition root (``gameday.drill.assemble``). Real parts:
+:class:`~gameday.conductor.Conductor` on a :class:`~gameday.clock.SystemClock`,
 a :class:`~gameday.journal.JournalWriter` with fsync on, the real fault ledger, the real
 webhook intake (``make_intake_app`` under uvicorn in a ``BackgroundServer`` thread, with
 the same sink as the runner's), the real probe loop (``ProbeSet``, 4 Hz, against
@@ -72,58 +73,56 @@ def _timed_ledger_class():
 
 
 class Drill:
-    """One harness drill in ``workdir``: ``start()``, then ``stop(reason)`` (abort) or ``wait()``."""
+    """One harness drill in ``workdir``: ``start()``, then ``stop(reason)`` (abort) or ``wait()``.
+
+    Assembled by gameday's own composition root (:func:`gameday.drill.assemble.assemble`), with
+    the given injectors, a timed ledger, a silent live view and no drill services."""
 
     def __init__(self, workdir: Path, sc, injectors: Mapping[str, Any], *, drill_id: str = "bench"):
-        from gameday.adapters.probes import build_probes
-        from gameday.adapters.webhooks import make_intake_app
-        from gameday.clock import SystemClock
-        from gameday.conductor import Conductor
-        from gameday.journal import JournalWriter
+        from contextlib import ExitStack
+        from dataclasses import replace
+
+        from gameday.drill.assemble import DrillOptions, Factories, assemble
         from gameday.liveview import LiveView
-        from gameday.observing import ProbeSet
-        from gameday.web.server import BackgroundServer
+        from gameday.loader import LoadedScenario
+        from gameday.model.policy import ProjectConfig
+        from gameday.project import Project
 
         self.sc = sc
-        self.clock = SystemClock()
-        self.holder: dict[str, Any] = {}
-
-        def sink(fmt, payload, alerts, *, received_at=None, error=None):  # as gameday.runner._start_intake's
-            conductor = self.holder.get("conductor")
-            if conductor is None:
-                return None
-            return conductor.receive_alerts(fmt, payload, alerts, received_at=received_at, error=error)
-
-        self.server = BackgroundServer(make_intake_app(sink)).start()
-        self.webhook = f"{self.server.url}/webhooks/alertmanager"
-        self.journal = JournalWriter(workdir / "journal.jsonl", self.clock)  # fsync on, as in a real drill
-        self.ledger = _timed_ledger_class()(workdir / "state")
-        self.probes = ProbeSet(build_probes(sc.steady_state, sc.target.url, {}), sc.timing.probe_interval)
-        self.conductor = Conductor(sc, self.journal, self.clock, mode="ci", drill_id=drill_id, injectors=injectors,
-                                   probe=self.probes, ledger=self.ledger,
-                                   start_data={"scenario": sc.model_dump(mode="json", by_alias=True),
-                                               "webhook_url": self.webhook})
-        self.holder["conductor"] = self.conductor
-        self.view = LiveView(sc, self.journal, echo=lambda line: None, tty=False)
+        ledger = _timed_ledger_class()(workdir / "state")
+        factories = replace(
+            Factories().without_services(),
+            ledger=lambda state: ledger,
+            effects=lambda loaded, target, clock, log_dir: (dict(injectors), {}),
+            live_view=lambda scenario, journal, echo: LiveView(scenario, journal, echo=lambda line: None, tty=False),
+        )
+        project = Project(root=workdir, config=ProjectConfig(state_dir=str(workdir / "state")))
+        loaded = LoadedScenario(scenario=sc, path=workdir / "bench.yaml", base_dir=workdir, project_root=workdir)
+        self._stack = ExitStack()
+        self.drill = self._stack.enter_context(assemble(project, loaded, DrillOptions(mode="ci", drill_id=drill_id, out=workdir),
+                                                        factories=factories, echo=lambda line: None))
+        self.ledger = ledger
+        self.conductor = self.drill.conductor
+        self.journal = self.drill.journal
+        self.server = self.drill.context.intake
+        self.webhook = self.drill.context.webhook_url
         self._box: dict[str, Any] = {}
         self._thread = threading.Thread(target=self._work, name="conductor", daemon=True)
 
     def _work(self) -> None:
         try:
-            self._box["result"] = self.conductor.run()
+            self._box["result"] = self.drill.play()
         except BaseException as exc:  # noqa: BLE001 - reported by wait()
             self._box["error"] = exc
 
     def start(self) -> Drill:
-        self.view.__enter__()
-        self.probes.start(self.conductor.observe)
         self._thread.start()
         return self
 
     def phase_seen(self, kind: str, **data: Any):
         """The first journaled event of ``kind`` whose data has ``data`` (None yet)."""
         for ev in list(self.journal.events):
-            if ev.kind == kind and all(ev.data.get(k) == v for k, v in data.items()):
+            if ev.kind == kind and all(getattr(ev.data, k, None) == v for k, v in data.items()):
                 return ev
         return None
 
@@ -145,7 +144,4 @@ class Drill:
         return self.wait(timeout)
 
     def close(self) -> None:
-        self.probes.stop()
-        self.view.__exit__(None, None, None)
-        self.server.stop()
-        self.journal.close()
+        self._stack.close()

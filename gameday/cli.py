@@ -61,8 +61,17 @@ def validate(paths: tuple[Path, ...], quiet: bool) -> None:
 
 
 @main.command()
-def schema() -> None:
-    """Print the JSON Schema of the scenario format (point your editor's YAML language server at it)."""
+@click.option("--journal", "journal", is_flag=True, help="the schema of one journal line instead (JSON Lines)")
+def schema(journal: bool) -> None:
+    """Print the JSON Schema of the scenario format (point your editor's YAML language server at it),
+    or with --journal that of one journal line."""
+    if journal:
+        import json
+
+        from gameday.model.events import journal_schema
+
+        click.echo(json.dumps(journal_schema(), indent=2, ensure_ascii=False))
+        return
     from gameday.loader import json_schema_text
 
     click.echo(json_schema_text())
@@ -134,10 +143,11 @@ def run(scenario: Path, mode: str, out: Path | None, responders: Path | None, dr
 
     In gameday mode the control room is served (the facilitator's link is printed) and the
     drill starts when the facilitator presses start."""
-    from gameday.runner import run_drill
+    from gameday.drill.assemble import DrillOptions, run_drill
 
-    options = {"host": host, "port": port, **({"web": False} if no_web else {})}
-    code = run_drill(scenario, mode=mode, out=out, responders=responders, drill_id=drill_id, options=options)
+    options = DrillOptions(mode="ci" if mode == "ci" else "gameday", out=out, responders=responders, drill_id=drill_id,
+                           host=host, port=port, web=False if no_web else None)
+    code = run_drill(scenario, options)
     _fast_exit()
     sys.exit(code)
 

@@ -22,18 +22,50 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from gameday.model.alerts import Alert, first_signal, signal_name
 from gameday.analysis.matching import evaluate_steps
-from gameday.clock import Clock
+from gameday.clock import Clock, PausableClock
 from gameday.errors import DrillNotStarted
 from gameday.journal import JournalWriter
-from gameday.model.events import Event
+from gameday.model.alerts import Alert, first_signal, signal_name
+from gameday.model.events import (
+    ActionDetails,
+    ActionRecorded,
+    AlertReceived,
+    AlertRow,
+    CheckResult,
+    ClockPaused,
+    ClockResumed,
+    DetectionRecorded,
+    DrillAborted,
+    DrillEnded,
+    DrillStarted,
+    Event,
+    FaultInjected,
+    FaultInjectionFailed,
+    FaultRollbackFailed,
+    FaultRolledBack,
+    FaultSkipped,
+    ImpactEnded,
+    ImpactStarted,
+    Payload,
+    PhaseChanged,
+    RecordedAction,
+    RecoveryObserved,
+    RoleAssigned,
+    SteadyStateChecked,
+    StepMatched,
+    TargetDescription,
+)
+from gameday.model.policy import DEFAULT_POLICY, SeverityPolicy
 from gameday.model.scenario import Scenario
 from gameday.faults import FaultBook, FaultState, safely
-from gameday.ports import InjectionResult, Injector, Ledger, Observation, Observer, Runner
+from gameday.ports import InjectionResult, Injector, Ledger, Observation, Observer, RunbookRunner
 from gameday.schedule import ScriptedAction, automation_due, end_due, script_due
+
+
+P = TypeVar("P", bound=Payload)
 
 
 @dataclass(frozen=True)
@@ -54,12 +86,15 @@ class Conductor:
         mode: str,
         drill_id: str,
         injectors: Mapping[str, Injector],
-        runbooks: Mapping[str, Runner] | None = None,
+        runbooks: Mapping[str, RunbookRunner] | None = None,
         probe: Observer | None = None,
         ledger: Ledger | None = None,
         roster: Iterable[tuple[str, str]] = (),
         script: Iterable[ScriptedAction] = (),
-        start_data: Mapping[str, Any] | None = None,
+        policy: SeverityPolicy | None = None,
+        scenario_path: str | None = None,
+        target: TargetDescription | None = None,
+        webhook_url: str | None = None,
         spawn: Callable[[Callable[[], None]], None] | None = None,
     ):
         self.scenario, self.journal, self.clock = scenario, journal, clock
@@ -69,7 +104,8 @@ class Conductor:
         self.roster = list(roster)
         self._script = list(script)
         self._script_done: set[int] = set()
-        self._start_data = dict(start_data or {})
+        self.policy = policy or DEFAULT_POLICY.scaled(scenario.policy.scale)
+        self._scenario_path, self._target, self._webhook_url = scenario_path, target, webhook_url
         self._lock = threading.RLock()
         self._wake: queue.Queue = queue.Queue()
         self.faults = FaultBook(scenario.faults, injectors, ledger, drill_id, str(journal.path))
@@ -99,15 +135,15 @@ class Conductor:
                 was = self._failing.get(obs.check, False)
                 if not obs.ok and not was:
                     self._failing[obs.check] = True
-                    self._emit("ImpactStarted", "observer", {"check": obs.check, "detail": obs.detail}, at=obs.at)
+                    self._emit(ImpactStarted(check=obs.check, detail=obs.detail), "observer", at=obs.at)
                     if "injection" in self._anchors:
                         self._impact_since_injection = True
                 elif obs.ok and was:
                     self._failing[obs.check] = False
-                    self._emit("ImpactEnded", "observer", {"check": obs.check}, at=obs.at)
+                    self._emit(ImpactEnded(check=obs.check), "observer", at=obs.at)
             if "injection" in self._anchors and "recovery" not in self._anchors and self._impact_since_injection \
                     and not any(self._failing.values()):
-                ev = self._emit("RecoveryObserved", "observer", {"checks": sorted(self._failing)})
+                ev = self._emit(RecoveryObserved(checks=sorted(self._failing)), "observer")
                 self._anchors["recovery"] = ev.t
                 self._set_phase("recover")
         self._poke()
@@ -120,23 +156,23 @@ class Conductor:
         rows, first = [], None
         for alert in alerts:
             sig = first_signal(signals, alert)
-            rows.append({"status": alert.status, "alertname": alert.alertname, "labels": alert.labels,
-                         "matched": sig is not None, "signal": signal_name(sig) if sig else None})
+            rows.append(AlertRow(status=alert.status, alertname=alert.alertname, labels=alert.labels,
+                                 matched=sig is not None, signal=signal_name(sig) if sig else None))
             if sig is not None and first is None:
                 first = (sig, alert)
         with self._lock:
             was_detected = "detection" in self._anchors
-            ev = self._emit("AlertReceived", source, {
-                "format": fmt, "matched": first is not None, "signal": signal_name(first[0]) if first else None,
-                "error": error, "alerts": rows, "payload": payload}, at=received_at)
+            ev = self._emit(AlertReceived(
+                format=fmt, matched=first is not None, signal=signal_name(first[0]) if first else None,
+                error=error, alerts=rows, payload=payload), source, at=received_at)
             if first and "injection" in self._anchors and "detection" not in self._anchors and not self._done:
-                self._detect({"via": "alert", "signal": signal_name(first[0]), "alertname": first[1].alertname,
-                              "alert_seq": ev.seq}, source, at=received_at)
+                self._detect(DetectionRecorded(via="alert", signal=signal_name(first[0]), alertname=first[1].alertname,
+                                               alert_seq=ev.seq), source, at=received_at)
             woke = "detection" in self._anchors and not was_detected
             for alert in alerts:  # e.g. a PagerDuty acknowledgement is also the responder's action
                 if alert.action and not self._done:
                     person = alert.actor or fmt
-                    self.record_action(person, alert.action, {"via": fmt, "alert_seq": ev.seq})
+                    self.record_action(person, alert.action, ActionDetails(via=fmt, alert_seq=ev.seq))
                     woke = True
         if woke:  # only news for the timeline wakes it: a flood of deliveries must not keep it busy
             self._poke()
@@ -150,33 +186,36 @@ class Conductor:
                 if held == role and holder != person:
                     del self._roles[holder]
             self._roles[person] = role
-            ev = self._emit("RoleAssigned", by, {"person": person, "role": role, "by": by})
+            ev = self._emit(RoleAssigned(person=person, role=role, by=by), by)
             self._match_steps()
         self._poke()
         return ev
 
-    def record_action(self, author: str, action: str, data: Mapping[str, Any] | None = None,
-                      role: str | None = None) -> Event:
+    def record_action(self, author: str, action: str, details: ActionDetails | None = None,
+                      role: str | None = None) -> Event[ActionRecorded]:
         """Journal a responder's action; ``runbook`` starts the named runbook in the background."""
         self._require_started()
+        details = details or ActionDetails()
         if action == "runbook":
-            return self.start_runbook(str((data or {}).get("runbook")), author, role)
+            return self.start_runbook(str(details.runbook), author, role)
         with self._lock:
-            ev = self._emit("ActionRecorded", author, {"action": action, "author": author,
-                                                        "role": role or self._roles.get(author), **(data or {})})
+            ev = self._emit(ActionRecorded(
+                action=cast(RecordedAction, action), author=author, role=role or self._roles.get(author),
+                severity=details.severity, audience=details.audience, text=details.text, runbook=details.runbook,
+                via=details.via, alert_seq=details.alert_seq), author)
             if action == "mark_detected" and self.scenario.detection.people_count and "injection" in self._anchors \
                     and "detection" not in self._anchors:
-                self._detect({"via": "person", "by": author, "signal": None, "alertname": None}, author)
+                self._detect(DetectionRecorded(via="person", by=author), author)
             self._match_steps()
         self._poke()
         return ev
 
-    def start_runbook(self, name: str, author: str, role: str | None = None) -> Event:
+    def start_runbook(self, name: str, author: str, role: str | None = None) -> Event[ActionRecorded]:
         """Run a scenario runbook in a worker thread, journaling started/activities/finished."""
         runner = self.runbooks.get(name)
         with self._lock:
-            ev = self._emit("ActionRecorded", author, {"action": "runbook_started", "runbook": name, "author": author,
-                                                        "role": role or self._roles.get(author)})
+            ev = self._emit(ActionRecorded(action="runbook_started", runbook=name, author=author,
+                                           role=role or self._roles.get(author)), author)
             self._match_steps()
             self._busy += 1
         self._spawn(lambda: self._run_runbook(name, runner, author, role))
@@ -193,14 +232,14 @@ class Conductor:
         if st.pending:
             self._wake.put(now)
 
-    def skip_fault(self, fault_id: str, by: str = "facilitator") -> Event | None:
+    def skip_fault(self, fault_id: str, by: str = "facilitator") -> Event[FaultSkipped] | None:
         """Facilitator: never inject this scheduled fault."""
         with self._lock:
             st = self.faults[fault_id]
             if not st.pending:
                 return None
             st.failed = True  # settled: never injected
-            ev = self._emit("FaultSkipped", by, {"fault": fault_id, "by": by})
+            ev = self._emit(FaultSkipped(fault=fault_id, by=by), by)
         self._poke()
         return ev
 
@@ -216,16 +255,16 @@ class Conductor:
         """
         if any(st.open for st in self.faults):
             return False
-        return self._clock_control("pause", "ClockPaused", by)
+        return self._clock_control("pause", ClockPaused(by=by))
 
     def resume(self, by: str = "facilitator") -> bool:
-        return self._clock_control("resume", "ClockResumed", by)
+        return self._clock_control("resume", ClockResumed(by=by))
 
-    def _clock_control(self, method: str, kind: str, by: str) -> bool:
-        if not getattr(self.clock, method, lambda: False)():
+    def _clock_control(self, method: str, event: ClockPaused | ClockResumed) -> bool:
+        if not isinstance(self.clock, PausableClock) or not getattr(self.clock, method)():
             return False
         with self._lock:
-            self._emit(kind, by, {"by": by})
+            self._emit(event, event.by)
         self._poke()
         return True
 
@@ -239,7 +278,9 @@ class Conductor:
     def run(self) -> DrillResult:
         """Play the drill to its end. Always rolls back every injected fault before returning."""
         with self._lock:
-            self._emit("DrillStarted", "conductor", {"drill_id": self.drill_id, "mode": self.mode, **self._start_data})
+            self._emit(DrillStarted(drill_id=self.drill_id, mode=self.mode, scenario=self.scenario, policy=self.policy,
+                                    scenario_path=self._scenario_path, target=self._target,
+                                    webhook_url=self._webhook_url, gameday_version=_version()), "conductor")
             self._anchors["start"] = 0.0
             self._set_phase("preflight")
         try:
@@ -308,10 +349,10 @@ class Conductor:
         for i in now:
             act = self._script[i]
             self._script_done.add(i)
-            if act.action == "assign_role":
-                self.assign_role(str(act.data.get("person", act.person)), str(act.data["role"]), by=act.person)
+            if act.action == "assign_role" and act.role is not None:
+                self.assign_role(act.assignee or act.person, act.role, by=act.person)
             else:
-                self.record_action(act.person, act.action, dict(act.data))
+                self.record_action(act.person, act.action, act.details)
         return later
 
     def _play_automation(self, t: float) -> list[float]:
@@ -330,15 +371,15 @@ class Conductor:
         observations = self.probe.check() if self.probe is not None else []
         if self.probe is not None:
             with self._lock:
-                self._emit("SteadyStateChecked", "conductor", {
-                    "ok": all(o.ok for o in observations), "stage": stage,
-                    "checks": [{"check": o.check, "ok": o.ok, "detail": o.detail} for o in observations]})
+                self._emit(SteadyStateChecked(
+                    ok=all(o.ok for o in observations), stage=stage,
+                    checks=[CheckResult(check=o.check, ok=o.ok, detail=o.detail) for o in observations]), "conductor")
         return observations
 
     def _inject(self, st: FaultState) -> None:
         with self._lock:
             self._set_phase("inject")
-            ev = self._emit("FaultInjected", "injector", {"fault": st.fault.id, "kind": st.kind, "scheduled_t": st.fault.at})
+            ev = self._emit(FaultInjected(fault=st.fault.id, kind=st.kind, scheduled_t=st.fault.at), "injector")
             st.injected_t = ev.t
             self._anchors.setdefault("injection", ev.t)
             if any(self._failing.values()):  # already failing when the fault went in: impact all the same
@@ -347,7 +388,7 @@ class Conductor:
         with self._lock:
             self._journal_runs(st.fault.id, result)
             if not result.ok:
-                self._emit("FaultInjectionFailed", "injector", {"fault": st.fault.id, "error": result.error})
+                self._emit(FaultInjectionFailed(fault=st.fault.id, error=result.error), "injector")
             if not self.faults.any_pending() and "recovery" not in self._anchors:
                 self._set_phase("observe")
         if not result.ok:
@@ -360,18 +401,17 @@ class Conductor:
         with self._lock:
             self._journal_runs(st.fault.id, result)
             if result.ok:
-                self._emit("FaultRolledBack", "injector", {"fault": st.fault.id, "reason": reason})
+                self._emit(FaultRolledBack(fault=st.fault.id, reason=reason), "injector")
             else:
-                self._emit("FaultRollbackFailed", "injector", {"fault": st.fault.id, "error": result.error})
+                self._emit(FaultRollbackFailed(fault=st.fault.id, error=result.error), "injector")
 
-    def _run_runbook(self, name: str, runner: Runner | None, author: str, role: str | None) -> None:
+    def _run_runbook(self, name: str, runner: RunbookRunner | None, author: str, role: str | None) -> None:
         try:
             result = safely(runner.run) if runner else InjectionResult(ok=False, error=f"no runbook named {name!r}")
             with self._lock:
                 self._journal_runs(name, result)
-                self._emit("ActionRecorded", author, {"action": "runbook_finished", "runbook": name, "author": author,
-                                                      "role": role or self._roles.get(author), "ok": result.ok,
-                                                      "error": result.error})
+                self._emit(ActionRecorded(action="runbook_finished", runbook=name, author=author,
+                                          role=role or self._roles.get(author), ok=result.ok, error=result.error), author)
         finally:
             with self._lock:
                 self._busy -= 1
@@ -381,7 +421,7 @@ class Conductor:
         reason = self._abort_reason
         with self._lock:
             if reason:
-                self._emit("DrillAborted", "conductor", {"reason": reason})
+                self._emit(DrillAborted(reason=reason), "conductor")
             self._set_phase("rollback")
         why = "signal" if reason and reason.startswith("signal") else ("abort" if reason else "end")
         errors: list[BaseException] = []
@@ -398,15 +438,15 @@ class Conductor:
             self._steady_state("final")
         outcome = "aborted" if reason else "completed"
         with self._lock:
-            self._emit("DrillEnded", "conductor", {"outcome": outcome, "reason": reason or self._end_requested})
+            self._emit(DrillEnded(outcome=outcome, reason=reason or self._end_requested), "conductor")
             self._done = True
         if errors:
             raise errors[0]
         return DrillResult(outcome, reason)
 
     # ---------------------------------------------------------------- helpers
-    def _detect(self, data: dict[str, Any], source: str, at: float | None = None) -> None:
-        self._anchors["detection"] = self._emit("DetectionRecorded", source, data, at=at).t
+    def _detect(self, detection: DetectionRecorded, source: str, at: float | None = None) -> None:
+        self._anchors["detection"] = self._emit(detection, source, at=at).t
         self._match_steps()
 
     def _match_steps(self) -> None:
@@ -414,25 +454,24 @@ class Conductor:
         for res in evaluate_steps(self.scenario, self.journal.events, now_t=self.now_t()):
             if res.done_t is not None and res.id not in self._anchors:
                 self._anchors[res.id] = res.done_t
-                self._emit("StepMatched", "conductor", {"step": res.id, "action_seq": res.matched_seq,
-                                                         "verdict": res.verdict})
+                self._emit(StepMatched(step=res.id, action_seq=res.matched_seq, verdict=res.verdict), "conductor")
 
     def _journal_runs(self, owner: str, result: InjectionResult) -> None:
         for run in result.runs:
-            self._emit("ActivityRan", "injector", {"owner": owner, **run.as_data(self.journal.t0)})
+            self._emit(run.event(owner, self.journal.t0), "injector")
 
     def _set_phase(self, phase: str) -> None:
         if phase != self._phase:
             self._phase = phase
-            self._emit("PhaseChanged", "conductor", {"phase": phase})
+            self._emit(PhaseChanged(phase=phase), "conductor")
             for listener in list(self.phase_listeners):
                 try:
                     listener(phase)
                 except Exception:  # a listener (e.g. the load driver) never breaks the drill
                     pass
 
-    def _emit(self, kind: str, source: str, data: dict[str, Any], at: float | None = None) -> Event:
-        return self.journal.append(kind, source, data, at=at)
+    def _emit(self, payload: P, source: str, at: float | None = None) -> Event[P]:
+        return self.journal.append(payload, source, at=at)
 
     def _require_started(self) -> None:
         if not self.journal.events:  # DrillStarted is always the first event
@@ -444,6 +483,12 @@ class Conductor:
     @property
     def phase(self) -> str | None:
         return self._phase
+
+
+def _version() -> str:
+    from gameday import __version__
+
+    return __version__
 
 
 def _spawn_thread(fn: Callable[[], None]) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gameday.ports import ActivityRun, InjectionResult, Observation
+from gameday.ports import ActivityRun, FakeRollback, InjectionResult, LedgerSpec, Observation
 
 
 @dataclass
@@ -24,8 +24,8 @@ class FakeInjector:
     on_rollback: Callable[[], None] | None = None
     calls: list[str] = field(default_factory=list)
 
-    def ledger_spec(self) -> dict[str, Any]:
-        return {"kind": "fake", "name": self.name}
+    def ledger_spec(self) -> FakeRollback:
+        return FakeRollback(name=self.name)
 
     def inject(self) -> InjectionResult:
         self.calls.append("inject")
@@ -43,7 +43,7 @@ class FakeInjector:
 
 
 @dataclass
-class FakeRunner:
+class FakeRunbook:
     """A runbook that calls ``effect`` (e.g. to make the fake system healthy) and succeeds."""
 
     effect: Callable[[], None] | None = None
@@ -71,14 +71,18 @@ class FakeProbe:
 class FakeLedger:
     """In-memory fault ledger."""
 
-    open: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    open: dict[tuple[str, str], LedgerSpec] = field(default_factory=dict)
     history: list[tuple[str, str]] = field(default_factory=list)
 
-    def record(self, drill_id: str, fault_id: str, spec: dict[str, Any], journal_path: str | None = None) -> None:
+    def ensure_clear(self) -> None:
+        if self.open:
+            raise RuntimeError(f"fake ledger: {len(self.open)} fault(s) still open")
+
+    def record(self, drill_id: str, fault_id: str, spec: LedgerSpec, journal_path: str | None = None) -> None:
         self.open[(drill_id, fault_id)] = spec
         self.history.append(("record", fault_id))
 
-    def mark_injected(self, drill_id: str, fault_id: str, spec: dict[str, Any] | None = None) -> None:
+    def mark_injected(self, drill_id: str, fault_id: str, spec: LedgerSpec | None = None) -> None:
         self.history.append(("injected", fault_id))
 
     def mark_rollback_failed(self, drill_id: str, fault_id: str, error: str) -> None:

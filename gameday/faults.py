@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from gameday.model.scenario import Fault
 from gameday.ports import InjectionResult, Injector, Ledger
@@ -33,7 +34,7 @@ class FaultState:
         return self.injected_t is not None and not self.rolled_back
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> Literal["experiment", "activities", "process"]:
         f = self.fault
         return "experiment" if f.experiment else ("activities" if f.activities else "process")
 
@@ -106,8 +107,7 @@ class FaultBook:
     def _record(self, fault_id: str) -> None:
         if self.ledger is None or fault_id in self._recorded:
             return
-        spec_fn = getattr(self.injectors[fault_id], "ledger_spec", None)
-        self.ledger.record(self.drill_id, fault_id, spec_fn() if spec_fn else {}, self.journal_path)
+        self.ledger.record(self.drill_id, fault_id, self.injectors[fault_id].ledger_spec(), self.journal_path)
         self._recorded.add(fault_id)
 
 

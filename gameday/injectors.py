@@ -4,8 +4,8 @@ The conductor calls :func:`injector_for_fault` and :func:`runner_for_runbook`; `
 recover`` calls :func:`injector_from_spec` with what the fault ledger recorded. Adapter
 modules (and so chaoslib) are imported only when one is built.
 
-Every injector built here also has ``ledger_spec() -> dict``: the JSON-serialisable
-spec to write to the fault ledger *before* injecting (for a process fault the pid is
+Every injector has ``ledger_spec()`` (the :class:`~gameday.ports.Injector` protocol): the
+typed spec written to the fault ledger *before* injecting (for a process fault the pid is
 known only after injection; ``result.rollback`` carries the updated spec).
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 from gameday.clock import Clock
 from gameday.errors import ConfigError
 from gameday.model.scenario import Fault, ProcessSelector, Runbook, Target
-from gameday.ports import Injector, Runner
+from gameday.ports import ChaosToolkitRollback, Injector, LedgerSpec, ProcessRollback, RunbookRunner
 
 
 TargetLike = Target | Mapping[str, Any] | None
@@ -99,7 +99,7 @@ def runner_for_runbook(
     secrets: dict[str, Any] | None = None,
     clock: Clock | None = None,
     log_dir: Path | None = None,
-) -> Runner:
+) -> RunbookRunner:
     """The runner of one runbook: an experiment's method, inline activities, or a process restart."""
     tgt = _target(target)
     config, secrets_ = _settings(tgt, configuration, secrets)
@@ -120,19 +120,15 @@ def runner_for_runbook(
     return ProcessRestarter(runbook.restart, selector, owner=name, clock=clock, log_dir=log_dir)
 
 
-def injector_from_spec(spec: dict[str, Any], *, clock: Clock | None = None) -> Injector:
+def injector_from_spec(spec: LedgerSpec, *, clock: Clock | None = None) -> Injector:
     """Rebuild an injector from a fault ledger spec, to roll it back (``gameday recover``)."""
-    kind = spec.get("kind") if isinstance(spec, dict) else None
-    if kind == "chaostoolkit":
+    if isinstance(spec, ChaosToolkitRollback):
         from gameday.adapters.chaostoolkit import ChaosToolkitInjector
 
-        return ChaosToolkitInjector([], spec.get("rollbacks") or [], spec.get("configuration") or {}, spec.get("secrets") or {},
-                                    owner=spec.get("owner", ""), clock=clock)  # fmt: skip
-    if kind == "process":
+        return ChaosToolkitInjector([], list(spec.rollbacks), dict(spec.configuration), dict(spec.secrets),
+                                    owner=spec.owner, clock=clock)  # fmt: skip
+    if isinstance(spec, ProcessRollback):
         from gameday.adapters.process import ProcessInjector
 
-        try:
-            return ProcessInjector.from_spec(spec, clock=clock)
-        except (KeyError, ValueError) as exc:
-            raise ConfigError(f"process spec is invalid: {exc}") from None
-    raise ConfigError(f"unknown fault spec kind {kind!r} (expected 'chaostoolkit' or 'process')")
+        return ProcessInjector.from_spec(spec, clock=clock)
+    raise ConfigError(f"a {spec.kind!r} fault cannot be rolled back from the ledger (only chaostoolkit and process faults)")

@@ -10,7 +10,7 @@ and fsynced on every change)::
           "drill_id": "checkout-db-primary-failure-20261128T101500Z",
           "fault_id": "kill-primary",
           "status": "injecting" | "injected" | "rollback_failed",
-          "spec": {"kind": "chaostoolkit" | "process", ...},   # see gameday.injectors.injector_from_spec
+          "spec": {"kind": "chaostoolkit" | "process", ...},   # a gameday.ports.LedgerSpec, as JSON
           "journal": "/abs/path/journal.jsonl" | null,
           "recorded_at": "2026-11-28T10:15:04.000000Z",
           "injected_at": "2026-11-28T10:15:04.120000Z" | null,
@@ -36,12 +36,16 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from gameday.clock import iso
 from gameday.errors import ConfigError, GamedayError, InjectionError, LedgerBusyError
 from gameday.fsutil import atomic_write
+from gameday.ports import ActivityRun, LedgerSpec
 
 LEDGER_FILE = "ledger.json"
 LOCK_FILE = "ledger.lock"
@@ -135,19 +139,20 @@ class FaultLedger:
         with _flock(self.lock_path):
             self._write(change(self._read()))
 
-    def record(self, drill_id: str, fault_id: str, spec: dict[str, Any], journal_path: str | None = None) -> None:
-        """Write the fault down (status ``injecting``) BEFORE injecting it. ``spec`` must be JSON-serialisable."""
-        json.dumps(spec)  # refuse an unserialisable spec before anything is injected
+    def record(self, drill_id: str, fault_id: str, spec: LedgerSpec, journal_path: str | None = None) -> None:
+        """Write the fault down (status ``injecting``) BEFORE injecting it."""
+        data = _spec_json(spec)  # refuse anything but a spec before anything is injected
         entry = {
-            "drill_id": drill_id, "fault_id": fault_id, "status": "injecting", "spec": spec,
+            "drill_id": drill_id, "fault_id": fault_id, "status": "injecting", "spec": data,
             "journal": str(Path(journal_path).resolve()) if journal_path else None,
             "recorded_at": _now(), "injected_at": None, "error": None, "pid": os.getpid(),
         }  # fmt: skip
         self._update(lambda es: [e for e in es if (e["drill_id"], e["fault_id"]) != (drill_id, fault_id)] + [entry])
 
-    def mark_injected(self, drill_id: str, fault_id: str, spec: dict[str, Any] | None = None) -> None:
+    def mark_injected(self, drill_id: str, fault_id: str, spec: LedgerSpec | None = None) -> None:
         """The fault is in place; ``spec`` (e.g. with the pid now known) replaces the recorded one."""
-        self._set(drill_id, fault_id, status="injected", injected_at=_now(), **({"spec": spec} if spec is not None else {}))
+        self._set(drill_id, fault_id, status="injected", injected_at=_now(),
+                  **({"spec": _spec_json(spec)} if spec is not None else {}))
 
     def mark_rollback_failed(self, drill_id: str, fault_id: str, error: str) -> None:
         """A rollback failed: the entry stays open, with the error, for ``gameday recover``."""
@@ -189,6 +194,29 @@ def describe_open(entries: list[dict[str, Any]]) -> str:
     return f"{n} open fault{'s' if n != 1 else ''} from {drills}"
 
 
+@cache
+def _spec_adapter() -> TypeAdapter[LedgerSpec]:
+    return TypeAdapter(LedgerSpec)
+
+
+def _spec_json(spec: LedgerSpec) -> dict[str, Any]:
+    """A spec as the ledger file holds it (JSON); TypeError for anything that is not a spec."""
+    if not isinstance(spec, BaseModel):
+        raise TypeError(f"a fault ledger spec is a LedgerSpec model, not {type(spec).__name__}")
+    data: dict[str, Any] = spec.model_dump(mode="json")
+    return data
+
+
+def read_spec(data: Any) -> LedgerSpec:
+    """The spec of a ledger entry; :class:`ConfigError` if it is not one (a damaged or foreign ledger)."""
+    try:
+        return _spec_adapter().validate_python(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "spec"
+        raise ConfigError(f"fault ledger spec is invalid: {where}: {err['msg']}") from None
+
+
 def recover_open_faults(state_dir: Path) -> list[str]:
     """Roll back every open fault of the ledger (``gameday recover``); one line per fault rolled back.
 
@@ -213,12 +241,14 @@ def recover_open_faults(state_dir: Path) -> list[str]:
                 ledger.clear(drill, fault)  # written ahead after preflight, the drill died before its time
                 lines.append(f"cleared {fault} of drill {drill}: its journal shows it was never injected")
                 continue
+            runs: list[ActivityRun] = []
+            error: str | None
             try:
-                result = injector_from_spec(entry["spec"]).rollback()
+                result = injector_from_spec(read_spec(entry["spec"])).rollback()
             except GamedayError as exc:
-                ok, runs, error = False, [], str(exc)
+                ok, error = False, str(exc)
             except Exception as exc:  # noqa: BLE001 - keep going: every open fault gets its attempt
-                ok, runs, error = False, [], f"{type(exc).__name__}: {exc}"
+                ok, error = False, f"{type(exc).__name__}: {exc}"
             else:
                 ok, runs, error = result.ok, result.runs, result.error
             done = ", ".join(f"{r.name} {r.status}" + (f" ({r.output})" if r.output else "") for r in runs) or "nothing to do"
@@ -250,15 +280,16 @@ def _never_injected(journal: str | None, fault: str) -> bool:
         return False
     from gameday.errors import JournalError
     from gameday.journal import read_journal
+    from gameday.model.events import FaultInjected
 
     try:
         events = read_journal(journal).events
     except JournalError:
         return False
-    return not any(e.kind == "FaultInjected" and e.data.get("fault") == fault for e in events)
+    return not any(isinstance(e.data, FaultInjected) and e.data.fault == fault for e in events)
 
 
-def _append_to_journal(journal: str | None, fault: str, runs: list[Any]) -> str | None:
+def _append_to_journal(journal: str | None, fault: str, runs: list[ActivityRun]) -> str | None:
     """Append ActivityRan and FaultRolledBack events to a crashed drill's journal; a note if skipped.
 
     The journal stays append-only and valid: events are added only if its last line is a
@@ -267,7 +298,7 @@ def _append_to_journal(journal: str | None, fault: str, runs: list[Any]) -> str 
     """
     if not journal:
         return None
-    from gameday.model.events import Event
+    from gameday.model.events import FaultRolledBack, Payload, make_event, parse_event
 
     path = Path(journal)
     try:
@@ -277,15 +308,15 @@ def _append_to_journal(journal: str | None, fault: str, runs: list[Any]) -> str 
     if not data.endswith(b"\n"):
         return f"journal {journal} ends with a torn line: not appended"
     try:
-        last = Event.model_validate_json(data.rstrip(b"\n").rsplit(b"\n", 1)[-1])
-    except ValueError:
+        last = parse_event(json.loads(data.rstrip(b"\n").rsplit(b"\n", 1)[-1]))
+    except ValueError:  # not JSON, or not an event (pydantic's ValidationError is a ValueError)
         return f"journal {journal} ends with an invalid line: not appended"
     wall = _now()
-    events = [("ActivityRan", {"owner": fault, **run.as_data(run.started - last.t)}) for run in runs]
-    events.append(("FaultRolledBack", {"fault": fault, "reason": "recover"}))
+    payloads: list[Payload] = [run.event(fault, run.started - last.t) for run in runs]
+    payloads.append(FaultRolledBack(fault=fault, reason="recover"))
     lines = [
-        Event(seq=last.seq + 1 + i, kind=kind, wall=wall, t=last.t, source="recover", data=payload).model_dump_json() + "\n"
-        for i, (kind, payload) in enumerate(events)
+        make_event(payload, seq=last.seq + 1 + i, wall=wall, t=last.t, source="recover").model_dump_json(by_alias=True) + "\n"
+        for i, payload in enumerate(payloads)
     ]
     try:
         with open(path, "a", encoding="utf-8") as fh:

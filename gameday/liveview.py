@@ -12,16 +12,22 @@ import queue
 import sys
 import threading
 from collections.abc import Callable
+from typing import Any
 
-from gameday.journal import JournalWriter
-from gameday.model.events import Event
+from gameday.journal import JournalWriter, events_of
+from gameday.model.events import ActivityRan, Event, Payload, PhaseChanged
 from gameday.model.scenario import Scenario
 
-QUIET_KINDS = {"ActivityRan", "LoadStats"}
 PRINT_DRAIN = 5.0  # seconds the view waits, when it closes, for its lines still to be printed
 
 
-def describe(event: Event) -> str:
+def quiet(event: Event[Payload]) -> bool:
+    """Kinds the view does not show line by line: many a second (``Payload.QUIET``), or each activity a fault ran."""
+    # TODO(events): ActivityRan is not marked QUIET in gameday.model.events; the view has always hidden it
+    return event.data.QUIET or isinstance(event.data, ActivityRan)
+
+
+def describe(event: Event[Payload]) -> str:
     """One short line for an event (the postmortem's timeline has the full wording)."""
     from gameday.analysis.timeline import describe_event
 
@@ -35,9 +41,9 @@ class LiveView:
                  tty: bool | None = None):
         self.scenario, self.journal, self.echo = scenario, journal, echo
         self.tty = sys.stdout.isatty() if tty is None else tty
-        self._live = None
+        self._live: Any = None  # a rich Live on a TTY
         self._stop = threading.Event()
-        self._lines: queue.SimpleQueue[Event | None] = queue.SimpleQueue()
+        self._lines: queue.SimpleQueue[Event[Payload] | None] = queue.SimpleQueue()
         self._printer: threading.Thread | None = None
 
     def __enter__(self) -> LiveView:
@@ -65,8 +71,8 @@ class LiveView:
             self._live.update(self._render())
             self._live.__exit__(None, None, None)
 
-    def _on_event(self, event: Event) -> None:
-        if not self.tty and event.kind not in QUIET_KINDS:
+    def _on_event(self, event: Event[Payload]) -> None:
+        if not self.tty and not quiet(event):
             self._lines.put(event)
 
     def _print_lines(self) -> None:
@@ -89,13 +95,13 @@ class LiveView:
         from rich.table import Table
 
         events = list(self.journal.events)
-        phase = next((e.data.get("phase") for e in reversed(events) if e.kind == "PhaseChanged"), "starting")
+        phase = next((e.data.phase for e in reversed(events_of(events, PhaseChanged))), "starting")
         now = self.journal.offset()
         table = Table.grid(padding=(0, 1))
         table.add_column(justify="right", style="dim")
         table.add_column(style="bold")
         table.add_column()
-        for e in [e for e in events if e.kind not in QUIET_KINDS][-14:]:
+        for e in [e for e in events if not quiet(e)][-14:]:
             table.add_row(f"{e.t:7.1f}s", e.kind, describe(e))
         dl = Table.grid(padding=(0, 1))
         for label, remaining in self._deadlines(events, now):
@@ -106,7 +112,7 @@ class LiveView:
         grid.add_row(Panel(dl, title="open deadlines", border_style="dim"))
         return Panel(grid, title=f"gameday · {self.scenario.id} · phase [b]{phase}[/b] · t={now:.1f}s")
 
-    def _deadlines(self, events: list[Event], now: float) -> list[tuple[str, float]]:
+    def _deadlines(self, events: list[Event[Payload]], now: float) -> list[tuple[str, float]]:
         from gameday.analysis.matching import evaluate_steps, first_detection, first_injection, first_recovery
 
         out: list[tuple[str, float]] = []

@@ -38,10 +38,15 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from gameday.adapters import locust as adapter
+from gameday.model.events import LoadError, LoadFailed, LoadStage, LoadStarted, LoadStopped, Payload, Totals
+
+if TYPE_CHECKING:
+    from gameday.drill.assemble import DrillContext
+    from gameday.model.load import Business, Load
 
 SOURCE = "load"
 STOP_GRACE = 6.0  # seconds for locust to quit on SIGTERM before SIGKILL
@@ -50,17 +55,16 @@ HOST_TIMEOUT = 2.0
 SAFETY_MARGIN = 60.0  # locust's own -t limit: the drill's guardrail plus this
 
 
-def service_for(ctx: Any) -> LoadService | None:
+def service_for(ctx: DrillContext) -> LoadService | None:
     """A load service when the scenario has ``load:``; None otherwise."""
     if getattr(ctx.scenario, "load", None) is None:
         return None
     return LoadService(ctx)
 
 
-def effective_business(ctx: Any) -> Any:
+def effective_business(ctx: DrillContext) -> Business | None:
     """The scenario's ``business:``, else ``gameday.yaml``'s, else None."""
-    config = getattr(getattr(ctx, "project", None), "config", None)
-    return ctx.scenario.business or getattr(config, "business", None)
+    return ctx.scenario.business or ctx.project.config.business
 
 
 def resolve_locustfile(ref: str, base_dir: Path, root: Path) -> Path | None:
@@ -87,9 +91,11 @@ def check_host(url: str, timeout: float = HOST_TIMEOUT) -> str | None:
 class LoadService:
     """locust for one drill. ``start()`` hooks the phases; ``stop()`` ends it (idempotent, bounded)."""
 
-    def __init__(self, ctx: Any):
+    def __init__(self, ctx: DrillContext):
+        if ctx.scenario.load is None:
+            raise ValueError("the scenario has no load: section")
         self.ctx = ctx
-        self.load = ctx.scenario.load
+        self.load: Load = ctx.scenario.load
         self.business = effective_business(ctx)
         self.out_dir = Path(ctx.state_dir) / "load" / ctx.drill_id
         self._lock = threading.Lock()
@@ -98,7 +104,7 @@ class LoadService:
         self._launcher: threading.Thread | None = None
         self._stopper: threading.Thread | None = None
         self._plan: adapter.Plan | None = None
-        self._final: dict[str, Any] | None = None
+        self._final: dict[str, Any] | None = None  # the plugin's "final" record, as parsed
         self._failed = False
         self._reaped: set[int] = set()
 
@@ -124,7 +130,7 @@ class LoadService:
         elif phase == "rollback":
             self.request_stop("rollback")
 
-    def request_stop(self, reason: str) -> threading.Thread:
+    def request_stop(self, reason: Literal["rollback", "end"]) -> threading.Thread:
         """Start stopping (once) in a thread of its own; return that thread."""
         with self._lock:
             if self._stopper is None:
@@ -134,19 +140,20 @@ class LoadService:
             return self._stopper
 
     # ------------------------------------------------------------------ journal
-    def _journal(self, kind: str, data: dict[str, Any]) -> None:
+    def _journal(self, payload: Payload) -> None:
         try:
-            self.ctx.journal.append(kind, SOURCE, data)
+            self.ctx.journal.append(payload, SOURCE)
         except Exception as exc:  # noqa: BLE001 - a closed journal must not crash a thread
-            self._echo(f"load: could not journal {kind}: {exc}")
+            self._echo(f"load: could not journal {payload.KIND}: {exc}")
 
     def _echo(self, text: str) -> None:
         with contextlib.suppress(Exception):
             self.ctx.echo(text)
 
-    def _fail(self, error: str, **extra: Any) -> None:
+    def _fail(self, error: str, stage: Literal["start", "run"], *, role: str | None = None,
+              exit_code: int | None = None) -> None:
         self._failed = True
-        self._journal("LoadFailed", {"error": error, **extra})
+        self._journal(LoadFailed(error=error, stage=stage, role=role, exit_code=exit_code))
         self._echo(f"load: {error}")
 
     # ------------------------------------------------------------------ launch and follow
@@ -154,10 +161,10 @@ class LoadService:
         try:
             plan = self._prepare()
         except _NoLoad as exc:
-            self._fail(str(exc), stage="start")
+            self._fail(str(exc), "start")
             return
         except Exception as exc:  # noqa: BLE001 - any start-up problem is a journaled load failure
-            self._fail(f"could not start locust: {type(exc).__name__}: {exc}", stage="start")
+            self._fail(f"could not start locust: {type(exc).__name__}: {exc}", "start")
             return
         with self._lock:
             if self._stopping.is_set():
@@ -170,10 +177,10 @@ class LoadService:
                     self._procs.append((proc, popen))
             except OSError as exc:
                 self._kill_all(signal.SIGKILL)
-                self._fail(f"could not start locust: {exc}", stage="start")
+                self._fail(f"could not start locust: {exc}", "start")
                 return
             self._plan = plan
-        self._journal("LoadStarted", self._started_data(plan))
+        self._journal(self._started(plan))
         if plan.placement is not None and plan.placement.warning:
             self._echo(f"load: {plan.placement.note}")
         self._follow(plan)
@@ -201,7 +208,7 @@ class LoadService:
                             run_time=self.ctx.scenario.abort.max_duration + SAFETY_MARGIN, parent_pid=os.getpid(),
                             executable=executable, priority=load.priority, cpus=load.cpus)
 
-    def _started_data(self, plan: adapter.Plan) -> dict[str, Any]:
+    def _started(self, plan: adapter.Plan) -> LoadStarted:
         load, business = self.load, self.business
         unknown: list[str] = []
         if business is not None and business.customer_facing:
@@ -213,16 +220,15 @@ class LoadService:
                 pass
         if unknown:
             self._echo(f"load: customer-facing request names not in the locustfile: {', '.join(unknown)}")
-        return {
-            "tool": "locust", "users": load.users, "spawn_rate": load.spawn_rate, "workers": load.workers,
-            "host": self._host, "locustfile": str(self._locustfile),
-            "stages": [{"after": s.after, "users": s.users, "spawn_rate": s.spawn_rate} for s in load.stages],
-            "business": business.model_dump(mode="json") if business is not None else None,
-            "unknown_customer_facing": unknown, "interval": 1.0, "priority": load.priority,
-            "cpus": plan.placement.label if plan.placement else "all", "cpus_setting": load.cpus,
-            "cpus_note": plan.placement.note if plan.placement else "",
-            "pids": {proc.role: popen.pid for proc, popen in self._procs}, "files": plan.files,
-        }  # fmt: skip
+        return LoadStarted(
+            tool="locust", users=load.users, spawn_rate=load.spawn_rate, workers=load.workers,
+            host=self._host, locustfile=str(self._locustfile),
+            stages=[LoadStage(after=s.after, users=s.users, spawn_rate=s.spawn_rate) for s in load.stages],
+            business=business, unknown_customer_facing=unknown, interval=1.0, priority=load.priority,
+            cpus=plan.placement.label if plan.placement else "all", cpus_setting=load.cpus,
+            cpus_note=plan.placement.note if plan.placement else "",
+            pids={proc.role: popen.pid for proc, popen in self._procs}, files=plan.files,
+        )  # fmt: skip
 
     def _origin(self) -> float:
         """The raw ``time.monotonic()`` of drill offset 0 (locust's timestamps are raw; drill time may pause)."""
@@ -246,7 +252,7 @@ class LoadService:
                 self._kill_all(signal.SIGKILL)
                 self._read_stats(plan.stats_path, pos, buf, t0)
                 self._fail(f"locust ({proc.role}) {_exit_text(popen.returncode)}" + (f": {tail}" if tail else ""),
-                           role=proc.role, exit_code=popen.returncode, stage="run")
+                           "run", role=proc.role, exit_code=popen.returncode)
                 return
             if self._stopping.is_set():
                 time.sleep(POLL / 2)  # locust is shutting down: look again soon (wait() would return at once)
@@ -268,13 +274,13 @@ class LoadService:
             if rec is None:
                 continue
             if rec["type"] == "interval":
-                self._journal("LoadStats", adapter.journal_stats(rec, t0))
+                self._journal(adapter.journal_stats(rec, t0))
             elif rec["type"] == "final":
                 self._final = rec
         return pos, buf
 
     # ------------------------------------------------------------------ stop
-    def _stop(self, reason: str) -> None:
+    def _stop(self, reason: Literal["rollback", "end"]) -> None:
         with self._lock:
             procs = list(self._procs)
         if procs:
@@ -294,13 +300,13 @@ class LoadService:
             plan = self._plan
             totals = adapter.read_totals(plan.json_path) if plan else None
             final = self._final or {}
-            self._journal("LoadStopped", {
-                "reason": reason,
-                "totals": totals if totals is not None else final.get("names"),
-                "totals_from": "locust --json-file" if totals is not None else ("gameday plugin" if final else None),
-                "errors": final.get("errors", []),
-                "exit_codes": {proc.role: popen.returncode for proc, popen in procs},
-            })  # fmt: skip
+            self._journal(LoadStopped(
+                reason=reason,
+                totals=totals if totals is not None else _final_totals(final),
+                totals_from="locust --json-file" if totals is not None else ("gameday plugin" if final else None),
+                errors=_final_errors(final),
+                exit_codes={proc.role: popen.returncode for proc, popen in procs},
+            ))  # fmt: skip
 
     def _kill_all(self, sig: int) -> None:
         """Signal every process group we started (a group already killed and reaped is left alone:
@@ -316,6 +322,28 @@ class LoadService:
     def _sweep(self) -> None:
         """Last resort: SIGKILL every locust process group we started and reap the leaders."""
         self._kill_all(signal.SIGKILL)
+
+
+def _final_totals(final: dict[str, Any]) -> dict[str, Totals] | None:
+    """The plugin's whole-run figures per request name (None without a final record, or if it is not one)."""
+    names = final.get("names")
+    if not isinstance(names, dict):
+        return None
+    try:
+        return {str(name): Totals.model_validate(figures) for name, figures in names.items()}
+    except ValueError:  # a plugin from another release: the journal's LoadStats still have every interval
+        return None
+
+
+def _final_errors(final: dict[str, Any]) -> list[LoadError]:
+    """locust's most frequent errors, as the plugin reported them (those it could not read are left out)."""
+    errors = []
+    for item in final.get("errors") or []:
+        try:
+            errors.append(LoadError.model_validate(item))
+        except ValueError:
+            continue
+    return errors
 
 
 class _NoLoad(Exception):

@@ -23,8 +23,9 @@ Deliveries never block the drill: each channel has its own worker thread (update
 a channel in the order they were posted; a hanging channel does not delay the others),
 each attempt has a short timeout, and a timeout, a refused connection, 429 or 5xx is
 retried a couple of times. Each delivery is journaled as ``NotificationSent`` or
-``NotificationFailed`` through the callback given (``journal.append``); journaled data
-names the channel (its kind and name), never its URL: webhook URLs are secrets.
+``NotificationFailed`` through the callback given (``journal.append``, called with the
+payload and the source); journaled data names the channel (its kind and name), never its
+URL: webhook URLs are secrets.
 """
 
 from __future__ import annotations
@@ -36,21 +37,26 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from gameday.model.events import ActionRecorded, Event, NotificationFailed, NotificationSent, Payload
 from gameday.model.notify import NotifyChannel
+from gameday.model.terms import Audience
+
+if TYPE_CHECKING:
+    from gameday.drill.assemble import DrillContext
 
 DRILL_PREFIX = "[DRILL] "
 SOURCE = "notifier"
 #: Actions whose text is delivered, and the audience an action implies when it names none.
-NOTIFY_ACTIONS = {"post_update": None, "notify_executives": "executive"}
+NOTIFY_ACTIONS: dict[str, Audience | None] = {"post_update": None, "notify_executives": "executive"}
 MAX_TEXT = 2900  # Slack section blocks take 3000 characters
 BACKOFF = (0.25, 1.0, 2.0, 4.0, 4.0)
 MAX_RETRY_AFTER = 5.0
 
-# journal(kind, source, data) -> anything (JournalWriter.append)
-JournalAppend = Callable[[str, str, dict[str, Any]], Any]
+#: journal(payload, source) -> anything (``JournalWriter.append``)
+JournalAppend = Callable[[Payload, str], object]
 
 
 # ------------------------------------------------------------------ text and payloads
@@ -79,7 +85,7 @@ class Update:
     """One posted update, as delivered: raw (unescaped, untrusted) text and who posted it."""
 
     text: str
-    audience: str
+    audience: Audience
     author: str | None = None
     role: str | None = None
     drill_id: str | None = None
@@ -88,19 +94,17 @@ class Update:
     action: str = "post_update"
 
     @classmethod
-    def from_event(cls, event: Any, drill_id: str | None = None) -> Update | None:
+    def from_event(cls, event: Event[Payload], drill_id: str | None = None) -> Update | None:
         """The update an ``ActionRecorded`` event carries, or None (another action, or no text)."""
-        data = getattr(event, "data", None) or {}
-        if getattr(event, "kind", None) != "ActionRecorded" or data.get("action") not in NOTIFY_ACTIONS:
+        data = event.data
+        if not isinstance(data, ActionRecorded) or data.action not in NOTIFY_ACTIONS:
             return None
-        action = str(data["action"])
-        audience = NOTIFY_ACTIONS[action] or data.get("audience") or "internal"
-        text = data.get("text")
-        if not isinstance(text, str) or not text.strip():
+        audience = NOTIFY_ACTIONS[data.action] or data.audience or "internal"
+        text = data.text
+        if text is None or not text.strip():
             return None
-        return cls(text=text, audience=str(audience), author=_opt(data.get("author") or getattr(event, "source", None)),
-                   role=_opt(data.get("role")), drill_id=drill_id, sent_at=getattr(event, "wall", None),
-                   action_seq=getattr(event, "seq", None), action=action)  # fmt: skip
+        return cls(text=text, audience=audience, author=_opt(data.author or event.source), role=_opt(data.role),
+                   drill_id=drill_id, sent_at=event.wall, action_seq=event.seq, action=data.action)  # fmt: skip
 
     def byline(self) -> str:
         """``'internal update by alice (comms-lead) · drill d1'`` (raw)."""
@@ -149,11 +153,13 @@ def generic_payload(update: Update) -> dict[str, Any]:
 
 
 def build_payload(channel: NotifyChannel, update: Update) -> dict[str, Any]:
-    if channel.kind == "slack":
-        return slack_payload(update, blocks=channel.blocks)
-    if channel.kind == "teams":
-        return teams_payload(update)
-    return generic_payload(update)
+    match channel.kind:
+        case "slack":
+            return slack_payload(update, blocks=channel.blocks)
+        case "teams":
+            return teams_payload(update)
+        case _:
+            return generic_payload(update)
 
 
 # ------------------------------------------------------------------ secrets
@@ -189,7 +195,8 @@ class _Channel:
 class Notifier:
     """Delivers updates to channels in the background and journals each outcome.
 
-    ``journal`` is called as ``journal(kind, "notifier", data)``. ``env`` resolves
+    ``journal`` is called as ``journal(payload, "notifier")`` with a ``NotificationSent`` or
+    ``NotificationFailed`` payload. ``env`` resolves
     ``url_env`` (default ``os.environ``, read once, here). ``transport`` is an optional
     httpx transport (tests). :meth:`notify` returns at once.
     """
@@ -296,12 +303,13 @@ class Notifier:
             except httpx.TimeoutException as exc:
                 error, retry = f"timed out after {ch.config.timeout:g}s ({type(exc).__name__})", True
             except httpx.TransportError as exc:
-                error, retry = f"{type(exc).__name__}: {_one_line(exc) or 'connection failed'}", True
+                error, retry = f"{type(exc).__name__}: {_one_line(str(exc)) or 'connection failed'}", True
             else:
                 status = response.status_code
                 if 200 <= status < 300:
-                    self._journal(ch, update, "NotificationSent", status=status, attempts=attempts,
-                                  elapsed_s=round(time.monotonic() - started, 3))  # fmt: skip
+                    self._journal(NotificationSent(channel=ch.config.kind, name=ch.config.name,
+                                                   action_seq=update.action_seq, audience=update.audience, status=status,
+                                                   attempts=attempts, elapsed_s=round(time.monotonic() - started, 3)))
                     return True
                 body = _one_line(response.text, 120) if response.text else ""
                 error = f"HTTP {status}" + (f": {body}" if body else "")
@@ -316,14 +324,15 @@ class Notifier:
                              elapsed_s=round(time.monotonic() - started, 3))  # fmt: skip
         return False
 
-    def _journal_failed(self, ch: _Channel, update: Update, error: str, **extra: Any) -> None:
-        self._journal(ch, update, "NotificationFailed", error=scrub(error, ch.url), **extra)
+    def _journal_failed(self, ch: _Channel, update: Update, error: str, *, attempts: int | None = None,
+                        status: int | None = None, elapsed_s: float | None = None) -> None:
+        self._journal(NotificationFailed(channel=ch.config.kind, name=ch.config.name, action_seq=update.action_seq,
+                                         audience=update.audience, error=scrub(error, ch.url), status=status,
+                                         attempts=attempts, elapsed_s=elapsed_s))
 
-    def _journal(self, ch: _Channel, update: Update, kind: str, **extra: Any) -> None:
-        data = {"channel": ch.config.kind, "name": ch.config.name, "action_seq": update.action_seq,
-                "audience": update.audience, **extra}  # fmt: skip
+    def _journal(self, payload: NotificationSent | NotificationFailed) -> None:
         try:
-            self.journal(kind, SOURCE, data)
+            self.journal(payload, SOURCE)
         except Exception:  # noqa: S110 - the journal is closed (drill over): nothing left to tell
             pass
 
@@ -351,7 +360,7 @@ class NotifyService:
                 self.echo(f"notify: {problem}; its deliveries will be journaled as failed")
         self.journal.listeners.append(self.on_event)
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: Event[Payload]) -> None:
         """Journal listener: queue the update an event carries (returns at once)."""
         update = Update.from_event(event, self.drill_id)
         if update is not None:
@@ -376,14 +385,13 @@ def channels_for(project_config: Any, scenario: Any) -> list[NotifyChannel]:
     return list(merged.values())
 
 
-def service_for(ctx: Any) -> NotifyService | None:
+def service_for(ctx: DrillContext) -> NotifyService | None:
     """The drill service delivering updates to the configured channels (None without channels, or ``notify=False``)."""
-    if (getattr(ctx, "options", None) or {}).get("notify") is False or getattr(ctx, "journal", None) is None:
+    if ctx.options.notify is False:
         return None
-    project = getattr(ctx, "project", None)
-    channels = [c for c in channels_for(getattr(project, "config", None), ctx.scenario)
+    channels = [c for c in channels_for(ctx.project.config, ctx.scenario)
                 if c.modes is None or ctx.mode in c.modes]  # fmt: skip
     if not channels:
         return None
     notifier = Notifier(channels, ctx.journal.append, mode=ctx.mode)
-    return NotifyService(notifier, ctx.journal, ctx.drill_id, echo=getattr(ctx, "echo", None))
+    return NotifyService(notifier, ctx.journal, ctx.drill_id, echo=ctx.echo)

@@ -7,9 +7,15 @@ the core live in :mod:`gameday.fakes`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Annotated, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from gameday.model.events import ActivityRan
+from gameday.model.scenario import ProcessSelector
 
 
 @dataclass(frozen=True)
@@ -17,25 +23,61 @@ class ActivityRun:
     """One activity an injector ran (a Chaos Toolkit activity, a signal sent, ...)."""
 
     name: str
-    phase: str  # "method", "rollback" or "runbook"
+    phase: Literal["method", "rollback", "runbook"]
     provider: str  # python, process, http, signal, restart, ...
-    status: str  # "succeeded" or "failed"
+    status: Literal["succeeded", "failed"]
     started: float  # monotonic
     duration: float
     output: str = ""
     error: str | None = None
 
-    def as_data(self, t0: float) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "phase": self.phase,
-            "provider": self.provider,
-            "status": self.status,
-            "started_t": round(self.started - t0, 6),
-            "duration_s": round(self.duration, 6),
-            "output": self.output[:2000],
-            "error": self.error,
-        }
+    def event(self, owner: str, t0: float) -> ActivityRan:
+        """The ``ActivityRan`` payload of this run for the fault or runbook ``owner`` (``t0``: drill start)."""
+        return ActivityRan(owner=owner, name=self.name, phase=self.phase, provider=self.provider, status=self.status,
+                           started_t=round(self.started - t0, 6), duration_s=round(self.duration, 6),
+                           output=self.output[:2000], error=self.error)
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProcessRollback(_Spec):
+    """How to undo a process fault from another process (``gameday recover``): signal it, or restart it."""
+
+    kind: Literal["process"] = "process"
+    name: str
+    owner: str = ""
+    action: str
+    signal: str = "SIGKILL"
+    pid: int | None = None
+    start_time: int | None = None
+    restart: list[str] = Field(default_factory=list)
+    cwd: str | None = None
+    log: str | None = None
+    selector: ProcessSelector
+
+
+class ChaosToolkitRollback(_Spec):
+    """A Chaos Toolkit fault's rollbacks, with the configuration and secrets to run them (the
+    experiment's own activities: Chaos Toolkit's format, kept as it is)."""
+
+    kind: Literal["chaostoolkit"] = "chaostoolkit"
+    owner: str = ""
+    rollbacks: list[dict[str, JsonValue]] = Field(default_factory=list)
+    configuration: dict[str, JsonValue] = Field(default_factory=dict)
+    secrets: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class FakeRollback(_Spec):
+    """The ledger spec of :class:`gameday.fakes.FakeInjector` (unit tests only)."""
+
+    kind: Literal["fake"] = "fake"
+    name: str
+
+
+LedgerSpec = Annotated[ProcessRollback | ChaosToolkitRollback | FakeRollback, Field(discriminator="kind")]
+"""What the fault ledger records to undo a fault later, by injector kind."""
 
 
 @dataclass
@@ -45,11 +87,14 @@ class InjectionResult:
     ok: bool
     runs: list[ActivityRun] = field(default_factory=list)
     error: str | None = None
-    rollback: dict[str, Any] = field(default_factory=dict)  # what the ledger needs to undo it later
+    rollback: LedgerSpec | None = None  # the updated ledger spec (e.g. with the pid now known)
 
 
 class Injector(Protocol):
     """Injects one fault and rolls it back. Both must be safe to call from any thread."""
+
+    def ledger_spec(self) -> LedgerSpec:
+        """What the fault ledger needs to roll this fault back from another process (written before injection)."""
 
     def inject(self) -> InjectionResult:
         """Inject. ``result.rollback`` describes how to undo it (written to the ledger first)."""
@@ -78,19 +123,65 @@ class Observer(Protocol):
 class Ledger(Protocol):
     """Where a fault's rollback is written before injection (see :mod:`gameday.ledger`)."""
 
-    def record(self, drill_id: str, fault_id: str, spec: dict[str, Any], journal_path: str | None = None) -> None: ...
+    def ensure_clear(self) -> None:
+        """Refuse to start (a one-line error) while a fault of an earlier drill is still open."""
 
-    def mark_injected(self, drill_id: str, fault_id: str, spec: dict[str, Any] | None = None) -> None: ...
+    def record(self, drill_id: str, fault_id: str, spec: LedgerSpec, journal_path: str | None = None) -> None: ...
+
+    def mark_injected(self, drill_id: str, fault_id: str, spec: LedgerSpec | None = None) -> None: ...
 
     def mark_rollback_failed(self, drill_id: str, fault_id: str, error: str) -> None: ...
 
     def clear(self, drill_id: str, fault_id: str) -> None: ...
 
 
-class Runner(Protocol):
+class RunbookRunner(Protocol):
     """Runs a runbook (remediation) and reports its activity runs."""
 
     def run(self) -> InjectionResult: ...
 
 
-Listener = Callable[[Any], None]
+class ProbeLoop(Observer, Protocol):
+    """The conductor's own probes, also run continuously: each round's observations go to ``sink``."""
+
+    def start(self, sink: Callable[[list[Observation]], None]) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class IntakeServer(Protocol):
+    """The webhook intake, listening (``url`` is its base URL); the control room may share its server."""
+
+    @property
+    def url(self) -> str: ...
+
+    def stop(self, wait: bool = True) -> None: ...
+
+
+class DrillService(Protocol):
+    """A part that runs beside the conductor for the drill's length: load, monitoring, notifications, the
+    control room. Started after the conductor exists, before it runs; stopped in reverse order, whatever
+    happened. It journals through the journal and follows phases through ``conductor.phase_listeners``."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class LoadDriver(DrillService, Protocol):
+    """Drives load (locust) from the baseline until rollback, journaling LoadStarted/LoadStats/LoadStopped."""
+
+
+class Notifier(DrillService, Protocol):
+    """Delivers status updates the responders post to chat channels, journaling NotificationSent/Failed."""
+
+
+class MonitoringStack(DrillService, Protocol):
+    """Real monitoring for the drill (Prometheus and Alertmanager, or the user's), alerting to the intake."""
+
+
+class ControlRoom(DrillService, Protocol):
+    """The facilitator's and responders' web console; the drill starts when its gate opens."""
+
+    @property
+    def start_gate(self) -> threading.Event: ...

@@ -24,7 +24,9 @@ from pydantic import Field, model_validator
 
 from gameday.errors import Problem, ScenarioError
 from gameday.model.duration import Duration
-from gameday.model.scenario import BUILTIN_ANCHORS, ActionName, Audience, Role, Scenario, Severity, Strict
+from gameday.model.events import ActionDetails
+from gameday.model.scenario import BUILTIN_ANCHORS, ActionName, Scenario, Strict
+from gameday.model.terms import Audience, Role, Severity
 from gameday.schedule import ScriptedAction
 
 #: Names the tool itself uses as a journal source: a scripted person may not pose as one.
@@ -111,11 +113,10 @@ def load_script(path: Path, scenario: Scenario | None = None) -> tuple[list[tupl
     script = load_model(path, ResponderScript)
     actions = []
     for step in script.actions:
-        data = {k: v for k, v in (("severity", step.severity), ("audience", step.audience), ("text", step.text),
-                                  ("runbook", step.runbook)) if v is not None}
-        if step.action == "assign_role":
-            data = {"person": step.to or step.person, "role": step.role}
-        actions.append(ScriptedAction(person=step.person, action=step.action, after=step.after, delay=step.delay, data=data))
+        details = ActionDetails(severity=step.severity, audience=step.audience, text=step.text, runbook=step.runbook)
+        assignee, role = (step.to or step.person, step.role) if step.action == "assign_role" else (None, None)
+        actions.append(ScriptedAction(person=step.person, action=step.action, after=step.after, delay=step.delay,
+                                      details=details, assignee=assignee, role=role))
     return list(script.people.items()), actions
 
 

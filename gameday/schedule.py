@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+from gameday.model.events import ActionDetails
 from gameday.model.scenario import Scenario
 
 
@@ -22,7 +22,10 @@ class ScriptedAction:
     action: str
     after: str = "detection"
     delay: float = 0.0
-    data: Mapping[str, Any] = field(default_factory=dict)
+    details: ActionDetails = field(default_factory=ActionDetails)
+    #: for ``assign_role``: who is given which role (default: ``person`` themselves)
+    assignee: str | None = None
+    role: str | None = None
 
 
 def script_due(script: Sequence[ScriptedAction], done: set[int], anchors: Mapping[str, float],

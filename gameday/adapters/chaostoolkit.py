@@ -1,4 +1,4 @@
-"""Chaos Toolkit activities behind the :class:`~gameday.ports.Injector` and :class:`~gameday.ports.Runner` ports.
+"""Chaos Toolkit activities behind the :class:`~gameday.ports.Injector` and :class:`~gameday.ports.RunbookRunner` ports.
 
 Activities run one at a time through ``chaoslib.activity.run_activity``, which works
 from any thread (``run_experiment`` installs signal handlers and is main-thread only,
@@ -38,7 +38,7 @@ from typing import Any
 
 from gameday.clock import Clock, SystemClock
 from gameday.errors import ConfigError
-from gameday.ports import ActivityRun, InjectionResult
+from gameday.ports import ActivityRun, ChaosToolkitRollback, InjectionResult
 
 DEFAULT_TIMEOUT = 60.0
 OUTPUT_LIMIT = 500
@@ -226,7 +226,7 @@ class ActivityExecutor:
         return None
 
 
-def _result(runs: list[ActivityRun], spec: dict[str, Any]) -> InjectionResult:
+def _result(runs: list[ActivityRun], spec: ChaosToolkitRollback | None) -> InjectionResult:
     failed = [r for r in runs if r.status == "failed"]
     error = "; ".join(f"{r.name}: {r.error}" for r in failed) or None
     return InjectionResult(ok=not failed, runs=runs, error=error, rollback=spec)
@@ -277,15 +277,14 @@ class ChaosToolkitInjector:
         rollbacks = resolve_refs(experiment, experiment.get("rollbacks") or [])
         return cls(method, rollbacks, config, secrets, name, clock, default_timeout=default_timeout)
 
-    def ledger_spec(self) -> dict[str, Any]:
-        """JSON-serialisable: enough to roll back from another process (``gameday recover``)."""
-        return {
-            "kind": "chaostoolkit",
-            "owner": self.owner,
-            "rollbacks": copy.deepcopy(self.rollbacks),
-            "configuration": copy.deepcopy(self.raw_configuration),
-            "secrets": copy.deepcopy(self.raw_secrets),
-        }
+    def ledger_spec(self) -> ChaosToolkitRollback:
+        """Enough to roll back from another process (``gameday recover``)."""
+        return ChaosToolkitRollback(
+            owner=self.owner,
+            rollbacks=copy.deepcopy(self.rollbacks),
+            configuration=copy.deepcopy(self.raw_configuration),
+            secrets=copy.deepcopy(self.raw_secrets),
+        )
 
     def inject(self) -> InjectionResult:
         """Run the method in order; stop at the first failed activity (the caller still rolls back)."""
@@ -352,7 +351,7 @@ class ChaosToolkitRunner:
                 runs.append(self._exec.run(activity, "runbook"))
                 if runs[-1].status == "failed":
                     break
-            return _result(runs, {})
+            return _result(runs, None)
 
 
 def _experiment_parts(experiment: dict[str, Any], configuration_overrides: dict[str, Any] | None,

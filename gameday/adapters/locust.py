@@ -10,7 +10,7 @@ locust's own ``--csv`` files and ``--json-file`` totals are kept beside them for
   CPU priority (:func:`priority_prefix`) and on the CPUs (:func:`placement`, :func:`cpu_prefix`)
   of ``load.priority`` and ``load.cpus``.
 * :func:`parse_stats_line` / :func:`journal_stats` — a plugin line, and the ``LoadStats``
-  data it becomes (offsets on the drill's clock).
+  payload it becomes (offsets on the drill's clock).
 * :func:`read_totals` — locust's final ``--json-file`` figures, per request name.
 * :func:`request_names` — the request names a locustfile uses (an AST scan, no import).
 """
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from gameday.model import cpus as _cpus
+from gameday.model.events import Figures, LoadStats, Totals
 
 PLUGIN = Path(__file__).resolve().with_name("locust_plugin.py")
 DEMO_LOCUSTFILE = Path(__file__).resolve().parent.parent / "demo" / "locustfile.py"
@@ -221,49 +222,50 @@ def parse_stats_line(line: str) -> dict[str, Any] | None:
     return rec
 
 
-def _figures(d: Mapping[str, Any], hist: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {"requests": int(d.get("requests") or 0), "failures": int(d.get("failures") or 0)}
-    for key in ("p50", "p95", "p99", "max"):
-        v = d.get(key)
-        out[key] = v if isinstance(v, (int, float)) else None
-    if hist:
-        out["hist"] = {str(k): int(v) for k, v in (d.get("hist") or {}).items()}
-    return out
+def _ms(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def journal_stats(rec: Mapping[str, Any], t0: float) -> dict[str, Any]:
-    """The ``LoadStats`` data of one plugin interval; ``t0`` is the drill's monotonic start.
+def _figures(d: Mapping[str, Any], hist: bool) -> Figures:
+    return Figures(
+        requests=int(d.get("requests") or 0), failures=int(d.get("failures") or 0),
+        p50=_ms(d.get("p50")), p95=_ms(d.get("p95")), p99=_ms(d.get("p99")), max=_ms(d.get("max")),
+        hist={str(k): int(v) for k, v in (d.get("hist") or {}).items()} if hist else None,
+    )  # fmt: skip
+
+
+def journal_stats(rec: Mapping[str, Any], t0: float) -> LoadStats:
+    """The ``LoadStats`` payload of one plugin interval; ``t0`` is the drill's monotonic start.
 
     ``users_from``/``users``: running users at the start and end of the interval, so a
     reader can tell ramp-up seconds from steady ones.
     """
     users = int(rec.get("users") or 0)
-    return {
-        "t_from": round(float(rec["mono_from"]) - t0, 3),
-        "t_to": round(float(rec["mono_to"]) - t0, 3),
-        "users_from": int(rec.get("users_from", users) or 0),
-        "users": users,
-        "names": {str(n): _figures(d, True) for n, d in sorted(rec["names"].items()) if isinstance(d, Mapping)},
-        "total": _figures(rec["total"], False),
-    }
+    return LoadStats(
+        t_from=round(float(rec["mono_from"]) - t0, 3),
+        t_to=round(float(rec["mono_to"]) - t0, 3),
+        users_from=int(rec.get("users_from", users) or 0),
+        users=users,
+        names={str(n): _figures(d, True) for n, d in sorted(rec["names"].items()) if isinstance(d, Mapping)},
+        total=_figures(rec["total"], False),
+    )
 
 
-def read_totals(path: Path) -> dict[str, dict[str, int]] | None:
-    """locust's final ``--json-file`` figures as ``{name: {requests, failures}}`` (methods merged); None if absent."""
+def read_totals(path: Path) -> dict[str, Totals] | None:
+    """locust's final ``--json-file`` figures per request name (methods merged); None if absent."""
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(rows, list):
         return None
-    out: dict[str, dict[str, int]] = {}
+    out: dict[str, tuple[int, int]] = {}
     for row in rows:
         if not isinstance(row, dict) or not isinstance(row.get("name"), str):
             continue
-        agg = out.setdefault(row["name"], {"requests": 0, "failures": 0})
-        agg["requests"] += int(row.get("num_requests") or 0)
-        agg["failures"] += int(row.get("num_failures") or 0)
-    return dict(sorted(out.items()))
+        requests, failures = out.get(row["name"], (0, 0))
+        out[row["name"]] = (requests + int(row.get("num_requests") or 0), failures + int(row.get("num_failures") or 0))
+    return {name: Totals(requests=r, failures=f) for name, (r, f) in sorted(out.items())}
 
 
 # ---------------------------------------------------------------------------------- locustfiles

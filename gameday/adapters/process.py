@@ -33,7 +33,7 @@ from typing import Any
 from gameday.clock import Clock, SystemClock
 from gameday.errors import ConfigError, InjectionError
 from gameday.model.scenario import ProcessSelector
-from gameday.ports import ActivityRun, InjectionResult
+from gameday.ports import ActivityRun, InjectionResult, LedgerSpec, ProcessRollback
 
 PROC = Path("/proc")
 
@@ -170,7 +170,7 @@ class _Steps:
         self.runs.append(ActivityRun(name, self.phase, provider, status, started, self.clock.now() - started, output or "", error))
         return error is None
 
-    def result(self, spec: dict[str, Any]) -> InjectionResult:
+    def result(self, spec: LedgerSpec | None) -> InjectionResult:
         failed = [r for r in self.runs if r.status == "failed"]
         return InjectionResult(ok=not failed, runs=list(self.runs), error=failed[0].error if failed else None, rollback=spec)
 
@@ -250,22 +250,21 @@ class ProcessInjector:
         self.start_time: int | None = None
 
     @classmethod
-    def from_spec(cls, spec: dict[str, Any], *, clock: Clock | None = None) -> ProcessInjector:
+    def from_spec(cls, spec: ProcessRollback, *, clock: Clock | None = None) -> ProcessInjector:
         """Rebuild an injector from a ledger spec (see :meth:`ledger_spec`), e.g. in ``gameday recover``."""
-        log = spec.get("log")
-        inj = cls(spec.get("name", "process"), spec["selector"], spec["action"], spec.get("signal", "SIGKILL"),
-                  owner=spec.get("owner", ""), clock=clock, log_dir=Path(log).parent if log else None)  # fmt: skip
-        inj.pid, inj.start_time = spec.get("pid"), spec.get("start_time")
+        inj = cls(spec.name, spec.selector, spec.action, spec.signal, owner=spec.owner, clock=clock,
+                  log_dir=Path(spec.log).parent if spec.log else None)  # fmt: skip
+        inj.pid, inj.start_time = spec.pid, spec.start_time
         return inj
 
-    def ledger_spec(self) -> dict[str, Any]:
+    def ledger_spec(self) -> ProcessRollback:
         """What the fault ledger needs to roll this fault back from another process."""
         with self._lock:
-            return {
-                "kind": "process", "name": self.name, "owner": self.owner, "action": self.action, "signal": self.signal,
-                "pid": self.pid, "start_time": self.start_time, "restart": list(self.sel.restart or []),
-                "cwd": self.sel.cwd, "log": self._starter.log, "selector": self.sel.model_dump(mode="json"),
-            }  # fmt: skip
+            return ProcessRollback(
+                name=self.name, owner=self.owner, action=self.action, signal=self.signal, pid=self.pid,
+                start_time=self.start_time, restart=list(self.sel.restart or []), cwd=self.sel.cwd,
+                log=self._starter.log, selector=self.sel,
+            )  # fmt: skip
 
     def locate(self) -> ProcInfo:
         """The target process now; :class:`InjectionError` if it is not exactly one."""
@@ -342,7 +341,7 @@ class ProcessRestarter:
             steps = _Steps(self.clock, "runbook")
             if steps.run(f"stop {self.name}", "signal", self._stop):
                 steps.run(f"start {self.name}", "restart", self._starter.start)
-            return steps.result({})
+            return steps.result(None)
 
     def _stop(self) -> str:
         if not find_pids(self.sel):

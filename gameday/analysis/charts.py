@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from gameday.analysis.impact import business_of, intervals, percentile, unknown_spans
+from gameday.analysis.impact_windows import add_hist, request_counts
+from gameday.analysis.matching import first_detection, first_injection, first_recovery
 from gameday.journal import Journal
+from gameday.model.events import ActionRecorded
 
 CHARTS = (
     ("load-requests.png", "Request rate"),
@@ -31,19 +34,19 @@ MARKER_COLORS = {"injection": "#c0392b", "detection": "#e67e22", "action": "#7f8
 def markers(journal: Journal) -> list[tuple[float, str, str]]:
     """``(t, kind, label)`` of the vertical markers: injection, detection, each action, recovery."""
     out: list[tuple[float, str, str]] = []
-    inj = journal.first("FaultInjected")
+    inj = first_injection(journal.events)
     if inj is not None:
-        out.append((inj.t, "injection", f"injected {inj.data.get('fault', '')}".strip()))
-    det = next((e for e in journal.events if inj and e.seq > inj.seq and e.kind == "DetectionRecorded"), None)
+        out.append((inj.t, "injection", f"injected {inj.data.fault}".strip()))
+    det = first_detection(journal.events, inj, people_count=True)  # any detection: a marker, not a verdict
     if det is not None:
         out.append((det.t, "detection", "detected"))
-    for e in journal.of("ActionRecorded"):
-        action = str(e.data.get("action") or "action")
+    for e in journal.of(ActionRecorded):
+        action = e.data.action
         if action == "runbook_finished":
             continue
-        label = f"{action} {e.data.get('runbook') or ''}".strip().replace("_", " ")
+        label = f"{action} {e.data.runbook or ''}".strip().replace("_", " ")
         out.append((e.t, "action", label))
-    rec = next((e for e in journal.events if inj and e.seq > inj.seq and e.kind == "RecoveryObserved"), None)
+    rec = first_recovery(journal.events, inj)
     if rec is not None:
         out.append((rec.t, "recovery", "recovered"))
     return out
@@ -53,19 +56,16 @@ def series(journal: Journal) -> dict[str, Any]:
     """Per-interval series: t (interval ends; t0 the first start), requests/s, failures/s, error %,
     customer-facing error %, p95 ms."""
     items = intervals(journal.events)
-    facing = set(business_of(journal).get("customer_facing") or [])
-    out: dict[str, list[Any]] = {"t": [], "rps": [], "fps": [], "err": [], "cf_err": [], "p95": []}
+    business = business_of(journal)
+    facing = set(business.customer_facing) if business is not None else set()
+    out: dict[str, Any] = {"t": [], "rps": [], "fps": [], "err": [], "cf_err": [], "p95": []}
     for iv in items:
         dt = iv.dt or 1.0
-        req = sum(int(f.get("requests") or 0) for f in iv.names.values())
-        fail = sum(int(f.get("failures") or 0) for f in iv.names.values())
-        cf = [f for n, f in iv.names.items() if not facing or n in facing]
-        cf_req = sum(int(f.get("requests") or 0) for f in cf)
-        cf_fail = sum(int(f.get("failures") or 0) for f in cf)
+        req, fail = request_counts(iv, None)
+        cf_req, cf_fail = request_counts(iv, facing or None)
         hist: Counter[float] = Counter()
         for f in iv.names.values():
-            for k, v in (f.get("hist") or {}).items():
-                hist[float(k)] += int(v)
+            add_hist(hist, f)
         out["t"].append(iv.t_to)
         out["rps"].append(req / dt)
         out["fps"].append(fail / dt)

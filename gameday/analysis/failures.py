@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gameday.analysis.matching import EPS, Facts, StepStatus, describe, impact_start, offset
+from gameday.analysis.matching import EPS, Facts, StepStatus, describe, impact_start
 from gameday.model.duration import human
+from gameday.model.events import FaultInjected, FaultRolledBack
 from gameday.model.scenario import Scenario
 from gameday.model.scorecard import CommsResult, DetectionResult, ExecutiveResult, RecoveryResult, RoleResult, SeverityResult
+from gameday.model.terms import format_offset
 
 __all__ = ["failure_lines"]
 
@@ -31,8 +33,8 @@ def failure_lines(scenario: Scenario, facts: Facts, outcome: str, reason: str | 
 
 
 def _outcome_failures(facts: Facts, outcome: str, reason: str | None) -> list[str]:
-    injected = [str(e.data.get("fault")) for e in facts.events if e.kind == "FaultInjected"]
-    rolled = {str(e.data.get("fault")) for e in facts.events if e.kind == "FaultRolledBack"}
+    injected = [e.data.fault for e in facts.events if isinstance(e.data, FaultInjected)]
+    rolled = {e.data.fault for e in facts.events if isinstance(e.data, FaultRolledBack)}
     open_faults = sorted(set(injected) - rolled)
     if not injected:
         faults = "no fault had been injected"
@@ -41,24 +43,24 @@ def _outcome_failures(facts: Facts, outcome: str, reason: str | None) -> list[st
     else:
         faults = "every injected fault was rolled back"
     if outcome == "aborted":
-        when = offset((facts.aborted or facts.ended or facts.events[-1]).t)
+        when = format_offset((facts.aborted or facts.ended or facts.events[-1]).t)
         return [f"The drill was aborted ({reason or 'no reason recorded'}) at {when}; {faults}"]
     if outcome == "incomplete":
-        return [f"The journal ends at {offset(facts.events[-1].t)} without DrillEnded: the drill did not finish; {faults}"]
+        return [f"The journal ends at {format_offset(facts.events[-1].t)} without DrillEnded: the drill did not finish; {faults}"]
     return []
 
 
 def _detection_failures(scenario: Scenario, facts: Facts, d: DetectionResult) -> list[str]:
-    deadline = offset(d.deadline_t)
+    deadline = format_offset(d.deadline_t)
     if d.verdict == "late":
         how = f"alert {d.signal}" if d.via == "alert" and d.signal else d.via or "recorded"
         late_by = human((d.detected_t or 0.0) - (d.deadline_t or 0.0))
-        came = f"came at {offset(d.detected_t)}, {late_by} after the {deadline} deadline"
+        came = f"came at {format_offset(d.detected_t)}, {late_by} after the {deadline} deadline"
         return [f"Detection was late: the first detection ({how}) {came}"]
     if d.verdict == "silent":
         return [
-            f"Detection was silent: impact started at {offset(impact_start(facts))} and no alert or person "
-            f"detected it within {human(scenario.detection.within)} of the injection (by {deadline})"
+            (f"Detection was silent: impact started at {format_offset(impact_start(facts))} and no alert or person "
+             f"detected it within {human(scenario.detection.within)} of the injection (by {deadline})")
         ]
     if d.verdict == "not_applicable":
         why = "the fault caused no observed impact and nothing was detected"
@@ -72,10 +74,11 @@ def _step_failures(statuses: Sequence[StepStatus]) -> list[str]:
     for s in statuses:
         label = f"Step '{s.step.id}' ({describe(s.step)})"
         if s.verdict == "missed":
-            out.append(f"{label} was not done by its {offset(s.deadline_t)} deadline")
+            out.append(f"{label} was not done by its {format_offset(s.deadline_t)} deadline")
         elif s.verdict == "late" and s.done_t is not None and s.deadline_t is not None and s.done_t > s.deadline_t + EPS:
             late_by = human(s.done_t - s.deadline_t)
-            out.append(f"{label} was done at {offset(s.done_t)}, {late_by} after its {offset(s.deadline_t)} deadline")
+            deadline = format_offset(s.deadline_t)
+            out.append(f"{label} was done at {format_offset(s.done_t)}, {late_by} after its {deadline} deadline")
         elif s.verdict == "late" and s.step.every is not None:
             every, gap = human(s.step.every), human(s.longest_gap)
             out.append(f"{label} is due every {every} while the incident is open; the longest gap was {gap}")
@@ -88,22 +91,22 @@ def _other_failures(scenario: Scenario, recovery: RecoveryResult, severity: Seve
     if recovery.verdict == "late":
         late_by = human((recovery.recovered_t or 0.0) - (recovery.deadline_t or 0.0))
         out.append(
-            f"Recovery was late: the steady state held again at {offset(recovery.recovered_t)}, "
-            f"{late_by} after the {offset(recovery.deadline_t)} deadline"
+            f"Recovery was late: the steady state held again at {format_offset(recovery.recovered_t)}, "
+            f"{late_by} after the {format_offset(recovery.deadline_t)} deadline"
         )
     elif recovery.verdict == "never":
-        out.append(f"Recovery was never observed (deadline {offset(recovery.deadline_t)})")
+        out.append(f"Recovery was never observed (deadline {format_offset(recovery.deadline_t)})")
     if not severity.correct and not severity.note.startswith("not applicable"):
         got = f"classified {severity.final}" if severity.final else "never classified"
         out.append(f"Severity was {got}; the scenario's ground truth is {severity.expected}")
     if executives.verdict == "late":
         late_by = human((executives.notified_t or 0.0) - (executives.deadline_t or 0.0))
         out.append(
-            f"Executives were notified at {offset(executives.notified_t)}, {late_by} after the policy deadline "
-            f"{offset(executives.deadline_t)} ({executives.note})"
+            f"Executives were notified at {format_offset(executives.notified_t)}, {late_by} after the policy deadline "
+            f"{format_offset(executives.deadline_t)} ({executives.note})"
         )
     elif executives.verdict == "missed":
-        out.append(f"Executives were not notified (policy {executives.note}, by {offset(executives.deadline_t)})")
+        out.append(f"Executives were not notified (policy {executives.note}, by {format_offset(executives.deadline_t)})")
     if comms.verdict == "not_met":
         asks = f"the {scenario.severity} policy asks for one at least every {human(comms.required_every)}"
         gap = f"Stakeholder updates: the longest gap was {human(comms.longest_gap)}"

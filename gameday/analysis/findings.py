@@ -13,12 +13,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gameday.analysis.timeline import alert_entries, format_offset, one_line
+from gameday.analysis.timeline import alert_entries, one_line
 from gameday.journal import Journal
 from gameday.model.duration import human
+from gameday.model.events import (
+    ActionRecorded,
+    ActivityRan,
+    AlertReceived,
+    FaultInjectionFailed,
+    FaultRollbackFailed,
+    FaultRolledBack,
+    ImpactStarted,
+)
 from gameday.model.scorecard import Scorecard, StepResult
+from gameday.model.terms import COMMS_LEAD, IC, TECH_LEAD, format_offset
 
-IC, TECH, COMMS = "incident-commander", "tech-lead", "comms-lead"
 SURFACED = (
     "The drill itself surfaced the gaps below, in practice and before a real incident did: that is the point of a game day."
 )
@@ -85,8 +94,8 @@ def step_name(step: StepResult) -> str:
 def impacted_checks(journal: Journal) -> list[str]:
     """Names of the steady-state checks the conductor's probes saw failing, in order of first failure."""
     seen: list[str] = []
-    for e in journal.of("ImpactStarted"):
-        check = str(e.data.get("check") or "")
+    for e in journal.of(ImpactStarted):
+        check = e.data.check
         if check and check not in seen:
             seen.append(check)
     return seen
@@ -95,10 +104,10 @@ def impacted_checks(journal: Journal) -> list[str]:
 def unmatched_alerts(journal: Journal) -> list[str]:
     """Names of firing alerts that matched no detection signal, in order of arrival."""
     names: list[str] = []
-    for e in journal.of("AlertReceived"):
+    for e in journal.of(AlertReceived):
         for a in alert_entries(e.data):
-            if not a["matched"] and a["status"] == "firing" and a["alertname"] not in names:
-                names.append(a["alertname"])
+            if not a.matched and a.status == "firing" and a.alertname not in names:
+                names.append(a.alertname)
     return names
 
 
@@ -111,12 +120,12 @@ def _owner(preferred: str, roles: list[str]) -> str:
 
 def _failed_runbooks(journal: Journal) -> list[tuple[str, str]]:
     out: dict[str, str] = {}
-    for e in journal.of("ActionRecorded", "ActivityRan"):
+    for e in journal.of(ActionRecorded, ActivityRan):
         d = e.data
-        if e.kind == "ActionRecorded" and d.get("action") == "runbook_finished" and not d.get("ok"):
-            out.setdefault(str(d.get("runbook") or "?"), one_line(d.get("error") or "no error text", 160))
-        elif e.kind == "ActivityRan" and d.get("phase") == "runbook" and d.get("status") == "failed":
-            out.setdefault(str(d.get("owner") or "?"), one_line(d.get("error") or "no error text", 160))
+        if isinstance(d, ActionRecorded) and d.action == "runbook_finished" and not d.ok:
+            out.setdefault(d.runbook or "?", one_line(d.error or "no error text", 160))
+        elif isinstance(d, ActivityRan) and d.phase == "runbook" and d.status == "failed":
+            out.setdefault(d.owner or "?", one_line(d.error or "no error text", 160))
     return list(out.items())
 
 
@@ -134,11 +143,11 @@ def action_items(card: Scorecard, journal: Journal) -> list[ActionItem]:
     """
     roles = list(card.roles.required)
     items: list[ActionItem] = []
-    items += _detection_items(card, journal, _owner(TECH, roles))
+    items += _detection_items(card, journal, _owner(TECH_LEAD, roles))
     items += _step_items(card, roles)
-    items += _policy_items(card, _owner(IC, roles), _owner(COMMS, roles))
-    items += _role_items(card, _owner(IC, roles), _owner(TECH, roles))
-    items += _system_items(card, journal, _owner(TECH, roles), _owner(IC, roles))
+    items += _policy_items(card, _owner(IC, roles), _owner(COMMS_LEAD, roles))
+    items += _role_items(card, _owner(IC, roles), _owner(TECH_LEAD, roles))
+    items += _system_items(card, journal, _owner(TECH_LEAD, roles), _owner(IC, roles))
     return items
 
 
@@ -258,10 +267,13 @@ def _system_items(card: Scorecard, journal: Journal, tech: str, ic: str) -> list
         items.append(ActionItem("Shorten time to recovery: rehearse or automate the remediation runbook", tech, why))
     for name, error in _failed_runbooks(journal):
         items.append(ActionItem(f"Fix runbook {name} so it completes", tech, f"It did not succeed during the drill: {error}"))
-    for e in journal.of("FaultRollbackFailed", "FaultInjectionFailed"):
-        verb = "rollback" if e.kind == "FaultRollbackFailed" else "injection"
-        why = f"It did not complete: {one_line(e.data.get('error') or 'no error text', 160)}"
-        items.append(ActionItem(f"Make the {verb} of fault {e.data.get('fault', '?')} reliable", tech, why))
+    for e in journal.of(FaultRollbackFailed, FaultInjectionFailed):
+        d = e.data
+        if not isinstance(d, (FaultRollbackFailed, FaultInjectionFailed)):
+            continue
+        verb = "rollback" if isinstance(d, FaultRollbackFailed) else "injection"
+        why = f"It did not complete: {one_line(d.error or 'no error text', 160)}"
+        items.append(ActionItem(f"Make the {verb} of fault {d.fault} reliable", tech, why))
     if card.outcome != "completed":
         why = f"This drill was {card.outcome}" + (f": {card.abort_reason}." if card.abort_reason else ".")
         items.append(ActionItem("Run the drill again to completion", ic, why))
@@ -350,6 +362,6 @@ def went_well(card: Scorecard, journal: Journal) -> list[str]:
         good.append(f"No customer-facing request failed during the impact window ({during.customer_facing.requests} made).")
     if not good:
         good.append(SURFACED)
-    if journal.of("FaultRolledBack") and not journal.of("FaultRollbackFailed", "FaultInjectionFailed"):
+    if journal.of(FaultRolledBack) and not journal.of(FaultRollbackFailed, FaultInjectionFailed):
         good.append("Every fault was rolled back cleanly.")
     return good

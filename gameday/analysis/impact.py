@@ -44,14 +44,13 @@ Definitions (also in ``docs/scoring.md``):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 from gameday.analysis.impact_windows import (
     EPS,
     Interval,
     baseline_intervals,
-    request_counts,
     degraded_seconds,
     intervals,
     load_end,
@@ -59,19 +58,24 @@ from gameday.analysis.impact_windows import (
     overlap,
     peak_rate,
     percentile,
+    request_counts,
     successes,
     unknown_spans,
     window,
 )
+from gameday.analysis.matching import first_injection, first_recovery
 from gameday.journal import Journal
-from gameday.model.scorecard import ImpactResult, RevenueEstimate
+from gameday.model.events import DrillStarted, LoadFailed, LoadStarted, LoadStats, LoadStopped, Payload
+from gameday.model.load import Business
+from gameday.model.scenario import Scenario
+from gameday.model.scorecard import ImpactResult, LoadWindow, RevenueEstimate
 
 __all__ = [
     "DEGRADED_DEFINITION", "EPS", "LOAD_KINDS", "REVENUE_FORMULA", "WINDOW_DEFINITION", "Interval", "business_of",
     "impact_markdown", "impact_text", "intervals", "load_frame", "measure_impact", "money", "percentile", "unknown_spans",
 ]
 
-LOAD_KINDS = ("LoadStarted", "LoadStats", "LoadFailed", "LoadStopped")
+LOAD_KINDS: tuple[type[Payload], ...] = (LoadStarted, LoadStats, LoadFailed, LoadStopped)
 REVENUE_FORMULA = (
     "lost = value per successful customer-facing request × shortfall; shortfall = max(0, expected − actual "
     "customer-facing successes in the impact window); expected = baseline customer-facing successes per user-second × "
@@ -88,31 +92,35 @@ DEGRADED_DEFINITION = (
 )
 
 
+#: A degraded second's margin over the baseline failure rate when no business context gives one.
+DEFAULT_THRESHOLD = 0.05
 
-def business_of(journal: Journal) -> dict[str, Any]:
-    """The business context the drill ran with: LoadStarted's (the effective one), else the scenario's."""
-    started = journal.first("LoadStarted")
-    if started is not None and isinstance(started.data.get("business"), dict):
-        return started.data["business"]
+
+def business_of(journal: Journal) -> Business | None:
+    """The business context the drill ran with: LoadStarted's (the effective one), else the scenario's; None without one."""
+    started = journal.first(LoadStarted)
+    if started is not None and started.data.business is not None:
+        return started.data.business
     scenario = _scenario(journal)
-    return scenario.get("business") if isinstance(scenario.get("business"), dict) else {}
+    return scenario.business if scenario is not None else None
 
 
 def measure_impact(journal: Journal) -> ImpactResult | None:
     """The impact figures of a drill with load; None when it had no load (nothing journaled or configured)."""
     events = journal.events
-    if not any(e.kind in LOAD_KINDS for e in events) and not _scenario(journal).get("load"):
+    scenario = _scenario(journal)
+    if not any(isinstance(e.data, LOAD_KINDS) for e in events) and (scenario is None or scenario.load is None):
         return None
     business = business_of(journal)
-    facing = [str(n) for n in business.get("customer_facing") or []]
+    facing = list(business.customer_facing) if business is not None else []
     items = intervals(events)
     seen = {name for iv in items for name in iv.names}
     cf = set(facing) if facing else seen
     unknown = unknown_spans(events, items)
-    injection = next((e for e in events if e.kind == "FaultInjected"), None)
-    recovery = next((e for e in events if injection and e.seq > injection.seq and e.kind == "RecoveryObserved"), None)
+    injection = first_injection(events)
+    recovery = first_recovery(events, injection)
     base = baseline_intervals(items, injection.t if injection else None)
-    common = {"customer_facing": facing, "window_definition": WINDOW_DEFINITION, "unknown": unknown,
+    common: dict[str, Any] = {"customer_facing": facing, "window_definition": WINDOW_DEFINITION, "unknown": unknown,
               "unseen_names": sorted(set(facing) - seen),
               "degraded_definition": DEGRADED_DEFINITION.format(pp=100 * _threshold(business))}
     baseline = window(base, cf, None, injection.t if injection else None) if base else None
@@ -127,7 +135,7 @@ def measure_impact(journal: Journal) -> ImpactResult | None:
         why = "the load generator was not running during the impact window" if missing or unknown else (
             "no load statistics were journaled during the impact window")
         return ImpactResult(status="unknown", note=why, baseline=baseline, during=None, **_no_figures(), **common)
-    status = "partial" if missing > EPS else "measured"
+    status: Literal["partial", "measured"] = "partial" if missing > EPS else "measured"
     during = window(during_items, cf, w0, w1)
     totals = {iv.seq: request_counts(iv, None) for iv in during_items}
     cf_totals = {iv.seq: request_counts(iv, cf) for iv in during_items}
@@ -151,39 +159,39 @@ def measure_impact(journal: Journal) -> ImpactResult | None:
 # ------------------------------------------------------------------------------ assembly
 
 
-def _scenario(journal: Journal) -> dict[str, Any]:
-    started = journal.first("DrillStarted")
-    scenario = started.data.get("scenario") if started else None
-    return scenario if isinstance(scenario, dict) else {}
+def _scenario(journal: Journal) -> Scenario | None:
+    started = journal.first(DrillStarted)
+    return started.data.scenario if started else None
 
 
-def _threshold(business: dict[str, Any]) -> float:
-    value = business.get("degraded_threshold")
-    return float(value) if isinstance(value, (int, float)) else 0.05
+def _threshold(business: Business | None) -> float:
+    return business.degraded_threshold if business is not None else DEFAULT_THRESHOLD
 
 
-def _revenue(business: dict[str, Any], base: Sequence[Interval], during: Sequence[Interval], cf: set[str],
+def _revenue(business: Business | None, base: Sequence[Interval], during: Sequence[Interval], cf: set[str],
              partial: bool) -> RevenueEstimate | None:
-    rpm, vpr = business.get("revenue_per_minute"), business.get("value_per_request")
+    if business is None:
+        return None
+    rpm, vpr = business.revenue_per_minute, business.value_per_request
     if rpm is None and vpr is None:
         return None
-    currency = str(business.get("currency") or "USD")
-    basis = "revenue_per_minute" if rpm is not None else "value_per_request"
-    empty = {"currency": currency, "basis": basis, "lost": None, "per_minute": None, "value_per_success": None,
+    currency = business.currency or "USD"
+    basis: Literal["revenue_per_minute", "value_per_request"] = "revenue_per_minute" if rpm is not None else "value_per_request"
+    empty: dict[str, Any] = {"currency": currency, "basis": basis, "lost": None, "per_minute": None, "value_per_success": None,
              "expected_successes": None, "actual_successes": None, "shortfall": None, "formula": REVENUE_FORMULA}
     base_ok = successes(base, cf)
     base_s, base_us = sum(iv.dt for iv in base), sum(iv.user_seconds for iv in base)
     if not base or base_ok <= 0 or base_s <= 0 or base_us <= 0:
         return RevenueEstimate(**empty, note="unknown: no successful customer-facing request during the baseline")
     per_user_s = base_ok / base_us
-    value = float(vpr) if vpr is not None else float(rpm) / 60 / (base_ok / base_s)
+    value = vpr if vpr is not None else (rpm or 0.0) / 60 / (base_ok / base_s)
     expected = per_user_s * sum(iv.user_seconds for iv in during)
     actual = successes(during, cf)
     shortfall = max(0.0, expected - actual)
     lost = value * shortfall
     seconds = sum(iv.dt for iv in during)
     per_minute = lost / (seconds / 60) if seconds > 0 else None
-    how = (f"value = {float(rpm):g} ÷ 60 ÷ {base_ok / base_s:.4f}/s = {value:.4f}" if vpr is None
+    how = (f"value = {rpm or 0.0:g} ÷ 60 ÷ {base_ok / base_s:.4f}/s = {value:.4f}" if vpr is None
            else f"value = {value:g} per request")
     user_s = sum(iv.user_seconds for iv in during)
     computation = (f"{how}; expected = {per_user_s:.5f} × {user_s:.3f} user-s = {expected:.2f}; actual = {actual}; "
@@ -242,10 +250,7 @@ def impact_text(impact: ImpactResult) -> dict[str, Any]:
                        f"{money(rev.per_minute, rev.currency)} per minute over {seconds:g}s of the impact window.")
     rows = []
     if during is not None:
-        def pair(get):  # (baseline, during) texts
-            return (get(base) if base else "—"), get(during)
-
-        for label, get in (
+        measures: list[tuple[str, Callable[[LoadWindow], str]]] = [
             ("requests", lambda w: str(w.total.requests)),
             ("failed requests", lambda w: str(w.total.failures)),
             ("failure rate, all requests", lambda w: _pct(w.total.failure_rate)),
@@ -253,9 +258,9 @@ def impact_text(impact: ImpactResult) -> dict[str, Any]:
             ("p50 latency", lambda w: _ms(w.total.p50_ms)),
             ("p95 latency", lambda w: _ms(w.total.p95_ms)),
             ("p99 latency", lambda w: _ms(w.total.p99_ms)),
-        ):
-            b, d = pair(get)
-            rows.append({"measure": label, "baseline": b, "during": d})
+        ]
+        for label, get in measures:  # (baseline, during) texts
+            rows.append({"measure": label, "baseline": get(base) if base else "—", "during": get(during)})
     by_name = []
     if during is not None:
         before = {f.name: f for f in (base.by_name if base else [])}
@@ -278,7 +283,7 @@ def impact_text(impact: ImpactResult) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def impact_markdown(impact: ImpactResult | None, escape: Any = str) -> list[str]:
+def impact_markdown(impact: ImpactResult | None, escape: Callable[[Any], str] = str) -> list[str]:
     """Lines of an "Impact (load)" Markdown section for the scorecard; ``escape`` makes text inert."""
     if impact is None:
         return []

@@ -20,10 +20,13 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
-from gameday.model.events import Event
+from gameday.model.events import Event, Figures, LoadFailed, LoadStarted, LoadStats, LoadStopped, Payload
 from gameday.model.scorecard import LoadWindow, RequestFigures, UnknownSpan
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EPS = 1e-6
 
@@ -37,7 +40,7 @@ class Interval:
     t_to: float
     users_from: int
     users: int
-    names: dict[str, dict[str, Any]] = field(default_factory=dict)
+    names: dict[str, Figures] = field(default_factory=dict)
 
     @property
     def dt(self) -> float:
@@ -48,23 +51,13 @@ class Interval:
         return (self.users_from + self.users) / 2 * self.dt
 
 
-def intervals(events: Iterable[Event]) -> list[Interval]:
-    """The journal's stats intervals, in order; malformed ones are skipped."""
-    out = []
-    for e in events:
-        if e.kind != "LoadStats":
-            continue
-        d = e.data
-        try:
-            names = {str(k): v for k, v in (d.get("names") or {}).items() if isinstance(v, dict)}
-            out.append(Interval(e.seq, float(d["t_from"]), float(d["t_to"]), int(d.get("users_from", d.get("users", 0)) or 0),
-                                int(d.get("users") or 0), names))
-        except (KeyError, TypeError, ValueError, AttributeError):  # a malformed interval is skipped, never fatal
-            continue
-    return out
+def intervals(events: Iterable[Event[Payload]]) -> list[Interval]:
+    """The journal's stats intervals, in order."""
+    return [Interval(e.seq, e.data.t_from, e.data.t_to, e.data.users_from, e.data.users, dict(e.data.names))
+            for e in events if isinstance(e.data, LoadStats)]  # fmt: skip
 
 
-def load_frame(items: Sequence[Interval]):
+def load_frame(items: Sequence[Interval]) -> pd.DataFrame:
     """A pandas DataFrame, one row per (interval, request name): seq, t_from, t_to, dt, user_s, name, requests, failures.
 
     For trends and notebooks across journals. The scorecard itself does not use it: its
@@ -74,7 +67,7 @@ def load_frame(items: Sequence[Interval]):
     """
     import pandas as pd
 
-    rows = [(iv.seq, iv.t_from, iv.t_to, iv.dt, iv.user_seconds, name, int(f.get("requests") or 0), int(f.get("failures") or 0))
+    rows = [(iv.seq, iv.t_from, iv.t_to, iv.dt, iv.user_seconds, name, f.requests, f.failures)
             for iv in items for name, f in sorted(iv.names.items())]
     return pd.DataFrame(rows, columns=["seq", "t_from", "t_to", "dt", "user_s", "name", "requests", "failures"])
 
@@ -84,31 +77,32 @@ def overlap(a0: float, a1: float, b0: float, b1: float) -> float:
     return max(0.0, min(a1, b1) - max(a0, b0))
 
 
-def load_end(events: Sequence[Event], items: Sequence[Interval]) -> float:
+def load_end(events: Sequence[Event[Payload]], items: Sequence[Interval]) -> float:
     """When the load stopped: LoadStopped/LoadFailed, else the last interval, else the drill's end."""
-    stop = next((e.t for e in reversed(events) if e.kind in ("LoadStopped", "LoadFailed")), None)
+    stop = next((e.t for e in reversed(events) if isinstance(e.data, (LoadStopped, LoadFailed))), None)
     last = items[-1].t_to if items else None
     ends = [t for t in (stop, last) if t is not None]
     return max(ends) if ends else events[-1].t
 
 
-def unknown_spans(events: Sequence[Event], items: Sequence[Interval]) -> list[UnknownSpan]:
+def unknown_spans(events: Sequence[Event[Payload]], items: Sequence[Interval]) -> list[UnknownSpan]:
     """LoadFailed → the next LoadStarted (or the end), from the last interval before the failure."""
     spans: list[UnknownSpan] = []
     last_to: float | None = None
     started_t: float | None = None
     open_span: UnknownSpan | None = None
     for e in events:
-        if e.kind == "LoadStats" and isinstance(e.data.get("t_to"), (int, float)):
-            last_to = float(e.data["t_to"])
-        elif e.kind == "LoadStarted":
+        d = e.data
+        if isinstance(d, LoadStats):
+            last_to = d.t_to
+        elif isinstance(d, LoadStarted):
             if open_span is not None:
                 spans.append(open_span.model_copy(update={"to_t": round(e.t, 3)}))
                 open_span = None
             started_t, last_to = e.t, None
-        elif e.kind == "LoadFailed" and open_span is None:
+        elif isinstance(d, LoadFailed) and open_span is None:
             begin = last_to if last_to is not None else (started_t if started_t is not None else e.t)
-            reason = str(e.data.get("error") or "the load generator failed")
+            reason = d.error or "the load generator failed"
             open_span = UnknownSpan(from_t=round(min(begin, e.t), 3), to_t=None, reason=reason, seq=e.seq)
     if open_span is not None:
         spans.append(open_span)
@@ -126,19 +120,25 @@ def baseline_intervals(items: Sequence[Interval], injection_t: float | None) -> 
 
 
 def _hist(items: Iterable[Interval], names: set[str] | None) -> tuple[int, int, Counter[float]]:
-    req, fail, hist = 0, 0, Counter()
+    req, fail, hist = 0, 0, Counter[float]()
     for iv in items:
         for name, f in iv.names.items():
             if names is not None and name not in names:
                 continue
-            req += int(f.get("requests") or 0)
-            fail += int(f.get("failures") or 0)
-            for k, v in (f.get("hist") or {}).items():
-                try:
-                    hist[float(k)] += int(v)
-                except (TypeError, ValueError):
-                    continue
+            req += f.requests
+            fail += f.failures
+            add_hist(hist, f)
     return req, fail, hist
+
+
+def add_hist(hist: Counter[float], figures: Figures) -> None:
+    """Add one interval's response-time histogram (``{"12": 3}``: 3 responses of 12 ms) to ``hist``;
+    a key that is not a number is skipped."""
+    for k, v in (figures.hist or {}).items():
+        try:
+            hist[float(k)] += v
+        except ValueError:
+            continue
 
 
 def percentile(hist: Counter[float], p: float) -> float | None:
@@ -175,7 +175,7 @@ def window(items: Sequence[Interval], cf: set[str], from_t: float | None, to_t: 
 def request_counts(iv: Interval, names: set[str] | None) -> tuple[int, int]:
     """(requests, failures) of one interval, over ``names`` (None: every request)."""
     rows = [f for n, f in iv.names.items() if names is None or n in names]
-    return sum(int(f.get("requests") or 0) for f in rows), sum(int(f.get("failures") or 0) for f in rows)
+    return sum(f.requests for f in rows), sum(f.failures for f in rows)
 
 
 def peak_rate(items: Sequence[Interval], counts: dict[int, tuple[int, int]]) -> tuple[float | None, float | None]:

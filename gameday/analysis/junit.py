@@ -20,9 +20,9 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 
 from gameday.analysis.findings import measure, via_text
-from gameday.analysis.timeline import format_offset
 from gameday.model.duration import human
 from gameday.model.scorecard import Scorecard, StepResult
+from gameday.model.terms import format_offset
 
 _XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _COUNTER = {"failure": "failures", "error": "errors", "skipped": "skipped"}

@@ -40,45 +40,79 @@ Rules (also in ``docs/scoring.md``):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import Literal, TypeGuard
 
 from gameday.errors import JournalError
 from gameday.model.duration import human
-from gameday.model.events import Event
+from gameday.model.events import (
+    ActionRecorded,
+    DetectionRecorded,
+    DrillAborted,
+    DrillEnded,
+    Event,
+    FaultInjected,
+    ImpactStarted,
+    Payload,
+    RecordedAction,
+    RecoveryObserved,
+    RoleAssigned,
+)
 from gameday.model.scenario import Scenario, Step
 from gameday.model.scorecard import StepResult, StepVerdict
+from gameday.model.terms import Audience, Severity, format_offset
 
 #: Tolerance for comparing journal times (written with microsecond resolution).
 EPS = 1e-6
 #: Author or source name of actions taken by automated runbooks and scripted responders.
 AUTOMATION = "automation"
-IC = "incident-commander"
-
 
 def r3(x: float | None) -> float | None:
     """Round to 3 decimals (milliseconds), the precision of every time in a scorecard."""
     return None if x is None else round(x, 3) + 0.0
 
 
-def offset(t: float | None) -> str:
-    """An offset from drill start for people: ``'+12.3s'``, ``'+1m05s'``; ``'—'`` for None."""
-    return "—" if t is None else "+" + human(max(t, 0.0))
+def is_kind[K: Payload](event: Event[Payload], kind: type[K]) -> TypeGuard[Event[K]]:
+    """Whether ``event``'s payload is a ``kind`` (narrows the event for a type checker)."""
+    return isinstance(event.data, kind)
+
+
+def first_of[K: Payload](
+    events: Iterable[Event[Payload]], kind: type[K], *, after: Event[Payload] | None = None
+) -> Event[K] | None:
+    """The first event of ``kind`` (after event ``after``, if given), or None; stops at the first match."""
+    for e in events:
+        if (after is None or e.seq > after.seq) and is_kind(e, kind):
+            return e
+    return None
+
+
+ActionName = RecordedAction | Literal["assign_role"]
 
 
 @dataclass(frozen=True)
 class Action:
-    """A responder's action, normalised from ``ActionRecorded`` (or ``RoleAssigned``: ``assign_role``)."""
+    """A responder's action, normalised from ``ActionRecorded`` (or ``RoleAssigned``: ``assign_role``).
+
+    ``role`` is the role the action was recorded under (never set for ``assign_role``);
+    ``severity``, ``audience`` and ``runbook`` are the action's own (``set_severity``,
+    ``declare_incident``, ``post_update``, ``runbook_*``); ``assigned_role`` and ``person``
+    are what an ``assign_role`` gave to whom.
+    """
 
     seq: int
     t: float
-    action: str
+    action: ActionName
     author: str
     role: str | None
-    data: Mapping[str, Any]
     automated: bool
+    severity: Severity | None = None
+    audience: Audience | None = None
+    runbook: str | None = None
+    assigned_role: str | None = None
+    person: str | None = None
 
 
 class RoleBook:
@@ -118,12 +152,12 @@ class Facts:
     """What a journal says happened, read once; times are seconds from drill start."""
 
     path: str
-    events: tuple[Event, ...]
-    injection: Event | None
-    detection: Event | None
-    recovery: Event | None
-    ended: Event | None
-    aborted: Event | None
+    events: tuple[Event[Payload], ...]
+    injection: Event[FaultInjected] | None
+    detection: Event[DetectionRecorded] | None
+    recovery: Event[RecoveryObserved] | None
+    ended: Event[DrillEnded] | None
+    aborted: Event[DrillAborted] | None
     actions: tuple[Action, ...]
     roles: RoleBook = field(compare=False)
     #: The first ``resolved`` action at or after the first injection: the incident closes.
@@ -143,73 +177,73 @@ class Facts:
     def finished(self) -> bool:
         return self.ended is not None or self.aborted is not None
 
-    def line_error(self, event: Event, message: str) -> JournalError:
+    def line_error(self, event: Event[Payload], message: str) -> JournalError:
         return JournalError(self.path, event.seq + 1, message)
 
 
 def impact_start(facts: Facts) -> float | None:
     """When the probes first saw customer impact after the first injection (``ImpactStarted``); None if never."""
-    inj = facts.injection
-    return next((e.t for e in facts.events if inj and e.seq > inj.seq and e.kind == "ImpactStarted"), None)
-
-
-def _text(data: Mapping[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    return value if isinstance(value, str) and value else None
+    if facts.injection is None:
+        return None
+    started = first_of(facts.events, ImpactStarted, after=facts.injection)
+    return started.t if started else None
 
 
 # The incident's milestones, defined once: the scorecard (read_facts), the comms drafts and
 # the live view all take them from these three functions.
 
 
-def first_injection(events: Sequence[Event]) -> Event | None:
+def first_injection(events: Sequence[Event[Payload]]) -> Event[FaultInjected] | None:
     """The first ``FaultInjected``: the incident starts there."""
-    return next((e for e in events if e.kind == "FaultInjected"), None)
+    return first_of(events, FaultInjected)
 
 
-def first_detection(events: Sequence[Event], injection: Event | None, people_count: bool) -> Event | None:
+def first_detection(
+    events: Sequence[Event[Payload]], injection: Event[Payload] | None, people_count: bool
+) -> Event[DetectionRecorded] | None:
     """The first ``DetectionRecorded`` after ``injection`` (none before any injection): a person's
     report counts only when the scenario says people count (``detection.people_count``)."""
     if injection is None:
         return None
-    return next((e for e in events if e.seq > injection.seq and e.kind == "DetectionRecorded"
-                 and (people_count or e.data.get("via") != "person")), None)  # fmt: skip
+    return next((e for e in events if e.seq > injection.seq and is_kind(e, DetectionRecorded)
+                 and (people_count or e.data.via != "person")), None)  # fmt: skip
 
 
-def first_recovery(events: Sequence[Event], injection: Event | None) -> Event | None:
+def first_recovery(events: Sequence[Event[Payload]], injection: Event[Payload] | None) -> Event[RecoveryObserved] | None:
     """The first ``RecoveryObserved`` after ``injection`` (none before any injection)."""
     if injection is None:
         return None
-    return next((e for e in events if e.seq > injection.seq and e.kind == "RecoveryObserved"), None)
+    return first_of(events, RecoveryObserved, after=injection)
 
 
-def read_facts(scenario: Scenario, events: Sequence[Event], path: str = "<journal>") -> Facts:
-    """Read the facts every measure needs. Raises :class:`JournalError` for an action or
-    role assignment missing a required key (``action``/``author``, ``person``/``role``)."""
+def read_facts(scenario: Scenario, events: Sequence[Event[Payload]], path: str = "<journal>") -> Facts:
+    """Read the facts every measure needs. Raises :class:`JournalError` for an action without
+    an author (and no source to take it from), or a role assignment with an empty person or role."""
     if not events:
         raise JournalError(path, 1, "no events")
     injection = first_injection(events)
     detection = first_detection(events, injection, scenario.detection.people_count)
     recovery = first_recovery(events, injection)
-    ended = next((e for e in events if e.kind == "DrillEnded"), None)
-    aborted = next((e for e in events if e.kind == "DrillAborted"), None)
+    ended = first_of(events, DrillEnded)
+    aborted = first_of(events, DrillAborted)
     actions: list[Action] = []
     assignments: list[tuple[int, float, str, str]] = []
     for e in events:
         auto = e.source == AUTOMATION
-        if e.kind == "ActionRecorded":
-            name, author = _text(e.data, "action"), _text(e.data, "author") or e.source or None
-            if name is None or author is None:
-                raise JournalError(path, e.seq + 1, "ActionRecorded data needs 'action' and 'author' strings")
-            role = _text(e.data, "role")
-            actions.append(Action(e.seq, e.t, name, author, role, e.data, auto or author == AUTOMATION))
-        elif e.kind == "RoleAssigned":
-            person, role = _text(e.data, "person"), _text(e.data, "role")
-            if person is None or role is None:
-                raise JournalError(path, e.seq + 1, "RoleAssigned data needs 'person' and 'role' strings")
-            assignments.append((e.seq, e.t, person, role))
-            by = _text(e.data, "by") or e.source
-            actions.append(Action(e.seq, e.t, "assign_role", by, None, e.data, auto or by == AUTOMATION))
+        d = e.data
+        if isinstance(d, ActionRecorded):
+            author = d.author or e.source
+            if not author:
+                raise JournalError(path, e.seq + 1, "ActionRecorded data needs a non-empty 'author' (or a source)")
+            actions.append(Action(e.seq, e.t, d.action, author, d.role or None, auto or author == AUTOMATION,
+                                  severity=d.severity, audience=d.audience, runbook=d.runbook))  # fmt: skip
+        elif isinstance(d, RoleAssigned):
+            if not d.person or not d.role:
+                raise JournalError(path, e.seq + 1, "RoleAssigned data needs non-empty 'person' and 'role'")
+            assignments.append((e.seq, e.t, d.person, d.role))
+            by = d.by or e.source
+            actions.append(Action(e.seq, e.t, "assign_role", by, None, auto or by == AUTOMATION,
+                                  assigned_role=d.role, person=d.person))  # fmt: skip
     start = injection.t if injection else 0.0
     resolved = next((a for a in actions if a.action == "resolved" and a.t >= start - EPS), None)
     return Facts(
@@ -219,20 +253,20 @@ def read_facts(scenario: Scenario, events: Sequence[Event], path: str = "<journa
 
 def step_matches(step: Step, action: Action) -> bool:
     """Whether ``action`` is the kind of action ``step`` expects (roles aside)."""
-    d, name = action.data, action.action
+    name = action.action
     match step.action:
         case "runbook":
-            return name == "runbook_started" and d.get("runbook") == step.runbook
+            return name == "runbook_started" and action.runbook == step.runbook
         case "set_severity":
-            if name not in ("set_severity", "declare_incident") or not _text(d, "severity"):
+            if name not in ("set_severity", "declare_incident") or action.severity is None:
                 return False
-            return step.expect is None or d.get("severity") == step.expect
+            return step.expect is None or action.severity == step.expect
         case "post_update":
-            return name == "post_update" and (step.audience is None or d.get("audience") == step.audience)
+            return name == "post_update" and (step.audience is None or action.audience == step.audience)
         case "notify_executives":
-            return name == "notify_executives" or (name == "post_update" and d.get("audience") == "executive")
+            return name == "notify_executives" or (name == "post_update" and action.audience == "executive")
         case "assign_role":
-            return name == "assign_role" and (step.expect is None or d.get("role") == step.expect)
+            return name == "assign_role" and (step.expect is None or action.assigned_role == step.expect)
         case _:
             return name == step.action
 
@@ -325,7 +359,7 @@ def _anchor_t(after: str, facts: Facts, statuses: Mapping[str, StepStatus]) -> f
 
 
 def evaluate_steps(
-    scenario: Scenario, events: Sequence[Event], now_t: float | None = None, *, facts: Facts | None = None
+    scenario: Scenario, events: Sequence[Event[Payload]], now_t: float | None = None, *, facts: Facts | None = None
 ) -> list[StepStatus]:
     """Match every step of ``scenario.response`` against the journal ``events``, in scenario order.
 
@@ -344,7 +378,7 @@ def evaluate_steps(
     return [statuses[s.id] for s in scenario.response]
 
 
-def match_steps(scenario: Scenario, events: Sequence[Event], *, facts: Facts | None = None) -> list[StepResult]:
+def match_steps(scenario: Scenario, events: Sequence[Event[Payload]], *, facts: Facts | None = None) -> list[StepResult]:
     """The final :class:`StepResult` of every step of a finished (or crashed) journal."""
     return [s.result() for s in evaluate_steps(scenario, events, facts=facts)]
 
@@ -367,12 +401,13 @@ def _evaluate(
     if step.after == "recovery":
         early = [a for a in matching if facts.window_t - EPS <= a.t < opens - EPS]
         if early:
-            notes.append(f"the {early[0].action} at {offset(early[0].t)} came before recovery was observed and does not count")
+            when = format_offset(early[0].t)
+            notes.append(f"the {early[0].action} at {when} came before recovery was observed and does not count")
     if not cands:
         if live and horizon <= deadline + EPS:
             return StepStatus(step, anchor_t, deadline, note="; ".join(notes))
         if not live and facts.end_t < deadline - EPS:
-            why = f"the drill ended at {offset(facts.end_t)}, before this step was due at {offset(deadline)}"
+            why = f"the drill ended at {format_offset(facts.end_t)}, before this step was due at {format_offset(deadline)}"
             notes.insert(0, f"not applicable: {why}")
             return StepStatus(step, anchor_t, deadline, "not_applicable", note="; ".join(notes))
         notes.insert(0, "overdue: not done yet" if live else "not done")

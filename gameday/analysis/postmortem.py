@@ -35,11 +35,22 @@ from gameday.analysis.findings import (
     went_well,
 )
 from gameday.analysis.templating import BUILTIN_TEMPLATES, TEMPLATE_NAMES, environment, md_escape, warm_up  # noqa: F401 - re-exported
-from gameday.analysis.timeline import format_offset, one_line, timeline_rows
+from gameday.analysis.timeline import one_line, timeline_rows
 from gameday.errors import ConfigError
 from gameday.journal import Journal
-from gameday.model.duration import human
+from gameday.model.duration import format_duration, human
+from gameday.model.events import (
+    DrillStarted,
+    FaultInjected,
+    FaultInjectionFailed,
+    FaultRollbackFailed,
+    FaultRolledBack,
+    ImpactEnded,
+    ImpactStarted,
+)
+from gameday.model.scenario import Fault, Scenario
 from gameday.model.scorecard import Scorecard
+from gameday.model.terms import format_offset
 
 __all__ = ["ActionItem", "action_items", "md_escape", "postmortem_context", "render_postmortem"]
 
@@ -93,13 +104,17 @@ def render_postmortem(
 
 def postmortem_context(journal: Journal, card: Scorecard, charts: Sequence[Path] | None = None,
                        fmt: str = "md") -> dict[str, Any]:
-    """Everything the templates lay out, as plain values (texts unescaped)."""
+    """Everything the templates lay out, as plain values (texts unescaped).
+
+    ``scenario`` is the scenario as the journal holds it (JSON by alias), for a project's
+    own templates; the built-in ones lay out the computed values only.
+    """
     scenario = _scenario(journal)
     return {
         "card": card,
-        "scenario": scenario,
+        "scenario": scenario.model_dump(mode="json", by_alias=True) if scenario is not None else {},
         "summary": _summary(journal, card, scenario),
-        "timeline": [r for r in timeline_rows(journal.events) if r.kind != "LoadStats"],
+        "timeline": timeline_rows(journal.events),  # per-second LoadStats are never rows
         "faults": _faults(journal, scenario),
         "gaps": contributing_gaps(card, journal),
         "impact": _impact(journal, card, scenario, charts, fmt),
@@ -111,14 +126,13 @@ def postmortem_context(journal: Journal, card: Scorecard, charts: Sequence[Path]
     }
 
 
-def _scenario(journal: Journal) -> dict[str, Any]:
-    start = journal.first("DrillStarted")
-    scenario = start.data.get("scenario") if start else None
-    return scenario if isinstance(scenario, dict) else {}
+def _scenario(journal: Journal) -> Scenario | None:
+    start = journal.first(DrillStarted)
+    return start.data.scenario if start else None
 
 
 def _first_injection(journal: Journal) -> float | None:
-    event = journal.first("FaultInjected")
+    event = journal.first(FaultInjected)
     return event.t if event else None
 
 
@@ -131,16 +145,16 @@ def _date(iso: str | None) -> str:
         return iso
 
 
-def _summary(journal: Journal, card: Scorecard, scenario: dict[str, Any]) -> dict[str, Any]:
-    start = journal.first("DrillStarted")
-    policy = start.data.get("policy") if start else None
-    level = (policy.get("levels") or {}).get(card.expected_severity) if isinstance(policy, dict) else None
+def _summary(journal: Journal, card: Scorecard, scenario: Scenario | None) -> dict[str, Any]:
+    start = journal.first(DrillStarted)
+    levels = start.data.policy.levels if start else {}
+    level = next((lv for sev, lv in levels.items() if sev == card.expected_severity), None)
     outcome = card.outcome + (f" ({card.abort_reason})" if card.abort_reason else "")
     return {
         "scenario_id": card.scenario_id,
         "title": card.title,
-        "service": scenario.get("service") or "the service",
-        "description": one_line(scenario.get("description") or "", 600),
+        "service": (scenario.service if scenario else "") or "the service",
+        "description": one_line(scenario.description if scenario else "", 600),
         "drill_id": card.drill_id,
         "mode": card.mode,
         "date": _date(card.started_at).split(" ")[0],
@@ -150,7 +164,7 @@ def _summary(journal: Journal, card: Scorecard, scenario: dict[str, Any]) -> dic
         "score": f"{card.score.total:.1f}/100",
         "result": "PASS" if card.passed else "FAIL",
         "severity_expected": card.expected_severity,
-        "severity_expected_means": level.get("description") if isinstance(level, dict) else None,
+        "severity_expected_means": level.description if level is not None else None,
         "severity_declared": card.severity.first_declared or "none declared",
         "severity_final": card.severity.final or "none declared",
         "policy": card.policy,
@@ -158,56 +172,60 @@ def _summary(journal: Journal, card: Scorecard, scenario: dict[str, Any]) -> dic
     }
 
 
-def _fault_how(fault: dict[str, Any]) -> str:
-    if fault.get("experiment"):
-        return f"Chaos Toolkit experiment {fault['experiment']}"
-    if fault.get("activities"):
-        names = [str(a.get("name", "?")) for a in fault["activities"] if isinstance(a, dict)]
+def _fault_how(fault: Fault) -> str:
+    if fault.experiment:
+        return f"Chaos Toolkit experiment {fault.experiment}"
+    if fault.activities:
+        names = [str(a.get("name", "?")) for a in fault.activities]
         return "Chaos Toolkit activities: " + ", ".join(names)
-    if isinstance(fault.get("process"), dict):
-        p = fault["process"]
-        return f"process fault: {p.get('action', '?')} {p.get('target', '?')} ({p.get('signal', 'SIGKILL')})"
+    if fault.process is not None:
+        p = fault.process
+        return f"process fault: {p.action} {p.target} ({p.signal})"
     return "—"
 
 
-def _faults(journal: Journal, scenario: dict[str, Any]) -> list[dict[str, Any]]:
+def _faults(journal: Journal, scenario: Scenario | None) -> list[dict[str, Any]]:
     out = []
-    for fault in scenario.get("faults") or []:
-        if not isinstance(fault, dict):
-            continue
-        fid = fault.get("id")
-        inj = next((e for e in journal.of("FaultInjected", "FaultInjectionFailed") if e.data.get("fault") == fid), None)
-        rolled = [e for e in journal.of("FaultRolledBack", "FaultRollbackFailed") if e.data.get("fault") == fid]
+    for fault in scenario.faults if scenario else []:
+        fid = fault.id
+        inj = next((e for e in journal.events
+                    if isinstance(e.data, (FaultInjected, FaultInjectionFailed)) and e.data.fault == fid), None)
+        rolled = [e for e in journal.events if isinstance(e.data, (FaultRolledBack, FaultRollbackFailed)) and e.data.fault == fid]
         rb = rolled[-1] if rolled else None
         if inj is None:
             injected = "not injected"
         else:
-            injected = format_offset(inj.t) if inj.kind == "FaultInjected" else "could not be injected"
+            injected = format_offset(inj.t) if isinstance(inj.data, FaultInjected) else "could not be injected"
         if rb is None:
             rolled_back = "no rollback recorded"
-        elif rb.kind == "FaultRolledBack":
-            rolled_back = f"{format_offset(rb.t)} ({rb.data.get('reason', '?')})"
+        elif isinstance(rb.data, FaultRolledBack):
+            rolled_back = f"{format_offset(rb.t)} ({rb.data.reason})"
         else:
             rolled_back = "rollback did not complete"
         out.append({
             "id": fid,
-            "description": one_line(fault.get("description") or "", 600) or "(no description)",
+            "description": one_line(fault.description or "", 600) or "(no description)",
             "how": _fault_how(fault),
-            "scheduled": fault.get("at"),
+            "scheduled": format_duration(fault.at),
             "injected": injected,
             "rolled_back": rolled_back,
         })  # fmt: skip
     return out
 
 
-def _impact(journal: Journal, card: Scorecard, scenario: dict[str, Any], charts: Sequence[Path] | None = None,
+def _impact(journal: Journal, card: Scorecard, scenario: Scenario | None, charts: Sequence[Path] | None = None,
             fmt: str = "md") -> dict[str, Any]:
-    checks, open_, starts = [], {}, {}
-    for e in journal.of("ImpactStarted", "ImpactEnded"):
-        check = str(e.data.get("check") or "?")
-        if e.kind == "ImpactStarted":
+    checks: list[dict[str, str]] = []
+    open_: dict[str, dict[str, str]] = {}
+    starts: dict[str, float] = {}
+    for e in journal.events:
+        d = e.data
+        if not isinstance(d, (ImpactStarted, ImpactEnded)):
+            continue
+        check = d.check or "?"
+        if isinstance(d, ImpactStarted):
             row = {"check": check, "started": format_offset(e.t), "ended": "still failing at drill end", "duration": "—",
-                   "detail": one_line(e.data.get("detail") or "", 200)}  # fmt: skip
+                   "detail": one_line(d.detail or "", 200)}  # fmt: skip
             open_[check], starts[check] = row, e.t
             checks.append(row)
         elif check in open_:
@@ -217,7 +235,7 @@ def _impact(journal: Journal, card: Scorecard, scenario: dict[str, Any], charts:
     if ttr is None and card.recovery.recovered_t is not None and first is not None:
         ttr = card.recovery.recovered_t - first
     load = _load_impact(journal, card, charts, fmt)
-    customers = load["customers"] if load else (LOAD_SENTENCE if scenario.get("load") else NO_LOAD_SENTENCE)
+    customers = load["customers"] if load else (LOAD_SENTENCE if scenario is not None and scenario.load else NO_LOAD_SENTENCE)
     return {
         "duration": human(card.impact_seconds),
         "time_to_recovery": human(ttr),
@@ -236,7 +254,7 @@ def _load_impact(journal: Journal, card: Scorecard, charts: Sequence[Path] | Non
 
     text = impact_text(impact)
     if charts is not None:
-        titles = {name: title for name, title in _chart_titles()}
+        titles = dict(_chart_titles())
         images = [(p.name, titles.get(p.name, p.stem), p.read_bytes() if fmt == "html" else b"", True) for p in charts]
     elif fmt == "html":
         from gameday.analysis.charts import chart_images

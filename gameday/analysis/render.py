@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from gameday.analysis.matching import offset
 from gameday.model.duration import human
 from gameday.model.scorecard import Scorecard
+from gameday.model.terms import format_offset
 
 FORMATS = ("json", "md", "html")
 SCORECARD_HTML = "scorecard.html.j2"  # in gameday/templates/
@@ -50,7 +50,7 @@ def _table(head: Iterable[str], rows: Iterable[Iterable[str]]) -> list[str]:
     head = list(head)
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(row) + " |" for row in rows]
-    return out + [""]
+    return [*out, ""]
 
 
 def _points(card: Scorecard) -> str:
@@ -78,8 +78,9 @@ def _markdown(c: Scorecard) -> str:
     )
     d = c.detection
     how = (f" via {md(d.via)}" + (f" ({md(d.signal)})" if d.signal else "")) if d.via else ""
-    out += ["## Detection", "", f"**{_verdict(d.verdict)}** — deadline {offset(d.deadline_t)}, detected {offset(d.detected_t)}{how}", ""]
-    out += ["## Steps", ""] + _md_steps(c)
+    when = f"deadline {format_offset(d.deadline_t)}, detected {format_offset(d.detected_t)}"
+    out += ["## Detection", "", f"**{_verdict(d.verdict)}** — {when}{how}", ""]
+    out += ["## Steps", "", *_md_steps(c)]
     out += _md_practice(c)
     from gameday.analysis.impact import impact_markdown  # pandas-free; only the scorecard's load figures
 
@@ -101,8 +102,8 @@ def _markdown(c: Scorecard) -> str:
 
 def _md_steps(c: Scorecard) -> list[str]:
     rows = [
-        [md(s.id), md(s.action), md(s.role), f"{md(s.anchor)} {offset(s.anchor_t)}", offset(s.deadline_t),
-         offset(s.done_t), f"**{_verdict(s.verdict)}**", _who(s.author, s.author_role), md(s.note)]
+        [md(s.id), md(s.action), md(s.role), f"{md(s.anchor)} {format_offset(s.anchor_t)}", format_offset(s.deadline_t),
+         format_offset(s.done_t), f"**{_verdict(s.verdict)}**", _who(s.author, s.author_role), md(s.note)]
         for s in c.steps
     ]  # fmt: skip
     head = ["step", "action", "role", "anchor", "deadline", "done", "verdict", "who", "note"]
@@ -112,20 +113,22 @@ def _md_steps(c: Scorecard) -> list[str]:
 def _md_practice(c: Scorecard) -> list[str]:
     s, e, m, r, rc = c.severity, c.executives, c.comms, c.roles, c.recovery
     out = ["## Severity", ""]
-    out += [f"expected {s.expected}; first declared {md(s.first_declared)}; final {md(s.final)}; "
-            f"correct: {'yes' if s.correct else 'no'}; time to correct {human(s.time_to_correct)}", "", md(s.note), ""]  # fmt: skip
-    out += ["## Executives", "", f"**{_verdict(e.verdict)}** — deadline {offset(e.deadline_t)}, notified {offset(e.notified_t)}"]
+    verdict = (f"expected {s.expected}; first declared {md(s.first_declared)}; final {md(s.final)}; "
+               f"correct: {'yes' if s.correct else 'no'}; time to correct {human(s.time_to_correct)}")
+    out += [verdict, "", md(s.note), ""]
+    when = f"deadline {format_offset(e.deadline_t)}, notified {format_offset(e.notified_t)}"
+    out += ["## Executives", "", f"**{_verdict(e.verdict)}** — {when}"]
     out += ["", md(e.note), "", "## Stakeholder updates", ""]
-    out += [f"**{_verdict(m.verdict)}** — {m.updates} update(s); longest gap {human(m.longest_gap)}; "
-            f"required every {human(m.required_every)}", "", md(m.note), ""]  # fmt: skip
+    out += [(f"**{_verdict(m.verdict)}** — {m.updates} update(s); longest gap {human(m.longest_gap)}; "
+             f"required every {human(m.required_every)}"), "", md(m.note), ""]  # fmt: skip
     out += ["## Roles", ""]
     out += _table(["role", "held by"], [[md(role), md(" → ".join(people))] for role, people in _holders(c)])
     distinct = "yes" if r.distinct_people else "no"
     out += [f"missing: {md(', '.join(r.missing)) if r.missing else 'none'}; one role per person: {distinct}", ""]
     out += [f"- {md(n)}" for n in r.notes] + ([""] if r.notes else [])
     out += ["## Recovery", ""]
-    out += [f"**{_verdict(rc.verdict)}** — deadline {offset(rc.deadline_t)}, recovered {offset(rc.recovered_t)}; "
-            f"impact {human(c.impact_seconds)}", ""]  # fmt: skip
+    when = f"deadline {format_offset(rc.deadline_t)}, recovered {format_offset(rc.recovered_t)}"
+    out += [f"**{_verdict(rc.verdict)}** — {when}; impact {human(c.impact_seconds)}", ""]
     return out
 
 
@@ -144,5 +147,5 @@ def _html(card: Scorecard) -> str:
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(BUILTIN_TEMPLATES)), autoescape=True,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.filters.update(offset=offset, human=human, v=_verdict)
+    env.filters.update(offset=format_offset, human=human, v=_verdict)
     return env.get_template(SCORECARD_HTML).render(c=card, holders=_holders(card), points=_points(card), seqs=_seqs)

@@ -37,46 +37,50 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fractions import Fraction
 from itertools import pairwise
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import ValidationError
-
-from gameday.analysis.impact import measure_impact
 from gameday.analysis.failures import failure_lines
-from gameday.analysis.matching import EPS, IC, Action, Facts, evaluate_steps, impact_start, offset, r3, read_facts
+from gameday.analysis.impact import measure_impact
+from gameday.analysis.matching import EPS, Action, Facts, evaluate_steps, impact_start, r3, read_facts
 from gameday.errors import JournalError
 from gameday.journal import Journal
-from gameday.model.events import Event
 from gameday.model.duration import human
+from gameday.model.events import DrillStarted, Event, ImpactEnded, ImpactStarted, Payload
 from gameday.model.policy import SeverityLevel, SeverityPolicy
 from gameday.model.scenario import Scenario
 from gameday.model.scorecard import (
     CommsResult,
     DetectionResult,
+    DetectionVerdict,
     ExecutiveResult,
     Measure,
     RecoveryResult,
+    RecoveryVerdict,
     RoleResult,
     Score,
-    ScoreComponent,
     Scorecard,
+    ScoreComponent,
     SeverityResult,
     StepResult,
 )
+from gameday.model.terms import IC, Mode, format_offset
 
 FORMULA = (
     "total = 100 × Σ(weight × earned) / Σ(weight of applicable components), clamped to [0, 100], "
     "rounded half-even to 0.1; components that are not applicable (earned = none) are excluded"
 )
+Outcome = Literal["completed", "aborted", "incomplete"]
+ExecutiveVerdict = Literal["on_time", "late", "missed", "not_required"]
 _FRACTION = {"on_time": Fraction(1), "late": Fraction(1, 2)}
 
 
 def score_journal(journal: Journal) -> Scorecard:
     """Measure and score one drill journal. Pure and deterministic.
 
-    Raises :class:`~gameday.errors.JournalError` (line 1) when the ``DrillStarted`` data
-    lacks a valid ``scenario``, ``policy``, ``drill_id`` or ``mode``, and (with its line)
-    for an action or role assignment missing a required key.
+    Raises :class:`~gameday.errors.JournalError` (line 1) when the journal does not begin
+    with ``DrillStarted`` or its ``drill_id`` is empty, and (with its line) for an action
+    without an author or a role assignment with an empty person or role. (A ``DrillStarted``
+    whose scenario or policy is not valid never gets this far: reading the journal refuses it.)
     """
     scenario, policy, drill_id, mode = drill_setup(journal)
     facts = read_facts(scenario, journal.events, journal.path)
@@ -90,9 +94,10 @@ def score_journal(journal: Journal) -> Scorecard:
     executives = _executives(scenario, level, facts)
     comms, comms_earned = _comms(level, facts)
     roles, roles_earned = _roles(scenario, facts)
-    aborted = facts.aborted is not None or (facts.ended is not None and facts.ended.data.get("outcome") == "aborted")
-    outcome = "aborted" if aborted else "completed" if facts.ended else "incomplete"
-    reason = next((str(e.data["reason"]) for e in (facts.aborted, facts.ended) if e and e.data.get("reason")), None)
+    aborted = facts.aborted is not None or (facts.ended is not None and facts.ended.data.outcome == "aborted")
+    outcome: Outcome = "aborted" if aborted else "completed" if facts.ended else "incomplete"
+    reasons = (facts.aborted.data.reason if facts.aborted else None, facts.ended.data.reason if facts.ended else None)
+    reason = next((r for r in reasons if r), None)
     due = [s for s in steps if s.verdict != "not_applicable"]
     earned = {
         "detection": None if detection.verdict == "not_applicable" else _FRACTION.get(detection.verdict, Fraction(0)),
@@ -129,26 +134,20 @@ def score_journal(journal: Journal) -> Scorecard:
     )  # fmt: skip
 
 
-def drill_setup(journal: Journal) -> tuple[Scenario, SeverityPolicy, str, str]:
-    """The scenario, policy, drill id and mode from the journal's ``DrillStarted`` event."""
+def drill_setup(journal: Journal) -> tuple[Scenario, SeverityPolicy, str, Mode]:
+    """The scenario, policy, drill id and mode from the journal's ``DrillStarted`` event.
+
+    The scenario and policy were validated when the journal was read; what is left to
+    refuse (:class:`JournalError`, line 1) is a journal that does not begin with
+    ``DrillStarted`` (one assembled in memory) or an empty ``drill_id``.
+    """
     first = journal.events[0] if journal.events else None
-    if first is None or first.kind != "DrillStarted":
+    if first is None or not isinstance(first.data, DrillStarted):
         raise JournalError(journal.path, 1, "the journal does not begin with DrillStarted")
     data = first.data
-    for key in ("drill_id", "mode"):
-        if not isinstance(data.get(key), str) or not data[key]:
-            raise JournalError(journal.path, 1, f"DrillStarted data: {key!r} must be a non-empty string")
-    parsed = []
-    for key, model in (("scenario", Scenario), ("policy", SeverityPolicy)):
-        if not isinstance(data.get(key), dict):
-            raise JournalError(journal.path, 1, f"DrillStarted data: {key!r} is missing or not an object")
-        try:
-            parsed.append(model.model_validate(data[key]))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = "".join(f".{p}" for p in err["loc"])
-            raise JournalError(journal.path, 1, f"DrillStarted data: {key}{where}: {err['msg']}") from None
-    return parsed[0], parsed[1], data["drill_id"], data["mode"]
+    if not data.drill_id:
+        raise JournalError(journal.path, 1, "DrillStarted data: 'drill_id' must be a non-empty string")
+    return data.scenario, data.policy, data.drill_id, data.mode
 
 
 def policy_rules(severity: str, level: SeverityLevel | None) -> list[str]:
@@ -170,7 +169,7 @@ def policy_rules(severity: str, level: SeverityLevel | None) -> list[str]:
 Point = tuple[float, int]  # (t, seq) of an event
 
 
-def _point(x: Action | Event | None) -> Point | None:
+def _point(x: Action | Event[Payload] | None) -> Point | None:
     return None if x is None else (x.t, x.seq)
 
 
@@ -183,7 +182,7 @@ def _measure(name: str, start: Point | None, end: Point | None, definition: str)
 def measure_times(facts: Facts) -> list[Measure]:
     """MTTD, MTTA, MTTR, time_to_recovery and impact_duration, each traceable to two events."""
     inj, det = _point(facts.injection), _point(facts.detection)
-    acks = (a for a in facts.actions if a.action == "acknowledge" or (a.action == "assign_role" and a.data.get("role") == IC))
+    acks = (a for a in facts.actions if a.action == "acknowledge" or (a.action == "assign_role" and a.assigned_role == IC))
     ack = next((a for a in acks if a.t >= facts.window_t - EPS), None)
     impact_s, first_seq, last_seq = _impact(facts)
     return [
@@ -204,11 +203,11 @@ def _impact(facts: Facts) -> tuple[float, int | None, int | None]:
     opened: dict[str, Point] = {}
     spans: list[tuple[float, float, int, int]] = []
     for e in facts.events:
-        check = str(e.data.get("check", ""))
-        if e.kind == "ImpactStarted" and check not in opened:
-            opened[check] = (e.t, e.seq)
-        elif e.kind == "ImpactEnded" and check in opened:
-            t0, s0 = opened.pop(check)
+        d = e.data
+        if isinstance(d, ImpactStarted) and d.check not in opened:
+            opened[d.check] = (e.t, e.seq)
+        elif isinstance(d, ImpactEnded) and d.check in opened:
+            t0, s0 = opened.pop(d.check)
             spans.append((t0, e.t, s0, e.seq))
     spans += [(t0, max(t0, end.t), s0, end.seq) for t0, s0 in opened.values()]
     if not spans:
@@ -226,14 +225,14 @@ def _impact(facts: Facts) -> tuple[float, int | None, int | None]:
 
 def _impacted_at_injection(facts: Facts) -> bool:
     """A check was already failing when the first fault went in."""
-    inj, failing = facts.injection, set()
+    inj, failing = facts.injection, set[str]()
     for e in facts.events:
         if inj is None or e.seq > inj.seq:
             break
-        if e.kind == "ImpactStarted":
-            failing.add(e.data.get("check"))
-        elif e.kind == "ImpactEnded":
-            failing.discard(e.data.get("check"))
+        if isinstance(e.data, ImpactStarted):
+            failing.add(e.data.check)
+        elif isinstance(e.data, ImpactEnded):
+            failing.discard(e.data.check)
     return bool(failing)
 
 
@@ -243,15 +242,14 @@ def _detection(scenario: Scenario, facts: Facts) -> DetectionResult:
     deadline = facts.injection.t + scenario.detection.within
     det = facts.detection
     if det is None:
-        verdict = "silent" if impact_start(facts) is not None else "not_applicable"
-        return DetectionResult(verdict=verdict, deadline_t=r3(deadline), detected_t=None)
-    signal = det.data.get("signal") or det.data.get("alertname")
+        silent: DetectionVerdict = "silent" if impact_start(facts) is not None else "not_applicable"
+        return DetectionResult(verdict=silent, deadline_t=r3(deadline), detected_t=None)
     return DetectionResult(
         verdict="on_time" if det.t <= deadline + EPS else "late",
         deadline_t=r3(deadline),
         detected_t=r3(det.t),
-        via=str(det.data["via"]) if det.data.get("via") else None,
-        signal=str(signal) if signal else None,
+        via=det.data.via,
+        signal=det.data.signal or det.data.alertname or None,
         seq=det.seq,
     )
 
@@ -271,9 +269,9 @@ def _incident_start(facts: Facts) -> float | None:
 def _severity(scenario: Scenario, facts: Facts) -> tuple[SeverityResult, Fraction | None]:
     expected = scenario.severity
     marks = [a for a in facts.actions if a.action in ("set_severity", "declare_incident") and a.t >= facts.window_t - EPS]
-    marks = [a for a in marks if isinstance(a.data.get("severity"), str)]
-    first, final = (marks[0].data["severity"], marks[-1].data["severity"]) if marks else (None, None)
-    good = next((a for a in marks if a.data["severity"] == expected), None)
+    marks = [a for a in marks if a.severity is not None]
+    first, final = (marks[0].severity, marks[-1].severity) if marks else (None, None)
+    good = next((a for a in marks if a.severity == expected), None)
     ttc = r3(max(0.0, good.t - facts.detection.t)) if good and facts.detection else None
     result = SeverityResult(
         expected=expected, first_declared=first, final=final, correct=final == expected, time_to_correct=ttc
@@ -294,7 +292,7 @@ def _executives(scenario: Scenario, level: SeverityLevel | None, facts: Facts) -
     sev = scenario.severity
     declared = _declared(facts)
     start = declared.t if declared else facts.detection.t if facts.detection else None
-    tells = (a for a in facts.actions if a.action == "notify_executives" or a.data.get("audience") == "executive")
+    tells = (a for a in facts.actions if a.action == "notify_executives" or a.audience == "executive")
     told = next((a for a in tells if a.action in ("notify_executives", "post_update") and a.t >= facts.window_t - EPS), None)
     told_t = r3(told.t) if told else None
     base: dict[str, Any] = {"required": False, "within": None, "notified_t": told_t, "verdict": "not_required"}
@@ -315,7 +313,7 @@ def _executives(scenario: Scenario, level: SeverityLevel | None, facts: Facts) -
     if told is None and facts.end_t < deadline - EPS:
         note = f"not required: the drill ended before executives were due ({rule})"
         return ExecutiveResult(**base, deadline_t=r3(deadline), note=note)
-    verdict = "missed" if told is None else "on_time" if told.t <= deadline + EPS else "late"
+    verdict: ExecutiveVerdict = "missed" if told is None else "on_time" if told.t <= deadline + EPS else "late"
     return ExecutiveResult(
         required=True, within=r3(within), notified_t=told_t, verdict=verdict, deadline_t=r3(deadline), note=rule
     )
@@ -334,7 +332,7 @@ def _comms(level: SeverityLevel | None, facts: Facts) -> tuple[CommsResult, Frac
     longest = max(b - a for a, b in pairwise(points))
     until = "the 'resolved' action" if facts.resolved else "the end of the drill"
     since = "detection" if facts.detection else "declaration"
-    note = f"measured from {offset(start)} ({since}) to {offset(close)} ({until})"
+    note = f"measured from {format_offset(start)} ({since}) to {format_offset(close)} ({until})"
     result = CommsResult(
         updates=len(updates), required_every=r3(every), longest_gap=r3(longest), verdict="not_required", note=note
     )
@@ -355,13 +353,13 @@ def _roles(scenario: Scenario, facts: Facts) -> tuple[RoleResult, Fraction | Non
         held = [r for r in required if book.holder(r, seq + 1) == person]
         if len(held) > 1 and person not in doubled:
             doubled.append(person)
-            notes.append(f"one person held {' and '.join(held)} at the same time (from {offset(t)})")
+            notes.append(f"one person held {' and '.join(held)} at the same time (from {format_offset(t)})")
     notes += [f"{role} was handed over: {' → '.join(people)}" for role, people in sorted(holders.items()) if len(people) > 1]
     runs = [a for a in facts.actions if a.action == "runbook_started" and not a.automated]
     ic_runs = [a for a in runs if a.role == IC or book.holder(IC, a.seq) == a.author]
     if ic_runs:
         notes.append(
-            f"the incident commander also ran the {ic_runs[0].data.get('runbook') or 'a'} runbook; "
+            f"the incident commander also ran the {ic_runs[0].runbook or 'a'} runbook; "
             "the IC role works best hands-off — consider handing technical steps to the tech lead"
         )
     result = RoleResult(required=required, holders=holders, missing=missing, distinct_people=not doubled,
@@ -379,7 +377,7 @@ def _recovery(scenario: Scenario, facts: Facts) -> RecoveryResult:
     if rec is None and impact_start(facts) is None and not _impacted_at_injection(facts):
         # the probes never saw customer impact: the system absorbed the fault, nothing to recover from
         return RecoveryResult(verdict="not_applicable", deadline_t=r3(deadline), recovered_t=None)
-    verdict = "never" if rec is None else "on_time" if rec.t <= deadline + EPS else "late"
+    verdict: RecoveryVerdict = "never" if rec is None else "on_time" if rec.t <= deadline + EPS else "late"
     return RecoveryResult(verdict=verdict, deadline_t=r3(deadline), recovered_t=r3(rec.t) if rec else None)
 
 
@@ -391,7 +389,7 @@ def _score(scenario: Scenario, earned: dict[str, Fraction | None], notes: dict[s
         if frac is not None:
             num, den = num + weight * frac, den + weight
         shown = None if frac is None else r3(float(frac))
-        comps.append(ScoreComponent(name=name, weight=r3(float(weight)), earned=shown, note=notes[name]))
+        comps.append(ScoreComponent(name=name, weight=round(float(weight), 3) + 0.0, earned=shown, note=notes[name]))
     if den == 0:
         note = "no component was applicable (or every weight is zero): total is 0"
         return Score(total=0.0, components=comps, formula=FORMULA, note=note)

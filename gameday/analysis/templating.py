@@ -11,6 +11,7 @@ lazily, by the functions that need it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -18,9 +19,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from gameday.analysis.timeline import format_offset
 from gameday.errors import ConfigError
 from gameday.model.duration import human
+from gameday.model.terms import format_offset
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_NAMES = {"md": "postmortem.md.j2", "html": "postmortem.html.j2"}
@@ -50,13 +51,11 @@ def warm_up(templates_dir: Path | None = None) -> None:
     """Import Jinja2 and compile both postmortem templates now (into the process's bytecode
     cache), so a later :func:`render_postmortem` does not pay for it. Never raises: a broken
     template is reported by the render itself."""
-    try:
+    with contextlib.suppress(Exception):  # only a head start; the render reports any problem
         import jinja2
 
         for fmt, name in TEMPLATE_NAMES.items():
             environment(jinja2, fmt, templates_dir).get_template(name)
-    except Exception:  # noqa: BLE001 - only a head start; the render reports any problem
-        pass
 
 
 def environment(jinja2: Any, fmt: str, templates_dir: Path | None) -> Any:
@@ -140,7 +139,7 @@ def _is_builtin(filename: str) -> bool:
 
 
 def _make_cache_class(jinja2: Any) -> Any:
-    class _Cache(jinja2.BytecodeCache):
+    class _Cache(jinja2.BytecodeCache):  # type: ignore[misc]  # jinja2 is imported lazily, so untyped here
         def __init__(self, tag: str, folder: Path | None):
             self.tag, self.folder = tag, folder
             self._disk_keys: set[str] = set()
@@ -154,14 +153,16 @@ def _make_cache_class(jinja2: Any) -> Any:
                 self._disk_keys.add(self.get_cache_key(name, filename))
             return super().get_bucket(environment, name, filename, source)
 
-        def _disk(self, bucket: Any) -> bool:
-            return bucket.key in self._disk_keys
+        def _disk(self, bucket: Any) -> Path | None:
+            """The disk folder for this bucket (a built-in template's), else None: memory only."""
+            return self.folder if bucket.key in self._disk_keys else None
 
         def load_bytecode(self, bucket: Any) -> None:
             data = _BYTECODE.get(bucket.key)
-            if data is None and self._disk(bucket):
+            folder = self._disk(bucket)
+            if data is None and folder is not None:
                 try:
-                    data = (self.folder / f"{bucket.key}.cache").read_bytes()
+                    data = (folder / f"{bucket.key}.cache").read_bytes()
                 except (OSError, ValueError):
                     data = None
             if not data:
@@ -179,18 +180,17 @@ def _make_cache_class(jinja2: Any) -> Any:
             except Exception:  # noqa: BLE001
                 return
             _remember(bucket.key, data)
-            if not self._disk(bucket):
+            folder = self._disk(bucket)
+            if folder is None:
                 return
-            path = self.folder / f"{bucket.key}.cache"
+            path = folder / f"{bucket.key}.cache"
             tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             try:
                 tmp.write_bytes(data)
                 os.replace(tmp, path)
             except OSError:
-                try:
+                with contextlib.suppress(OSError):
                     tmp.unlink()
-                except OSError:
-                    pass
 
     return _Cache
 

@@ -6,18 +6,17 @@ Public API::
     draft_update(audience, events, scenario=None, policy=None, now_t=None, templates_dir=None, *, business=None) -> str
     render_update(audience, facts, templates_dir=None) -> str
 
-``audience`` is ``internal``, ``external`` or ``executive``. Delivery to chat webhooks is
-:mod:`gameday.notify`. Importing this package imports no jinja2.
+``audience`` is ``internal``, ``external`` or ``executive`` (:data:`gameday.model.terms.AUDIENCES`).
+Delivery to chat webhooks is :mod:`gameday.notify`. Importing this package imports no jinja2.
 """
 
 from __future__ import annotations
 
-from gameday.comms.drafts import AUDIENCES, TEMPLATE_NAMES, draft_update, render_update, update_context
+from gameday.comms.drafts import TEMPLATE_NAMES, draft_update, render_update, update_context
 from gameday.comms.facts import CommsFacts, comms_facts
 from gameday.comms.loadfacts import load_interval
 
 __all__ = [
-    "AUDIENCES",
     "TEMPLATE_NAMES",
     "CommsFacts",
     "comms_facts",

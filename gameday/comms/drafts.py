@@ -20,9 +20,12 @@ from typing import Any
 
 from gameday.comms.facts import CommsFacts, comms_facts
 from gameday.errors import ConfigError
-from gameday.model.events import Event
+from gameday.model.events import Event, Payload
+from gameday.model.load import Business
+from gameday.model.policy import SeverityPolicy
+from gameday.model.scenario import Scenario
+from gameday.model.terms import AUDIENCES
 
-AUDIENCES = ("internal", "external", "executive")
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_NAMES = {a: f"comms/{a}.txt.j2" for a in AUDIENCES}
 #: Times are written to the second when the update cadence is shorter than this (scaled drills).
@@ -39,13 +42,13 @@ _STATUS_TEXT = {
 
 def draft_update(
     audience: str,
-    events: Iterable[Event],
-    scenario: Any = None,
-    policy: Any = None,
+    events: Iterable[Event[Payload]],
+    scenario: Scenario | None = None,
+    policy: SeverityPolicy | None = None,
     now_t: float | None = None,
     templates_dir: Path | str | None = None,
     *,
-    business: Any = None,
+    business: Business | None = None,
 ) -> str:
     """The draft of an update for ``audience`` (internal | external | executive) at drill time ``now_t``.
 
@@ -197,5 +200,5 @@ def sentence(text: Any) -> str:
     return t if t[-1] in ".!?" else t + "."
 
 
-__all__ = ["AUDIENCES", "TEMPLATE_NAMES", "clock", "draft_update", "money", "percent", "render_update", "sentence",
+__all__ = ["TEMPLATE_NAMES", "clock", "draft_update", "money", "percent", "render_update", "sentence",
            "spoken_duration", "update_context", "upper_first"]

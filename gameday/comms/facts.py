@@ -19,7 +19,7 @@ own format (HTML, Slack, Teams).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,9 +27,21 @@ from typing import Any
 from gameday.analysis.matching import first_detection, first_injection, first_recovery
 from gameday.analysis.timeline import one_line
 from gameday.comms.loadfacts import load_facts
-from gameday.model.events import Event
+from gameday.journal import events_of
+from gameday.model.events import (
+    ActionRecorded,
+    DetectionRecorded,
+    DrillStarted,
+    Event,
+    ImpactEnded,
+    ImpactStarted,
+    Payload,
+)
 from gameday.model.load import Business
 from gameday.model.policy import DEFAULT_POLICY, SeverityPolicy
+from gameday.model.roles import role_holders
+from gameday.model.scenario import Scenario
+from gameday.model.terms import Severity
 
 #: Update statuses, in the order an incident moves through them.
 STATUSES = ("investigating", "mitigating", "monitoring", "resolved")
@@ -108,48 +120,49 @@ class CommsFacts:
 
 
 def comms_facts(
-    events: Iterable[Event],
-    scenario: Any = None,
-    policy: SeverityPolicy | Mapping[str, Any] | None = None,
+    events: Iterable[Event[Payload]],
+    scenario: Scenario | None = None,
+    policy: SeverityPolicy | None = None,
     now_t: float | None = None,
     *,
-    business: Business | Mapping[str, Any] | None = None,
+    business: Business | None = None,
 ) -> CommsFacts:
     """The facts of a drill at ``now_t`` (default: the last event's time).
 
-    ``scenario`` is a :class:`~gameday.model.scenario.Scenario` (or its JSON, or None: read
-    from ``DrillStarted``); ``policy`` the severity policy applied to the drill, already
+    ``scenario`` is the drill's :class:`~gameday.model.scenario.Scenario` (None: the one
+    ``DrillStarted`` recorded); ``policy`` the severity policy applied to the drill, already
     scaled (None: the one ``DrillStarted`` recorded, else the default scaled by the
     scenario). ``business`` is the project's business context; the scenario's wins.
     Events after ``now_t`` are ignored.
     """
-    evs = [e for e in events]
+    evs = list(events)
     if now_t is None:
         now_t = evs[-1].t if evs else 0.0
     evs = [e for e in evs if e.t <= now_t + EPS]
-    started_ev = next((e for e in evs if e.kind == "DrillStarted"), None)
-    start_data = (started_ev.data or {}) if started_ev else {}
-    sc = _Scenario(scenario if scenario is not None else start_data.get("scenario"))
-    pol = _policy(policy, start_data.get("policy"), sc)
-    biz = _business(sc.get("business"), business)
+    started_ev = next(iter(events_of(evs, DrillStarted)), None)
+    start = started_ev.data if started_ev is not None else None
+    sc = scenario if scenario is not None else (start.scenario if start is not None else None)
+    pol = _policy(policy, start, sc)
+    biz = sc.business if sc is not None and sc.business is not None else business
     walls = _Walls(evs)
 
-    actions = [e for e in evs if e.kind == "ActionRecorded"]
+    actions = events_of(evs, ActionRecorded)
     injected = first_injection(evs)
     # milestones as the scorecard defines them (after the injection); any detection tells the
     # team, a person's report included, whatever the scenario's people_count says for MTTD
     detection = first_detection(evs, injected, people_count=True)
+    detected = detection.data if detection is not None and isinstance(detection.data, DetectionRecorded) else None
     inj_t = injected.t if injected else None
     recovery = first_recovery(evs, injected)
-    resolved = next((a for a in actions if a.data.get("action") == "resolved"), None)
-    declared = next((a for a in actions if a.data.get("action") == "declare_incident"), None)
+    resolved = next((a for a in actions if a.data.action == "resolved"), None)
+    declared = next((a for a in actions if a.data.action == "declare_incident"), None)
 
     # severity: the last classification, else the expected one
-    marks = [a for a in actions if a.data.get("action") in ("set_severity", "declare_incident")
-             and isinstance(a.data.get("severity"), str)]  # fmt: skip
-    expected = str(sc.get("severity") or "SEV?")
-    severity = str(marks[-1].data["severity"]) if marks else expected
-    level = pol.levels.get(severity) if pol else None  # type: ignore[call-overload]
+    marks = [a for a in actions if a.data.action in ("set_severity", "declare_incident") and a.data.severity is not None]
+    expected: Severity | None = sc.severity if sc is not None else None
+    declared_level: Severity | None = marks[-1].data.severity if marks else None
+    severity = declared_level or expected
+    level = pol.levels.get(severity) if severity is not None else None
 
     # when the incident started: the first injection (a detection counts only after one)
     started_t, started_from = (injected.t, "injection") if injected is not None else (None, None)
@@ -160,7 +173,7 @@ def comms_facts(
         recovery = None  # customers are hit again after the recovery: not recovered
 
     # cadence: from the last update, else from when the team knew (detection, else declaration)
-    updates = [a for a in actions if a.data.get("action") == "post_update"]
+    updates = [a for a in actions if a.data.action == "post_update"]
     last_update = updates[-1] if updates else None
     knew_t = detection.t if detection else (declared.t if declared else None)
     every = level.update_every if level is not None else None
@@ -169,7 +182,7 @@ def comms_facts(
     next_t = base_t + every if (every is not None and base_t is not None and not closed) else None
 
     # status
-    runbooks = tuple(one_line(a.data.get("runbook"), 80) for a in actions if a.data.get("action") == "runbook_started")
+    runbooks = tuple(one_line(a.data.runbook, 80) for a in actions if a.data.action == "runbook_started")
     if closed:
         status = "resolved"
     elif recovery is not None:
@@ -180,14 +193,14 @@ def comms_facts(
         status = "investigating"
 
     return CommsFacts(
-        drill_id=_text(start_data.get("drill_id")),
-        mode=_text(start_data.get("mode")),
-        title=one_line(sc.get("title") or "", 200),
-        service=one_line(sc.get("service") or "the service", 120),
-        symptom=one_line(sc.get("symptom") or "", 400),
-        severity=severity,
+        drill_id=_text(start.drill_id) if start else None,
+        mode=_text(start.mode) if start else None,
+        title=one_line(sc.title if sc else "", 200),
+        service=one_line((sc.service if sc else None) or "the service", 120),
+        symptom=one_line(sc.symptom if sc else "", 400),
+        severity=severity or "SEV?",
         severity_declared=bool(marks),
-        severity_expected=expected,
+        severity_expected=expected or "SEV?",
         severity_description=level.description if level is not None else None,
         declared=declared is not None,
         now_t=round(now_t, 6),
@@ -198,8 +211,8 @@ def comms_facts(
         detected=detection is not None,
         detected_t=detection.t if detection else None,
         detected_at=walls.at(detection.t) if detection else None,
-        detected_via=_text(detection.data.get("via")) if detection else None,
-        detected_signal=_text(detection.data.get("signal") or detection.data.get("alertname")) if detection else None,
+        detected_via=_text(detected.via) if detected else None,
+        detected_signal=_text(detected.signal or detected.alertname) if detected else None,
         status=status,
         recovered=recovery is not None,
         recovered_t=recovery.t if recovery else None,
@@ -233,57 +246,22 @@ def comms_facts(
         eta_seconds=0.0 if (recovery is not None or closed) else None,
         eta_known=recovery is not None or closed,
         runbooks_started=runbooks,
-        roles=_roles(evs),
+        roles={one_line(role, 80): one_line(person, 80) for role, person in role_holders(evs).items()},
     )
 
 
 # ------------------------------------------------------------------ helpers
-class _Scenario:
-    """Read a Scenario model or its JSON alike."""
-
-    def __init__(self, source: Any):
-        self.source = source
-
-    def get(self, key: str) -> Any:
-        src = self.source
-        if src is None:
-            return None
-        if isinstance(src, Mapping):
-            return src.get(key)
-        return getattr(src, key, None)
-
-    def scale(self) -> float:
-        pol = self.get("policy")
-        value = pol.get("scale") if isinstance(pol, Mapping) else getattr(pol, "scale", None)
-        return float(value) if isinstance(value, (int, float)) and value > 0 else 1.0
-
-
-def _policy(given: Any, recorded: Any, sc: _Scenario) -> SeverityPolicy | None:
-    if isinstance(given, SeverityPolicy):
+def _policy(given: SeverityPolicy | None, start: DrillStarted | None, sc: Scenario | None) -> SeverityPolicy:
+    """The policy given, else the one the drill recorded, else the default scaled by the scenario."""
+    if given is not None:
         return given
-    for candidate in (given, recorded):
-        if isinstance(candidate, Mapping):
-            try:
-                return SeverityPolicy.model_validate(candidate)
-            except ValueError:
-                continue
-    return DEFAULT_POLICY.scaled(sc.scale())
+    if start is not None:
+        return start.policy
+    return DEFAULT_POLICY.scaled(sc.policy.scale if sc is not None else 1.0)
 
 
-def _business(from_scenario: Any, from_project: Any) -> Business | None:
-    for candidate in (from_scenario, from_project):
-        if isinstance(candidate, Business):
-            return candidate
-        if isinstance(candidate, Mapping):
-            try:
-                return Business.model_validate(candidate)
-            except ValueError:
-                continue
-    return None
-
-
-def _text(value: Any) -> str | None:
-    return one_line(value, 120) if value not in (None, "") else None
+def _text(value: str | None) -> str | None:
+    return one_line(value, 120) if value else None
 
 
 def _parse_wall(wall: str) -> datetime | None:
@@ -299,7 +277,7 @@ def _parse_wall(wall: str) -> datetime | None:
 class _Walls:
     """Drill offset -> UTC wall time, anchored at the latest event at or before it (pauses move the anchor)."""
 
-    def __init__(self, events: list[Event]):
+    def __init__(self, events: list[Event[Payload]]):
         self.anchors = [(e.t, w) for e in events if (w := _parse_wall(e.wall)) is not None]
 
     def at(self, t: float | None) -> str | None:
@@ -324,21 +302,22 @@ class _Impact:
     last_start_t: float | None = None  # when the current stretch of impact began
 
 
-def _impact(events: list[Event], inj_t: float | None, now_t: float) -> _Impact:
+def _impact(events: list[Event[Payload]], inj_t: float | None, now_t: float) -> _Impact:
     """Union of the time any check failed (from the first injection on), and what fails now."""
     failing: dict[str, float] = {}  # check -> since
     down_since: float | None = None
     total, since = 0.0, None
     floor = inj_t if inj_t is not None else float("-inf")
     for e in events:
-        if e.kind not in ("ImpactStarted", "ImpactEnded"):
+        data = e.data
+        if not isinstance(data, (ImpactStarted, ImpactEnded)):
             continue
-        check = str(e.data.get("check") or "?")
-        if e.kind == "ImpactStarted" and check not in failing:
+        check = data.check or "?"
+        if isinstance(data, ImpactStarted) and check not in failing:
             if not failing:
                 down_since = e.t
             failing[check] = e.t
-        elif e.kind == "ImpactEnded" and check in failing:
+        elif isinstance(data, ImpactEnded) and check in failing:
             del failing[check]
             if not failing and down_since is not None:
                 lo = max(down_since, floor)
@@ -353,11 +332,3 @@ def _impact(events: list[Event], inj_t: float | None, now_t: float) -> _Impact:
         since = lo if since is None else since
     return _Impact(ongoing=bool(failing), since_t=since, seconds=max(0.0, total),
                    failing=tuple(one_line(c, 120) for c in sorted(failing)), last_start_t=down_since)  # fmt: skip
-
-
-def _roles(events: list[Event]) -> dict[str, str]:
-    holders: dict[str, str] = {}
-    for e in events:
-        if e.kind == "RoleAssigned" and e.data.get("role") and e.data.get("person"):
-            holders[one_line(e.data["role"], 80)] = one_line(e.data["person"], 80)
-    return holders

@@ -10,16 +10,18 @@ failure rate, or its failures × ``value_per_request``), when that interval is f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from gameday.model.events import Event
+from gameday.journal import events_of
+from gameday.model.events import Event, LoadFailed, LoadStarted, LoadStats, LoadStopped, Payload
 from gameday.model.load import Business
 
 EPS = 1e-6
 #: Load figures older than this (or three intervals) no longer describe "now".
 STALE_AFTER = 30.0
+#: The kinds that tell whether load is running now (the last of them is a ``LoadStats``).
+LOAD_KINDS = (LoadStarted, LoadStats, LoadFailed, LoadStopped)
 
 
 @dataclass(frozen=True)
@@ -36,57 +38,40 @@ class LoadFacts:
     lower_bound: bool = False
 
 
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+def load_interval(stats: LoadStats, names: Iterable[str] = ()) -> tuple[float, float] | None:
+    """(requests, failures) of one ``LoadStats`` interval: the named requests', else the totals.
 
-
-def load_interval(data: Mapping[str, Any], names: Iterable[str] = ()) -> tuple[float, float] | None:
-    """(requests, failures) of one ``LoadStats`` event: the named requests', else the totals.
-
-    Read by the journal contract ("per request name {requests, failures, ...} and totals"):
-    the locust adapter writes ``names: {name: {...}}`` and ``total: {...}``; other layouts
-    (``requests``/``stats``/``by_name``, ``totals``, names at the top level) read the same.
+    None when ``names`` are given and none of them was requested in this interval.
     """
     wanted = list(names)
-    per_name: dict[str, Any] = {}
-    for key in ("names", "requests", "stats", "by_name", "entries"):
-        holder = data.get(key)
-        if isinstance(holder, Mapping) and any(isinstance(v, Mapping) for v in holder.values()):
-            per_name = {str(k): v for k, v in holder.items() if isinstance(v, Mapping)}
-            break
-    else:
-        per_name = {str(k): v for k, v in data.items() if isinstance(v, Mapping) and k not in ("total", "totals") and "requests" in v}
     if wanted:
-        rows = [per_name[n] for n in wanted if n in per_name]
+        rows = [stats.names[n] for n in wanted if n in stats.names]
         if not rows:  # the names customers feel were not requested in this interval
             return None
     else:
-        totals = data.get("total", data.get("totals"))
-        rows = [totals] if isinstance(totals, Mapping) and _num(totals.get("requests")) is not None else list(per_name.values())
-    req = sum(_num(r.get("requests")) or 0.0 for r in rows)
-    fail = sum(_num(r.get("failures")) or 0.0 for r in rows)
-    return (req, fail) if rows else None
+        rows = [stats.total]
+    return float(sum(r.requests for r in rows)), float(sum(r.failures for r in rows))
 
 
-def _interval(e: Event) -> tuple[float, float]:
+def _interval(e: Event[LoadStats]) -> tuple[float, float]:
     """(t_from, t_to) of a ``LoadStats`` event as drill offsets (its own time when they look otherwise)."""
-    t_from, t_to = _num(e.data.get("t_from")), _num(e.data.get("t_to"))
-    width = (t_to - t_from) if (t_from is not None and t_to is not None and t_to >= t_from) else 0.0
-    if t_to is None or abs(t_to - e.t) > max(10.0, 2 * width):
+    t_from, t_to = e.data.t_from, e.data.t_to
+    width = t_to - t_from if t_to >= t_from else 0.0
+    if abs(t_to - e.t) > max(10.0, 2 * width):
         t_to = e.t
     return t_to - width, t_to
 
 
-def load_facts(events: list[Event], biz: Business | None, started_t: float | None, now_t: float) -> LoadFacts:
-    stats = [e for e in events if e.kind == "LoadStats"]
+def load_facts(events: list[Event[Payload]], biz: Business | None, started_t: float | None, now_t: float) -> LoadFacts:
+    stats = events_of(events, LoadStats)
     if not stats:
         return LoadFacts(measured=False)
-    last_load = next((e for e in reversed(events) if e.kind in ("LoadStarted", "LoadStats", "LoadFailed", "LoadStopped")), None)
-    live = last_load is not None and last_load.kind == "LoadStats"
+    last_load = next((e for e in reversed(events) if isinstance(e.data, LOAD_KINDS)), None)
+    live = last_load is not None and isinstance(last_load.data, LoadStats)
     names = biz.customer_facing if biz else []
-    rows = []
+    rows: list[tuple[float, float, float, float]] = []
     for e in stats:
-        figures = load_interval(e.data or {}, names)
+        figures = load_interval(e.data, names)
         if figures is None:
             continue
         t_from, t_to = _interval(e)
@@ -101,7 +86,8 @@ def load_facts(events: list[Event], biz: Business | None, started_t: float | Non
     fresh = live and now_t - t_to <= max(STALE_AFTER, 3 * (t_to - t_from))
     rate_now = (last_fail / last_req if last_req else None) if fresh else None
     rate_all = fail / req if req else None
-    per_minute = lost = None
+    per_minute: float | None = None
+    lost: float | None = None
     if biz is not None and biz.revenue_per_minute is not None:
         if rate_now is not None:
             per_minute = biz.revenue_per_minute * rate_now
@@ -120,7 +106,7 @@ def load_facts(events: list[Event], biz: Business | None, started_t: float | Non
                  money_per_minute=_round(per_minute, 2), money_lost=_round(lost, 2), lower_bound=lower_bound)  # fmt: skip
 
 
-def _measured_loss(events: list[Event]) -> tuple[float, bool] | None:
+def _measured_loss(events: list[Event[Payload]]) -> tuple[float, bool] | None:
     """(revenue lost, lower bound?) from :func:`gameday.analysis.impact.measure_impact`, when it can tell."""
     try:
         from gameday.analysis.impact import measure_impact

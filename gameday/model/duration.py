@@ -22,12 +22,13 @@ def parse_duration(value: Any) -> float:
     >>> parse_duration("250ms")
     0.25
     """
-    if isinstance(value, bool) or isinstance(value, (int, float)):
+    if isinstance(value, (bool, int, float)):
         raise ValueError(f"expected a duration like '90s' or '2m', got the bare number {value!r} (ambiguous: add a unit)")
     if not isinstance(value, str):
         raise ValueError(f"expected a duration like '90s' or '2m', got {type(value).__name__}")
     text = value.strip().replace(" ", "")
-    pos, total_ms, seen = 0, 0.0, []
+    pos, total_ms = 0, 0.0
+    seen: list[str] = []
     for match in _PART.finditer(text):
         if match.start() != pos:
             break
@@ -74,7 +75,7 @@ def human(seconds: float | None) -> str:
         return "—"
     if seconds < 60:
         return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)

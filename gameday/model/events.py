@@ -19,7 +19,7 @@ reader for version 1. The JSON Schema of a line is :func:`journal_schema` (``gam
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, create_model
 
@@ -225,6 +225,17 @@ class ActionRecorded(Payload):
     alert_seq: int | None = None
 
 
+class ActionDetails(_Part):
+    """What a responder's action carries besides who did it: the input side of ``ActionRecorded``."""
+
+    severity: Severity | None = None
+    audience: Audience | None = None
+    text: str | None = None
+    runbook: str | None = None
+    via: str | None = None
+    alert_seq: int | None = None
+
+
 class StepMatched(Payload):
     """A step seen done live (the live view's; the scorecard recomputes every verdict)."""
 
@@ -347,8 +358,8 @@ class NotificationFailed(Payload):
 class SilenceMatcher(_Part):
     name: str
     value: str
-    isRegex: bool = False
-    isEqual: bool = True
+    isRegex: bool = False  # noqa: N815 - Alertmanager's API field name
+    isEqual: bool = True  # noqa: N815 - Alertmanager's API field name
 
 
 class SilenceCreated(Payload):
@@ -375,10 +386,7 @@ AnyPayload = Union[  # noqa: UP007 - the members are listed once, here
 PAYLOADS: dict[str, type[Payload]] = {cls.KIND: cls for cls in AnyPayload.__args__}  # type: ignore[attr-defined]
 EVENT_KINDS: tuple[str, ...] = tuple(PAYLOADS)
 
-P = TypeVar("P", bound=Payload, covariant=True)
-
-
-class Event(BaseModel, Generic[P]):
+class Event[P: Payload](BaseModel):
     """One line of a journal: the envelope and its typed payload."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -396,7 +404,7 @@ class Event(BaseModel, Generic[P]):
 def _line_models() -> dict[str, type[Event[Payload]]]:
     """One concrete envelope model per kind, with ``kind`` fixed: the discriminated union's members."""
     return {
-        kind: create_model(f"{kind}Event", __base__=Event[cls], kind=(Literal[kind], Field(description="event kind")))  # type: ignore[call-overload]
+        kind: create_model(f"{kind}Event", __base__=Event[cls], kind=(Literal[kind], Field(description="event kind")))  # type: ignore[valid-type, arg-type]
         for kind, cls in PAYLOADS.items()
     }
 
@@ -404,7 +412,7 @@ def _line_models() -> dict[str, type[Event[Payload]]]:
 @cache
 def _line_adapter() -> TypeAdapter[Event[Payload]]:
     members = tuple(_line_models().values())
-    return TypeAdapter(Annotated[Union[members], Field(discriminator="kind")])  # type: ignore[valid-type]  # noqa: UP007
+    return TypeAdapter(Annotated[Union[members], Field(discriminator="kind")])  # type: ignore[arg-type]  # noqa: UP007
 
 
 def make_event(payload: Payload, *, seq: int, wall: str, t: float, source: str) -> Event[Payload]:

@@ -50,6 +50,10 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
+def _internal_only() -> list[Audience]:
+    return ["internal"]
+
+
 class NotifyChannel(Strict):
     """One chat webhook that receives updates for some audiences."""
 
@@ -58,7 +62,7 @@ class NotifyChannel(Strict):
     url_env: str | None = Field(None, description="environment variable holding the webhook URL (the URL is a secret)")
     url: str | None = Field(None, description="literal webhook URL: loopback receivers only (tests, local relays)")
     audiences: list[Audience] = Field(
-        default_factory=lambda: ["internal"], min_length=1, description="which updates it receives: internal, external, executive"
+        default_factory=_internal_only, min_length=1, description="which updates it receives: internal, external, executive"
     )
     modes: list[Mode] | None = Field(None, description="drill modes it is used in (default: every mode)")
     timeout: Duration = Field(3.0, description="per attempt: connect, send and read")

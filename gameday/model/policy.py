@@ -49,12 +49,16 @@ DEFAULT_POLICY = SeverityPolicy.model_validate(
         "name": "default",
         "levels": {
             "SEV1": {
-                "description": "Complete service outage or severe degradation affecting all customers. Revenue impacted. All hands on deck.",
+                "description": (
+                    "Complete service outage or severe degradation affecting all customers. Revenue impacted. All hands on deck."
+                ),
                 "executives_within": "5m",  # "immediate", with the few minutes a page takes
                 "update_every": "30m",
             },
             "SEV2": {
-                "description": "Significant feature degradation affecting a substantial customer subset. Revenue impact possible.",
+                "description": (
+                    "Significant feature degradation affecting a substantial customer subset. Revenue impact possible."
+                ),
                 "executives_within": "30m",
                 "update_every": "30m",
             },
@@ -78,4 +82,6 @@ class ProjectConfig(Strict):
     templates: str | None = Field(None, description="folder whose templates override the built-in ones")
     state_dir: str = Field(".gameday", description="where the fault ledger and demo state live")
     business: Business | None = Field(None, description="default business context for every scenario")
-    notify: list[NotifyChannel] = Field(default_factory=list, description="chat webhooks that receive posted updates (see README)")
+    notify: list[NotifyChannel] = Field(
+        default_factory=list, description="chat webhooks that receive posted updates (see README)"
+    )

@@ -15,7 +15,7 @@ from gameday.model.duration import Duration, format_duration
 from gameday.model.load import Business, Load
 from gameday.model.monitoring import Monitoring, PromCheck
 from gameday.model.scenario_base import Strict, check_label_regexes
-from gameday.model.terms import DEFAULT_ROLES, ROLE_PATTERN, SEVERITIES, Audience, Mode, Role, Severity
+from gameday.model.terms import DEFAULT_ROLES, SEVERITIES, Audience, Mode, Role, Severity
 
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", description="lower-case id: letters, digits, - _ .")]
 
@@ -137,7 +137,9 @@ class ProcessFault(Strict):
     """A built-in injector acting on a local process."""
 
     target: str = Field(description="a name from target.processes")
-    action: Literal["kill", "stop"] = Field(description="kill: signal and restart on rollback; stop: SIGSTOP, SIGCONT on rollback")
+    action: Literal["kill", "stop"] = Field(
+        description="kill: signal and restart on rollback; stop: SIGSTOP, SIGCONT on rollback"
+    )
     signal: Literal["SIGKILL", "SIGTERM", "SIGINT"] = "SIGKILL"
 
 
@@ -153,7 +155,9 @@ class Fault(Strict):
     description: str | None = None
     at: Duration = Field(description="offset from drill start")
     max_duration: Duration | None = Field(None, description="dead-man limit: rolled back no later than this after injection")
-    experiment: str | None = Field(None, description="path of a Chaos Toolkit experiment: relative to the scenario's folder, else the project root")
+    experiment: str | None = Field(
+        None, description="path of a Chaos Toolkit experiment: relative to the scenario's folder, else the project root"
+    )
     activities: list[dict[str, Any]] | None = Field(None, description="inline Chaos Toolkit activities (the method)")
     rollbacks: list[dict[str, Any]] | None = Field(None, description="inline Chaos Toolkit rollbacks")
     process: ProcessFault | None = None
@@ -304,7 +308,9 @@ class Scenario(Strict):
     timing: Timing = Timing()
     scoring: Weights = Weights()
     policy: PolicyOverride = PolicyOverride()
-    responders: str | None = Field(None, description="scripted responder file for ci drills: relative to the scenario's folder, else the project root")
+    responders: str | None = Field(
+        None, description="scripted responder file for ci drills: relative to the scenario's folder, else the project root"
+    )
     load: Load | None = Field(None, description="traffic from locust during the drill")
     business: Business | None = Field(None, description="what an outage costs (overrides gameday.yaml's)")
     monitoring: Monitoring = Field(default_factory=Monitoring, description="where detection comes from")
@@ -325,13 +331,17 @@ class Scenario(Strict):
 def cross_check(sc: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
     """Checks between sections: ids unique, references resolve, timing possible."""
     problems: list[tuple[tuple[str | int, ...], str]] = []
-    add = lambda loc, msg: problems.append((loc, msg))  # noqa: E731
-    for kind, items in (("fault", sc.faults), ("step", sc.response)):
+
+    def add(loc: tuple[str | int, ...], msg: str) -> None:
+        problems.append((loc, msg))
+
+    id_lists = (("fault", [f.id for f in sc.faults]), ("step", [s.id for s in sc.response]))
+    for kind, ids in id_lists:
         seen: set[str] = set()
-        for i, item in enumerate(items):
-            if item.id in seen:
-                add(("faults" if kind == "fault" else "response", i, "id"), f"duplicate {kind} id {item.id!r}")
-            seen.add(item.id)
+        for i, item_id in enumerate(ids):
+            if item_id in seen:
+                add(("faults" if kind == "fault" else "response", i, "id"), f"duplicate {kind} id {item_id!r}")
+            seen.add(item_id)
     step_ids = {s.id for s in sc.response}
     by_id = {s.id: s for s in sc.response}
     for i, step in enumerate(sc.response):
@@ -366,9 +376,16 @@ def cross_check(sc: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
                 add(("steady_state", i, "process", "process"), f"no process named {check.process.process!r} in target.processes")
     for i, fault in enumerate(sc.faults):
         if fault.at >= sc.abort.max_duration:
-            add(("faults", i, "at"), f"scheduled at {format_duration(fault.at)}, not before abort.max_duration {format_duration(sc.abort.max_duration)}")
+            add(
+                ("faults", i, "at"),
+                f"scheduled at {format_duration(fault.at)}, "
+                f"not before abort.max_duration {format_duration(sc.abort.max_duration)}",
+            )
         if fault.at < sc.timing.baseline:
-            add(("faults", i, "at"), f"scheduled at {format_duration(fault.at)}, before the baseline ({format_duration(sc.timing.baseline)}) ends")
+            add(
+                ("faults", i, "at"),
+                f"scheduled at {format_duration(fault.at)}, before the baseline ({format_duration(sc.timing.baseline)}) ends",
+            )
         if fault.max_duration is not None and fault.max_duration <= 0:
             add(("faults", i, "max_duration"), "must be positive")
     for i, step in enumerate(sc.response):

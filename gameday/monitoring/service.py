@@ -26,9 +26,10 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gameday.errors import ConfigError, InfrastructureError
+from gameday.model.events import Payload, SilenceCreated, SilenceMatcher, SilenceRemoved
 from gameday.monitoring import prom_checks
 from gameday.monitoring.config import (
     DEMO_RULES,
@@ -41,6 +42,9 @@ from gameday.monitoring.config import (
     silence_matchers,
 )
 from gameday.monitoring.stack import Alertmanager, MonitoringStack, http
+
+if TYPE_CHECKING:
+    from gameday.drill.assemble import DrillContext
 
 SILENCE_MARGIN = 300.0  # seconds a silence outlives the drill's guardrail, in case gameday dies
 SILENCE_RENEW_AFTER = 30.0  # a drill starting later than this after its silence was made renews it
@@ -65,7 +69,7 @@ def check_scenario(sc) -> None:
             raise ConfigError(f"monitoring.silence_other_alerts: {exc}") from None
 
 
-def resolve_rules(ctx) -> list[Path]:
+def resolve_rules(ctx: DrillContext) -> list[Path]:
     """The scenario's rule files (scenario folder first, then the project root), or the shipped demo rules."""
     mon = ctx.scenario.monitoring
     if not mon.rules:
@@ -80,7 +84,7 @@ def resolve_rules(ctx) -> list[Path]:
     return found
 
 
-def scrape_targets(ctx) -> list[ScrapeTarget]:
+def scrape_targets(ctx: DrillContext) -> list[ScrapeTarget]:
     mon, sc = ctx.scenario.monitoring, ctx.scenario
     targets: list[ScrapeTarget] = []
     if sc.target == "demo":
@@ -103,7 +107,7 @@ def scrape_targets(ctx) -> list[ScrapeTarget]:
 class MonitoringService:
     """One drill's monitoring (see the module docstring). ``start()`` then ``stop()``; stop is idempotent."""
 
-    def __init__(self, ctx):
+    def __init__(self, ctx: DrillContext):
         self.ctx = ctx
         self.sc = ctx.scenario
         self.mon = ctx.scenario.monitoring
@@ -145,7 +149,7 @@ class MonitoringService:
         return token
 
     def _start_prometheus(self) -> None:
-        webhook = self.ctx.options.get("webhook_url")
+        webhook = self.ctx.webhook_url
         if not webhook:
             raise InfrastructureError("monitoring: the drill has no webhook URL for Alertmanager")
         token = self._token()
@@ -216,8 +220,8 @@ class MonitoringService:
                 except Exception as exc:  # nothing is injected yet: better no drill than paging the wrong people
                     self.ctx.conductor.abort(f"monitoring: could not renew the silence of non-drill alerts: {exc}")
             self._silence_journaled = True
-            self._journal("SilenceCreated", {"id": self.silence_id, "matchers": self.matchers,
-                                             "alertmanager": self.alertmanager_url, "text": describe_matchers(self.matchers)})
+            self._journal(SilenceCreated(id=self.silence_id, matchers=self._matchers(), alertmanager=self.alertmanager_url,
+                                         text=describe_matchers(self.matchers)))
         elif phase == "rollback" and self.silence_id and self._lift is None:
             # not at once: lifted while a silenced alert still fires, Alertmanager would page it right away
             self._lift = threading.Thread(target=self._lift_when_quiet, name="silence-lift", daemon=True)
@@ -226,6 +230,7 @@ class MonitoringService:
     def _lift_when_quiet(self) -> None:
         """Remove the silence once no alert it covers is still firing (the faults are rolled back by then)."""
         deadline = time.monotonic() + SILENCE_LIFT_WAIT
+        assert self.alertmanager_url  # a silence was made there
         am = Alertmanager(self.alertmanager_url)
         while time.monotonic() < deadline:
             try:
@@ -247,19 +252,22 @@ class MonitoringService:
             return
         self._silence_removed = True
         if journal and self._silence_journaled:
-            self._journal("SilenceRemoved", {"id": self.silence_id, "matchers": self.matchers,
-                                             "alertmanager": self.alertmanager_url})
+            self._journal(SilenceRemoved(id=self.silence_id, matchers=self._matchers(), alertmanager=self.alertmanager_url))
         else:
             self.ctx.echo(f"monitoring: removed silence {self.silence_id}")
 
-    def _journal(self, kind: str, data: dict[str, Any]) -> None:
+    def _matchers(self) -> list[SilenceMatcher]:
+        """The silence's matchers as the journal records them (Alertmanager API v2 matchers)."""
+        return [SilenceMatcher.model_validate(m) for m in self.matchers]
+
+    def _journal(self, payload: Payload) -> None:
         journal = self.ctx.journal
         if journal is None:
             return
         try:
-            journal.append(kind, "monitoring", data)
+            journal.append(payload, "monitoring")
         except Exception as exc:  # never break the drill for a journal line about a silence
-            self.ctx.echo(f"monitoring: could not journal {kind}: {exc}")
+            self.ctx.echo(f"monitoring: could not journal {payload.KIND}: {exc}")
 
     # -------------------------------------------------------------------------- stop
     def stop(self) -> None:

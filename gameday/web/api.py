@@ -11,18 +11,18 @@ unknown token), 403 (not allowed for this token), 404 (no such fault, runbook, p
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from gameday.model.events import ActionDetails, Event, Payload
+from gameday.model.terms import Audience, Severity
 from gameday.web.auth import COOKIE, Principal, csrf_problem, host_allowed, token_from_headers
 from gameday.web.live import stream
 from gameday.web.room import ControlRoom, RoomError
 
-Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
-Audience = Literal["internal", "external", "executive"]
 MAX_TEXT = 4000
 class ErrorBody(BaseModel):
     error: str
@@ -164,7 +164,7 @@ class Draft(BaseModel):
     note: str | None = None
 
 
-def _recorded(ev) -> Recorded:
+def _recorded(ev: Event[Payload] | None) -> Recorded:
     return Recorded(seq=ev.seq, kind=ev.kind, t=ev.t) if ev is not None else Recorded(seq=None, kind=None, t=None)
 
 
@@ -223,8 +223,8 @@ def set_session_cookie(response: Response, token: str, request: Request) -> None
 
 
 # ------------------------------------------------------------------ responder actions
-def _act(room: ControlRoom, who: Principal, action: str, body: ActAs, **data: Any) -> Recorded:
-    return _recorded(room.act(who, action, {k: v for k, v in data.items() if v is not None}, body.as_, body.role))
+def _act(room: ControlRoom, who: Principal, action: str, body: ActAs, details: ActionDetails | None = None) -> Recorded:
+    return _recorded(room.act(who, action, details or ActionDetails(), body.as_, body.role))
 
 
 @_change("/actions/acknowledge", response_model=Recorded, summary="acknowledge the page")
@@ -235,12 +235,12 @@ def acknowledge(body: ActAs, who: Caller, room: Room) -> Recorded:
 @_change("/actions/declare_incident", response_model=Recorded,
          summary="declare an incident (optionally with a severity)")
 def declare_incident(body: Declare, who: Caller, room: Room) -> Recorded:
-    return _act(room, who, "declare_incident", body, severity=body.severity)
+    return _act(room, who, "declare_incident", body, ActionDetails(severity=body.severity))
 
 
 @_change("/actions/set_severity", response_model=Recorded, summary="set the incident's severity")
 def set_severity(body: SetSeverity, who: Caller, room: Room) -> Recorded:
-    return _act(room, who, "set_severity", body, severity=body.severity)
+    return _act(room, who, "set_severity", body, ActionDetails(severity=body.severity))
 
 
 @_change("/actions/mark_detected", response_model=Recorded, summary="a person noticed the problem")
@@ -250,17 +250,17 @@ def mark_detected(body: ActAs, who: Caller, room: Room) -> Recorded:
 
 @_change("/actions/post_update", response_model=Recorded, summary="post a status update to an audience")
 def post_update(body: Update, who: Caller, room: Room) -> Recorded:
-    return _act(room, who, "post_update", body, audience=body.audience, text=body.text)
+    return _act(room, who, "post_update", body, ActionDetails(audience=body.audience, text=body.text))
 
 
 @_change("/actions/notify_executives", response_model=Recorded, summary="notify executives")
 def notify_executives(body: Text, who: Caller, room: Room) -> Recorded:
-    return _act(room, who, "notify_executives", body, text=body.text)
+    return _act(room, who, "notify_executives", body, ActionDetails(text=body.text))
 
 
 @_change("/actions/note", response_model=Recorded, summary="add a note to the timeline")
 def note(body: Text, who: Caller, room: Room) -> Recorded:
-    return _act(room, who, "note", body, text=body.text)
+    return _act(room, who, "note", body, ActionDetails(text=body.text))
 
 
 @_change("/actions/resolved", response_model=Recorded, summary="mark the incident resolved")

@@ -1,14 +1,14 @@
 """The control room: a FastAPI app over one running drill, and the drill service that serves it.
 
-``service_for(ctx)`` (the :mod:`gameday.services` seam) returns a service when the drill
-runs in ``gameday`` mode (or ``ctx.options["web"]`` asks for it; ``web: False`` turns it
-off). On ``start`` the service
+``service_for(ctx)`` (a drill service: see :mod:`gameday.drill.assemble`) returns a service
+when the drill runs in ``gameday`` mode (or ``ctx.options.web`` asks for it; ``web=False``
+turns it off). On ``start`` the service
 
 * builds the app (:func:`make_app`: the API of :mod:`gameday.web.api`, the pages of
   :mod:`gameday.web.pages`, ``/static``, and the webhook intake mounted underneath so
-  alerts and the control room share one port) and plugs it into the runner's server
-  (``ctx.options["server"]``, a :class:`~gameday.web.server.BackgroundServer`), or
-  serves it on its own server when there is none;
+  alerts and the control room share one port) and plugs it into the drill's intake server
+  (``ctx.intake``, a :class:`~gameday.web.server.BackgroundServer`), or serves it on its own
+  server when that cannot take it;
 * issues the facilitator's token, writes the drill file ``STATE/drills/<drill-id>.json``
   (URL, pid, the token file's path; mode 0600) and the token file (0600), so that
   ``gameday act``/``gameday status`` on this machine find the drill;
@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the room is imported when a control room starts: a ci drill has none
+    from gameday.drill.assemble import DrillContext
+    from gameday.model.load import Business
     from gameday.web.room import ControlRoom
 
 MAX_BODY = 64 * 1024
@@ -39,8 +41,8 @@ _SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-ty
                      (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY")]
 
 
-def service_for(ctx) -> ControlRoomService | None:
-    web = ctx.options.get("web")
+def service_for(ctx: DrillContext) -> ControlRoomService | None:
+    web = ctx.options.web
     if web is False or (web is None and ctx.mode != "gameday"):
         return None
     return ControlRoomService(ctx)
@@ -159,15 +161,15 @@ def _write_private(path: Path, text: str) -> None:
 
 
 class ControlRoomService:
-    """Serves the control room for the length of a drill (a :class:`~gameday.services.DrillService`)."""
+    """Serves the control room for the length of a drill (a :class:`~gameday.ports.DrillService`)."""
 
-    def __init__(self, ctx):
+    def __init__(self, ctx: DrillContext):
         self.ctx = ctx
         self.start_gate = threading.Event()
         self.room: ControlRoom | None = None
         self.url = ""
-        self._own_server = None
-        self._mounted_on = None
+        self._own_server: Any = None  # a BackgroundServer of its own, when the intake's cannot take the room
+        self._mounted_on: Any = None
         folder = Path(ctx.state_dir) / "drills"
         self.drill_file = folder / f"{_safe_id(ctx.drill_id)}.json"
         self.token_file = folder / f"{_safe_id(ctx.drill_id)}.token"
@@ -178,21 +180,21 @@ class ControlRoomService:
 
         ctx, opts = self.ctx, self.ctx.options
         policy = ctx.project.config.policy.scaled(ctx.scenario.policy.scale)
-        host = str(opts.get("host") or "127.0.0.1")
+        host = opts.host or "127.0.0.1"
         registry = TokenRegistry()
         token = registry.issue_facilitator()
         self.room = ControlRoom(scenario=ctx.scenario, policy=policy, conductor=ctx.conductor, journal=ctx.journal,
                                 drill_id=ctx.drill_id, mode=ctx.mode, registry=registry, gate=self.start_gate,
                                 bind_host=host, draft=_draft_function(),
                                 draft_options=_draft_options(ctx))
-        server = opts.get("server")
+        server: Any = ctx.intake
         if server is not None and hasattr(server, "mount"):
             server.mount(make_app(self.room, intake=getattr(server, "base_app", None)))
             self._mounted_on = server
         else:
             from gameday.web.server import BackgroundServer
 
-            self._own_server = server = BackgroundServer(make_app(self.room), host, int(opts.get("port") or 0)).start()
+            self._own_server = server = BackgroundServer(make_app(self.room), host, opts.port).start()
         self.url = self.room.base_url = server.url
         self._write_drill_file(token)
         ctx.echo(f"control room: {self.url}/join#{token}")
@@ -205,8 +207,8 @@ class ControlRoomService:
         os.chmod(folder, 0o700)
         _write_private(self.token_file, token + "\n")
         info: dict[str, Any] = {"drill_id": self.ctx.drill_id, "url": self.url, "pid": os.getpid(),
-                                "token_file": str(self.token_file), "scenario": str(getattr(self.ctx.loaded, "path", "")),
-                                "journal": str(getattr(self.ctx.journal, "path", "")), "title": self.ctx.scenario.title}
+                                "token_file": str(self.token_file), "scenario": str(self.ctx.loaded.path),
+                                "journal": str(self.ctx.journal.path), "title": self.ctx.scenario.title}
         _write_private(self.drill_file, json.dumps(info, indent=2) + "\n")
 
     def stop(self) -> None:
@@ -226,9 +228,9 @@ class ControlRoomService:
                 pass
 
 
-def _draft_options(ctx) -> dict[str, Any]:
-    business = ctx.scenario.business or getattr(ctx.project.config, "business", None)
-    return {"templates_dir": getattr(ctx.project, "templates_dir", None), "business": business}
+def _draft_options(ctx: DrillContext) -> dict[str, Any]:
+    business: Business | None = ctx.scenario.business or ctx.project.config.business
+    return {"templates_dir": ctx.project.templates_dir, "business": business}
 
 
 def _draft_function():

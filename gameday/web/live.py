@@ -15,7 +15,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from gameday.model.events import Event
+from gameday.model.events import Event, Payload, PhaseChanged
 from gameday.web.auth import Principal
 from gameday.web.state import visible
 
@@ -47,11 +47,11 @@ class LiveHub:
         self._clients: set[Client] = set()
         self.closed = False
 
-    def on_event(self, event: Event) -> None:
+    def on_event(self, event: Event[Payload]) -> None:
         with self._lock:
             clients = list(self._clients)
         for c in clients:
-            if visible(event, c.principal.facilitator) or (event.kind == "PhaseChanged" and c.principal.facilitator):
+            if visible(event, c.principal.facilitator) or (isinstance(event.data, PhaseChanged) and c.principal.facilitator):
                 self._send(c, event)
 
     def _send(self, c: Client, item: object) -> None:

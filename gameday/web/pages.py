@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from gameday.model.terms import format_offset
 from gameday.web.api import caller, room_of, set_session_cookie
 from gameday.web.room import RoomError
 
@@ -34,8 +35,6 @@ def _env():
 
 
 def _offset(t: Any) -> str:
-    from gameday.analysis.timeline import format_offset
-
     return format_offset(t if isinstance(t, (int, float)) else None)
 
 

@@ -19,15 +19,25 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from gameday.model.events import Event
+from gameday.model.events import (
+    ActionDetails,
+    DrillAborted,
+    DrillEnded,
+    DrillStarted,
+    Event,
+    Payload,
+    ResponderJoined,
+    ResponderRevoked,
+)
 from gameday.model.policy import SeverityPolicy
-from gameday.model.scenario import ROLE_PATTERN as MODEL_ROLE_PATTERN
+from gameday.model.roles import role_holders, roles_of
 from gameday.model.scenario import Scenario
+from gameday.model.terms import IC
+from gameday.model.terms import ROLE_PATTERN as MODEL_ROLE_PATTERN
 from gameday.web.auth import FACILITATOR, Principal, TokenRegistry, clean_name
 from gameday.web.live import LiveHub
-from gameday.web.state import fault_status, holders, room_state
+from gameday.web.state import fault_status, room_state
 
-IC = "incident-commander"
 ROLE_PATTERN = re.compile(MODEL_ROLE_PATTERN)  # the scenario model's own rule: every scenario role is assignable
 #: Actions a responder may record through the room (``runbook`` and ``assign_role`` have their own methods).
 RESPONDER_ACTIONS = ("acknowledge", "declare_incident", "set_severity", "notify_executives", "post_update",
@@ -62,15 +72,15 @@ class ControlRoom:
 
     # -------------------------------------------------------------- drill status
     @property
-    def events(self) -> list[Event]:
+    def events(self) -> list[Event[Payload]]:
         return list(self.journal.events)
 
     def started(self) -> bool:
         ev = self.journal.events
-        return bool(ev) and ev[0].kind == "DrillStarted"
+        return bool(ev) and isinstance(ev[0].data, DrillStarted)
 
     def over(self) -> bool:
-        return any(e.kind in ("DrillAborted", "DrillEnded") for e in self.journal.events)
+        return any(isinstance(e.data, (DrillAborted, DrillEnded)) for e in self.journal.events)
 
     def _require_live(self) -> None:
         if self.over():
@@ -100,7 +110,7 @@ class ControlRoom:
             joins, roles = list(self._staged_joins), list(self._staged_roles)
         for person, role in joins:
             if self.registry.has(person):
-                self.journal.append("ResponderJoined", person, {"person": person, "role": role})
+                self.journal.append(ResponderJoined(person=person, role=role), person)
         for person, role, by in roles:
             self.conductor.assign_role(person, role, by=by)
 
@@ -124,13 +134,13 @@ class ControlRoom:
                 self._staged_joins.append((who.name, role))
                 return
         if not self.over():
-            self.journal.append("ResponderJoined", who.name, {"person": who.name, "role": role})
+            self.journal.append(ResponderJoined(person=who.name, role=role), who.name)
 
     def _holders(self) -> dict[str, str]:
         with self._lock:
             if not self._flushed:
                 return {r: p for p, r, _ in self._staged_roles}
-        return holders(self.journal.events)
+        return role_holders(self.journal.events)
 
     # -------------------------------------------------------------- people and roles
     def invite(self, who: Principal, person: str, role: str | None = None) -> tuple[str, str]:
@@ -154,9 +164,9 @@ class ControlRoom:
                 self._staged_joins = [j for j in self._staged_joins if j[0] != person]
                 return
         if not self.over():
-            self.journal.append("ResponderRevoked", who.name, {"person": person, "by": who.name})
+            self.journal.append(ResponderRevoked(person=person, by=who.name), who.name)
 
-    def assign_role(self, who: Principal, person: str, role: str, author: str | None = None) -> Event | None:
+    def assign_role(self, who: Principal, person: str, role: str, author: str | None = None) -> Event[Payload] | None:
         """Assign or hand over a role. The facilitator and the incident commander assign any role;
         anyone may hand over a role they hold, or take one nobody holds."""
         name, role = _name(person), _role(role)
@@ -177,16 +187,17 @@ class ControlRoom:
         return self.conductor.assign_role(name, role, by=by)
 
     # -------------------------------------------------------------- responder actions
-    def act(self, who: Principal, action: str, data: dict[str, Any], author: str | None = None,
-            role: str | None = None) -> Event:
+    def act(self, who: Principal, action: str, details: ActionDetails | None = None, author: str | None = None,
+            role: str | None = None) -> Event[Payload]:
         """Record one responder action through the conductor (journaled with author and role)."""
         if action not in RESPONDER_ACTIONS:
             raise RoomError(404, f"unknown action {action!r}")
         self._require_live()
         name = self._author(who, author)
-        return self.conductor.record_action(name, action, data, role=self._role_for(who, name, role))
+        return self.conductor.record_action(name, action, details or ActionDetails(), role=self._role_for(who, name, role))
 
-    def run_runbook(self, who: Principal, runbook: str, author: str | None = None, role: str | None = None) -> Event:
+    def run_runbook(self, who: Principal, runbook: str, author: str | None = None,
+                    role: str | None = None) -> Event[Payload]:
         if runbook not in self.scenario.runbooks:
             known = ", ".join(sorted(self.scenario.runbooks)) or "none"
             raise RoomError(404, f"no runbook named {runbook!r} (this scenario's: {known})")
@@ -215,17 +226,14 @@ class ControlRoom:
     def _role_for(self, who: Principal, name: str, role: str | None) -> str | None:
         """The role an action is recorded with: the one asked for (a responder must hold it), else
         the role the author holds (the most recently assigned if several)."""
-        held = [r for r, p in holders(self.journal.events).items() if p == name]
+        events = list(self.journal.events)
         if role:
             role = _role(role)
+            held = [r for r, p in role_holders(events).items() if p == name]
             if not who.facilitator and role not in held:
                 raise RoomError(403, f"{name} does not hold the role {role}" + (f" (holds: {', '.join(held)})" if held else ""))
             return role
-        last = None
-        for e in self.journal.events:
-            if e.kind == "RoleAssigned" and e.data.get("person") == name and e.data.get("role") in held:
-                last = e.data["role"]
-        return last
+        return roles_of(events).get(name)
 
     # -------------------------------------------------------------- facilitator controls
     def _facilitator(self, who: Principal) -> None:
@@ -253,7 +261,7 @@ class ControlRoom:
         self._fault(fault, "inject")
         self.conductor.inject_now(fault, by=FACILITATOR)
 
-    def skip(self, who: Principal, fault: str) -> Event:
+    def skip(self, who: Principal, fault: str) -> Event[Payload]:
         self._facilitator(who)
         self._fault(fault, "skip")
         ev = self.conductor.skip_fault(fault, by=FACILITATOR)

@@ -15,95 +15,121 @@ renderer escapes them (Jinja2 autoescape, ``textContent`` in the browser).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from gameday.analysis.matching import EPS, describe, evaluate_steps, read_facts
-from gameday.analysis.timeline import describe_event, one_line, timeline_rows
-from gameday.model.events import Event
+from gameday.analysis.matching import EPS, Action, Facts, StepStatus, describe, evaluate_steps, read_facts
+from gameday.analysis.timeline import TimelineRow, describe_event, one_line, timeline_rows
+from gameday.journal import events_of
+from gameday.model.events import (
+    ActionRecorded,
+    ActivityRan,
+    ClockPaused,
+    ClockResumed,
+    DetectionRecorded,
+    DrillEnded,
+    DrillStarted,
+    Event,
+    FaultInjected,
+    FaultInjectionFailed,
+    FaultRollbackFailed,
+    FaultRolledBack,
+    FaultSkipped,
+    ImpactEnded,
+    ImpactStarted,
+    LoadStats,
+    NotificationFailed,
+    NotificationSent,
+    Payload,
+    PhaseChanged,
+    RecoveryObserved,
+    ResponderJoined,
+    ResponderRevoked,
+    RoleAssigned,
+    SilenceCreated,
+    SilenceRemoved,
+    SteadyStateChecked,
+    StepMatched,
+)
 from gameday.model.policy import SeverityPolicy
+from gameday.model.roles import role_holders
 from gameday.model.scenario import Scenario
+from gameday.model.terms import AUDIENCES, SEVERITIES, Severity
 
 #: Kinds a responder does not see: the conductor's ground truth and the scoring.
-HIDDEN_FROM_RESPONDERS = frozenset({
-    "FaultInjected", "FaultInjectionFailed", "FaultRolledBack", "FaultRollbackFailed", "FaultSkipped", "ImpactStarted",
-    "ImpactEnded", "RecoveryObserved", "StepMatched", "SteadyStateChecked", "SilenceCreated", "SilenceRemoved",
-})  # fmt: skip
+HIDDEN_FROM_RESPONDERS: tuple[type[Payload], ...] = (
+    FaultInjected, FaultInjectionFailed, FaultRolledBack, FaultRollbackFailed, FaultSkipped, ImpactStarted,
+    ImpactEnded, RecoveryObserved, StepMatched, SteadyStateChecked, SilenceCreated, SilenceRemoved,
+)  # fmt: skip
 #: Kinds nobody needs as a timeline row (bookkeeping and raw load figures).
-NOT_IN_TIMELINE = frozenset({"PhaseChanged", "LoadStats"})
+NOT_IN_TIMELINE: tuple[type[Payload], ...] = (PhaseChanged, LoadStats)
+#: The kinds that tell what became of a fault.
+FAULT_KINDS = (FaultInjected, FaultInjectionFailed, FaultRolledBack, FaultRollbackFailed, FaultSkipped)
 MAX_ROWS = 400
 INCIDENT_KEYS = ("detected_t", "detected_via", "acknowledged_t", "acknowledged_by", "declared_t", "severity", "severity_t",
                  "executives_t", "last_update_t", "updates", "resolved_t")
-SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 
 
-def visible(event: Event, facilitator: bool) -> bool:
+def visible(event: Event[Payload], facilitator: bool) -> bool:
     """Whether a viewer sees ``event`` in the timeline and the live stream."""
-    if event.kind in NOT_IN_TIMELINE:
+    data = event.data
+    if isinstance(data, NOT_IN_TIMELINE):
         return False
     if facilitator:
         return True
-    if event.kind in HIDDEN_FROM_RESPONDERS:
+    if isinstance(data, HIDDEN_FROM_RESPONDERS):
         return False
-    if event.kind == "ActivityRan":
-        return event.data.get("phase") == "runbook"
+    if isinstance(data, ActivityRan):
+        return data.phase == "runbook"
     return True
 
 
-def describe_row(event: Event) -> str:
+def describe_row(event: Event[Payload]) -> str:
     """The timeline text of one event (the kinds the shared timeline does not word yet are worded here)."""
-    d = event.data or {}
-    match event.kind:
-        case "ResponderJoined":
-            role = f" ({d['role']})" if d.get("role") else ""
-            return one_line(f"{d.get('person', '?')}{role} joined the control room")
-        case "ResponderRevoked":
-            return one_line(f"The join link of {d.get('person', '?')} was revoked by {d.get('by', 'the facilitator')}")
-        case "ClockPaused":
-            return one_line(f"Drill clock paused by {d.get('by', 'the facilitator')}")
-        case "ClockResumed":
-            return one_line(f"Drill clock resumed by {d.get('by', 'the facilitator')}")
-        case "FaultSkipped":
-            return one_line(f"Fault {d.get('fault', '?')} skipped by {d.get('by', 'the facilitator')}")
-        case "NotificationSent":
-            return one_line(f"Update sent to {d.get('channel', '?')} ({d.get('name', '')})")
-        case "NotificationFailed":
-            return one_line(f"Update to {d.get('channel', '?')} ({d.get('name', '')}) not sent: {d.get('error', '')}")
+    d = event.data
+    if isinstance(d, ResponderJoined):
+        role = f" ({d.role})" if d.role else ""
+        return one_line(f"{d.person}{role} joined the control room")
+    if isinstance(d, ResponderRevoked):
+        return one_line(f"The join link of {d.person} was revoked by {d.by}")
+    if isinstance(d, ClockPaused):
+        return one_line(f"Drill clock paused by {d.by}")
+    if isinstance(d, ClockResumed):
+        return one_line(f"Drill clock resumed by {d.by}")
+    if isinstance(d, FaultSkipped):
+        return one_line(f"Fault {d.fault} skipped by {d.by}")
+    if isinstance(d, NotificationSent):
+        return one_line(f"Update sent to {d.channel} ({d.name})")
+    if isinstance(d, NotificationFailed):
+        return one_line(f"Update to {d.channel} ({d.name}) not sent: {d.error}")
     return describe_event(event)
 
 
-def row_dict(row: Any, event: Event) -> dict[str, Any]:
+def row_dict(row: TimelineRow, event: Event[Payload]) -> dict[str, Any]:
     return {"seq": row.seq, "t": row.t, "offset": row.offset, "clock": row.clock, "kind": row.kind,
             "category": row.category, "who": row.who, "role": row.role, "human": row.human,
             "text": describe_row(event)}
 
 
-def timeline(events: Sequence[Event], facilitator: bool, limit: int = MAX_ROWS) -> list[dict[str, Any]]:
+def timeline(events: Sequence[Event[Payload]], facilitator: bool, limit: int = MAX_ROWS) -> list[dict[str, Any]]:
     """The rows the viewer may see, newest last (at most ``limit``)."""
     by_seq = {e.seq: e for e in events}
-    rows = [row_dict(r, by_seq[r.seq]) for r in timeline_rows(events) if visible(by_seq[r.seq], facilitator)]
-    if not facilitator:  # the drill's id and scenario would give the surprise away
-        rows = [{**r, "text": "The drill started"} if r["kind"] == "DrillStarted" else r for r in rows]
+    rows = []
+    for r in timeline_rows(events):
+        event = by_seq[r.seq]
+        if not visible(event, facilitator):
+            continue
+        row = row_dict(r, event)
+        if not facilitator and isinstance(event.data, DrillStarted):  # its drill id and scenario give the surprise away
+            row["text"] = "The drill started"
+        rows.append(row)
     return rows[-limit:]
-
-
-def holders(events: Iterable[Event]) -> dict[str, str]:
-    """Role -> its current holder (a later RoleAssigned hands the role over)."""
-    out: dict[str, str] = {}
-    for e in events:
-        if e.kind == "RoleAssigned" and e.data.get("person") and e.data.get("role"):
-            out[str(e.data["role"])] = str(e.data["person"])
-    return out
-
-
-def roles_of(person: str, events: Iterable[Event]) -> list[str]:
-    return sorted(role for role, who in holders(events).items() if who == person)
 
 
 def room_state(
     scenario: Scenario,
     policy: SeverityPolicy,
-    events: Sequence[Event],
+    events: Sequence[Event[Payload]],
     now_t: float | None,
     *,
     viewer: str,
@@ -115,15 +141,15 @@ def room_state(
 ) -> dict[str, Any]:
     """Everything a page shows, for ``viewer``. ``events`` may be empty (the drill has not started:
     the lobby); ``staged_roles`` are role assignments made in the lobby, journaled at start."""
-    started = bool(events) and events[0].kind == "DrillStarted"
-    ended = next((e for e in events if e.kind == "DrillEnded"), None)
+    started = bool(events) and isinstance(events[0].data, DrillStarted)
+    ended = next(iter(events_of(events, DrillEnded)), None)
     status = "lobby" if not started else "ended" if ended else "paused" if _paused(events) else "running"
     if ended is not None:
         now_t = ended.t
     now = float(now_t if now_t is not None else (events[-1].t if events else 0.0))
-    roles = holders(events) if started else {role: person for person, role in staged_roles}
+    roles = role_holders(events) if started else {role: person for person, role in staged_roles}
     people = _people(events, invited, roles)
-    phase = next((str(e.data.get("phase")) for e in reversed(events) if e.kind == "PhaseChanged"), None)
+    phase = next((e.data.phase for e in reversed(events_of(events, PhaseChanged))), None)
     state: dict[str, Any] = {  # a responder gets neither the scenario's title nor the phase (both are spoilers)
         "drill_id": drill_id if facilitator else "",
         "title": scenario.title if facilitator else f"Game day: {scenario.service}",
@@ -131,14 +157,14 @@ def room_state(
         "mode": mode,
         "status": status,
         "phase": phase if facilitator else None,
-        "outcome": ended.data.get("outcome") if ended else None,
-        "reason": ended.data.get("reason") if ended else None,
+        "outcome": ended.data.outcome if ended else None,
+        "reason": ended.data.reason if ended else None,
         "now_t": round(now, 3),
         "viewer": {"name": viewer, "facilitator": facilitator, "roles": sorted(r for r, p in roles.items() if p == viewer)},
         "roles": [{"role": r, "holder": roles.get(r)} for r in _role_names(scenario, roles)],
         "people": people,
         "severities": list(SEVERITIES),
-        "audiences": ["internal", "external", "executive"],
+        "audiences": list(AUDIENCES),
         "runbooks": _runbooks(scenario, events),
         "incident": dict.fromkeys(INCIDENT_KEYS, None) | {"updates": 0},
         "countdowns": [],
@@ -148,7 +174,7 @@ def room_state(
         facts = read_facts(scenario, events)
         statuses = evaluate_steps(scenario, events, now_t=None if ended else now, facts=facts)
         state["incident"] = _incident(facts)
-        state["countdowns"] = _countdowns(statuses, facts, policy, state["incident"], facilitator, ended is None)
+        state["countdowns"] = _countdowns(statuses, policy, state["incident"], facilitator, ended is None)
         if facilitator:
             state["expectations"] = _expectations(scenario, facts, statuses)
     if facilitator:
@@ -157,12 +183,12 @@ def room_state(
     return state
 
 
-def _paused(events: Sequence[Event]) -> bool:
+def _paused(events: Sequence[Event[Payload]]) -> bool:
     paused = False
     for e in events:
-        if e.kind == "ClockPaused":
+        if isinstance(e.data, ClockPaused):
             paused = True
-        elif e.kind == "ClockResumed":
+        elif isinstance(e.data, ClockResumed):
             paused = False
     return paused
 
@@ -172,20 +198,20 @@ def _role_names(scenario: Scenario, roles: dict[str, str]) -> list[str]:
     return names + sorted(r for r in roles if r not in names)
 
 
-def _people(events: Sequence[Event], invited: Sequence[str], roles: dict[str, str]) -> list[dict[str, Any]]:
+def _people(events: Sequence[Event[Payload]], invited: Sequence[str], roles: dict[str, str]) -> list[dict[str, Any]]:
     seen: dict[str, dict[str, Any]] = {}
 
     def person(name: str) -> dict[str, Any]:
         return seen.setdefault(name, {"name": name, "joined": False, "revoked": False, "invited": False, "roles": []})
 
     for e in events:
-        who = str(e.data.get("person") or "")
-        if e.kind == "ResponderJoined" and who:
-            person(who).update(joined=True, revoked=False)
-        elif e.kind == "ResponderRevoked" and who:
-            person(who)["revoked"] = True
-        elif e.kind == "RoleAssigned" and who:
-            person(who)
+        d = e.data
+        if isinstance(d, ResponderJoined) and d.person:
+            person(d.person).update(joined=True, revoked=False)
+        elif isinstance(d, ResponderRevoked) and d.person:
+            person(d.person)["revoked"] = True
+        elif isinstance(d, RoleAssigned) and d.person:
+            person(d.person)
     for name in invited:
         person(name)["invited"] = True
     for role, who in roles.items():
@@ -195,23 +221,25 @@ def _people(events: Sequence[Event], invited: Sequence[str], roles: dict[str, st
     return sorted(seen.values(), key=lambda p: p["name"].lower())
 
 
-def _first(facts, *names: str, after_window: bool = True):
+def _first(facts: Facts, *names: str, after_window: bool = True) -> Action | None:
     return next((a for a in facts.actions if a.action in names and (not after_window or a.t >= facts.window_t - EPS)), None)
 
 
-def _incident(facts) -> dict[str, Any]:
-    marks = [a for a in facts.actions if a.action in ("set_severity", "declare_incident") and a.data.get("severity")]
+def _incident(facts: Facts) -> dict[str, Any]:
+    actions = events_of(facts.events, ActionRecorded)
+    marks = [a for a in actions if a.data.action in ("set_severity", "declare_incident") and a.data.severity]
     ack, declared = _first(facts, "acknowledge"), _first(facts, "declare_incident")
-    updates = [a for a in facts.actions if a.action == "post_update"]
-    told = next((a for a in facts.actions if a.action == "notify_executives"
-                 or (a.action == "post_update" and a.data.get("audience") == "executive")), None)
+    updates = [a for a in actions if a.data.action == "post_update"]
+    told = next((a for a in actions if a.data.action == "notify_executives"
+                 or (a.data.action == "post_update" and a.data.audience == "executive")), None)
+    detection = facts.detection.data if facts.detection is not None else None
     return {
         "detected_t": facts.detection.t if facts.detection else None,
-        "detected_via": facts.detection.data.get("via") if facts.detection else None,
+        "detected_via": detection.via if isinstance(detection, DetectionRecorded) else None,
         "acknowledged_t": ack.t if ack else None,
         "acknowledged_by": ack.author if ack else None,
         "declared_t": declared.t if declared else None,
-        "severity": str(marks[-1].data["severity"]) if marks else None,
+        "severity": marks[-1].data.severity if marks else None,
         "severity_t": marks[0].t if marks else None,
         "executives_t": told.t if told else None,
         "last_update_t": updates[-1].t if updates else None,
@@ -220,7 +248,7 @@ def _incident(facts) -> dict[str, Any]:
     }
 
 
-def _countdowns(statuses, facts, policy: SeverityPolicy, incident: dict[str, Any], facilitator: bool,
+def _countdowns(statuses: Sequence[StepStatus], policy: SeverityPolicy, incident: dict[str, Any], facilitator: bool,
                 live: bool) -> list[dict[str, Any]]:
     """Open deadlines as drill offsets (the page counts down to them)."""
     if not live:
@@ -233,9 +261,10 @@ def _countdowns(statuses, facts, policy: SeverityPolicy, incident: dict[str, Any
             out.append({"id": f"step:{s.id}", "kind": "step", "label": f"{s.id}: {describe(s.step)}{role}",
                         "due_t": s.deadline_t})
     elif pending:
-        nxt = min(pending, key=lambda s: s.deadline_t)
+        nxt = min(pending, key=lambda s: s.deadline_t or 0.0)
         out.append({"id": "step", "kind": "step", "label": "next expected step", "due_t": nxt.deadline_t})
-    level = policy.levels.get(incident.get("severity") or "")
+    declared: Severity | None = incident["severity"]
+    level = policy.levels.get(declared) if declared is not None else None
     start = incident["detected_t"] if incident["detected_t"] is not None else incident["declared_t"]
     if level is not None and start is not None and incident["resolved_t"] is None:
         sev = incident["severity"]
@@ -252,7 +281,7 @@ def _countdowns(statuses, facts, policy: SeverityPolicy, incident: dict[str, Any
     return [{**c, "due_t": round(c["due_t"], 3)} for c in out]
 
 
-def _expectations(scenario: Scenario, facts, statuses) -> dict[str, Any]:
+def _expectations(scenario: Scenario, facts: Facts | None, statuses: Sequence[StepStatus]) -> dict[str, Any]:
     inj = facts.injection.t if facts is not None and facts.injection else None
     return {
         "severity": scenario.severity,
@@ -273,42 +302,44 @@ def _expectations(scenario: Scenario, facts, statuses) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _faults(scenario: Scenario, events: Sequence[Event]) -> list[dict[str, Any]]:
+def _faults(scenario: Scenario, events: Sequence[Event[Payload]]) -> list[dict[str, Any]]:
     out = []
     for f in scenario.faults:
-        mine = [e for e in events if e.data.get("fault") == f.id and e.kind.startswith("Fault")]
-        kinds = {e.kind: e for e in mine}
-        status = ("rolled_back" if "FaultRolledBack" in kinds else "rollback_failed" if "FaultRollbackFailed" in kinds
-                  else "failed" if "FaultInjectionFailed" in kinds else "injected" if "FaultInjected" in kinds
-                  else "skipped" if "FaultSkipped" in kinds else "scheduled")
-        injected = kinds.get("FaultInjected")
+        last: dict[type[Payload], Event[Payload]] = {}  # the last event of each fault kind for this fault
+        for e in events:
+            if isinstance(e.data, FAULT_KINDS) and e.data.fault == f.id:
+                last[type(e.data)] = e
+        status = ("rolled_back" if FaultRolledBack in last else "rollback_failed" if FaultRollbackFailed in last
+                  else "failed" if FaultInjectionFailed in last else "injected" if FaultInjected in last
+                  else "skipped" if FaultSkipped in last else "scheduled")
+        injected = last.get(FaultInjected)
         out.append({"id": f.id, "description": f.description or "", "at": f.at, "status": status,
                     "injected_t": injected.t if injected else None})
     return out
 
 
-def fault_status(scenario: Scenario, events: Sequence[Event], fault_id: str) -> str | None:
+def fault_status(scenario: Scenario, events: Sequence[Event[Payload]], fault_id: str) -> str | None:
     """``scheduled``, ``injected``, ... for one fault; None if the scenario has no such fault."""
     return next((f["status"] for f in _faults(scenario, events) if f["id"] == fault_id), None)
 
 
-def _runbooks(scenario: Scenario, events: Sequence[Event]) -> list[dict[str, Any]]:
+def _runbooks(scenario: Scenario, events: Sequence[Event[Payload]]) -> list[dict[str, Any]]:
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in scenario.runbooks}
     for e in events:
         d = e.data
-        if e.kind == "ActionRecorded" and d.get("action") == "runbook_started":
-            runs.setdefault(str(d.get("runbook")), []).append(
-                {"by": d.get("author"), "role": d.get("role"), "started_t": e.t, "finished_t": None, "ok": None,
+        if isinstance(d, ActionRecorded) and d.action == "runbook_started":
+            runs.setdefault(str(d.runbook), []).append(
+                {"by": d.author, "role": d.role, "started_t": e.t, "finished_t": None, "ok": None,
                  "error": None, "activities": []})
-        elif e.kind == "ActivityRan" and d.get("phase") == "runbook":
-            open_run = _open_run(runs.get(str(d.get("owner")), []))
+        elif isinstance(d, ActivityRan) and d.phase == "runbook":
+            open_run = _open_run(runs.get(d.owner, []))
             if open_run is not None:
-                open_run["activities"].append({"name": d.get("name"), "status": d.get("status"),
-                                               "output": one_line(d.get("output"), 160), "error": d.get("error")})
-        elif e.kind == "ActionRecorded" and d.get("action") == "runbook_finished":
-            open_run = _open_run(runs.get(str(d.get("runbook")), []))
+                open_run["activities"].append({"name": d.name, "status": d.status,
+                                               "output": one_line(d.output, 160), "error": d.error})
+        elif isinstance(d, ActionRecorded) and d.action == "runbook_finished":
+            open_run = _open_run(runs.get(str(d.runbook), []))
             if open_run is not None:
-                open_run.update(finished_t=e.t, ok=bool(d.get("ok")), error=d.get("error"))
+                open_run.update(finished_t=e.t, ok=bool(d.ok), error=d.error)
     return [{"name": name, "description": (scenario.runbooks[name].description or "") if name in scenario.runbooks else "",
              "runs": items} for name, items in runs.items()]
 

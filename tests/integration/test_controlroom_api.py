@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -22,8 +23,25 @@ from gameday.adapters.webhooks import make_intake_app
 from gameday.analysis.scorecard import score_journal
 from gameday.clock import PausableClock, SystemClock
 from gameday.conductor import Conductor
-from gameday.fakes import FakeInjector, FakeLedger, FakeProbe, FakeRunner
+from gameday.fakes import FakeInjector, FakeLedger, FakeProbe, FakeRunbook
 from gameday.journal import JournalWriter, read_journal
+from gameday.model.events import (
+    ActionRecorded,
+    ClockPaused,
+    ClockResumed,
+    DetectionRecorded,
+    DrillAborted,
+    DrillEnded,
+    DrillStarted,
+    Event,
+    FaultInjected,
+    FaultRolledBack,
+    Payload,
+    RecoveryObserved,
+    ResponderJoined,
+    ResponderRevoked,
+    RoleAssigned,
+)
 from gameday.model.policy import ProjectConfig
 from gameday.model.scenario import Scenario
 from gameday.services import DrillContext
@@ -31,6 +49,7 @@ from gameday.web.controlroom import service_for
 from gameday.web.server import BackgroundServer
 
 pytestmark = pytest.mark.integration
+P = TypeVar("P", bound=Payload)
 
 XSS = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 NAME_XSS = "<img src=x onerror=window.__pwned=3>"
@@ -78,12 +97,11 @@ class Drill:
         self.probe = FakeProbe(self.clock, self.healthy)
         injectors = {"kill-db": FakeInjector(on_inject=lambda: self.healthy.update(health=False)),
                      "later": FakeInjector(), "spare": FakeInjector()}
-        self.runner = FakeRunner(effect=lambda: self.healthy.update(health=True))
+        self.runner = FakeRunbook(effect=lambda: self.healthy.update(health=True))
         policy = ProjectConfig().policy.scaled(self.sc.policy.scale)
         self.conductor = Conductor(self.sc, self.journal, self.clock, mode="gameday", drill_id="api-drill",
                                    injectors=injectors, runbooks={"failover": self.runner}, probe=self.probe,
-                                   ledger=FakeLedger(), start_data={"scenario": self.sc.model_dump(mode="json", by_alias=True),
-                                                                    "policy": policy.model_dump(mode="json")})
+                                   ledger=FakeLedger(), policy=policy)
         conductor = self.conductor
 
         def sink(fmt, payload, alerts, *, received_at=None, error=None):
@@ -137,27 +155,28 @@ class Drill:
     def start(self) -> None:
         with self.fac() as c:
             assert c.post("/api/drill/start", json={}).status_code == 202
-        self.wait_for("DrillStarted")
+        self.wait_for(DrillStarted)
 
     def detect(self) -> None:
-        self.wait_for("FaultInjected")
+        self.wait_for(FaultInjected)
         r = httpx.post(f"{self.url}/webhooks/alertmanager", json=alert_body(), timeout=10)
         assert r.status_code == 200 and r.json()["matched"], r.text
-        self.wait_for("DetectionRecorded")
+        self.wait_for(DetectionRecorded)
 
     # --- journal
-    def events(self, kind: str | None = None, **data):
+    def events(self, kind: type[P] | None = None, **data: object) -> list[Event[P]]:
+        """The events of ``kind`` (a payload class; None: every kind) whose payload has these field values."""
         return [e for e in list(self.journal.events)
-                if (kind is None or e.kind == kind) and all(e.data.get(k) == v for k, v in data.items())]
+                if (kind is None or isinstance(e.data, kind)) and all(getattr(e.data, k) == v for k, v in data.items())]
 
-    def wait_for(self, kind: str, timeout: float = 10.0, **data):
+    def wait_for(self, kind: type[P], timeout: float = 10.0, **data: object) -> Event[P]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = self.events(kind, **data)
             if found:
                 return found[0]
             time.sleep(0.02)
-        raise AssertionError(f"no {kind} {data} within {timeout}s: {[e.kind for e in self.journal.events]}")
+        raise AssertionError(f"no {kind.KIND} {data} within {timeout}s: {[e.kind for e in self.journal.events]}")
 
     def close(self) -> None:
         self.conductor.abort("test over")
@@ -239,7 +258,7 @@ def test_responders_cannot_start_abort_inject_or_see_expectations(live):
         state = c.get("/api/state").json()
     assert "expectations" not in state and "faults" not in state
     assert not any(r["kind"] == "FaultInjected" for r in state["timeline"])
-    assert not live.events("DrillAborted") and live.conductor.phase not in ("rollback",)
+    assert not live.events(DrillAborted) and live.conductor.phase not in ("rollback",)
     with live.fac() as c:
         state = c.get("/api/state").json()
     assert state["expectations"]["severity"] == "SEV1"
@@ -272,12 +291,12 @@ def test_lobby_stages_roles_and_joins_then_journals_them_right_after_start(drill
     drill.start()
     with drill.fac() as c:
         assert c.post("/api/drill/start", json={}).status_code == 409
-    drill.wait_for("RoleAssigned", person="bob")
+    drill.wait_for(RoleAssigned, person="bob")
     kinds = [e.kind for e in drill.journal.events[:6]]
     assert kinds[:2] == ["DrillStarted", "PhaseChanged"]
-    joined = drill.events("ResponderJoined")
-    assert [(e.data["person"], e.data["role"]) for e in joined] == [("alice", "incident-commander")]
-    roles = [(e.data["person"], e.data["role"], e.data["by"]) for e in drill.events("RoleAssigned")]
+    joined = drill.events(ResponderJoined)
+    assert [(e.data.person, e.data.role) for e in joined] == [("alice", "incident-commander")]
+    roles = [(e.data.person, e.data.role, e.data.by) for e in drill.events(RoleAssigned)]
     assert roles == [("alice", "incident-commander", "facilitator"), ("bob", "tech-lead", "facilitator")]
     assert drill.journal.events[0].t == pytest.approx(0.0, abs=0.05)  # the lobby's wait is not drill time
 
@@ -285,9 +304,9 @@ def test_lobby_stages_roles_and_joins_then_journals_them_right_after_start(drill
 def test_ending_in_the_lobby_aborts_with_nothing_injected(drill):
     with drill.fac() as c:
         assert c.post("/api/drill/end", json={"reason": "not today"}).status_code == 202
-    drill.wait_for("DrillEnded")
-    assert not drill.events("FaultInjected")
-    assert "not today" in drill.events("DrillAborted")[0].data["reason"]
+    drill.wait_for(DrillEnded)
+    assert not drill.events(FaultInjected)
+    assert "not today" in drill.events(DrillAborted)[0].data.reason
 
 
 # ---------------------------------------------------------------------------------- actions
@@ -312,37 +331,39 @@ def test_every_responder_action_is_journaled_with_author_role_and_data(live):
             assert r.status_code == 200, (action, r.text)
             seq = r.json()["seq"]
             ev = live.journal.events[seq]
-            assert ev.kind == "ActionRecorded" and ev.source == expected.get("author", ev.source)
-            assert {k: ev.data.get(k) for k in expected} == expected, (action, ev.data)
+            assert isinstance(ev.data, ActionRecorded) and ev.source == expected.get("author", ev.source)
+            assert {k: getattr(ev.data, k) for k in expected} == expected, (action, ev.data)
         r = b.post("/api/actions/runbook", json={"runbook": "failover"})
         assert r.status_code == 202
         started = live.journal.events[r.json()["seq"]]
-        assert started.data == {"action": "runbook_started", "runbook": "failover", "author": "bob", "role": "tech-lead"}
-        finished = live.wait_for("ActionRecorded", action="runbook_finished")
-        assert finished.data["ok"] is True and finished.data["author"] == "bob"
+        assert started.data == ActionRecorded(action="runbook_started", runbook="failover", author="bob", role="tech-lead")
+        finished = live.wait_for(ActionRecorded, action="runbook_finished")
+        assert finished.data.ok is True and finished.data.author == "bob"
         assert live.runner.runs == 1
-        live.wait_for("RecoveryObserved")
+        live.wait_for(RecoveryObserved)
         state = b.get("/api/state").json()
         (rb,) = state["runbooks"]
         assert rb["runs"][0]["ok"] is True and rb["runs"][0]["by"] == "bob"
         r = a.post("/api/actions/assign_role", json={"person": "dana", "role": "comms-lead"})  # the IC assigns
         assert r.status_code == 200
         ev = live.journal.events[r.json()["seq"]]
-        assert ev.kind == "RoleAssigned" and ev.data == {"person": "dana", "role": "comms-lead", "by": "alice"}
+        assert ev.data == RoleAssigned(person="dana", role="comms-lead", by="alice")
         r = a.post("/api/actions/resolved", json={})
-        assert r.status_code == 200 and live.journal.events[r.json()["seq"]].data["action"] == "resolved"
+        resolved = live.journal.events[r.json()["seq"]].data
+        assert r.status_code == 200 and isinstance(resolved, ActionRecorded) and resolved.action == "resolved"
     with live.fac() as f:  # the facilitator acts for someone without a browser
         r = f.post("/api/actions/note", json={"as": "erin", "text": "called in by phone"})
-        assert live.journal.events[r.json()["seq"]].data["author"] == "erin"
+        note = live.journal.events[r.json()["seq"]].data
+        assert isinstance(note, ActionRecorded) and note.author == "erin" and note.text == "called in by phone"
         assert f.post("/api/faults/later/skip", json={}).status_code == 200
         assert f.post("/api/faults/spare/skip", json={}).status_code == 200
-    live.wait_for("DrillEnded")
+    live.wait_for(DrillEnded)
     card = score_journal(read_journal(live.journal.path))
     steps = {s.id: s for s in card.steps}
     assert {k: s.verdict for k, s in steps.items()} == dict.fromkeys(steps, "on_time")
     assert steps["ack"].author == "alice" and steps["failover"].author == "bob" and steps["status"].author == "carol"
     times = {m.name: m for m in card.times}
-    ack = live.events("ActionRecorded", action="acknowledge")[0]
+    ack = live.events(ActionRecorded, action="acknowledge")[0]
     assert times["MTTA"].to_seq == ack.seq and times["MTTA"].seconds is not None
     assert card.severity.first_declared == "SEV2" and card.severity.final == "SEV1"
     assert card.executives.verdict == "on_time" and card.comms.updates == 1
@@ -353,10 +374,10 @@ def test_every_responder_action_is_journaled_with_author_role_and_data(live):
 def test_ic_running_the_runbook_is_flagged_kindly(live):
     with live.client(live.tokens["alice"]) as a:
         assert a.post("/api/actions/runbook", json={"runbook": "failover"}).status_code == 202
-    live.wait_for("ActionRecorded", action="runbook_finished")
+    live.wait_for(ActionRecorded, action="runbook_finished")
     with live.fac() as f:
         f.post("/api/drill/end", json={})
-    live.wait_for("DrillEnded")
+    live.wait_for(DrillEnded)
     card = score_journal(read_journal(live.journal.path))
     assert card.roles.ic_did_technical_work is True
     assert any("hands-off" in n for n in card.roles.notes)
@@ -398,7 +419,7 @@ def test_refusals_are_clear_4xx_and_journal_nothing(shared_live, who, method, pa
         r = c.request(method, path, json=body)
     assert r.status_code == status, r.text
     assert words in r.json()["error"].lower() or words in r.text.lower(), r.text
-    assert not [e for e in live.journal.events[before:] if e.kind in ("ActionRecorded", "RoleAssigned")]
+    assert not [e for e in live.journal.events[before:] if isinstance(e.data, (ActionRecorded, RoleAssigned))]
 
 
 def test_malformed_oversized_and_non_json_bodies(live):
@@ -437,7 +458,7 @@ def test_cookie_session_needs_the_csrf_header_and_same_origin(live):
         assert r.status_code == 200
         assert c.get("/room").status_code == 200
         assert c.delete("/api/session", headers={"X-Requested-With": "gameday"}).status_code == 200
-    assert [e.data["text"] for e in live.events("ActionRecorded", action="note")] == ["ok"]
+    assert [e.data.text for e in live.events(ActionRecorded, action="note")] == ["ok"]
 
 
 def test_join_link_query_form_sets_the_cookie_and_redirects(live):
@@ -459,8 +480,8 @@ def test_revoking_a_link_locks_the_person_out_and_ends_their_stream(live):
             got = [next(lines) for _ in range(4)]
             assert "event: bye" in "\n".join(got + [next(lines) for _ in range(3)])
         assert c.get("/api/state").status_code == 401
-    revoked = live.wait_for("ResponderRevoked")
-    assert revoked.data == {"person": "carol", "by": "facilitator"}
+    revoked = live.wait_for(ResponderRevoked)
+    assert revoked.data == ResponderRevoked(person="carol", by="facilitator")
 
 
 def test_live_stream_sends_what_the_viewer_may_see(live):
@@ -482,7 +503,7 @@ def test_live_stream_sends_what_the_viewer_may_see(live):
     assert r_ready.wait(5) and f_ready.wait(5)
     with live.fac() as f:
         assert f.post("/api/faults/later/inject", json={}).status_code == 202
-        live.wait_for("FaultInjected", fault="later")
+        live.wait_for(FaultInjected, fault="later")
         assert f.post("/api/faults/later/inject", json={}).status_code == 409
         f.post("/api/actions/note", json={"as": "bob", "text": "seen"})
     deadline = time.monotonic() + 5
@@ -508,16 +529,16 @@ def test_pause_and_resume_move_every_deadline(live):
         assert f.get("/api/state").json()["now_t"] == paused["now_t"]  # drill time stands still
         assert paused["status"] == "paused"
         assert f.post("/api/drill/resume", json={}).status_code == 200
-    assert live.events("ClockPaused")[0].data == {"by": "facilitator"} and live.events("ClockResumed")
+    assert live.events(ClockPaused)[0].data == ClockPaused(by="facilitator") and live.events(ClockResumed)
     assert before["countdowns"] and before["countdowns"][0]["due_t"] == paused["countdowns"][0]["due_t"]
 
 
 def test_abort_rolls_back(live):
     with live.fac() as f:
         assert f.post("/api/drill/abort", json={"reason": "customer traffic spike"}).status_code == 202
-    live.wait_for("DrillEnded")
-    assert "customer traffic spike" in live.events("DrillAborted")[0].data["reason"]
-    assert live.events("FaultRolledBack", fault="kill-db")[0].data["reason"] == "abort"
+    live.wait_for(DrillEnded)
+    assert "customer traffic spike" in live.events(DrillAborted)[0].data.reason
+    assert live.events(FaultRolledBack, fault="kill-db")[0].data.reason == "abort"
     with live.client(live.tokens["alice"]) as c:
         r = c.post("/api/actions/acknowledge", json={})
         assert r.status_code == 409 and "over" in r.json()["error"]
@@ -539,7 +560,7 @@ def test_untrusted_text_is_escaped_in_the_page_and_tokens_never_journaled(live):
     assert page.headers["x-content-type-options"] == "nosniff" and page.headers["referrer-policy"] == "no-referrer"
     with live.fac() as f:
         f.post("/api/drill/end", json={})
-    live.wait_for("DrillEnded")
+    live.wait_for(DrillEnded)
     text = live.journal.path.read_text()
     for secret in [live.facilitator, token, *live.tokens.values()]:
         assert secret not in text

@@ -27,7 +27,8 @@ from gameday.adapters.webhooks import make_intake_app
 from gameday.clock import SystemClock
 from gameday.conductor import Conductor
 from gameday.fakes import FakeInjector, FakeProbe
-from gameday.journal import JournalWriter, read_journal
+from gameday.journal import JournalWriter, events_of, read_journal
+from gameday.model.events import ActionRecorded, AlertReceived, DetectionRecorded, Event, FaultInjected, Payload
 from gameday.model.scenario import Scenario
 from gameday.web.server import BackgroundServer
 
@@ -66,7 +67,7 @@ class Intake:
         return self.client.post(f"{self.url}/webhooks/{fmt}", content=data,
                                 headers={"Content-Type": content_type, **(headers or {})})
 
-    def finish(self) -> list[Any]:
+    def finish(self) -> list[Event[Payload]]:
         self.conductor.abort("test over")
         self.thread.join(10)
         self.journal.close()
@@ -89,7 +90,7 @@ def live_intake(tmp_path: Path, verifier: IntakeVerifier | None = None) -> Itera
     thread = threading.Thread(target=conductor.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
-    while not any(e.kind == "FaultInjected" for e in list(journal.events)):
+    while not events_of(list(journal.events), FaultInjected):
         assert time.monotonic() < deadline, "the drill did not inject"
         time.sleep(0.01)
     intake = Intake(server.url, journal, conductor, thread)
@@ -108,8 +109,12 @@ def sample(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / name).read_text())
 
 
-def received(events) -> list[Any]:
-    return [e for e in events if e.kind == "AlertReceived"]
+def received(events: list[Event[Payload]]) -> list[Event[AlertReceived]]:
+    return events_of(events, AlertReceived)
+
+
+def detections(events: list[Event[Payload]]) -> list[Event[DetectionRecorded]]:
+    return events_of(events, DetectionRecorded)
 
 
 # ------------------------------------------------------------------------------------ answers
@@ -120,9 +125,9 @@ def test_a_matching_alert_is_journaled_and_detected(tmp_path):
     assert r.status_code == 200
     assert r.json()["matched"] is True and r.json()["alerts"] == 1
     [ev] = received(events)
-    assert ev.seq == r.json()["seq"] and ev.data["error"] is None and ev.data["signal"] == "checkout errors"
-    [det] = [e for e in events if e.kind == "DetectionRecorded"]
-    assert det.data["alert_seq"] == ev.seq and det.t == ev.t
+    assert ev.seq == r.json()["seq"] and ev.data.error is None and ev.data.signal == "checkout errors"
+    [det] = detections(events)
+    assert det.data.alert_seq == ev.seq and det.t == ev.t
 
 
 @pytest.mark.parametrize("kwargs, status, error", [
@@ -139,9 +144,9 @@ def test_refused_deliveries_are_journaled_with_their_error(tmp_path, kwargs, sta
         events = intake.finish()
     assert r.status_code == status, r.text
     [ev] = received(events)
-    assert error in ev.data["error"]
-    assert ev.data["alerts"] == [] and ev.data["matched"] is False
-    assert not [e for e in events if e.kind == "DetectionRecorded"]
+    assert ev.data.error is not None and error in ev.data.error
+    assert ev.data.alerts == [] and ev.data.matched is False
+    assert not detections(events)
 
 
 def test_a_chunked_body_over_the_limit_is_413(tmp_path):
@@ -154,7 +159,7 @@ def test_a_chunked_body_over_the_limit_is_413(tmp_path):
                                headers={"Content-Type": "application/json"})
         events = intake.finish()
     assert r.status_code == 413
-    assert "body too large" in received(events)[0].data["error"]
+    assert "body too large" in str(received(events)[0].data.error)
 
 
 def test_an_unknown_format_is_404(tmp_path):
@@ -175,7 +180,7 @@ def test_an_adapter_bug_answers_400_and_the_intake_lives_on(tmp_path, monkeypatc
         events = intake.finish()
     assert bad.status_code == 400 and "adapter bug" in bad.json()["error"]
     assert good.status_code == 200
-    assert "generic adapter failed: RuntimeError: adapter bug" in received(events)[0].data["error"]
+    assert "generic adapter failed: RuntimeError: adapter bug" in str(received(events)[0].data.error)
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.json")))
@@ -186,7 +191,7 @@ def test_every_vendor_sample_is_accepted(tmp_path, name):
         events = intake.finish()
     assert r.status_code == 200, r.text
     [ev] = received(events)
-    assert ev.data["format"] == fmt and ev.data["error"] is None and ev.data["payload"] == sample(name)
+    assert ev.data.format == fmt and ev.data.error is None and ev.data.payload == sample(name)
 
 
 # ------------------------------------------------------------------------------ authentication
@@ -203,13 +208,13 @@ def test_unauthenticated_deliveries_get_401_are_journaled_as_refused_and_never_d
     assert (none.status_code, wrong.status_code, ok.status_code) == (401, 401, 200)
     assert none.headers["www-authenticate"].startswith("Bearer")
     refused, refused2, accepted = received(events)
-    assert refused.data["error"] == "unauthenticated: no Authorization header"
-    assert refused2.data["error"] == "unauthenticated: wrong bearer token"
+    assert refused.data.error == "unauthenticated: no Authorization header"
+    assert refused2.data.error == "unauthenticated: wrong bearer token"
     for ev in (refused, refused2):
-        assert ev.data["matched"] is False and ev.data["alerts"] == []
-        assert isinstance(ev.data["payload"], str) and len(ev.data["payload"]) <= webhooks.REFUSED_EXCERPT
-    [det] = [e for e in events if e.kind == "DetectionRecorded"]
-    assert det.data["alert_seq"] == accepted.seq  # only the authenticated delivery detected
+        assert ev.data.matched is False and ev.data.alerts == []
+        assert isinstance(ev.data.payload, str) and len(ev.data.payload) <= webhooks.REFUSED_EXCERPT
+    [det] = detections(events)
+    assert det.data.alert_seq == accepted.seq  # only the authenticated delivery detected
 
 
 def pd_signature(secret: str, raw: bytes) -> str:
@@ -231,9 +236,9 @@ def test_pagerduty_signed_deliveries_detect_and_acknowledge_a_bad_signature_is_r
         events = intake.finish()
     assert (forged.status_code, trig.status_code, ack.status_code) == (401, 200, 200)
     refused = received(events)[0]
-    assert refused.data["error"] == "unauthenticated: bad signature in X-PagerDuty-Signature"
-    assert refused.data["matched"] is False
-    [det] = [e for e in events if e.kind == "DetectionRecorded"]
-    assert det.data["alert_seq"] == trig.json()["seq"] and det.data["signal"] == "pagerduty checkout"
-    acks = [e for e in events if e.kind == "ActionRecorded" and e.data["action"] == "acknowledge"]
-    assert [(a.source, a.data["via"]) for a in acks] == [("alice", "pagerduty")]
+    assert refused.data.error == "unauthenticated: bad signature in X-PagerDuty-Signature"
+    assert refused.data.matched is False
+    [det] = detections(events)
+    assert det.data.alert_seq == trig.json()["seq"] and det.data.signal == "pagerduty checkout"
+    acks = [e for e in events_of(events, ActionRecorded) if e.data.action == "acknowledge"]
+    assert [(a.source, a.data.via, a.data.alert_seq) for a in acks] == [("alice", "pagerduty", ack.json()["seq"])]

@@ -42,7 +42,9 @@ from drillkit import (  # noqa: E402
     wait_for_event,
 )
 
+from gameday.journal import events_of  # noqa: E402
 from gameday.model.cpus import resolve  # noqa: E402
+from gameday.model.events import Event, LoadFailed, LoadStarted, Payload  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -228,6 +230,8 @@ def _service(tmp_path: Path, locustfile: str, host: str):
     from gameday.clock import SystemClock
     from gameday.journal import JournalWriter
     from gameday.load import service_for
+    from gameday.model.events import DrillStarted
+    from gameday.model.policy import DEFAULT_POLICY
     from gameday.model.scenario import Scenario
 
     sc = Scenario.model_validate({
@@ -238,7 +242,7 @@ def _service(tmp_path: Path, locustfile: str, host: str):
         "load": {"locustfile": locustfile, "users": 1, "spawn_rate": 1},
     })  # fmt: skip
     journal = JournalWriter(tmp_path / "journal.jsonl", SystemClock(), fsync=False)
-    journal.append("DrillStarted", "conductor", {"drill_id": "d", "mode": "ci"})
+    journal.append(DrillStarted(drill_id="d", mode="ci", scenario=sc, policy=DEFAULT_POLICY), "conductor")
     ctx = SimpleNamespace(scenario=sc, loaded=SimpleNamespace(base_dir=LOAD_FIXTURES, project_root=ROOT, locustfile=None),
                           project=SimpleNamespace(config=SimpleNamespace(business=None)), mode="ci", drill_id="d",
                           state_dir=tmp_path / "state", target_url=host, conductor=_Conductor(), journal=journal,
@@ -248,12 +252,12 @@ def _service(tmp_path: Path, locustfile: str, host: str):
     return service, journal
 
 
-def _play(service, journal, until: str, timeout: float = 20.0) -> list:
+def _play(service, journal, until: type[Payload], timeout: float = 20.0) -> list[Event[Payload]]:
     started = time.monotonic()
     try:
         for listener in service.ctx.conductor.phase_listeners:
             listener("baseline")
-        assert wait_for(lambda: any(e.kind == until for e in journal.events), timeout), [e.kind for e in journal.events]
+        assert wait_for(lambda: any(isinstance(e.data, until) for e in journal.events), timeout), [e.kind for e in journal.events]
     finally:
         service.stop()  # always: every locust process group it started is killed
         journal.close()
@@ -266,9 +270,9 @@ def test_host_that_does_not_answer_is_a_journaled_load_failure(tmp_path: Path) -
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     service, journal = _service(tmp_path, "demo", f"http://127.0.0.1:{port}")
-    events = _play(service, journal, "LoadFailed")
-    failed = next(e for e in events if e.kind == "LoadFailed")
-    assert failed.data["stage"] == "start" and "does not answer" in failed.data["error"]
+    events = _play(service, journal, LoadFailed)
+    (failed,) = events_of(events, LoadFailed)
+    assert failed.data.stage == "start" and "does not answer" in failed.data.error
     assert [e.kind for e in events] == ["DrillStarted", "LoadFailed"]  # nothing was started
 
 
@@ -291,13 +295,13 @@ def test_locustfile_failing_on_import_is_a_journaled_load_failure(tmp_path: Path
     thread.start()
     try:
         service, journal = _service(tmp_path, "import-error.py", f"http://127.0.0.1:{listener.getsockname()[1]}")
-        events = _play(service, journal, "LoadFailed")
+        events = _play(service, journal, LoadFailed)
     finally:
         stop.set()
         thread.join(2)
         listener.close()
-    failed = next(e for e in events if e.kind == "LoadFailed")
-    assert failed.data["stage"] == "run" and failed.data["exit_code"] not in (0, None)
-    assert "gameday_no_such_module" in failed.data["error"]
-    started = next(e for e in events if e.kind == "LoadStarted")
-    assert not proc_alive(started.data["pids"]["standalone"])
+    (failed,) = events_of(events, LoadFailed)
+    assert failed.data.stage == "run" and failed.data.exit_code not in (0, None) and failed.data.role == "standalone"
+    assert "gameday_no_such_module" in failed.data.error
+    (started,) = events_of(events, LoadStarted)
+    assert not proc_alive(started.data.pids["standalone"])

@@ -34,7 +34,9 @@ from drillkit import (  # noqa: E402
     wait_for,
 )
 
+from gameday.journal import events_of  # noqa: E402
 from gameday.model.cpus import format_cpu_list, resolve  # noqa: E402
+from gameday.model.events import LoadFailed, LoadStarted, LoadStats  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -162,6 +164,8 @@ def _service(tmp_path: Path, host: str, cpus: str, made: dict[str, list], worker
     from gameday.clock import SystemClock
     from gameday.journal import JournalWriter
     from gameday.load import service_for
+    from gameday.model.events import DrillStarted
+    from gameday.model.policy import DEFAULT_POLICY
     from gameday.model.scenario import Scenario
 
     sc = Scenario.model_validate({
@@ -173,7 +177,7 @@ def _service(tmp_path: Path, host: str, cpus: str, made: dict[str, list], worker
     })  # fmt: skip
     journal = JournalWriter(tmp_path / "journal.jsonl", SystemClock(), fsync=False)
     made["journals"].append(journal)
-    journal.append("DrillStarted", "conductor", {"drill_id": "d", "mode": "ci"})
+    journal.append(DrillStarted(drill_id="d", mode="ci", scenario=sc, policy=DEFAULT_POLICY), "conductor")
     echoed: list[str] = []
     ctx = SimpleNamespace(scenario=sc, loaded=SimpleNamespace(base_dir=tmp_path, project_root=ROOT, locustfile=None),
                           project=SimpleNamespace(config=SimpleNamespace(business=None)), mode="ci", drill_id="d",
@@ -212,12 +216,14 @@ def _play_baseline(service, cpus: frozenset[int] | None = None) -> None:
             os.sched_setaffinity(0, OURS)
 
 
-def _started(journal, timeout: float = 60.0) -> dict:
-    """The LoadStarted data once locust reports its first stats; fails with the reason if the load failed."""
-    assert wait_for(lambda: any(e.kind in ("LoadStats", "LoadFailed") for e in journal.events), timeout), \
+def _started(journal, timeout: float = 60.0) -> LoadStarted:
+    """The LoadStarted payload once locust reports its first stats; fails with the reason if the load failed."""
+    assert wait_for(lambda: any(isinstance(e.data, (LoadStats, LoadFailed)) for e in journal.events), timeout), \
         f"no LoadStats within {timeout:g}s: {[e.kind for e in journal.events]}"
-    no_load_failure([(e.kind, e.data) for e in journal.events])
-    return next(e for e in journal.events if e.kind == "LoadStarted").data
+    failed = events_of(journal.events, LoadFailed)
+    if failed:
+        pytest.fail(f"the load failed: {failed[0].data.error} ({failed[0].data})", pytrace=False)
+    return next(e.data for e in events_of(journal.events, LoadStarted))
 
 
 @two_cpus
@@ -226,9 +232,9 @@ def test_an_explicit_cpu_list_confines_the_master_and_its_workers(load_service) 
     service, journal, echoed = load_service(str(cpu), workers=1)
     _play_baseline(service)
     data = _started(journal)
-    assert (data["cpus"], data["cpus_setting"], data["cpus_note"]) == (str(cpu), str(cpu), f"locust on CPU {cpu}")
-    assert set(data["pids"]) == {"master", "worker-1"}
-    for role, pid in data["pids"].items():
+    assert (data.cpus, data.cpus_setting, data.cpus_note) == (str(cpu), str(cpu), f"locust on CPU {cpu}")
+    assert set(data.pids) == {"master", "worker-1"}
+    for role, pid in data.pids.items():
         assert allowed(pid, f"locust's {role}") == {str(cpu)}, role
     service.stop()
     assert echoed == []  # nothing to warn about, from start to stop
@@ -242,11 +248,11 @@ def test_a_conductor_on_one_cpu_places_nothing_and_says_so(load_service) -> None
     service, journal, echoed = load_service("auto")
     _play_baseline(service, frozenset({cpu}))
     data = _started(journal)
-    assert data["cpus"] == "all" and data["cpus_setting"] == "auto"
-    assert data["cpus_note"].startswith(f"only one CPU ({cpu}): locust shares it with the conductor")
-    assert echoed == [f"load: {data['cpus_note']}"]
+    assert data.cpus == "all" and data.cpus_setting == "auto"
+    assert data.cpus_note.startswith(f"only one CPU ({cpu}): locust shares it with the conductor")
+    assert echoed == [f"load: {data.cpus_note}"]
     [proc] = service._plan.procs  # as planned: no CPU prefix, straight to the priority prefix and locust
     head = [*adapter.priority_prefix(service.load.priority), adapter.locust_executable()]
     assert proc.argv[:len(head)] == head
-    [pid] = data["pids"].values()
+    [pid] = data.pids.values()
     assert allowed(pid, "locust") == {str(cpu)}  # inherited from its parent thread, not set by us

@@ -21,6 +21,7 @@ from gameday.clock import FakeClock
 from gameday.conductor import Conductor, ScriptedAction
 from gameday.fakes import FakeInjector
 from gameday.journal import JournalWriter, read_journal
+from gameday.model.events import ActionDetails, DrillStarted, NotificationFailed, NotificationSent
 from gameday.model.policy import ProjectConfig
 from gameday.model.scenario import Scenario
 from gameday.notify import service_for
@@ -116,12 +117,13 @@ def context(tmp_path: Path, r: Receiver, journal: JournalWriter, conductor: Cond
                         target_url=None, target=None, conductor=conductor, journal=journal)  # fmt: skip
 
 
-def notifications(path: Path) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    for e in read_journal(path).events:
-        if e.kind in ("NotificationSent", "NotificationFailed"):
-            assert e.source == "notifier"
-            out.setdefault(e.data["name"], []).append({"kind": e.kind, **e.data})
+def notifications(path: Path) -> dict[str, list[NotificationSent | NotificationFailed]]:
+    """Each channel's delivery outcomes, in journal order."""
+    out: dict[str, list[NotificationSent | NotificationFailed]] = {}
+    for e in read_journal(path).of(NotificationSent, NotificationFailed):
+        assert e.source == "notifier"
+        assert isinstance(e.data, (NotificationSent, NotificationFailed))
+        out.setdefault(e.data.name, []).append(e.data)
     return out
 
 
@@ -131,18 +133,20 @@ def test_record_action_returns_at_once_and_every_delivery_is_journaled(tmp_path,
     journal = JournalWriter(tmp_path / "journal.jsonl", clock, fsync=False)
     sc = scenario()
     conductor = Conductor(sc, journal, clock, mode="gameday", drill_id="d1", injectors={"kill-db": FakeInjector()})
-    journal.append("DrillStarted", "conductor", {"drill_id": "d1", "mode": "gameday"})
+    journal.append(DrillStarted(drill_id="d1", mode="gameday", scenario=sc, policy=conductor.policy), "conductor")
     service = service_for(context(tmp_path, receiver, journal, conductor))
     assert service is not None
     service.start()
     try:
         started = time.perf_counter()
         internal = conductor.record_action(f"carol{XSS}", "post_update",
-                                           {"audience": "internal", "text": f"Checkout failing {XSS} <!channel> & co"},
+                                           ActionDetails(audience="internal", text=f"Checkout failing {XSS} <!channel> & co"),
                                            role="comms-lead")  # fmt: skip
-        executive = conductor.record_action("carol", "notify_executives", {"text": "SEV1: checkout outage, $9,000 per minute"})
-        external = conductor.record_action("carol", "post_update", {"audience": "external", "text": "We're experiencing issues"})
-        conductor.record_action("carol", "note", {"text": "not an update"})
+        executive = conductor.record_action("carol", "notify_executives",
+                                            ActionDetails(text="SEV1: checkout outage, $9,000 per minute"))
+        external = conductor.record_action("carol", "post_update",
+                                           ActionDetails(audience="external", text="We're experiencing issues"))
+        conductor.record_action("carol", "note", ActionDetails(text="not an update"))
         elapsed = time.perf_counter() - started
         assert elapsed < 0.5, f"record_action blocked for {elapsed:.3f}s"  # a blocking delivery would take >= 0.85s (hangs)
     finally:
@@ -150,17 +154,17 @@ def test_record_action_returns_at_once_and_every_delivery_is_journaled(tmp_path,
     journal.close()
 
     got = notifications(journal.path)
-    sent = lambda name: [(n["action_seq"], n["audience"]) for n in got.get(name, []) if n["kind"] == "NotificationSent"]  # noqa: E731
+    sent = lambda name: [(n.action_seq, n.audience) for n in got.get(name, []) if isinstance(n, NotificationSent)]  # noqa: E731
     assert sent("incident-room") == [(internal.seq, "internal"), (executive.seq, "executive")]
     assert sent("exec-teams") == [(executive.seq, "executive")]
     assert sent("status-relay") == [(internal.seq, "internal"), (executive.seq, "executive"), (external.seq, "external")]
     assert "ci-only" not in got  # another mode's channel
 
     for name, why in (("broken", "HTTP 500"), ("nobody-home", "ConnectError"), ("hangs", "timed out after 0.3s")):
-        rows = got[name]
-        assert [r["kind"] for r in rows] == ["NotificationFailed"], name
-        assert rows[0]["error"].startswith(why) and rows[0]["attempts"] == 2, rows[0]
-        assert rows[0]["channel"] in ("generic", "slack") and rows[0]["action_seq"] == internal.seq
+        (row,) = got[name]
+        assert isinstance(row, NotificationFailed), name
+        assert row.error.startswith(why) and row.attempts == 2, row
+        assert row.channel in ("generic", "slack") and row.action_seq == internal.seq
 
     # Slack: escaped text, [DRILL], optional blocks; the URL's secret never reaches the journal
     (slack,) = [b for b in receiver.by_path(f"/slack/{SECRET}") if "Checkout" in b["text"]]
@@ -188,10 +192,11 @@ def test_a_drill_with_hanging_and_failing_channels_is_not_slowed_down(tmp_path, 
     clock = FakeClock()
     journal = JournalWriter(tmp_path / "journal.jsonl", clock, fsync=False)
     sc = scenario()
-    script = [ScriptedAction("carol", "post_update", "injection", 1.0, {"audience": "internal", "text": f"Investigating {XSS}"}),
-              ScriptedAction("carol", "post_update", "injection", 2.0, {"audience": "external", "text": "We're on it"})]
+    script = [ScriptedAction("carol", "post_update", "injection", 1.0,
+                             ActionDetails(audience="internal", text=f"Investigating {XSS}")),
+              ScriptedAction("carol", "post_update", "injection", 2.0, ActionDetails(audience="external", text="We're on it"))]
     conductor = Conductor(sc, journal, clock, mode="gameday", drill_id="d1", injectors={"kill-db": FakeInjector()},
-                          script=script, start_data={"scenario": sc.model_dump(mode="json", by_alias=True)})  # fmt: skip
+                          script=script)  # fmt: skip
     service = service_for(context(tmp_path, receiver, journal, conductor))
     service.start()
     started = time.perf_counter()
@@ -204,8 +209,8 @@ def test_a_drill_with_hanging_and_failing_channels_is_not_slowed_down(tmp_path, 
     assert result.outcome == "completed"
     assert elapsed < 1.5, f"the drill took {elapsed:.2f}s of real time: a delivery blocked it"
     got = notifications(journal.path)
-    assert [n["kind"] for n in got["hangs"]] == ["NotificationFailed"]
-    assert [n["kind"] for n in got["status-relay"]] == ["NotificationSent", "NotificationSent"]
+    assert [n.KIND for n in got["hangs"]] == ["NotificationFailed"]
+    assert [n.KIND for n in got["status-relay"]] == ["NotificationSent", "NotificationSent"]
     assert [b["text"] for b in receiver.by_path("/generic")] == [f"[DRILL] Investigating {XSS}", "[DRILL] We're on it"]
 
 

@@ -216,6 +216,8 @@ def test_external_monitoring_service_silences_journals_and_binds_promql(binaries
 
     from gameday.clock import SystemClock
     from gameday.journal import JournalWriter, read_journal
+    from gameday.model.events import DrillStarted, SilenceCreated, SilenceRemoved
+    from gameday.model.policy import DEFAULT_POLICY
     from gameday.model.scenario import Scenario
     from gameday.monitoring import service_for
     from gameday.observing import ProbeSet
@@ -247,7 +249,7 @@ def test_external_monitoring_service_silences_journals_and_binds_promql(binaries
         assert probes.probes[0].url == "http://127.0.0.1:9"  # bound to monitoring.prometheus_url
         am = Alertmanager(stack.alertmanager_url)
         assert am.silence(service.silence_id)["status"]["state"] == "active"
-        journal.append("DrillStarted", "conductor", {})
+        journal.append(DrillStarted(drill_id="d1", mode="ci", scenario=sc, policy=DEFAULT_POLICY), "conductor")
         for phase in ("preflight", "rollback"):
             for listener in conductor.phase_listeners:
                 listener(phase)
@@ -259,8 +261,13 @@ def test_external_monitoring_service_silences_journals_and_binds_promql(binaries
         service.stop()
         service.stop()  # idempotent
         journal.close()
-        kinds_ = [e.kind for e in read_journal(journal.path).events]
-        assert kinds_ == ["DrillStarted", "SilenceCreated", "SilenceRemoved"]
+        events = read_journal(journal.path).events
+        assert [e.kind for e in events] == ["DrillStarted", "SilenceCreated", "SilenceRemoved"]
+        created, removed = events[1].data, events[2].data
+        assert isinstance(created, SilenceCreated) and isinstance(removed, SilenceRemoved)
+        assert created.id == removed.id == service.silence_id and created.alertmanager == stack.alertmanager_url
+        assert [m.name for m in created.matchers] == ["alertname", "alertname", "env"] and created.matchers == removed.matchers
+        assert created.text is not None and created.text.startswith("{alertname=~")
         assert any("silenced {alertname=~" in line for line in lines)
 
 
@@ -275,7 +282,8 @@ def test_silence_is_removed_when_a_drill_is_aborted(binaries, tmp_path, monkeypa
     from gameday.clock import SystemClock
     from gameday.conductor import Conductor
     from gameday.fakes import FakeInjector, FakeProbe
-    from gameday.journal import JournalWriter, read_journal
+    from gameday.journal import JournalWriter, events_of, read_journal
+    from gameday.model.events import SilenceCreated
     from gameday.model.scenario import Scenario
     from gameday.monitoring import service_for
 
@@ -317,8 +325,8 @@ def test_silence_is_removed_when_a_drill_is_aborted(binaries, tmp_path, monkeypa
         assert order.index("SilenceCreated") < order.index("DrillAborted") < order.index("SilenceRemoved")
         am = Alertmanager(stack.alertmanager_url)
         assert am.silence(service.silence_id)["status"]["state"] == "expired"
-        created = next(e for e in events if e.kind == "SilenceCreated")
-        assert created.data["id"] == service.silence_id
+        (created,) = events_of(events, SilenceCreated)
+        assert created.data.id == service.silence_id
         assert (service.silence_id != first_id) is lobby
         assert am.silence(first_id)["status"]["state"] == "expired"
 

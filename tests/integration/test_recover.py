@@ -13,8 +13,10 @@ from gameday.adapters.probes import HttpProbe
 from gameday.adapters.process import ProcessInjector, proc_info
 from gameday.journal import read_journal
 from gameday.ledger import FaultLedger
-from gameday.model.events import Event
-from gameday.model.scenario import Check, ProcessSelector
+from gameday.model.events import ActivityRan, DrillStarted, FaultInjected, FaultRolledBack, make_event
+from gameday.model.policy import DEFAULT_POLICY
+from gameday.model.scenario import Check, ProcessSelector, Scenario
+from gameday.ports import ChaosToolkitRollback, ProcessRollback
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "targets"))
 from harness import free_port, kill_quietly, read_pid, start_tiny, tiny_argv  # noqa: E402
@@ -30,9 +32,17 @@ def gameday(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def journal_with(path: Path, *, torn: bool = False, fault: str = "freeze-web") -> Path:
+    sc = Scenario.model_validate({
+        "apiVersion": "gameday/v1", "id": "freeze", "title": "The web process freezes", "severity": "SEV2",
+        "target": {"url": "http://127.0.0.1:9"}, "steady_state": [{"name": "h", "http": {"url": "{target.url}/health"}}],
+        "faults": [{"id": fault, "at": "4s", "activities": [{"type": "action"}], "rollbacks": [{"type": "action"}]}],
+        "detection": {"within": "60s"}, "recovery": {"within": "5m"}, "abort": {"max_duration": "10m"},
+    })  # fmt: skip
     events = [
-        Event(seq=0, kind="DrillStarted", wall="2026-11-28T10:00:00.000000Z", t=0.0, source="conductor", data={"drill_id": "d1"}),
-        Event(seq=1, kind="FaultInjected", wall="2026-11-28T10:00:04.000000Z", t=4.0, source="conductor", data={"fault": fault}),
+        make_event(DrillStarted(drill_id="d1", mode="ci", scenario=sc, policy=DEFAULT_POLICY), seq=0,
+                   wall="2026-11-28T10:00:00.000000Z", t=0.0, source="conductor"),
+        make_event(FaultInjected(fault=fault, kind="process", scheduled_t=4.0), seq=1, wall="2026-11-28T10:00:04.000000Z",
+                   t=4.0, source="injector"),
     ]
     text = "".join(e.model_dump_json() + "\n" for e in events)
     path.write_text(text + ('{"v":1,"seq":2,"ki' if torn else ""))
@@ -60,14 +70,15 @@ def test_recover_rolls_back_what_a_crashed_drill_left(tmp_path, stopped_service)
     assert result.ok
     ledger.mark_injected("d1", "freeze-web", result.rollback)
     torn = journal_with(tmp_path / "other.jsonl", torn=True, fault="noop-fault")
-    noop = {"kind": "chaostoolkit", "rollbacks": [{"type": "action", "name": "noop", "provider": {"type": "process", "path": "true"}}]}
+    noop = ChaosToolkitRollback(rollbacks=[{"type": "action", "name": "noop", "provider": {"type": "process", "path": "true"}}])
     ledger.record("d2", "noop-fault", noop, str(torn))
     probe = HttpProbe(Check(name="h", http={"url": "{target.url}/health", "timeout": "300ms"}), f"http://127.0.0.1:{port}")
     assert probe.probe().detail == "timeout after 0.3s"  # the conductor "crashed" here
 
     done = gameday("recover", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    pid = result.rollback["pid"]
+    assert isinstance(result.rollback, ProcessRollback)
+    pid = result.rollback.pid
     lines = done.stdout.splitlines()
     assert lines[0] == f"rolled back freeze-web of drill d1: SIGCONT web succeeded (pid {pid} continued)"
     assert lines[1] == "  journal journal.jsonl: FaultRolledBack appended"
@@ -79,8 +90,9 @@ def test_recover_rolls_back_what_a_crashed_drill_left(tmp_path, stopped_service)
     replay = read_journal(journal)
     assert [e.kind for e in replay.events] == ["DrillStarted", "FaultInjected", "ActivityRan", "FaultRolledBack"]
     ran, back = replay.events[2:]
-    assert (ran.seq, ran.t, ran.source, ran.data["owner"], ran.data["phase"]) == (2, 4.0, "recover", "freeze-web", "rollback")
-    assert back.data == {"fault": "freeze-web", "reason": "recover"} and back.source == "recover"
+    assert isinstance(ran.data, ActivityRan) and ran.data.status == "succeeded" and ran.data.started_t == 4.0
+    assert (ran.seq, ran.t, ran.source, ran.data.owner, ran.data.phase) == (2, 4.0, "recover", "freeze-web", "rollback")
+    assert back.data == FaultRolledBack(fault="freeze-web", reason="recover") and back.source == "recover"
     assert torn.read_text().endswith('"ki')  # a torn journal is left as it was
 
     again = gameday("recover", cwd=tmp_path)
@@ -95,7 +107,8 @@ def test_recover_with_no_state_says_the_ledger_is_clear(tmp_path):
 
 def test_failed_recovery_exits_3_and_keeps_the_entry(tmp_path):
     ledger = FaultLedger(tmp_path / ".gameday")
-    failing = {"kind": "chaostoolkit", "rollbacks": [{"type": "action", "name": "repair", "provider": {"type": "process", "path": "false"}}]}
+    failing = ChaosToolkitRollback(rollbacks=[
+        {"type": "action", "name": "repair", "provider": {"type": "process", "path": "false"}}])
     ledger.record("d3", "broken", failing, None)
     done = gameday("recover", cwd=tmp_path)
     assert done.returncode == 3
@@ -117,8 +130,8 @@ def test_recover_clears_without_rollback_a_fault_its_journal_shows_never_went_in
     ledger = FaultLedger(state)
     journal = journal_with(tmp_path / "journal.jsonl")  # FaultInjected for freeze-web only
     marker = tmp_path / "rolled-back"
-    spec = {"kind": "chaostoolkit", "rollbacks": [
-        {"type": "action", "name": "touch", "provider": {"type": "process", "path": "touch", "arguments": str(marker)}}]}
+    spec = ChaosToolkitRollback(rollbacks=[
+        {"type": "action", "name": "touch", "provider": {"type": "process", "path": "touch", "arguments": str(marker)}}])
     ledger.record("d1", "later-fault", spec, str(journal))  # written ahead after preflight; the drill died first
     done = gameday("recover", cwd=tmp_path)
     assert done.returncode == 0, done.stderr

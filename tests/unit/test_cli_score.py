@@ -20,10 +20,11 @@ def score(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_json_is_the_golden_scorecard() -> None:
-    code, out, err = score(str(GOLDEN / "late.jsonl"))
+@pytest.mark.parametrize("folder", [GOLDEN, GOLDEN / "release-0.1"], ids=["current", "release-0.1"])
+def test_json_is_the_golden_scorecard(folder: Path) -> None:
+    code, out, err = score(str(folder / "late.jsonl"))
     assert (code, err) == (0, "")
-    assert out == (GOLDEN / "late.scorecard.json").read_text(encoding="utf-8")
+    assert out == (folder / "late.scorecard.json").read_text(encoding="utf-8")
 
 
 def test_markdown() -> None:
@@ -69,7 +70,7 @@ def test_malformed_drill_started_is_one_line_exit_2(tmp_path: Path) -> None:
     bad.write_bytes(b"".join(lines))
     code, _, err = score(str(bad))
     assert code == 2
-    assert err.startswith(f"gameday: {bad}:1: DrillStarted data: scenario.severity:") and err.count("\n") == 1
+    assert err.startswith(f"gameday: {bad}:1: DrillStarted.data.scenario.severity: Input should be") and err.count("\n") == 1
 
 
 def test_untrusted_text_is_escaped(tmp_path: Path) -> None:

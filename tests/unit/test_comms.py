@@ -10,12 +10,29 @@ from typing import Any
 import pytest
 
 from gameday.clock import FakeClock
-from gameday.comms import AUDIENCES, comms_facts, draft_update, load_interval
+from gameday.comms import comms_facts, draft_update, load_interval
 from gameday.comms.drafts import clock, money, percent, spoken_duration
 from gameday.errors import ConfigError
 from gameday.journal import JournalWriter
+from gameday.model.events import (
+    ActionRecorded,
+    DetectionRecorded,
+    DrillStarted,
+    FaultInjected,
+    Figures,
+    ImpactEnded,
+    ImpactStarted,
+    LoadFailed,
+    LoadStarted,
+    LoadStats,
+    Payload,
+    RecoveryObserved,
+    RoleAssigned,
+)
+from gameday.model.load import Business
 from gameday.model.policy import DEFAULT_POLICY, SeverityPolicy
 from gameday.model.scenario import Scenario
+from gameday.model.terms import AUDIENCES
 from gameday.notify import Update, slack_payload, teams_payload
 
 XSS = "<script>alert(1)</script>"
@@ -42,19 +59,20 @@ def make_scenario(**changes: Any) -> Scenario:
 class Drill:
     """A journal written at chosen offsets with a fake clock (wall time starts 2026-01-01 09:00:00Z)."""
 
-    def __init__(self, folder: Path, scenario: Scenario | None = None, start_data: dict[str, Any] | None = None):
+    def __init__(self, folder: Path, scenario: Scenario | None = None, policy: SeverityPolicy | None = None):
         self.scenario = scenario or make_scenario()
         self.clock = FakeClock()
         self.journal = JournalWriter(folder / "journal.jsonl", self.clock, fsync=False)
-        data = {"drill_id": "db-failover-1", "mode": "gameday", "scenario": self.scenario.model_dump(mode="json", by_alias=True)}
-        self.journal.append("DrillStarted", "conductor", {**data, **(start_data or {})})
+        recorded = policy or DEFAULT_POLICY.scaled(self.scenario.policy.scale)
+        self.journal.append(DrillStarted(drill_id="db-failover-1", mode="gameday", scenario=self.scenario, policy=recorded),
+                            "conductor")
 
-    def at(self, t: float, kind: str, source: str = "conductor", **data: Any) -> None:
+    def at(self, t: float, payload: Payload, source: str = "conductor") -> None:
         self.clock.advance(max(0.0, t - self.journal.offset()))
-        self.journal.append(kind, source, data)
+        self.journal.append(payload, source)
 
     def act(self, t: float, who: str, action: str, **data: Any) -> None:
-        self.at(t, "ActionRecorded", who, action=action, author=who, role=data.pop("role", None), **data)
+        self.at(t, ActionRecorded(action=action, author=who, **data), who)
 
     @property
     def events(self):
@@ -71,10 +89,10 @@ class Drill:
 def drill(tmp_path: Path) -> Drill:
     """Injected at 10s, customers hit at 12s, detected at 30s by an alert; SEV1 declared at 40s."""
     d = Drill(tmp_path)
-    d.at(1, "RoleAssigned", "script", person="alice", role="incident-commander", by="script")
-    d.at(10, "FaultInjected", "injector", fault="kill-db")
-    d.at(12, "ImpactStarted", "observer", check="checkout-health", detail="HTTP 500")
-    d.at(30, "DetectionRecorded", "webhook", via="alert", signal="db-down", alertname="DatabaseDown")
+    d.at(1, RoleAssigned(person="alice", role="incident-commander", by="script"), "script")
+    d.at(10, FaultInjected(fault="kill-db", kind="activities"), "injector")
+    d.at(12, ImpactStarted(check="checkout-health", detail="HTTP 500"), "observer")
+    d.at(30, DetectionRecorded(via="alert", signal="db-down", alertname="DatabaseDown"), "webhook")
     d.act(40, "alice", "declare_incident", severity="SEV1")
     return d
 
@@ -126,14 +144,14 @@ def test_a_level_without_cadence_has_no_next_update(drill):
 
 def test_impact_is_the_union_of_failing_checks_after_injection(tmp_path):
     d = Drill(tmp_path)
-    d.at(2, "ImpactStarted", "observer", check="flaky", detail="baseline blip")
-    d.at(4, "ImpactEnded", "observer", check="flaky")  # before injection: not the incident's
-    d.at(10, "FaultInjected", "injector", fault="kill-db")
-    d.at(20, "ImpactStarted", "observer", check="a")
-    d.at(25, "ImpactStarted", "observer", check="b")
-    d.at(30, "ImpactEnded", "observer", check="a")
-    d.at(40, "ImpactEnded", "observer", check="b")  # 20..40
-    d.at(50, "ImpactStarted", "observer", check="a")
+    d.at(2, ImpactStarted(check="flaky", detail="baseline blip"), "observer")
+    d.at(4, ImpactEnded(check="flaky"), "observer")  # before injection: not the incident's
+    d.at(10, FaultInjected(fault="kill-db", kind="activities"), "injector")
+    d.at(20, ImpactStarted(check="a"), "observer")
+    d.at(25, ImpactStarted(check="b"), "observer")
+    d.at(30, ImpactEnded(check="a"), "observer")
+    d.at(40, ImpactEnded(check="b"), "observer")  # 20..40
+    d.at(50, ImpactStarted(check="a"), "observer")
     f = d.facts(60)
     assert f.impact_seconds == pytest.approx(30.0) and f.impact_since_t == 20.0
     assert f.impact_ongoing and f.failing_checks == ("a",)
@@ -142,8 +160,8 @@ def test_impact_is_the_union_of_failing_checks_after_injection(tmp_path):
 def test_recovery_makes_the_eta_known_and_resolution_ends_the_cadence(drill):
     drill.act(70, "bob", "runbook_started", runbook="failover")
     assert drill.facts(75).status == "mitigating"
-    drill.at(90, "ImpactEnded", "observer", check="checkout-health")
-    drill.at(90, "RecoveryObserved", "observer", checks=["checkout-health"])
+    drill.at(90, ImpactEnded(check="checkout-health"), "observer")
+    drill.at(90, RecoveryObserved(checks=["checkout-health"]), "observer")
     f = drill.facts(95)
     assert f.status == "monitoring" and f.recovered and f.eta_known and f.eta_seconds == 0
     assert f.impact_seconds == pytest.approx(78.0) and not f.impact_ongoing
@@ -153,9 +171,9 @@ def test_recovery_makes_the_eta_known_and_resolution_ends_the_cadence(drill):
 
 
 def test_impact_again_after_recovery_is_not_recovered(drill):
-    drill.at(90, "ImpactEnded", "observer", check="checkout-health")
-    drill.at(90, "RecoveryObserved", "observer", checks=["checkout-health"])
-    drill.at(120, "ImpactStarted", "observer", check="checkout-health")
+    drill.at(90, ImpactEnded(check="checkout-health"), "observer")
+    drill.at(90, RecoveryObserved(checks=["checkout-health"]), "observer")
+    drill.at(120, ImpactStarted(check="checkout-health"), "observer")
     f = drill.facts(130)
     assert not f.recovered and f.status == "investigating" and f.eta_seconds is None
     assert f.impact_seconds == pytest.approx(88.0)
@@ -168,32 +186,34 @@ def test_events_after_now_are_ignored(drill):
 
 
 def test_policy_defaults_to_the_one_the_drill_recorded_else_the_default_scaled(tmp_path):
-    recorded = POLICY.scaled(0.1).model_dump(mode="json")
-    d = Drill(tmp_path / "a", start_data={"policy": recorded})
-    d.at(30, "DetectionRecorded", "webhook", via="person", by="alice")
+    d = Drill(tmp_path / "a", policy=POLICY.scaled(0.1))
+    d.at(30, DetectionRecorded(via="person", by="alice"), "webhook")
     assert comms_facts(d.events, d.scenario, None, 31).update_every == pytest.approx(180.0)
-    e = Drill(tmp_path / "b", scenario=make_scenario(policy={"scale": 0.5}))
-    e.at(30, "DetectionRecorded", "webhook", via="person", by="alice")
-    assert comms_facts(e.events, e.scenario, None, 31).update_every == pytest.approx(DEFAULT_POLICY.levels["SEV1"].update_every * 0.5)
+    e = Drill(tmp_path / "b", scenario=make_scenario(policy={"scale": 0.5}), policy=POLICY)
+    e.at(30, DetectionRecorded(via="person", by="alice"), "webhook")
+    assert comms_facts(e.events, e.scenario, None, 31).update_every == pytest.approx(1800.0)  # the recorded one
+    # no DrillStarted among the events: the default policy, scaled by the scenario
+    assert comms_facts(e.events[1:], e.scenario, None, 31).update_every == pytest.approx(
+        DEFAULT_POLICY.levels["SEV1"].update_every * 0.5)
     # the scenario itself may come from the journal
     assert comms_facts(e.events).service == "checkout"
 
 
-def _stats(t_from: float, t_to: float, checkout: tuple[int, int], browse: tuple[int, int]) -> dict[str, Any]:
+def _stats(t_from: float, t_to: float, checkout: tuple[int, int], browse: tuple[int, int]) -> LoadStats:
     """One LoadStats interval as the locust adapter journals it (``names`` and ``total``)."""
-    return {"t_from": t_from, "t_to": t_to, "users_from": 10, "users": 10,
-            "names": {"POST /checkout": {"requests": checkout[0], "failures": checkout[1], "p50": 10, "p95": 20, "p99": 30},
-                      "GET /": {"requests": browse[0], "failures": browse[1], "p50": 5, "p95": 8, "p99": 9}},
-            "total": {"requests": checkout[0] + browse[0], "failures": checkout[1] + browse[1]}}  # fmt: skip
+    return LoadStats(t_from=t_from, t_to=t_to, users_from=10, users=10,
+                     names={"POST /checkout": Figures(requests=checkout[0], failures=checkout[1], p50=10, p95=20, p99=30),
+                            "GET /": Figures(requests=browse[0], failures=browse[1], p50=5, p95=8, p99=9)},
+                     total=Figures(requests=checkout[0] + browse[0], failures=checkout[1] + browse[1]))  # fmt: skip
 
 
 def test_load_turns_impact_into_a_failure_rate_and_revenue(tmp_path):
     sc = make_scenario(business={"revenue_per_minute": 10000, "customer_facing": ["POST /checkout"]})
     d = Drill(tmp_path, scenario=sc)
-    d.at(5, "LoadStats", "load", **_stats(0, 5, (100, 0), (100, 0)))  # before the incident: not counted
-    d.at(10, "FaultInjected", "injector", fault="kill-db")
-    d.at(15, "LoadStats", "load", **_stats(10, 15, (100, 50), (100, 0)))
-    d.at(20, "LoadStats", "load", **_stats(15, 20, (100, 80), (100, 0)))
+    d.at(5, _stats(0, 5, (100, 0), (100, 0)), "load")  # before the incident: not counted
+    d.at(10, FaultInjected(fault="kill-db", kind="activities"), "injector")
+    d.at(15, _stats(10, 15, (100, 50), (100, 0)), "load")
+    d.at(20, _stats(15, 20, (100, 80), (100, 0)), "load")
     f = d.facts(21)
     assert f.load_measured and f.requests == 200 and f.failures == 130
     assert f.failure_rate == pytest.approx(0.8) and f.failure_rate_overall == pytest.approx(0.65)
@@ -203,34 +223,32 @@ def test_load_turns_impact_into_a_failure_rate_and_revenue(tmp_path):
     # stale figures do not describe "now"
     assert d.facts(200).failure_rate is None and d.facts(200).revenue_per_minute_lost is None
     # the load tool died: impact unknown from here
-    d.at(22, "LoadFailed", "load", error="locust exited")
+    d.at(22, LoadFailed(error="locust exited", stage="run"), "load")
     assert d.facts(23).failure_rate is None and d.facts(23).revenue_lost is not None
 
 
 def test_value_per_request_and_project_business(tmp_path):
     d = Drill(tmp_path)  # the scenario has no business context: the project's applies
-    d.at(10, "FaultInjected", "injector", fault="kill-db")
-    d.at(20, "LoadStats", "load", **_stats(10, 20, (100, 30), (50, 10)))
-    f = d.facts(21, business={"value_per_request": 2.5, "currency": "EUR"})
+    d.at(10, FaultInjected(fault="kill-db", kind="activities"), "injector")
+    d.at(20, _stats(10, 20, (100, 30), (50, 10)), "load")
+    f = d.facts(21, business=Business(value_per_request=2.5, currency="EUR"))
     assert f.failures == 40 and f.revenue_lost == pytest.approx(100.0)  # totals: no customer_facing names given
     assert f.revenue_per_minute_lost == pytest.approx(40 * 2.5 * 6) and f.currency == "EUR"
     sc = make_scenario(business={"revenue_per_minute": 600})
-    assert comms_facts(d.events, sc, POLICY, 21, business={"value_per_request": 2.5}).revenue_per_minute_lost == pytest.approx(
+    assert comms_facts(d.events, sc, POLICY, 21, business=Business(value_per_request=2.5)).revenue_per_minute_lost == pytest.approx(
         600 * 40 / 150)
 
 
-def test_load_stats_are_read_by_the_contract_in_several_shapes():
-    adapter_shape = {"t_from": 0.0, "t_to": 1.0, "users_from": 5, "users": 5,
-                     "names": {"POST /checkout": {"requests": 8, "failures": 6, "p50": 1, "hist": {"10": 8}},
-                               "GET /": {"requests": 2, "failures": 0, "p50": 1, "hist": {}}},
-                     "total": {"requests": 10, "failures": 6, "p50": 1}}  # fmt: skip
-    assert load_interval(adapter_shape) == (10, 6) and load_interval(adapter_shape, ["POST /checkout"]) == (8, 6)
-    assert load_interval({"totals": {"requests": 10, "failures": 2}}) == (10, 2)
-    assert load_interval({"stats": {"a": {"requests": 4, "failures": 1}, "b": {"requests": 6, "failures": 0}}}) == (10, 1)
-    assert load_interval({"t_from": 0, "a": {"requests": 3, "failures": 3}, "totals": "n/a"}) == (3, 3)
-    assert load_interval({"requests": {"a": {"requests": 3, "failures": 1}}}, ["a", "missing"]) == (3, 1)
-    assert load_interval({"requests": {"a": {"requests": 3, "failures": 1}}}, ["missing"]) is None
-    assert load_interval({"garbage": True}) is None
+def test_load_interval_reads_the_named_requests_else_the_totals():
+    stats = LoadStats(t_from=0.0, t_to=1.0, users_from=5, users=5,
+                      names={"POST /checkout": Figures(requests=8, failures=6, p50=1, hist={"10": 8}),
+                             "GET /": Figures(requests=2, failures=0, p50=1, hist={})},
+                      total=Figures(requests=10, failures=6, p50=1))  # fmt: skip
+    assert load_interval(stats) == (10, 6) and load_interval(stats, ["POST /checkout"]) == (8, 6)
+    assert load_interval(stats, ["POST /checkout", "GET /"]) == (10, 6)
+    assert load_interval(stats, ["POST /checkout", "missing"]) == (8, 6)
+    assert load_interval(stats, ["missing"]) is None  # the names customers feel were not requested
+    assert load_interval(LoadStats(t_from=0.0, t_to=1.0)) == (0, 0)  # an idle interval
 
 
 # ------------------------------------------------------------------ drafts
@@ -247,7 +265,7 @@ def test_internal_draft_has_every_fact(drill):
 
 def test_internal_draft_says_when_severity_is_not_declared_yet(tmp_path):
     d = Drill(tmp_path)
-    d.at(10, "FaultInjected", "injector", fault="kill-db")
+    d.at(10, FaultInjected(fault="kill-db", kind="activities"), "injector")
     assert "Severity: SEV1 (not declared yet; the expected level)" in d.draft("internal", 11)
 
 
@@ -263,10 +281,10 @@ def test_external_draft_is_plain_words_without_internal_names(drill):
 def test_executive_draft_speaks_business(tmp_path):
     sc = make_scenario(business={"revenue_per_minute": 10000, "customer_facing": ["POST /checkout"]})
     d = Drill(tmp_path, scenario=sc)
-    d.at(10, "FaultInjected", "injector", fault="kill-db")
-    d.at(12, "ImpactStarted", "observer", check="checkout-health")
-    d.at(20, "LoadStats", "load", **_stats(10, 20, (100, 90), (10, 0)))
-    d.at(30, "DetectionRecorded", "webhook", via="alert", signal="db-down")
+    d.at(10, FaultInjected(fault="kill-db", kind="activities"), "injector")
+    d.at(12, ImpactStarted(check="checkout-health"), "observer")
+    d.at(20, _stats(10, 20, (100, 90), (10, 0)), "load")
+    d.at(30, DetectionRecorded(via="alert", signal="db-down"), "webhook")
     text = d.draft("executive", 42)
     assert text.startswith("SEV1: checkout outage affecting customers (investigating)\n")
     assert "90% of customer requests are failing." in text
@@ -278,13 +296,13 @@ def test_executive_draft_speaks_business(tmp_path):
 
 def test_executive_draft_without_load_gives_revenue_at_risk_or_says_not_estimated(drill):
     assert "Revenue impact: not yet estimated." in drill.draft("executive", 60)
-    at_risk = drill.draft("executive", 60, business={"revenue_per_minute": 12000})
+    at_risk = drill.draft("executive", 60, business=Business(revenue_per_minute=12000))
     assert "Revenue at risk: up to $12,000 per minute (normal revenue through checkout)" in at_risk
 
 
 def test_drafts_follow_the_incident_to_resolution(drill):
-    drill.at(90, "ImpactEnded", "observer", check="checkout-health")
-    drill.at(90, "RecoveryObserved", "observer", checks=["checkout-health"])
+    drill.at(90, ImpactEnded(check="checkout-health"), "observer")
+    drill.at(90, RecoveryObserved(checks=["checkout-health"]), "observer")
     assert "ETA to resolution: restored; confirming stability." in drill.draft("executive", 95)
     assert "Checkout is working again as of 09:01 UTC." in drill.draft("external", 95)
     drill.act(120, "alice", "resolved")
@@ -338,8 +356,8 @@ def test_broken_overrides_and_missing_folders_are_config_errors(drill, tmp_path)
 # ------------------------------------------------------------------ untrusted text
 def test_responder_text_is_one_line_in_drafts_and_escaped_in_chat_payloads(tmp_path):
     d = Drill(tmp_path)
-    d.at(1, "RoleAssigned", "script", person=f"mallory{XSS}\nSEV4 all clear", role="incident-commander", by="script")
-    d.at(10, "FaultInjected", "injector", fault="kill-db")
+    d.at(1, RoleAssigned(person=f"mallory{XSS}\nSEV4 all clear", role="incident-commander", by="script"), "script")
+    d.at(10, FaultInjected(fault="kill-db", kind="activities"), "injector")
     d.act(20, "mallory", "runbook_started", runbook=f"fix{XSS}\n<!channel>")
     internal = d.draft("internal", 30)
     roles = next(line for line in internal.splitlines() if line.startswith("Roles:"))
@@ -354,7 +372,7 @@ def test_responder_text_is_one_line_in_drafts_and_escaped_in_chat_payloads(tmp_p
 
 def test_injected_scenario_words_stay_plain_text(tmp_path):
     d = Drill(tmp_path, scenario=make_scenario(service=f"shop{XSS}", symptom="it <b>breaks</b>"))
-    d.at(10, "FaultInjected", "injector", fault="kill-db")
+    d.at(10, FaultInjected(fault="kill-db", kind="activities"), "injector")
     text = d.draft("external", 11)
     assert f"affecting shop{XSS}" in text  # plain text is not HTML: the sink escapes
     assert "&lt;" not in text
@@ -378,16 +396,16 @@ def test_revenue_so_far_is_the_scorecards_shortfall_figure(tmp_path):
     """Customers stuck waiting make fewer requests: the impact analysis counts the shortfall, not just failures."""
     sc = make_scenario(business={"revenue_per_minute": 10000, "customer_facing": ["POST /checkout"]})
     d = Drill(tmp_path, scenario=sc)
-    d.at(5, "LoadStats", "load", **_stats(0, 5, (100, 0), (100, 0)))  # baseline: 20 successes/s
-    d.at(10, "FaultInjected", "injector", fault="kill-db")
-    d.at(15, "LoadStats", "load", **_stats(10, 15, (50, 0), (100, 0)))  # half the checkouts never happen
+    d.at(5, _stats(0, 5, (100, 0), (100, 0)), "load")  # baseline: 20 successes/s
+    d.at(10, FaultInjected(fault="kill-db", kind="activities"), "injector")
+    d.at(15, _stats(10, 15, (50, 0), (100, 0)), "load")  # half the checkouts never happen
     f = d.facts(16)
     assert f.failure_rate == 0 and f.revenue_per_minute_lost == 0  # nothing fails right now…
     assert f.revenue_lost == pytest.approx(10000 / 60 / 20 * 50, abs=0.01)  # …but 50 purchases were lost
     assert not f.revenue_lost_is_lower_bound
-    d.at(16, "LoadFailed", "load", error="locust died")
-    d.at(30, "LoadStarted", "load", users=10)
-    d.at(35, "LoadStats", "load", **_stats(30, 35, (100, 0), (100, 0)))
+    d.at(16, LoadFailed(error="locust died", stage="run"), "load")
+    d.at(30, LoadStarted(users=10, spawn_rate=10, host="http://127.0.0.1:9", locustfile="locustfile.py"), "load")
+    d.at(35, _stats(30, 35, (100, 0), (100, 0)), "load")
     f = d.facts(36)
     assert f.revenue_lost_is_lower_bound
     assert "at least $" in d.draft("executive", 36)
@@ -395,12 +413,12 @@ def test_revenue_so_far_is_the_scorecards_shortfall_figure(tmp_path):
 
 def test_milestones_before_the_injection_do_not_count_as_the_scorecard_has_it(tmp_path):
     d = Drill(tmp_path)
-    d.at(2, "DetectionRecorded", "webhook", via="alert", signal="db-down", alertname="DatabaseDown")  # baseline noise
-    d.at(3, "RecoveryObserved", "observer")
+    d.at(2, DetectionRecorded(via="alert", signal="db-down", alertname="DatabaseDown"), "webhook")  # baseline noise
+    d.at(3, RecoveryObserved(), "observer")
     before = d.facts(5)
     assert not before.detected and before.started_t is None and before.status == "investigating"
-    d.at(10, "FaultInjected", "injector", fault="kill-db")
-    d.at(20, "DetectionRecorded", "person", via="person", person="bob")  # a person's word tells the team
+    d.at(10, FaultInjected(fault="kill-db", kind="activities"), "injector")
+    d.at(20, DetectionRecorded(via="person", by="bob"), "bob")  # a person's word tells the team
     f = d.facts(25)
     assert f.started_t == 10.0 and f.started_from == "injection"
     assert f.detected and f.detected_t == 20.0 and f.detected_via == "person"

@@ -10,8 +10,9 @@ import yaml
 from gameday.model.alerts import Alert
 from gameday.clock import FakeClock
 from gameday.conductor import Conductor, ScriptedAction
-from gameday.fakes import FakeInjector, FakeLedger, FakeProbe, FakeRunner
+from gameday.fakes import FakeInjector, FakeLedger, FakeProbe, FakeRunbook
 from gameday.journal import JournalWriter, read_journal
+from gameday.model.events import ActionDetails, ActionRecorded, AlertReceived, DetectionRecorded, DrillAborted, FaultInjected, FaultInjectionFailed, FaultRolledBack, FaultSkipped, RecoveryObserved, SteadyStateChecked, StepMatched
 from gameday.model.scenario import Scenario
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "conductor" / "basic.yaml"
@@ -32,13 +33,12 @@ class World:
         self.probe = FakeProbe(self.clock)
         self.injector = FakeInjector(on_inject=lambda: self._set(False), on_rollback=lambda: self._set(True),
                                      fail_inject=fail_inject)
-        self.runner = FakeRunner(effect=(lambda: self._set(True)) if heal else None)
+        self.runner = FakeRunbook(effect=(lambda: self._set(True)) if heal else None)
         self.ledger = FakeLedger()
         self.journal = JournalWriter(tmp_path / "journal.jsonl", self.clock, fsync=False)
         self.conductor = Conductor(sc, self.journal, self.clock, mode=mode, drill_id="d1",
                                    injectors={"kill-db": self.injector}, runbooks={"failover": self.runner},
                                    probe=self.probe, ledger=self.ledger, roster=roster, script=script,
-                                   start_data={"scenario": sc.model_dump(mode="json", by_alias=True)},
                                    spawn=lambda fn: fn())
         t0 = self.journal.t0
         self._tick(t0)
@@ -73,19 +73,19 @@ def test_clean_ci_drill_detects_runs_runbook_recovers_and_rolls_back(tmp_path):
     assert result.outcome == "completed"
     k = kinds(j)
     assert k[0] == "DrillStarted" and k[-1] == "DrillEnded"
-    inj = j.first("FaultInjected")
-    det = j.first("DetectionRecorded")
-    rec = j.first("RecoveryObserved")
+    inj = j.first(FaultInjected)
+    det = j.first(DetectionRecorded)
+    rec = j.first(RecoveryObserved)
     assert inj.t == pytest.approx(5.0) and det.t == pytest.approx(7.0)
-    assert det.data["via"] == "alert" and det.data["signal"] == "errors"
+    assert det.data.via == "alert" and det.data.signal == "errors"
     assert rec.t >= det.t
-    assert j.first("FaultRolledBack").data["reason"] == "end"
+    assert j.first(FaultRolledBack).data.reason == "end"
     assert w.injector.calls == ["inject", "rollback"]
     assert w.runner.runs == 1
     assert w.ledger.open == {} and w.ledger.history == [("record", "kill-db"), ("injected", "kill-db"), ("clear", "kill-db")]
-    started = [e for e in j.of("ActionRecorded") if e.data["action"] == "runbook_started"]
+    started = [e for e in j.of(ActionRecorded) if e.data.action == "runbook_started"]
     assert started[0].source == "automation"
-    matched = {e.data["step"] for e in j.of("StepMatched")}
+    matched = {e.data.step for e in j.of(StepMatched)}
     assert {"ack", "failover", "resolve"} <= matched
     assert k.index("FaultInjected") < k.index("FaultRolledBack")
 
@@ -94,10 +94,10 @@ def test_silent_failure_rolls_back_at_max_duration_and_recovers(tmp_path):
     w = World(tmp_path, scenario(), alert_at=None, heal=False)
     result, j = w.run()
     assert result.outcome == "completed"
-    assert j.first("DetectionRecorded") is None
-    rb = j.first("FaultRolledBack")
-    assert rb.data["reason"] == "max_duration" and rb.t == pytest.approx(45.0)
-    assert j.first("RecoveryObserved").t >= rb.t
+    assert j.first(DetectionRecorded) is None
+    rb = j.first(FaultRolledBack)
+    assert rb.data.reason == "max_duration" and rb.t == pytest.approx(45.0)
+    assert j.first(RecoveryObserved).t >= rb.t
     assert w.runner.runs == 0
 
 
@@ -106,9 +106,9 @@ def test_preflight_failure_aborts_without_injecting(tmp_path):
     w.probe.healthy["health"] = False
     result, j = w.run()
     assert result.outcome == "aborted" and "steady state" in result.reason
-    assert j.first("FaultInjected") is None
+    assert j.first(FaultInjected) is None
     assert w.injector.calls == []
-    assert j.first("SteadyStateChecked").data["ok"] is False
+    assert j.first(SteadyStateChecked).data.ok is False
 
 
 def test_guardrail_aborts_and_rolls_back(tmp_path):
@@ -118,8 +118,8 @@ def test_guardrail_aborts_and_rolls_back(tmp_path):
     w.injector.on_rollback = None  # the system never recovers: only the guardrail ends it
     result, j = w.run()
     assert result.outcome == "aborted" and "guardrail" in result.reason
-    assert j.first("DrillAborted").t == pytest.approx(60.0)
-    assert j.first("FaultRolledBack").data["reason"] == "abort"
+    assert j.first(DrillAborted).t == pytest.approx(60.0)
+    assert j.first(FaultRolledBack).data.reason == "abort"
     assert w.ledger.open == {}
 
 
@@ -128,35 +128,35 @@ def test_abort_from_outside_rolls_back(tmp_path):
     w.clock.schedule(w.journal.t0 + 6.0, lambda c: c.abort("signal: SIGINT"))
     result, j = w.run()
     assert result.outcome == "aborted"
-    aborted = j.first("DrillAborted")
+    aborted = j.first(DrillAborted)
     assert aborted.t == pytest.approx(6.0)
-    rb = j.first("FaultRolledBack")
-    assert rb.data["reason"] == "signal" and rb.t == pytest.approx(6.0)
-    assert kinds(j)[-1] == "DrillEnded" and j.events[-1].data["outcome"] == "aborted"
+    rb = j.first(FaultRolledBack)
+    assert rb.data.reason == "signal" and rb.t == pytest.approx(6.0)
+    assert kinds(j)[-1] == "DrillEnded" and j.events[-1].data.outcome == "aborted"
 
 
 def test_injector_failure_aborts_and_still_rolls_back(tmp_path):
     w = World(tmp_path, scenario(), fail_inject=True)
     result, j = w.run()
     assert result.outcome == "aborted" and "injector failed" in result.reason
-    assert j.first("FaultInjectionFailed") is not None
+    assert j.first(FaultInjectionFailed) is not None
     assert w.injector.calls == ["inject", "rollback"]
 
 
 def test_alert_before_injection_is_journaled_but_not_detection(tmp_path):
     w = World(tmp_path, scenario(), alert_at=3.0, heal=False)
     result, j = w.run()
-    alert = j.first("AlertReceived")
-    assert alert.t == pytest.approx(3.0) and alert.data["matched"] is True
-    assert j.first("DetectionRecorded") is None
+    alert = j.first(AlertReceived)
+    assert alert.t == pytest.approx(3.0) and alert.data.matched is True
+    assert j.first(DetectionRecorded) is None
 
 
 def test_person_marking_detected_counts_as_detection(tmp_path):
     script = [ScriptedAction("dana", "mark_detected", "injection", 2.0)]
     w = World(tmp_path, scenario(), alert_at=None, script=script)
     result, j = w.run()
-    det = j.first("DetectionRecorded")
-    assert det.data["via"] == "person" and det.data["by"] == "dana" and det.t == pytest.approx(7.0)
+    det = j.first(DetectionRecorded)
+    assert det.data.via == "person" and det.data.by == "dana" and det.t == pytest.approx(7.0)
 
 
 def test_unmatched_alert_is_journaled_not_detected(tmp_path):
@@ -164,8 +164,8 @@ def test_unmatched_alert_is_journaled_not_detected(tmp_path):
     w.clock.schedule(w.journal.t0 + 6.0, lambda c: c.receive_alerts(
         "alertmanager", {"x": 1}, [Alert("firing", {"alertname": "DiskFull"})]))
     _, j = w.run()
-    assert j.first("AlertReceived").data["matched"] is False
-    assert j.first("DetectionRecorded") is None
+    assert j.first(AlertReceived).data.matched is False
+    assert j.first(DetectionRecorded) is None
 
 
 def test_facilitator_can_skip_inject_now_and_end(tmp_path):
@@ -174,9 +174,9 @@ def test_facilitator_can_skip_inject_now_and_end(tmp_path):
     w.clock.schedule(w.journal.t0 + 3.0, lambda c: c.end("facilitator ended it"))
     result, j = w.run()
     assert result.outcome == "completed"
-    assert j.first("FaultInjected").t == pytest.approx(1.0)
-    assert j.events[-1].data["reason"] == "facilitator ended it"
-    assert j.first("FaultRolledBack").data["reason"] == "end"
+    assert j.first(FaultInjected).t == pytest.approx(1.0)
+    assert j.events[-1].data.reason == "facilitator ended it"
+    assert j.first(FaultRolledBack).data.reason == "end"
 
 
 def test_skipped_fault_is_never_injected(tmp_path):
@@ -184,8 +184,8 @@ def test_skipped_fault_is_never_injected(tmp_path):
     w.clock.schedule(w.journal.t0 + 1.0, lambda c: c.skip_fault("kill-db", by="fran"))
     w.clock.schedule(w.journal.t0 + 8.0, lambda c: c.end())
     result, j = w.run()
-    assert j.first("FaultSkipped").source == "fran"
-    assert j.first("FaultInjected") is None and w.injector.calls == []
+    assert j.first(FaultSkipped).source == "fran"
+    assert j.first(FaultInjected) is None and w.injector.calls == []
 
 
 def test_vendor_acknowledgement_is_recorded_as_the_responders_action(tmp_path):
@@ -194,9 +194,9 @@ def test_vendor_acknowledgement_is_recorded_as_the_responders_action(tmp_path):
         "pagerduty", {}, [Alert("firing", {"alertname": "CheckoutErrorsHigh"}, action="acknowledge", actor="Pat")]))
     w.clock.schedule(w.journal.t0 + 9.0, lambda c: c.end())
     _, j = w.run()
-    ack = next(e for e in j.of("ActionRecorded") if e.data["action"] == "acknowledge")
-    assert ack.source == "Pat" and ack.data["via"] == "pagerduty"
-    assert j.first("DetectionRecorded").t == pytest.approx(7.0)
+    ack = next(e for e in j.of(ActionRecorded) if e.data.action == "acknowledge")
+    assert ack.source == "Pat" and ack.data.via == "pagerduty"
+    assert j.first(DetectionRecorded).t == pytest.approx(7.0)
 
 
 def test_pausable_clock_stops_drill_time():
@@ -239,13 +239,13 @@ def test_role_hand_over_leaves_one_holder_and_inputs_before_start_are_refused(tm
 
     w = World(tmp_path, scenario(), alert_at=None, heal=False, roster=[("alice", "incident-commander")])
     with pytest.raises(DrillNotStarted):
-        w.conductor.record_action("alice", "note", {"text": "too early"})
+        w.conductor.record_action("alice", "note", ActionDetails(text="too early"))
     w.clock.schedule(w.journal.t0 + 6.0, lambda c: c.assign_role("bob", "incident-commander", by="alice"))
-    w.clock.schedule(w.journal.t0 + 7.0, lambda c: c.record_action("alice", "note", {"text": "handed over"}))
+    w.clock.schedule(w.journal.t0 + 7.0, lambda c: c.record_action("alice", "note", ActionDetails(text="handed over")))
     w.clock.schedule(w.journal.t0 + 8.0, lambda c: c.end())
     _, j = w.run()
-    note = next(e for e in j.of("ActionRecorded") if e.data["action"] == "note")
-    assert note.data["role"] is None  # alice no longer holds incident-commander
+    note = next(e for e in j.of(ActionRecorded) if e.data.action == "note")
+    assert note.data.role is None  # alice no longer holds incident-commander
 
 
 def test_a_failing_ledger_write_does_not_stop_the_rollback_of_other_faults(tmp_path):
@@ -275,7 +275,7 @@ def test_skip_after_inject_now_wins_and_abort_in_the_lobby_injects_nothing(tmp_p
     w.clock.schedule(w.journal.t0 + 1.0, lambda c: (c.inject_now("kill-db"), c.skip_fault("kill-db")))
     w.clock.schedule(w.journal.t0 + 3.0, lambda c: c.end())
     _, j = w.run()
-    assert j.first("FaultInjected") is None and w.injector.calls == []
+    assert j.first(FaultInjected) is None and w.injector.calls == []
 
     w2 = World(tmp_path / "lobby", scenario(), alert_at=None, heal=False)
     w2.conductor.abort("signal: SIGINT")  # before run(): the facilitator never started it
@@ -290,7 +290,7 @@ def test_impact_already_under_way_at_injection_still_ends_in_recovery(tmp_path):
     w.clock.schedule(w.journal.t0 + 3.0, lambda c: w._set(False))  # failing in the baseline
     w.clock.schedule(w.journal.t0 + 7.0, lambda c: w._set(True))
     _, j = w.run()
-    assert j.first("RecoveryObserved") is not None
+    assert j.first(RecoveryObserved) is not None
 
 
 def test_no_pause_while_a_live_fault_is_in(tmp_path):

@@ -16,13 +16,29 @@ from gameday.analysis.render import render_scorecard
 from gameday.analysis.scorecard import score_journal
 from gameday.clock import FakeClock
 from gameday.journal import Journal, JournalWriter, read_journal
+from gameday.model.events import (
+    ActionRecorded,
+    DetectionRecorded,
+    DrillEnded,
+    DrillStarted,
+    FaultInjected,
+    Figures,
+    LoadFailed,
+    LoadStarted,
+    LoadStats,
+    LoadStopped,
+    Payload,
+    RecoveryObserved,
+)
+from gameday.model.load import Business
+from gameday.model.policy import SeverityPolicy
 from gameday.model.scenario import Scenario
 
 IC = "incident-commander"
 BUSINESS = {"revenue_per_minute": 10000, "currency": "USD", "customer_facing": ["checkout"]}
 
 
-def scenario(load: bool = True, business: dict[str, Any] | None = None) -> dict[str, Any]:
+def scenario(load: bool = True, business: dict[str, Any] | None = None) -> Scenario:
     data: dict[str, Any] = {
         "apiVersion": "gameday/v1", "id": "db-load", "title": "Primary database fails under load", "severity": "SEV1",
         "target": {"url": "http://127.0.0.1:9"},
@@ -38,62 +54,73 @@ def scenario(load: bool = True, business: dict[str, Any] | None = None) -> dict[
         data["load"] = {"locustfile": "demo", "users": 10}
     if business is not None:
         data["business"] = business
-    return Scenario.model_validate(data).model_dump(mode="json", by_alias=True)
+    return Scenario.model_validate(data)
 
 
-def stats(t_from: float, t_to: float, users_from: int, users: int, **names: tuple[int, int, dict[str, int]]) -> dict[str, Any]:
-    """LoadStats data: names map to (requests, failures, histogram)."""
-    figures = {n: {"requests": r, "failures": f, "p50": None, "p95": None, "p99": None, "max": None, "hist": h}
-               for n, (r, f, h) in names.items()}
-    total = {"requests": sum(r for r, _, _ in names.values()), "failures": sum(f for _, f, _ in names.values()),
-             "p50": None, "p95": None, "p99": None, "max": None}
-    return {"t_from": t_from, "t_to": t_to, "users_from": users_from, "users": users, "names": figures, "total": total}
+def stats(t_from: float, t_to: float, users_from: int, users: int, **names: tuple[int, int, dict[str, int]]) -> LoadStats:
+    """A LoadStats payload: names map to (requests, failures, histogram)."""
+    figures = {n: Figures(requests=r, failures=f, hist=h) for n, (r, f, h) in names.items()}
+    total = Figures(requests=sum(r for r, _, _ in names.values()), failures=sum(f for _, f, _ in names.values()))
+    return LoadStats(t_from=t_from, t_to=t_to, users_from=users_from, users=users, names=figures, total=total)
 
 
 def ok(n: int, ms: int = 1) -> tuple[int, int, dict[str, int]]:
     return (n, 0, {str(ms): n})
 
 
-def write(folder: Path, script: list[tuple[float, str, dict[str, Any]]], *, sc: dict[str, Any] | None = None,
-          name: str = "journal.jsonl") -> Journal:
+Script = list[tuple[float, Payload]]  # (t, payload)
+LOAD_KINDS = (LoadStarted, LoadStats, LoadFailed, LoadStopped)
+
+
+def write(folder: Path, script: Script, *, sc: Scenario | None = None, name: str = "journal.jsonl") -> Journal:
     clock = FakeClock()
     writer = JournalWriter(folder / name, clock, fsync=False)
-    writer.append("DrillStarted", "conductor", {"drill_id": "db-load-1", "mode": "ci",
-                                                "scenario": sc or scenario(business=BUSINESS),
-                                                "policy": {"name": "default", "levels": {}}})  # fmt: skip
-    for at, kind, data in script:
+    writer.append(DrillStarted(drill_id="db-load-1", mode="ci", scenario=sc or scenario(business=BUSINESS),
+                               policy=SeverityPolicy(name="default", levels={})), "conductor")  # fmt: skip
+    for at, payload in script:
         clock.advance(max(0.0, at - writer.offset()))
-        source = "load" if kind.startswith("Load") else "conductor"
-        writer.append(kind, source, data)
+        writer.append(payload, "load" if isinstance(payload, LOAD_KINDS) else "conductor")
     writer.close()
     return read_journal(folder / name)
 
 
-def load_started(business: dict[str, Any] | None = BUSINESS) -> dict[str, Any]:
-    return {"tool": "locust", "users": 10, "workers": 0, "host": "http://127.0.0.1:9", "locustfile": "demo",
-            "business": business}
+def load_started(business: dict[str, Any] | None = BUSINESS) -> LoadStarted:
+    return LoadStarted(tool="locust", users=10, spawn_rate=10, workers=0, host="http://127.0.0.1:9", locustfile="demo",
+                       business=None if business is None else Business.model_validate(business))  # fmt: skip
+
+
+def with_business(script: Script, business: dict[str, Any] | None) -> Script:
+    """``script`` with its LoadStarted carrying ``business``."""
+    return [(t, load_started(business) if isinstance(d, LoadStarted) else d) for t, d in script]
+
+
+def without_stats_from(script: Script, t_from: float) -> Script:
+    """``script`` without the stats intervals that start at or after ``t_from``."""
+    return [(t, d) for t, d in script if not (isinstance(d, LoadStats) and d.t_from >= t_from)]
 
 
 #: The drill every hand computation below refers to (see the module docstring of gameday.analysis.impact).
 #: baseline (steady, after the ramp [1,2]): [2,3] [3,4] [4,5] — 5 checkouts/s, all fine, 10 users
 #: injection at 5.0, recovery at 7.5 → impact window intervals [5,6] [6,7] [7,8]
-DRILL = [
-    (0.5, "LoadStarted", load_started()),
-    (2.0, "LoadStats", stats(1, 2, 0, 10, browse=ok(10), checkout=ok(2, 4))),
-    (3.0, "LoadStats", stats(2, 3, 10, 10, browse=ok(20), checkout=ok(5, 4))),
-    (4.0, "LoadStats", stats(3, 4, 10, 10, browse=ok(20), checkout=ok(5, 4))),
-    (5.0, "LoadStats", stats(4, 5, 10, 10, browse=ok(20), checkout=ok(5, 4))),
-    (5.0, "FaultInjected", {"fault": "kill-db", "kind": "activities"}),
-    (5.4, "DetectionRecorded", {"via": "alert", "signal": "errors", "alertname": "CheckoutErrorsHigh"}),
-    (6.0, "LoadStats", stats(5, 6, 10, 10, browse=ok(20), checkout=(6, 6, {"2": 6}))),
-    (6.2, "ActionRecorded", {"action": "acknowledge", "author": "alice", "role": IC}),
-    (7.0, "LoadStats", stats(6, 7, 10, 10, browse=ok(20), checkout=(5, 4, {"2": 4, "5": 1}))),
-    (7.5, "RecoveryObserved", {"checks": ["checkout health"]}),
-    (8.0, "LoadStats", stats(7, 8, 10, 10, browse=(18, 1, {"1": 18}), checkout=(5, 0, {"5": 5}))),
-    (9.0, "LoadStats", stats(8, 9, 10, 10, browse=ok(20), checkout=ok(5, 4))),
-    (9.1, "LoadStopped", {"reason": "rollback", "totals": {}}),
-    (9.2, "DrillEnded", {"outcome": "completed", "reason": None}),
+DRILL: Script = [
+    (0.5, load_started()),
+    (2.0, stats(1, 2, 0, 10, browse=ok(10), checkout=ok(2, 4))),
+    (3.0, stats(2, 3, 10, 10, browse=ok(20), checkout=ok(5, 4))),
+    (4.0, stats(3, 4, 10, 10, browse=ok(20), checkout=ok(5, 4))),
+    (5.0, stats(4, 5, 10, 10, browse=ok(20), checkout=ok(5, 4))),
+    (5.0, FaultInjected(fault="kill-db", kind="activities")),
+    (5.4, DetectionRecorded(via="alert", signal="errors", alertname="CheckoutErrorsHigh")),
+    (6.0, stats(5, 6, 10, 10, browse=ok(20), checkout=(6, 6, {"2": 6}))),
+    (6.2, ActionRecorded(action="acknowledge", author="alice", role=IC)),
+    (7.0, stats(6, 7, 10, 10, browse=ok(20), checkout=(5, 4, {"2": 4, "5": 1}))),
+    (7.5, RecoveryObserved(checks=["checkout health"])),
+    (8.0, stats(7, 8, 10, 10, browse=(18, 1, {"1": 18}), checkout=(5, 0, {"5": 5}))),
+    (9.0, stats(8, 9, 10, 10, browse=ok(20), checkout=ok(5, 4))),
+    (9.1, LoadStopped(reason="rollback", totals={})),
+    (9.2, DrillEnded(outcome="completed", reason=None)),
 ]
+INJECTED = (5.0, FaultInjected(fault="kill-db", kind="activities"))
+ENDED = (6.0, DrillEnded(outcome="completed"))
 
 
 @pytest.fixture
@@ -102,8 +129,7 @@ def drill(tmp_path: Path) -> Journal:
 
 
 def test_no_load_no_impact(tmp_path: Path) -> None:
-    journal = write(tmp_path, [(5.0, "FaultInjected", {"fault": "kill-db"}), (6.0, "DrillEnded", {"outcome": "completed"})],
-                    sc=scenario(load=False))
+    journal = write(tmp_path, [INJECTED, ENDED], sc=scenario(load=False))
     assert measure_impact(journal) is None
     assert score_journal(journal).impact is None
 
@@ -148,8 +174,7 @@ def test_window_figures(drill: Journal) -> None:
 
 def test_value_per_request_basis(tmp_path: Path) -> None:
     business = {"value_per_request": 12.5, "currency": "EUR", "customer_facing": ["checkout"]}
-    script = [(t, k, load_started(business) if k == "LoadStarted" else d) for t, k, d in DRILL]
-    r = measure_impact(write(tmp_path, script, sc=scenario(business=business))).revenue
+    r = measure_impact(write(tmp_path, with_business(DRILL, business), sc=scenario(business=business))).revenue
     assert r.basis == "value_per_request" and r.lost == 112.5 and r.currency == "EUR"
     assert money(r.lost, r.currency) == "EUR 112.50" and money(1234.5, "USD") == "$1,234.50"
 
@@ -160,24 +185,29 @@ def test_project_business_comes_from_load_started(tmp_path: Path) -> None:
     assert measure_impact(journal).revenue.lost == 300.0
 
 
+def test_scenario_business_applies_when_load_started_has_none(tmp_path: Path) -> None:
+    business = {"revenue_per_minute": 600, "customer_facing": ["checkout"], "degraded_threshold": 0.9}
+    impact = measure_impact(write(tmp_path, with_business(DRILL, None), sc=scenario(business=business)))
+    assert impact.degraded_seconds == 1.0 and "by more than 90 percentage points" in impact.degraded_definition  # [5,6] only
+    assert impact.revenue.lost == 18.0  # 600 / 60 / 5 checkouts per second = 2 per checkout, × a shortfall of 9
+
+
 def test_no_business_means_no_revenue_and_every_request_is_customer_facing(tmp_path: Path) -> None:
-    script = [(t, k, load_started(None) if k == "LoadStarted" else d) for t, k, d in DRILL]
-    impact = measure_impact(write(tmp_path, script, sc=scenario(business=None)))
+    impact = measure_impact(write(tmp_path, with_business(DRILL, None), sc=scenario(business=None)))
     assert impact.revenue is None and impact.customer_facing == []
     assert impact.during.customer_facing.requests == impact.during.total.requests
 
 
 def test_unseen_customer_facing_name(tmp_path: Path) -> None:
     business = {**BUSINESS, "customer_facing": ["checkout", "pay"]}
-    script = [(t, k, load_started(business) if k == "LoadStarted" else d) for t, k, d in DRILL]
-    assert measure_impact(write(tmp_path, script, sc=scenario(business=business))).unseen_names == ["pay"]
+    assert measure_impact(write(tmp_path, with_business(DRILL, business), sc=scenario(business=business))).unseen_names == ["pay"]
 
 
 def test_load_failure_mid_window_is_partial_and_a_lower_bound(tmp_path: Path) -> None:
-    script = [e for e in DRILL if not (e[1] == "LoadStats" and e[2]["t_from"] >= 6)]
-    script += [(6.5, "LoadFailed", {"error": "locust (standalone) was killed by SIGKILL", "exit_code": -9}),
-               (7.2, "LoadStarted", load_started()),
-               (8.3, "LoadStats", stats(7.3, 8.3, 10, 10, browse=ok(20), checkout=ok(5, 4)))]
+    script = without_stats_from(DRILL, 6)
+    script += [(6.5, LoadFailed(error="locust (standalone) was killed by SIGKILL", exit_code=-9, stage="run")),
+               (7.2, load_started()),
+               (8.3, stats(7.3, 8.3, 10, 10, browse=ok(20), checkout=ok(5, 4)))]
     script.sort(key=lambda e: e[0])
     impact = measure_impact(write(tmp_path, script))
     assert impact.status == "partial"
@@ -189,8 +219,8 @@ def test_load_failure_mid_window_is_partial_and_a_lower_bound(tmp_path: Path) ->
 
 
 def test_load_dead_before_injection_means_impact_unknown(tmp_path: Path) -> None:
-    script = [e for e in DRILL if not (e[1] == "LoadStats" and e[2]["t_from"] >= 3) and e[1] != "LoadStopped"]
-    script.append((3.5, "LoadFailed", {"error": "locust (standalone) was killed by SIGKILL"}))
+    script = [(t, d) for t, d in without_stats_from(DRILL, 3) if not isinstance(d, LoadStopped)]
+    script.append((3.5, LoadFailed(error="locust (standalone) was killed by SIGKILL", stage="run")))
     script.sort(key=lambda e: e[0])
     impact = measure_impact(write(tmp_path, script))
     assert impact.status == "unknown" and impact.revenue is None and impact.during is None
@@ -200,8 +230,8 @@ def test_load_dead_before_injection_means_impact_unknown(tmp_path: Path) -> None
 
 
 def test_load_that_never_started(tmp_path: Path) -> None:
-    script = [(0.5, "LoadFailed", {"error": "host http://127.0.0.1:9 does not answer: Connection refused", "stage": "start"}),
-              (5.0, "FaultInjected", {"fault": "kill-db"}), (9.0, "DrillEnded", {"outcome": "completed"})]
+    script: Script = [(0.5, LoadFailed(error="host http://127.0.0.1:9 does not answer: Connection refused", stage="start")),
+                      INJECTED, (9.0, DrillEnded(outcome="completed"))]
     impact = measure_impact(write(tmp_path, script))
     assert impact.status == "unknown" and impact.baseline is None
     assert impact.unknown[0].reason.startswith("host http://127.0.0.1:9 does not answer")
@@ -244,7 +274,7 @@ def test_chart_markers_and_images(drill: Journal, tmp_path: Path) -> None:
 
 
 def test_no_stats_no_charts(tmp_path: Path) -> None:
-    journal = write(tmp_path, [(5.0, "FaultInjected", {"fault": "kill-db"})], sc=scenario(load=False))
+    journal = write(tmp_path, [INJECTED], sc=scenario(load=False))
     assert chart_images(journal) == [] and render_charts(journal, tmp_path / "out") == []
     assert not (tmp_path / "out").exists()
 
@@ -266,8 +296,7 @@ def test_postmortem_impact_section_with_charts(drill: Journal, tmp_path: Path) -
 
 
 def test_postmortem_without_load_keeps_its_sentence(tmp_path: Path) -> None:
-    journal = write(tmp_path, [(5.0, "FaultInjected", {"fault": "kill-db"}), (6.0, "DrillEnded", {"outcome": "completed"})],
-                    sc=scenario(load=False))
+    journal = write(tmp_path, [INJECTED, ENDED], sc=scenario(load=False))
     md = render_postmortem(journal, score_journal(journal), "md")
     assert "not measured in this drill (no load configured)" in md and "data:image" not in md
 
@@ -275,15 +304,15 @@ def test_postmortem_without_load_keeps_its_sentence(tmp_path: Path) -> None:
 def test_findings_name_the_load_gap_and_the_good_news(tmp_path: Path) -> None:
     from gameday.analysis.findings import contributing_gaps, went_well
 
-    script = [e for e in DRILL if not (e[1] == "LoadStats" and e[2]["t_from"] >= 3) and e[1] != "LoadStopped"]
-    script.append((3.5, "LoadFailed", {"error": "locust (standalone) was killed by SIGKILL"}))
+    script = [(t, d) for t, d in without_stats_from(DRILL, 3) if not isinstance(d, LoadStopped)]
+    script.append((3.5, LoadFailed(error="locust (standalone) was killed by SIGKILL", stage="run")))
     script.sort(key=lambda e: e[0])
     journal = write(tmp_path, script)
     gaps = contributing_gaps(score_journal(journal), journal)
     assert any(g.startswith("The load generator was not running from +3.0s (locust (standalone) was killed by SIGKILL)")
                for g in gaps), gaps
-    calm = [(t, k, stats(d["t_from"], d["t_to"], 10, 10, browse=ok(20), checkout=ok(5)) if k == "LoadStats" else d)
-            for t, k, d in DRILL]
+    calm = [(t, stats(d.t_from, d.t_to, 10, 10, browse=ok(20), checkout=ok(5)) if isinstance(d, LoadStats) else d)
+            for t, d in DRILL]
     journal = write(tmp_path, calm, name="calm.jsonl")
     assert any(w.startswith("No customer-facing request failed during the impact window")
                for w in went_well(score_journal(journal), journal))

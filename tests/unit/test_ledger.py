@@ -11,8 +11,12 @@ import pytest
 
 from gameday.errors import ConfigError, InjectionError, LedgerBusyError
 from gameday.ledger import FaultLedger, acquire_drill_lock, recover_open_faults
+from gameday.model.scenario import ProcessSelector
+from gameday.ports import ChaosToolkitRollback, FakeRollback, ProcessRollback
 
-SPEC = {"kind": "chaostoolkit", "owner": "kill-primary", "rollbacks": [], "configuration": {}, "secrets": {}}
+SPEC = ChaosToolkitRollback(owner="kill-primary")
+PROCESS = ProcessRollback(name="web", owner="freeze-web", action="stop", signal="SIGSTOP",
+                          selector=ProcessSelector(pid_file="/run/web.pid"))
 
 
 def test_record_mark_and_clear(tmp_path):
@@ -20,12 +24,16 @@ def test_record_mark_and_clear(tmp_path):
     assert ledger.open_entries() == []
     ledger.record("drill-1", "kill-primary", SPEC, str(tmp_path / "journal.jsonl"))
     (entry,) = ledger.open_entries()
-    assert entry["status"] == "injecting" and entry["injected_at"] is None and entry["spec"] == SPEC
+    assert entry["status"] == "injecting" and entry["injected_at"] is None
+    assert entry["spec"] == {"kind": "chaostoolkit", "owner": "kill-primary", "rollbacks": [], "configuration": {},
+                             "secrets": {}}  # fmt: skip
     assert entry["journal"] == str(tmp_path / "journal.jsonl") and entry["pid"] == os.getpid()
 
-    ledger.mark_injected("drill-1", "kill-primary", {**SPEC, "pid": 42})
+    ledger.mark_injected("drill-1", "kill-primary", PROCESS.model_copy(update={"pid": 42}))
     (entry,) = ledger.open_entries()
-    assert entry["status"] == "injected" and entry["injected_at"].endswith("Z") and entry["spec"]["pid"] == 42
+    assert entry["status"] == "injected" and entry["injected_at"].endswith("Z")
+    assert entry["spec"]["kind"] == "process" and entry["spec"]["pid"] == 42
+    assert entry["spec"]["selector"]["pid_file"] == "/run/web.pid"
 
     ledger.record("drill-1", "second", SPEC, None)
     assert [e["fault_id"] for e in ledger.open_entries()] == ["kill-primary", "second"]
@@ -46,10 +54,10 @@ def test_file_is_private_json_and_written_atomically(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.json", "ledger.lock"]  # no temp file left behind
 
 
-def test_unserialisable_spec_is_refused_before_anything_is_written(tmp_path):
+def test_anything_but_a_spec_is_refused_before_anything_is_written(tmp_path):
     ledger = FaultLedger(tmp_path)
-    with pytest.raises(TypeError):
-        ledger.record("d", "f", {"kind": "process", "bad": object()})
+    with pytest.raises(TypeError, match="LedgerSpec"):
+        ledger.record("d", "f", {"kind": "process", "bad": object()})  # type: ignore[arg-type]
     assert not ledger.path.exists()
 
 
@@ -127,8 +135,20 @@ def test_recover_with_an_empty_ledger_does_nothing(tmp_path):
 
 def test_recover_keeps_a_fault_whose_spec_cannot_be_rebuilt(tmp_path):
     ledger = FaultLedger(tmp_path)
-    ledger.record("d", "weird", {"kind": "teleport"})
-    with pytest.raises(InjectionError, match="could not roll back 1 fault; still open .*weird of drill d .*unknown fault spec kind"):
+    ledger.record("d", "weird", FakeRollback(name="x"))
+    with pytest.raises(InjectionError, match="could not roll back 1 fault; still open .*weird of drill d .*'fake' fault cannot"):
+        recover_open_faults(tmp_path)
+    (entry,) = ledger.open_entries()
+    assert entry["status"] == "rollback_failed" and "fake" in entry["error"]
+
+
+def test_recover_keeps_a_fault_whose_spec_is_damaged(tmp_path):
+    ledger = FaultLedger(tmp_path)
+    ledger.record("d", "weird", SPEC)
+    data = json.loads(ledger.path.read_text())
+    data["entries"][0]["spec"] = {"kind": "teleport"}  # written by hand, or by another tool
+    ledger.path.write_text(json.dumps(data))
+    with pytest.raises(InjectionError, match="could not roll back 1 fault; still open .*weird of drill d .*spec is invalid"):
         recover_open_faults(tmp_path)
     (entry,) = ledger.open_entries()
     assert entry["status"] == "rollback_failed" and "teleport" in entry["error"]

@@ -12,6 +12,7 @@ import pytest
 from gameday.adapters import locust as adapter
 from gameday.errors import ScenarioError
 from gameday.loader import load_scenario
+from gameday.model.events import Figures, LoadStats, Totals
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "load"
 
@@ -93,10 +94,10 @@ def test_journal_stats_maps_onto_the_drill_clock() -> None:
                                   "hist": {"3": 3, "9": 1}}, "bad": "x"},
            "total": {"requests": 4, "failures": 1, "p50": 3, "p95": 9, "p99": 9, "max": 9, "hist": {"3": 3, "9": 1}}}
     data = adapter.journal_stats(rec, t0=990.0)
-    assert (data["t_from"], data["t_to"], data["users_from"], data["users"]) == (10.25, 11.25, 0, 8)
-    assert data["names"] == {"checkout": {"requests": 4, "failures": 1, "p50": 3, "p95": 9, "p99": 9, "max": 9,
-                                          "hist": {"3": 3, "9": 1}}}
-    assert "hist" not in data["total"] and data["total"]["failures"] == 1
+    assert isinstance(data, LoadStats)
+    assert (data.t_from, data.t_to, data.users_from, data.users) == (10.25, 11.25, 0, 8)
+    assert data.names == {"checkout": Figures(requests=4, failures=1, p50=3, p95=9, p99=9, max=9, hist={"3": 3, "9": 1})}
+    assert data.total.hist is None and (data.total.requests, data.total.failures, data.total.p95) == (4, 1, 9)
 
 
 @pytest.mark.parametrize("line", ["", "not json", "[]", '{"type": "other"}', '{"type": "interval", "mono_from": 1}',
@@ -107,8 +108,8 @@ def test_malformed_lines_are_skipped(line: str) -> None:
 
 def test_read_totals(tmp_path: Path) -> None:
     assert adapter.read_totals(FIXTURES / "locust-totals.json") == {
-        "browse": {"requests": 265, "failures": 0}, "cart": {"requests": 114, "failures": 0},
-        "checkout": {"requests": 47, "failures": 4}}
+        "browse": Totals(requests=265, failures=0), "cart": Totals(requests=114, failures=0),
+        "checkout": Totals(requests=47, failures=4)}
     assert adapter.read_totals(tmp_path / "missing.json") is None
     (tmp_path / "bad.json").write_text("{")
     assert adapter.read_totals(tmp_path / "bad.json") is None

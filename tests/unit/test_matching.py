@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
 from gameday.analysis.matching import RoleBook, evaluate_steps, match_steps, read_facts
 from gameday.errors import JournalError
-from gameday.model.events import Event
+from gameday.model.events import (
+    ActionRecorded,
+    DetectionRecorded,
+    DrillEnded,
+    DrillStarted,
+    Event,
+    FaultInjected,
+    Payload,
+    RecordedAction,
+    RecoveryObserved,
+    RoleAssigned,
+    make_event,
+)
+from gameday.model.policy import DEFAULT_POLICY
 from gameday.model.scenario import Scenario
 
 IC, TL, CL = "incident-commander", "tech-lead", "comms-lead"
@@ -25,38 +38,43 @@ def scenario(*steps: dict[str, Any], people_count: bool = True) -> Scenario:
     })  # fmt: skip
 
 
-def journal(*rows: tuple[Any, ...]) -> list[Event]:
-    """Rows of (t, kind, source, data); DrillStarted at t=0 is added."""
-    out = [Event(seq=0, kind="DrillStarted", wall="2026-01-01T09:00:00.000000Z", t=0.0, source="conductor", data={})]
-    for t, kind, source, data in rows:
-        out.append(Event(seq=len(out), kind=kind, wall="2026-01-01T09:00:00.000000Z", t=t, source=source, data=data))
+Row = tuple[float, Payload, str]  # (t, payload, source)
+WALL = "2026-01-01T09:00:00.000000Z"
+
+
+def journal(*rows: Row) -> list[Event[Payload]]:
+    """Events from rows of (t, payload, source); DrillStarted at t=0 is added."""
+    start = DrillStarted(drill_id="d", mode="ci", scenario=scenario(), policy=DEFAULT_POLICY)
+    out = [make_event(start, seq=0, wall=WALL, t=0.0, source="conductor")]
+    for t, payload, source in rows:
+        out.append(make_event(payload, seq=len(out), wall=WALL, t=t, source=source))
     return out
 
 
-def inj(t: float = 2.0) -> tuple[Any, ...]:
-    return (t, "FaultInjected", "injector", {"fault": "f", "kind": "experiment"})
+def inj(t: float = 2.0) -> Row:
+    return (t, FaultInjected(fault="f", kind="experiment"), "injector")
 
 
-def det(t: float, via: str = "alert") -> tuple[Any, ...]:
-    return (t, "DetectionRecorded", "conductor", {"via": via, "signal": "s", "alertname": "A", "by": "eve" if via == "person" else None})
+def det(t: float, via: Literal["alert", "person"] = "alert") -> Row:
+    return (t, DetectionRecorded(via=via, signal="s", alertname="A", by="eve" if via == "person" else None), "conductor")
 
 
-def act(t: float, author: str, action: str, role: str | None = None, source: str | None = None, **data: Any) -> tuple[Any, ...]:
-    return (t, "ActionRecorded", source or author, {"action": action, "author": author, "role": role, **data})
+def act(t: float, author: str, action: RecordedAction, role: str | None = None, source: str | None = None, **data: Any) -> Row:
+    return (t, ActionRecorded(action=action, author=author, role=role, **data), author if source is None else source)
 
 
-def assign(t: float, person: str, role: str) -> tuple[Any, ...]:
-    return (t, "RoleAssigned", "dana", {"person": person, "role": role, "by": "dana"})
+def assign(t: float, person: str, role: str) -> Row:
+    return (t, RoleAssigned(person=person, role=role, by="dana"), "dana")
 
 
-def end(t: float) -> tuple[Any, ...]:
-    return (t, "DrillEnded", "conductor", {"outcome": "completed", "reason": None})
+def end(t: float) -> Row:
+    return (t, DrillEnded(outcome="completed", reason=None), "conductor")
 
 
 ACK = {"id": "ack", "action": "acknowledge", "role": IC, "within": "5s"}
 
 
-def one(sc: Scenario, events: list[Event]) -> Any:
+def one(sc: Scenario, events: list[Event[Payload]]) -> Any:
     (result,) = match_steps(sc, events)
     return result
 
@@ -106,7 +124,7 @@ def test_start_anchor_counts_from_drill_start() -> None:
 
 def test_recovery_anchor_ignores_premature_resolution() -> None:
     sc = scenario({"id": "resolve", "action": "resolved", "role": IC, "within": "10s", "after": "recovery"})
-    rec = (20.0, "RecoveryObserved", "observer", {"checks": ["c"]})
+    rec = (20.0, RecoveryObserved(checks=["c"]), "observer")
     r = one(sc, journal(inj(), det(4.0), act(15.0, "alice", "resolved", IC), rec, act(25.0, "alice", "resolved", IC), end(40)))
     assert (r.verdict, r.done_t) == ("on_time", 25.0)
     assert "came before recovery was observed" in r.note
@@ -234,10 +252,31 @@ def test_person_detection_needs_people_count() -> None:
     assert one(scenario(ACK, people_count=False), rows).verdict == "not_applicable"
 
 
-def test_malformed_action_is_a_journal_error_with_its_line() -> None:
-    events = journal(inj(), (3.0, "ActionRecorded", "alice", {"author": "alice"}))
-    with pytest.raises(JournalError, match=r"^j\.jsonl:3: ActionRecorded data needs 'action'"):
+def test_action_without_an_author_is_a_journal_error_with_its_line() -> None:
+    events = journal(inj(), act(3.0, "", "acknowledge", source=""))
+    with pytest.raises(JournalError, match=r"^j\.jsonl:3: ActionRecorded data needs a non-empty 'author'"):
         read_facts(scenario(ACK), events, "j.jsonl")
+    no_role = journal(inj(), (3.0, RoleAssigned(person="alice", role=""), "dana"))
+    with pytest.raises(JournalError, match=r"^j\.jsonl:3: RoleAssigned data needs non-empty 'person' and 'role'"):
+        read_facts(scenario(ACK), no_role, "j.jsonl")
+    # an empty author falls back to the source, as before
+    (action,) = read_facts(scenario(ACK), journal(inj(), act(3.0, "", "acknowledge", source="alice"))).actions
+    assert (action.author, action.action, action.role) == ("alice", "acknowledge", None)
+
+
+def test_actions_carry_typed_fields() -> None:
+    facts = read_facts(scenario(ACK), journal(
+        inj(), assign(2.5, "carol", CL),
+        act(3.0, "alice", "declare_incident", IC, severity="SEV2"),
+        act(4.0, "carol", "post_update", "", audience="executive", text="x"),
+        act(5.0, "bob", "runbook_started", runbook="failover", source="automation"),
+    ))  # fmt: skip
+    assign_role, declare, update, runbook = facts.actions
+    assert (assign_role.action, assign_role.author, assign_role.role, assign_role.assigned_role, assign_role.person) == (
+        "assign_role", "dana", None, CL, "carol")
+    assert (declare.severity, declare.role, declare.audience) == ("SEV2", IC, None)
+    assert (update.audience, update.role, update.severity) == ("executive", None, None)  # an empty role is no role
+    assert (runbook.runbook, runbook.automated) == ("failover", True)
 
 
 def test_role_book() -> None:
@@ -250,12 +289,12 @@ def test_role_book() -> None:
 def test_milestones_count_only_after_the_injection_and_people_only_when_they_count() -> None:
     from gameday.analysis.matching import first_detection, first_injection, first_recovery
 
-    events = journal((1.0, "DetectionRecorded", "webhook", {"via": "alert"}),  # before any injection: noise
-                     (1.5, "RecoveryObserved", "observer", {}),
+    events = journal((1.0, DetectionRecorded(via="alert"), "webhook"),  # before any injection: noise
+                     (1.5, RecoveryObserved(), "observer"),
                      inj(2.0),
-                     (3.0, "DetectionRecorded", "person", {"via": "person"}),
-                     (4.0, "DetectionRecorded", "webhook", {"via": "alert"}),
-                     (9.0, "RecoveryObserved", "observer", {}))
+                     (3.0, DetectionRecorded(via="person"), "person"),
+                     (4.0, DetectionRecorded(via="alert"), "webhook"),
+                     (9.0, RecoveryObserved(), "observer"))
     assert first_injection(events[:2]) is None and first_detection(events[:3], None, True) is None
     injection = first_injection(events)
     assert injection is not None and injection.t == 2.0

@@ -11,7 +11,15 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from gameday.model.events import Event
+from gameday.model.events import (
+    ActionRecorded,
+    Event,
+    NoteAdded,
+    NotificationFailed,
+    NotificationSent,
+    Payload,
+    make_event,
+)
 from gameday.model.notify import NotifyChannel, is_loopback_url
 from gameday.model.policy import ProjectConfig
 from gameday.notify import (
@@ -47,16 +55,22 @@ def channel(**kw: Any) -> NotifyChannel:
 
 
 class Recorder:
-    """The journal callback: every (kind, source, data) appended."""
+    """The journal callback: every (payload, source) appended."""
 
     def __init__(self):
-        self.events: list[tuple[str, str, dict[str, Any]]] = []
+        self.events: list[tuple[Payload, str]] = []
 
-    def __call__(self, kind: str, source: str, data: dict[str, Any]) -> None:
-        self.events.append((kind, source, data))
+    def __call__(self, payload: Payload, source: str) -> None:
+        self.events.append((payload, source))
 
     def kinds(self) -> list[str]:
-        return [k for k, _, _ in self.events]
+        return [p.KIND for p, _ in self.events]
+
+    def only(self) -> NotificationSent | NotificationFailed:
+        """The one payload appended (a notification outcome)."""
+        ((payload, source),) = self.events
+        assert source == "notifier" and isinstance(payload, (NotificationSent, NotificationFailed))
+        return payload
 
 
 # ------------------------------------------------------------------ escaping and marking
@@ -131,9 +145,9 @@ def test_long_text_is_clipped_for_slack_blocks():
 
 
 # ------------------------------------------------------------------ which updates are delivered
-def _event(action: str, seq: int = 3, **data: Any) -> Event:
-    return Event(seq=seq, kind="ActionRecorded", wall="2026-01-01T09:00:05.000000Z", t=5.0, source="carol",
-                 data={"action": action, "author": "carol", "role": "comms-lead", **data})  # fmt: skip
+def _event(action: str, seq: int = 3, **data: Any) -> Event[Payload]:
+    return make_event(ActionRecorded(action=action, author="carol", role="comms-lead", **data), seq=seq,
+                      wall="2026-01-01T09:00:05.000000Z", t=5.0, source="carol")
 
 
 def test_updates_come_from_post_update_and_notify_executives_only():
@@ -144,7 +158,7 @@ def test_updates_come_from_post_update_and_notify_executives_only():
     assert ex.audience == "executive" and ex.byline().startswith("executive notification by carol")
     assert Update.from_event(_event("post_update", audience="internal", text="  ")) is None
     assert Update.from_event(_event("acknowledge")) is None
-    assert Update.from_event(Event(seq=1, kind="NoteAdded", wall="x", t=0, source="a", data={"text": "hi"})) is None
+    assert Update.from_event(make_event(NoteAdded(text="hi"), seq=1, wall="x", t=0, source="a")) is None
 
 
 def test_audience_and_mode_filters():
@@ -218,10 +232,10 @@ def test_a_delivery_is_journaled_without_the_url(tmp_path):
     n = Notifier([ch], journal, env={"SLACK_HOOK": SLACK_URL}, transport=httpx.MockTransport(handler))
     _run(n, update(XSS))
     assert journal.kinds() == ["NotificationSent"]
-    kind, source, data = journal.events[0]
-    assert source == "notifier"
-    assert data["channel"] == "slack" and data["name"] == "incident-room" and data["action_seq"] == 7 and data["attempts"] == 1
-    assert "SECRET" not in json.dumps(data) and "hooks.slack.com" not in json.dumps(data)
+    data = journal.only()
+    assert data.channel == "slack" and data.name == "incident-room" and data.action_seq == 7 and data.attempts == 1
+    assert data.audience == "internal" and data.status == 200
+    assert "SECRET" not in data.model_dump_json() and "hooks.slack.com" not in data.model_dump_json()
     assert str(seen[0].url) == SLACK_URL and json.loads(seen[0].content)["text"].startswith("[DRILL] &lt;script&gt;")
 
 
@@ -232,11 +246,11 @@ def test_failures_never_carry_the_secret_even_when_the_server_echoes_it():
     journal = Recorder()
     ch = NotifyChannel.model_validate({"name": "room", "kind": "slack", "url_env": "SLACK_HOOK"})
     _run(Notifier([ch], journal, env={"SLACK_HOOK": SLACK_URL}, transport=httpx.MockTransport(handler), backoff=(0,)), update())
-    (kind, _, data), = journal.events
-    assert kind == "NotificationFailed" and data["status"] == 404 and data["attempts"] == 1  # a 4xx is not retried
-    assert data["error"].startswith("HTTP 404") and "[redacted]" in data["error"]
+    data = journal.only()
+    assert isinstance(data, NotificationFailed) and data.status == 404 and data.attempts == 1  # a 4xx is not retried
+    assert data.error.startswith("HTTP 404") and "[redacted]" in data.error
     for secret in ("T0SECRET1", "B0SECRET2", "xoxSecretToken123", SLACK_URL):
-        assert secret not in json.dumps(data)
+        assert secret not in data.model_dump_json()
 
 
 def test_transport_errors_are_scrubbed_too():
@@ -246,9 +260,9 @@ def test_transport_errors_are_scrubbed_too():
     journal = Recorder()
     ch = NotifyChannel.model_validate({"name": "room", "kind": "slack", "url_env": "SLACK_HOOK", "retries": 1})
     _run(Notifier([ch], journal, env={"SLACK_HOOK": SLACK_URL}, transport=httpx.MockTransport(handler), backoff=(0,)), update())
-    (kind, _, data), = journal.events
-    assert kind == "NotificationFailed" and data["attempts"] == 2 and data["error"].startswith("ConnectError")
-    assert "xoxSecretToken123" not in data["error"] and "hooks.slack.com" not in data["error"]
+    data = journal.only()
+    assert isinstance(data, NotificationFailed) and data.attempts == 2 and data.error.startswith("ConnectError")
+    assert "xoxSecretToken123" not in data.error and "hooks.slack.com" not in data.error
 
 
 def test_a_missing_environment_variable_is_a_journaled_failure():
@@ -257,8 +271,9 @@ def test_a_missing_environment_variable_is_a_journaled_failure():
     n = Notifier([ch], journal, env={})
     assert n.problems() == ["teams channel room: environment variable NOT_SET_ANYWHERE is not set"]
     _run(n, update())
-    (kind, _, data), = journal.events
-    assert kind == "NotificationFailed" and data["error"] == "environment variable NOT_SET_ANYWHERE is not set"
+    data = journal.only()
+    assert isinstance(data, NotificationFailed) and data.error == "environment variable NOT_SET_ANYWHERE is not set"
+    assert data.attempts == 0 and data.status is None
 
 
 def test_5xx_and_429_are_retried_then_succeed():
@@ -266,8 +281,8 @@ def test_5xx_and_429_are_retried_then_succeed():
     journal = Recorder()
     n = Notifier([channel(retries=2)], journal, transport=httpx.MockTransport(lambda r: next(replies)), backoff=(0, 0))
     _run(n, update())
-    (kind, _, data), = journal.events
-    assert kind == "NotificationSent" and data["attempts"] == 3 and data["status"] == 202
+    data = journal.only()
+    assert isinstance(data, NotificationSent) and data.attempts == 3 and data.status == 202
 
 
 def test_only_matching_audiences_are_delivered_in_order():
@@ -297,7 +312,8 @@ def test_a_full_queue_is_journaled_not_blocked():
     for i in range(4):
         n.notify(update(f"u{i}"))
     assert journal.kinds() == ["NotificationFailed", "NotificationFailed"]
-    assert "already queued" in journal.events[0][2]["error"]
+    first = journal.events[0][0]
+    assert isinstance(first, NotificationFailed) and "already queued" in first.error
     gate.set()
     n.close(10)
     assert journal.kinds().count("NotificationSent") == 2
@@ -315,7 +331,7 @@ def test_service_subscribes_to_the_journal_listeners_and_unsubscribes():
     svc.on_event(_event("post_update", audience="internal", text="hello"))
     svc.on_event(_event("note", text="not an update"))
     svc.stop()
-    assert journal.listeners == [] and [k for k, _, _ in sent] == ["NotificationSent"]
+    assert journal.listeners == [] and [(p.KIND, source) for p, source in sent] == [("NotificationSent", "notifier")]
 
 
 def test_scrub_removes_url_parts():

@@ -14,6 +14,25 @@ from gameday.analysis.postmortem import ActionItem, action_items, md_escape, pos
 from gameday.clock import FakeClock
 from gameday.errors import ConfigError
 from gameday.journal import Journal, JournalWriter, read_journal
+from gameday.model.events import (
+    ActionRecorded,
+    AlertReceived,
+    AlertRow,
+    DetectionRecorded,
+    DrillAborted,
+    DrillEnded,
+    DrillStarted,
+    FaultInjected,
+    FaultRolledBack,
+    ImpactEnded,
+    ImpactStarted,
+    Payload,
+    PhaseChanged,
+    RecordedAction,
+    RecoveryObserved,
+    RoleAssigned,
+)
+from gameday.model.policy import SeverityPolicy
 from gameday.model.scenario import Scenario
 from gameday.model.scorecard import (
     CommsResult,
@@ -23,8 +42,8 @@ from gameday.model.scorecard import (
     RecoveryResult,
     RoleResult,
     Score,
-    ScoreComponent,
     Scorecard,
+    ScoreComponent,
     SeverityResult,
     StepResult,
 )
@@ -47,42 +66,47 @@ SCENARIO = Scenario.model_validate({
     ],
     "runbooks": {"failover": {"restart": "db"}},
     "recovery": {"within": "5m"}, "abort": {"max_duration": "10m"},
-}).model_dump(mode="json", by_alias=True)  # fmt: skip
+})  # fmt: skip
+POLICY = SeverityPolicy.model_validate({"name": "default", "levels": {"SEV1": {"description": "Complete outage."}}})
+
+Row = tuple[float, Payload, str]  # (t, payload, source)
 
 
-def write_journal(folder: Path, script: list[tuple[float, str, str, dict[str, Any]]]) -> Journal:
+def write_journal(folder: Path, script: list[Row]) -> Journal:
     """Write events at absolute offsets with a fake clock, then replay the file."""
     clock = FakeClock()
     writer = JournalWriter(folder / "journal.jsonl", clock, fsync=False)
-    writer.append("DrillStarted", "conductor", {"drill_id": "db-failover-20260101T090000Z", "mode": "gameday", "scenario": SCENARIO,
-                                                "policy": {"name": "default", "levels": {"SEV1": {"description": "Complete outage."}}}})  # fmt: skip
-    for at, kind, source, data in script:
+    writer.append(DrillStarted(drill_id="db-failover-20260101T090000Z", mode="gameday", scenario=SCENARIO, policy=POLICY), "conductor")
+    for at, payload, source in script:
         clock.advance(max(0.0, at - writer.offset()))
-        writer.append(kind, source, data)
+        writer.append(payload, source)
     writer.close()
     return read_journal(folder / "journal.jsonl")
 
 
-def alert(t: float, name: str, matched: bool, summary: str = "") -> tuple[float, str, str, dict[str, Any]]:
+def alert(t: float, name: str, matched: bool, summary: str = "") -> Row:
     payload = {"status": "firing", "alerts": [{"labels": {"alertname": name}, "annotations": {"summary": summary}}]}
-    row = {"status": "firing", "alertname": name, "labels": {"alertname": name, "service": "checkout"},
-           "matched": matched, "signal": "db-down" if matched else None}  # fmt: skip
-    return (t, "AlertReceived", "webhook", {"format": "alertmanager", "matched": matched, "signal": row["signal"],
-                                            "error": None, "alerts": [row], "payload": payload})  # fmt: skip
+    signal = "db-down" if matched else None
+    row = AlertRow(status="firing", alertname=name, labels={"alertname": name, "service": "checkout"}, matched=matched, signal=signal)
+    return (t, AlertReceived(format="alertmanager", matched=matched, signal=signal, error=None, alerts=[row], payload=payload), "webhook")
 
 
-def act(t: float, author: str, role: str | None, action: str, **data: Any) -> tuple[float, str, str, dict[str, Any]]:
-    return (t, "ActionRecorded", author, {"action": action, "author": author, "role": role, **data})
+def act(t: float, author: str, role: str | None, action: RecordedAction, **data: Any) -> Row:
+    return (t, ActionRecorded(action=action, author=author, role=role, **data), author)
 
 
-def role(t: float, person: str, name: str) -> tuple[float, str, str, dict[str, Any]]:
-    return (t, "RoleAssigned", "facilitator", {"person": person, "role": name, "by": "facilitator"})
+def role(t: float, person: str, name: str) -> Row:
+    return (t, RoleAssigned(person=person, role=name, by="facilitator"), "facilitator")
 
 
-START = [(0.0, "PhaseChanged", "conductor", {"phase": "inject"}), (10.0, "FaultInjected", "injector", {"fault": "kill-db", "kind": "process"}),
-         (11.0, "ImpactStarted", "observer", {"check": "checkout", "detail": "HTTP 503"})]  # fmt: skip
-END = [(400.0, "FaultRolledBack", "injector", {"fault": "kill-db", "reason": "end"}),
-       (401.0, "DrillEnded", "conductor", {"outcome": "completed", "reason": None})]  # fmt: skip
+def recovered(t: float) -> Row:
+    return (t, RecoveryObserved(checks=[]), "observer")
+
+
+START: list[Row] = [(0.0, PhaseChanged(phase="inject"), "conductor"), (10.0, FaultInjected(fault="kill-db", kind="process"), "injector"),
+                    (11.0, ImpactStarted(check="checkout", detail="HTTP 503"), "observer")]  # fmt: skip
+END: list[Row] = [(400.0, FaultRolledBack(fault="kill-db", reason="end"), "injector"),
+                  (401.0, DrillEnded(outcome="completed", reason=None), "conductor")]  # fmt: skip
 
 
 def card(**update: Any) -> Scorecard:
@@ -118,19 +142,19 @@ def card(**update: Any) -> Scorecard:
 def clean(tmp_path: Path) -> tuple[Journal, Scorecard]:
     j = write_journal(tmp_path, START + [
         alert(30.0, "DatabaseDown", True, "primary down"),
-        (30.0, "DetectionRecorded", "webhook", {"via": "alert", "signal": "db-down", "alertname": "DatabaseDown", "alert_seq": 4}),
+        (30.0, DetectionRecorded(via="alert", signal="db-down", alertname="DatabaseDown", alert_seq=4), "webhook"),
         role(31, "alice", IC), role(31, "bob", TL), role(31, "carol", CL),
         act(40, "alice", IC, "acknowledge"), act(60, "bob", TL, "runbook_started", runbook="failover"),
         act(70, "carol", CL, "post_update", audience="internal", text="Checkout is down; we are failing over."),
         act(80, "bob", TL, "runbook_finished", runbook="failover", ok=True),
-        (85.0, "RecoveryObserved", "observer", {"checks": []}), (85.0, "ImpactEnded", "observer", {"check": "checkout"}),
+        recovered(85.0), (85.0, ImpactEnded(check="checkout"), "observer"),
     ] + END)  # fmt: skip
     return j, card()
 
 
 @pytest.fixture
 def silent(tmp_path: Path) -> tuple[Journal, Scorecard]:
-    j = write_journal(tmp_path, START + [alert(20.0, "HighLatency", False), (300.0, "RecoveryObserved", "observer", {"checks": []})] + END)
+    j = write_journal(tmp_path, [*START, alert(20.0, "HighLatency", False), recovered(300.0), *END])
     na = [s.model_copy(update={"verdict": "not_applicable", "anchor_t": None, "deadline_t": None, "done_t": None, "author": None,
                                "author_role": None}) for s in card().steps]  # fmt: skip
     return j, card(detection=DetectionResult(verdict="silent", deadline_t=70.0, detected_t=None), steps=na, passed=False,
@@ -142,13 +166,13 @@ def silent(tmp_path: Path) -> tuple[Journal, Scorecard]:
 def messy(tmp_path: Path) -> tuple[Journal, Scorecard]:
     """Late and missed steps, the IC running the runbook, severity misclassified; hostile text everywhere."""
     j = write_journal(tmp_path, START + [
-        (50.0, "DetectionRecorded", XSS, {"via": "person", "by": XSS, "signal": None, "alertname": None}),
+        (50.0, DetectionRecorded(via="person", by=XSS, signal=None, alertname=None), XSS),
         role(51, XSS, IC),
         act(52, XSS, IC, "set_severity", severity="SEV3"),
         act(200, XSS, IC, "runbook_started", runbook="failover"),
         act(210, XSS, IC, "note", text=ATTR + " | `rm -rf` *bold* [x](javascript:alert(1))"),
         act(220, XSS, IC, "runbook_finished", runbook="failover", ok=False, error=ATTR),
-        (230.0, "RecoveryObserved", "observer", {"checks": []}),
+        recovered(230.0),
     ] + END)  # fmt: skip
     c = card()
     steps = [c.steps[0].model_copy(update={"anchor_t": 50.0, "deadline_t": 80.0, "done_t": 120.0, "verdict": "late", "author": XSS,
@@ -172,9 +196,9 @@ def messy(tmp_path: Path) -> tuple[Journal, Scorecard]:
 @pytest.fixture
 def aborted(tmp_path: Path) -> tuple[Journal, Scorecard]:
     j = write_journal(tmp_path, START + [
-        (100.0, "DrillAborted", "conductor", {"reason": "guardrail: max duration"}),
-        (101.0, "FaultRolledBack", "injector", {"fault": "kill-db", "reason": "abort"}),
-        (102.0, "DrillEnded", "conductor", {"outcome": "aborted", "reason": "guardrail: max duration"}),
+        (100.0, DrillAborted(reason="guardrail: max duration"), "conductor"),
+        (101.0, FaultRolledBack(fault="kill-db", reason="abort"), "injector"),
+        (102.0, DrillEnded(outcome="aborted", reason="guardrail: max duration"), "conductor"),
     ])  # fmt: skip
     na = [s.model_copy(update={"verdict": "not_applicable", "done_t": None, "author": None, "author_role": None}) for s in card().steps]
     return j, card(outcome="aborted", abort_reason="guardrail: max duration", steps=na, passed=False,
@@ -223,6 +247,11 @@ def test_clean_drill_has_no_action_items_and_says_what_went_well(clean: tuple[Jo
     assert "| +10.0s | 09:00:10 | injector |  | Fault kill-db injected (process) |" in md
     assert "carol | comms-lead | Posted an internal update: Checkout is down; we are failing over." in md
     assert "PhaseChanged" not in md and "PASS" in md
+    # read from the typed DrillStarted: the scenario's faults, the policy's level, the probes' impact
+    assert ("- **kill-db**: Kill the primary database — process fault: kill db (SIGKILL); scheduled at 10s, injected +10.0s, "
+            "rolled back +6m40s (end).") in md
+    assert "| Severity expected | SEV1 (Complete outage.) |" in md and "| checkout | +11.0s | +1m25s | 1m14s | HTTP 503 |" in md
+    assert ctx["scenario"]["faults"][0]["at"] == "10s" and ctx["scenario"]["apiVersion"] == "gameday/v1"  # as journaled, for own templates
 
 
 def test_silent_detection_action_item_comes_first(silent: tuple[Journal, Scorecard]) -> None:

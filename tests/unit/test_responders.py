@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gameday.model.events import ActionDetails
 from gameday.errors import ScenarioError
 from gameday.model.scenario import Scenario
 from gameday.responders import check_script, load_script
@@ -29,7 +30,7 @@ def test_a_good_script_loads_roster_and_actions(tmp_path):
                            "actions:\n  - {as: alice, action: set_severity, severity: SEV1, after: ack, delay: 1s}\n")
     roster, actions = load_script(path, scenario())
     assert roster == [("alice", "incident-commander")]
-    assert actions[0].after == "ack" and actions[0].delay == 1.0 and actions[0].data == {"severity": "SEV1"}
+    assert actions[0].after == "ack" and actions[0].delay == 1.0 and actions[0].details == ActionDetails(severity="SEV1")
 
 
 @pytest.mark.parametrize("line, where, what", [

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import gameday.demo.control as control
-import gameday.runner as runner
+from gameday.drill.assemble import DrillOptions, Factories, run_drill
 from gameday.errors import ConfigError, DemoError, InfrastructureError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ def test_a_config_error_leaves_the_attached_demo_untouched(demo: FakeDemo, tmp_p
     monkeypatch.delenv("GAMEDAY_TEST_UNSET_TOKEN", raising=False)
     path = scenario(tmp_path, monitoring={"auth": {"bearer_token_env": "GAMEDAY_TEST_UNSET_TOKEN"}})
     with pytest.raises(ConfigError, match="GAMEDAY_TEST_UNSET_TOKEN"):
-        runner.run_drill(path, mode="ci", out=tmp_path / "out", echo=lambda line: None)
+        run_drill(path, DrillOptions(mode="ci", out=tmp_path / "out"), echo=lambda line: None)
     assert demo.resets_started == 0 and demo.webhooks == []
 
 
@@ -77,8 +77,7 @@ def test_a_taken_port_leaves_the_attached_demo_untouched(demo: FakeDemo, tmp_pat
         taken.listen(1)
         port = taken.getsockname()[1]
         with pytest.raises(InfrastructureError, match=f"cannot listen on 127.0.0.1:{port}"):
-            runner.run_drill(scenario(tmp_path), mode="ci", out=tmp_path / "out", echo=lambda line: None,
-                             options={"port": port})
+            run_drill(scenario(tmp_path), DrillOptions(mode="ci", out=tmp_path / "out", port=port), echo=lambda line: None)
     assert demo.resets_started == 0
 
 
@@ -88,9 +87,9 @@ def test_a_failed_set_up_waits_for_the_reset_in_flight(demo: FakeDemo, tmp_path:
     def broken_intake(*args, **kwargs):
         raise InfrastructureError("the webhook server did not start")
 
-    monkeypatch.setattr(runner, "_start_intake", broken_intake)
     with pytest.raises(InfrastructureError):
-        runner.run_drill(scenario(tmp_path), mode="ci", out=tmp_path / "out", echo=lambda line: None)
+        run_drill(scenario(tmp_path), DrillOptions(mode="ci", out=tmp_path / "out"), factories=Factories(intake=broken_intake),
+                  echo=lambda line: None)
     assert demo.resets_done == 1  # joined before the drill let go of its lock
     assert not [t for t in threading.enumerate() if t.name == "demo-reset"]
 
@@ -98,5 +97,5 @@ def test_a_failed_set_up_waits_for_the_reset_in_flight(demo: FakeDemo, tmp_path:
 def test_a_failed_reset_stops_the_drill_before_anything_is_injected(demo: FakeDemo, tmp_path: Path) -> None:
     demo.fail = True
     with pytest.raises(DemoError, match="db-b would not start"):
-        runner.run_drill(scenario(tmp_path), mode="ci", out=tmp_path / "out", echo=lambda line: None)
+        run_drill(scenario(tmp_path), DrillOptions(mode="ci", out=tmp_path / "out"), echo=lambda line: None)
     assert demo.webhooks == [] and not (tmp_path / "out" / "journal.jsonl").exists()

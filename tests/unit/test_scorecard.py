@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 
 from gameday.analysis.render import render_scorecard
-from gameday.analysis.scorecard import score_journal
+from gameday.analysis.scorecard import drill_setup, score_journal
 from gameday.errors import JournalError
 from gameday.journal import Journal, parse_lines, read_journal
-from gameday.model.events import Event
+from gameday.model.events import PhaseChanged, make_event
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "journals"
+RELEASE_0_1 = GOLDEN / "release-0.1"  # as release 0.1.0 wrote them: never regenerated
 NAMES = ["clean", "silent", "late", "aborted", "torn"]
 
 
@@ -38,9 +39,13 @@ def test_golden_journal_scores_to_its_scorecard(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_scoring_is_deterministic(name: str) -> None:
-    first = render_scorecard(score_journal(golden(name)), "json").encode()
-    assert render_scorecard(score_journal(golden(name)), "json").encode() == first
+def test_journals_of_release_0_1_still_read_and_score_byte_identically(name: str) -> None:
+    """Journals written by release 0.1.0 (untyped writer, no payload defaults written) read and score as they did."""
+    journal = read_journal(RELEASE_0_1 / f"{name}.jsonl")
+    assert journal.torn == (name == "torn")
+    expected = (RELEASE_0_1 / f"{name}.scorecard.json").read_bytes()
+    assert render_scorecard(score_journal(journal), "json").encode("utf-8") == expected
+    assert expected == (GOLDEN / f"{name}.scorecard.json").read_bytes()  # and as today's writer's journal scores
 
 
 def test_golden_files_regenerate_byte_for_byte(tmp_path: Path) -> None:
@@ -103,33 +108,49 @@ def test_malformed_middle_line_names_its_line(tmp_path: Path) -> None:
 
 
 def rewrite(journal: Journal, fn: Any) -> Journal:
-    """A copy of the journal with each event's dict passed through ``fn`` (None drops it), renumbered."""
-    out: list[Event] = []
+    """The journal's lines as JSON, each passed through ``fn`` (None drops it), renumbered and read again."""
+    lines = []
     for e in journal.events:
         d = fn(json.loads(e.model_dump_json()))
         if d is not None:
-            out.append(Event.model_validate({**d, "seq": len(out)}))
-    return Journal(path="j.jsonl", events=out)
+            lines.append(json.dumps({**d, "seq": len(lines)}).encode() + b"\n")
+    return parse_lines("j.jsonl", lines)
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda d: d.pop("scenario"), "'scenario' is missing"),
-        (lambda d: d["scenario"].update(severity="SEV9"), "scenario.severity: Input should be"),
-        (lambda d: d["policy"].update(levels="x"), "policy.levels"),
-        (lambda d: d.pop("drill_id"), "'drill_id' must be a non-empty string"),
+        (lambda d: d.pop("scenario"), "DrillStarted.data.scenario: Field required"),
+        (lambda d: d["scenario"].update(severity="SEV9"), "DrillStarted.data.scenario.severity: Input should be"),
+        (lambda d: d["policy"].update(levels="x"), "DrillStarted.data.policy.levels: Input should be"),
+        (lambda d: d.pop("drill_id"), "DrillStarted.data.drill_id: Field required"),
     ],
 )
 def test_malformed_drill_started_is_a_journal_error_on_line_1(change: Any, message: str) -> None:
+    """The scenario and policy are validated as the journal is read: a bad one never reaches the scorecard."""
     def fn(d: dict[str, Any]) -> dict[str, Any]:
         if d["kind"] == "DrillStarted":
             change(d["data"])
         return d
 
-    with pytest.raises(JournalError, match=r"^j\.jsonl:1: DrillStarted data: ") as info:
-        score_journal(rewrite(golden("clean"), fn))
+    with pytest.raises(JournalError, match=r"^j\.jsonl:1: ") as info:
+        rewrite(golden("clean"), fn)
     assert message in str(info.value)
+
+
+def test_drill_setup_refuses_what_reading_cannot() -> None:
+    """An empty drill id, or events assembled in memory that do not begin with DrillStarted."""
+    clean = golden("clean")
+    scenario, policy, drill_id, mode = drill_setup(clean)
+    assert (scenario, policy) == (clean.started.data.scenario, clean.started.data.policy)
+    assert (scenario.id, policy.name) == ("checkout-db-primary-failure", "default (scaled x0.0167)")
+    assert (drill_id, mode) == ("checkout-db-primary-failure-clean", "gameday")
+    nameless = rewrite(clean, lambda d: {**d, "data": {**d["data"], "drill_id": ""}} if d["kind"] == "DrillStarted" else d)
+    with pytest.raises(JournalError, match=r"^j\.jsonl:1: DrillStarted data: 'drill_id' must be a non-empty string"):
+        score_journal(nameless)
+    phase = make_event(PhaseChanged(phase="preflight"), seq=0, wall=clean.events[0].wall, t=0.0, source="conductor")
+    with pytest.raises(JournalError, match=r"^m\.jsonl:1: the journal does not begin with DrillStarted"):
+        score_journal(Journal(path="m.jsonl", events=[phase, *clean.events[1:]]))
 
 
 def test_crashed_journal_is_incomplete() -> None:

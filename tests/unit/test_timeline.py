@@ -3,51 +3,93 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from gameday.analysis.timeline import TimelineRow, alert_entries, describe_event, format_offset, one_line, timeline_rows
+from gameday.analysis.timeline import (
+    AlertEntry,
+    TimelineRow,
+    alert_entries,
+    describe_event,
+    format_offset,
+    one_line,
+    timeline_rows,
+)
 from gameday.clock import FakeClock
 from gameday.journal import JournalWriter, read_journal
-from gameday.model.events import Event
+from gameday.model.events import (
+    ActionRecorded,
+    ActivityRan,
+    AlertReceived,
+    AlertRow,
+    CheckResult,
+    DetectionRecorded,
+    DrillAborted,
+    DrillEnded,
+    DrillStarted,
+    Event,
+    FaultInjected,
+    FaultRollbackFailed,
+    FaultRolledBack,
+    ImpactEnded,
+    ImpactStarted,
+    NoteAdded,
+    Payload,
+    PhaseChanged,
+    RecoveryObserved,
+    RoleAssigned,
+    SteadyStateChecked,
+    StepMatched,
+)
+from gameday.model.policy import DEFAULT_POLICY
+from gameday.model.scenario import Scenario
+
+SCENARIO = Scenario.model_validate({
+    "apiVersion": "gameday/v1", "id": "web-down", "title": "Web server dies", "severity": "SEV2",
+    "target": {"url": "http://127.0.0.1:9", "processes": {"web": {"command": "web"}}},
+    "steady_state": [{"name": "home", "http": {"url": "{target.url}/"}}],
+    "faults": [{"id": "kill-web", "at": "5s", "process": {"target": "web", "action": "kill"}}],
+    "detection": {"within": "30s"}, "recovery": {"within": "1m"}, "abort": {"max_duration": "5m"},
+})  # fmt: skip
+
+Script = list[tuple[float, Payload, str]]  # (t, payload, source)
 
 
-def events(tmp_path: Path, script: list[tuple[float, str, str, dict[str, Any]]]) -> list[Event]:
+def events(tmp_path: Path, script: Script) -> list[Event[Payload]]:
     clock = FakeClock()
     writer = JournalWriter(tmp_path / "journal.jsonl", clock, fsync=False)
-    writer.append("DrillStarted", "conductor", {"drill_id": "d1", "mode": "ci", "scenario": {"id": "web-down"}})
-    for at, kind, source, data in script:
+    writer.append(DrillStarted(drill_id="d1", mode="ci", scenario=SCENARIO, policy=DEFAULT_POLICY), "conductor")
+    for at, payload, source in script:
         clock.advance(max(0.0, at - writer.offset()))
-        writer.append(kind, source, data)
+        writer.append(payload, source)
     writer.close()
     return read_journal(tmp_path / "journal.jsonl").events
 
 
-SCRIPT: list[tuple[float, str, str, dict[str, Any]]] = [
-    (0.0, "PhaseChanged", "conductor", {"phase": "baseline"}),
-    (1.0, "SteadyStateChecked", "conductor", {"ok": True, "stage": "preflight", "checks": [{"check": "home", "ok": True, "detail": ""}]}),
-    (5.0, "FaultInjected", "injector", {"fault": "kill-web", "kind": "process"}),
-    (5.5, "ImpactStarted", "observer", {"check": "home", "detail": "connection refused"}),
-    (7.0, "AlertReceived", "webhook", {
-        "format": "alertmanager", "matched": True, "signal": "web-down", "error": None,
-        "alerts": [{"status": "firing", "alertname": "WebDown", "labels": {"alertname": "WebDown", "job": "web"}, "matched": True, "signal": "web-down"},
-                   {"status": "firing", "alertname": "Noise", "labels": {"alertname": "Noise"}, "matched": False, "signal": None}],
-        "payload": {"alerts": [{"annotations": {"summary": "web is down\nreally"}}, {"annotations": {}}]}}),
-    (7.0, "DetectionRecorded", "webhook", {"via": "alert", "signal": "web-down", "alertname": "WebDown", "alert_seq": 5}),
-    (8.0, "RoleAssigned", "facilitator", {"person": "dana", "role": "incident-commander", "by": "facilitator"}),
-    (9.0, "RoleAssigned", "dana", {"person": "eli", "role": "tech-lead", "by": "dana"}),
-    (10.0, "ActionRecorded", "dana", {"action": "acknowledge", "author": "dana", "role": "incident-commander"}),
-    (11.0, "ActionRecorded", "dana", {"action": "declare_incident", "author": "dana", "role": "incident-commander"}),
-    (12.0, "ActionRecorded", "eli", {"action": "runbook_started", "runbook": "restart-web", "author": "eli", "role": None}),
-    (13.0, "ActivityRan", "injector", {"owner": "restart-web", "phase": "runbook", "name": "restart", "provider": "restart",
-                                       "status": "succeeded", "started_t": 12.0, "duration_s": 0.8, "output": "pid 42"}),
-    (13.0, "ActionRecorded", "automation", {"action": "post_update", "author": "automation", "role": None, "audience": "external",
-                                            "text": "We are investigating."}),
-    (13.5, "StepMatched", "conductor", {"step": "ack", "action_seq": 9, "verdict": "on_time"}),
-    (14.0, "ImpactEnded", "observer", {"check": "home"}),
-    (14.0, "RecoveryObserved", "observer", {"checks": []}),
-    (15.0, "FaultRolledBack", "injector", {"fault": "kill-web", "reason": "end"}),
-    (75.0, "DrillEnded", "conductor", {"outcome": "completed", "reason": None}),
-]
+WEB_DOWN = AlertRow(status="firing", alertname="WebDown", labels={"alertname": "WebDown", "job": "web"}, matched=True, signal="web-down")
+NOISE = AlertRow(status="firing", alertname="Noise", labels={"alertname": "Noise"}, matched=False, signal=None)
+
+SCRIPT: Script = [
+    (0.0, PhaseChanged(phase="baseline"), "conductor"),
+    (1.0, SteadyStateChecked(ok=True, stage="preflight", checks=[CheckResult(check="home", ok=True, detail="")]), "conductor"),
+    (5.0, FaultInjected(fault="kill-web", kind="process"), "injector"),
+    (5.5, ImpactStarted(check="home", detail="connection refused"), "observer"),
+    (7.0, AlertReceived(format="alertmanager", matched=True, signal="web-down", error=None, alerts=[WEB_DOWN, NOISE],
+                        payload={"alerts": [{"annotations": {"summary": "web is down\nreally"}}, {"annotations": {}}]}), "webhook"),
+    (7.0, DetectionRecorded(via="alert", signal="web-down", alertname="WebDown", alert_seq=5), "webhook"),
+    (8.0, RoleAssigned(person="dana", role="incident-commander", by="facilitator"), "facilitator"),
+    (9.0, RoleAssigned(person="eli", role="tech-lead", by="dana"), "dana"),
+    (10.0, ActionRecorded(action="acknowledge", author="dana", role="incident-commander"), "dana"),
+    (11.0, ActionRecorded(action="declare_incident", author="dana", role="incident-commander"), "dana"),
+    (12.0, ActionRecorded(action="runbook_started", runbook="restart-web", author="eli", role=None), "eli"),
+    (13.0, ActivityRan(owner="restart-web", phase="runbook", name="restart", provider="restart", status="succeeded",
+                       started_t=12.0, duration_s=0.8, output="pid 42"), "injector"),
+    (13.0, ActionRecorded(action="post_update", author="automation", role=None, audience="external",
+                          text="We are investigating."), "automation"),
+    (13.5, StepMatched(step="ack", action_seq=9, verdict="on_time"), "conductor"),
+    (14.0, ImpactEnded(check="home"), "observer"),
+    (14.0, RecoveryObserved(checks=[]), "observer"),
+    (15.0, FaultRolledBack(fault="kill-web", reason="end"), "injector"),
+    (75.0, DrillEnded(outcome="completed", reason=None), "conductor"),
+]  # fmt: skip
 
 
 def test_rows_follow_the_journal_and_hide_bookkeeping(tmp_path: Path) -> None:
@@ -90,22 +132,30 @@ def test_alerts_one_row_per_delivery_with_labels_and_summary(tmp_path: Path) -> 
     assert row.who == "webhook" and not row.human and row.category == "alert"
 
 
-def test_alert_formats() -> None:
-    old = {"status": "firing", "alertname": "A", "labels": {"alertname": "A"}, "matched": False, "payload": {"annotations": {"summary": "s"}}}
-    assert alert_entries(old) == [{"status": "firing", "alertname": "A", "labels": {"alertname": "A"}, "matched": False, "signal": None, "summary": "s"}]
-    assert alert_entries({"format": "alertmanager", "alerts": [], "error": "not JSON", "payload": "junk"}) == []
+def test_alert_entries() -> None:
+    # one alert: its summary may sit in the payload's own annotations; a missing name comes from the labels
+    one = AlertReceived(format="webhook", matched=False, alerts=[AlertRow(status="", labels={"alertname": "A"})],
+                        payload={"annotations": {"description": "d"}})  # fmt: skip
+    assert alert_entries(one) == [AlertEntry(status="firing", alertname="A", labels={"alertname": "A"}, matched=False,
+                                             signal=None, summary="d")]  # fmt: skip
+    # several: each alert's own annotations, never the delivery's
+    two = AlertReceived(format="alertmanager", matched=True, alerts=[WEB_DOWN, NOISE],
+                        payload={"commonAnnotations": {"summary": "shared"}, "alerts": [{"annotations": {"summary": "s1"}}]})
+    assert [(a.alertname, a.matched, a.signal, a.summary) for a in alert_entries(two)] == [
+        ("WebDown", True, "web-down", "s1"), ("Noise", False, None, None)]
+    assert alert_entries(AlertReceived(format="alertmanager", matched=False, alerts=[], error="not JSON", payload="junk")) == []
 
 
 def test_refused_delivery_person_detection_and_failures(tmp_path: Path) -> None:
     rows = timeline_rows(events(tmp_path, [
-        (1.0, "AlertReceived", "webhook", {"format": "alertmanager", "matched": False, "signal": None, "error": "not JSON", "alerts": [], "payload": "x"}),
-        (2.0, "RoleAssigned", "fac", {"person": "fay", "role": "comms-lead", "by": "fac"}),
-        (3.0, "DetectionRecorded", "fay", {"via": "person", "by": "fay", "signal": None, "alertname": None}),
-        (4.0, "FaultRollbackFailed", "injector", {"fault": "f", "error": "boom"}),
-        (5.0, "ActionRecorded", "fay", {"action": "runbook_finished", "runbook": "rb", "ok": False, "error": "exit 1", "author": "fay", "role": None}),
-        (6.0, "NoteAdded", "fay", {"text": "checked dashboards"}),
-        (7.0, "DrillAborted", "conductor", {"reason": "operator stop"}),
-        (8.0, "SteadyStateChecked", "conductor", {"ok": False, "stage": "final", "checks": [{"check": "home", "ok": False}]}),
+        (1.0, AlertReceived(format="alertmanager", matched=False, signal=None, error="not JSON", alerts=[], payload="x"), "webhook"),
+        (2.0, RoleAssigned(person="fay", role="comms-lead", by="fac"), "fac"),
+        (3.0, DetectionRecorded(via="person", by="fay", signal=None, alertname=None), "fay"),
+        (4.0, FaultRollbackFailed(fault="f", error="boom"), "injector"),
+        (5.0, ActionRecorded(action="runbook_finished", runbook="rb", ok=False, error="exit 1", author="fay", role=None), "fay"),
+        (6.0, NoteAdded(text="checked dashboards"), "fay"),
+        (7.0, DrillAborted(reason="operator stop"), "conductor"),
+        (8.0, SteadyStateChecked(ok=False, stage="final", checks=[CheckResult(check="home", ok=False)]), "conductor"),
     ]))  # fmt: skip
     assert [r.text for r in rows[1:]] == [
         "Alert delivery refused: not JSON",
@@ -122,7 +172,7 @@ def test_refused_delivery_person_detection_and_failures(tmp_path: Path) -> None:
 
 def test_untrusted_text_is_kept_on_one_line_unescaped(tmp_path: Path) -> None:
     note = "<script>alert(1)</script>\nsecond line " + "x" * 400
-    (row,) = timeline_rows(events(tmp_path, [(1.0, "ActionRecorded", "<b>", {"action": "note", "text": note, "author": "<b>", "role": None})]))[1:]
+    (row,) = timeline_rows(events(tmp_path, [(1.0, ActionRecorded(action="note", text=note, author="<b>", role=None), "<b>")]))[1:]
     assert row.who == "<b>" and row.text.startswith("Note: <script>alert(1)</script> second line x")
     assert "\n" not in row.text and len(row.text) == 200 and row.text.endswith("…")
 
@@ -140,11 +190,11 @@ def test_format_offset_and_one_line() -> None:
 
 def test_roles_follow_handovers(tmp_path: Path) -> None:
     rows = timeline_rows(events(tmp_path, [
-        (1.0, "RoleAssigned", "fac", {"person": "gus", "role": "incident-commander", "by": "fac"}),
-        (2.0, "RoleAssigned", "fac", {"person": "gus", "role": "comms-lead", "by": "fac"}),
-        (3.0, "NoteAdded", "gus", {"text": "a"}),
-        (4.0, "RoleAssigned", "gus", {"person": "hal", "role": "incident-commander", "by": "gus"}),
-        (5.0, "NoteAdded", "gus", {"text": "b"}),
+        (1.0, RoleAssigned(person="gus", role="incident-commander", by="fac"), "fac"),
+        (2.0, RoleAssigned(person="gus", role="comms-lead", by="fac"), "fac"),
+        (3.0, NoteAdded(text="a"), "gus"),
+        (4.0, RoleAssigned(person="hal", role="incident-commander", by="gus"), "gus"),
+        (5.0, NoteAdded(text="b"), "gus"),
     ]))  # fmt: skip
     assert [(r.who, r.role) for r in rows if r.kind != "DrillStarted"] == [
         ("fac", None), ("fac", None), ("gus", "incident-commander, comms-lead"),
@@ -157,3 +207,10 @@ def test_describe_event_covers_every_kind(tmp_path: Path) -> None:
     assert describe_event(evs[1]) == "Phase: baseline"
     rows = {r.seq: r.text for r in timeline_rows(evs)}
     assert all(describe_event(e) == rows[e.seq] for e in evs if e.seq in rows)
+
+
+def test_every_kind_shown_has_a_category() -> None:
+    from gameday.analysis.timeline import CATEGORY, HIDDEN_KINDS
+    from gameday.model.events import PAYLOADS
+
+    assert set(PAYLOADS.values()) - set(CATEGORY) <= set(HIDDEN_KINDS)

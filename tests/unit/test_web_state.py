@@ -8,7 +8,17 @@ import pytest
 
 from gameday.analysis.scorecard import drill_setup
 from gameday.journal import read_journal
-from gameday.model.events import Event
+from gameday.model.events import (
+    ActivityRan,
+    ClockPaused,
+    ClockResumed,
+    Event,
+    FaultSkipped,
+    LoadStats,
+    Payload,
+    ResponderJoined,
+    make_event,
+)
 from gameday.web.state import describe_row, room_state, visible
 
 JOURNALS = Path(__file__).resolve().parents[1] / "fixtures" / "journals"
@@ -27,8 +37,8 @@ def state(clean, upto: int | None = None, now: float | None = None, facilitator:
     return room_state(scenario, policy, events, now, viewer=viewer, facilitator=facilitator, drill_id="d1", **kw)
 
 
-def ev(seq: int, kind: str, t: float, source: str = "conductor", **data) -> Event:
-    return Event(seq=seq, kind=kind, wall="2026-01-01T09:00:00.000000Z", t=t, source=source, data=data)
+def ev(seq: int, payload: Payload, t: float, source: str = "conductor") -> Event[Payload]:
+    return make_event(payload, seq=seq, wall="2026-01-01T09:00:00.000000Z", t=t, source=source)
 
 
 def test_responders_never_see_ground_truth_or_expectations(clean):
@@ -124,25 +134,30 @@ def test_lobby_state_shows_staged_roles_and_invited_people(clean):
 
 def test_paused_status_and_new_event_kinds_are_worded(clean):
     scenario, policy, events = clean
-    live = list(events[:13]) + [ev(13, "ResponderJoined", 11.0, "dana", person="dana", role=None),
-                                ev(14, "ClockPaused", 11.5, "facilitator", by="facilitator")]
+    live = list(events[:13]) + [ev(13, ResponderJoined(person="dana", role=None), 11.0, "dana"),
+                                ev(14, ClockPaused(by="facilitator"), 11.5, "facilitator")]
     s = room_state(scenario, policy, live, 11.5, viewer="dana", facilitator=False)
     assert s["status"] == "paused"
     texts = [r["text"] for r in s["timeline"]]
     assert "dana joined the control room" in texts and "Drill clock paused by facilitator" in texts
-    live.append(ev(15, "ClockResumed", 11.5, "facilitator", by="facilitator"))
+    live.append(ev(15, ClockResumed(by="facilitator"), 11.5, "facilitator"))
     assert room_state(scenario, policy, live, 12.0, viewer="dana", facilitator=False)["status"] == "running"
 
 
 def test_untrusted_text_is_passed_through_unescaped_for_the_renderer():
     payload = '<script>alert("x")</script>'
-    row = describe_row(ev(3, "ResponderJoined", 1.0, payload, person=payload, role="tech-lead"))
+    row = describe_row(ev(3, ResponderJoined(person=payload, role="tech-lead"), 1.0, payload))
     assert row == f"{payload} (tech-lead) joined the control room"
 
 
 def test_visibility_rules():
-    runbook = ev(1, "ActivityRan", 1.0, "injector", owner="failover", phase="runbook")
-    fault = ev(2, "ActivityRan", 1.0, "injector", owner="kill", phase="method")
+    def activity(owner: str, phase: str) -> ActivityRan:
+        return ActivityRan(owner=owner, name="a", phase=phase, provider="python", status="succeeded", started_t=1.0,
+                           duration_s=0.1)
+
+    runbook = ev(1, activity("failover", "runbook"), 1.0, "injector")
+    fault = ev(2, activity("kill", "method"), 1.0, "injector")
     assert visible(runbook, False) and not visible(fault, False) and visible(fault, True)
-    assert not visible(ev(3, "LoadStats", 1.0), True)
-    assert not visible(ev(4, "FaultSkipped", 1.0, fault="x", by="facilitator"), False)
+    assert not visible(ev(3, LoadStats(t_from=0.0, t_to=1.0), 1.0), True)
+    assert not visible(ev(4, FaultSkipped(fault="x", by="facilitator"), 1.0), False)
+    assert visible(ev(4, FaultSkipped(fault="x", by="facilitator"), 1.0), True)

@@ -1,0 +1,388 @@
+"""The one composition root: assemble a drill from the project, the scenario, the options and a
+factory for each port; then play it and write its reports.
+
+:func:`run_drill` is ``gameday run``. :func:`assemble` builds every part inside an
+:class:`~contextlib.ExitStack` (so whatever was started is stopped, whatever happens) and yields
+an :class:`AssembledDrill`; the benchmarks and integration tests use it too, with
+:class:`Factories` replacing the parts they mean to (fakes from :mod:`gameday.fakes`, a timed
+ledger, no live view), never by patching private functions.
+
+Set-up order matters for safety and speed: bad input (intake authentication, a non-loopback
+address) is refused before anything starts; an attached demo resets while the intake starts;
+the fault ledger must be clear (no fault of an earlier drill still open) before anything else.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from gameday.clock import Clock, PausableClock, SystemClock
+from gameday.conductor import Conductor, DrillResult
+from gameday.errors import ConfigError
+from gameday.journal import JournalWriter
+from gameday.loader import LoadedScenario
+from gameday.model.alerts import Alert
+from gameday.model.events import AlertReceived, Event, TargetDescription
+from gameday.model.scenario import Scenario
+from gameday.model.terms import Mode
+from gameday.ports import (
+    ControlRoom,
+    DrillService,
+    Injector,
+    IntakeServer,
+    Ledger,
+    LoadDriver,
+    MonitoringStack,
+    Notifier,
+    ProbeLoop,
+    RunbookRunner,
+)
+from gameday.project import Project
+from gameday.drill.reports import Outputs
+from gameday.targets import TargetInfo
+
+DRILL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DrillOptions:
+    """What ``gameday run`` was asked for, besides the scenario."""
+
+    mode: Mode = "gameday"
+    out: Path | None = None
+    responders: Path | None = None
+    drill_id: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: a free port
+    web: bool | None = None  # the control room: None lets the mode decide (on in gameday mode)
+    notify: bool = True
+
+
+@dataclass
+class DrillContext:
+    """Everything a drill service may need about the drill being run (typed; no free-form options)."""
+
+    project: Project
+    loaded: LoadedScenario
+    options: DrillOptions
+    drill_id: str
+    state_dir: Path
+    target: TargetInfo
+    webhook_url: str
+    intake: IntakeServer
+    conductor: Conductor
+    journal: JournalWriter
+    echo: Echo = print
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.loaded.scenario
+
+    @property
+    def mode(self) -> Mode:
+        return self.options.mode
+
+    @property
+    def target_url(self) -> str | None:
+        return self.target.url
+
+
+#: The intake's sink: one webhook delivery (format, raw payload, parsed alerts) -> its journal event.
+class IntakeSink:
+    """Hands each webhook delivery to the conductor once the drill has started (None before: no journal yet)."""
+
+    def __init__(self) -> None:
+        self.conductor: Conductor | None = None
+
+    def __call__(self, fmt: str, payload: object, alerts: list[Alert], *, received_at: float | None = None,
+                 error: str | None = None) -> Event[AlertReceived] | None:
+        conductor = self.conductor
+        if conductor is None or conductor.phase is None:  # before the drill starts there is no journal to hold it
+            return None
+        return conductor.receive_alerts(fmt, payload, alerts, received_at=received_at, error=error)
+
+
+Effects = tuple[dict[str, Injector], dict[str, RunbookRunner]]
+
+
+def _ledger(state: Path) -> Ledger:
+    from gameday.ledger import FaultLedger
+
+    return FaultLedger(state)
+
+
+def _intake(sink: IntakeSink, clock: Clock, auth_verifier: object, host: str, port: int) -> IntakeServer:
+    from gameday.adapters.webhooks import make_intake_app
+    from gameday.web.server import BackgroundServer
+
+    # arrival times on the drill's clock, so they stay exact across pauses
+    return BackgroundServer(make_intake_app(sink, verifier=auth_verifier, clock=clock.now), host, port).start()
+
+
+def _effects(loaded: LoadedScenario, target: TargetInfo, clock: Clock, log_dir: Path) -> Effects:
+    from gameday.injectors import injector_for_fault, runner_for_runbook
+
+    def experiment(path: Path | None) -> dict[str, object] | None:
+        return None if path is None else loaded.experiments[str(path)]
+
+    sc = loaded.scenario
+    injectors = {f.id: injector_for_fault(f, experiment=experiment(loaded.fault_experiments.get(f.id)),
+                                          target=target.processes, configuration=target.configuration,
+                                          secrets=target.secrets, clock=clock, log_dir=log_dir)
+                 for f in sc.faults}
+    runbooks = {name: runner_for_runbook(rb, name=name, experiment=experiment(loaded.runbook_experiments.get(name)),
+                                         target=target.processes, configuration=target.configuration,
+                                         secrets=target.secrets, clock=clock, log_dir=log_dir)
+                for name, rb in sc.runbooks.items()}
+    return injectors, runbooks
+
+
+def _probes(sc: Scenario, target: TargetInfo, clock: Clock) -> ProbeLoop:
+    from gameday.adapters.probes import build_probes
+    from gameday.observing import ProbeSet
+
+    return ProbeSet(build_probes(sc.steady_state, target.url or "", target.processes, clock=clock), sc.timing.probe_interval)
+
+
+def _load(ctx: DrillContext) -> LoadDriver | None:
+    from gameday.load import service_for
+
+    return service_for(ctx)
+
+
+def _monitoring(ctx: DrillContext) -> MonitoringStack | None:
+    from gameday.monitoring import service_for
+
+    return service_for(ctx)
+
+
+def _control_room(ctx: DrillContext) -> ControlRoom | None:
+    from gameday.web.controlroom import service_for
+
+    return service_for(ctx)
+
+
+def _notify(ctx: DrillContext) -> Notifier | None:
+    from gameday.notify import service_for
+
+    return service_for(ctx)
+
+
+def _live_view(sc: Scenario, journal: JournalWriter, echo: Echo) -> AbstractContextManager[object]:
+    from gameday.liveview import LiveView
+
+    return LiveView(sc, journal, echo=echo)
+
+
+def _journal(path: Path, clock: Clock) -> JournalWriter:
+    return JournalWriter(path, clock)
+
+
+@dataclass(frozen=True)
+class Factories:
+    """How each port of a drill is made. The defaults build the real adapters (imported only when used);
+    replace any with :func:`dataclasses.replace` (fakes in :mod:`gameday.fakes`)."""
+
+    ledger: Callable[[Path], Ledger] = _ledger
+    intake: Callable[[IntakeSink, Clock, object, str, int], IntakeServer] = _intake
+    effects: Callable[[LoadedScenario, TargetInfo, Clock, Path], Effects] = _effects
+    probes: Callable[[Scenario, TargetInfo, Clock], ProbeLoop] = _probes
+    journal: Callable[[Path, Clock], JournalWriter] = _journal
+    live_view: Callable[[Scenario, JournalWriter, Echo], AbstractContextManager[object]] = _live_view
+    load: Callable[[DrillContext], LoadDriver | None] = _load
+    monitoring: Callable[[DrillContext], MonitoringStack | None] = _monitoring
+    control_room: Callable[[DrillContext], ControlRoom | None] = _control_room
+    notify: Callable[[DrillContext], Notifier | None] = _notify
+
+    def without_services(self) -> Factories:
+        """The same, with no load, monitoring, control room or notifications."""
+        return replace(self, load=_none, monitoring=_none, control_room=_none, notify=_none)
+
+
+def _none(ctx: DrillContext) -> None:
+    return None
+
+
+@dataclass
+class AssembledDrill:
+    """A drill ready to play: its conductor, journal and services started; the probes not yet running."""
+
+    context: DrillContext
+    outputs: Outputs
+    probes: ProbeLoop
+    services: list[DrillService] = field(default_factory=list)
+    gate: threading.Event | None = None
+
+    @property
+    def conductor(self) -> Conductor:
+        return self.context.conductor
+
+    def play(self) -> DrillResult:
+        """Start drill time (the lobby's pause ends) and run the conductor to its end, in this thread
+        (``gameday run`` uses :func:`gameday.drill.play.run_with_signals` instead)."""
+        clock = self.conductor.clock
+        if isinstance(clock, PausableClock) and clock.paused:
+            clock.resume()
+        return self.conductor.run()
+
+    @property
+    def journal(self) -> JournalWriter:
+        return self.context.journal
+
+
+def drill_id_for(sc: Scenario, clock: Clock, given: str | None) -> str:
+    """The drill's id: the one given (checked: it names files and folders), else scenario id and UTC time."""
+    drill_id = given or f"{sc.id}-{clock.wall():%Y%m%dT%H%M%SZ}"
+    if not DRILL_ID.fullmatch(drill_id):  # no path tricks
+        raise ConfigError(f"--drill-id {drill_id!r}: use letters, digits, '.', '_' and '-' (at most 128, not starting with '.')")
+    return drill_id
+
+
+@contextmanager
+def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *, clock: Clock | None = None,
+             factories: Factories | None = None, echo: Echo = print) -> Iterator[AssembledDrill]:
+    """Build a drill; stop everything it started when the ``with`` block ends (normally or not).
+
+    Drill time stands still until the drill starts (the facilitator's start in gameday mode, once
+    services such as Prometheus are ready in ci mode), and a facilitator may pause it.
+    """
+    from gameday.adapters.intake_auth import IntakeVerifier
+    from gameday.ledger import acquire_drill_lock
+    from gameday.responders import load_script
+    from gameday.targets import prepare_target, reset_attached_demo
+    from gameday.web.auth import is_loopback
+
+    make = factories or Factories()
+    sc = loaded.scenario
+    policy = project.config.policy.scaled(sc.policy.scale)
+    script_path = options.responders or (loaded.responders_path if options.mode == "ci" else None)
+    if options.responders is not None and not options.responders.is_file():
+        raise ConfigError(f"{options.responders}: no such responder script")
+    roster, script = load_script(script_path, sc) if script_path else ([], [])
+    base = clock or SystemClock()
+    pausable = base if isinstance(base, PausableClock) else PausableClock(base)
+    pausable.pause()
+    drill_id = drill_id_for(sc, pausable, options.drill_id)
+    outputs = Outputs.for_drill(project.root, drill_id, options.out)
+    state = project.state_path
+    if not is_loopback(options.host) and sc.monitoring.auth is None:
+        raise ConfigError(f"refusing to listen on {options.host}: not a loopback address, and the webhook intake has no "
+                          "authentication configured (set monitoring.auth in the scenario)")
+    verifier = IntakeVerifier.from_config(sc.monitoring.auth)  # bad input is refused before the user's demo is touched
+
+    with acquire_drill_lock(state), ExitStack() as stack:
+        ledger = make.ledger(state)
+        ledger.ensure_clear()
+        sink = IntakeSink()
+        # An attached demo resets while the intake starts. Port 0 always binds; a port given by
+        # hand may be taken (exit 3), so then the demo is reset only once the intake listens.
+        resetting = reset_attached_demo(sc, state, stack) if options.port == 0 else None
+        intake = make.intake(sink, pausable, verifier, options.host, options.port)
+        # at the drill's end the port is released at once; uvicorn's graceful shutdown (~0.1-0.2 s)
+        # finishes in its daemon thread while the reports are written
+        stack.callback(intake.stop, wait=False)
+        _warm_up_reports(sink, stack, project.templates_dir)
+        if options.port != 0:
+            resetting = reset_attached_demo(sc, state, stack)
+        webhook = f"{intake.url}/webhooks/alertmanager"
+        target = prepare_target(sc, state, webhook, stack, Path(loaded.base_dir), resetting)
+        injectors, runbooks = make.effects(loaded, target, pausable, state / "logs")
+        probes = make.probes(sc, target, pausable)
+        journal = make.journal(outputs.journal, pausable)
+        stack.callback(journal.close)
+        conductor = Conductor(
+            sc, journal, pausable, mode=options.mode, drill_id=drill_id, injectors=injectors, runbooks=runbooks,
+            probe=probes, ledger=ledger, roster=roster, script=script, policy=policy,
+            scenario_path=str(loaded.path), target=TargetDescription.model_validate(target.description),
+            webhook_url=webhook,
+        )
+        sink.conductor = conductor
+        ctx = DrillContext(project=project, loaded=loaded, options=options, drill_id=drill_id, state_dir=state,
+                           target=target, webhook_url=webhook, intake=intake, conductor=conductor, journal=journal,
+                           echo=echo)
+        room = make.control_room(ctx)
+        built: list[DrillService | None] = [make.load(ctx), make.monitoring(ctx), room, make.notify(ctx)]
+        drill = AssembledDrill(ctx, outputs, probes, gate=room.start_gate if room is not None else None)
+        for service in built:
+            if service is None:
+                continue
+            stack.callback(_quietly, service, echo)  # before start: a half-started service is stopped too
+            service.start()
+            drill.services.append(service)
+        stack.enter_context(make.live_view(sc, journal, echo))
+        probes.start(conductor.observe)
+        stack.callback(probes.stop)
+        yield drill
+
+
+def run_drill(scenario_path: Path, options: DrillOptions | None = None, *, project: Project | None = None,
+              clock: Clock | None = None, factories: Factories | None = None, echo: Echo | None = None) -> int:
+    """``gameday run``: load, assemble, play and report one drill; return its exit code (0 met, 1 not met,
+    3 aborted).
+
+    SIGINT and SIGTERM are handled from the start: while the drill is being set up they unwind it
+    (stopping whatever was started); once the conductor runs they abort it, and every fault is
+    rolled back.
+    """
+    from gameday.drill.play import SetupSignals, run_with_signals
+    from gameday.drill.reports import write_reports
+    from gameday.loader import load_scenario
+    from gameday.project import load_project
+
+    say = echo or _say
+    opts = options or DrillOptions()
+    with SetupSignals():
+        proj = project or load_project(Path.cwd())
+        loaded = load_scenario(scenario_path)
+        with assemble(proj, loaded, opts, clock=clock, factories=factories, echo=say) as drill:
+            sc = loaded.scenario
+            say(f"drill {drill.context.drill_id}: {sc.title} ({opts.mode} mode); alerts to {drill.context.webhook_url}")
+            result = run_with_signals(drill.conductor, drill.gate, lambda: say(
+                "waiting for the facilitator to start the drill (Ctrl-C cancels: nothing is injected)"))
+            outputs = drill.outputs
+        return write_reports(outputs, opts.mode, say, result.outcome, result.reason, proj.templates_dir)
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)  # line by line even into a pipe: CI logs and wrappers read it live
+
+
+def _quietly(service: DrillService, echo: Echo) -> None:
+    """A teardown step that reports its failure and lets the others (and the reports) run."""
+    try:
+        service.stop()
+    except Exception as exc:  # noqa: BLE001 - the drill is over; one stuck service must not lose its report
+        echo(f"gameday: stopping {type(service).__name__} failed: {type(exc).__name__}: {exc}")
+
+
+def _warm_up_reports(sink: IntakeSink, stack: ExitStack, templates_dir: Path | None) -> None:
+    """Once the drill is observing (the conductor idles until its next deadline), import what the
+    reports need and compile the postmortem templates in a daemon thread, so the drill's end does not
+    wait for them (~50-100 ms). Nothing is done if the drill never gets there; any failure is left
+    for the report itself to meet."""
+    over = threading.Event()
+    stack.callback(over.set)
+
+    def warm() -> None:
+        while True:
+            if over.wait(0.05):
+                return
+            phase = sink.conductor.phase if sink.conductor is not None else None
+            if phase in ("observe", "recover"):
+                break
+            if phase == "rollback":
+                return
+        try:
+            from gameday.drill.reports import warm_up
+
+            warm_up(templates_dir)
+        except Exception:  # noqa: BLE001 - a head start only
+            pass
+
+    threading.Thread(target=warm, name="report-warm-up", daemon=True).start()

@@ -1,0 +1,78 @@
+"""Where a drill's files go, and writing its reports from its journal (the journal is the only input)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from gameday.errors import EXIT_ABORTED, EXIT_EXPECTATIONS_NOT_MET, EXIT_OK
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where a drill's files go."""
+
+    journal: Path
+    scorecard_json: Path
+    scorecard_md: Path
+    postmortem_md: Path
+    postmortem_html: Path
+    junit: Path
+
+    @classmethod
+    def for_drill(cls, root: Path, drill_id: str, out: Path | None) -> Outputs:
+        """Everything in ``out`` if given; else the journal and reports in ``reports/DRILL_ID/`` and the
+        scorecard in ``scorecards/`` (the program's history)."""
+        if out is not None:
+            return cls(out / "journal.jsonl", out / "scorecard.json", out / "scorecard.md", out / "postmortem.md",
+                       out / "postmortem.html", out / "junit.xml")
+        rep, cards = root / "reports" / drill_id, root / "scorecards"
+        return cls(rep / "journal.jsonl", cards / f"{drill_id}.json", cards / f"{drill_id}.md", rep / "postmortem.md",
+                   rep / "postmortem.html", rep / "junit.xml")
+
+
+def warm_up(templates_dir: Path | None) -> None:
+    """Import what :func:`write_reports` needs and compile the postmortem templates (a head start only)."""
+    import gameday.analysis.junit  # noqa: F401 - what write_reports imports
+    import gameday.analysis.render  # noqa: F401
+    import gameday.analysis.scorecard  # noqa: F401
+    from gameday.analysis import postmortem
+
+    postmortem.warm_up(templates_dir)
+
+
+def write_reports(outputs: Outputs, mode: str, echo: Callable[[str], None], outcome: str, reason: str | None,
+                  templates_dir: Path | None) -> int:
+    """Score the journal and write scorecard, postmortem (and JUnit in ci); return the exit code
+    (0 expectations met, 1 not met, 3 aborted)."""
+    from gameday.analysis.junit import junit_xml
+    from gameday.analysis.postmortem import render_postmortem
+    from gameday.analysis.render import render_scorecard
+    from gameday.analysis.scorecard import score_journal
+    from gameday.fsutil import atomic_write
+    from gameday.journal import read_journal
+
+    journal = read_journal(outputs.journal)
+    card = score_journal(journal)
+    atomic_write(outputs.scorecard_json, render_scorecard(card, "json"))
+    atomic_write(outputs.scorecard_md, render_scorecard(card, "md"))
+    charts: list[Path] = []
+    if card.impact is not None:  # load charts (PNG) beside the postmortem: linked by the Markdown, embedded in the HTML
+        from gameday.analysis.charts import render_charts
+
+        charts = render_charts(journal, outputs.postmortem_html.parent)
+    atomic_write(outputs.postmortem_md, render_postmortem(journal, card, "md", templates_dir=templates_dir, charts=charts))
+    atomic_write(outputs.postmortem_html, render_postmortem(journal, card, "html", templates_dir=templates_dir, charts=charts))
+    if mode == "ci":
+        atomic_write(outputs.junit, junit_xml(card))
+    verdict = f"aborted ({reason})" if outcome == "aborted" else ("expectations met" if card.passed else "expectations not met")
+    echo(f"drill {card.drill_id}: {verdict}; score {card.score.total:g}/100")
+    for line in card.failures:
+        echo(f"  - {line}")
+    echo(f"scorecard:  {outputs.scorecard_md}")
+    echo(f"postmortem: {outputs.postmortem_html}")
+    echo(f"journal:    {outputs.journal}")
+    if outcome == "aborted":
+        return EXIT_ABORTED
+    return EXIT_OK if card.passed else EXIT_EXPECTATIONS_NOT_MET
