@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -96,9 +96,11 @@ def score(journal: Path, fmt: str, output: Path | None) -> None:
 @click.argument("journal", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="write to a file instead of stdout")
-@click.option("--templates", type=click.Path(path_type=Path, file_okay=False), help="folder of templates overriding the built-in ones")
+@click.option(
+    "--templates", type=click.Path(path_type=Path, file_okay=False), help="folder of templates overriding the built-in ones"
+)
 @_guard
-def postmortem(journal: Path, fmt: str, output: Path | None, templates: Path | None) -> None:
+def postmortem(journal: Path, fmt: Literal["md", "html"], output: Path | None, templates: Path | None) -> None:
     """Draft the blameless postmortem of a drill from its journal."""
     from gameday.analysis.postmortem import render_postmortem
     from gameday.analysis.scorecard import score_journal

@@ -77,7 +77,7 @@ def find_drill(spec: str, state_dir: Path, token: str | None = None) -> DrillRef
     if spec.startswith(("http://", "https://")):
         parts = urlsplit(spec)
         base = f"{parts.scheme}://{parts.netloc}"
-        link_token = parts.fragment or (parse_qs(parts.query).get("token") or [None])[0]
+        link_token: str | None = parts.fragment or next(iter(parse_qs(parts.query).get("token") or []), None)
         token = token or link_token
         if token is None:  # the facilitator, on the drill's machine
             for path in running_drills(state_dir):
@@ -213,12 +213,13 @@ def build_request(action: str, args: list[str], *, as_: str | None, role: str | 
     if rest:
         raise InputError(f"{name}: unexpected argument(s): {' '.join(rest)}")
     path = path.format(**{k: _quote(v) for k, v in values.items()})
-    body: dict[str, Any] | None = {k: v for k, v in values.items() if "{" + k + "}" not in ACTIONS[name][1]}
+    fields: dict[str, Any] = {k: v for k, v in values.items() if "{" + k + "}" not in ACTIONS[name][1]}
+    body: dict[str, Any] | None = fields
     if name in PERSON_ACTIONS:
         if as_:
-            body["as"] = as_
+            fields["as"] = as_
         if role and name != "assign_role":
-            body["role"] = role
+            fields["role"] = role
     elif as_ or role:
         raise InputError(f"{name} is a facilitator control: --as/--role do not apply")
     return method, path, (None if method == "DELETE" else body)

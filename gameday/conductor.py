@@ -18,15 +18,17 @@ end, guardrail, abort, error — rolls back every fault still open.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, cast
 
 from gameday.analysis.matching import evaluate_steps
 from gameday.clock import Clock, PausableClock
 from gameday.errors import DrillNotStarted
+from gameday.faults import FaultBook, FaultState, safely
 from gameday.journal import JournalWriter
 from gameday.model.alerts import Alert, first_signal, signal_name
 from gameday.model.events import (
@@ -50,22 +52,21 @@ from gameday.model.events import (
     ImpactEnded,
     ImpactStarted,
     Payload,
+    Phase,
     PhaseChanged,
     RecordedAction,
     RecoveryObserved,
     RoleAssigned,
+    RollbackReason,
     SteadyStateChecked,
     StepMatched,
     TargetDescription,
 )
 from gameday.model.policy import DEFAULT_POLICY, SeverityPolicy
 from gameday.model.scenario import Scenario
-from gameday.faults import FaultBook, FaultState, safely
+from gameday.model.terms import Mode
 from gameday.ports import InjectionResult, Injector, Ledger, Observation, Observer, RunbookRunner
 from gameday.schedule import ScriptedAction, automation_due, end_due, script_due
-
-
-P = TypeVar("P", bound=Payload)
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class Conductor:
         journal: JournalWriter,
         clock: Clock,
         *,
-        mode: str,
+        mode: Mode,
         drill_id: str,
         injectors: Mapping[str, Injector],
         runbooks: Mapping[str, RunbookRunner] | None = None,
@@ -116,7 +117,7 @@ class Conductor:
         self._automation_started: set[str] = set()
         self._busy = 0  # runbooks in flight
         self._abort_reason: str | None = None
-        self._phase: str | None = None
+        self._phase: Phase | None = None
         self._spawn = spawn or _spawn_thread
         self._done = False  # DrillEnded journaled (services may still journal after it)
         self._end_requested: str | None = None
@@ -367,7 +368,7 @@ class Conductor:
         """Check the steady state; return what fails ('' when it holds)."""
         return "; ".join(f"{o.check}: {o.detail or 'failing'}" for o in self._steady_state("preflight") if not o.ok)
 
-    def _steady_state(self, stage: str) -> list[Observation]:
+    def _steady_state(self, stage: Literal["preflight", "final"]) -> list[Observation]:
         observations = self.probe.check() if self.probe is not None else []
         if self.probe is not None:
             with self._lock:
@@ -394,7 +395,7 @@ class Conductor:
         if not result.ok:
             self.abort(f"injector failed: fault {st.fault.id}: {result.error}")
 
-    def _rollback(self, st: FaultState, reason: str) -> None:
+    def _rollback(self, st: FaultState, reason: RollbackReason) -> None:
         result = self.faults.rollback(st)
         if result is None:
             return
@@ -423,20 +424,20 @@ class Conductor:
             if reason:
                 self._emit(DrillAborted(reason=reason), "conductor")
             self._set_phase("rollback")
-        why = "signal" if reason and reason.startswith("signal") else ("abort" if reason else "end")
+        why: RollbackReason = "signal" if reason and reason.startswith("signal") else ("abort" if reason else "end")
         errors: list[BaseException] = []
         for st in self.faults:  # every fault is tried, whatever a ledger or journal write did for another
             try:
                 self._rollback(st, why)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - kept; the first is raised once every fault is tried
                 errors.append(exc)
         try:
             self.faults.forget_uninjected()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - kept; the first is raised below
             errors.append(exc)
         if self._anchors.get("injection") is not None:
             self._steady_state("final")
-        outcome = "aborted" if reason else "completed"
+        outcome: Literal["completed", "aborted"] = "aborted" if reason else "completed"
         with self._lock:
             self._emit(DrillEnded(outcome=outcome, reason=reason or self._end_requested), "conductor")
             self._done = True
@@ -452,7 +453,7 @@ class Conductor:
     def _match_steps(self) -> None:
         """Journal StepMatched for steps newly done (live view; the scorecard recomputes)."""
         for res in evaluate_steps(self.scenario, self.journal.events, now_t=self.now_t()):
-            if res.done_t is not None and res.id not in self._anchors:
+            if res.done_t is not None and res.verdict is not None and res.id not in self._anchors:  # done: judged
                 self._anchors[res.id] = res.done_t
                 self._emit(StepMatched(step=res.id, action_seq=res.matched_seq, verdict=res.verdict), "conductor")
 
@@ -460,17 +461,15 @@ class Conductor:
         for run in result.runs:
             self._emit(run.event(owner, self.journal.t0), "injector")
 
-    def _set_phase(self, phase: str) -> None:
+    def _set_phase(self, phase: Phase) -> None:
         if phase != self._phase:
             self._phase = phase
             self._emit(PhaseChanged(phase=phase), "conductor")
             for listener in list(self.phase_listeners):
-                try:
+                with contextlib.suppress(Exception):  # a listener (e.g. the load driver) never breaks the drill
                     listener(phase)
-                except Exception:  # a listener (e.g. the load driver) never breaks the drill
-                    pass
 
-    def _emit(self, payload: P, source: str, at: float | None = None) -> Event[P]:
+    def _emit[P: Payload](self, payload: P, source: str, at: float | None = None) -> Event[P]:
         return self.journal.append(payload, source, at=at)
 
     def _require_started(self) -> None:
@@ -481,7 +480,7 @@ class Conductor:
         self._wake.put(None)
 
     @property
-    def phase(self) -> str | None:
+    def phase(self) -> Phase | None:
         return self._phase
 
 

@@ -117,11 +117,15 @@ def check_experiment(data: Any, marks: Marks, file: str, fault: bool) -> list[Pr
     rest = dict(data)
     hypothesis = data.get("steady-state-hypothesis")
     if hypothesis is not None and not isinstance(hypothesis, dict):
-        problems.append(problem(("steady-state-hypothesis",), f"expected a mapping (title, probes), got {type(hypothesis).__name__}"))
+        message = f"expected a mapping (title, probes), got {type(hypothesis).__name__}"
+        problems.append(problem(("steady-state-hypothesis",), message))
         rest.pop("steady-state-hypothesis")
     probes = hypothesis.get("probes") if isinstance(hypothesis, dict) else None
-    sections: list[tuple[Loc, Any, bool]] = [(("method",), data.get("method"), False), (("rollbacks",), data.get("rollbacks"), False),
-                                             (("steady-state-hypothesis", "probes"), probes, True)]
+    sections: list[tuple[Loc, Any, bool]] = [
+        (("method",), data.get("method"), False),
+        (("rollbacks",), data.get("rollbacks"), False),
+        (("steady-state-hypothesis", "probes"), probes, True),
+    ]
     names = {a["name"] for _, items, _ in sections if isinstance(items, list)
              for a in items if isinstance(a, dict) and isinstance(a.get("name"), str)}
     kept: dict[Loc, list[Any]] = {}
@@ -140,7 +144,7 @@ def check_experiment(data: Any, marks: Marks, file: str, fault: bool) -> list[Pr
     if fault and not data.get("rollbacks"):
         problems.append(problem((), "a fault's experiment needs 'rollbacks': every fault is paired with its rollback"))
     for loc, items in kept.items():
-        if loc == ("steady-state-hypothesis", "probes"):
+        if loc == ("steady-state-hypothesis", "probes") and isinstance(hypothesis, dict):  # probes come from a mapping
             rest[loc[0]] = {**hypothesis, "probes": items}
         else:
             rest[loc[0]] = items

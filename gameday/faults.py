@@ -115,5 +115,5 @@ def safely(fn: Callable[[], InjectionResult]) -> InjectionResult:
     """Call an injector or runner; an exception becomes a failed result (an adapter bug must not skip a rollback)."""
     try:
         return fn()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any adapter failure becomes a failed result, journaled
         return InjectionResult(ok=False, error=f"{type(exc).__name__}: {exc}")

@@ -20,7 +20,6 @@ from gameday.errors import ConfigError
 from gameday.model.scenario import Fault, ProcessSelector, Runbook, Target
 from gameday.ports import ChaosToolkitRollback, Injector, LedgerSpec, ProcessRollback, RunbookRunner
 
-
 TargetLike = Target | Mapping[str, Any] | None
 
 
@@ -37,7 +36,9 @@ def _target(target: TargetLike) -> Target:
         raise ConfigError(f"target is invalid: {exc}") from None
 
 
-def _settings(tgt: Target, configuration: dict[str, Any] | None, secrets: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+def _settings(
+    tgt: Target, configuration: dict[str, Any] | None, secrets: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The target's Chaos Toolkit configuration and secrets, with the caller's values over them."""
     from gameday.adapters.chaostoolkit import merge_configuration, merge_secrets
 

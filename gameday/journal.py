@@ -8,6 +8,7 @@ tolerating only a torn last line (a crash mid-write).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -16,15 +17,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, overload
 
 from pydantic import ValidationError
 
 from gameday.clock import Clock, iso
 from gameday.errors import JournalError
 from gameday.model.events import DrillStarted, Event, Payload, make_event, parse_event
-
-P = TypeVar("P", bound=Payload)
 
 MAX_LINE = 16 * 1024 * 1024
 
@@ -68,7 +67,7 @@ class JournalWriter:
         """Seconds since drill start of ``monotonic`` (default: now)."""
         return (self.clock.now() if monotonic is None else monotonic) - self._t0
 
-    def append(self, payload: P, source: str, *, at: float | None = None) -> Event[P]:
+    def append[P: Payload](self, payload: P, source: str, *, at: float | None = None) -> Event[P]:
         """Write one event (its kind is the payload's) and return it once it is durable.
 
         ``at`` is a monotonic time the fact happened (e.g. when a webhook reached the
@@ -97,10 +96,8 @@ class JournalWriter:
             while self._pending:
                 event = self._pending.popleft()
                 for listener in list(self.listeners):
-                    try:
+                    with contextlib.suppress(Exception):  # a broken view never breaks the journal
                         listener(event)
-                    except Exception:  # a broken view never breaks the journal
-                        pass
         finally:
             self._delivering = False
 
@@ -116,10 +113,8 @@ class JournalWriter:
             if self.fsync:
                 os.fsync(self._fd)
         except BaseException:  # an I/O error, or a signal's KeyboardInterrupt mid-line: no partial line stays
-            try:
+            with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, self._size)
-            except OSError:
-                pass
             raise
         self._size += len(data)
 
@@ -139,7 +134,7 @@ class Journal:
     torn: bool = False
 
     @overload
-    def of(self, kind: type[P], /) -> list[Event[P]]: ...
+    def of[P: Payload](self, kind: type[P], /) -> list[Event[P]]: ...
     @overload
     def of(self, *kinds: type[Payload]) -> list[Event[Payload]]: ...
     def of(self, *kinds: type[Payload]) -> list[Event[Any]]:
@@ -147,7 +142,7 @@ class Journal:
         return events_of(self.events, *kinds)
 
     @overload
-    def first(self, kind: type[P], /) -> Event[P] | None: ...
+    def first[P: Payload](self, kind: type[P], /) -> Event[P] | None: ...
     @overload
     def first(self, *kinds: type[Payload]) -> Event[Payload] | None: ...
     def first(self, *kinds: type[Payload]) -> Event[Any] | None:
@@ -161,7 +156,7 @@ class Journal:
 
 
 @overload
-def events_of(events: Iterable[Event[Payload]], kind: type[P], /) -> list[Event[P]]: ...
+def events_of[P: Payload](events: Iterable[Event[Payload]], kind: type[P], /) -> list[Event[P]]: ...
 @overload
 def events_of(events: Iterable[Event[Payload]], *kinds: type[Payload]) -> list[Event[Payload]]: ...
 def events_of(events: Iterable[Event[Payload]], *kinds: type[Payload]) -> list[Event[Any]]:

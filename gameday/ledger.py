@@ -121,7 +121,7 @@ class FaultLedger:
         except ValueError as exc:
             data, why = None, f"not JSON: {exc}"
         if why is None and not (isinstance(data, dict) and isinstance(data.get("entries"), list)
-                                and all(isinstance(e, dict) and {"drill_id", "fault_id", "spec"} <= e.keys() for e in data["entries"])):  # fmt: skip
+                                and all(isinstance(e, dict) and {"drill_id", "fault_id", "spec"} <= e.keys() for e in data["entries"])):  # fmt: skip  # noqa: E501
             why = "not a ledger: expected {'version': 1, 'entries': [{drill_id, fault_id, spec, ...}]}"
         if why is not None:
             raise ConfigError(
@@ -180,7 +180,7 @@ class FaultLedger:
         """:class:`LedgerBusyError` if any fault is open (a new drill must not start)."""
         entries = self.open_entries()
         if entries:
-            raise LedgerBusyError(f"the fault ledger ({_shown(self.path)}) holds {describe_open(entries)}; run 'gameday recover' first")
+            raise LedgerBusyError(f"the fault ledger ({_shown(self.path)}) holds {describe_open(entries)}; run 'gameday recover' first")  # noqa: E501
 
 
 def describe_open(entries: list[dict[str, Any]]) -> str:
@@ -262,7 +262,7 @@ def recover_open_faults(state_dir: Path) -> list[str]:
                 ledger.mark_rollback_failed(drill, fault, error or "rollback failed")
                 failures.append(f"{fault} of drill {drill} ({error or done})")
     if failures:
-        head = "\n".join(lines + [""]) if lines else ""
+        head = "\n".join(lines + [""]) if lines else ""  # noqa: RUF005
         raise InjectionError(
             f"{head}could not roll back {len(failures)} fault{'s' if len(failures) != 1 else ''}; still open in the ledger "
             f"({_shown(ledger.path)}): {'; '.join(failures)}"

@@ -77,17 +77,17 @@ class LiveView:
 
     def _print_lines(self) -> None:
         while (event := self._lines.get()) is not None:
-            try:
+            try:  # noqa: SIM105
                 self.echo(f"[{event.t:8.3f}s] {event.kind:<20} {describe(event)}")
-            except Exception:  # a view problem never stops a drill
+            except Exception:  # a view problem never stops a drill  # noqa: BLE001, S110
                 pass
 
     def _refresh(self) -> None:
         while not self._stop.wait(0.25):
             if self._live is not None:
-                try:
+                try:  # noqa: SIM105
                     self._live.update(self._render())
-                except Exception:  # a view problem never stops a drill
+                except Exception:  # a view problem never stops a drill  # noqa: BLE001, S110
                     pass
 
     def _render(self):

@@ -35,13 +35,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel
 
 from gameday.errors import Problem, ScenarioError
 from gameday.experiments import activity_problems, check_experiment
 from gameday.model.scenario import Scenario
+from gameday.modelerrors import validate_data
 from gameday.project import find_root
 from gameday.yamlmarks import (
     Marks,
@@ -50,7 +51,6 @@ from gameday.yamlmarks import (
     parse_yaml,
     read_text,
 )
-from gameday.modelerrors import validate_data
 
 __all__ = [
     "LoadedScenario",
@@ -62,7 +62,6 @@ __all__ = [
     "validate_paths",
 ]
 
-M = TypeVar("M", bound=BaseModel)
 Loc = tuple[Any, ...]
 
 SCHEMA_ID = "urn:gameday:schema:scenario:v1"
@@ -126,7 +125,7 @@ def _without_echoes(model_problems: list[Problem], yaml_problems: list[Problem])
     return [p for p in model_problems if p.path not in seen]
 
 
-def load_model(path: Path | str, model_cls: type[M]) -> M:
+def load_model[M: BaseModel](path: Path | str, model_cls: type[M]) -> M:
     """Load any YAML file into ``model_cls``; raises ScenarioError with every located problem."""
     path = Path(path)
     name = str(path)

@@ -12,22 +12,21 @@ import typing
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from gameday.errors import Problem
 from gameday.yamlmarks import Loc, Marks, format_loc, show
 
-M = TypeVar("M", bound=BaseModel)
 
-
-def validate_data(data: Any, marks: Marks, model_cls: type[M], filename: str) -> tuple[M | None, list[Problem]]:
+def validate_data[M: BaseModel](data: Any, marks: Marks, model_cls: type[M], filename: str) -> tuple[M | None, list[Problem]]:
     """Validate parsed data against ``model_cls``: ``(instance, [])`` or ``(None, problems)``."""
     if not isinstance(data, Mapping):
         what = "the file is empty" if data is None else f"the top level is {show(data)}"
         pos = marks.value(())
-        return None, [Problem(filename, pos[0], pos[1], "", f"{what}: expected a mapping of keys ({', '.join(_allowed(model_cls))})")]
+        message = f"{what}: expected a mapping of keys ({', '.join(_allowed(model_cls))})"
+        return None, [Problem(filename, pos[0], pos[1], "", message)]
     try:
         return model_cls.model_validate(data), []
     except ValidationError as exc:
@@ -147,24 +146,32 @@ def _message(err: Mapping[str, Any], root: type[BaseModel], loc: Loc, step: _Ste
     if kind in ops:
         word, key = ops[kind]
         limit = ctx.get(key)
-        return f"must be {word} {limit:g}, got {show(value)}" if isinstance(limit, float) else f"must be {word} {limit}, got {show(value)}"
+        shown = f"{limit:g}" if isinstance(limit, float) else f"{limit}"
+        return f"must be {word} {shown}, got {show(value)}"
     return str(err["msg"])
 
 
-def _resolve_unions(records: list[tuple[dict[str, Any], Loc, tuple[int, str] | None, _Step]]) -> list[Any]:
+#: one pydantic error: its details, its clean location, its union branch (index in loc, tag), and the type there
+_Record = tuple[Mapping[str, Any], Loc, tuple[int, str] | None, _Step]
+
+
+def _mismatch(recs: list[_Record], prefix: Loc) -> bool:
+    """True if a union branch failed only because the value at ``prefix`` is not of its type."""
+    return all(r[1] == prefix and r[0]["type"] in _MISMATCH for r in recs)
+
+
+def _resolve_unions(records: list[_Record]) -> list[_Record]:
     """For errors inside a union, keep the relevant branch, or say what each branch expects."""
-    out: list[Any] = [r for r in records if r[2] is None]
-    groups: dict[Loc, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    out: list[_Record] = [r for r in records if r[2] is None]
+    groups: dict[Loc, dict[str, list[_Record]]] = defaultdict(lambda: defaultdict(list))
     for rec in records:
         if rec[2] is not None:
             groups[rec[1][: rec[2][0]]][rec[2][1]].append(rec)
     for prefix, branches in groups.items():
-        def mismatch(recs: list[Any]) -> bool:
-            return all(r[1] == prefix and r[0]["type"] in _MISMATCH for r in recs)
-
-        relevant = {tag: recs for tag, recs in branches.items() if not mismatch(recs)}
+        relevant = {tag: recs for tag, recs in branches.items() if not _mismatch(recs, prefix)}
         if relevant:
-            out.extend(min(relevant.values(), key=len))
+            shortest: list[_Record] = min(relevant.values(), key=len)
+            out.extend(shortest)
             continue
         wants = []
         for recs in branches.values():
@@ -179,10 +186,10 @@ def _resolve_unions(records: list[tuple[dict[str, Any], Loc, tuple[int, str] | N
 
 def validation_problems(exc: ValidationError, model_cls: type[BaseModel], marks: Marks, filename: str) -> list[Problem]:
     """Every error of ``exc`` as a located Problem with a friendly message."""
-    records = []
-    for err in exc.errors(include_url=False):
-        clean, union, step = _split_loc(model_cls, err["loc"])
-        records.append((err, clean, union, step))
+    records: list[_Record] = []
+    for details in exc.errors(include_url=False):
+        clean, union, step = _split_loc(model_cls, details["loc"])
+        records.append((details, clean, union, step))
     problems: list[Problem] = []
     for err, loc, _, step in _resolve_unions(records):
         nested = getattr((err.get("ctx") or {}).get("error"), "problems", None)

@@ -30,6 +30,7 @@ URL: webhook URLs are secrets.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import threading
@@ -254,9 +255,9 @@ class Notifier:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            try:
+            try:  # noqa: SIM105
                 future.result(timeout=left)
-            except Exception:  # noqa: S110 - outcomes are journaled by the worker
+            except Exception:  # noqa: BLE001, S110
                 pass
         self._stop.set()  # no more retries or backoff waits
         for future, ch, update in items:
@@ -276,7 +277,7 @@ class Notifier:
     def _deliver(self, ch: _Channel, update: Update) -> bool:
         try:
             return self._attempts(ch, update)
-        except Exception as exc:  # a bug here must never reach the drill
+        except Exception as exc:  # a bug here must never reach the drill  # noqa: BLE001
             self._journal_failed(ch, update, scrub(f"{type(exc).__name__}: {exc}", ch.url), attempts=0)
             return False
         finally:
@@ -331,9 +332,9 @@ class Notifier:
                                          attempts=attempts, elapsed_s=elapsed_s))
 
     def _journal(self, payload: NotificationSent | NotificationFailed) -> None:
-        try:
+        try:  # noqa: SIM105
             self.journal(payload, SOURCE)
-        except Exception:  # noqa: S110 - the journal is closed (drill over): nothing left to tell
+        except Exception:  # noqa: BLE001, S110
             pass
 
 
@@ -367,10 +368,8 @@ class NotifyService:
             self.notifier.notify(update)
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(ValueError):
             self.journal.listeners.remove(self.on_event)
-        except ValueError:
-            pass
         self.notifier.close(self.close_timeout)
 
 

@@ -7,6 +7,7 @@ others; each round's observation goes to the conductor, which turns state change
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -50,10 +51,8 @@ class ProbeSet:
     def _loop(self, p: Probe, sink: Callable[[list[Observation]], None]) -> None:
         next_at = time.monotonic()
         while not self._stop.is_set():
-            try:
+            with contextlib.suppress(Exception):  # the sink (the conductor) refused it, e.g. after the drill ended
                 sink([_probe(p)])
-            except Exception:  # the sink (the conductor) refused it, e.g. after the drill ended
-                pass
             next_at += self.interval
             delay = next_at - time.monotonic()
             if delay < 0:
@@ -76,7 +75,7 @@ def _probe(p: Probe) -> Observation:
     """One probe; a probe that raises is a failing check (never a missing one: no checks is not 'healthy')."""
     try:
         return p.probe()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever the probe raised, the check fails with its text
         name = getattr(getattr(p, "check", None), "label", None) or type(p).__name__
         clock = getattr(p, "clock", None)
         at = clock.now() if clock is not None else time.monotonic()

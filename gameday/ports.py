@@ -17,15 +17,18 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from gameday.model.events import ActivityRan
 from gameday.model.scenario import ProcessSelector
 
+ActivityPhase = Literal["method", "rollback", "runbook"]
+ActivityStatus = Literal["succeeded", "failed"]
+
 
 @dataclass(frozen=True)
 class ActivityRun:
     """One activity an injector ran (a Chaos Toolkit activity, a signal sent, ...)."""
 
     name: str
-    phase: Literal["method", "rollback", "runbook"]
+    phase: ActivityPhase
     provider: str  # python, process, http, signal, restart, ...
-    status: Literal["succeeded", "failed"]
+    status: ActivityStatus
     started: float  # monotonic
     duration: float
     output: str = ""
@@ -155,7 +158,7 @@ class IntakeServer(Protocol):
     @property
     def url(self) -> str: ...
 
-    def stop(self, wait: bool = True) -> None: ...
+    def stop(self, *, wait: bool = True) -> None: ...
 
 
 class DrillService(Protocol):

@@ -25,7 +25,8 @@ from pydantic import Field, model_validator
 from gameday.errors import Problem, ScenarioError
 from gameday.model.duration import Duration
 from gameday.model.events import ActionDetails
-from gameday.model.scenario import BUILTIN_ANCHORS, ActionName, Scenario, Strict
+from gameday.model.scenario import BUILTIN_ANCHORS, ActionName, Scenario
+from gameday.model.scenario_base import Strict
 from gameday.model.terms import Audience, Role, Severity
 from gameday.schedule import ScriptedAction
 

@@ -9,9 +9,12 @@ import threading
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gameday.model.scenario import Scenario, Target
+
+if TYPE_CHECKING:
+    from gameday.demo.control import DemoHandle
 
 
 @dataclass
@@ -32,9 +35,10 @@ class DemoReset(threading.Thread):
     set-up stops half-way (a reset demo is a clean demo), but the drill waits for it to end
     before it lets go of its lock (:data:`RESET_WAIT`)."""
 
-    def __init__(self, handle) -> None:
+    def __init__(self, handle: DemoHandle) -> None:
         super().__init__(name="demo-reset", daemon=True)
-        self.handle, self.error = handle, None
+        self.handle = handle
+        self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
@@ -42,7 +46,7 @@ class DemoReset(threading.Thread):
         except BaseException as exc:  # noqa: BLE001 - raised in the runner's thread by result()
             self.error = exc
 
-    def result(self):
+    def result(self) -> DemoHandle:
         self.join()
         if self.error is not None:
             raise self.error

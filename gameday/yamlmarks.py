@@ -176,7 +176,9 @@ class _Builder:
             self.problem(_pos(node), path, f"unsupported tag {node.tag!r}")
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i), depth + 1, aliased) for i, item in enumerate(node.value)]
-        return self.mapping(node, path, depth, aliased)
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, path, depth, aliased)
+        raise _Refused(_pos(node), f"unexpected YAML node {type(node).__name__}")  # PyYAML composes only the three kinds
 
     def scalar(self, node: yaml.ScalarNode, path: Loc) -> Any:
         try:
@@ -204,7 +206,8 @@ class _Builder:
                 continue
             if key in first:
                 line = first[key][0]
-                self.problem(_pos(key_node), (*path, key), f"duplicate key {key!r} (first at line {line}, again at line {_pos(key_node)[0]})")
+                again = _pos(key_node)[0]
+                self.problem(_pos(key_node), (*path, key), f"duplicate key {key!r} (first at line {line}, again at line {again})")
                 continue
             first[key] = _pos(key_node)
             self.keys[(*path, key)] = _pos(key_node)
@@ -259,7 +262,8 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, Marks, list[Problem]]:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             pos = _pos(mark) if mark is not None else (1, 1)
-            raise ScenarioError([Problem(filename, pos[0], pos[1], "", "YAML syntax: " + _yaml_message(exc, "invalid YAML"))]) from None
+            message = "YAML syntax: " + _yaml_message(exc, "invalid YAML")
+            raise ScenarioError([Problem(filename, pos[0], pos[1], "", message)]) from None
         except yaml.YAMLError as exc:
             raise ScenarioError([Problem(filename, 1, 1, "", "YAML: " + _yaml_message(exc, "invalid YAML"))]) from None
         except _Refused as exc:

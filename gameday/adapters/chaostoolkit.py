@@ -38,7 +38,7 @@ from typing import Any
 
 from gameday.clock import Clock, SystemClock
 from gameday.errors import ConfigError
-from gameday.ports import ActivityRun, ChaosToolkitRollback, InjectionResult
+from gameday.ports import ActivityPhase, ActivityRun, ActivityStatus, ChaosToolkitRollback, InjectionResult
 
 DEFAULT_TIMEOUT = 60.0
 OUTPUT_LIMIT = 500
@@ -111,13 +111,14 @@ def validate(activities: list[dict[str, Any]], owner: str) -> None:
 
 def resolve_refs(experiment: dict[str, Any], activities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Replace ``{"ref": name}`` by the experiment's activity of that name."""
-    named = {a.get("name"): a for a in [*experiment.get("steady-state-hypothesis", {}).get("probes", []), *experiment.get("method", [])]
-             if isinstance(a, dict) and "ref" not in a}  # fmt: skip
+    candidates = [*experiment.get("steady-state-hypothesis", {}).get("probes", []), *experiment.get("method", [])]
+    named = {a.get("name"): a for a in candidates if isinstance(a, dict) and "ref" not in a}
     out = []
     for activity in activities:
         if isinstance(activity, dict) and "ref" in activity:
             if activity["ref"] not in named:
-                raise ConfigError(f"experiment {experiment.get('title', '?')!r}: no activity named {activity['ref']!r} to reference")
+                title = experiment.get("title", "?")
+                raise ConfigError(f"experiment {title!r}: no activity named {activity['ref']!r} to reference")
             activity = named[activity["ref"]]
         out.append(activity)
     return out
@@ -154,7 +155,9 @@ def summarise(output: Any) -> str:
 class ActivityExecutor:
     """Runs single activities with resolved configuration and secrets; reports ActivityRuns."""
 
-    def __init__(self, configuration: dict[str, Any], secrets: dict[str, Any], clock: Clock, default_timeout: float = DEFAULT_TIMEOUT):
+    def __init__(
+        self, configuration: dict[str, Any], secrets: dict[str, Any], clock: Clock, default_timeout: float = DEFAULT_TIMEOUT
+    ):
         self.configuration, self.secrets = configuration, secrets
         self.clock, self.default_timeout = clock, default_timeout
 
@@ -166,7 +169,7 @@ class ActivityExecutor:
                 return float(value), float(value) + (grace if provider.get("type") in ("process", "http") else 0.0)
         return self.default_timeout, self.default_timeout
 
-    def run(self, activity: dict[str, Any], phase: str) -> ActivityRun:
+    def run(self, activity: dict[str, Any], phase: ActivityPhase) -> ActivityRun:
         """Run one activity to completion, failure or timeout. Never raises for the activity's sake."""
         from chaoslib import substitute
         from chaoslib.activity import run_activity
@@ -204,7 +207,7 @@ class ActivityExecutor:
             error = self.judge(activity, output)
         if error is None and _seconds(pauses.get("after")):
             self.clock.sleep(_seconds(pauses.get("after")))
-        status = "failed" if error else "succeeded"
+        status: ActivityStatus = "failed" if error else "succeeded"
         return ActivityRun(name, phase, provider, status, started, duration, summarise(output), error)
 
     def judge(self, activity: dict[str, Any], output: Any) -> str | None:

@@ -113,7 +113,8 @@ def parse_pagerduty(body: Any) -> list[Alert]:
     if title is None:
         raise PayloadError("event.data.title: expected a non-empty string")
     status, action = PAGERDUTY_EVENTS[event_type]
-    teams = data.get("teams") if isinstance(data.get("teams"), list) else []
+    raw_teams = data.get("teams")
+    teams = raw_teams if isinstance(raw_teams, list) else []
     labels = {"alertname": title, "source": "pagerduty", "event_type": event_type}
     optional = {
         "service": _ref(data.get("service")),

@@ -193,7 +193,7 @@ def plan(*, locustfile: Path, host: str, users: int, spawn_rate: float, out_dir:
         port = None
     else:
         port = master_port or free_port()
-        master = head + ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+        master = [*head, "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
                          "--expect-workers", str(workers), "--expect-workers-max-wait", str(WORKER_WAIT)]
         procs = [Proc("master", master, out_dir / "locust-master.log")]
         worker = [*prefix, exe, *common, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]

@@ -166,7 +166,7 @@ def _on_init(environment, **_kw) -> None:
     path = os.environ.get("GAMEDAY_LOAD_STATS")
     if not path:
         return
-    _state["fh"] = open(path, "a", encoding="utf-8")
+    _state["fh"] = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the run, closed in _on_quitting
     _state["mono"] = time.monotonic()
     gevent.spawn(_reporter, environment)
     stages = json.loads(os.environ.get("GAMEDAY_LOAD_STAGES") or "[]")

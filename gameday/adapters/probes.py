@@ -16,6 +16,7 @@ probe *started* (when the state was sampled), ``detail`` says why a check is not
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import sys
 import threading
@@ -60,7 +61,7 @@ class _NoAnswer(OSError):
 class _Answer:
     """What a probe needs of a response: its status and (decoded on demand) its body."""
 
-    __slots__ = ("status_code", "_body", "_charset", "_encoding")
+    __slots__ = ("_body", "_charset", "_encoding", "status_code")
 
     def __init__(self, status: int, body: bytes, content_type: str | None, content_encoding: str | None):
         self.status_code, self._body = status, body
@@ -180,11 +181,9 @@ class _HttpPool:
             conn.close()
 
     def __del__(self) -> None:  # a probe dropped without close(): no open sockets left to the GC
-        try:
+        with contextlib.suppress(Exception):  # interpreter shutdown
             for conn in self._idle:
                 conn.close()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
-            pass
 
 
 def _readable(sock: Any) -> bool:

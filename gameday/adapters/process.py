@@ -33,7 +33,7 @@ from typing import Any
 from gameday.clock import Clock, SystemClock
 from gameday.errors import ConfigError, InjectionError
 from gameday.model.scenario import ProcessSelector
-from gameday.ports import ActivityRun, InjectionResult, LedgerSpec, ProcessRollback
+from gameday.ports import ActivityPhase, ActivityRun, ActivityStatus, InjectionResult, LedgerSpec, ProcessRollback
 
 PROC = Path("/proc")
 
@@ -135,7 +135,8 @@ def locate(name: str, sel: ProcessSelector) -> ProcInfo:
     """The one running process of ``sel``; :class:`InjectionError` if none or more than one."""
     pids = find_pids(sel)
     if len(pids) > 1:
-        raise InjectionError(f"process {name!r}: {describe(sel)} matches {len(pids)} processes ({', '.join(map(str, pids))}); refusing to guess")
+        listed = ", ".join(map(str, pids))
+        raise InjectionError(f"process {name!r}: {describe(sel)} matches {len(pids)} processes ({listed}); refusing to guess")
     info = alive(pids[0]) if pids else None
     if info is None:
         raise InjectionError(f"process {name!r}: no running process matches {describe(sel)}")
@@ -155,8 +156,9 @@ def _wait(predicate: Any, timeout: float, interval: float = 0.02) -> bool:
 class _Steps:
     """Records ActivityRuns with the injector's clock."""
 
-    def __init__(self, clock: Clock, phase: str):
-        self.clock, self.phase, self.runs = clock, phase, []
+    def __init__(self, clock: Clock, phase: ActivityPhase):
+        self.clock, self.phase = clock, phase
+        self.runs: list[ActivityRun] = []
 
     def run(self, name: str, provider: str, fn: Any) -> bool:
         started = self.clock.now()
@@ -164,10 +166,11 @@ class _Steps:
             output, error = fn(), None
         except InjectionError as exc:
             output, error = "", str(exc)
-        except Exception as exc:  # an OSError, or a bug: reported, never raised into the conductor
+        except Exception as exc:  # noqa: BLE001 - an OSError, or a bug: reported, never raised into the conductor
             output, error = "", f"{type(exc).__name__}: {exc}"
-        status = "failed" if error else "succeeded"
-        self.runs.append(ActivityRun(name, self.phase, provider, status, started, self.clock.now() - started, output or "", error))
+        status: ActivityStatus = "failed" if error else "succeeded"
+        duration = self.clock.now() - started
+        self.runs.append(ActivityRun(name, self.phase, provider, status, started, duration, output or "", error))
         return error is None
 
     def result(self, spec: LedgerSpec | None) -> InjectionResult:
@@ -190,7 +193,8 @@ class _Starter:
         if len(pids) == 1:
             return f"already running as pid {pids[0]}; not started again"
         if len(pids) > 1:
-            raise InjectionError(f"process {self.name!r}: {len(pids)} processes match ({', '.join(map(str, pids))}); not starting another")
+            listed = ", ".join(map(str, pids))
+            raise InjectionError(f"process {self.name!r}: {len(pids)} processes match ({listed}); not starting another")
         assert self.sel.restart
         Path(self.log).parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
@@ -210,8 +214,12 @@ class _Starter:
             return f"started {' '.join(self.sel.restart)} (pid {found[0]}); log {self.log}"
         code = child.poll()
         if code is not None:
-            raise InjectionError(f"restart of {self.name!r} exited with status {code} before the process was found; see {self.log}")
-        raise InjectionError(f"restart of {self.name!r}: no process matching {describe(self.sel)} after {self.start_timeout:g}s; see {self.log}")
+            raise InjectionError(
+                f"restart of {self.name!r} exited with status {code} before the process was found; see {self.log}"
+            )
+        raise InjectionError(
+            f"restart of {self.name!r}: no process matching {describe(self.sel)} after {self.start_timeout:g}s; see {self.log}"
+        )
 
 
 class ProcessInjector:
@@ -241,7 +249,9 @@ class ProcessInjector:
         self.name, self.action, self.signal, self.owner = name, action, signal, owner
         self.sel = resolve_selector(selector)
         if action == "kill" and not self.sel.restart:
-            raise ConfigError(f"process {name!r}: a 'kill' fault needs 'restart' (the argv that starts it again): no fault without a way back")
+            raise ConfigError(
+                f"process {name!r}: a 'kill' fault needs 'restart' (the argv that starts it again): no fault without a way back"
+            )
         self.clock = clock or SystemClock()
         self.gone_timeout = gone_timeout
         self._starter = _Starter(name, self.sel, log_dir, start_timeout)
@@ -306,7 +316,10 @@ class ProcessInjector:
             if not pids:
                 return f"no process matches {describe(self.sel)}; nothing to continue"
             if len(pids) > 1:
-                raise InjectionError(f"process {self.name!r}: {len(pids)} processes match ({', '.join(map(str, pids))}); not guessing which to continue")
+                listed = ", ".join(map(str, pids))
+                raise InjectionError(
+                    f"process {self.name!r}: {len(pids)} processes match ({listed}); not guessing which to continue"
+                )
             info = alive(pids[0])
         else:
             info = alive(self.pid, self.start_time)

@@ -37,7 +37,8 @@ def _series(metric: dict[str, Any]) -> str:
 def judge(data: dict[str, Any], op: str, value: float) -> tuple[bool, str]:
     """Judge the ``data`` of a successful ``/api/v1/query`` answer: (healthy, detail)."""
     compare = OPS[op]
-    kind, result = data.get("resultType"), data.get("result")
+    kind = data.get("resultType")
+    result: Any = data.get("result")  # decoded JSON, shaped by ``kind``
     if kind == "scalar":
         sample = float(result[1])
         ok = not math.isnan(sample) and compare(sample, value)

@@ -34,12 +34,14 @@ from typing import Any
 from gameday.adapters.alerts import PayloadError, parse_alertmanager
 from gameday.adapters.formats import FORMATS
 from gameday.model.alerts import Alert
+from gameday.model.events import AlertReceived, Event
 
 MAX_BODY = 1024 * 1024
 REFUSED_EXCERPT = 256  # characters of an unauthenticated body kept in the journal
 
 # sink(format, payload, alerts, received_at=..., error=...) -> journaled event (or anything)
-Sink = Callable[..., Any]
+Sink = Callable[..., "Event[AlertReceived] | None"]
+"""One delivery to the drill: ``sink(fmt, payload, alerts, *, received_at, error)`` -> its journal event (None: no drill yet)."""
 
 
 class NotJournaled:
@@ -74,10 +76,10 @@ class WebhookIntake:
         self.sink, self.max_body, self.clock, self.verifier = sink, max_body, clock, verifier
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-journal")  # one thread: FIFO order
 
-    async def _journal(self, *args: Any, **kwargs: Any) -> Any:
+    async def _journal(self, *args: Any, **kwargs: Any) -> Event[AlertReceived] | NotJournaled:
         try:
             event = await asyncio.get_running_loop().run_in_executor(self._writer, partial(self.sink, *args, **kwargs))
-        except Exception as exc:  # e.g. the drill's journal is closed: answered 503, never a crash
+        except Exception as exc:  # noqa: BLE001 - e.g. the drill's journal is closed: answered 503, never a crash
             return NotJournaled(f"{type(exc).__name__}: {exc}")
         # no journal yet (the drill has not started): 503, so the sender (Alertmanager) retries
         return NotJournaled("the drill has not started yet") if event is None else event
@@ -117,16 +119,15 @@ class WebhookIntake:
         except PayloadError as exc:
             await self._journal(fmt, payload, [], received_at=arrived, error=str(exc))
             return JSONResponse({"error": str(exc)}, 400)
-        except Exception as exc:  # an adapter bug answers 400 and is journaled; it never takes the intake down
+        except Exception as exc:  # noqa: BLE001 - an adapter bug answers 400 and is journaled, never takes the intake down
             error = f"{fmt} adapter failed: {type(exc).__name__}: {exc}"[:500]
             await self._journal(fmt, payload, [], received_at=arrived, error=error)
             return JSONResponse({"error": error}, 400)
         event = await self._journal(fmt, payload, alerts, received_at=arrived, error=None)
         if isinstance(event, NotJournaled):
             return JSONResponse({"error": f"not journaled: {event.why}"}, 503)
-        matched = bool(getattr(event, "data", {}).get("matched"))
-        return JSONResponse({"status": "journaled", "alerts": len(alerts), "matched": matched,
-                             "seq": getattr(event, "seq", None)})
+        return JSONResponse({"status": "journaled", "alerts": len(alerts), "matched": event.data.matched,
+                             "seq": event.seq})
 
     async def _read_body(self, request, fmt: str, arrived: float) -> bytearray | None:
         """The raw body; None (journaled as too large) past ``max_body``, declared or streamed."""

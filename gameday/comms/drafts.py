@@ -157,10 +157,10 @@ def spoken_duration(seconds: float | None, unknown: str = "unknown") -> str:
     """``45`` -> ``'45 seconds'``, ``754`` -> ``'13 minutes'``, ``3900`` -> ``'1 hour 5 minutes'``."""
     if seconds is None:
         return unknown
-    s = max(0, int(round(float(seconds))))
+    s = max(0, int(round(float(seconds))))  # noqa: RUF046
     if s < 60:
         return f"{s} second{'s' if s != 1 else ''}"
-    minutes = int(round(s / 60))
+    minutes = int(round(s / 60))  # noqa: RUF046
     if minutes < 60:
         return f"{minutes} minute{'s' if minutes != 1 else ''}"
     hours, minutes = divmod(minutes, 60)

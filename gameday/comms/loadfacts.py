@@ -102,7 +102,7 @@ def load_facts(events: list[Event[Payload]], biz: Business | None, started_t: fl
         lost, lower_bound = measured
     if started_t is None:  # no incident yet: nothing lost to it
         lost = None
-    return LoadFacts(measured=True, requests=int(req), failures=int(fail), rate_now=_round(rate_now), rate_overall=_round(rate_all),
+    return LoadFacts(measured=True, requests=int(req), failures=int(fail), rate_now=_round(rate_now), rate_overall=_round(rate_all),  # noqa: E501
                  money_per_minute=_round(per_minute, 2), money_lost=_round(lost, 2), lower_bound=lower_bound)  # fmt: skip
 
 
@@ -115,7 +115,7 @@ def _measured_loss(events: list[Event[Payload]]) -> tuple[float, bool] | None:
         return None
     try:
         result = measure_impact(Journal(path="<live>", events=list(events)))
-    except Exception:  # a live journal the analysis cannot read yet: fall back to the failure-rate estimate
+    except Exception:  # a live journal the analysis cannot read yet: fall back to the failure-rate estimate  # noqa: BLE001
         return None
     revenue = getattr(result, "revenue", None)
     if revenue is None or revenue.lost is None:

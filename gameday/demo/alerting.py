@@ -120,8 +120,8 @@ class Rules:
         """``(ratio, requests)`` of checkout 5xx over the window, or None without two samples."""
         if len(self.samples) < 2:
             return None
-        t0, total0, errors0 = self.samples[0]
-        t1, total1, errors1 = self.samples[-1]
+        _, total0, errors0 = self.samples[0]
+        _, total1, errors1 = self.samples[-1]
         requests = total1 - total0
         return ((errors1 - errors0) / requests if requests > 0 else 0.0), requests
 
@@ -144,7 +144,9 @@ class Rules:
             if high and ratio is not None:
                 annotations = {
                     "summary": "Checkout requests are failing",
-                    "description": f"{ratio[0]:.0%} of {ratio[1]:.0f} checkout requests answered 5xx over the last {self.window:g}s.",
+                    "description": (
+                        f"{ratio[0]:.0%} of {ratio[1]:.0f} checkout requests answered 5xx over the last {self.window:g}s."
+                    ),
                 }
             self._set("CheckoutErrorsHigh", high, now, annotations, changed)
         down_annotations = {

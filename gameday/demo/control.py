@@ -17,6 +17,7 @@ Standard library only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -29,9 +30,9 @@ from typing import Any
 
 from gameday.demo.httpkit import HTTPFailure, request_json
 from gameday.demo.proc import child_env, pid_alive, wait_gone
-from gameday.procs import live_state
 from gameday.errors import ConfigError, DemoError
 from gameday.model.cpus import DEMO_CPUS_ENV, check_setting
+from gameday.procs import live_state
 
 STOP_TIMEOUT = 10.0
 
@@ -159,10 +160,8 @@ class DemoHandle:
                 _signal(pid, signal.SIGTERM)
         if not self._wait(pid, timeout):
             _signal(pid, signal.SIGKILL)
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)  # children share the supervisor's process group
-            except (ProcessLookupError, PermissionError):
-                pass
             self._wait(pid, 5.0)
         _clean_stale(_demo_dir(self.state_dir))
         self._stopped = True
@@ -178,10 +177,8 @@ class DemoHandle:
 
 
 def _signal(pid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def attach_demo(state_dir: Path | str) -> DemoHandle | None:
@@ -226,10 +223,8 @@ def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: 
         try:
             popen.wait(15)  # the supervisor finishes starting its children, then stops them all
         except subprocess.TimeoutExpired:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(popen.pid, signal.SIGKILL)  # its own session: the group is the whole demo
-            except ProcessLookupError:
-                pass
             popen.wait(5)
         raise
     if detach:
@@ -313,8 +308,10 @@ def demo_status(state_dir: Path | str) -> str:
         return f"demo supervisor pid {handle.pid} is running but not answering: {exc}"
     lines = [
         f"demo running: supervisor pid {status['pid']}, checkout {status['url']}, control {status['control_url']}",
-        f"primary {status['primary']} (epoch {status['epoch']}), catalog {status['catalog']}, "
-        f"webhooks {', '.join(status['webhook_urls']) or 'none'}",
+        (
+            f"primary {status['primary']} (epoch {status['epoch']}), catalog {status['catalog']}, "
+            f"webhooks {', '.join(status['webhook_urls']) or 'none'}"
+        ),
         *([f"cpus: {handle.state['cpus_note']}"] if handle.state.get("cpus_note") else []),
         f"{'NAME':<10} {'PID':>7}  {'STATE':<8} {'ROLE':<11} PORT",
     ]

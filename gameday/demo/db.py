@@ -20,6 +20,7 @@ Also ``GET /health``, ``GET /orders/ID`` and ``GET /metrics`` (Prometheus text).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import threading
@@ -213,10 +214,9 @@ class Node:
     def replicate_forever(self) -> None:
         while True:
             if self.role() == "replica":
-                try:
+                # primary down or hung: keep trying; the drill decides what happens
+                with contextlib.suppress(HTTPFailure, ValueError, KeyError):
                     self.sync_once()
-                except (HTTPFailure, ValueError, KeyError):
-                    pass  # primary down or hung: keep trying; the drill decides what happens
             time.sleep(REPLICATION_INTERVAL)
 
     def promote(self) -> dict[str, Any]:
@@ -224,10 +224,8 @@ class Node:
         if self.role() == "primary":
             cluster = self.cluster.read()
             return {"primary": self.name, "epoch": cluster.get("epoch", 0), "already": True}
-        try:
+        with contextlib.suppress(HTTPFailure, ValueError, KeyError):  # the old primary is gone: promote with what we have
             self.sync_once(timeout=0.2)
-        except (HTTPFailure, ValueError, KeyError):
-            pass  # the old primary is gone: promote with what we have
         cluster = dict(self.cluster.read())
         cluster["primary"], cluster["epoch"] = self.name, int(cluster.get("epoch", 0)) + 1
         self.cluster.write(cluster)
@@ -294,7 +292,8 @@ def _metrics(node: Node) -> tuple[Any, Any]:
     writes = Counter("db_writes", "Order writes by result", ["result"], registry=registry)
     Gauge("db_log_entries", "Entries in this node's order log", registry=registry).set_function(lambda: node.log.seq)
     Gauge("db_is_primary", "1 if this node is the primary", registry=registry).set_function(lambda: node.role() == "primary")
-    Gauge("db_last_sync_timestamp_seconds", "Last time a replica was in sync", registry=registry).set_function(lambda: node.last_sync)
+    last_sync = Gauge("db_last_sync_timestamp_seconds", "Last time a replica was in sync", registry=registry)
+    last_sync.set_function(lambda: node.last_sync)
     return (lambda: (generate_latest(registry), CONTENT_TYPE_LATEST)), writes
 
 

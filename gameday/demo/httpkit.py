@@ -14,6 +14,7 @@ Standard library only, so every demo process is ready in well under a second.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -44,14 +45,12 @@ class Server(ThreadingHTTPServer):
         """Bind without ``HTTPServer``'s reverse-DNS lookup of the host name."""
         socketserver.TCPServer.server_bind(self)
         host, port = self.server_address[:2]
-        self.server_name, self.server_port = host, port
+        self.server_name, self.server_port = str(host), port  # a TCP server's host is text
 
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = super().get_request()
-        try:
+        with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
         return sock, addr
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -87,19 +86,19 @@ class Handler(BaseHTTPRequestHandler):
             self.route(method, parts.path, query)
         except (ConnectionError, TimeoutError):
             self.close_connection = True
-        except Exception as exc:  # a bug must not kill the connection thread silently
+        except Exception as exc:  # noqa: BLE001 - a bug must not kill the connection thread silently
             self.send_json(500, {"error": f"{type(exc).__name__}: {exc}"})
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         self._dispatch("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch("POST")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._dispatch("PUT")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
     def json_body(self) -> Any:

@@ -135,7 +135,7 @@ class Monitor:
         while True:
             try:
                 self.tick()
-            except Exception as exc:  # the monitor must outlive any bad scrape
+            except Exception as exc:  # noqa: BLE001 - the monitor must outlive any bad scrape (printed)
                 print(f"monitor: tick failed: {type(exc).__name__}: {exc}", flush=True)
             next_at = max(next_at + INTERVAL, time.monotonic())
             time.sleep(max(0.0, next_at - time.monotonic()))

@@ -138,8 +138,8 @@ class DemoOps:
                 entry = state["processes"][name]
                 entry.update(state=child.state(), alive=child.running(), exit_code=child.exit_code, starts=child.starts)
             cluster = self.cluster.read()
-            state.update(primary=cluster.get("primary"), epoch=cluster.get("epoch"), catalog="ok" if self.catalog_ok() else "broken",
-                         ready=self.ready)
+            catalog = "ok" if self.catalog_ok() else "broken"
+            state.update(primary=cluster.get("primary"), epoch=cluster.get("epoch"), catalog=catalog, ready=self.ready)
             state.pop("started_at", None)
             return state
 

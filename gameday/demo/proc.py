@@ -6,6 +6,7 @@ its log. The supervisor is its parent and reaps it; it is never restarted automa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal as _signal
 import subprocess
@@ -60,7 +61,7 @@ def signal_number(name: str | int) -> int:
 class Child:
     """One supervised demo service."""
 
-    def __init__(self, name: str, role: str, module: str, args: Callable[["Child"], list[str]], run_dir: Path, log_dir: Path,
+    def __init__(self, name: str, role: str, module: str, args: Callable[[Child], list[str]], run_dir: Path, log_dir: Path,
                  health: str | None = "/health", listens: bool = True):
         self.name, self.role, self.module, self._args = name, role, module, args
         self.health = health
@@ -161,10 +162,8 @@ class Child:
         except ProcessLookupError:
             return
         if not self.wait_exit(grace):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 self.send(_signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.wait_exit(5.0)
 
     def info(self) -> dict[str, Any]:

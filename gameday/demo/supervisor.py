@@ -78,8 +78,9 @@ def build_children(demo_dir: Path) -> dict[str, Child]:
                                  lambda c: ["--cluster-file", cluster, "--nodes", nodes, "--catalog", str(data / "catalog.json")],
                                  run, logs)
     checkout_url = str(children["checkout"].url)
+    webhooks_file = str(demo_dir / "webhooks.json")
     children["monitor"] = Child("monitor", "monitoring", "gameday.demo.monitor",
-                                lambda c: ["--checkout", checkout_url, "--webhooks-file", str(demo_dir / "webhooks.json")], run, logs)
+                                lambda c: ["--checkout", checkout_url, "--webhooks-file", webhooks_file], run, logs)
     children["traffic"] = Child("traffic", "traffic", "gameday.demo.traffic", lambda c: ["--url", checkout_url], run, logs,
                                 health=None, listens=False)
     return children

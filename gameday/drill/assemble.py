@@ -14,6 +14,7 @@ the fault ledger must be clear (no fault of an earlier drill still open) before 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from gameday.clock import Clock, PausableClock, SystemClock
 from gameday.conductor import Conductor, DrillResult
+from gameday.drill.reports import Outputs
 from gameday.errors import ConfigError
 from gameday.journal import JournalWriter
 from gameday.loader import LoadedScenario
@@ -43,7 +45,6 @@ from gameday.ports import (
     RunbookRunner,
 )
 from gameday.project import Project
-from gameday.drill.reports import Outputs
 from gameday.targets import TargetInfo
 
 DRILL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -378,11 +379,9 @@ def _warm_up_reports(sink: IntakeSink, stack: ExitStack, templates_dir: Path | N
                 break
             if phase == "rollback":
                 return
-        try:
+        with contextlib.suppress(Exception):  # a head start only
             from gameday.drill.reports import warm_up
 
             warm_up(templates_dir)
-        except Exception:  # noqa: BLE001 - a head start only
-            pass
 
     threading.Thread(target=warm, name="report-warm-up", daemon=True).start()

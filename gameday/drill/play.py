@@ -65,7 +65,7 @@ def run_with_signals(conductor: Conductor, gate: threading.Event | None = None,
             if isinstance(clock, PausableClock) and clock.paused:  # the lobby's pause: drill time starts now
                 clock.resume()
             result.append(conductor.run())
-        except BaseException as exc:  # re-raised below, after rollback already ran
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, after rollback already ran
             error.append(exc)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -34,12 +34,13 @@ class Outputs:
 
 def warm_up(templates_dir: Path | None) -> None:
     """Import what :func:`write_reports` needs and compile the postmortem templates (a head start only)."""
-    import gameday.analysis.junit  # noqa: F401 - what write_reports imports
-    import gameday.analysis.render  # noqa: F401
-    import gameday.analysis.scorecard  # noqa: F401
-    from gameday.analysis import postmortem
+    import gameday.analysis.junit
+    import gameday.analysis.postmortem
+    import gameday.analysis.render
+    import gameday.analysis.scorecard  # noqa: F401 - what write_reports imports
+    from gameday.analysis.templating import warm_up as warm_up_templates  # the postmortem's templates
 
-    postmortem.warm_up(templates_dir)
+    warm_up_templates(templates_dir)
 
 
 def write_reports(outputs: Outputs, mode: str, echo: Callable[[str], None], outcome: str, reason: str | None,

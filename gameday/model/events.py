@@ -19,7 +19,7 @@ reader for version 1. The JSON Schema of a line is :func:`journal_schema` (``gam
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, create_model
 
@@ -386,7 +386,10 @@ AnyPayload = Union[  # noqa: UP007 - the members are listed once, here
 PAYLOADS: dict[str, type[Payload]] = {cls.KIND: cls for cls in AnyPayload.__args__}  # type: ignore[attr-defined]
 EVENT_KINDS: tuple[str, ...] = tuple(PAYLOADS)
 
-class Event[P: Payload](BaseModel):
+P_co = TypeVar("P_co", bound=Payload, covariant=True)
+
+
+class Event(BaseModel, Generic[P_co]):  # noqa: UP046 - an explicit covariant TypeVar: Event[FaultInjected] is an Event[Payload]
     """One line of a journal: the envelope and its typed payload."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -397,7 +400,7 @@ class Event[P: Payload](BaseModel):
     wall: str = Field(description="UTC wall time, ISO 8601 with microseconds and 'Z'")
     t: float = Field(description="monotonic seconds since drill start")
     source: str = Field(description="conductor, injector, observer, webhook, automation, or a responder's name")
-    data: P
+    data: P_co
 
 
 @cache

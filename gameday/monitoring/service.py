@@ -217,7 +217,7 @@ class MonitoringService:
             if time.monotonic() - self._silenced_at > SILENCE_RENEW_AFTER:
                 try:
                     self._renew_silence()
-                except Exception as exc:  # nothing is injected yet: better no drill than paging the wrong people
+                except Exception as exc:  # nothing is injected yet: better no drill than paging the wrong people  # noqa: BLE001
                     self.ctx.conductor.abort(f"monitoring: could not renew the silence of non-drill alerts: {exc}")
             self._silence_journaled = True
             self._journal(SilenceCreated(id=self.silence_id, matchers=self._matchers(), alertmanager=self.alertmanager_url,
@@ -266,7 +266,7 @@ class MonitoringService:
             return
         try:
             journal.append(payload, "monitoring")
-        except Exception as exc:  # never break the drill for a journal line about a silence
+        except Exception as exc:  # never break the drill for a journal line about a silence  # noqa: BLE001
             self.ctx.echo(f"monitoring: could not journal {payload.KIND}: {exc}")
 
     # -------------------------------------------------------------------------- stop
@@ -277,7 +277,7 @@ class MonitoringService:
         for step in (lambda: self._remove_silence(journal=False), self._restore_keeper):
             try:
                 step()
-            except Exception as exc:  # every step runs, whatever the one before did
+            except Exception as exc:  # every step runs, whatever the one before did  # noqa: BLE001
                 errors.append(str(exc))
         if self.stack is not None:
             self.stack.stop()

@@ -19,6 +19,7 @@ log lines.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -254,10 +255,8 @@ class MonitoringStack:
         procs = [p for p in (self.prometheus, self.alertmanager) if p is not None]
         for p in procs:
             if p.popen.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     p.popen.send_signal(signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
         for p in procs:
             _terminate(p.popen)
         if self.workdir is not None and not self._keep and self._given_workdir is None:
@@ -301,10 +300,8 @@ def _wait_monitoring(prometheus_url: str, expected_targets: int, timeout: float)
 
 def _terminate(popen: subprocess.Popen[bytes]) -> None:
     if popen.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             popen.send_signal(signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     try:
         popen.wait(STOP_TIMEOUT)
     except subprocess.TimeoutExpired:

@@ -21,6 +21,7 @@ turns it off). On ``start`` the service
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -135,8 +136,8 @@ def make_app(room: ControlRoom, intake=None):
     async def crashed(request: Request, exc: Exception):  # never a traceback to the client; the drill goes on
         return JSONResponse({"error": f"internal error ({type(exc).__name__})"}, 500)
 
-    app.add_exception_handler(RoomError, room_error)
-    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(RoomError, room_error)  # type: ignore[arg-type]  # Starlette types handlers on Exception
+    app.add_exception_handler(RequestValidationError, invalid)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, crashed)
     app.include_router(api.router)
     app.include_router(pages.router)
@@ -222,10 +223,8 @@ class ControlRoomService:
         if self._own_server is not None:
             self._own_server.stop()
         for path in (self.drill_file, self.token_file):
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-            except FileNotFoundError:
-                pass
 
 
 def _draft_options(ctx: DrillContext) -> dict[str, Any]:

@@ -213,7 +213,7 @@ class ControlRoom:
             text = self.draft(audience, self.events, scenario=self.scenario, policy=self.policy, now_t=self.now_t(),
                               **self.draft_options)
             return str(text), None
-        except Exception as exc:  # a template problem never breaks the room
+        except Exception as exc:  # a template problem never breaks the room  # noqa: BLE001
             return "", f"could not draft the update: {type(exc).__name__}: {exc}"
 
     def _author(self, who: Principal, author: str | None) -> str:

@@ -7,6 +7,7 @@ serves its own routes and mounts the intake underneath, so both share one port.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -131,10 +132,8 @@ def _server_class():
             should_exit = await self.on_tick(counter)
             while not should_exit:
                 counter = (counter + 1) % 864000
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), 0.1)
-                except TimeoutError:
-                    pass
                 should_exit = await self.on_tick(counter)
 
         async def shutdown(self, sockets=None) -> None:

@@ -13,7 +13,6 @@ import stat
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TypeVar
 
 import httpx
@@ -44,7 +43,10 @@ from gameday.model.events import (
 )
 from gameday.model.policy import ProjectConfig
 from gameday.model.scenario import Scenario
-from gameday.services import DrillContext
+from gameday.drill.assemble import DrillContext, DrillOptions
+from gameday.loader import LoadedScenario
+from gameday.project import Project
+from gameday.targets import TargetInfo
 from gameday.web.controlroom import service_for
 from gameday.web.server import BackgroundServer
 
@@ -112,10 +114,11 @@ class Drill:
         self.intake = BackgroundServer(make_intake_app(sink)).start()
         self.lines: list[str] = []
         self.state_dir = tmp_path / ".gameday"
-        ctx = DrillContext(scenario=self.sc, loaded=SimpleNamespace(path="api.yaml"),
-                           project=SimpleNamespace(config=ProjectConfig()), mode="gameday", drill_id="api-drill",
-                           state_dir=self.state_dir, target_url=None, target=None, conductor=self.conductor,
-                           journal=self.journal, options={"server": self.intake}, echo=self.lines.append)
+        loaded = LoadedScenario(scenario=self.sc, path=Path("api.yaml"), base_dir=tmp_path, project_root=tmp_path)
+        ctx = DrillContext(project=Project(root=tmp_path, config=ProjectConfig()), loaded=loaded,
+                           options=DrillOptions(mode="gameday"), drill_id="api-drill", state_dir=self.state_dir,
+                           target=TargetInfo(None, {}, {}, {}, {}), webhook_url=f"{self.intake.url}/webhooks/alertmanager",
+                           intake=self.intake, conductor=self.conductor, journal=self.journal, echo=self.lines.append)
         self.service = service_for(ctx)
         self.service.start()
         self.url = self.service.url

@@ -26,7 +26,10 @@ from gameday.model.policy import ProjectConfig
 from gameday.model.scenario import Scenario
 from gameday.notify import service_for
 from gameday.project import Project
-from gameday.services import DrillContext
+from gameday.drill.assemble import DrillContext, DrillOptions
+from gameday.loader import LoadedScenario
+from gameday.model.terms import Mode
+from gameday.targets import TargetInfo
 
 pytestmark = pytest.mark.integration
 
@@ -111,10 +114,24 @@ def project(tmp_path: Path, r: Receiver) -> Project:
     return Project(root=tmp_path, config=config)
 
 
-def context(tmp_path: Path, r: Receiver, journal: JournalWriter, conductor: Conductor | None, mode: str = "gameday") -> DrillContext:
+def context(tmp_path: Path, r: Receiver, journal: JournalWriter, conductor: Conductor | None, mode: Mode = "gameday",
+            notify: bool = True) -> DrillContext:
     sc = conductor.scenario if conductor else scenario()
-    return DrillContext(scenario=sc, loaded=None, project=project(tmp_path, r), mode=mode, drill_id="d1", state_dir=tmp_path,
-                        target_url=None, target=None, conductor=conductor, journal=journal)  # fmt: skip
+    conductor = conductor or Conductor(sc, journal, journal.clock, mode=mode, drill_id="d1", injectors={})
+    loaded = LoadedScenario(scenario=sc, path=tmp_path / "notify.yaml", base_dir=tmp_path, project_root=tmp_path)
+    return DrillContext(project=project(tmp_path, r), loaded=loaded, options=DrillOptions(mode=mode, notify=notify),
+                        drill_id="d1", state_dir=tmp_path, target=TargetInfo(None, {}, {}, {}, {}),
+                        webhook_url="http://127.0.0.1:9/webhooks/alertmanager", intake=NoIntake(), conductor=conductor,
+                        journal=journal)  # fmt: skip
+
+
+class NoIntake:
+    """This test's drills take in no webhooks (the notifier never uses the intake)."""
+
+    url = "http://127.0.0.1:9"
+
+    def stop(self, *, wait: bool = True) -> None:
+        return None
 
 
 def notifications(path: Path) -> dict[str, list[NotificationSent | NotificationFailed]]:
@@ -218,8 +235,6 @@ def test_no_channels_or_notify_off_means_no_service(tmp_path, receiver):
     journal = JournalWriter(tmp_path / "journal.jsonl", FakeClock(), fsync=False)
     ctx = context(tmp_path, receiver, journal, None)
     assert service_for(ctx) is not None
-    ctx.options["notify"] = False
-    assert service_for(ctx) is None
-    ctx.options.clear()
+    assert service_for(context(tmp_path, receiver, journal, None, notify=False)) is None
     ctx.project = Project(root=tmp_path, config=ProjectConfig())
     assert service_for(ctx) is None

@@ -17,6 +17,7 @@ from gameday.model.events import (
     LoadStats,
     Payload,
     ResponderJoined,
+    RoleAssigned,
     make_event,
 )
 from gameday.web.state import describe_row, room_state, visible
@@ -161,3 +162,18 @@ def test_visibility_rules():
     assert not visible(ev(3, LoadStats(t_from=0.0, t_to=1.0), 1.0), True)
     assert not visible(ev(4, FaultSkipped(fault="x", by="facilitator"), 1.0), False)
     assert visible(ev(4, FaultSkipped(fault="x", by="facilitator"), 1.0), True)
+
+
+def test_role_holders_hand_roles_over_and_roles_of_is_the_latest_still_held():
+    from gameday.model.roles import role_holders, roles_held, roles_of
+
+    events = [ev(i, RoleAssigned(person=p, role=r, by="facilitator"), float(i)) for i, (p, r) in enumerate([
+        ("alice", "incident-commander"), ("alice", "tech-lead"), ("bob", "comms-lead"),
+        ("bob", "tech-lead"),  # handed over: alice no longer holds it
+        ("", "scribe"), ("carol", ""),  # incomplete assignments count for nothing
+    ])]  # fmt: skip
+    assert role_holders(events) == {"incident-commander": "alice", "tech-lead": "bob", "comms-lead": "bob"}
+    assert roles_of(events) == {"alice": "incident-commander", "bob": "tech-lead"}  # bob's latest, alice's left
+    assert roles_held(events, "bob") == ["comms-lead", "tech-lead"] and roles_held(events, "carol") == []
+    assert role_holders(events[:2]) == {"incident-commander": "alice", "tech-lead": "alice"}  # as it was then
+    assert role_holders([ev(0, ResponderJoined(person="dana", role="scribe"), 0.0)]) == {}  # joining gives no role
