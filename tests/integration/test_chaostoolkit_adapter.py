@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from gameday.ports import ChaosToolkitRollback
 from gameday.adapters.chaostoolkit import ChaosToolkitInjector, ChaosToolkitRunner
 from gameday.errors import ConfigError
 from gameday.injectors import injector_for_fault, injector_from_spec, runner_for_runbook
@@ -81,7 +82,8 @@ def test_python_provider_injects_and_rolls_back_off_the_main_thread(tmp_path):
     (run,) = result.runs
     assert (run.name, run.phase, run.provider, run.status, run.error) == ("write marker", "method", "python", "succeeded", None)
     assert run.output == f"wrote {marker}" and run.duration >= 0
-    assert result.rollback["kind"] == "chaostoolkit" and json.loads(json.dumps(result.rollback)) == result.rollback
+    assert isinstance(result.rollback, ChaosToolkitRollback)
+    assert ChaosToolkitRollback.model_validate_json(result.rollback.model_dump_json()) == result.rollback
 
     back = off_main_thread(inj.rollback)
     assert back.ok and not marker.exists()
@@ -178,10 +180,11 @@ def test_from_experiment_merges_configuration_secrets_and_refs(tmp_path, monkeyp
     assert result.ok, result.error
     assert [r.name for r in result.runs] == ["write", "probe"] and marker.read_text() == "dflt"
     spec = result.rollback
-    assert spec["configuration"]["path"] == str(marker)
-    assert spec["secrets"] == {"auth": {"token": {"type": "env", "key": "GAMEDAY_TEST_TOKEN"}}}  # never the resolved value
-    assert "s3cret" not in json.dumps(spec)
-    back = off_main_thread(injector_from_spec(json.loads(json.dumps(spec))).rollback)
+    assert isinstance(spec, ChaosToolkitRollback)
+    assert spec.configuration["path"] == str(marker)
+    assert spec.secrets == {"auth": {"token": {"type": "env", "key": "GAMEDAY_TEST_TOKEN"}}}  # never the resolved value
+    assert "s3cret" not in spec.model_dump_json()
+    back = off_main_thread(injector_from_spec(ChaosToolkitRollback.model_validate_json(spec.model_dump_json())).rollback)
     assert back.ok and not marker.exists()
 
 

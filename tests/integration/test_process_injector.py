@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gameday.ports import ProcessRollback
 from gameday.adapters.probes import HttpProbe
 from gameday.adapters.process import ProcessInjector, ProcessRestarter, find_pids, locate, proc_info, resolve_selector
 from gameday.errors import ConfigError, InjectionError
@@ -47,7 +48,8 @@ def test_stop_makes_probe_time_out_and_rollback_continues(service):
     assert (run.name, run.provider, run.phase, run.status) == ("SIGSTOP web", "signal", "method", "succeeded")
     pid = read_pid(pid_file)
     assert proc_info(pid).state == "T"
-    assert result.rollback | {} == inj.ledger_spec() and result.rollback["pid"] == pid and result.rollback["start_time"]
+    assert isinstance(result.rollback, ProcessRollback)
+    assert result.rollback == inj.ledger_spec() and result.rollback.pid == pid and result.rollback.start_time
     seen = probe.probe()
     assert not seen.ok and seen.detail == "timeout after 0.3s"
 
