@@ -1,7 +1,7 @@
 """An in-process drill wired like ``gameday run`` wires one, minus the demo and the subprocess.
 
 Assembled by the one composition root (``gameday.drill.assemble``). Real parts:
-:class:`~gameday.conductor.Conductor` on a :class:`~gameday.clock.SystemClock`,
+:class:`~gameday.drill.conductor.Conductor` on a :class:`~gameday.clock.SystemClock`,
 a :class:`~gameday.journal.JournalWriter` with fsync on, the real fault ledger, the real
 webhook intake (``make_intake_app`` under uvicorn in a ``BackgroundServer`` thread, with
 the same sink as the runner's), the real probe loop (``ProbeSet``, 4 Hz, against
@@ -53,7 +53,7 @@ def fault(fid: str, at: str, **extra: Any) -> dict[str, Any]:
 
 
 def _timed_ledger_class():
-    from gameday.ledger import FaultLedger
+    from gameday.drill.ledger import FaultLedger
 
     class TimedLedger(FaultLedger):
         """The real fault ledger; also notes how long each ``record`` (written before FaultInjected) took."""
@@ -83,7 +83,7 @@ class Drill:
         from dataclasses import replace
 
         from gameday.drill.assemble import DrillOptions, Factories, assemble
-        from gameday.liveview import LiveView
+        from gameday.drill.liveview import LiveView
         from gameday.loader import LoadedScenario
         from gameday.model.policy import ProjectConfig
         from gameday.project import Project

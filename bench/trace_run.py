@@ -70,14 +70,14 @@ def main() -> int:
     import gameday.analysis.postmortem as postmortem
     import gameday.analysis.render as render
     import gameday.analysis.scorecard as scorecard
-    import gameday.conductor as conductor
     import gameday.demo.control as control
+    import gameday.drill.conductor as conductor
+    import gameday.drill.observing as observing
     import gameday.loader as loader
-    import gameday.observing as observing
     import gameday.web.server as server
 
     span("import the modules run_drill imports (to wrap them)", t, time.perf_counter(), 0)
-    wrap(runner, "prepare_target", "runner.prepare_target")  # the name runner.py calls (from gameday.targets)
+    wrap(runner, "prepare_target", "runner.prepare_target")  # the name runner.py calls (from gameday.drill.targets)
     for name in ("_start_intake", "_build_effects", "_build_probes", "_open_journal",
                  "_run_with_signals", "_report"):
         wrap(runner, name, f"runner.{name}")

@@ -6,7 +6,7 @@ The package is layered (see ARCHITECTURE.md):
 * :mod:`gameday.loader` — YAML to model, every error with ``FILE:LINE:COL``.
 * :mod:`gameday.journal` — the append-only JSON Lines event log of a drill.
 * :mod:`gameday.clock` — the clock protocol, a system clock and a fake one for tests.
-* :mod:`gameday.conductor` — plays a scenario against a target.
+* :mod:`gameday.drill.conductor` — plays a scenario against a target.
 * :mod:`gameday.analysis` — scorecard and postmortem, pure functions of journals.
 
 Importing this package has no side effects and imports no heavy library.

@@ -105,7 +105,7 @@ def postmortem(journal: Path, fmt: Literal["md", "html"], output: Path | None, t
     from gameday.analysis.postmortem import render_postmortem
     from gameday.analysis.scorecard import score_journal
     from gameday.journal import read_journal
-    from gameday.project import load_project
+    from gameday.loader import load_project
 
     j = read_journal(journal)
     project = load_project(Path.cwd())
@@ -167,8 +167,8 @@ def _fast_exit() -> None:
 @_guard
 def recover() -> None:
     """Roll back every fault the fault ledger still holds open (after a crash)."""
-    from gameday.ledger import recover_open_faults
-    from gameday.project import load_project
+    from gameday.drill.ledger import recover_open_faults
+    from gameday.loader import load_project
 
     project = load_project(Path.cwd())
     lines = recover_open_faults(project.state_path)
@@ -207,7 +207,7 @@ def demo_up(webhook_url: str | None, monitoring: str, cpus: str | None) -> None:
     """Start the demo in the background on free loopback ports."""
     from gameday.demo.control import demo_down as down
     from gameday.demo.control import demo_up as up
-    from gameday.project import load_project
+    from gameday.loader import load_project
 
     state = load_project(Path.cwd()).state_path
     if monitoring == "builtin":
@@ -234,7 +234,7 @@ def demo_up(webhook_url: str | None, monitoring: str, cpus: str | None) -> None:
 def demo_down() -> None:
     """Stop the demo and reap its processes."""
     from gameday.demo.control import demo_down as down
-    from gameday.project import load_project
+    from gameday.loader import load_project
 
     click.echo(down(load_project(Path.cwd()).state_path))
 
@@ -244,7 +244,7 @@ def demo_down() -> None:
 def demo_status() -> None:
     """Show the demo's processes, roles and ports."""
     from gameday.demo.control import demo_status as status
-    from gameday.project import load_project
+    from gameday.loader import load_project
 
     click.echo(status(load_project(Path.cwd()).state_path))
 
@@ -255,7 +255,7 @@ def demo_reset() -> None:
     """Restore the running demo to a clean slate (db-a primary, everything running, catalog back)."""
     from gameday.demo.control import attach_demo
     from gameday.errors import DemoError
-    from gameday.project import load_project
+    from gameday.loader import load_project
 
     handle = attach_demo(load_project(Path.cwd()).state_path)
     if handle is None:
@@ -287,8 +287,8 @@ def act(drill: str, action: str, args: tuple[str, ...], as_: str | None, role: s
     """
     import json
 
-    from gameday.client import ControlRoomClient, build_request, find_drill
-    from gameday.project import load_project
+    from gameday.loader import load_project
+    from gameday.web.client import ControlRoomClient, build_request, find_drill
 
     ref = find_drill(drill, load_project(Path.cwd()).state_path, token)
     with ControlRoomClient(ref) as client:
@@ -321,8 +321,8 @@ def status(drill: str, token: str | None, lines: int, as_json: bool) -> None:
     """Show a running drill: roles, incident, countdowns, runbooks and the timeline (DRILL as for 'act')."""
     import json
 
-    from gameday.client import ControlRoomClient, find_drill, format_status
-    from gameday.project import load_project
+    from gameday.loader import load_project
+    from gameday.web.client import ControlRoomClient, find_drill, format_status
 
     ref = find_drill(drill, load_project(Path.cwd()).state_path, token)
     with ControlRoomClient(ref) as client:

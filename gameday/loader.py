@@ -2,7 +2,7 @@
 
 Every problem is collected and raised at once as a
 :class:`~gameday.errors.ScenarioError`, each located as ``FILE:LINE:COL: path: message``
-(see :mod:`gameday.yamlmarks` for the YAML side: size limit, UTF-8, duplicate keys,
+(see :mod:`gameday.yamlio.marks` for the YAML side: size limit, UTF-8, duplicate keys,
 alias bombs).
 
 Beyond the model's own checks (types, unknown keys, ids, references, timing), the loader
@@ -16,7 +16,7 @@ checks the files a scenario references:
   chaoslib's own validator, activity by activity, so each problem points at the offending
   activity; a fault's experiment must also have ``rollbacks``. Inline ``activities`` and
   ``rollbacks`` of faults and runbooks are validated the same way. Those checks live in
-  :mod:`gameday.experiments`: chaoslib is imported only when a scenario is loaded (never
+  :mod:`gameday.yamlio.experiments`: chaoslib is imported only when a scenario is loaded (never
   at import), and it imports the Python modules that python providers name.
 * ``load.locustfile`` (``demo``, or a path resolved like the others) must be a Python file
   that compiles — it is never imported (locust monkey-patches the process) — and each of
@@ -37,30 +37,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
+from gameday.drill.responders import check_script
 from gameday.errors import Problem, ScenarioError
-from gameday.experiments import activity_problems, check_experiment
+from gameday.model.policy import ProjectConfig
 from gameday.model.scenario import Scenario
-from gameday.modelerrors import validate_data
-from gameday.project import find_root
-from gameday.yamlmarks import (
-    Marks,
-    load_yaml_file,
-    load_yaml_text,
-    parse_yaml,
-    read_text,
-)
+from gameday.project import PROJECT_FILE, Project, find_root
+from gameday.yamlio.experiments import activity_problems, check_experiment
+from gameday.yamlio.files import load_model, read_data, without_echoes
+from gameday.yamlio.marks import Marks
+from gameday.yamlio.modelerrors import validate_data
 
-__all__ = [
-    "LoadedScenario",
-    "json_schema_text",
-    "load_model",
-    "load_scenario",
-    "load_yaml_file",
-    "load_yaml_text",
-    "validate_paths",
-]
+__all__ = ["LoadedScenario", "json_schema_text", "load_project", "load_scenario", "validate_paths"]
 
 Loc = tuple[Any, ...]
 
@@ -92,53 +79,6 @@ def _display(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def _read_data(path: Path, name: str) -> tuple[Any, Marks | None, list[Problem]]:
-    """Read and parse a YAML (or JSON) file: ``(data, marks, problems)``; marks None when unreadable.
-
-    A ``.json`` file is read by ``json`` (as Chaos Toolkit does); YAML only locates its nodes.
-    """
-    try:
-        text = read_text(path, name)
-    except ScenarioError as exc:
-        return None, None, exc.problems
-    if path.suffix.lower() != ".json":
-        try:
-            return parse_yaml(text, name)
-        except ScenarioError as exc:
-            return None, None, exc.problems
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, None, [Problem(name, exc.lineno, exc.colno, "", f"JSON syntax: {exc.msg}")]
-    except RecursionError:
-        return None, None, [Problem(name, 1, 1, "", "JSON nested too deeply")]
-    try:
-        _, marks, problems = parse_yaml(text, name)
-    except ScenarioError:  # valid JSON that YAML 1.1 cannot read (tabs...): problems fall on line 1
-        marks, problems = Marks(), []
-    return data, marks, problems
-
-
-def _without_echoes(model_problems: list[Problem], yaml_problems: list[Problem]) -> list[Problem]:
-    """Drop model problems at a path the YAML reader already reported (e.g. an unsupported tag)."""
-    seen = {p.path for p in yaml_problems if p.path}
-    return [p for p in model_problems if p.path not in seen]
-
-
-def load_model[M: BaseModel](path: Path | str, model_cls: type[M]) -> M:
-    """Load any YAML file into ``model_cls``; raises ScenarioError with every located problem."""
-    path = Path(path)
-    name = str(path)
-    data, marks, problems = _read_data(path, name)
-    if marks is None:
-        raise ScenarioError(problems)
-    model, more = validate_data(data, marks, model_cls, name)
-    more = _without_echoes(more, problems)
-    if problems or more or model is None:
-        raise ScenarioError(problems + more)
-    return model
-
-
 def load_scenario(path: Path | str) -> LoadedScenario:
     """Load, validate and resolve a scenario file (see the module docstring for the rules).
 
@@ -147,11 +87,11 @@ def load_scenario(path: Path | str) -> LoadedScenario:
     """
     given = Path(path)
     name = str(given)
-    data, marks, problems = _read_data(given, name)
+    data, marks, problems = read_data(given, name)
     if marks is None:
         raise ScenarioError(problems)
     scenario, model_problems = validate_data(data, marks, Scenario, name)
-    problems += _without_echoes(model_problems, problems)
+    problems += without_echoes(model_problems, problems)
     resolved = given.resolve()
     base_dir = resolved.parent
     root = find_root(base_dir)
@@ -160,7 +100,6 @@ def load_scenario(path: Path | str) -> LoadedScenario:
         refs.collect(data)
     problems += refs.problems
     if scenario is not None and refs.responders is not None:  # the scripted responders, checked against it
-        from gameday.responders import check_script
 
         problems += check_script(refs.responders, scenario)
     if problems or scenario is None:
@@ -276,7 +215,7 @@ class _References:
             return None
         name = _display(path)
         if (path, fault) not in self.checked:
-            data, marks, problems = _read_data(path, name)
+            data, marks, problems = read_data(path, name)
             if marks is not None:
                 problems += check_experiment(data, marks, name, fault=fault)
             self.problems += problems
@@ -352,3 +291,10 @@ def json_schema_text() -> str:
         "title": "gameday scenario (apiVersion gameday/v1)",
     }
     return json.dumps({**head, **schema}, indent=2, ensure_ascii=False)
+
+
+def load_project(start: Path) -> Project:
+    """The project at or above ``start``: ``gameday.yaml`` if there is one (errors located like scenario errors)."""
+    root = find_root(start.resolve())
+    file = root / PROJECT_FILE
+    return Project(root=root, config=load_model(file, ProjectConfig) if file.is_file() else ProjectConfig())

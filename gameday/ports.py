@@ -124,7 +124,7 @@ class Observer(Protocol):
 
 
 class Ledger(Protocol):
-    """Where a fault's rollback is written before injection (see :mod:`gameday.ledger`)."""
+    """Where a fault's rollback is written before injection (see :mod:`gameday.drill.ledger`)."""
 
     def ensure_clear(self) -> None:
         """Refuse to start (a one-line error) while a fault of an earlier drill is still open."""

@@ -1,4 +1,4 @@
-"""The project: ``gameday.yaml`` (optional) and where state lives."""
+"""The project: ``gameday.yaml`` (optional) and where state lives (loaded by :func:`gameday.loader.load_project`)."""
 
 from __future__ import annotations
 
@@ -31,14 +31,3 @@ def find_root(start: Path) -> Path:
         if (folder / PROJECT_FILE).is_file():
             return folder
     return start
-
-
-def load_project(start: Path) -> Project:
-    """Load ``gameday.yaml`` if there is one (errors located like scenario errors)."""
-    root = find_root(start.resolve())
-    file = root / PROJECT_FILE
-    if not file.is_file():
-        return Project(root=root, config=ProjectConfig())
-    from gameday.loader import load_model
-
-    return Project(root=root, config=load_model(file, ProjectConfig))

@@ -6,6 +6,6 @@
   SIGSTOP/SIGCONT) and the process restart runbook.
 * :mod:`gameday.adapters.probes` — the conductor's own steady-state probes (HTTP, process).
 
-Only the conductor (through :mod:`gameday.injectors`) imports these modules; heavy
+Only the conductor (through :mod:`gameday.drill.injectors`) imports these modules; heavy
 libraries (chaoslib, httpx) are imported inside functions, never at import time.
 """

@@ -16,7 +16,7 @@ from typing import Any
 
 from gameday.adapters.locust import request_names
 from gameday.errors import Problem, ScenarioError
-from gameday.yamlmarks import read_text
+from gameday.yamlio.marks import read_text
 
 __all__ = ["check_locustfile"]
 

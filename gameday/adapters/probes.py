@@ -6,7 +6,7 @@
   set-up); ``https://`` ones an ``httpx.Client``, imported on first use.
 * :class:`ProcessProbe` — healthy iff the named process runs and is not stopped.
 
-:func:`build_probes` makes one probe per steady-state check (``gameday.observing.ProbeSet``
+:func:`build_probes` makes one probe per steady-state check (``gameday.drill.observing.ProbeSet``
 runs them, one thread per check). ``close()`` releases a probe's connections.
 
 Every probe is thread-safe and reusable. ``Observation.at`` is the monotonic time the

@@ -7,7 +7,7 @@ Public API::
     render_update(audience, facts, templates_dir=None) -> str
 
 ``audience`` is ``internal``, ``external`` or ``executive`` (:data:`gameday.model.terms.AUDIENCES`).
-Delivery to chat webhooks is :mod:`gameday.notify`. Importing this package imports no jinja2.
+Delivery to chat webhooks is :mod:`gameday.notify.service`. Importing this package imports no jinja2.
 """
 
 from __future__ import annotations

@@ -28,11 +28,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from gameday.adapters.pids import live_state
 from gameday.demo.httpkit import HTTPFailure, request_json
 from gameday.demo.proc import child_env, pid_alive, wait_gone
 from gameday.errors import ConfigError, DemoError
 from gameday.model.cpus import DEMO_CPUS_ENV, check_setting
-from gameday.procs import live_state
 
 STOP_TIMEOUT = 10.0
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gameday.adapters.pids import pid_alive, proc_state  # noqa: F401 - the demo imports them from here
 from gameday.demo.httpkit import HTTPFailure, Pool, reserve_port
-from gameday.procs import pid_alive, proc_state  # noqa: F401 - the demo imports them from here
 
 
 def package_root() -> str:

@@ -23,15 +23,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gameday.clock import Clock, PausableClock, SystemClock
-from gameday.conductor import Conductor, DrillResult
+from gameday.drill.conductor import Conductor, DrillResult
+from gameday.drill.context import DrillContext, DrillOptions, Echo
 from gameday.drill.reports import Outputs
+from gameday.drill.targets import TargetInfo
 from gameday.errors import ConfigError
 from gameday.journal import JournalWriter
 from gameday.loader import LoadedScenario
 from gameday.model.alerts import Alert
 from gameday.model.events import AlertReceived, Event, TargetDescription
 from gameday.model.scenario import Scenario
-from gameday.model.terms import Mode
 from gameday.ports import (
     ControlRoom,
     DrillService,
@@ -45,53 +46,8 @@ from gameday.ports import (
     RunbookRunner,
 )
 from gameday.project import Project
-from gameday.targets import TargetInfo
 
 DRILL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-Echo = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class DrillOptions:
-    """What ``gameday run`` was asked for, besides the scenario."""
-
-    mode: Mode = "gameday"
-    out: Path | None = None
-    responders: Path | None = None
-    drill_id: str | None = None
-    host: str = "127.0.0.1"
-    port: int = 0  # 0: a free port
-    web: bool | None = None  # the control room: None lets the mode decide (on in gameday mode)
-    notify: bool = True
-
-
-@dataclass
-class DrillContext:
-    """Everything a drill service may need about the drill being run (typed; no free-form options)."""
-
-    project: Project
-    loaded: LoadedScenario
-    options: DrillOptions
-    drill_id: str
-    state_dir: Path
-    target: TargetInfo
-    webhook_url: str
-    intake: IntakeServer
-    conductor: Conductor
-    journal: JournalWriter
-    echo: Echo = print
-
-    @property
-    def scenario(self) -> Scenario:
-        return self.loaded.scenario
-
-    @property
-    def mode(self) -> Mode:
-        return self.options.mode
-
-    @property
-    def target_url(self) -> str | None:
-        return self.target.url
 
 
 #: The intake's sink: one webhook delivery (format, raw payload, parsed alerts) -> its journal event.
@@ -113,7 +69,7 @@ Effects = tuple[dict[str, Injector], dict[str, RunbookRunner]]
 
 
 def _ledger(state: Path) -> Ledger:
-    from gameday.ledger import FaultLedger
+    from gameday.drill.ledger import FaultLedger
 
     return FaultLedger(state)
 
@@ -127,7 +83,7 @@ def _intake(sink: IntakeSink, clock: Clock, auth_verifier: object, host: str, po
 
 
 def _effects(loaded: LoadedScenario, target: TargetInfo, clock: Clock, log_dir: Path) -> Effects:
-    from gameday.injectors import injector_for_fault, runner_for_runbook
+    from gameday.drill.injectors import injector_for_fault, runner_for_runbook
 
     def experiment(path: Path | None) -> dict[str, object] | None:
         return None if path is None else loaded.experiments[str(path)]
@@ -146,13 +102,13 @@ def _effects(loaded: LoadedScenario, target: TargetInfo, clock: Clock, log_dir: 
 
 def _probes(sc: Scenario, target: TargetInfo, clock: Clock) -> ProbeLoop:
     from gameday.adapters.probes import build_probes
-    from gameday.observing import ProbeSet
+    from gameday.drill.observing import ProbeSet
 
     return ProbeSet(build_probes(sc.steady_state, target.url or "", target.processes, clock=clock), sc.timing.probe_interval)
 
 
 def _load(ctx: DrillContext) -> LoadDriver | None:
-    from gameday.load import service_for
+    from gameday.load.service import service_for
 
     return service_for(ctx)
 
@@ -170,13 +126,13 @@ def _control_room(ctx: DrillContext) -> ControlRoom | None:
 
 
 def _notify(ctx: DrillContext) -> Notifier | None:
-    from gameday.notify import service_for
+    from gameday.notify.service import service_for
 
     return service_for(ctx)
 
 
 def _live_view(sc: Scenario, journal: JournalWriter, echo: Echo) -> AbstractContextManager[object]:
-    from gameday.liveview import LiveView
+    from gameday.drill.liveview import LiveView
 
     return LiveView(sc, journal, echo=echo)
 
@@ -254,9 +210,9 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
     services such as Prometheus are ready in ci mode), and a facilitator may pause it.
     """
     from gameday.adapters.intake_auth import IntakeVerifier
-    from gameday.ledger import acquire_drill_lock
-    from gameday.responders import load_script
-    from gameday.targets import prepare_target, reset_attached_demo
+    from gameday.drill.ledger import acquire_drill_lock
+    from gameday.drill.responders import load_script
+    from gameday.drill.targets import prepare_target, reset_attached_demo
     from gameday.web.auth import is_loopback
 
     make = factories or Factories()
@@ -333,8 +289,7 @@ def run_drill(scenario_path: Path, options: DrillOptions | None = None, *, proje
     """
     from gameday.drill.play import SetupSignals, run_with_signals
     from gameday.drill.reports import write_reports
-    from gameday.loader import load_scenario
-    from gameday.project import load_project
+    from gameday.loader import load_project, load_scenario
 
     say = echo or _say
     opts = options or DrillOptions()

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 
 from gameday.clock import PausableClock
-from gameday.conductor import Conductor, DrillResult
+from gameday.drill.conductor import Conductor, DrillResult
 
 
 class SetupSignals:

@@ -1,6 +1,6 @@
 """Detection from real monitoring: Prometheus, Alertmanager and the drill's silences.
 
-The drill-service seam (:mod:`gameday.services`) calls :func:`service_for`; it returns a
+The composition root (:mod:`gameday.drill.assemble`) calls :func:`service_for`; it returns a
 :class:`~gameday.monitoring.service.MonitoringService` when the scenario drills against
 real Prometheus/Alertmanager (``monitoring.kind: prometheus``), asks for a silence of
 non-drill alerts, or has PromQL checks to bind — else None (the demo's built-in stand-in
@@ -14,22 +14,17 @@ The shipped alert rules live in ``gameday/monitoring/rules/`` (package data).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+from gameday.monitoring.config import needs_service
+
+if TYPE_CHECKING:
+    from gameday.drill.context import DrillContext
+    from gameday.monitoring.service import MonitoringService
 
 
-def prom_checks(sc) -> list[Any]:
-    """The scenario's steady-state checks that are PromQL queries."""
-    return [c for c in sc.steady_state if c.prometheus is not None]
-
-
-def needs_service(sc) -> bool:
-    """Whether the drill needs the monitoring service (decided without importing it)."""
-    mon = sc.monitoring
-    return mon.kind == "prometheus" or mon.silence_other_alerts or bool(prom_checks(sc))
-
-
-def service_for(ctx: Any):
-    """The drill's monitoring service, or None when the scenario needs none."""
+def service_for(ctx: DrillContext) -> MonitoringService | None:
+    """The drill's monitoring service, or None when the scenario needs none (decided without importing it)."""
     if not needs_service(ctx.scenario):
         return None
     from gameday.monitoring.service import MonitoringService

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from gameday.model.scenario import Check, Scenario
+
 SCRAPE_INTERVAL = "1s"
 SCRAPE_TIMEOUT = "500ms"
 EVALUATION_INTERVAL = "1s"
@@ -149,3 +151,14 @@ def describe_matchers(matchers: Sequence[Mapping[str, Any]]) -> str:
     inner = ", ".join(f'{m["name"]}{ops[(bool(m["isRegex"]), bool(m.get("isEqual", True)))]}{json.dumps(m["value"])}'
                       for m in matchers)
     return "{" + inner + "}"
+
+
+def prom_checks(sc: Scenario) -> list[Check]:
+    """The scenario's steady-state checks that are PromQL queries."""
+    return [c for c in sc.steady_state if c.prometheus is not None]
+
+
+def needs_service(sc: Scenario) -> bool:
+    """Whether the drill needs the monitoring service (real Prometheus/Alertmanager, a silence, or PromQL checks)."""
+    mon = sc.monitoring
+    return mon.kind == "prometheus" or mon.silence_other_alerts or bool(prom_checks(sc))

@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gameday.adapters.pids import live_state, pid_alive
 from gameday.errors import InfrastructureError
-from gameday.procs import live_state, pid_alive
 
 START_TIMEOUT = 20.0
 

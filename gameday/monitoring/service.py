@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 from gameday.errors import ConfigError, InfrastructureError
 from gameday.model.events import Payload, SilenceCreated, SilenceMatcher, SilenceRemoved
-from gameday.monitoring import prom_checks
 from gameday.monitoring.config import (
     DEMO_RULES,
     SHIPPED_RULES,
@@ -39,12 +38,13 @@ from gameday.monitoring.config import (
     alertmanager_config,
     demo_targets,
     describe_matchers,
+    prom_checks,
     silence_matchers,
 )
 from gameday.monitoring.stack import Alertmanager, MonitoringStack, http
 
 if TYPE_CHECKING:
-    from gameday.drill.assemble import DrillContext
+    from gameday.drill.context import DrillContext
 
 SILENCE_MARGIN = 300.0  # seconds a silence outlives the drill's guardrail, in case gameday dies
 SILENCE_RENEW_AFTER = 30.0  # a drill starting later than this after its silence was made renews it
@@ -55,7 +55,7 @@ def check_scenario(sc) -> None:
     """What the model cannot see alone: PromQL checks need a Prometheus; Alertmanager signs no HMAC."""
     mon = sc.monitoring
     if mon.kind != "prometheus" and not mon.prometheus_url:
-        orphans = [c.label for c in prom_checks(sc) if not c.prometheus.url]
+        orphans = [c.label for c in prom_checks(sc) if c.prometheus is not None and not c.prometheus.url]
         if orphans:
             raise ConfigError(f"PromQL check(s) {', '.join(map(repr, orphans))} name no Prometheus: give prometheus.url, "
                               "monitoring.prometheus_url, or monitoring.kind: prometheus")

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the room is imported when a control room starts: a ci drill has none
-    from gameday.drill.assemble import DrillContext
+    from gameday.drill.context import DrillContext
     from gameday.model.load import Business
     from gameday.web.room import ControlRoom
 

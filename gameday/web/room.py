@@ -1,6 +1,6 @@
 """The control room's library face: who may do what, over the conductor's thread-safe inputs.
 
-Every action goes through a :class:`~gameday.conductor.Conductor` method, which journals
+Every action goes through a :class:`~gameday.drill.conductor.Conductor` method, which journals
 it (``ActionRecorded`` with author and role, ``RoleAssigned``, ``FaultSkipped``,
 ``ClockPaused``...); the room itself writes only ``ResponderJoined`` and
 ``ResponderRevoked``. It keeps no drill state: the page state is

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "run"))
-from drillkit import SCENARIOS, assert_no_demo_left, gameday_argv, kinds, read_events, wait_for_event  # noqa: E402
+from drillkit import SCENARIOS, assert_no_demo_left, gameday_argv, kinds, read_events, wait_for_event
 
-from gameday.client import build_request, find_drill, format_status  # noqa: E402
-from gameday.errors import ConfigError, InputError  # noqa: E402
+from gameday.errors import ConfigError, InputError
+from gameday.web.client import build_request, find_drill, format_status
 
 pytestmark = pytest.mark.integration
 DB = SCENARIOS / "checkout-db-primary-failure.yaml"

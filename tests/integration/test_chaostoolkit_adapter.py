@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from gameday.ports import ChaosToolkitRollback
 from gameday.adapters.chaostoolkit import ChaosToolkitInjector, ChaosToolkitRunner
+from gameday.drill.injectors import injector_for_fault, injector_from_spec, runner_for_runbook
 from gameday.errors import ConfigError
-from gameday.injectors import injector_for_fault, injector_from_spec, runner_for_runbook
 from gameday.model.scenario import Fault, Runbook
+from gameday.ports import ChaosToolkitRollback
 
 TARGETS = Path(__file__).resolve().parents[1] / "fixtures" / "targets"
 pytestmark = pytest.mark.integration
@@ -50,7 +50,7 @@ def http_server():
     class Handler(BaseHTTPRequestHandler):
         calls: list[str] = []
 
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             Handler.calls.append(self.path)
             code = int(self.path.rsplit("/", 1)[-1]) if self.path.startswith("/status/") else 200
             body = json.dumps({"path": self.path}).encode()
@@ -214,7 +214,7 @@ def test_bad_faults_are_refused_at_construction():
 
 def test_importing_adapters_loads_no_heavy_library():
     code = (
-        "import sys, gameday.cli, gameday.injectors, gameday.ledger, gameday.adapters.chaostoolkit, gameday.adapters.probes; "
+        "import sys, gameday.cli, gameday.drill.injectors, gameday.drill.ledger, gameday.adapters.chaostoolkit, gameday.adapters.probes; "
         "heavy = [m for m in ('chaoslib', 'httpx', 'requests') if m in sys.modules]; assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -21,9 +21,12 @@ import pytest
 from gameday.adapters.webhooks import make_intake_app
 from gameday.analysis.scorecard import score_journal
 from gameday.clock import PausableClock, SystemClock
-from gameday.conductor import Conductor
+from gameday.drill.conductor import Conductor
+from gameday.drill.context import DrillContext, DrillOptions
+from gameday.drill.targets import TargetInfo
 from gameday.fakes import FakeInjector, FakeLedger, FakeProbe, FakeRunbook
 from gameday.journal import JournalWriter, read_journal
+from gameday.loader import LoadedScenario
 from gameday.model.events import (
     ActionRecorded,
     ClockPaused,
@@ -43,10 +46,7 @@ from gameday.model.events import (
 )
 from gameday.model.policy import ProjectConfig
 from gameday.model.scenario import Scenario
-from gameday.drill.assemble import DrillContext, DrillOptions
-from gameday.loader import LoadedScenario
 from gameday.project import Project
-from gameday.targets import TargetInfo
 from gameday.web.controlroom import service_for
 from gameday.web.server import BackgroundServer
 

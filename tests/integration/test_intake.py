@@ -1,7 +1,7 @@
 """The webhook intake over real HTTP, journaling into a real conductor's journal.
 
 Each test starts the intake (``make_intake_app`` under uvicorn in a ``BackgroundServer``)
-wired to a live :class:`~gameday.conductor.Conductor` on the system clock, as
+wired to a live :class:`~gameday.drill.conductor.Conductor` on the system clock, as
 ``gameday run`` wires them: 200/400/401/413/415 answers, every delivery journaled,
 refusals journaled as refused and never as detection, vendor samples accepted.
 """
@@ -25,7 +25,7 @@ from gameday.adapters import webhooks
 from gameday.adapters.intake_auth import IntakeVerifier
 from gameday.adapters.webhooks import make_intake_app
 from gameday.clock import SystemClock
-from gameday.conductor import Conductor
+from gameday.drill.conductor import Conductor
 from gameday.fakes import FakeInjector, FakeProbe
 from gameday.journal import JournalWriter, events_of, read_journal
 from gameday.model.events import ActionRecorded, AlertReceived, DetectionRecorded, Event, FaultInjected, Payload

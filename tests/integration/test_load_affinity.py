@@ -23,7 +23,7 @@ from types import SimpleNamespace
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "run"))
-from drillkit import (  # noqa: E402
+from drillkit import (
     ROOT,
     SCENARIOS,
     Workspace,
@@ -34,9 +34,9 @@ from drillkit import (  # noqa: E402
     wait_for,
 )
 
-from gameday.journal import events_of  # noqa: E402
-from gameday.model.cpus import format_cpu_list, resolve  # noqa: E402
-from gameday.model.events import LoadFailed, LoadStarted, LoadStats  # noqa: E402
+from gameday.journal import events_of
+from gameday.model.cpus import format_cpu_list, resolve
+from gameday.model.events import LoadFailed, LoadStarted, LoadStats
 
 pytestmark = pytest.mark.integration
 
@@ -163,7 +163,7 @@ def _service(tmp_path: Path, host: str, cpus: str, made: dict[str, list], worker
     exist, for the fixture to stop and close whatever happens."""
     from gameday.clock import SystemClock
     from gameday.journal import JournalWriter
-    from gameday.load import service_for
+    from gameday.load.service import service_for
     from gameday.model.events import DrillStarted
     from gameday.model.policy import DEFAULT_POLICY
     from gameday.model.scenario import Scenario

@@ -18,18 +18,18 @@ import pytest
 import yaml
 
 from gameday.clock import FakeClock
-from gameday.conductor import Conductor, ScriptedAction
+from gameday.drill.conductor import Conductor, ScriptedAction
+from gameday.drill.context import DrillContext, DrillOptions
+from gameday.drill.targets import TargetInfo
 from gameday.fakes import FakeInjector
 from gameday.journal import JournalWriter, read_journal
+from gameday.loader import LoadedScenario
 from gameday.model.events import ActionDetails, DrillStarted, NotificationFailed, NotificationSent
 from gameday.model.policy import ProjectConfig
 from gameday.model.scenario import Scenario
-from gameday.notify import service_for
-from gameday.project import Project
-from gameday.drill.assemble import DrillContext, DrillOptions
-from gameday.loader import LoadedScenario
 from gameday.model.terms import Mode
-from gameday.targets import TargetInfo
+from gameday.notify.service import service_for
+from gameday.project import Project
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +47,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 if self.path == "/hang":
                     receiver.release.wait(10)

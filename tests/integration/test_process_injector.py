@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from gameday.ports import ProcessRollback
 from gameday.adapters.probes import HttpProbe
 from gameday.adapters.process import ProcessInjector, ProcessRestarter, find_pids, locate, proc_info, resolve_selector
+from gameday.drill.injectors import injector_for_fault, injector_from_spec
 from gameday.errors import ConfigError, InjectionError
-from gameday.injectors import injector_for_fault, injector_from_spec
 from gameday.model.scenario import Check, Fault, ProcessSelector
+from gameday.ports import ProcessRollback
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "targets"))
-from harness import free_port, kill_quietly, read_pid, start_tiny, tiny_argv, wait_for  # noqa: E402
+from harness import free_port, kill_quietly, read_pid, start_tiny, tiny_argv, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -46,7 +46,7 @@ from gameday.monitoring.stack import Alertmanager, MonitoringStack, free_port, h
 from gameday.web.server import BackgroundServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "run"))
-from drillkit import SCENARIOS, Workspace, assert_no_demo_left, first, kinds, pids_with_token, read_events  # noqa: E402
+from drillkit import SCENARIOS, Workspace, assert_no_demo_left, first, kinds, pids_with_token, read_events
 
 pytestmark = pytest.mark.integration
 
@@ -215,12 +215,12 @@ def test_external_monitoring_service_silences_journals_and_binds_promql(binaries
     from types import SimpleNamespace
 
     from gameday.clock import SystemClock
+    from gameday.drill.observing import ProbeSet
     from gameday.journal import JournalWriter, read_journal
     from gameday.model.events import DrillStarted, SilenceCreated, SilenceRemoved
     from gameday.model.policy import DEFAULT_POLICY
     from gameday.model.scenario import Scenario
     from gameday.monitoring import service_for
-    from gameday.observing import ProbeSet
 
     stack = MonitoringStack([], [], None).start(wait_targets=0)
     with stack:
@@ -275,12 +275,11 @@ def test_external_monitoring_service_silences_journals_and_binds_promql(binaries
 def test_silence_is_removed_when_a_drill_is_aborted(binaries, tmp_path, monkeypatch, lobby):
     """A real conductor aborted mid-drill (as on SIGINT): the silence goes at the rollback, journaled.
     With ``lobby`` the drill starts "long" after the silence was made: it is renewed at the start."""
-    import gameday.monitoring.service as service_module
-
     from types import SimpleNamespace
 
+    import gameday.monitoring.service as service_module
     from gameday.clock import SystemClock
-    from gameday.conductor import Conductor
+    from gameday.drill.conductor import Conductor
     from gameday.fakes import FakeInjector, FakeProbe
     from gameday.journal import JournalWriter, events_of, read_journal
     from gameday.model.events import SilenceCreated

@@ -11,15 +11,15 @@ import pytest
 
 from gameday.adapters.probes import HttpProbe
 from gameday.adapters.process import ProcessInjector, proc_info
+from gameday.drill.ledger import FaultLedger
 from gameday.journal import read_journal
-from gameday.ledger import FaultLedger
 from gameday.model.events import ActivityRan, DrillStarted, FaultInjected, FaultRolledBack, make_event
 from gameday.model.policy import DEFAULT_POLICY
 from gameday.model.scenario import Check, ProcessSelector, Scenario
 from gameday.ports import ChaosToolkitRollback, ProcessRollback
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "targets"))
-from harness import free_port, kill_quietly, read_pid, start_tiny, tiny_argv  # noqa: E402
+from harness import free_port, kill_quietly, read_pid, start_tiny, tiny_argv
 
 pytestmark = pytest.mark.integration
 GAMEDAY = Path(sys.executable).parent / "gameday"

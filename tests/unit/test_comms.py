@@ -33,7 +33,7 @@ from gameday.model.load import Business
 from gameday.model.policy import DEFAULT_POLICY, SeverityPolicy
 from gameday.model.scenario import Scenario
 from gameday.model.terms import AUDIENCES
-from gameday.notify import Update, slack_payload, teams_payload
+from gameday.notify.service import Update, slack_payload, teams_payload
 
 XSS = "<script>alert(1)</script>"
 
@@ -387,7 +387,7 @@ def test_filters():
 
 
 def test_importing_comms_does_not_import_jinja2():
-    code = "import sys, gameday.comms, gameday.notify; print('jinja2' in sys.modules, 'httpx' in sys.modules)"
+    code = "import sys, gameday.comms, gameday.notify.service; print('jinja2' in sys.modules, 'httpx' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
 

@@ -7,12 +7,25 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gameday.model.alerts import Alert
 from gameday.clock import FakeClock
-from gameday.conductor import Conductor, ScriptedAction
+from gameday.drill.conductor import Conductor, ScriptedAction
 from gameday.fakes import FakeInjector, FakeLedger, FakeProbe, FakeRunbook
 from gameday.journal import JournalWriter, read_journal
-from gameday.model.events import ActionDetails, ActionRecorded, AlertReceived, DetectionRecorded, DrillAborted, FaultInjected, FaultInjectionFailed, FaultRolledBack, FaultSkipped, RecoveryObserved, SteadyStateChecked, StepMatched
+from gameday.model.alerts import Alert
+from gameday.model.events import (
+    ActionDetails,
+    ActionRecorded,
+    AlertReceived,
+    DetectionRecorded,
+    DrillAborted,
+    FaultInjected,
+    FaultInjectionFailed,
+    FaultRolledBack,
+    FaultSkipped,
+    RecoveryObserved,
+    SteadyStateChecked,
+    StepMatched,
+)
 from gameday.model.scenario import Scenario
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "conductor" / "basic.yaml"

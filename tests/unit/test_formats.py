@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from gameday.adapters.alerts import PayloadError, parse_alertmanager
-from gameday.model.alerts import Alert, first_signal, matches
 from gameday.adapters.formats import parse_generic, parse_grafana, parse_opsgenie, parse_pagerduty
 from gameday.adapters.webhooks import PARSERS
+from gameday.model.alerts import Alert, first_signal, matches
 from gameday.model.scenario import AlertMatcher, Signal
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "webhooks"

@@ -128,7 +128,7 @@ def test_an_interrupt_mid_line_leaves_no_half_line(tmp_path: Path, monkeypatch: 
 def test_the_plain_live_view_prints_every_line_in_order_off_the_journal_lock(tmp_path: Path) -> None:
     import threading
 
-    from gameday.liveview import LiveView
+    from gameday.drill.liveview import LiveView
 
     writer = JournalWriter(tmp_path / "journal.jsonl", FakeClock(), fsync=False)
     release, lines = threading.Event(), []

@@ -9,8 +9,8 @@ import stat
 
 import pytest
 
+from gameday.drill.ledger import FaultLedger, acquire_drill_lock, recover_open_faults
 from gameday.errors import ConfigError, InjectionError, LedgerBusyError
-from gameday.ledger import FaultLedger, acquire_drill_lock, recover_open_faults
 from gameday.model.scenario import ProcessSelector
 from gameday.ports import ChaosToolkitRollback, FakeRollback, ProcessRollback
 
@@ -107,10 +107,9 @@ def test_drill_lock_refuses_a_second_drill_across_processes(tmp_path):
     finally:
         release.set()
         holder.join(10)
-    with acquire_drill_lock(tmp_path):
-        with pytest.raises(LedgerBusyError):  # also within one process
-            with acquire_drill_lock(tmp_path):
-                pass
+    with acquire_drill_lock(tmp_path), pytest.raises(LedgerBusyError):  # also within one process
+        with acquire_drill_lock(tmp_path):
+            pass
 
 
 def _record_many(state_dir, worker):

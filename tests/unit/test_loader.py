@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from gameday.errors import Problem, ScenarioError
-from gameday.loader import LoadedScenario, json_schema_text, load_model, load_scenario, load_yaml_text
+from gameday.loader import LoadedScenario, json_schema_text, load_scenario
 from gameday.model.policy import ProjectConfig
-from gameday.yamlmarks import MAX_FILE_BYTES, parse_yaml
+from gameday.yamlio.files import load_model
+from gameday.yamlio.marks import MAX_FILE_BYTES, load_yaml_text, parse_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"

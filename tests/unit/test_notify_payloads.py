@@ -22,7 +22,7 @@ from gameday.model.events import (
 )
 from gameday.model.notify import NotifyChannel, is_loopback_url
 from gameday.model.policy import ProjectConfig
-from gameday.notify import (
+from gameday.notify.service import (
     DRILL_PREFIX,
     Notifier,
     NotifyService,

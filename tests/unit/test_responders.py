@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gameday.model.events import ActionDetails
+from gameday.drill.responders import check_script, load_script
 from gameday.errors import ScenarioError
+from gameday.model.events import ActionDetails
 from gameday.model.scenario import Scenario
-from gameday.responders import check_script, load_script
 
 SCENARIO = Path(__file__).resolve().parents[1] / "fixtures" / "conductor" / "basic.yaml"
 

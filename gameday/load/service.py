@@ -45,7 +45,7 @@ from gameday.adapters import locust as adapter
 from gameday.model.events import LoadError, LoadFailed, LoadStage, LoadStarted, LoadStopped, Payload, Totals
 
 if TYPE_CHECKING:
-    from gameday.drill.assemble import DrillContext
+    from gameday.drill.context import DrillContext
     from gameday.model.load import Business, Load
 
 SOURCE = "load"

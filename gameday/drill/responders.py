@@ -22,13 +22,16 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
+from gameday.drill.schedule import ScriptedAction
 from gameday.errors import Problem, ScenarioError
 from gameday.model.duration import Duration
 from gameday.model.events import ActionDetails
 from gameday.model.scenario import BUILTIN_ANCHORS, ActionName, Scenario
 from gameday.model.scenario_base import Strict
 from gameday.model.terms import Audience, Role, Severity
-from gameday.schedule import ScriptedAction
+from gameday.yamlio.files import load_model
+from gameday.yamlio.marks import load_yaml_file
+from gameday.yamlio.modelerrors import validate_data
 
 #: Names the tool itself uses as a journal source: a scripted person may not pose as one.
 RESERVED_NAMES = frozenset({"automation", "script", "facilitator", "conductor", "injector", "observer", "webhook",
@@ -73,8 +76,6 @@ class ResponderScript(Strict):
 
 def check_script(path: Path, scenario: Scenario) -> list[Problem]:
     """Problems of a responder script against its scenario: parse errors, unknown anchors, runbooks and roles."""
-    from gameday.loader import load_yaml_file
-    from gameday.modelerrors import validate_data
 
     name = str(path)
     try:
@@ -105,8 +106,6 @@ def load_script(path: Path, scenario: Scenario | None = None) -> tuple[list[tupl
 
     With ``scenario``, also checks it against the scenario (every problem at once, located).
     """
-    from gameday.loader import load_model
-
     if scenario is not None:
         problems = check_script(path, scenario)
         if problems:

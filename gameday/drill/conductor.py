@@ -11,7 +11,7 @@ journal at once under one lock (so a detection's time is the moment it arrived) 
 the timeline. Tabletop and training modes plug in here as other input sources and a
 pausable clock; the phase machine does not change.
 
-Safety (the effects live in :class:`gameday.faults.FaultBook`): a fault is recorded in the
+Safety (the effects live in :class:`gameday.drill.faults.FaultBook`): a fault is recorded in the
 ledger before it is injected and cleared after its rollback; every exit from :meth:`run` —
 end, guardrail, abort, error — rolls back every fault still open.
 """
@@ -27,8 +27,9 @@ from typing import Any, Literal, cast
 
 from gameday.analysis.matching import evaluate_steps
 from gameday.clock import Clock, PausableClock
+from gameday.drill.faults import FaultBook, FaultState, safely
+from gameday.drill.schedule import ScriptedAction, automation_due, end_due, script_due
 from gameday.errors import DrillNotStarted
-from gameday.faults import FaultBook, FaultState, safely
 from gameday.journal import JournalWriter
 from gameday.model.alerts import Alert, first_signal, signal_name
 from gameday.model.events import (
@@ -66,7 +67,6 @@ from gameday.model.policy import DEFAULT_POLICY, SeverityPolicy
 from gameday.model.scenario import Scenario
 from gameday.model.terms import Mode
 from gameday.ports import InjectionResult, Injector, Ledger, Observation, Observer, RunbookRunner
-from gameday.schedule import ScriptedAction, automation_due, end_due, script_due
 
 
 @dataclass(frozen=True)

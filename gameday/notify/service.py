@@ -46,7 +46,7 @@ from gameday.model.notify import NotifyChannel
 from gameday.model.terms import Audience
 
 if TYPE_CHECKING:
-    from gameday.drill.assemble import DrillContext
+    from gameday.drill.context import DrillContext
 
 DRILL_PREFIX = "[DRILL] "
 SOURCE = "notifier"

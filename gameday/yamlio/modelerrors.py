@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from gameday.errors import Problem
-from gameday.yamlmarks import Loc, Marks, format_loc, show
+from gameday.yamlio.marks import Loc, Marks, format_loc, show
 
 
 def validate_data[M: BaseModel](data: Any, marks: Marks, model_cls: type[M], filename: str) -> tuple[M | None, list[Problem]]:

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from gameday.errors import Problem
-from gameday.yamlmarks import Marks
+from gameday.yamlio.marks import Marks
 
 __all__ = ["activity_problems", "check_experiment"]
 

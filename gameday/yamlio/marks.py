@@ -12,7 +12,7 @@ experiments) goes through here, so that every problem reads
   both lines), and so is alias expansion beyond :data:`MAX_ALIAS_NODES` nodes (a
   "billion laughs" file fails fast) or nesting beyond :data:`MAX_DEPTH`.
 
-Mapping pydantic's errors back onto these marks is :mod:`gameday.modelerrors`.
+Mapping pydantic's errors back onto these marks is :mod:`gameday.yamlio.modelerrors`.
 """
 
 from __future__ import annotations

@@ -227,7 +227,7 @@ def recover_open_faults(state_dir: Path) -> list[str]:
     when that is safe (see :func:`_append_to_journal`). Holds the drill lock: refuses to
     run while a drill runs.
     """
-    from gameday.injectors import injector_from_spec
+    from gameday.drill.injectors import injector_from_spec
 
     ledger = FaultLedger(Path(state_dir))
     lines: list[str] = []

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from gameday.adapters.pids import pid_alive
 from gameday.errors import ConfigError, InfrastructureError, InputError
-from gameday.procs import pid_alive
 
 
 class RefusedError(InputError):

@@ -1,0 +1,62 @@
+"""What a drill's services are given: the options ``gameday run`` was asked for, and the drill's
+context (typed; no free-form options). Built by the composition root, :mod:`gameday.drill.assemble`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from gameday.drill.conductor import Conductor
+from gameday.drill.targets import TargetInfo
+from gameday.journal import JournalWriter
+from gameday.loader import LoadedScenario
+from gameday.model.scenario import Scenario
+from gameday.model.terms import Mode
+from gameday.ports import IntakeServer
+from gameday.project import Project
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DrillOptions:
+    """What ``gameday run`` was asked for, besides the scenario."""
+
+    mode: Mode = "gameday"
+    out: Path | None = None
+    responders: Path | None = None
+    drill_id: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: a free port
+    web: bool | None = None  # the control room: None lets the mode decide (on in gameday mode)
+    notify: bool = True
+
+
+@dataclass
+class DrillContext:
+    """Everything a drill service may need about the drill being run (typed; no free-form options)."""
+
+    project: Project
+    loaded: LoadedScenario
+    options: DrillOptions
+    drill_id: str
+    state_dir: Path
+    target: TargetInfo
+    webhook_url: str
+    intake: IntakeServer
+    conductor: Conductor
+    journal: JournalWriter
+    echo: Echo = print
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.loaded.scenario
+
+    @property
+    def mode(self) -> Mode:
+        return self.options.mode
+
+    @property
+    def target_url(self) -> str | None:
+        return self.target.url
