@@ -6,11 +6,31 @@ them. Adapters are tested against the real things they drive, not with these.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from gameday.clock import FakeClock
+from gameday.journal import Journal, JournalWriter, read_journal
+from gameday.model.events import DrillStarted, Payload
 from gameday.ports import ActivityRun, FakeRollback, InjectionResult, LedgerSpec, Observation
+
+#: One scripted journal line: (seconds from drill start, payload, source).
+ScriptedEvent = tuple[float, Payload, str]
+
+
+def write_journal(path: Path, started: DrillStarted, script: Iterable[ScriptedEvent]) -> Journal:
+    """Write a journal on a fake clock (``started`` at 0, then each payload at its offset, from its
+    source), then replay the file: journals for unit tests of the analysis, as real as a drill's."""
+    clock = FakeClock()
+    writer = JournalWriter(path, clock, fsync=False)
+    writer.append(started, "conductor")
+    for at, payload, source in script:
+        clock.advance(max(0.0, at - writer.offset()))
+        writer.append(payload, source)
+    writer.close()
+    return read_journal(path)
 
 
 @dataclass

@@ -14,88 +14,54 @@ from dataclasses import dataclass
 
 from pydantic import JsonValue
 
-from gameday.model.events import (
-    ActionRecorded,
-    ActivityRan,
-    AlertReceived,
-    ClockPaused,
-    ClockResumed,
-    DetectionRecorded,
-    DrillAborted,
-    DrillEnded,
-    DrillStarted,
-    Event,
-    FaultInjected,
-    FaultInjectionFailed,
-    FaultRollbackFailed,
-    FaultRolledBack,
-    FaultSkipped,
-    ImpactEnded,
-    ImpactStarted,
-    LoadFailed,
-    LoadStarted,
-    LoadStats,
-    LoadStopped,
-    NoteAdded,
-    NotificationFailed,
-    NotificationSent,
-    Payload,
-    PhaseChanged,
-    RecoveryObserved,
-    ResponderJoined,
-    ResponderRevoked,
-    RoleAssigned,
-    SilenceCreated,
-    SilenceRemoved,
-    SteadyStateChecked,
-    StepMatched,
-)
+from gameday.model import events
 from gameday.model.terms import format_offset
 
 __all__ = ["AlertEntry", "TimelineRow", "alert_entries", "describe_event", "format_offset", "one_line", "timeline_rows"]
 
 #: Kinds left out of the timeline (bookkeeping, not facts worth a row).
-HIDDEN_KINDS: tuple[type[Payload], ...] = (PhaseChanged, LoadStats)  # per-second load figures: the charts show them
+#: (per-second load figures: the charts show them)
+HIDDEN_KINDS: tuple[type[events.Payload], ...] = (events.PhaseChanged, events.LoadStats)
 
 #: Kinds that are people's doing (unless recorded by automation).
-HUMAN_KINDS: tuple[type[Payload], ...] = (RoleAssigned, ActionRecorded, NoteAdded)
+HUMAN_KINDS: tuple[type[events.Payload], ...] = (events.RoleAssigned, events.ActionRecorded, events.NoteAdded)
 
 #: Machine sources: anything else is taken to be a responder's name.
 MACHINE_SOURCES = frozenset({"conductor", "injector", "observer", "webhook", "automation", "notifier", "load",
                              "monitoring", "recover"})
 
-CATEGORY: Mapping[type[Payload], str] = {
-    DrillStarted: "drill",
-    DrillAborted: "drill",
-    DrillEnded: "drill",
-    SteadyStateChecked: "check",
-    FaultInjected: "fault",
-    FaultInjectionFailed: "fault",
-    FaultRolledBack: "fault",
-    FaultRollbackFailed: "fault",
-    ActivityRan: "activity",
-    ImpactStarted: "impact",
-    ImpactEnded: "impact",
-    AlertReceived: "alert",
-    DetectionRecorded: "detection",
-    RoleAssigned: "role",
-    ActionRecorded: "action",
-    StepMatched: "step",
-    RecoveryObserved: "recovery",
-    NoteAdded: "note",
-    LoadStarted: "load",
-    LoadStats: "load",
-    LoadFailed: "load",
-    LoadStopped: "load",
-    NotificationSent: "notification",
-    NotificationFailed: "notification",
-    FaultSkipped: "fault",
-    ClockPaused: "drill",
-    ClockResumed: "drill",
-    ResponderJoined: "role",
-    ResponderRevoked: "role",
-    SilenceCreated: "monitoring",
-    SilenceRemoved: "monitoring",
+CATEGORY: Mapping[type[events.Payload], str] = {
+    events.DrillStarted: "drill",
+    events.DrillAborted: "drill",
+    events.DrillEnded: "drill",
+    events.SteadyStateChecked: "check",
+    events.FaultInjected: "fault",
+    events.FaultInjectionFailed: "fault",
+    events.FaultRolledBack: "fault",
+    events.FaultRollbackFailed: "fault",
+    events.ActivityRan: "activity",
+    events.ImpactStarted: "impact",
+    events.ImpactEnded: "impact",
+    events.AlertReceived: "alert",
+    events.DetectionRecorded: "detection",
+    events.RoleAssigned: "role",
+    events.ActionRecorded: "action",
+    events.StepMatched: "step",
+    events.RecoveryObserved: "recovery",
+    events.NoteAdded: "note",
+    events.LoadStarted: "load",
+    events.LoadStats: "load",
+    events.LoadFailed: "load",
+    events.LoadStopped: "load",
+    events.NotificationSent: "notification",
+    events.NotificationFailed: "notification",
+    events.FaultSkipped: "fault",
+    events.ClockPaused: "drill",
+    events.ClockResumed: "drill",
+    events.ResponderJoined: "role",
+    events.ResponderRevoked: "role",
+    events.SilenceCreated: "monitoring",
+    events.SilenceRemoved: "monitoring",
 }
 
 MAX_TEXT = 200
@@ -144,7 +110,7 @@ def one_line(value: object, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def describe_event(event: Event[Payload]) -> str:
+def describe_event(event: events.Event[events.Payload]) -> str:
     """The one-line, blameless description of any journal event (hidden kinds included), unescaped."""
     return one_line(_describe(event.data))
 
@@ -154,7 +120,7 @@ def _clock(wall: str) -> str:
     return rest[:8] if rest else wall
 
 
-def timeline_rows(journal_events: Iterable[Event[Payload]]) -> list[TimelineRow]:
+def timeline_rows(journal_events: Iterable[events.Event[events.Payload]]) -> list[TimelineRow]:
     """The rows of a drill's merged timeline, in journal order. Pure: same events, same rows."""
     rows: list[TimelineRow] = []
     holders: dict[str, str] = {}  # role -> current holder (a later assignment hands the role over)
@@ -164,9 +130,9 @@ def timeline_rows(journal_events: Iterable[Event[Payload]]) -> list[TimelineRow]
             continue
         who, role = _who(event, holders)
         text = one_line(_describe(d))
-        if isinstance(d, RoleAssigned) and d.person and d.role:
+        if isinstance(d, events.RoleAssigned) and d.person and d.role:
             holders[d.role] = d.person
-        is_human = isinstance(d, HUMAN_KINDS) or (isinstance(d, DetectionRecorded) and d.via == "person")
+        is_human = isinstance(d, HUMAN_KINDS) or (isinstance(d, events.DetectionRecorded) and d.via == "person")
         is_human = is_human and who != "automation" and event.source != "automation"
         rows.append(
             TimelineRow(
@@ -187,12 +153,12 @@ def timeline_rows(journal_events: Iterable[Event[Payload]]) -> list[TimelineRow]
     return rows
 
 
-def _who(event: Event[Payload], holders: dict[str, str]) -> tuple[str, str | None]:
+def _who(event: events.Event[events.Payload], holders: dict[str, str]) -> tuple[str, str | None]:
     d = event.data
-    if isinstance(d, ActionRecorded):
+    if isinstance(d, events.ActionRecorded):
         who = d.author or event.source
         return who, (d.role if d.role else _roles_of(who, holders))
-    if isinstance(d, RoleAssigned) or (isinstance(d, DetectionRecorded) and d.via == "person"):
+    if isinstance(d, events.RoleAssigned) or (isinstance(d, events.DetectionRecorded) and d.via == "person"):
         who = d.by or event.source
     else:
         who = event.source
@@ -211,88 +177,88 @@ def _or(value: str | None, default: str) -> str:
     return default if value is None else value
 
 
-def _describe(d: Payload) -> str:
+def _describe(d: events.Payload) -> str:
     """A one-line, blameless description of one event."""
     match d:
-        case DrillStarted():
+        case events.DrillStarted():
             name = d.scenario.id or d.scenario_path or "?"
             return f"Drill {d.drill_id} started: scenario {name}, {d.mode} mode".replace("  ", " ")
-        case PhaseChanged():
+        case events.PhaseChanged():
             return f"Phase: {d.phase}"
-        case SteadyStateChecked():
+        case events.SteadyStateChecked():
             failing = [c.check for c in d.checks if not c.ok]
             if d.ok:
                 return f"Steady state holds ({d.stage} check)"
             return f"Steady state does not hold ({d.stage} check)" + (f": failing {', '.join(failing)}" if failing else "")
-        case FaultInjected():
+        case events.FaultInjected():
             return f"Fault {d.fault} injected ({d.kind})"
-        case FaultInjectionFailed():
+        case events.FaultInjectionFailed():
             return f"Fault {d.fault} could not be injected: {_or(d.error, 'unknown error')}"
-        case FaultRolledBack():
+        case events.FaultRolledBack():
             return f"Fault {d.fault} rolled back {_ROLLBACK_REASONS.get(d.reason, f'({d.reason})')}".rstrip()
-        case FaultRollbackFailed():
+        case events.FaultRollbackFailed():
             return f"Rollback of fault {d.fault} did not complete: {_or(d.error, 'unknown error')}"
-        case ActivityRan():
+        case events.ActivityRan():
             return _activity(d)
-        case ImpactStarted():
+        case events.ImpactStarted():
             detail = f" ({d.detail})" if d.detail else ""
             return f"Impact started: check {d.check} failing{detail}"
-        case ImpactEnded():
+        case events.ImpactEnded():
             return f"Impact ended: check {d.check} healthy again"
-        case AlertReceived():
+        case events.AlertReceived():
             return _alert(d)
-        case DetectionRecorded():
+        case events.DetectionRecorded():
             if d.via == "alert":
                 signal = f" (signal {d.signal})" if d.signal else ""
                 return f"Detected via alert {d.alertname or '?'}{signal}"
             return f"Detected: {d.by or 'a responder'} reported the problem"
-        case RoleAssigned():
+        case events.RoleAssigned():
             return f"{d.person} took the role {d.role}"
-        case ActionRecorded():
+        case events.ActionRecorded():
             return _action(d)
-        case StepMatched():
+        case events.StepMatched():
             verdict = _VERDICTS.get(d.verdict, d.verdict)
             return f"Step {d.step} done" + (f" ({verdict})" if verdict else "")
-        case RecoveryObserved():
+        case events.RecoveryObserved():
             checks = ", ".join(d.checks)
             return "Recovered: the steady state holds again" + (f" ({checks})" if checks else "")
-        case NoteAdded():
+        case events.NoteAdded():
             return f"Note: {d.text}"
-        case DrillAborted():
+        case events.DrillAborted():
             return f"Drill aborted: {d.reason or 'no reason given'}"
-        case DrillEnded():
+        case events.DrillEnded():
             reason = f": {d.reason}" if d.reason else ""
             return f"Drill ended ({d.outcome}){reason}"
-        case LoadStarted():
+        case events.LoadStarted():
             return f"Load started: {d.users} users" + (f", {d.workers} workers" if d.workers else "")
-        case LoadStats():
+        case events.LoadStats():
             return "Load statistics"
-        case LoadFailed():
+        case events.LoadFailed():
             return f"Load generator stopped unexpectedly: {d.error or 'unknown error'} (impact unknown from here)"
-        case LoadStopped():
+        case events.LoadStopped():
             return "Load stopped"
-        case NotificationSent():
+        case events.NotificationSent():
             return f"Update delivered to {d.channel} channel {d.name}"
-        case NotificationFailed():
+        case events.NotificationFailed():
             return f"Update not delivered to {d.channel} channel {d.name}: {d.error or 'unknown error'}"
-        case FaultSkipped():
+        case events.FaultSkipped():
             return f"Fault {d.fault} skipped by {d.by}"
-        case ClockPaused():
+        case events.ClockPaused():
             return f"Drill clock paused by {d.by}"
-        case ClockResumed():
+        case events.ClockResumed():
             return f"Drill clock resumed by {d.by}"
-        case ResponderJoined():
+        case events.ResponderJoined():
             return f"{d.person} joined" + (f" as {d.role}" if d.role else "")
-        case ResponderRevoked():
+        case events.ResponderRevoked():
             return f"{d.person}'s access was revoked"
-        case SilenceCreated():
+        case events.SilenceCreated():
             return f"Alertmanager silence {d.id} created for non-drill alerts"
-        case SilenceRemoved():
+        case events.SilenceRemoved():
             return f"Alertmanager silence {d.id} removed"
     return d.KIND
 
 
-def _activity(d: ActivityRan) -> str:
+def _activity(d: events.ActivityRan) -> str:
     what = f"Runbook {d.owner}: activity {d.name}" if d.phase == "runbook" else f"Fault {d.owner} {d.phase}: activity {d.name}"
     took = f" in {d.duration_s:.1f}s"
     if d.status == "failed":
@@ -314,7 +280,7 @@ class AlertEntry:
     summary: str | None
 
 
-def alert_entries(data: AlertReceived) -> list[AlertEntry]:
+def alert_entries(data: events.AlertReceived) -> list[AlertEntry]:
     """The alerts of one ``AlertReceived`` event, each with its summary from the raw payload
     (the payload's own annotations when the delivery carried one alert)."""
     payload = data.payload
@@ -334,7 +300,7 @@ def alert_entries(data: AlertReceived) -> list[AlertEntry]:
     return out
 
 
-def _alert(d: AlertReceived) -> str:
+def _alert(d: events.AlertReceived) -> str:
     alerts = alert_entries(d)
     if not alerts:
         return f"Alert delivery refused: {d.error}" if d.error else "Alert delivery with no alerts"
@@ -360,7 +326,7 @@ def _summary(payload: JsonValue) -> str | None:
     return None
 
 
-def _action(d: ActionRecorded) -> str:
+def _action(d: events.ActionRecorded) -> str:
     match d.action:
         case "acknowledge":
             return "Acknowledged the page"

@@ -22,6 +22,8 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from pydantic import JsonValue
+
 from gameday.clock import Clock, PausableClock, SystemClock
 from gameday.drill.conductor import Conductor, DrillResult
 from gameday.drill.context import DrillContext, DrillOptions, Echo
@@ -57,7 +59,7 @@ class IntakeSink:
     def __init__(self) -> None:
         self.conductor: Conductor | None = None
 
-    def __call__(self, fmt: str, payload: object, alerts: list[Alert], *, received_at: float | None = None,
+    def __call__(self, fmt: str, payload: JsonValue, alerts: list[Alert], *, received_at: float | None = None,
                  error: str | None = None) -> Event[AlertReceived] | None:
         conductor = self.conductor
         if conductor is None or conductor.phase is None:  # before the drill starts there is no journal to hold it

@@ -23,46 +23,19 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Literal, cast
+
+from pydantic import JsonValue
 
 from gameday.analysis.matching import evaluate_steps
 from gameday.clock import Clock, PausableClock
 from gameday.drill.faults import FaultBook, FaultState, safely
+from gameday.drill.observing import ImpactWatch
 from gameday.drill.schedule import ScriptedAction, automation_due, end_due, script_due
 from gameday.errors import DrillNotStarted
 from gameday.journal import JournalWriter
-from gameday.model.alerts import Alert, first_signal, signal_name
-from gameday.model.events import (
-    ActionDetails,
-    ActionRecorded,
-    AlertReceived,
-    AlertRow,
-    CheckResult,
-    ClockPaused,
-    ClockResumed,
-    DetectionRecorded,
-    DrillAborted,
-    DrillEnded,
-    DrillStarted,
-    Event,
-    FaultInjected,
-    FaultInjectionFailed,
-    FaultRollbackFailed,
-    FaultRolledBack,
-    FaultSkipped,
-    ImpactEnded,
-    ImpactStarted,
-    Payload,
-    Phase,
-    PhaseChanged,
-    RecordedAction,
-    RecoveryObserved,
-    RoleAssigned,
-    RollbackReason,
-    SteadyStateChecked,
-    StepMatched,
-    TargetDescription,
-)
+from gameday.model import events
+from gameday.model.alerts import Alert, match_delivery
 from gameday.model.policy import DEFAULT_POLICY, SeverityPolicy
 from gameday.model.scenario import Scenario
 from gameday.model.terms import Mode
@@ -94,7 +67,7 @@ class Conductor:
         script: Iterable[ScriptedAction] = (),
         policy: SeverityPolicy | None = None,
         scenario_path: str | None = None,
-        target: TargetDescription | None = None,
+        target: events.TargetDescription | None = None,
         webhook_url: str | None = None,
         spawn: Callable[[Callable[[], None]], None] | None = None,
     ):
@@ -110,14 +83,13 @@ class Conductor:
         self._lock = threading.RLock()
         self._wake: queue.Queue = queue.Queue()
         self.faults = FaultBook(scenario.faults, injectors, ledger, drill_id, str(journal.path))
-        self._failing: dict[str, bool] = {}
-        self._impact_since_injection = False
+        self._impact = ImpactWatch()
         self._anchors: dict[str, float] = {}
         self._roles: dict[str, str] = {}  # person -> role
         self._automation_started: set[str] = set()
         self._busy = 0  # runbooks in flight
         self._abort_reason: str | None = None
-        self._phase: Phase | None = None
+        self._phase: events.Phase | None = None
         self._spawn = spawn or _spawn_thread
         self._done = False  # DrillEnded journaled (services may still journal after it)
         self._end_requested: str | None = None
@@ -133,53 +105,37 @@ class Conductor:
             if self._phase in (None, "preflight", "rollback") or self._done:
                 return
             for obs in observations:
-                was = self._failing.get(obs.check, False)
-                if not obs.ok and not was:
-                    self._failing[obs.check] = True
-                    self._emit(ImpactStarted(check=obs.check, detail=obs.detail), "observer", at=obs.at)
-                    if "injection" in self._anchors:
-                        self._impact_since_injection = True
-                elif obs.ok and was:
-                    self._failing[obs.check] = False
-                    self._emit(ImpactEnded(check=obs.check), "observer", at=obs.at)
-            if "injection" in self._anchors and "recovery" not in self._anchors and self._impact_since_injection \
-                    and not any(self._failing.values()):
-                ev = self._emit(RecoveryObserved(checks=sorted(self._failing)), "observer")
+                change = self._impact.take(obs, injected="injection" in self._anchors)
+                if change is not None:
+                    self._emit(change, "observer", at=obs.at)
+            if "injection" in self._anchors and "recovery" not in self._anchors and self._impact.recovered():
+                ev = self._emit(events.RecoveryObserved(checks=sorted(self._impact.failing)), "observer")
                 self._anchors["recovery"] = ev.t
                 self._set_phase("recover")
         self._poke()
 
-    def receive_alerts(self, fmt: str, payload: Any, alerts: list[Alert], *, received_at: float | None = None,
-                       error: str | None = None, source: str = "webhook") -> Event:
+    def receive_alerts(self, fmt: str, payload: JsonValue, alerts: list[Alert], *, received_at: float | None = None,
+                       error: str | None = None, source: str = "webhook") -> events.Event[events.AlertReceived]:
         """Journal one webhook delivery; the first matching firing alert after injection is the detection."""
         self._require_started()
-        signals = self.scenario.detection.signals
-        rows, first = [], None
-        for alert in alerts:
-            sig = first_signal(signals, alert)
-            rows.append(AlertRow(status=alert.status, alertname=alert.alertname, labels=alert.labels,
-                                 matched=sig is not None, signal=signal_name(sig) if sig else None))
-            if sig is not None and first is None:
-                first = (sig, alert)
+        received, first = match_delivery(self.scenario.detection.signals, fmt, payload, alerts, error)
         with self._lock:
             was_detected = "detection" in self._anchors
-            ev = self._emit(AlertReceived(
-                format=fmt, matched=first is not None, signal=signal_name(first[0]) if first else None,
-                error=error, alerts=rows, payload=payload), source, at=received_at)
+            ev = self._emit(received, source, at=received_at)
             if first and "injection" in self._anchors and "detection" not in self._anchors and not self._done:
-                self._detect(DetectionRecorded(via="alert", signal=signal_name(first[0]), alertname=first[1].alertname,
-                                               alert_seq=ev.seq), source, at=received_at)
+                self._detect(events.DetectionRecorded(via="alert", signal=received.signal, alertname=first.alertname,
+                                                      alert_seq=ev.seq), source, at=received_at)
             woke = "detection" in self._anchors and not was_detected
             for alert in alerts:  # e.g. a PagerDuty acknowledgement is also the responder's action
                 if alert.action and not self._done:
                     person = alert.actor or fmt
-                    self.record_action(person, alert.action, ActionDetails(via=fmt, alert_seq=ev.seq))
+                    self.record_action(person, alert.action, events.ActionDetails(via=fmt, alert_seq=ev.seq))
                     woke = True
         if woke:  # only news for the timeline wakes it: a flood of deliveries must not keep it busy
             self._poke()
         return ev
 
-    def assign_role(self, person: str, role: str, by: str = "facilitator") -> Event:
+    def assign_role(self, person: str, role: str, by: str = "facilitator") -> events.Event:
         """Give ``person`` the role; whoever held it before hands it over (one holder per role)."""
         self._require_started()
         with self._lock:
@@ -187,35 +143,35 @@ class Conductor:
                 if held == role and holder != person:
                     del self._roles[holder]
             self._roles[person] = role
-            ev = self._emit(RoleAssigned(person=person, role=role, by=by), by)
+            ev = self._emit(events.RoleAssigned(person=person, role=role, by=by), by)
             self._match_steps()
         self._poke()
         return ev
 
-    def record_action(self, author: str, action: str, details: ActionDetails | None = None,
-                      role: str | None = None) -> Event[ActionRecorded]:
+    def record_action(self, author: str, action: str, details: events.ActionDetails | None = None,
+                      role: str | None = None) -> events.Event[events.ActionRecorded]:
         """Journal a responder's action; ``runbook`` starts the named runbook in the background."""
         self._require_started()
-        details = details or ActionDetails()
+        details = details or events.ActionDetails()
         if action == "runbook":
             return self.start_runbook(str(details.runbook), author, role)
         with self._lock:
-            ev = self._emit(ActionRecorded(
-                action=cast(RecordedAction, action), author=author, role=role or self._roles.get(author),
+            ev = self._emit(events.ActionRecorded(
+                action=cast(events.RecordedAction, action), author=author, role=role or self._roles.get(author),
                 severity=details.severity, audience=details.audience, text=details.text, runbook=details.runbook,
                 via=details.via, alert_seq=details.alert_seq), author)
             if action == "mark_detected" and self.scenario.detection.people_count and "injection" in self._anchors \
                     and "detection" not in self._anchors:
-                self._detect(DetectionRecorded(via="person", by=author), author)
+                self._detect(events.DetectionRecorded(via="person", by=author), author)
             self._match_steps()
         self._poke()
         return ev
 
-    def start_runbook(self, name: str, author: str, role: str | None = None) -> Event[ActionRecorded]:
+    def start_runbook(self, name: str, author: str, role: str | None = None) -> events.Event[events.ActionRecorded]:
         """Run a scenario runbook in a worker thread, journaling started/activities/finished."""
         runner = self.runbooks.get(name)
         with self._lock:
-            ev = self._emit(ActionRecorded(action="runbook_started", runbook=name, author=author,
+            ev = self._emit(events.ActionRecorded(action="runbook_started", runbook=name, author=author,
                                            role=role or self._roles.get(author)), author)
             self._match_steps()
             self._busy += 1
@@ -233,14 +189,14 @@ class Conductor:
         if st.pending:
             self._wake.put(now)
 
-    def skip_fault(self, fault_id: str, by: str = "facilitator") -> Event[FaultSkipped] | None:
+    def skip_fault(self, fault_id: str, by: str = "facilitator") -> events.Event[events.FaultSkipped] | None:
         """Facilitator: never inject this scheduled fault."""
         with self._lock:
             st = self.faults[fault_id]
             if not st.pending:
                 return None
             st.failed = True  # settled: never injected
-            ev = self._emit(FaultSkipped(fault=fault_id, by=by), by)
+            ev = self._emit(events.FaultSkipped(fault=fault_id, by=by), by)
         self._poke()
         return ev
 
@@ -256,12 +212,12 @@ class Conductor:
         """
         if any(st.open for st in self.faults):
             return False
-        return self._clock_control("pause", ClockPaused(by=by))
+        return self._clock_control("pause", events.ClockPaused(by=by))
 
     def resume(self, by: str = "facilitator") -> bool:
-        return self._clock_control("resume", ClockResumed(by=by))
+        return self._clock_control("resume", events.ClockResumed(by=by))
 
-    def _clock_control(self, method: str, event: ClockPaused | ClockResumed) -> bool:
+    def _clock_control(self, method: str, event: events.ClockPaused | events.ClockResumed) -> bool:
         if not isinstance(self.clock, PausableClock) or not getattr(self.clock, method)():
             return False
         with self._lock:
@@ -279,7 +235,7 @@ class Conductor:
     def run(self) -> DrillResult:
         """Play the drill to its end. Always rolls back every injected fault before returning."""
         with self._lock:
-            self._emit(DrillStarted(drill_id=self.drill_id, mode=self.mode, scenario=self.scenario, policy=self.policy,
+            self._emit(events.DrillStarted(drill_id=self.drill_id, mode=self.mode, scenario=self.scenario, policy=self.policy,
                                     scenario_path=self._scenario_path, target=self._target,
                                     webhook_url=self._webhook_url, gameday_version=_version()), "conductor")
             self._anchors["start"] = 0.0
@@ -338,7 +294,7 @@ class Conductor:
             done, end_at = end_due(
                 self.scenario, self._anchors, t, busy=bool(self._busy), script_later=script_later,
                 faults_pending=self.faults.any_pending(), last_injection=self.faults.last_injected_t(),
-                impacted=self._impact_since_injection or any(self._failing.values()))
+                impacted=self._impact.since_injection or self._impact.any_failing)
         if done:
             return None
         if end_at is not None:
@@ -372,46 +328,45 @@ class Conductor:
         observations = self.probe.check() if self.probe is not None else []
         if self.probe is not None:
             with self._lock:
-                self._emit(SteadyStateChecked(
+                self._emit(events.SteadyStateChecked(
                     ok=all(o.ok for o in observations), stage=stage,
-                    checks=[CheckResult(check=o.check, ok=o.ok, detail=o.detail) for o in observations]), "conductor")
+                    checks=[events.CheckResult(check=o.check, ok=o.ok, detail=o.detail) for o in observations]), "conductor")
         return observations
 
     def _inject(self, st: FaultState) -> None:
         with self._lock:
             self._set_phase("inject")
-            ev = self._emit(FaultInjected(fault=st.fault.id, kind=st.kind, scheduled_t=st.fault.at), "injector")
+            ev = self._emit(events.FaultInjected(fault=st.fault.id, kind=st.kind, scheduled_t=st.fault.at), "injector")
             st.injected_t = ev.t
             self._anchors.setdefault("injection", ev.t)
-            if any(self._failing.values()):  # already failing when the fault went in: impact all the same
-                self._impact_since_injection = True
+            self._impact.injected()
         result = self.faults.inject(st)
         with self._lock:
             self._journal_runs(st.fault.id, result)
             if not result.ok:
-                self._emit(FaultInjectionFailed(fault=st.fault.id, error=result.error), "injector")
+                self._emit(events.FaultInjectionFailed(fault=st.fault.id, error=result.error), "injector")
             if not self.faults.any_pending() and "recovery" not in self._anchors:
                 self._set_phase("observe")
         if not result.ok:
             self.abort(f"injector failed: fault {st.fault.id}: {result.error}")
 
-    def _rollback(self, st: FaultState, reason: RollbackReason) -> None:
+    def _rollback(self, st: FaultState, reason: events.RollbackReason) -> None:
         result = self.faults.rollback(st)
         if result is None:
             return
         with self._lock:
             self._journal_runs(st.fault.id, result)
             if result.ok:
-                self._emit(FaultRolledBack(fault=st.fault.id, reason=reason), "injector")
+                self._emit(events.FaultRolledBack(fault=st.fault.id, reason=reason), "injector")
             else:
-                self._emit(FaultRollbackFailed(fault=st.fault.id, error=result.error), "injector")
+                self._emit(events.FaultRollbackFailed(fault=st.fault.id, error=result.error), "injector")
 
     def _run_runbook(self, name: str, runner: RunbookRunner | None, author: str, role: str | None) -> None:
         try:
             result = safely(runner.run) if runner else InjectionResult(ok=False, error=f"no runbook named {name!r}")
             with self._lock:
                 self._journal_runs(name, result)
-                self._emit(ActionRecorded(action="runbook_finished", runbook=name, author=author,
+                self._emit(events.ActionRecorded(action="runbook_finished", runbook=name, author=author,
                                           role=role or self._roles.get(author), ok=result.ok, error=result.error), author)
         finally:
             with self._lock:
@@ -422,9 +377,9 @@ class Conductor:
         reason = self._abort_reason
         with self._lock:
             if reason:
-                self._emit(DrillAborted(reason=reason), "conductor")
+                self._emit(events.DrillAborted(reason=reason), "conductor")
             self._set_phase("rollback")
-        why: RollbackReason = "signal" if reason and reason.startswith("signal") else ("abort" if reason else "end")
+        why: events.RollbackReason = "signal" if reason and reason.startswith("signal") else ("abort" if reason else "end")
         errors: list[BaseException] = []
         for st in self.faults:  # every fault is tried, whatever a ledger or journal write did for another
             try:
@@ -439,14 +394,14 @@ class Conductor:
             self._steady_state("final")
         outcome: Literal["completed", "aborted"] = "aborted" if reason else "completed"
         with self._lock:
-            self._emit(DrillEnded(outcome=outcome, reason=reason or self._end_requested), "conductor")
+            self._emit(events.DrillEnded(outcome=outcome, reason=reason or self._end_requested), "conductor")
             self._done = True
         if errors:
             raise errors[0]
         return DrillResult(outcome, reason)
 
     # ---------------------------------------------------------------- helpers
-    def _detect(self, detection: DetectionRecorded, source: str, at: float | None = None) -> None:
+    def _detect(self, detection: events.DetectionRecorded, source: str, at: float | None = None) -> None:
         self._anchors["detection"] = self._emit(detection, source, at=at).t
         self._match_steps()
 
@@ -455,21 +410,21 @@ class Conductor:
         for res in evaluate_steps(self.scenario, self.journal.events, now_t=self.now_t()):
             if res.done_t is not None and res.verdict is not None and res.id not in self._anchors:  # done: judged
                 self._anchors[res.id] = res.done_t
-                self._emit(StepMatched(step=res.id, action_seq=res.matched_seq, verdict=res.verdict), "conductor")
+                self._emit(events.StepMatched(step=res.id, action_seq=res.matched_seq, verdict=res.verdict), "conductor")
 
     def _journal_runs(self, owner: str, result: InjectionResult) -> None:
         for run in result.runs:
             self._emit(run.event(owner, self.journal.t0), "injector")
 
-    def _set_phase(self, phase: Phase) -> None:
+    def _set_phase(self, phase: events.Phase) -> None:
         if phase != self._phase:
             self._phase = phase
-            self._emit(PhaseChanged(phase=phase), "conductor")
+            self._emit(events.PhaseChanged(phase=phase), "conductor")
             for listener in list(self.phase_listeners):
                 with contextlib.suppress(Exception):  # a listener (e.g. the load driver) never breaks the drill
                     listener(phase)
 
-    def _emit[P: Payload](self, payload: P, source: str, at: float | None = None) -> Event[P]:
+    def _emit[P: events.Payload](self, payload: P, source: str, at: float | None = None) -> events.Event[P]:
         return self.journal.append(payload, source, at=at)
 
     def _require_started(self) -> None:
@@ -480,7 +435,7 @@ class Conductor:
         self._wake.put(None)
 
     @property
-    def phase(self) -> Phase | None:
+    def phase(self) -> events.Phase | None:
         return self._phase
 
 

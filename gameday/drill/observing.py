@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from gameday.model.events import ImpactEnded, ImpactStarted
 from gameday.ports import Observation
 
 
@@ -80,3 +81,36 @@ def _probe(p: Probe) -> Observation:
         clock = getattr(p, "clock", None)
         at = clock.now() if clock is not None else time.monotonic()
         return Observation(str(name), False, at, f"probe error: {type(exc).__name__}: {exc}")
+
+
+class ImpactWatch:
+    """The ground truth the conductor keeps from its probes: which checks fail now, and whether the
+    customers felt anything since the first injection (what recovery is measured against)."""
+
+    def __init__(self) -> None:
+        self.failing: dict[str, bool] = {}  # check -> failing now (every check seen so far)
+        self.since_injection = False
+
+    @property
+    def any_failing(self) -> bool:
+        return any(self.failing.values())
+
+    def take(self, obs: Observation, injected: bool) -> ImpactStarted | ImpactEnded | None:
+        """The change ``obs`` makes, as the event to journal (None: no change)."""
+        was = self.failing.get(obs.check, False)
+        if not obs.ok and not was:
+            self.failing[obs.check] = True
+            self.since_injection = self.since_injection or injected
+            return ImpactStarted(check=obs.check, detail=obs.detail)
+        if obs.ok and was:
+            self.failing[obs.check] = False
+            return ImpactEnded(check=obs.check)
+        return None
+
+    def injected(self) -> None:
+        """A fault went in: a check already failing then counts as impact all the same."""
+        self.since_injection = self.since_injection or self.any_failing
+
+    def recovered(self) -> bool:
+        """Impact was felt since the injection, and every check holds again."""
+        return self.since_injection and not self.any_failing

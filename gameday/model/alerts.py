@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from pydantic import JsonValue
+
+from gameday.model.events import AlertReceived, AlertRow
 from gameday.model.scenario import AlertMatcher, Signal
 
 
@@ -57,3 +60,20 @@ def first_signal(signals: list[Signal], alert: Alert) -> Signal | None:
 def signal_name(signal: Signal) -> str:
     """How a signal is named in the journal and reports."""
     return signal.name or signal.alert.alertname or "signal"
+
+
+def match_delivery(signals: list[Signal], fmt: str, payload: JsonValue, alerts: list[Alert],
+                   error: str | None = None) -> tuple[AlertReceived, Alert | None]:
+    """One webhook delivery as its ``AlertReceived`` event (each alert with the signal it matched), and
+    the first alert that matched a detection signal (None if none did)."""
+    rows, first, first_signal_name = [], None, None
+    for alert in alerts:
+        sig = first_signal(signals, alert)
+        name = signal_name(sig) if sig is not None else None
+        rows.append(AlertRow(status=alert.status, alertname=alert.alertname, labels=alert.labels,
+                             matched=sig is not None, signal=name))
+        if sig is not None and first is None:
+            first, first_signal_name = alert, name
+    received = AlertReceived(format=fmt, matched=first is not None, signal=first_signal_name, error=error,
+                             alerts=rows, payload=payload)
+    return received, first

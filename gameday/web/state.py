@@ -85,19 +85,14 @@ def visible(event: Event[Payload], facilitator: bool) -> bool:
 
 
 def describe_row(event: Event[Payload]) -> str:
-    """The timeline text of one event (the kinds the shared timeline does not word yet are worded here)."""
+    """The timeline text of one event: the shared timeline's, except the control room's own wording for
+    people joining and leaving it and for chat deliveries."""
     d = event.data
     if isinstance(d, ResponderJoined):
         role = f" ({d.role})" if d.role else ""
         return one_line(f"{d.person}{role} joined the control room")
     if isinstance(d, ResponderRevoked):
         return one_line(f"The join link of {d.person} was revoked by {d.by}")
-    if isinstance(d, ClockPaused):
-        return one_line(f"Drill clock paused by {d.by}")
-    if isinstance(d, ClockResumed):
-        return one_line(f"Drill clock resumed by {d.by}")
-    if isinstance(d, FaultSkipped):
-        return one_line(f"Fault {d.fault} skipped by {d.by}")
     if isinstance(d, NotificationSent):
         return one_line(f"Update sent to {d.channel} ({d.name})")
     if isinstance(d, NotificationFailed):

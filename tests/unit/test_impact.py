@@ -14,8 +14,8 @@ from gameday.analysis.impact import impact_markdown, impact_text, intervals, loa
 from gameday.analysis.postmortem import render_postmortem
 from gameday.analysis.render import render_scorecard
 from gameday.analysis.scorecard import score_journal
-from gameday.clock import FakeClock
-from gameday.journal import Journal, JournalWriter, read_journal
+from gameday.fakes import write_journal
+from gameday.journal import Journal, read_journal
 from gameday.model.events import (
     ActionRecorded,
     DetectionRecorded,
@@ -73,15 +73,10 @@ LOAD_KINDS = (LoadStarted, LoadStats, LoadFailed, LoadStopped)
 
 
 def write(folder: Path, script: Script, *, sc: Scenario | None = None, name: str = "journal.jsonl") -> Journal:
-    clock = FakeClock()
-    writer = JournalWriter(folder / name, clock, fsync=False)
-    writer.append(DrillStarted(drill_id="db-load-1", mode="ci", scenario=sc or scenario(business=BUSINESS),
-                               policy=SeverityPolicy(name="default", levels={})), "conductor")  # fmt: skip
-    for at, payload in script:
-        clock.advance(max(0.0, at - writer.offset()))
-        writer.append(payload, "load" if isinstance(payload, LOAD_KINDS) else "conductor")
-    writer.close()
-    return read_journal(folder / name)
+    started = DrillStarted(drill_id="db-load-1", mode="ci", scenario=sc or scenario(business=BUSINESS),
+                           policy=SeverityPolicy(name="default", levels={}))
+    return write_journal(folder / name, started,
+                         [(at, p, "load" if isinstance(p, LOAD_KINDS) else "conductor") for at, p in script])
 
 
 def load_started(business: dict[str, Any] | None = BUSINESS) -> LoadStarted:

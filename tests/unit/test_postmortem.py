@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from gameday.analysis.postmortem import ActionItem, action_items, md_escape, postmortem_context, render_postmortem
-from gameday.clock import FakeClock
 from gameday.errors import ConfigError
-from gameday.journal import Journal, JournalWriter, read_journal
+from gameday.fakes import ScriptedEvent
+from gameday.fakes import write_journal as scripted_journal
+from gameday.journal import Journal
 from gameday.model.events import (
     ActionRecorded,
     AlertReceived,
@@ -26,7 +27,6 @@ from gameday.model.events import (
     FaultRolledBack,
     ImpactEnded,
     ImpactStarted,
-    Payload,
     PhaseChanged,
     RecordedAction,
     RecoveryObserved,
@@ -69,19 +69,12 @@ SCENARIO = Scenario.model_validate({
 })  # fmt: skip
 POLICY = SeverityPolicy.model_validate({"name": "default", "levels": {"SEV1": {"description": "Complete outage."}}})
 
-Row = tuple[float, Payload, str]  # (t, payload, source)
+Row = ScriptedEvent
 
 
 def write_journal(folder: Path, script: list[Row]) -> Journal:
-    """Write events at absolute offsets with a fake clock, then replay the file."""
-    clock = FakeClock()
-    writer = JournalWriter(folder / "journal.jsonl", clock, fsync=False)
-    writer.append(DrillStarted(drill_id="db-failover-20260101T090000Z", mode="gameday", scenario=SCENARIO, policy=POLICY), "conductor")
-    for at, payload, source in script:
-        clock.advance(max(0.0, at - writer.offset()))
-        writer.append(payload, source)
-    writer.close()
-    return read_journal(folder / "journal.jsonl")
+    started = DrillStarted(drill_id="db-failover-20260101T090000Z", mode="gameday", scenario=SCENARIO, policy=POLICY)
+    return scripted_journal(folder / "journal.jsonl", started, script)
 
 
 def alert(t: float, name: str, matched: bool, summary: str = "") -> Row:

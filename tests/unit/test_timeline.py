@@ -13,8 +13,7 @@ from gameday.analysis.timeline import (
     one_line,
     timeline_rows,
 )
-from gameday.clock import FakeClock
-from gameday.journal import JournalWriter, read_journal
+from gameday.fakes import write_journal
 from gameday.model.events import (
     ActionRecorded,
     ActivityRan,
@@ -54,14 +53,8 @@ Script = list[tuple[float, Payload, str]]  # (t, payload, source)
 
 
 def events(tmp_path: Path, script: Script) -> list[Event[Payload]]:
-    clock = FakeClock()
-    writer = JournalWriter(tmp_path / "journal.jsonl", clock, fsync=False)
-    writer.append(DrillStarted(drill_id="d1", mode="ci", scenario=SCENARIO, policy=DEFAULT_POLICY), "conductor")
-    for at, payload, source in script:
-        clock.advance(max(0.0, at - writer.offset()))
-        writer.append(payload, source)
-    writer.close()
-    return read_journal(tmp_path / "journal.jsonl").events
+    started = DrillStarted(drill_id="d1", mode="ci", scenario=SCENARIO, policy=DEFAULT_POLICY)
+    return write_journal(tmp_path / "journal.jsonl", started, script).events
 
 
 WEB_DOWN = AlertRow(status="firing", alertname="WebDown", labels={"alertname": "WebDown", "job": "web"}, matched=True, signal="web-down")
