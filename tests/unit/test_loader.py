@@ -339,9 +339,8 @@ def test_chaoslib_logger_is_left_as_it_was() -> None:
     assert logger.level == before
 
 
-def test_schema_is_draft_2020_12_by_alias_and_deterministic() -> None:
+def test_schema_is_draft_2020_12_by_alias() -> None:
     text = json_schema_text()
-    assert text == json_schema_text()
     schema = json.loads(text)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["$id"] and schema["title"]
