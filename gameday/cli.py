@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import click
 
+import gameday
 from gameday import __version__
 from gameday.errors import EXIT_INVALID_INPUT, GamedayError
 
@@ -82,14 +83,10 @@ def schema(journal: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["json", "md", "html"]), default="json", show_default=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="write to a file instead of stdout")
 @_guard
-def score(journal: Path, fmt: str, output: Path | None) -> None:
+def score(journal: Path, fmt: Literal["json", "md", "html"], output: Path | None) -> None:
     """Score a drill journal. Deterministic: the same journal gives byte-identical JSON."""
-    from gameday.analysis.render import render_scorecard
-    from gameday.analysis.scorecard import score_journal
-    from gameday.journal import read_journal
-
-    card = score_journal(read_journal(journal))
-    _emit(render_scorecard(card, fmt), output)
+    card = gameday.score(gameday.read_journal(journal))
+    _emit(gameday.render_scorecard(card, fmt), output)
 
 
 @main.command()
@@ -102,21 +99,15 @@ def score(journal: Path, fmt: str, output: Path | None) -> None:
 @_guard
 def postmortem(journal: Path, fmt: Literal["md", "html"], output: Path | None, templates: Path | None) -> None:
     """Draft the blameless postmortem of a drill from its journal."""
-    from gameday.analysis.postmortem import render_postmortem
-    from gameday.analysis.scorecard import score_journal
-    from gameday.journal import read_journal
-    from gameday.loader import load_project
-
-    j = read_journal(journal)
-    project = load_project(Path.cwd())
-    tdir = templates or project.templates_dir
-    card = score_journal(j)
+    j = gameday.read_journal(journal)
+    tdir = templates or gameday.load_project(Path.cwd()).templates_dir
+    card = gameday.score(j)
     charts = None
     if output is not None and card.impact is not None:  # load charts beside the file, linked (md) or embedded (html)
         from gameday.analysis.charts import render_charts
 
         charts = render_charts(j, output.parent)
-    _emit(render_postmortem(j, card, fmt, templates_dir=tdir, charts=charts), output)
+    _emit(gameday.render_postmortem(j, card, fmt, templates_dir=tdir, charts=charts), output)
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -145,11 +136,11 @@ def run(scenario: Path, mode: str, out: Path | None, responders: Path | None, dr
 
     In gameday mode the control room is served (the facilitator's link is printed) and the
     drill starts when the facilitator presses start."""
-    from gameday.drill.assemble import DrillOptions, run_drill
+    from gameday.drill.context import DrillOptions
 
     options = DrillOptions(mode="ci" if mode == "ci" else "gameday", out=out, responders=responders, drill_id=drill_id,
                            host=host, port=port, web=False if no_web else None)
-    code = run_drill(scenario, options)
+    code = gameday.run_drill(scenario, options)
     _fast_exit()
     sys.exit(code)
 

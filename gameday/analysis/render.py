@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Literal
 
 from gameday.model.duration import human
 from gameday.model.scorecard import Scorecard
@@ -18,7 +19,7 @@ FORMATS = ("json", "md", "html")
 SCORECARD_HTML = "scorecard.html.j2"  # in gameday/templates/
 
 
-def render_scorecard(card: Scorecard, fmt: str) -> str:
+def render_scorecard(card: Scorecard, fmt: Literal["json", "md", "html"]) -> str:
     """The scorecard as ``json``, ``md`` or ``html``; JSON is byte-identical for equal cards."""
     if fmt == "json":
         return json.dumps(card.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
