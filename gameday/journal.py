@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, TypeGuard, overload
 
 from pydantic import ValidationError
 
@@ -147,7 +147,7 @@ class Journal:
     def first(self, *kinds: type[Payload]) -> Event[Payload] | None: ...
     def first(self, *kinds: type[Payload]) -> Event[Any] | None:
         """The first event of these kinds, or None."""
-        return next(iter(events_of(self.events, *kinds)), None)
+        return next((e for e in self.events if isinstance(e.data, kinds)), None)
 
     @property
     def started(self) -> Event[DrillStarted]:
@@ -163,6 +163,20 @@ def events_of(events: Iterable[Event[Payload]], *kinds: type[Payload]) -> list[E
     """The events among ``events`` whose payload is one of ``kinds``."""
     return [e for e in events if isinstance(e.data, kinds)]
 
+
+
+def first_of[K: Payload](events: Iterable[Event[Payload]], kind: type[K], *, after: Event[Payload] | None = None
+                         ) -> Event[K] | None:
+    """The first event of ``kind`` among ``events`` (after event ``after``, if given), or None; stops at the first."""
+    for e in events:
+        if (after is None or e.seq > after.seq) and is_kind(e, kind):
+            return e
+    return None
+
+
+def is_kind[K: Payload](event: Event[Payload], kind: type[K]) -> TypeGuard[Event[K]]:
+    """Whether ``event``'s payload is a ``kind`` (narrows the event for a type checker)."""
+    return isinstance(event.data, kind)
 
 def parse_lines(path: str, lines: list[bytes]) -> Journal:
     """Replay raw lines (each with its newline, the last maybe without)."""

@@ -40,12 +40,13 @@ Rules (also in ``docs/scoring.md``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Literal, TypeGuard
+from typing import Literal
 
 from gameday.errors import JournalError
+from gameday.journal import first_of, is_kind
 from gameday.model.duration import human
 from gameday.model.events import (
     ActionRecorded,
@@ -60,6 +61,7 @@ from gameday.model.events import (
     RecoveryObserved,
     RoleAssigned,
 )
+from gameday.model.roles import RoleBook
 from gameday.model.scenario import Scenario, Step
 from gameday.model.scorecard import StepResult, StepVerdict
 from gameday.model.terms import Audience, Severity, format_offset
@@ -72,21 +74,6 @@ AUTOMATION = "automation"
 def r3(x: float | None) -> float | None:
     """Round to 3 decimals (milliseconds), the precision of every time in a scorecard."""
     return None if x is None else round(x, 3) + 0.0
-
-
-def is_kind[K: Payload](event: Event[Payload], kind: type[K]) -> TypeGuard[Event[K]]:
-    """Whether ``event``'s payload is a ``kind`` (narrows the event for a type checker)."""
-    return isinstance(event.data, kind)
-
-
-def first_of[K: Payload](
-    events: Iterable[Event[Payload]], kind: type[K], *, after: Event[Payload] | None = None
-) -> Event[K] | None:
-    """The first event of ``kind`` (after event ``after``, if given), or None; stops at the first match."""
-    for e in events:
-        if (after is None or e.seq > after.seq) and is_kind(e, kind):
-            return e
-    return None
 
 
 ActionName = RecordedAction | Literal["assign_role"]
@@ -113,38 +100,6 @@ class Action:
     runbook: str | None = None
     assigned_role: str | None = None
     person: str | None = None
-
-
-class RoleBook:
-    """Who held which role when. A later ``RoleAssigned`` of a role hands it over."""
-
-    def __init__(self, assignments: Sequence[tuple[int, float, str, str]]):
-        #: (seq, t, person, role), in journal order.
-        self.assignments = list(assignments)
-
-    def holder(self, role: str, before_seq: int) -> str | None:
-        """The person holding ``role`` just before event ``before_seq``."""
-        who = None
-        for seq, _t, person, r in self.assignments:
-            if seq >= before_seq:
-                break
-            if r == role:
-                who = person
-        return who
-
-    def roles_of(self, person: str, before_seq: int) -> list[str]:
-        """Roles ``person`` held just before event ``before_seq``, sorted."""
-        roles = {r for _s, _t, _p, r in self.assignments}
-        return sorted(r for r in roles if self.holder(r, before_seq) == person)
-
-    def holders(self) -> dict[str, list[str]]:
-        """Role → its holders in order of hand-over (a repeated assignment is listed once)."""
-        out: dict[str, list[str]] = {}
-        for _s, _t, person, role in self.assignments:
-            people = out.setdefault(role, [])
-            if not people or people[-1] != person:
-                people.append(person)
-        return out
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pydantic import JsonValue
 
 from gameday.model import events
+from gameday.model.roles import RoleBook
 from gameday.model.terms import format_offset
 
 __all__ = ["AlertEntry", "TimelineRow", "alert_entries", "describe_event", "format_offset", "one_line", "timeline_rows"]
@@ -123,15 +124,14 @@ def _clock(wall: str) -> str:
 def timeline_rows(journal_events: Iterable[events.Event[events.Payload]]) -> list[TimelineRow]:
     """The rows of a drill's merged timeline, in journal order. Pure: same events, same rows."""
     rows: list[TimelineRow] = []
-    holders: dict[str, str] = {}  # role -> current holder (a later assignment hands the role over)
-    for event in journal_events:
+    evs = list(journal_events)
+    book = RoleBook.from_events(evs)
+    for event in evs:
         d = event.data
         if isinstance(d, HIDDEN_KINDS):
             continue
-        who, role = _who(event, holders)
+        who, role = _who(event, book)
         text = one_line(_describe(d))
-        if isinstance(d, events.RoleAssigned) and d.person and d.role:
-            holders[d.role] = d.person
         is_human = isinstance(d, HUMAN_KINDS) or (isinstance(d, events.DetectionRecorded) and d.via == "person")
         is_human = is_human and who != "automation" and event.source != "automation"
         rows.append(
@@ -153,23 +153,23 @@ def timeline_rows(journal_events: Iterable[events.Event[events.Payload]]) -> lis
     return rows
 
 
-def _who(event: events.Event[events.Payload], holders: dict[str, str]) -> tuple[str, str | None]:
+def _who(event: events.Event[events.Payload], book: RoleBook) -> tuple[str, str | None]:
+    """Who is behind ``event``, and the role(s) they held just before it."""
     d = event.data
     if isinstance(d, events.ActionRecorded):
         who = d.author or event.source
-        return who, (d.role if d.role else _roles_of(who, holders))
+        return who, (d.role if d.role else _roles_of(who, book, event.seq))
     if isinstance(d, events.RoleAssigned) or (isinstance(d, events.DetectionRecorded) and d.via == "person"):
         who = d.by or event.source
     else:
         who = event.source
-    return who, _roles_of(who, holders)
+    return who, _roles_of(who, book, event.seq)
 
 
-def _roles_of(person: str, holders: dict[str, str]) -> str | None:
+def _roles_of(person: str, book: RoleBook, seq: int) -> str | None:
     if person in MACHINE_SOURCES:
         return None
-    roles = [role for role, holder in holders.items() if holder == person]
-    return ", ".join(roles) if roles else None
+    return ", ".join(book.held_by(person, seq)) or None
 
 
 def _or(value: str | None, default: str) -> str:

@@ -30,7 +30,7 @@ from gameday.model.events import (
     ResponderRevoked,
 )
 from gameday.model.policy import SeverityPolicy
-from gameday.model.roles import role_holders, roles_of
+from gameday.model.roles import RoleBook, role_holders, roles_of
 from gameday.model.scenario import Scenario
 from gameday.model.terms import IC
 from gameday.model.terms import ROLE_PATTERN as MODEL_ROLE_PATTERN
@@ -229,7 +229,7 @@ class ControlRoom:
         events = list(self.journal.events)
         if role:
             role = _role(role)
-            held = [r for r, p in role_holders(events).items() if p == name]
+            held = RoleBook.from_events(events).held_by(name)
             if not who.facilitator and role not in held:
                 raise RoomError(403, f"{name} does not hold the role {role}" + (f" (holds: {', '.join(held)})" if held else ""))
             return role

@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 import pytest
 
-from gameday.analysis.matching import RoleBook, evaluate_steps, match_steps, read_facts
+from gameday.analysis.matching import evaluate_steps, match_steps, read_facts
+from gameday.model.roles import RoleBook
 from gameday.errors import JournalError
 from gameday.model.events import (
     ActionRecorded,
