@@ -79,7 +79,7 @@ def _drill_round(target_url: str, posts: int, bursts: int, seed: int, start: int
         finally:
             drill.stop()
         journal = read_journal(work / "journal.jsonl")  # the file, validated, not the in-memory list
-        t0 = drill.journal.t0
+        t0 = drill.t0
         by_seq = {e.seq: e for e in journal.events}
         detection = journal.first(DetectionRecorded)
         out: dict[str, list[float]] = {"alert": [], "detection": [], "rtt": [], "burst": []}

@@ -199,7 +199,7 @@ def _run(rate: float, seconds: float, conns: int, nagle_fix: bool) -> list[Resul
         finally:
             drill.stop("bench: load done")
         journal = read_journal(work / "journal.jsonl")
-    t0 = drill.journal.t0
+    t0 = drill.t0
     received = journal.of(AlertReceived)
     seen = {int(a.labels["n"]) for e in received for a in e.data.alerts
             if a.alertname == "LoadAlert" and e.data.error is None}

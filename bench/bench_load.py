@@ -420,7 +420,7 @@ def follower(stats: Path, journal_path: Path):
     from gameday.model.policy import DEFAULT_POLICY
 
     journal = JournalWriter(journal_path, SystemClock())
-    sc = scenario("http://127.0.0.1:9", [fault("none", "1h")])  # the journal's first line names a scenario
+    sc = scenario("http://127.0.0.1:9", [fault("none", "1m")])  # the journal's first line names a scenario
     journal.append(DrillStarted(drill_id="bench-load", mode="ci", scenario=sc, policy=DEFAULT_POLICY), "conductor")
     stop = threading.Event()
 

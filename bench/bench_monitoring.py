@@ -171,8 +171,11 @@ class KillCheckout:
     def __init__(self, handle, log: list[tuple[str, float, float]]):
         self.handle, self.log = handle, log
 
-    def ledger_spec(self) -> dict[str, Any]:
-        return {"kind": "bench", "what": "kill demo checkout"}
+    def ledger_spec(self):
+        from gameday.ports import FakeRollback
+
+        return FakeRollback(name="kill demo checkout")  # the bench restarts it itself: nothing for 'gameday recover'
+
 
     def _act(self, what: str, fn) -> Any:
         from gameday.ports import ActivityRun, InjectionResult
@@ -291,7 +294,7 @@ def _run(kills: int) -> list[Result]:
             out = proxy.stdout.read() if proxy.stdout else "[]"
             proxy.wait(10)
     rows = json.loads(out or "[]")
-    t0 = drill.journal.t0
+    t0 = drill.t0
     events = list(drill.journal.events)
     received = events_of(events, AlertReceived)
     kills_at = [done for what, _, done in log if what == "kill"]

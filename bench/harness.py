@@ -109,6 +109,12 @@ class Drill:
         self._box: dict[str, Any] = {}
         self._thread = threading.Thread(target=self._work, name="conductor", daemon=True)
 
+    @property
+    def t0(self) -> float:
+        """The raw ``time.monotonic()`` of drill offset 0: drill time stood still from assembly until
+        :meth:`start` (the lobby's pause, as in ``gameday run``), so this is not ``journal.t0``."""
+        return self.journal.t0 + (time.monotonic() - self.journal.clock.now())
+
     def _work(self) -> None:
         try:
             self._box["result"] = self.drill.play()

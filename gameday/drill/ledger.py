@@ -38,9 +38,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, JsonValue, TypeAdapter, ValidationError
 
 from gameday.clock import iso
 from gameday.errors import ConfigError, GamedayError, InjectionError, LedgerBusyError
@@ -100,6 +100,33 @@ def acquire_drill_lock(state_dir: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
+class LedgerEntry(BaseModel):
+    """One open fault. ``spec`` stays the JSON the file holds until ``gameday recover`` reads it
+    (:func:`read_spec`): a damaged spec must not hide the rest of the ledger."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    drill_id: str
+    fault_id: str
+    status: Literal["injecting", "injected", "rollback_failed"] = "injecting"
+    spec: dict[str, JsonValue]
+    journal: str | None = None
+    recorded_at: str | None = None
+    injected_at: str | None = None
+    error: str | None = None
+    pid: int | None = None
+
+    def is_of(self, drill_id: str, fault_id: str) -> bool:
+        return (self.drill_id, self.fault_id) == (drill_id, fault_id)
+
+
+class _LedgerFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = VERSION
+    entries: list[LedgerEntry]
+
+
 class FaultLedger:
     """Open faults, on disk. Every method is safe across threads and processes."""
 
@@ -108,70 +135,78 @@ class FaultLedger:
         self.path = self.state_dir / LEDGER_FILE
         self.lock_path = self.state_dir / LOCK_FILE
 
-    def _read(self) -> list[dict[str, Any]]:
+    def _read(self) -> list[LedgerEntry]:
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return []
         except OSError as exc:
             raise ConfigError(f"cannot read the fault ledger {_shown(self.path)}: {exc.strerror}") from None
-        why = None
         try:
-            data = json.loads(text)
-        except ValueError as exc:
-            data, why = None, f"not JSON: {exc}"
-        if why is None and not (isinstance(data, dict) and isinstance(data.get("entries"), list)
-                                and all(isinstance(e, dict) and {"drill_id", "fault_id", "spec"} <= e.keys() for e in data["entries"])):  # fmt: skip  # noqa: E501
-            why = "not a ledger: expected {'version': 1, 'entries': [{drill_id, fault_id, spec, ...}]}"
-        if why is not None:
+            return _LedgerFile.model_validate_json(text).entries
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            if err["type"] == "json_invalid":
+                why = f"not JSON: {err['msg']}"
+            else:
+                where = ".".join(str(p) for p in err["loc"])
+                why = (f"not a ledger: {where}: {err['msg']}; "
+                       "expected {'version': 1, 'entries': [{drill_id, fault_id, spec, ...}]}")
             raise ConfigError(
                 f"the fault ledger {_shown(self.path)} is corrupt ({why}); check by hand that no fault is still "
                 "injected, then move the file away"
-            )
-        return data["entries"]
+            ) from None
 
-    def _write(self, entries: list[dict[str, Any]]) -> None:
-        text = json.dumps({"version": VERSION, "entries": entries}, indent=2, default=str) + "\n"
+    def _write(self, entries: list[LedgerEntry]) -> None:
+        text = _LedgerFile(entries=entries).model_dump_json(indent=2) + "\n"
         atomic_write(self.path, text, mode=0o600)
         os.chmod(self.path, 0o600)
 
-    def _update(self, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> None:
+    def _update(self, change: Callable[[list[LedgerEntry]], list[LedgerEntry]]) -> None:
         with _flock(self.lock_path):
             self._write(change(self._read()))
 
     def record(self, drill_id: str, fault_id: str, spec: LedgerSpec, journal_path: str | None = None) -> None:
         """Write the fault down (status ``injecting``) BEFORE injecting it."""
-        data = _spec_json(spec)  # refuse anything but a spec before anything is injected
-        entry = {
-            "drill_id": drill_id, "fault_id": fault_id, "status": "injecting", "spec": data,
-            "journal": str(Path(journal_path).resolve()) if journal_path else None,
-            "recorded_at": _now(), "injected_at": None, "error": None, "pid": os.getpid(),
-        }  # fmt: skip
-        self._update(lambda es: [e for e in es if (e["drill_id"], e["fault_id"]) != (drill_id, fault_id)] + [entry])
+        entry = LedgerEntry(
+            drill_id=drill_id, fault_id=fault_id, spec=_spec_json(spec),  # only a spec: refused before anything is injected
+            journal=str(Path(journal_path).resolve()) if journal_path else None, recorded_at=_now(), pid=os.getpid(),
+        )
+        self._update(lambda es: [e for e in es if not e.is_of(drill_id, fault_id)] + [entry])
 
     def mark_injected(self, drill_id: str, fault_id: str, spec: LedgerSpec | None = None) -> None:
         """The fault is in place; ``spec`` (e.g. with the pid now known) replaces the recorded one."""
-        self._set(drill_id, fault_id, status="injected", injected_at=_now(),
-                  **({"spec": _spec_json(spec)} if spec is not None else {}))
+        new_spec = _spec_json(spec) if spec is not None else None
+
+        def injected(e: LedgerEntry) -> None:
+            e.status, e.injected_at = "injected", _now()
+            if new_spec is not None:
+                e.spec = new_spec
+
+        self._set(drill_id, fault_id, injected)
 
     def mark_rollback_failed(self, drill_id: str, fault_id: str, error: str) -> None:
         """A rollback failed: the entry stays open, with the error, for ``gameday recover``."""
-        self._set(drill_id, fault_id, status="rollback_failed", error=error)
 
-    def _set(self, drill_id: str, fault_id: str, **fields: Any) -> None:
-        def change(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        def failed(e: LedgerEntry) -> None:
+            e.status, e.error = "rollback_failed", error
+
+        self._set(drill_id, fault_id, failed)
+
+    def _set(self, drill_id: str, fault_id: str, change: Callable[[LedgerEntry], None]) -> None:
+        def apply(entries: list[LedgerEntry]) -> list[LedgerEntry]:
             for e in entries:
-                if (e["drill_id"], e["fault_id"]) == (drill_id, fault_id):
-                    e.update(fields)
+                if e.is_of(drill_id, fault_id):
+                    change(e)
             return entries
 
-        self._update(change)
+        self._update(apply)
 
     def clear(self, drill_id: str, fault_id: str) -> None:
         """Strike the fault off once rolled back. Clearing an absent entry is harmless."""
-        self._update(lambda es: [e for e in es if (e["drill_id"], e["fault_id"]) != (drill_id, fault_id)])
+        self._update(lambda es: [e for e in es if not e.is_of(drill_id, fault_id)])
 
-    def open_entries(self) -> list[dict[str, Any]]:
+    def open_entries(self) -> list[LedgerEntry]:
         """Every open fault, oldest first."""
         with _flock(self.lock_path):
             return self._read()
@@ -183,12 +218,12 @@ class FaultLedger:
             raise LedgerBusyError(f"the fault ledger ({_shown(self.path)}) holds {describe_open(entries)}; run 'gameday recover' first")  # noqa: E501
 
 
-def describe_open(entries: list[dict[str, Any]]) -> str:
+def describe_open(entries: list[LedgerEntry]) -> str:
     """'1 open fault from drill X: kill-primary (injected 2026-…)' and so on."""
     by_drill: dict[str, list[str]] = {}
     for e in entries:
-        when = f"injected {e['injected_at']}" if e.get("injected_at") else f"recorded {e.get('recorded_at')}, maybe injected"
-        by_drill.setdefault(e["drill_id"], []).append(f"{e['fault_id']} ({when})")
+        when = f"injected {e.injected_at}" if e.injected_at else f"recorded {e.recorded_at}, maybe injected"
+        by_drill.setdefault(e.drill_id, []).append(f"{e.fault_id} ({when})")
     n = len(entries)
     drills = "; ".join(f"drill {d}: {', '.join(fs)}" for d, fs in by_drill.items())
     return f"{n} open fault{'s' if n != 1 else ''} from {drills}"
@@ -199,15 +234,15 @@ def _spec_adapter() -> TypeAdapter[LedgerSpec]:
     return TypeAdapter(LedgerSpec)
 
 
-def _spec_json(spec: LedgerSpec) -> dict[str, Any]:
+def _spec_json(spec: LedgerSpec) -> dict[str, JsonValue]:
     """A spec as the ledger file holds it (JSON); TypeError for anything that is not a spec."""
     if not isinstance(spec, BaseModel):
         raise TypeError(f"a fault ledger spec is a LedgerSpec model, not {type(spec).__name__}")
-    data: dict[str, Any] = spec.model_dump(mode="json")
+    data: dict[str, JsonValue] = spec.model_dump(mode="json")
     return data
 
 
-def read_spec(data: Any) -> LedgerSpec:
+def read_spec(data: dict[str, JsonValue]) -> LedgerSpec:
     """The spec of a ledger entry; :class:`ConfigError` if it is not one (a damaged or foreign ledger)."""
     try:
         return _spec_adapter().validate_python(data)
@@ -236,15 +271,15 @@ def recover_open_faults(state_dir: Path) -> list[str]:
         return lines  # nothing recorded, ever: do not even create the state folder
     with acquire_drill_lock(ledger.state_dir):
         for entry in ledger.open_entries():
-            fault, drill = entry["fault_id"], entry["drill_id"]
-            if entry.get("status") == "injecting" and _never_injected(entry.get("journal"), fault):
+            fault, drill = entry.fault_id, entry.drill_id
+            if entry.status == "injecting" and _never_injected(entry.journal, fault):
                 ledger.clear(drill, fault)  # written ahead after preflight, the drill died before its time
                 lines.append(f"cleared {fault} of drill {drill}: its journal shows it was never injected")
                 continue
             runs: list[ActivityRun] = []
             error: str | None
             try:
-                result = injector_from_spec(read_spec(entry["spec"])).rollback()
+                result = injector_from_spec(read_spec(entry.spec)).rollback()
             except GamedayError as exc:
                 ok, error = False, str(exc)
             except Exception as exc:  # noqa: BLE001 - keep going: every open fault gets its attempt
@@ -255,7 +290,7 @@ def recover_open_faults(state_dir: Path) -> list[str]:
             if ok:
                 ledger.clear(drill, fault)
                 lines.append(f"rolled back {fault} of drill {drill}: {done}")
-                note = _append_to_journal(entry.get("journal"), fault, runs)
+                note = _append_to_journal(entry.journal, fault, runs)
                 if note:
                     lines.append(f"  {note}")
             else:

@@ -24,22 +24,22 @@ def test_record_mark_and_clear(tmp_path):
     assert ledger.open_entries() == []
     ledger.record("drill-1", "kill-primary", SPEC, str(tmp_path / "journal.jsonl"))
     (entry,) = ledger.open_entries()
-    assert entry["status"] == "injecting" and entry["injected_at"] is None
-    assert entry["spec"] == {"kind": "chaostoolkit", "owner": "kill-primary", "rollbacks": [], "configuration": {},
+    assert entry.status == "injecting" and entry.injected_at is None
+    assert entry.spec == {"kind": "chaostoolkit", "owner": "kill-primary", "rollbacks": [], "configuration": {},
                              "secrets": {}}  # fmt: skip
-    assert entry["journal"] == str(tmp_path / "journal.jsonl") and entry["pid"] == os.getpid()
+    assert entry.journal == str(tmp_path / "journal.jsonl") and entry.pid == os.getpid()
 
     ledger.mark_injected("drill-1", "kill-primary", PROCESS.model_copy(update={"pid": 42}))
     (entry,) = ledger.open_entries()
-    assert entry["status"] == "injected" and entry["injected_at"].endswith("Z")
-    assert entry["spec"]["kind"] == "process" and entry["spec"]["pid"] == 42
-    assert entry["spec"]["selector"]["pid_file"] == "/run/web.pid"
+    assert entry.status == "injected" and entry.injected_at.endswith("Z")
+    assert entry.spec["kind"] == "process" and entry.spec["pid"] == 42
+    assert entry.spec["selector"]["pid_file"] == "/run/web.pid"
 
     ledger.record("drill-1", "second", SPEC, None)
-    assert [e["fault_id"] for e in ledger.open_entries()] == ["kill-primary", "second"]
+    assert [e.fault_id for e in ledger.open_entries()] == ["kill-primary", "second"]
     ledger.clear("drill-1", "kill-primary")
     ledger.clear("drill-1", "kill-primary")  # harmless twice
-    assert [e["fault_id"] for e in ledger.open_entries()] == ["second"]
+    assert [e.fault_id for e in ledger.open_entries()] == ["second"]
     ledger.clear("drill-1", "second")
     assert ledger.open_entries() == []
     ledger.ensure_clear()
@@ -138,7 +138,7 @@ def test_recover_keeps_a_fault_whose_spec_cannot_be_rebuilt(tmp_path):
     with pytest.raises(InjectionError, match="could not roll back 1 fault; still open .*weird of drill d .*'fake' fault cannot"):
         recover_open_faults(tmp_path)
     (entry,) = ledger.open_entries()
-    assert entry["status"] == "rollback_failed" and "fake" in entry["error"]
+    assert entry.status == "rollback_failed" and "fake" in entry.error
 
 
 def test_recover_keeps_a_fault_whose_spec_is_damaged(tmp_path):
@@ -150,4 +150,4 @@ def test_recover_keeps_a_fault_whose_spec_is_damaged(tmp_path):
     with pytest.raises(InjectionError, match="could not roll back 1 fault; still open .*weird of drill d .*spec is invalid"):
         recover_open_faults(tmp_path)
     (entry,) = ledger.open_entries()
-    assert entry["status"] == "rollback_failed" and "teleport" in entry["error"]
+    assert entry.status == "rollback_failed" and "teleport" in entry.error
