@@ -2,9 +2,9 @@
 
     cd SOME_PROJECT && .../.venv/bin/python /work/main/bench/trace_run.py SCENARIO OUT [--json]
 
-Runs ``gameday.runner.run_drill(SCENARIO, mode="ci", out=OUT)`` exactly as ``gameday run``
-does, with thin timing wrappers (the original is called unchanged) around the runner's
-stages and the calls inside them that matter (scenario loading, intake start/stop, demo
+Runs ``gameday.drill.assemble.run_drill(SCENARIO, DrillOptions(mode="ci", out=OUT))`` exactly as
+``gameday run`` does, with thin timing wrappers (the original is called unchanged) around the
+composition root's stages and the calls inside them that matter (scenario loading, intake start/stop, demo
 reset, preflight and final probes, conductor, report rendering). Untimed gaps between
 stages are mostly imports done inside functions. Prints an indented timeline (ms since
 this script started; ``--json``: one JSON document instead). A profiling aid used by
@@ -61,9 +61,10 @@ def main() -> int:
 
     span("import gameday.cli", t, time.perf_counter(), 0)
     t = time.perf_counter()
-    import gameday.runner as runner
+    import gameday.drill.assemble as assemble
+    from gameday.drill.context import DrillOptions
 
-    span("import gameday.runner", t, time.perf_counter(), 0)
+    span("import gameday.drill.assemble", t, time.perf_counter(), 0)
     t = time.perf_counter()
     import gameday.adapters.probes as probes_mod
     import gameday.analysis.junit as junit
@@ -73,14 +74,21 @@ def main() -> int:
     import gameday.demo.control as control
     import gameday.drill.conductor as conductor
     import gameday.drill.observing as observing
+    import gameday.drill.play as play
+    import gameday.drill.reports as reports
+    import gameday.drill.targets as targets
     import gameday.loader as loader
     import gameday.web.server as server
 
     span("import the modules run_drill imports (to wrap them)", t, time.perf_counter(), 0)
-    wrap(runner, "prepare_target", "runner.prepare_target")  # the name runner.py calls (from gameday.drill.targets)
-    for name in ("_start_intake", "_build_effects", "_build_probes", "_open_journal",
-                 "_run_with_signals", "_report"):
-        wrap(runner, name, f"runner.{name}")
+    wrap(targets, "prepare_target", "prepare_target")  # assemble imports it when it runs
+    wrap(play, "run_with_signals", "run_with_signals")
+    wrap(reports, "write_reports", "write_reports")
+    for name in ("_intake", "_effects", "_probes", "_journal", "_live_view"):  # the default Factories
+        wrap(assemble, name, f"factory {name.lstrip('_')}")
+    # the dataclass defaults were bound at import: hand the wrapped factories in explicitly
+    defaults = {name.lstrip("_"): getattr(assemble, name) for name in ("_intake", "_effects", "_probes", "_journal",
+                                                                          "_live_view")}
     wrap(loader, "load_scenario", "load_scenario")
     wrap(server.BackgroundServer, "start", "intake server start")
     wrap(server.BackgroundServer, "stop", "intake server stop")
@@ -99,7 +107,8 @@ def main() -> int:
     code = None
     t = time.perf_counter()
     try:
-        code = runner.run_drill(scenario, mode="ci", out=out, echo=lambda line: None)
+        factories = assemble.Factories(**defaults)  # type: ignore[arg-type]
+        code = assemble.run_drill(scenario, DrillOptions(mode="ci", out=out), factories=factories, echo=lambda line: None)
     finally:
         span("run_drill (whole)", t, time.perf_counter(), -1)
         end = time.perf_counter() - T0
