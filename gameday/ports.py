@@ -151,12 +151,25 @@ class ProbeLoop(Observer, Protocol):
 
     def stop(self) -> None: ...
 
+    def bind_prometheus(self, url: str) -> None:
+        """Point the PromQL checks that name no Prometheus at the drill's (see :mod:`gameday.monitoring`)."""
+
 
 class IntakeServer(Protocol):
     """The webhook intake, listening (``url`` is its base URL); the control room may share its server."""
 
     @property
     def url(self) -> str: ...
+
+    @property
+    def base_app(self) -> object:
+        """The ASGI app serving the intake (the control room mounts it beside its own routes)."""
+
+    def mount(self, app: object) -> None:
+        """Serve ``app`` from now on (it keeps serving :attr:`base_app`)."""
+
+    def unmount(self) -> None:
+        """Serve :attr:`base_app` alone again."""
 
     def stop(self, *, wait: bool = True) -> None: ...
 

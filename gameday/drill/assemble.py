@@ -263,7 +263,7 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
         )
         sink.conductor = conductor
         ctx = DrillContext(project=project, loaded=loaded, options=options, drill_id=drill_id, state_dir=state,
-                           target=target, webhook_url=webhook, intake=intake, conductor=conductor, journal=journal,
+                           target=target, webhook_url=webhook, intake=intake, probes=probes, conductor=conductor, journal=journal,
                            echo=echo)
         room = make.control_room(ctx)
         built: list[DrillService | None] = [make.load(ctx), make.monitoring(ctx), room, make.notify(ctx)]

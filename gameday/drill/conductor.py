@@ -1,7 +1,7 @@
 """The conductor: plays a scenario on a clock and journals every fact it learns.
 
 Phases: ``preflight`` (steady state must hold) → ``baseline`` → ``inject`` → ``observe``
-→ ``recover`` → ``rollback`` (the runner then writes the ``report``).
+→ ``recover`` → ``rollback`` (:mod:`gameday.drill.reports` then writes the ``report``).
 
 Threads: :meth:`Conductor.run` is the drill's timeline (faults, deadlines, scripted and
 automated responders, guardrails). Everything else — alerts from the webhook intake,

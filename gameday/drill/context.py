@@ -13,7 +13,7 @@ from gameday.journal import JournalWriter
 from gameday.loader import LoadedScenario
 from gameday.model.scenario import Scenario
 from gameday.model.terms import Mode
-from gameday.ports import IntakeServer
+from gameday.ports import IntakeServer, ProbeLoop
 from gameday.project import Project
 
 Echo = Callable[[str], None]
@@ -45,6 +45,7 @@ class DrillContext:
     target: TargetInfo
     webhook_url: str
     intake: IntakeServer
+    probes: ProbeLoop
     conductor: Conductor
     journal: JournalWriter
     echo: Echo = print

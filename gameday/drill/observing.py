@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from gameday.adapters.promql import PromProbe
 from gameday.model.events import ImpactEnded, ImpactStarted
 from gameday.ports import Observation
 
@@ -42,6 +43,12 @@ class ProbeSet:
         for th in threads:
             th.join()
         return [r for r in results if r is not None]
+
+    def bind_prometheus(self, url: str) -> None:
+        """Point every PromQL check that names no Prometheus of its own at ``url`` (the drill's)."""
+        for p in self.probes:
+            if isinstance(p, PromProbe) and p.needs_url:
+                p.bind(url)
 
     def start(self, sink: Callable[[list[Observation]], None]) -> None:
         for p in self.probes:

@@ -1,4 +1,4 @@
-"""The drill's target, made ready for the runner: an external system as the scenario names it
+"""The drill's target, made ready for the drill: an external system as the scenario names it
 (URLs, processes by pid file or command line, Chaos Toolkit configuration and secrets), or the
 embedded demo shop — attached and reset when the user started it, else started for the drill
 and stopped after it."""
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class TargetInfo:
-    """What the runner needs of the target: its URL, processes, Chaos Toolkit configuration and secrets,
+    """What the drill needs of the target: its URL, processes, Chaos Toolkit configuration and secrets,
     and how the journal describes it."""
 
     url: str | None
@@ -43,7 +43,7 @@ class DemoReset(threading.Thread):
     def run(self) -> None:
         try:
             self.handle.reset()
-        except BaseException as exc:  # noqa: BLE001 - raised in the runner's thread by result()
+        except BaseException as exc:  # noqa: BLE001 - raised in the set-up's thread by result()
             self.error = exc
 
     def result(self) -> DemoHandle:

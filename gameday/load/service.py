@@ -1,6 +1,6 @@
 """Load during a drill: locust drives traffic from the baseline phase until the rollback.
 
-A drill service (see :mod:`gameday.services`): :func:`service_for` returns a
+A drill service (built by :mod:`gameday.drill.assemble`): :func:`service_for` returns a
 :class:`LoadService` when the scenario has a ``load:`` section. locust always runs as
 subprocesses (a standalone process, or a master and N workers on loopback), each in its
 own session, at idle CPU priority by default (``load.priority``) and, on a machine with two
@@ -21,7 +21,7 @@ Timeline, all journaled with source ``load``:
 * phase ``rollback`` (recovery is over) → another thread stops locust: SIGTERM to the
   master (locust writes its final figures), then the workers; SIGKILL to every process
   group still there after a grace period; the last stats are journaled, then ``LoadStopped``
-  with locust's own final totals. :meth:`LoadService.stop` (the runner calls it when the
+  with locust's own final totals. :meth:`LoadService.stop` (the composition root calls it when the
   drill is over, whatever happened) does the same if the rollback never came, waits a
   bounded time, and always sweeps the process groups: no locust survives the drill.
 
@@ -57,7 +57,7 @@ SAFETY_MARGIN = 60.0  # locust's own -t limit: the drill's guardrail plus this
 
 def service_for(ctx: DrillContext) -> LoadService | None:
     """A load service when the scenario has ``load:``; None otherwise."""
-    if getattr(ctx.scenario, "load", None) is None:
+    if ctx.scenario.load is None:
         return None
     return LoadService(ctx)
 
@@ -187,7 +187,7 @@ class LoadService:
 
     def _prepare(self) -> adapter.Plan:
         load, loaded = self.load, self.ctx.loaded
-        locustfile = getattr(loaded, "locustfile", None) or resolve_locustfile(
+        locustfile = loaded.locustfile or resolve_locustfile(
             load.locustfile, Path(loaded.base_dir), Path(loaded.project_root))
         if locustfile is None or not Path(locustfile).is_file():
             raise _NoLoad(f"locustfile {load.locustfile!r} not found")

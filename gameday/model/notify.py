@@ -1,4 +1,4 @@
-"""Chat notification channels: the ``notify:`` list of ``gameday.yaml`` (and, optionally, of a scenario).
+"""Chat notification channels: the ``notify:`` list of ``gameday.yaml``.
 
 A channel is a chat webhook that receives stakeholder updates posted during a drill::
 

@@ -1,6 +1,6 @@
 """The drill service of real monitoring: Prometheus + Alertmanager for the drill, PromQL checks, silences.
 
-Started by the runner (through :mod:`gameday.services`) after the conductor exists and
+Started by the composition root (:mod:`gameday.drill.assemble`) after the conductor exists and
 before it runs; stopped, whatever happened, when the drill is over.
 
 * ``monitoring.kind: prometheus`` — start a Prometheus scraping the target's ``/metrics``
@@ -133,7 +133,7 @@ class MonitoringService:
             if self.mon.silence_other_alerts:
                 self._create_silence()
         except BaseException:
-            self.stop()  # the runner registers stop() only once start() returned
+            self.stop()  # at once; the composition root's stop() later finds nothing left
             raise
         conductor = self.ctx.conductor
         if conductor is not None:
@@ -184,15 +184,12 @@ class MonitoringService:
         os.replace(tmp, config)
         self.prometheus_url, self.alertmanager_url = info["prometheus_url"], info["alertmanager_url"]
         Alertmanager(self.alertmanager_url).reload()
-        _wait_targets_up(self.prometheus_url, 5.0)  # the runner just reset the demo
+        _wait_targets_up(self.prometheus_url, 5.0)  # the drill's set-up just reset the demo
         return True
 
     def _bind_probes(self) -> None:
-        url = self.prometheus_url
-        probe_set = getattr(self.ctx.conductor, "probe", None)
-        for probe in getattr(probe_set, "probes", []) or []:
-            if url and hasattr(probe, "bind") and getattr(probe, "needs_url", False):
-                probe.bind(url)
+        if self.prometheus_url:
+            self.ctx.probes.bind_prometheus(self.prometheus_url)
 
     # ------------------------------------------------------------------------ silences
     def _create_silence(self) -> None:

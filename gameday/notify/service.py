@@ -373,22 +373,14 @@ class NotifyService:
         self.notifier.close(self.close_timeout)
 
 
-def channels_for(project_config: Any, scenario: Any) -> list[NotifyChannel]:
-    """The project's ``notify:`` channels, then the scenario's (a scenario channel replaces a project one of the same name)."""
-    merged: dict[str, NotifyChannel] = {}
-    for source in (getattr(project_config, "notify", None), getattr(scenario, "notify", None)):
-        for channel in source or []:
-            if isinstance(channel, Mapping):
-                channel = NotifyChannel.model_validate(channel)
-            merged[channel.name] = channel
-    return list(merged.values())
+
 
 
 def service_for(ctx: DrillContext) -> NotifyService | None:
     """The drill service delivering updates to the configured channels (None without channels, or ``notify=False``)."""
     if ctx.options.notify is False:
         return None
-    channels = [c for c in channels_for(ctx.project.config, ctx.scenario)
+    channels = [c for c in ctx.project.config.notify
                 if c.modes is None or ctx.mode in c.modes]  # fmt: skip
     if not channels:
         return None

@@ -4,7 +4,7 @@ It speaks the same API as the pages (:mod:`gameday.web.api`).
 
 **Finding a drill (DRILL).** One of
 
-* a drill id: the runner wrote ``STATE/drills/<drill-id>.json`` (URL, pid, facilitator
+* a drill id: ``gameday run`` wrote ``STATE/drills/<drill-id>.json`` (URL, pid, facilitator
   token file; mode 0600) when the control room started — ``STATE`` is the project's state
   folder (``.gameday`` under the folder holding ``gameday.yaml``, else the current folder);
 * ``.``: the one drill running from this project;

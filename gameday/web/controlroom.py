@@ -13,7 +13,7 @@ turns it off). On ``start`` the service
   (URL, pid, the token file's path; mode 0600) and the token file (0600), so that
   ``gameday act``/``gameday status`` on this machine find the drill;
 * prints the facilitator's link;
-* holds the **start gate** (``start_gate``, a :class:`threading.Event`): the runner does
+* holds the **start gate** (``start_gate``, a :class:`threading.Event`): the drill (:mod:`gameday.drill.play`) does
   not run the conductor until the facilitator presses start (or aborts, or a signal).
 
 ``stop`` closes the live streams, unplugs the app and removes the drill file and token file.
@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the room is imported when a control room starts: a ci drill has none
     from gameday.drill.context import DrillContext
     from gameday.model.load import Business
+    from gameday.ports import IntakeServer
     from gameday.web.room import ControlRoom
 
 MAX_BODY = 64 * 1024
@@ -169,8 +170,7 @@ class ControlRoomService:
         self.start_gate = threading.Event()
         self.room: ControlRoom | None = None
         self.url = ""
-        self._own_server: Any = None  # a BackgroundServer of its own, when the intake's cannot take the room
-        self._mounted_on: Any = None
+        self._mounted_on: IntakeServer | None = None
         folder = Path(ctx.state_dir) / "drills"
         self.drill_file = folder / f"{_safe_id(ctx.drill_id)}.json"
         self.token_file = folder / f"{_safe_id(ctx.drill_id)}.token"
@@ -188,14 +188,9 @@ class ControlRoomService:
                                 drill_id=ctx.drill_id, mode=ctx.mode, registry=registry, gate=self.start_gate,
                                 bind_host=host, draft=_draft_function(),
                                 draft_options=_draft_options(ctx))
-        server: Any = ctx.intake
-        if server is not None and hasattr(server, "mount"):
-            server.mount(make_app(self.room, intake=getattr(server, "base_app", None)))
-            self._mounted_on = server
-        else:
-            from gameday.web.server import BackgroundServer
-
-            self._own_server = server = BackgroundServer(make_app(self.room), host, opts.port).start()
+        server = ctx.intake  # the control room shares the intake's server (and port)
+        server.mount(make_app(self.room, intake=server.base_app))
+        self._mounted_on = server
         self.url = self.room.base_url = server.url
         self._write_drill_file(token)
         ctx.echo(f"control room: {self.url}/join#{token}")
@@ -220,8 +215,6 @@ class ControlRoomService:
                 self.ctx.journal.listeners.remove(room.hub.on_event)
         if self._mounted_on is not None:
             self._mounted_on.unmount()
-        if self._own_server is not None:
-            self._own_server.stop()
         for path in (self.drill_file, self.token_file):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()

@@ -18,6 +18,7 @@ from typing import TypeVar
 import httpx
 import pytest
 
+from gameday.drill.observing import ProbeSet
 from gameday.adapters.webhooks import make_intake_app
 from gameday.analysis.scorecard import score_journal
 from gameday.clock import PausableClock, SystemClock
@@ -121,7 +122,7 @@ class Drill:
         ctx = DrillContext(project=Project(root=tmp_path, config=ProjectConfig()), loaded=loaded,
                            options=DrillOptions(mode="gameday"), drill_id="api-drill", state_dir=self.state_dir,
                            target=TargetInfo(None, {}, {}, {}, {}), webhook_url=f"{self.intake.url}/webhooks/alertmanager",
-                           intake=self.intake, conductor=self.conductor, journal=self.journal, echo=self.lines.append)
+                           intake=self.intake, probes=ProbeSet([], 1.0), conductor=self.conductor, journal=self.journal, echo=self.lines.append)
         self.service = service_for(ctx)
         self.service.start()
         self.url = self.service.url

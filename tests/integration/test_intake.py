@@ -83,7 +83,7 @@ def live_intake(tmp_path: Path, verifier: IntakeVerifier | None = None) -> Itera
                           probe=FakeProbe(clock))
     holder = {"conductor": conductor}
 
-    def sink(fmt, payload, alerts, *, received_at=None, error=None):  # as gameday.runner._start_intake's
+    def sink(fmt, payload, alerts, *, received_at=None, error=None):  # as gameday.drill.assemble.IntakeSink
         return holder["conductor"].receive_alerts(fmt, payload, alerts, received_at=received_at, error=error)
 
     server = BackgroundServer(make_intake_app(sink, max_body=MAX_BODY, verifier=verifier)).start()

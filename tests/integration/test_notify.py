@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from gameday.drill.observing import ProbeSet
 from gameday.clock import FakeClock
 from gameday.drill.conductor import Conductor, ScriptedAction
 from gameday.drill.context import DrillContext, DrillOptions
@@ -121,7 +122,7 @@ def context(tmp_path: Path, r: Receiver, journal: JournalWriter, conductor: Cond
     loaded = LoadedScenario(scenario=sc, path=tmp_path / "notify.yaml", base_dir=tmp_path, project_root=tmp_path)
     return DrillContext(project=project(tmp_path, r), loaded=loaded, options=DrillOptions(mode=mode, notify=notify),
                         drill_id="d1", state_dir=tmp_path, target=TargetInfo(None, {}, {}, {}, {}),
-                        webhook_url="http://127.0.0.1:9/webhooks/alertmanager", intake=NoIntake(), conductor=conductor,
+                        webhook_url="http://127.0.0.1:9/webhooks/alertmanager", intake=NoIntake(), probes=ProbeSet([], 1.0), conductor=conductor,
                         journal=journal)  # fmt: skip
 
 

@@ -87,7 +87,7 @@ def test_kill_by_command_regex_and_recover_from_spec(service):
     port, pid_file, _ = service
     selector = {"command": rf"tiny_service\.py --port {port}\b", "restart": tiny_argv(port, pid_file)}
     fault = Fault(id="kill-web", at="1s", process={"target": "web", "action": "kill", "signal": "SIGTERM"})
-    inj = injector_for_fault(fault, target={"web": ProcessSelector(**selector)}, log_dir=pid_file.parent)  # as the runner passes it
+    inj = injector_for_fault(fault, target={"web": ProcessSelector(**selector)}, log_dir=pid_file.parent)  # as the composition root passes it
     assert locate("web", inj.sel).pid == read_pid(pid_file)
     assert inj.inject().ok
     assert find_pids(inj.sel) == []

@@ -242,7 +242,7 @@ def test_external_monitoring_service_silences_journals_and_binds_promql(binaries
         conductor = SimpleNamespace(probe=probes, phase_listeners=[])
         lines: list[str] = []
         ctx = SimpleNamespace(scenario=sc, conductor=conductor, journal=journal, options={}, drill_id="d1",
-                              echo=lines.append, state_dir=tmp_path, target_url=None)
+                              echo=lines.append, state_dir=tmp_path, target_url=None, probes=probes)
         service = service_for(ctx)
         assert service is not None
         service.start()
@@ -280,6 +280,7 @@ def test_silence_is_removed_when_a_drill_is_aborted(binaries, tmp_path, monkeypa
     import gameday.monitoring.service as service_module
     from gameday.clock import SystemClock
     from gameday.drill.conductor import Conductor
+    from gameday.drill.observing import ProbeSet
     from gameday.fakes import FakeInjector, FakeProbe
     from gameday.journal import JournalWriter, events_of, read_journal
     from gameday.model.events import SilenceCreated
@@ -303,7 +304,7 @@ def test_silence_is_removed_when_a_drill_is_aborted(binaries, tmp_path, monkeypa
         conductor = Conductor(sc, journal, clock, mode="ci", drill_id="abort", injectors={"f": FakeInjector("f")},
                               probe=FakeProbe(clock))
         ctx = SimpleNamespace(scenario=sc, conductor=conductor, journal=journal, options={}, drill_id="abort",
-                              echo=lambda line: None, state_dir=tmp_path, target_url=None)
+                              echo=lambda line: None, state_dir=tmp_path, target_url=None, probes=ProbeSet([], 1.0))
         service = service_for(ctx)
         service.start()
         first_id = service.silence_id

@@ -28,7 +28,6 @@ from gameday.notify.service import (
     NotifyService,
     Update,
     build_payload,
-    channels_for,
     drill_text,
     generic_payload,
     scrub,
@@ -199,18 +198,6 @@ def test_project_config_takes_a_notify_list():
         {"name": "status", "kind": "generic", "url": "http://127.0.0.1:9/status", "audiences": ["external"], "timeout": "2s"},
     ]})  # fmt: skip
     assert [c.name for c in cfg.notify] == ["incident-room", "status"] and ProjectConfig().notify == []
-
-
-def test_scenario_channels_replace_project_channels_of_the_same_name():
-    class Cfg:
-        notify = [channel(name="a"), channel(name="b")]
-
-    class Sc:
-        notify = [{"name": "b", "kind": "slack", "url": "http://127.0.0.1:1/"}]
-
-    merged = channels_for(Cfg(), Sc())
-    assert [(c.name, c.kind) for c in merged] == [("a", "generic"), ("b", "slack")]
-    assert channels_for(None, object()) == []
 
 
 # ------------------------------------------------------------------ delivery with a mock transport

@@ -82,7 +82,7 @@
     $("#viewer-roles").textContent = roles.length ? roles.join(", ") : (state.viewer.facilitator ? "facilitator" : "no role yet");
     const live = state.status === "running" || state.status === "paused";
     document.querySelectorAll("[data-action], [data-runbook], #btn-send-update, #btn-note, #btn-draft").forEach((b) => { b.disabled = !live; });
-    if (state.status === "ended") banner("The drill is over (" + (state.outcome || "") + "). The scorecard and postmortem are written by the runner.");
+    if (state.status === "ended") banner("The drill is over (" + (state.outcome || "") + "). The scorecard and postmortem are written when the drill process ends.");
     renderIncident();
     renderRoles();
     renderRunbooks();
