@@ -115,7 +115,7 @@ def test_failed_recovery_exits_3_and_keeps_the_entry(tmp_path):
     assert "could not roll back 1 fault; still open in the ledger (.gameday/ledger.json): broken of drill d3 (repair: exit status 1)" in done.stderr
     assert "Traceback" not in done.stderr
     (entry,) = ledger.open_entries()
-    assert entry["status"] == "rollback_failed" and entry["error"] == "repair: exit status 1"
+    assert entry.status == "rollback_failed" and entry.error == "repair: exit status 1"
 
 
 def test_corrupt_ledger_is_reported_without_traceback(tmp_path):
