@@ -30,6 +30,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from gameday.version import __version__
+
 if TYPE_CHECKING:
     from gameday.clock import Clock
     from gameday.drill.assemble import Factories
@@ -39,9 +41,8 @@ if TYPE_CHECKING:
     from gameday.model.scorecard import Scorecard
     from gameday.project import Project
 
-__version__ = "0.1.0"
-__all__ = ["DrillOptions", "load_project", "load_scenario", "read_journal", "render_postmortem", "render_scorecard",
-           "run_drill", "score"]
+__all__ = ["DrillOptions", "__version__", "load_project", "load_scenario", "read_journal", "render_postmortem",
+           "render_scorecard", "run_drill", "score"]
 
 
 def __getattr__(name: str) -> object:

@@ -22,8 +22,8 @@ from typing import Any, Literal
 import click
 
 import gameday
-from gameday import __version__
 from gameday.errors import EXIT_INVALID_INPUT, GamedayError
+from gameday.version import __version__
 
 
 def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -69,7 +69,7 @@ def schema(journal: bool) -> None:
     if journal:
         import json
 
-        from gameday.model.events import journal_schema
+        from gameday.model.eventio import journal_schema
 
         click.echo(json.dumps(journal_schema(), indent=2, ensure_ascii=False))
         return

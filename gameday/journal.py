@@ -21,7 +21,8 @@ from typing import Any, TypeGuard, overload
 
 from gameday.clock import Clock, iso
 from gameday.errors import JournalError
-from gameday.model.events import DrillStarted, Event, Payload, make_event, parse_event
+from gameday.model.eventio import make_event, parse_event
+from gameday.model.events import DrillStarted, Event, Payload
 
 MAX_LINE = 16 * 1024 * 1024
 

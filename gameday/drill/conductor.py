@@ -40,6 +40,7 @@ from gameday.model.policy import DEFAULT_POLICY, SeverityPolicy
 from gameday.model.scenario import Scenario
 from gameday.model.terms import Mode
 from gameday.ports import InjectionResult, Injector, Ledger, Observation, Observer, RunbookRunner
+from gameday.version import __version__
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,7 @@ class Conductor:
         with self._lock:
             self._emit(events.DrillStarted(drill_id=self.drill_id, mode=self.mode, scenario=self.scenario, policy=self.policy,
                                     scenario_path=self._scenario_path, target=self._target,
-                                    webhook_url=self._webhook_url, gameday_version=_version()), "conductor")
+                                    webhook_url=self._webhook_url, gameday_version=__version__), "conductor")
             self._anchors["start"] = 0.0
             self._set_phase("preflight")
         try:
@@ -437,12 +438,6 @@ class Conductor:
     @property
     def phase(self) -> events.Phase | None:
         return self._phase
-
-
-def _version() -> str:
-    from gameday import __version__
-
-    return __version__
 
 
 def _spawn_thread(fn: Callable[[], None]) -> None:

@@ -333,7 +333,8 @@ def _append_to_journal(journal: str | None, fault: str, runs: list[ActivityRun])
     """
     if not journal:
         return None
-    from gameday.model.events import FaultRolledBack, Payload, make_event, parse_event
+    from gameday.model.eventio import make_event, parse_event
+    from gameday.model.events import FaultRolledBack, Payload
 
     path = Path(journal)
     try:

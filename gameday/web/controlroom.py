@@ -110,7 +110,7 @@ def make_app(room: ControlRoom, intake=None):
     from fastapi.responses import JSONResponse
     from fastapi.staticfiles import StaticFiles
 
-    from gameday import __version__
+    from gameday.version import __version__
     from gameday.web import api, pages
     from gameday.web.room import RoomError
 

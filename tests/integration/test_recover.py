@@ -13,7 +13,8 @@ from gameday.adapters.probes import HttpProbe
 from gameday.adapters.process import ProcessInjector, proc_info
 from gameday.drill.ledger import FaultLedger
 from gameday.journal import read_journal
-from gameday.model.events import ActivityRan, DrillStarted, FaultInjected, FaultRolledBack, make_event
+from gameday.model.eventio import make_event
+from gameday.model.events import ActivityRan, DrillStarted, FaultInjected, FaultRolledBack
 from gameday.model.policy import DEFAULT_POLICY
 from gameday.model.scenario import Check, ProcessSelector, Scenario
 from gameday.ports import ChaosToolkitRollback, ProcessRollback

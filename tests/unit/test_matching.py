@@ -9,6 +9,7 @@ import pytest
 from gameday.analysis.matching import evaluate_steps, match_steps, read_facts
 from gameday.model.roles import RoleBook
 from gameday.errors import JournalError
+from gameday.model.eventio import make_event
 from gameday.model.events import (
     ActionRecorded,
     DetectionRecorded,
@@ -20,7 +21,6 @@ from gameday.model.events import (
     RecordedAction,
     RecoveryObserved,
     RoleAssigned,
-    make_event,
 )
 from gameday.model.policy import DEFAULT_POLICY
 from gameday.model.scenario import Scenario

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from gameday.model.eventio import make_event
 from gameday.model.events import (
     ActionRecorded,
     Event,
@@ -18,7 +19,6 @@ from gameday.model.events import (
     NotificationFailed,
     NotificationSent,
     Payload,
-    make_event,
 )
 from gameday.model.notify import NotifyChannel, is_loopback_url
 from gameday.model.policy import ProjectConfig

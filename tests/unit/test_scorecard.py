@@ -13,7 +13,8 @@ from gameday.analysis.render import render_scorecard
 from gameday.analysis.scorecard import drill_setup, score_journal
 from gameday.errors import JournalError
 from gameday.journal import Journal, parse_lines, read_journal
-from gameday.model.events import PhaseChanged, make_event
+from gameday.model.eventio import make_event
+from gameday.model.events import PhaseChanged
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "journals"
 RELEASE_0_1 = GOLDEN / "release-0.1"  # as release 0.1.0 wrote them: never regenerated

@@ -8,6 +8,7 @@ import pytest
 
 from gameday.analysis.scorecard import drill_setup
 from gameday.journal import read_journal
+from gameday.model.eventio import make_event
 from gameday.model.events import (
     ActivityRan,
     ClockPaused,
@@ -18,7 +19,6 @@ from gameday.model.events import (
     Payload,
     ResponderJoined,
     RoleAssigned,
-    make_event,
 )
 from gameday.web.state import describe_row, room_state, visible
 
