@@ -27,6 +27,7 @@ from pydantic import JsonValue
 from gameday.clock import Clock, PausableClock, SystemClock
 from gameday.drill.conductor import Conductor, DrillResult
 from gameday.drill.context import DrillContext, DrillOptions, Echo
+from gameday.drill.heap import frozen_heap
 from gameday.drill.reports import Outputs
 from gameday.drill.targets import TargetInfo
 from gameday.errors import ConfigError
@@ -275,6 +276,7 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
             service.start()
             drill.services.append(service)
         stack.enter_context(make.live_view(sc, journal, echo))
+        stack.enter_context(frozen_heap(journal))
         probes.start(conductor.observe)
         stack.callback(probes.stop)
         yield drill
