@@ -28,6 +28,17 @@ action ``acknowledge``; ``Close`` → resolved with action ``resolved``; ``Delet
 The actor is ``alert.username``. Notes and the like → firing, no action.
 
 ``generic`` — for anything else (a script, a home-made monitor). See :func:`parse_generic`.
+
+**Actors' names** follow the one rule for names (:func:`gameday.model.names.check_name`: one
+line, no control or formatting characters, at most 60 characters, not a name the tool uses
+itself such as ``automation`` or ``webhook``). What a delivery with a refused name gets:
+
+* ``generic`` (our own format: whoever sends it can fix it): the delivery is refused, 400
+  ``body.actor: <why>`` (``alerts[2].actor`` in a list), journaled with that error like any malformed delivery;
+* ``pagerduty``, ``opsgenie`` (the vendor's user names, which the sender cannot change): the
+  alert is kept (it still counts as detection) and its action is still recorded, but as the
+  format's (``pagerduty``), as when no user acted; the label ``actor_refused`` on the journaled
+  alert says why.
 """
 
 from __future__ import annotations
@@ -36,6 +47,10 @@ from typing import Any
 
 from gameday.adapters.alerts import PayloadError, _str_map, parse_alertmanager
 from gameday.model.alerts import Alert
+from gameday.model.names import name_problem
+
+#: The label a vendor alert carries when its actor's name was refused (the reason).
+ACTOR_REFUSED = "actor_refused"
 
 # PagerDuty v3 incident event types → (status, responder action)
 PAGERDUTY_EVENTS: dict[str, tuple[str, str | None]] = {
@@ -71,6 +86,18 @@ def _obj(value: Any, where: str) -> dict[str, Any]:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _vendor_actor(name: str | None, labels: dict[str, str]) -> str | None:
+    """A vendor's user name if the names rule takes it; else None (the action is the format's) and
+    the reason in ``labels[ACTOR_REFUSED]``."""
+    if name is None:
+        return None
+    problem = name_problem(name)
+    if problem is None:
+        return " ".join(name.split())
+    labels[ACTOR_REFUSED] = problem
+    return None
 
 
 def _scalar_labels(value: Any, where: str) -> dict[str, str]:
@@ -131,10 +158,10 @@ def parse_pagerduty(body: Any) -> list[Alert]:
     annotations = {k: v for k, v in {"html_url": _text(data.get("html_url")),
                                      "resolve_reason": _text(data.get("resolve_reason"))}.items() if v}
     agent = event.get("agent")
-    actor = _ref(agent) if isinstance(agent, dict) and agent.get("type") == "user_reference" else None
+    user = _ref(agent) if isinstance(agent, dict) and agent.get("type") == "user_reference" else None
+    actor = _vendor_actor(user, labels) if action else None
     started = _text(data.get("created_at")) or _text(event.get("occurred_at"))
-    return [Alert(status, labels, annotations, started, _text(data.get("id")), action=action,
-                  actor=actor if action else None)]
+    return [Alert(status, labels, annotations, started, _text(data.get("id")), action=action, actor=actor)]
 
 
 # -------------------------------------------------------------------------------- Opsgenie
@@ -169,8 +196,9 @@ def parse_opsgenie(body: Any) -> list[Alert]:
     labels.update({"alertname": message, "opsgenie_action": action_name})
     annotations = {"description": d} if (d := _text(alert.get("description"))) else {}
     created = alert.get("createdAt")
+    actor = _vendor_actor(_text(alert.get("username")), labels) if action else None
     return [Alert(status, labels, annotations, _epoch_ms(created), _text(alert.get("alertId")), action=action,
-                  actor=_text(alert.get("username")) if action else None)]
+                  actor=actor)]
 
 
 def _epoch_ms(value: Any) -> str | None:
@@ -199,7 +227,10 @@ def parse_generic(body: Any) -> list[Alert]:
          "starts_at": "2026-11-28T10:00:00Z",   # optional, when the monitoring saw it start
          "fingerprint": "catalog-1",            # optional, identifies the alert across deliveries
          "action": "acknowledge",               # optional responder action: acknowledge | resolved
-         "actor": "alice"}                      # who did it (required with action)
+         "actor": "alice"}                      # who did it (required with action; a person's name)
+
+    An ``actor`` the names rule refuses (``automation``, a control character...) refuses the
+    delivery: :class:`PayloadError` naming the field and why (400, journaled with the error).
     """
     obj = _obj(body, "body")
     if "alerts" in obj:
@@ -227,11 +258,16 @@ def _generic_one(raw: Any, where: str) -> Alert:
     status = obj.get("status", "firing")
     if status not in GENERIC_STATUS:
         raise PayloadError(f"{where}.status: expected 'firing' or 'resolved', got {status!r}")
-    action, actor = obj.get("action"), obj.get("actor")
+    action, raw_actor = obj.get("action"), obj.get("actor")
     if action is not None and action not in GENERIC_ACTIONS:
         raise PayloadError(f"{where}.action: expected one of {', '.join(GENERIC_ACTIONS)}, got {action!r}")
-    if action is not None and (not isinstance(actor, str) or not actor):
-        raise PayloadError(f"{where}.actor: who did {action!r} (a non-empty string)")
+    actor = None
+    if action is not None:
+        if not isinstance(raw_actor, str) or not raw_actor:
+            raise PayloadError(f"{where}.actor: who did {action!r} (a non-empty string)")
+        if (problem := name_problem(raw_actor)) is not None:
+            raise PayloadError(f"{where}.actor: {problem}")
+        actor = " ".join(raw_actor.split())
     starts = obj.get("starts_at", obj.get("startsAt"))
     if starts is not None and not isinstance(starts, str):
         raise PayloadError(f"{where}.starts_at: expected an RFC 3339 string")
@@ -239,7 +275,7 @@ def _generic_one(raw: Any, where: str) -> Alert:
     if fingerprint is not None and not isinstance(fingerprint, (str, int)):
         raise PayloadError(f"{where}.fingerprint: expected a string")
     return Alert(GENERIC_STATUS[status], labels, _str_map(obj.get("annotations"), f"{where}.annotations"), starts,
-                 None if fingerprint is None else str(fingerprint), action=action, actor=actor if action else None)
+                 None if fingerprint is None else str(fingerprint), action=action, actor=actor)
 
 
 #: name → parser, merged into the intake's registry

@@ -22,6 +22,7 @@ from typing import Any
 from gameday.errors import ConfigError
 from gameday.model.duration import human
 from gameday.model.terms import format_offset
+from gameday.model.textsafe import neutralise
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_NAMES = {"md": "postmortem.md.j2", "html": "postmortem.html.j2"}
@@ -34,16 +35,18 @@ _MD_SPECIAL = re.compile(r"[\\`*_\[\]|~#&<>]")
 def md_escape(text: Any) -> str:
     """Escape untrusted text for Markdown (table cells included), on one line.
 
-    ``<``, ``>`` and ``&`` become HTML entities (so no tag survives when the Markdown is
-    rendered to HTML); Markdown syntax characters (backtick, ``*``, ``_``, brackets,
-    ``|``, ``~``, ``#``, backslash) are backslash-escaped; line breaks become spaces.
-    Idempotent on its own output (returns ``markupsafe.Markup``, which is not escaped again).
+    Control and formatting characters (NUL, escape sequences, bidi overrides) are shown as
+    ``<U+XXXX>`` (:func:`gameday.model.textsafe.neutralise`); ``<``, ``>`` and ``&`` become
+    HTML entities (so no tag survives when the Markdown is rendered to HTML); Markdown syntax
+    characters (backtick, ``*``, ``_``, brackets, ``|``, ``~``, ``#``, backslash) are
+    backslash-escaped; line breaks become spaces. Idempotent on its own output (returns
+    ``markupsafe.Markup``, which is not escaped again).
     """
     from markupsafe import Markup
 
     if isinstance(text, Markup):
         return text
-    flat = " ".join(str("" if text is None else text).splitlines())
+    flat = neutralise(" ".join(str("" if text is None else text).splitlines()), keep="\t")
     return Markup(_MD_SPECIAL.sub(lambda m: _MD_ESCAPES[m.group(0)], flat))
 
 
@@ -70,7 +73,7 @@ def environment(jinja2: Any, fmt: str, templates_dir: Path | None) -> Any:
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=html,
-        finalize=_html_finalize if html else _md_finalize,
+        finalize=html_finalize if html else _md_finalize,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -199,8 +202,14 @@ def _md_finalize(value: Any) -> Any:
     return "—" if value is None else md_escape(value)
 
 
-def _html_finalize(value: Any) -> Any:
-    return "—" if value is None else value
+def html_finalize(value: Any) -> Any:
+    """Every plain string output in HTML: control and formatting characters shown as ``<U+XXXX>``
+    (autoescape then escapes it); template-made ``Markup`` is left as it is."""
+    if value is None:
+        return "—"
+    if type(value) is str:  # not Markup (a subclass): text from the journal
+        return neutralise(value)
+    return value
 
 
 # ---------------------------------------------------------------- context

@@ -13,8 +13,9 @@ customers' failure rate per stats interval; the revenue lost *per minute now* is
 interval's (``revenue_per_minute`` × failure rate, or failures × ``value_per_request``).
 
 No clock is read and nothing is written: same events, same facts. Responder-supplied
-text (names, roles) is flattened to one line here; every renderer still escapes for its
-own format (HTML, Slack, Teams).
+text (names, roles, alert names) is flattened to one line here, its control and formatting
+characters shown as ``<U+XXXX>`` (:func:`gameday.model.textsafe.one_line`); every renderer
+still escapes for its own format (HTML, Slack, Teams).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gameday.analysis.matching import first_detection, first_injection, first_recovery
-from gameday.analysis.timeline import one_line
 from gameday.comms.loadfacts import load_facts
 from gameday.journal import events_of
 from gameday.model.events import (
@@ -42,6 +42,7 @@ from gameday.model.policy import DEFAULT_POLICY, SeverityPolicy
 from gameday.model.roles import role_holders
 from gameday.model.scenario import Scenario
 from gameday.model.terms import Severity
+from gameday.model.textsafe import one_line
 
 #: Update statuses, in the order an incident moves through them.
 STATUSES = ("investigating", "mitigating", "monitoring", "resolved")

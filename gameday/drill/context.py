@@ -13,10 +13,19 @@ from gameday.journal import JournalWriter
 from gameday.loader import LoadedScenario
 from gameday.model.scenario import Scenario
 from gameday.model.terms import Mode
+from gameday.model.textsafe import for_terminal
 from gameday.ports import IntakeServer, ProbeLoop
 from gameday.project import Project
 
 Echo = Callable[[str], None]
+"""Where a drill's lines go (``gameday run``'s output): one line a call."""
+
+
+def say(line: str) -> None:
+    """The default :data:`Echo`: print ``line`` neutralised for a terminal (outside text in it, such as
+    an abort reason or a name, never reaches the terminal as an escape sequence or a bidi control:
+    :func:`gameday.model.textsafe.for_terminal`), flushed at once (CI logs and wrappers read it live)."""
+    print(for_terminal(line), flush=True)
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,7 @@ class DrillContext:
     probes: ProbeLoop
     conductor: Conductor
     journal: JournalWriter
-    echo: Echo = print
+    echo: Echo = say
 
     @property
     def scenario(self) -> Scenario:

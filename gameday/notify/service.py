@@ -9,15 +9,21 @@ Payloads:
 
 * ``slack`` — a Slack incoming webhook: ``{"text": ...}`` (and Block Kit ``blocks`` with
   ``blocks: true``). Responder text is escaped the way Slack documents (``&`` ``<`` ``>``
-  become ``&amp;`` ``&lt;`` ``&gt;``), so ``<script>``, ``<!channel>`` or ``<https://x|y>``
-  stay literal text.
+  become ``&amp;`` ``&lt;`` ``&gt;``), so ``<script>``, ``<!channel>``, ``<@U123>`` or
+  ``<https://x|y>`` stay literal text: no mention, no link. (mrkdwn has no escape for its
+  emphasis marks: ``*word*`` still shows bold, which changes no meaning.)
 * ``teams`` — a Microsoft Teams *Workflows* webhook ("When a Teams webhook request is
   received"), the documented replacement for the retired Office 365 connectors, which
   takes Adaptive Cards only: ``{"type": "message", "attachments": [{"contentType":
   "application/vnd.microsoft.card.adaptive", "content": {AdaptiveCard 1.4}}]}``. Text is
-  HTML-escaped.
+  HTML-escaped and its Markdown marks backslash-escaped (``\\ * _ ` ~ [ ]``, and ``(`` after
+  ``]``), so ``[click](https://x)`` is no link, even where a client ignores the escapes.
 * ``generic`` — ``{"drill": true, "drill_id", "audience", "author", "role", "text", "sent_at",
   "action_seq"}`` as JSON (JSON encoding is its escaping: the receiver escapes for its page).
+
+In every payload, control and formatting characters of the text, the author and the role
+(NUL, escape sequences, bidi overrides) are shown as ``<U+XXXX>``
+(:func:`gameday.model.textsafe.neutralise`).
 
 Deliveries never block the drill: each channel has its own worker thread (updates reach
 a channel in the order they were posted; a hanging channel does not delay the others),
@@ -44,6 +50,7 @@ from urllib.parse import parse_qsl, urlsplit
 from gameday.model.events import ActionRecorded, Event, NotificationFailed, NotificationSent, Payload
 from gameday.model.notify import NotifyChannel
 from gameday.model.terms import Audience
+from gameday.model.textsafe import neutralise
 
 if TYPE_CHECKING:
     from gameday.drill.context import DrillContext
@@ -68,13 +75,20 @@ def drill_text(text: str) -> str:
 
 
 def slack_escape(text: str) -> str:
-    """Slack's documented escaping: ``&`` ``<`` ``>`` as HTML entities (and nothing else)."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack's documented escaping: ``&`` ``<`` ``>`` as HTML entities (after control and formatting
+    characters are shown as ``<U+XXXX>``)."""
+    return neutralise(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_TEAMS_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\*_`~[]"})
 
 
 def teams_escape(text: str) -> str:
-    """HTML-escape for Teams cards (``&`` ``<`` ``>``; quotes are harmless in a text block)."""
-    return html.escape(str(text), quote=False)
+    """Text for a Teams card's TextBlock: control and formatting characters shown as ``<U+XXXX>``,
+    Markdown marks backslash-escaped (and ``](`` broken up, so no link forms whether or not a
+    client honours the escapes), then HTML-escaped (``&`` ``<`` ``>``; quotes are harmless)."""
+    marked = neutralise(text).translate(_TEAMS_MARKDOWN).replace("\\](", "\\]\\(")
+    return html.escape(marked, quote=False)
 
 
 def _clip(text: str, limit: int = MAX_TEXT) -> str:
@@ -138,7 +152,7 @@ def teams_payload(update: Update) -> dict[str, Any]:
         "type": "AdaptiveCard",
         "version": "1.4",
         "body": [
-            {"type": "TextBlock", "text": teams_escape(drill_text(_clip(update.text))), "wrap": True},
+            {"type": "TextBlock", "text": _teams_drill_text(update.text), "wrap": True},
             {"type": "TextBlock", "text": teams_escape(update.byline()), "wrap": True, "isSubtle": True, "size": "Small"},
         ],
     }
@@ -146,10 +160,19 @@ def teams_payload(update: Update) -> dict[str, Any]:
             "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}]}
 
 
+def _teams_drill_text(text: str) -> str:
+    """The update marked as a drill, escaped for Teams: the ``[DRILL]`` marker itself is left as written."""
+    marker = DRILL_PREFIX.strip()
+    body = drill_text(_clip(text))  # starts with the marker
+    return marker + teams_escape(body[len(marker):])
+
+
 def generic_payload(update: Update) -> dict[str, Any]:
     """Generic JSON body (text unescaped inside JSON; the receiver escapes for its own output)."""
-    return {"drill": True, "drill_id": update.drill_id, "audience": update.audience, "author": update.author,
-            "role": update.role, "text": drill_text(update.text), "sent_at": update.sent_at,
+    return {"drill": True, "drill_id": update.drill_id, "audience": update.audience,
+            "author": None if update.author is None else neutralise(update.author),
+            "role": None if update.role is None else neutralise(update.role),
+            "text": drill_text(neutralise(update.text)), "sent_at": update.sent_at,
             "action_seq": update.action_seq}  # fmt: skip
 
 

@@ -18,6 +18,8 @@ Security model (also in the README, "Control room and responders"):
   server's own origin. A request authenticated by a header is not CSRF-able (a browser
   never adds that header by itself). Bodies must be JSON (415 otherwise).
 * **Host check** (DNS rebinding): on a loopback bind only loopback host names are served.
+* **Names** people are invited, assigned or act as follow the one rule of
+  :mod:`gameday.model.names` (checked by the room, :mod:`gameday.web.room`).
 """
 
 from __future__ import annotations
@@ -26,16 +28,12 @@ import hashlib
 import ipaddress
 import secrets
 import threading
-import unicodedata
 from dataclasses import dataclass
 
 COOKIE = "gameday_session"
 CSRF_HEADER = "x-requested-with"
 CSRF_VALUE = "gameday"
 FACILITATOR = "facilitator"
-#: Names a responder may not take: the journal's machine sources and the facilitator.
-RESERVED_NAMES = frozenset({"facilitator", "conductor", "injector", "observer", "webhook", "automation", "script"})
-MAX_NAME = 60
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -158,17 +156,3 @@ def host_allowed(host_header: str | None, bind_host: str) -> bool:
         name = host_header.rsplit(":", 1)[0]
     return is_loopback(name)
 
-
-def clean_name(value: str) -> str:
-    """A person's name as given (untrusted text, escaped wherever shown): trimmed, one line,
-    no control characters, 1..60 characters, not a reserved name. Raises ValueError."""
-    text = " ".join(str(value).split())
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
-        raise ValueError("a name cannot contain control characters")
-    if not text:
-        raise ValueError("a name cannot be empty")
-    if len(text) > MAX_NAME:
-        raise ValueError(f"a name has at most {MAX_NAME} characters")
-    if text.lower() in RESERVED_NAMES:
-        raise ValueError(f"{text!r} is reserved; choose another name")
-    return text

@@ -14,6 +14,14 @@ It speaks the same API as the pages (:mod:`gameday.web.api`).
 **The token**, first found of: ``--token``, the ``GAMEDAY_TOKEN`` environment variable,
 the join link's, and — on the machine running the drill — the facilitator's token file
 named by the drill file (readable only by its owner).
+
+**Text in, text out.** Every argument (DRILL, the token, ``--as``, ``--role``, the action's
+arguments) must be valid UTF-8, and so must standard input read for a TEXT of ``-``: otherwise
+an :class:`~gameday.errors.InputError` names the argument and the first bad byte (exit 2;
+nothing is sent). A person's name (``--as``, PERSON) follows the one rule of
+:mod:`gameday.model.names`, checked here before anything is sent. Whatever the control room
+answers (names, notes, error messages) is printed neutralised for the terminal
+(:func:`gameday.model.textsafe.for_terminal`).
 """
 
 from __future__ import annotations
@@ -22,7 +30,6 @@ import json
 import os
 import re
 import sys
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +37,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from gameday.adapters.pids import pid_alive
 from gameday.errors import ConfigError, InfrastructureError, InputError
+from gameday.model.names import name_problem
+from gameday.model.textsafe import for_terminal, one_line
+
+MAX_MESSAGE = 300  # characters of a control room's error message shown
 
 
 class RefusedError(InputError):
@@ -41,6 +52,49 @@ class DrillRef:
     url: str
     token: str | None
     drill_id: str | None = None
+
+
+def utf8(value: str, where: str) -> str:
+    """``value`` if it is valid UTF-8 text, else InputError naming ``where`` and the first bad byte
+    (Python hands over command-line arguments and environment variables that are not UTF-8 with
+    each bad byte as a surrogate escape, U+DC80..U+DCFF)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(value[exc.start])
+        what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"character U+{code:04X}"
+        raise InputError(f"{where} is not valid UTF-8 ({what} at position {exc.start + 1})") from None
+    return value
+
+
+def read_stdin_text() -> str:
+    """Standard input as UTF-8 text (a leading byte-order mark dropped), stripped; InputError if it
+    is not UTF-8 (the first bad byte named)."""
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is None:  # a text stream without bytes under it (already decoded by whoever replaced stdin)
+        return utf8(sys.stdin.read(), "standard input").strip()
+    data = raw.read()
+    try:
+        return data.decode("utf-8-sig").strip()
+    except UnicodeDecodeError as exc:
+        raise InputError(f"standard input is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+
+
+def person(value: str, where: str) -> str:
+    """A person's name from the command line, by the one rule (:mod:`gameday.model.names`); InputError if refused."""
+    problem = name_problem(utf8(value, where))
+    if problem is not None:
+        raise InputError(f"{where}: {problem}")
+    return " ".join(value.split())
+
+
+def _token(value: str | None, where: str) -> str | None:
+    if value is None:
+        return None
+    utf8(value, where)
+    if not value.isascii() or not value.isprintable():
+        raise InputError(f"{where}: not a gameday token (tokens are letters, digits, '-' and '_')")
+    return value
 
 
 def _safe_id(drill_id: str) -> str:
@@ -72,13 +126,19 @@ def running_drills(state_dir: Path) -> list[Path]:
 
 
 def find_drill(spec: str, state_dir: Path, token: str | None = None) -> DrillRef:
-    """Where DRILL is and which token to use (see the module docstring). Raises ConfigError."""
-    token = token or os.environ.get("GAMEDAY_TOKEN") or None
+    """Where DRILL is and which token to use (see the module docstring). Raises ConfigError, or
+    InputError for an argument that is not UTF-8 or a token that is not one."""
+    utf8(spec, "DRILL")
+    token = _token(token, "--token") or _token(os.environ.get("GAMEDAY_TOKEN") or None, "GAMEDAY_TOKEN")
     if spec.startswith(("http://", "https://")):
-        parts = urlsplit(spec)
+        try:
+            parts = urlsplit(spec)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError as exc:
+            raise ConfigError(f"DRILL: not a URL: {for_terminal(spec)!r} ({exc})") from None
         base = f"{parts.scheme}://{parts.netloc}"
         link_token: str | None = parts.fragment or next(iter(parse_qs(parts.query).get("token") or []), None)
-        token = token or link_token
+        token = token or _token(link_token, "the join link's token")
         if token is None:  # the facilitator, on the drill's machine
             for path in running_drills(state_dir):
                 try:
@@ -104,7 +164,8 @@ def find_drill(spec: str, state_dir: Path, token: str | None = None) -> DrillRef
         path = state_dir / "drills" / f"{_safe_id(spec)}.json"
         if not path.is_file():
             known = ", ".join(p.stem for p in running_drills(state_dir)) or "none"
-            raise ConfigError(f"no running drill {spec!r} here (running: {known}); give its id, '.', or the control room's URL")
+            raise ConfigError(f"no running drill {for_terminal(spec)!r} here (running: {known}); give its id, '.', "
+                              "or the control room's URL")
         info = _read_drill_file(path)
     return DrillRef(info["url"].rstrip("/"), token or _facilitator_token(info), str(info.get("drill_id") or spec))
 
@@ -118,8 +179,11 @@ class ControlRoomClient:
         if not ref.token:
             raise ConfigError("no token: pass --token, set GAMEDAY_TOKEN, or use your join link as DRILL")
         self.ref = ref
-        self._http = httpx.Client(base_url=ref.url, timeout=timeout, transport=transport, follow_redirects=False,
-                                  headers={"Authorization": f"Bearer {ref.token}", "Accept": "application/json"})
+        try:
+            self._http = httpx.Client(base_url=ref.url, timeout=timeout, transport=transport, follow_redirects=False,
+                                      headers={"Authorization": f"Bearer {ref.token}", "Accept": "application/json"})
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise ConfigError(f"not a control room's URL: {for_terminal(ref.url)!r} ({for_terminal(exc)})") from None
 
     def close(self) -> None:
         self._http.close()
@@ -135,15 +199,17 @@ class ControlRoomClient:
 
         try:
             resp = self._http.request(method, path, json=body) if body is not None else self._http.request(method, path)
-        except httpx.HTTPError as exc:
-            raise InfrastructureError(f"cannot reach the control room at {self.ref.url}: {exc}") from None
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise InfrastructureError(f"cannot reach the control room at {for_terminal(self.ref.url)}: "
+                                      f"{one_line(exc, MAX_MESSAGE)}") from None
         try:
             data = resp.json()
         except ValueError:
             data = None
         if resp.status_code >= 400:
             message = data.get("error") if isinstance(data, dict) else None
-            raise RefusedError(f"refused ({resp.status_code}): {message or resp.reason_phrase}")
+            # the room's message may quote people's text: shown neutralised, on one line
+            raise RefusedError(f"refused ({resp.status_code}): {one_line(message or resp.reason_phrase, MAX_MESSAGE)}")
         return data
 
     def state(self) -> dict[str, Any]:
@@ -152,7 +218,7 @@ class ControlRoomClient:
     def draft(self, audience: str) -> str:
         data = self.request("GET", f"/api/drafts/{audience}")
         if not data.get("text"):
-            raise RefusedError(f"no draft for {audience}: {data.get('note') or 'the template gave nothing'}")
+            raise RefusedError(f"no draft for {one_line(audience)}: {one_line(data.get('note') or 'the template gave nothing')}")
         return data["text"]
 
 
@@ -188,12 +254,12 @@ def build_request(action: str, args: list[str], *, as_: str | None, role: str | 
                   text_source=None) -> tuple[str, str, dict[str, Any] | None]:
     """(method, path, JSON body) for ``gameday act``. Raises InputError for a bad command line.
     ``text_source(field)`` supplies a missing text (``--draft``, stdin)."""
-    name = ALIASES.get(action, action)
+    name = ALIASES.get(utf8(action, "ACTION"), action)
     if name not in ACTIONS:
-        raise InputError(f"unknown action {action!r}; one of: {', '.join(ACTIONS)}")
+        raise InputError(f"unknown action {for_terminal(action)!r}; one of: {', '.join(ACTIONS)}")
     method, path, params = ACTIONS[name]
     values: dict[str, Any] = {}
-    rest = list(args)
+    rest = [utf8(arg, f"argument {i} of {name}") for i, arg in enumerate(args, 1)]
     for param in params:
         key, optional, greedy = param.rstrip("*?"), "?" in param, "*" in param
         if greedy:
@@ -202,24 +268,26 @@ def build_request(action: str, args: list[str], *, as_: str | None, role: str | 
         else:
             value = rest.pop(0) if rest else None
         if value == "-" and greedy:
-            value = sys.stdin.read().strip()
+            value = read_stdin_text()
         if value is None and greedy and text_source is not None:
             value = text_source(key, values)
         if value is None and not optional:
             usage = " ".join(p.upper().rstrip("*?") + ("..." if "*" in p else "") for p in params)
             raise InputError(f"{name} needs {key.upper()}: gameday act DRILL {name} {usage}")
+        if value is not None and key == "person":
+            value = person(value, "PERSON")
         if value is not None:
             values[key] = value
     if rest:
-        raise InputError(f"{name}: unexpected argument(s): {' '.join(rest)}")
+        raise InputError(f"{name}: unexpected argument(s): {for_terminal(' '.join(rest))}")
     path = path.format(**{k: _quote(v) for k, v in values.items()})
     fields: dict[str, Any] = {k: v for k, v in values.items() if "{" + k + "}" not in ACTIONS[name][1]}
     body: dict[str, Any] | None = fields
     if name in PERSON_ACTIONS:
         if as_:
-            fields["as"] = as_
+            fields["as"] = person(as_, "--as")
         if role and name != "assign_role":
-            fields["role"] = role
+            fields["role"] = utf8(role, "--role")
     elif as_ or role:
         raise InputError(f"{name} is a facilitator control: --as/--role do not apply")
     return method, path, (None if method == "DELETE" else body)
@@ -233,9 +301,24 @@ def _quote(value: str) -> str:
 
 # ------------------------------------------------------------------ status, for a terminal
 def _plain(value: Any) -> str:
-    """Untrusted text for a terminal: no control characters (no escape sequences)."""
-    text = "" if value is None else str(value)
-    return "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf") else "�" for ch in text)
+    """Untrusted text for a terminal, on one line: every control and formatting character (escape
+    sequences, NUL, bidi overrides) shown as ``<U+XXXX>`` (:func:`gameday.model.textsafe.one_line`)."""
+    return one_line(value)
+
+
+def format_answer(answer: Any) -> str:
+    """What ``gameday act`` prints for the control room's answer (neutralised for the terminal)."""
+    if isinstance(answer, dict) and answer.get("join_url"):
+        return f"join link for {_plain(answer.get('person'))}: {_plain(answer['join_url'])}"
+    if isinstance(answer, dict) and answer.get("seq") is not None:
+        t = answer.get("t")
+        at = f"{t:.3f}" if isinstance(t, (int, float)) else "0.000"
+        return f"journaled #{_plain(answer['seq'])} {_plain(answer.get('kind'))} at +{at}s"
+    if isinstance(answer, dict) and "seq" in answer:
+        return "staged: journaled when the drill starts"
+    if isinstance(answer, dict):
+        return _plain(answer.get("status") or "done")
+    return "done"
 
 
 def _clock(seconds: float) -> str:
@@ -250,21 +333,22 @@ def _at(t: Any) -> str:
 
 
 def format_status(state: dict[str, Any], lines: int = 25) -> str:
-    """The drill as text: status, you, roles, incident, countdowns, runbooks, the last timeline rows."""
+    """The drill as text: status, you, roles, incident, countdowns, runbooks, the last timeline rows.
+    Every value from the state is shown neutralised (:func:`_plain`): none reaches the terminal raw."""
     out = []
-    phase = f", phase {state['phase']}" if state.get("phase") else ""
+    phase = f", phase {_plain(state['phase'])}" if state.get("phase") else ""
     name = f"drill {_plain(state['drill_id'])}: " if state.get("drill_id") else ""
-    out.append(f"{name}{_plain(state.get('title'))} — {state.get('status')}{phase}, drill time {_at(state.get('now_t'))}")
+    out.append(f"{name}{_plain(state.get('title'))} — {_plain(state.get('status'))}{phase}, drill time {_at(state.get('now_t'))}")
     viewer = state.get("viewer", {})
     held = ", ".join(viewer.get("roles") or []) or ("facilitator" if viewer.get("facilitator") else "no role")
     out.append(f"you: {_plain(viewer.get('name'))} ({_plain(held)})")
-    out.append("roles: " + " · ".join(f"{r['role']} {_plain(r['holder']) if r.get('holder') else '—'}"
+    out.append("roles: " + " · ".join(f"{_plain(r.get('role'))} {_plain(r['holder']) if r.get('holder') else '—'}"
                                        for r in state.get("roles", [])))
     inc = state.get("incident") or {}
     if inc:
         out.append(f"incident: detected {_at(inc.get('detected_t'))} · acknowledged {_at(inc.get('acknowledged_t'))} · "
-                   f"declared {_at(inc.get('declared_t'))} · severity {inc.get('severity') or '—'} · "
-                   f"updates {inc.get('updates', 0)} · resolved {_at(inc.get('resolved_t'))}")
+                   f"declared {_at(inc.get('declared_t'))} · severity {_plain(inc.get('severity') or '—')} · "
+                   f"updates {_plain(inc.get('updates', 0))} · resolved {_at(inc.get('resolved_t'))}")
     countdowns = state.get("countdowns") or []
     if countdowns:
         out.append("countdowns:")
@@ -284,7 +368,8 @@ def format_status(state: dict[str, Any], lines: int = 25) -> str:
         out.append(f"timeline (last {len(rows)}):")
         for r in rows:
             who = _plain(r.get("who")) + (f" ({_plain(r['role'])})" if r.get("role") else "")
-            out.append(f"  {r.get('offset', ''):>9}  {who:<24} {_plain(r.get('text'))}")
+            out.append(f"  {_plain(r.get('offset', '')):>9}  {who:<24} {_plain(r.get('text'))}")
     if state.get("status") == "ended":
-        out.append(f"outcome: {state.get('outcome')}" + (f" ({_plain(state.get('reason'))})" if state.get("reason") else ""))
+        reason = f" ({_plain(state.get('reason'))})" if state.get("reason") else ""
+        out.append(f"outcome: {_plain(state.get('outcome'))}{reason}")
     return "\n".join(out)

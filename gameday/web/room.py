@@ -29,12 +29,13 @@ from gameday.model.events import (
     ResponderJoined,
     ResponderRevoked,
 )
+from gameday.model.names import NameRefused, check_name
 from gameday.model.policy import SeverityPolicy
 from gameday.model.roles import RoleBook, role_holders, roles_of
 from gameday.model.scenario import Scenario
 from gameday.model.terms import IC
 from gameday.model.terms import ROLE_PATTERN as MODEL_ROLE_PATTERN
-from gameday.web.auth import FACILITATOR, Principal, TokenRegistry, clean_name
+from gameday.web.auth import FACILITATOR, Principal, TokenRegistry
 from gameday.web.live import LiveHub
 from gameday.web.state import fault_status, room_state
 
@@ -297,9 +298,10 @@ class ControlRoom:
 
 
 def _name(value: str | None) -> str:
+    """A person's name by the one rule (:func:`gameday.model.names.check_name`); 400 if refused."""
     try:
-        return clean_name(value or "")
-    except ValueError as exc:
+        return check_name(value or "")
+    except NameRefused as exc:
         raise RoomError(400, str(exc)) from None
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from gameday.errors import Problem, ScenarioError
+from gameday.model.textsafe import neutralise
 
 MAX_FILE_BYTES = 1 << 20
 """Largest input file read (1 MiB); larger files are refused without being read."""
@@ -94,7 +95,7 @@ def format_loc(loc: Sequence[Any]) -> str:
         if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + neutralise(part, keep="")  # a key is the file's text: shown inert
     return out
 
 
