@@ -3,7 +3,10 @@
 Each line is an :class:`~gameday.model.events.Event` around a typed payload.
 :class:`JournalWriter` writes and fsyncs a line before :meth:`~JournalWriter.append` returns;
 :func:`read_journal` replays a file, validating each line once into its typed event and
-tolerating only a torn last line (a crash mid-write).
+tolerating only a torn last line (a crash mid-write). Lines are strict JSON within the limits of
+:mod:`gameday.model.jsonsafe` both ways: the writer refuses (:class:`~gameday.model.eventio.EventError`,
+nothing written) an event it could not read back, and the reader names the file and line of
+anything else (:class:`~gameday.errors.JournalError`), never a traceback.
 """
 
 from __future__ import annotations
@@ -21,14 +24,11 @@ from typing import Any, TypeGuard, overload
 
 from gameday.clock import Clock, iso
 from gameday.errors import JournalError
-from gameday.model.eventio import make_event, parse_event
+from gameday.model.eventio import decode_line, encode_event, make_event
 from gameday.model.events import DrillStarted, Event, Payload
+from gameday.model.jsonsafe import JSONLimitError
 
 MAX_LINE = 16 * 1024 * 1024
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, sort_keys=False, default=str)
 
 
 class JournalWriter:
@@ -71,6 +71,9 @@ class JournalWriter:
 
         ``at`` is a monotonic time the fact happened (e.g. when a webhook reached the
         socket); by default, now. It is clamped so that file order stays time order.
+        :class:`~gameday.model.eventio.EventError` (nothing written, the sequence number not
+        used) if the event would make a line no reader takes back: a non-finite number, nesting
+        deeper than :data:`~gameday.model.jsonsafe.LINE_DEPTH`, an integer of over 640 digits.
         """
         with self._lock:
             now = self.clock.now()
@@ -80,7 +83,7 @@ class JournalWriter:
                 t, mono = self.events[-1].t, self.events[-1].t + self._t0
             wall = self.clock.wall() - timedelta(seconds=now - mono)
             event = make_event(payload, seq=self._seq, wall=iso(wall), t=t, source=source)
-            self._write((_dumps(event.model_dump(mode="json", by_alias=True)) + "\n").encode("utf-8"))
+            self._write(encode_event(event))
             self._seq += 1
             self.events.append(event)
             self._pending.append(event)
@@ -190,9 +193,8 @@ def parse_lines(path: str, lines: list[bytes]) -> Journal:
         try:
             if len(raw) > MAX_LINE:
                 raise ValueError(f"line longer than {MAX_LINE} bytes")
-            obj = json.loads(raw.decode("utf-8"))
-            event = parse_event(obj)
-        except (ValueError, UnicodeDecodeError) as exc:  # EventError is a ValueError: Kind.data.field: problem
+            event = decode_line(raw.decode("utf-8"))
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, EventError (Kind.data.field: problem)
             if last and not raw.endswith(b"\n"):
                 torn = True
                 break
@@ -210,8 +212,12 @@ def parse_lines(path: str, lines: list[bytes]) -> Journal:
 
 
 def _why(exc: Exception) -> str:
+    if isinstance(exc, JSONLimitError):  # JSON, but beyond the limits (NaN, nesting, a huge integer)
+        return f"{exc.msg} at column {exc.colno}"
     if isinstance(exc, json.JSONDecodeError):
         return f"not JSON: {exc.msg} at column {exc.colno}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8: byte {exc.start + 1} ({exc.object[exc.start:exc.start + 1]!r}): {exc.reason}"
     return str(exc)
 
 

@@ -6,7 +6,11 @@
 matched or not, refused or not. Responses:
 
 * 200 — journaled (the body says whether it matched a detection signal)
-* 400 — not JSON, or not the expected shape (journaled with the error)
+* 400 — not JSON, JSON beyond the limits of :mod:`gameday.model.jsonsafe` (nesting deeper
+  than 64, a non-finite number such as ``NaN``/``Infinity``/``1e999``, an integer of over
+  640 digits, an unpaired surrogate), or not the expected shape; journaled with the error
+  (and, for what is not JSON, an excerpt of the body as text). Such a body can never succeed,
+  so it is never answered 503
 * 401 — a verifier is configured and the delivery's bearer token or HMAC signature is
   missing or wrong (journaled as refused with ``error: "unauthenticated: ..."``, no alerts,
   and only a short excerpt of the body: never matched, never a detection)
@@ -14,6 +18,11 @@ matched or not, refused or not. Responses:
 * 415 — content type is not JSON (journaled)
 * 503 — not journaled: the drill has not started yet (or its journal is closed); the
   sender retries, as Alertmanager does
+
+A sender that disconnects before its body is complete gets no answer (there is no one to
+answer); the delivery is journaled as refused, without a body (``error: "sender
+disconnected ..."``), and nothing is printed. Every answer leaves the connection open for
+the sender's next request (keep-alive).
 
 The arrival time is read when the request reaches the application, before the body is
 parsed, and is the time the journal records. The sink runs on one dedicated thread, fed in
@@ -31,13 +40,18 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
+from pydantic import ValidationError
+
 from gameday.adapters.alerts import PayloadError, parse_alertmanager
 from gameday.adapters.formats import FORMATS
 from gameday.model.alerts import Alert
+from gameday.model.eventio import EventError
 from gameday.model.events import AlertReceived, Event
+from gameday.model.jsonsafe import JSONLimitError, loads_strict
 
 MAX_BODY = 1024 * 1024
 REFUSED_EXCERPT = 256  # characters of an unauthenticated body kept in the journal
+EXCERPT = 4096  # characters of a body that is not (acceptable) JSON kept in the journal, as text
 
 # sink(format, payload, alerts, received_at=..., error=...) -> journaled event (or anything)
 Sink = Callable[..., "Event[AlertReceived] | None"]
@@ -45,10 +59,15 @@ Sink = Callable[..., "Event[AlertReceived] | None"]
 
 
 class NotJournaled:
-    """What the sink's failure leaves: the delivery is answered 503 (the sender retries)."""
+    """What the sink's failure leaves: answered 503 (the sender retries), or, when the journal refused the
+    event itself (``final``: the same body can never be journaled), 400."""
 
-    def __init__(self, why: str):
-        self.why = why
+    def __init__(self, why: str, *, final: bool = False):
+        self.why, self.final = why, final
+
+
+class _Disconnected:
+    """The sender went away before its body was complete: no one to answer."""
 
 
 PARSERS: dict[str, Callable[[Any], list[Alert]]] = {"alertmanager": parse_alertmanager, **FORMATS}
@@ -79,14 +98,16 @@ class WebhookIntake:
     async def _journal(self, *args: Any, **kwargs: Any) -> Event[AlertReceived] | NotJournaled:
         try:
             event = await asyncio.get_running_loop().run_in_executor(self._writer, partial(self.sink, *args, **kwargs))
+        except (EventError, ValidationError) as exc:  # the event itself cannot be journaled: retrying cannot help
+            return NotJournaled(_one_line(exc), final=True)
         except Exception as exc:  # noqa: BLE001 - e.g. the drill's journal is closed: answered 503, never a crash
-            return NotJournaled(f"{type(exc).__name__}: {exc}")
+            return NotJournaled(f"{type(exc).__name__}: {_one_line(exc)}")
         # no journal yet (the drill has not started): 503, so the sender (Alertmanager) retries
         return NotJournaled("the drill has not started yet") if event is None else event
 
     async def receive(self, request):
         """``POST /webhooks/{fmt}`` (a Starlette ``Request``): the response codes are in the module docstring."""
-        from starlette.responses import JSONResponse
+        from starlette.responses import JSONResponse, Response
 
         arrived = self.clock()
         fmt = request.path_params["fmt"]
@@ -97,6 +118,8 @@ class WebhookIntake:
         body = await self._read_body(request, fmt, arrived)
         if body is None:
             return JSONResponse({"error": f"body larger than {self.max_body} bytes"}, 413)
+        if isinstance(body, _Disconnected):
+            return Response(status_code=400)  # never sent: uvicorn drops an answer to a closed connection
         if self.verifier is not None:
             auth = self.verifier.verify(request.headers, bytes(body))
             if not auth.ok:
@@ -105,14 +128,15 @@ class WebhookIntake:
                 return JSONResponse({"error": "unauthenticated"}, 401, headers={"WWW-Authenticate": 'Bearer realm="gameday"'})
         text = body.decode("utf-8", errors="replace")
         if ctype != "application/json" and not ctype.endswith("+json"):
-            await self._journal(fmt, text[:4096], [], received_at=arrived,
+            await self._journal(fmt, text[:EXCERPT], [], received_at=arrived,
                                 error=f"unsupported content type {ctype or 'none'!r}")
             return JSONResponse({"error": "content type must be application/json"}, 415)
         try:
-            payload = json.loads(text)
-        except json.JSONDecodeError as exc:
-            error = f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-            await self._journal(fmt, text[:4096], [], received_at=arrived, error=error)
+            payload = loads_strict(text)
+        except json.JSONDecodeError as exc:  # JSONLimitError too: NaN, nesting, a huge integer, a lone surrogate
+            what = "JSON beyond the intake's limits" if isinstance(exc, JSONLimitError) else "malformed JSON"
+            error = f"{what}: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            await self._journal(fmt, text[:EXCERPT], [], received_at=arrived, error=error)
             return JSONResponse({"error": error}, 400)
         try:
             alerts = parser(payload)
@@ -120,26 +144,48 @@ class WebhookIntake:
             await self._journal(fmt, payload, [], received_at=arrived, error=str(exc))
             return JSONResponse({"error": str(exc)}, 400)
         except Exception as exc:  # noqa: BLE001 - an adapter bug answers 400 and is journaled, never takes the intake down
-            error = f"{fmt} adapter failed: {type(exc).__name__}: {exc}"[:500]
+            error = f"{fmt} adapter failed: {type(exc).__name__}: {_one_line(exc)}"[:500]
             await self._journal(fmt, payload, [], received_at=arrived, error=error)
             return JSONResponse({"error": error}, 400)
         event = await self._journal(fmt, payload, alerts, received_at=arrived, error=None)
+        if isinstance(event, NotJournaled) and event.final:  # journal the refusal instead, with the body as text
+            error = f"cannot be journaled: {event.why}"[:500]
+            await self._journal(fmt, text[:EXCERPT], [], received_at=arrived, error=error)
+            return JSONResponse({"error": error}, 400)
         if isinstance(event, NotJournaled):
             return JSONResponse({"error": f"not journaled: {event.why}"}, 503)
         return JSONResponse({"status": "journaled", "alerts": len(alerts), "matched": event.data.matched,
                              "seq": event.seq})
 
-    async def _read_body(self, request, fmt: str, arrived: float) -> bytearray | None:
-        """The raw body; None (journaled as too large) past ``max_body``, declared or streamed."""
+    async def _read_body(self, request, fmt: str, arrived: float) -> bytearray | _Disconnected | None:
+        """The raw body; None (journaled as too large) past ``max_body``, declared or streamed;
+        :class:`_Disconnected` (journaled as refused) if the sender left before the end of it."""
+        from starlette.requests import ClientDisconnect
+
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+        if declared is not None and not (declared.isascii() and declared.isdigit()):
+            declared = None  # (the server refuses a malformed Content-Length before this runs)
+        if declared is not None and int(declared) > self.max_body:
             await self._journal(fmt, None, [], received_at=arrived,
                                 error=f"body too large ({declared} bytes > {self.max_body})")
             return None
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self.max_body:
-                await self._journal(fmt, None, [], received_at=arrived, error=f"body too large (> {self.max_body} bytes)")
-                return None
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > self.max_body:
+                    await self._journal(fmt, None, [], received_at=arrived,
+                                        error=f"body too large (> {self.max_body} bytes)")
+                    return None
+        except ClientDisconnect:
+            got = f"{len(body)} of {declared} bytes" if declared is not None else f"{len(body)} bytes"
+            await self._journal(fmt, None, [], received_at=arrived,
+                                error=f"sender disconnected before the end of the body ({got} received)")
+            return _Disconnected()
         return body
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line (a pydantic error spans several), at most 300 characters."""
+    text = " ".join(str(exc).split())
+    return text[:300]

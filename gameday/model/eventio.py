@@ -2,6 +2,11 @@
 line validated into its typed event (:func:`parse_event`: the payload by the model of its
 ``kind``, then the envelope), and the JSON Schema of a line (:func:`journal_schema`).
 The event kinds themselves are :mod:`gameday.model.events`.
+
+A line is strict JSON within the limits of :mod:`gameday.model.jsonsafe` (nesting at most
+:data:`~gameday.model.jsonsafe.LINE_DEPTH`, finite numbers only, integers of at most 640 digits):
+:func:`encode_event` never produces a line :func:`decode_line` would refuse, and
+:func:`parse_event` refuses a float field a model coerced from text such as ``"NaN"``.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from gameday.model.events import PAYLOADS, Event, Payload
+from gameday.model.jsonsafe import LINE_DEPTH, JSONLimitError, dumps_strict, loads_strict, non_finite
 
 
 class EventError(ValueError):
@@ -49,9 +55,39 @@ def parse_event(obj: object) -> Event[Payload]:
     except ValidationError as exc:
         raise EventError(_first_error(exc, f"{kind}.data")) from None
     try:
-        return Event.model_validate({**obj, "data": data})
+        event: Event[Payload] = Event.model_validate({**obj, "data": data})
     except ValidationError as exc:
         raise EventError(_first_error(exc, kind)) from None
+    where = non_finite(event, kind)  # e.g. "t": "NaN", which pydantic coerces to a float
+    if where is not None:
+        raise EventError(f"{where}: a finite number is required, got {_shown(obj, where, kind)}")
+    return event
+
+
+def decode_line(text: str) -> Event[Payload]:
+    """One journal line (its newline may follow) to its typed event. A ``ValueError`` says what is wrong:
+    :class:`json.JSONDecodeError` (not JSON, or beyond the limits: ``msg``, ``colno``) or :class:`EventError`."""
+    return parse_event(loads_strict(text, max_depth=LINE_DEPTH))
+
+
+def encode_event(event: Event[Payload]) -> bytes:
+    """The journal line of ``event``: compact JSON in UTF-8 with its newline, checked to read back with
+    :func:`decode_line`. :class:`EventError` (nothing encoded) for an event no reader could take back: a
+    non-finite number, nesting deeper than a line may be, an integer of over 640 digits, an unpaired surrogate."""
+    try:
+        return (dumps_strict(event.model_dump(mode="json", by_alias=True), max_depth=LINE_DEPTH) + "\n").encode()
+    except ValueError as exc:  # JSONLimitError; pydantic's serialisation errors are ValueErrors too
+        why = exc.msg if isinstance(exc, JSONLimitError) else (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise EventError(f"{event.kind}: cannot be journaled: {why}") from None
+
+
+def _shown(obj: dict[str, Any], where: str, kind: str) -> str:
+    """The raw value at ``where`` (a path from :func:`non_finite`) in the decoded line, for the message."""
+    parts = where.removeprefix(kind).lstrip(".").split(".")
+    value: Any = obj
+    for part in parts:
+        value = value.get(part) if isinstance(value, dict) else None
+    return repr(value) if value is not None else "a non-finite number"
 
 
 def _first_error(exc: ValidationError, where: str) -> str:

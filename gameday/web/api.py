@@ -3,7 +3,8 @@
 Routes live here at module level (no closures); each is a thin call into
 :class:`~gameday.web.room.ControlRoom`, found on ``request.app.state.room``. Every route
 needs a token (see :mod:`gameday.web.auth`); responders get 403 on facilitator routes.
-Errors are ``{"error": "..."}`` with 400 (bad input or malformed JSON), 401 (no or
+Errors are ``{"error": "..."}`` with 400 (bad input, malformed JSON, or JSON beyond the limits of
+:mod:`gameday.model.jsonsafe`: see :class:`StrictJSONRoute`), 401 (no or
 unknown token), 403 (not allowed for this token), 404 (no such fault, runbook, person),
 409 (not now: before start, after the end, already done), 413 (body over 64 KiB), 415
 (body not JSON), 422 (a field out of its range: ``detail`` lists them).
@@ -11,13 +12,17 @@ unknown token), 403 (not allowed for this token), 404 (no such fault, runbook, p
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from gameday.model.events import ActionDetails, Event, Payload
+from gameday.model.jsonsafe import JSONLimitError, loads_strict
 from gameday.model.terms import Audience, Severity
 from gameday.web.auth import COOKIE, Principal, csrf_problem, host_allowed, token_from_headers
 from gameday.web.live import stream
@@ -36,7 +41,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 #: The further answers of a route that changes the drill.
 CHANGES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "bad input (a name, a role) or malformed JSON"},
+    400: {"model": ErrorBody, "description": "bad input (a name, a role), malformed JSON, or JSON beyond the limits "
+                                               "(nesting deeper than 64, NaN/Infinity, an integer of over 640 digits)"},
     404: {"model": ErrorBody, "description": "no such fault, runbook or person"},
     409: {"model": ErrorBody, "description": "not now: the drill has not started, is over, or this was already done"},
     413: {"model": ErrorBody, "description": "request body over 64 KiB"},
@@ -81,7 +87,50 @@ def facilitator_only(who: Annotated[Principal, Depends(caller)]) -> Principal:
 Caller = Annotated[Principal, Depends(caller)]
 Facilitator = Annotated[Principal, Depends(facilitator_only)]
 Room = Annotated[ControlRoom, Depends(room_of)]
-router = APIRouter(prefix="/api", responses=ERRORS)
+
+
+# ------------------------------------------------------------------ request bodies: strict JSON
+class _StrictJSONRequest(Request):
+    """A request whose JSON body is read within the limits of :mod:`gameday.model.jsonsafe` (UTF-8 only)."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_strict_json"):
+            raw = await self.body()
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise JSONLimitError("the body is not UTF-8", raw.decode("utf-8", errors="replace"), exc.start) from None
+            self._strict_json = loads_strict(text)
+        return self._strict_json
+
+
+class StrictJSONRoute(APIRoute):
+    """A route whose JSON body is parsed strictly before FastAPI validates it: a body beyond the
+    limits (nesting deeper than 64, ``NaN``/``Infinity``/``1e999``, an integer of over 640 digits,
+    an unpaired surrogate, not UTF-8) is a 400 naming what and where, as the webhook intake answers;
+    a body that is not JSON at all stays FastAPI's (400 ``malformed JSON body``)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        takes_body = self.body_field is not None
+
+        async def strict(request: Request) -> Response:
+            request = _StrictJSONRequest(request.scope, request.receive)
+            ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if takes_body and (ctype == "application/json" or ctype.endswith("+json")) and await request.body():
+                try:
+                    await request.json()
+                except JSONLimitError as exc:
+                    return error_response(RoomError(400, f"JSON body beyond the limits: {exc.msg} "
+                                                         f"at line {exc.lineno} column {exc.colno}"))
+                except json.JSONDecodeError:
+                    pass  # not JSON at all: FastAPI answers it (malformed JSON body)
+            return await handler(request)
+
+        return strict
+
+
+router = APIRouter(prefix="/api", responses=ERRORS, route_class=StrictJSONRoute)
 
 
 def _change(path: str, *, method: str = "POST", **kw: Any):

@@ -3,16 +3,59 @@
 The served app can be swapped while the server runs (:meth:`BackgroundServer.mount`): the
 runner starts the webhook intake first, and the control room later plugs in an app that
 serves its own routes and mounts the intake underneath, so both share one port.
+
+uvicorn's own log lines (warnings and errors only) go to stderr one line each: an exception an
+app let escape is logged as its type, message and innermost frame (:class:`OneLineFormatter`),
+never as a traceback in the drill's output, and control characters from the network are escaped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 import time
+import traceback
+from pathlib import Path
 
 from gameday.errors import InfrastructureError
+
+
+class OneLineFormatter(logging.Formatter):
+    """A log record on one line: an exception as ``Type: message (at file.py:line)``, not a traceback;
+    control characters (say, from a request line) escaped."""
+
+    def formatException(self, ei) -> str:  # noqa: N802 - logging's name
+        exc_type, exc, tb = ei
+        frames = traceback.extract_tb(tb)
+        where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+        message = " ".join(str(exc).split())[:300]
+        return f"{getattr(exc_type, '__name__', 'Exception')}: {message}{where}"
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
+        return ""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = record.getMessage()
+        text = self.formatMessage(record).strip()
+        if record.exc_info:
+            text = f"{text.rstrip(':.')}: {self.formatException(record.exc_info)}"
+        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in " ".join(text.splitlines()))
+
+
+LOG_CONFIG = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"one_line": {"()": f"{__name__}.OneLineFormatter", "fmt": "web server %(levelname)s: %(message)s"}},
+    "handlers": {"stderr": {"formatter": "one_line", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"}},
+    "loggers": {
+        "uvicorn": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        "uvicorn.error": {"level": "WARNING"},
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+    },
+}
+"""uvicorn's logging: warnings and errors to stderr, one line each (:class:`OneLineFormatter`)."""
 
 
 class _Switch:
@@ -53,7 +96,8 @@ class BackgroundServer:
         self._switch = _Switch(app)
         # ws="none": nothing here speaks WebSocket (the control room's live updates are SSE),
         # and it spares the wsproto/websockets import
-        config = uvicorn.Config(self._switch, log_level="warning", access_log=False, lifespan="off", backlog=2048,
+        config = uvicorn.Config(self._switch, log_config=LOG_CONFIG, log_level="warning", access_log=False,
+                                lifespan="off", backlog=2048,
                                 timeout_keep_alive=30, timeout_graceful_shutdown=2, ws="none")
         self._server = _server_class()(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True,
