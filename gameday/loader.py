@@ -14,8 +14,10 @@ checks the files a scenario references:
   :func:`gameday.project.find_root`). Absolute paths are used as they are.
 * Referenced Chaos Toolkit experiments (YAML or JSON) are read here and validated with
   chaoslib's own validator, activity by activity, so each problem points at the offending
-  activity; a fault's experiment must also have ``rollbacks``. Inline ``activities`` and
-  ``rollbacks`` of faults and runbooks are validated the same way. Those checks live in
+  activity; a fault's experiment must also have ``rollbacks`` unless the fault has a
+  ``rollback:`` of its own in the scenario (whose ``experiment:`` is read and checked the same
+  way). Inline ``activities`` and ``rollbacks`` of faults and runbooks are validated the same
+  way. Activities are checked as they will run: in the folder of the file that holds them. Those checks live in
   :mod:`gameday.yamlio.experiments`: chaoslib is imported only when a scenario is loaded (never
   at import), and it imports the Python modules that python providers name.
 * ``load.locustfile`` (``demo``, or a path resolved like the others) must be a Python file
@@ -37,13 +39,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gameday.drill.responders import check_script
+from pydantic import BaseModel
+
+from gameday.drill.responders import ResponderScript, check_script
 from gameday.errors import Problem, ScenarioError
 from gameday.model.policy import ProjectConfig
 from gameday.model.scenario import Scenario
 from gameday.project import PROJECT_FILE, Project, find_root
 from gameday.yamlio.experiments import activity_problems, check_experiment
 from gameday.yamlio.files import load_model, read_data, without_echoes
+from gameday.yamlio.kinds import EXPECTED, KIND_NAMES, Kind, recognise, yaml_files
 from gameday.yamlio.marks import Marks
 from gameday.yamlio.modelerrors import validate_data
 
@@ -68,6 +73,8 @@ class LoadedScenario:
     runbook_experiments: dict[str, Path] = field(default_factory=dict)
     responders_path: Path | None = None
     locustfile: Path | None = None
+    fault_rollback_experiments: dict[str, Path] = field(default_factory=dict)
+    """Per fault id, the experiment of its ``rollback: {experiment: ...}`` (its method is the rollback)."""
 
 
 def _display(path: Path) -> str:
@@ -111,6 +118,7 @@ def load_scenario(path: Path | str) -> LoadedScenario:
         project_root=root,
         experiments={str(p): exp for p, exp in refs.experiments.items()},
         fault_experiments=refs.fault_experiments,
+        fault_rollback_experiments=refs.fault_rollback_experiments,
         runbook_experiments=refs.runbook_experiments,
         responders_path=refs.responders,
         locustfile=refs.locustfile,
@@ -140,6 +148,7 @@ class _References:
     problems: list[Problem] = field(default_factory=list)
     experiments: dict[Path, dict[str, Any]] = field(default_factory=dict)
     fault_experiments: dict[str, Path] = field(default_factory=dict)
+    fault_rollback_experiments: dict[str, Path] = field(default_factory=dict)
     runbook_experiments: dict[str, Path] = field(default_factory=dict)
     responders: Path | None = None
     locustfile: Path | None = None
@@ -156,11 +165,18 @@ class _References:
         for i, fault in enumerate(faults if isinstance(faults, list) else []):
             if not isinstance(fault, dict):
                 continue
-            path = self.experiment(fault.get("experiment"), ("faults", i, "experiment"), fault=True)
+            # a fault's experiment needs its own rollbacks, unless the scenario gives the fault one
+            path = self.experiment(fault.get("experiment"), ("faults", i, "experiment"), fault="rollback" not in fault)
             if path is not None and isinstance(fault.get("id"), str):
                 self.fault_experiments[fault["id"]] = path
             for key in ("activities", "rollbacks"):
                 self.inline(fault.get(key), ("faults", i, key))
+            rollback = fault.get("rollback")
+            if isinstance(rollback, dict):
+                path = self.experiment(rollback.get("experiment"), ("faults", i, "rollback", "experiment"), fault=False)
+                if path is not None and isinstance(fault.get("id"), str):
+                    self.fault_rollback_experiments[fault["id"]] = path
+                self.inline(rollback.get("activities"), ("faults", i, "rollback", "activities"))
         runbooks = data.get("runbooks")
         for name, book in (runbooks.items() if isinstance(runbooks, dict) else ()):
             if not isinstance(book, dict):
@@ -216,8 +232,8 @@ class _References:
         name = _display(path)
         if (path, fault) not in self.checked:
             data, marks, problems = read_data(path, name)
-            if marks is not None:
-                problems += check_experiment(data, marks, name, fault=fault)
+            if marks is not None:  # its activities run in its folder: checked as seen from there
+                problems += check_experiment(data, marks, name, fault=fault, folder=path.parent)
             self.problems += problems
             self.checked[(path, fault)] = len(problems)
             if not problems:
@@ -229,55 +245,153 @@ class _References:
     def inline(self, activities: Any, loc: Loc) -> None:
         if not isinstance(activities, list):
             return
-        for j, activity in enumerate(activities):
-            for sub, message in activity_problems(activity, names=None):
+        for j, activity in enumerate(activities):  # inline activities run in the scenario's folder
+            for sub, message in activity_problems(activity, names=None, folder=self.base_dir):
                 self.problem((*loc, j, *sub), message)
 
 
 # --- the CLI's commands -------------------------------------------------------------------------
 
 
-def _scenario_files(path: Path) -> tuple[list[Path], list[Problem]]:
-    if not path.is_dir():
-        return [path], []
+@dataclass
+class _Checked:
+    """One file ``validate`` looked at: its kind (None: unreadable or not a gameday file) and problems."""
+
+    name: str
+    kind: Kind | None
+    problems: list[Problem]
+    looks_like: str = ""
+
+
+def _check_file(path: Path, explicit: bool) -> _Checked:
+    """Recognise a file and validate it as what it is; an unrecognised one is a problem only when named."""
+    name = str(path)
+    data, marks, problems = read_data(path, name)
+    if marks is None:
+        return _Checked(name, None, problems)
+    seen = recognise(name, data)
+    if seen.kind is None:
+        if not explicit:
+            return _Checked(name, None, [], seen.looks_like)
+        line, col = marks.value(())
+        message = f"not a gameday file (looks like {seen.looks_like}): {EXPECTED}"
+        return _Checked(name, None, [*problems, Problem(name, line, col, "", message)])
     try:
-        files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file() and not p.name.startswith("."))
-    except OSError as exc:
-        return [], [Problem(str(path), 1, 1, "", f"cannot list this folder: {exc.strerror or exc}")]
-    if not files:
-        return [], [Problem(str(path), 1, 1, "", "no scenario files (*.yaml, *.yml) in this folder")]
-    return files, []
+        if seen.kind == "scenario":
+            try:
+                load_scenario(path)
+            except ScenarioError as exc:
+                return _Checked(name, "scenario", exc.problems)
+            return _Checked(name, "scenario", [])
+        if seen.kind == "experiment":
+            return _Checked(name, "experiment", problems + check_experiment(data, marks, name, fault=False))
+        model: type[BaseModel] = ResponderScript if seen.kind == "responders" else ProjectConfig
+        _, more = validate_data(data, marks, model, name)
+        return _Checked(name, seen.kind, problems + without_echoes(more, problems))
+    except Exception as exc:  # noqa: BLE001 - the CLI shows one line, never a traceback
+        message = f"internal error while validating: {type(exc).__name__}: {exc}"
+        return _Checked(name, seen.kind, [Problem(name, 1, 1, "", message)])
+
+
+@dataclass
+class _Given:
+    """One path given to ``validate``: its files, and for a folder its problems and unsearched subfolders."""
+
+    path: Path
+    folder: bool
+    files: list[Path] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    unsearched: list[Path] = field(default_factory=list)
+
+
+def _expand(given: Path, recursive: bool) -> _Given:
+    if not given.is_dir():
+        return _Given(given, folder=False, files=[given])
+    found = yaml_files(given, recursive)
+    out = _Given(given, folder=True, files=found.files, problems=found.problems, unsearched=found.unsearched)
+    if not found.files and not found.problems:
+        where = "this folder or its subfolders" if recursive else "this folder"
+        out.problems.append(Problem(str(given), 1, 1, "", f"no gameday files (*.yaml, *.yml) in {where}"))
+    return out
+
+
+def _key(file: str) -> Path | str:
+    try:
+        return Path(file).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return file
 
 
 def validate_paths(paths: list[Path], echo: Callable[[str], Any], quiet: bool = False,
-                   out: Callable[[str], Any] = print) -> bool:
-    """Validate scenario files; a folder means every ``*.yaml``/``*.yml`` file directly in it.
+                   out: Callable[[str], Any] = print, recursive: bool = False) -> bool:
+    """``gameday validate``: check each file as what it is (:mod:`gameday.yamlio.kinds` recognises it).
 
-    Subfolders are not searched: they hold other YAML (``scenarios/responders/`` scripts).
+    A folder means its ``*.yaml``/``*.yml`` files, and with ``recursive`` its subfolders' too
+    (without it, a note names the subfolders holding YAML). Each file is validated as a
+    scenario (with the experiments and responder file it references), a responder file, a
+    Chaos Toolkit experiment or the project file; a folder's file that is none of them is
+    skipped with a note, a file named on the command line that is none of them is a problem.
 
-    Every problem goes to ``echo`` (one line each); each valid file to ``out`` as
-    ``PATH: ok`` unless ``quiet``. Returns True when all are valid; never raises for bad input.
+    Every problem goes to ``echo``, one line each (``FILE:LINE:COL: path: message``), each
+    file's sorted by line, with the problems other files' checks found in it (a responder
+    file checked against its scenario), each once. Each valid file goes to ``out`` as
+    ``PATH: ok (KIND)``, each skipped file and unsearched subfolders as a note, unless
+    ``quiet``. Returns True when no problem was found; never raises for bad input.
     """
-    ok = True
-    for given in paths:
-        files, problems = _scenario_files(Path(given))
+    givens = [_expand(Path(p), recursive) for p in paths]
+    checked: dict[Path | str, _Checked] = {}
+    for given in givens:
+        for file in given.files:
+            if _key(str(file)) not in checked:
+                checked[_key(str(file))] = _check_file(file, explicit=not given.folder)
+    shown = {key: c.name for key, c in checked.items()}
+    names = set(shown.values())
+
+    def normal(p: Problem) -> Problem:
+        key = _key(p.file)
+        name = shown.get(key) or (_display(key) if isinstance(key, Path) else p.file)
+        return p if name == p.file else Problem(name, p.line, p.column, p.path, p.message)
+
+    found = {key: [normal(p) for p in c.problems] for key, c in checked.items()}
+    in_file: dict[str, list[Problem]] = {}
+    for problems in found.values():
         for p in problems:
-            echo(str(p))
-            ok = False
-        for file in files:
-            try:
-                load_scenario(file)
-            except ScenarioError as exc:
-                for p in exc.problems:
-                    echo(str(p))
+            in_file.setdefault(p.file, []).append(p)
+
+    def order(p: Problem) -> tuple[int, int, str, str]:
+        return (p.line, p.column, p.path, p.message)
+
+    ok, printed, done = True, set[Problem](), set[Path | str]()
+
+    def report(problems: list[Problem]) -> None:
+        nonlocal ok
+        for p in problems:
+            if p not in printed:
+                printed.add(p)
+                echo(str(p))
                 ok = False
-                continue
-            except Exception as exc:  # noqa: BLE001 - the CLI shows one line, never a traceback
-                echo(f"{file}:1:1: internal error while validating: {type(exc).__name__}: {exc}")
-                ok = False
-                continue
-            if not quiet:
-                out(f"{file}: ok")
+
+    for given in givens:
+        report(given.problems)
+        keys = [k for k in (_key(str(f)) for f in given.files) if k not in done]
+        done.update(keys)
+        for key in keys:
+            c = checked[key]
+            if c.looks_like and not quiet:
+                out(f"skipped {c.name}: not a gameday file (looks like {c.looks_like})")
+            own = sorted(in_file.get(c.name, []), key=order)
+            elsewhere = sorted((p for p in found[key] if p.file not in names), key=lambda p: (p.file, *order(p)))
+            if own or elsewhere:
+                report(own + elsewhere)
+            elif c.kind is not None and not quiet:
+                out(f"{c.name}: ok ({KIND_NAMES[c.kind]})")
+        if given.folder and given.files and all(checked[_key(str(f))].looks_like for f in given.files):
+            count = f"{len(given.files)} YAML file{'s' if len(given.files) > 1 else ''}"
+            report([Problem(str(given.path), 1, 1, "", f"no gameday files in this folder (skipped {count}: not gameday files)")])
+        if given.unsearched and not quiet:
+            subs = [f"{p.relative_to(given.path)}/" for p in given.unsearched]
+            listed = ", ".join(subs[:5]) + (f" and {len(subs) - 5} more" if len(subs) > 5 else "")
+            out(f"{given.path}: subfolders not searched (add --recursive): {listed}")
     return ok
 
 

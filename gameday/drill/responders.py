@@ -12,7 +12,9 @@ Example (``scenarios/responders/checkout-db-primary-failure.ci.yaml``)::
       - {as: alice, action: resolved, after: recovery, delay: 1s}
 
 ``after`` is an anchor (start, injection, detection, recovery) or a step id of the
-scenario; ``delay`` is a duration after it. Runbooks marked ``automated_in: [ci]`` run
+scenario; ``delay`` is a duration after it. Names (``people``, ``as``, ``to``) follow the one
+rule of :mod:`gameday.model.names`: one line, no control or formatting characters, at most 60
+characters, none of the tool's own names (``automation``, ``webhook``...). Runbooks marked ``automated_in: [ci]`` run
 by themselves; a scripted ``runbook`` action runs one as that person.
 """
 
@@ -26,6 +28,7 @@ from gameday.drill.schedule import ScriptedAction
 from gameday.errors import Problem, ScenarioError
 from gameday.model.duration import Duration
 from gameday.model.events import ActionDetails
+from gameday.model.names import PersonName
 from gameday.model.scenario import BUILTIN_ANCHORS, ActionName, Scenario
 from gameday.model.scenario_base import Strict
 from gameday.model.terms import Audience, Role, Severity
@@ -33,13 +36,9 @@ from gameday.yamlio.files import load_model
 from gameday.yamlio.marks import load_yaml_file
 from gameday.yamlio.modelerrors import validate_data
 
-#: Names the tool itself uses as a journal source: a scripted person may not pose as one.
-RESERVED_NAMES = frozenset({"automation", "script", "facilitator", "conductor", "injector", "observer", "webhook",
-                            "notifier", "load", "monitoring", "recover"})
-
 
 class ScriptStep(Strict):
-    person: str = Field(alias="as")
+    person: PersonName = Field(alias="as")
     action: ActionName
     after: str = "detection"
     delay: Duration = 0.0
@@ -48,7 +47,7 @@ class ScriptStep(Strict):
     text: str | None = None
     runbook: str | None = None
     role: Role | None = Field(None, description="for assign_role: the role given")
-    to: str | None = Field(None, description="for assign_role: the person given the role (default: 'as')")
+    to: PersonName | None = Field(None, description="for assign_role: the person given the role (default: 'as')")
 
     @model_validator(mode="after")
     def _complete(self) -> ScriptStep:
@@ -56,26 +55,18 @@ class ScriptStep(Strict):
         field = needs.get(self.action)
         if field and getattr(self, field) is None:
             raise ValueError(f"action {self.action} needs '{field}'")
-        for name in (self.person, self.to):
-            if name is not None and (name in RESERVED_NAMES or not name.strip()):
-                raise ValueError(f"{name!r} is reserved for the tool itself: choose a person's name")
         return self
 
 
 class ResponderScript(Strict):
-    people: dict[str, Role] = Field(default_factory=dict, description="person -> role at drill start")
+    people: dict[PersonName, Role] = Field(default_factory=dict, description="person -> role at drill start")
     actions: list[ScriptStep] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _names(self) -> ResponderScript:
-        reserved = sorted(set(self.people) & RESERVED_NAMES)
-        if reserved:
-            raise ValueError(f"{reserved[0]!r} is reserved for the tool itself: choose a person's name")
-        return self
 
 
 def check_script(path: Path, scenario: Scenario) -> list[Problem]:
-    """Problems of a responder script against its scenario: parse errors, unknown anchors, runbooks and roles."""
+    """Problems of a responder script against its scenario: parse errors, unknown anchors, runbooks and
+    roles — all at once: when some fields have type errors, the references that did parse are still
+    checked (never twice at a path that already has a problem)."""
 
     name = str(path)
     try:
@@ -83,22 +74,38 @@ def check_script(path: Path, scenario: Scenario) -> list[Problem]:
     except ScenarioError as exc:
         return exc.problems
     script, problems = validate_data(data, marks, ResponderScript, name)
-    if script is None:
-        return problems
+    actions: list[object]
+    people: dict[object, object]
+    if script is not None:
+        actions = [step.model_dump(by_alias=True) for step in script.actions]
+        people = {person: role for person, role in script.people.items()}
+    else:
+        raw = data if isinstance(data, dict) else {}
+        actions = list(raw["actions"]) if isinstance(raw.get("actions"), list) else []
+        people = dict(raw["people"]) if isinstance(raw.get("people"), dict) else {}
+    taken = {p.path for p in problems}
+
+    def add(loc: tuple[str | int, ...], message: str) -> None:
+        problem = marks.problem(name, loc, message)
+        if problem.path not in taken:
+            problems.append(problem)
+
     anchors = set(BUILTIN_ANCHORS) | {s.id for s in scenario.response}
-    for i, step in enumerate(script.actions):
-        if step.after not in anchors:
-            problems.append(marks.problem(name, ("actions", i, "after"),
-                                          f"no anchor or step named {step.after!r} (anchors: {', '.join(BUILTIN_ANCHORS)}, "
-                                          "or a step id of the scenario)"))
-        if step.runbook and step.runbook not in scenario.runbooks:
-            problems.append(marks.problem(name, ("actions", i, "runbook"), f"the scenario has no runbook {step.runbook!r}"))
-        if step.role and step.role not in scenario.roles:
-            problems.append(marks.problem(name, ("actions", i, "role"), f"role {step.role!r} is not one of the scenario's roles"))
-    for person, role in script.people.items():
-        if role not in scenario.roles:
-            problems.append(marks.problem(name, ("people", person), f"role {role!r} is not one of the scenario's roles"))
-    return problems
+    for i, step in enumerate(actions):
+        if not isinstance(step, dict):
+            continue
+        after, runbook, role = (step.get(k) for k in ("after", "runbook", "role"))
+        if isinstance(after, str) and after not in anchors:
+            add(("actions", i, "after"), f"no anchor or step named {after!r} (anchors: {', '.join(BUILTIN_ANCHORS)}, "
+                                         "or a step id of the scenario)")
+        if isinstance(runbook, str) and runbook not in scenario.runbooks:
+            add(("actions", i, "runbook"), f"the scenario has no runbook {runbook!r}")
+        if isinstance(role, str) and role not in scenario.roles:
+            add(("actions", i, "role"), f"role {role!r} is not one of the scenario's roles")
+    for person, role in people.items():
+        if isinstance(person, str) and isinstance(role, str) and role not in scenario.roles:
+            add(("people", person), f"role {role!r} is not one of the scenario's roles")
+    return sorted(problems, key=lambda p: (p.line, p.column))
 
 
 def load_script(path: Path, scenario: Scenario | None = None) -> tuple[list[tuple[str, str]], list[ScriptedAction]]:

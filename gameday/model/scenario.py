@@ -143,12 +143,45 @@ class ProcessFault(Strict):
     signal: Literal["SIGKILL", "SIGTERM", "SIGINT"] = "SIGKILL"
 
 
+class FaultRollback(Strict):
+    """A fault's rollback given in the scenario: exactly one of ``activities`` (Chaos Toolkit
+    activities, run in the scenario's folder), ``experiment`` (another experiment: its ``method`` is
+    the rollback, run in that experiment's folder) or ``none`` (nothing is to be undone: why).
+
+    It pairs an experiment that has no ``rollbacks`` (most community experiments) with one, so the
+    experiment is used as it is; on an experiment that has ``rollbacks``, it replaces them.
+    """
+
+    activities: list[dict[str, Any]] | None = Field(None, description="Chaos Toolkit activities that undo the fault")
+    experiment: str | None = Field(
+        None, description="a Chaos Toolkit experiment whose method undoes the fault: relative to the scenario's folder, "
+        "else the project root")
+    none: str | None = Field(
+        None, description="nothing is to be undone, and why (e.g. 'the service recreates the file itself'); "
+        "the postmortem says so")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> FaultRollback:
+        ways = [k for k in ("activities", "experiment", "none") if getattr(self, k) is not None]
+        if len(ways) != 1:
+            raise ValueError("a rollback needs exactly one of 'activities', 'experiment' or 'none' (with the reason)")
+        if self.activities is not None and not self.activities:
+            raise ValueError("'activities' must not be empty")
+        if self.none is not None and not self.none.strip():
+            raise ValueError("'none' takes the reason nothing is to be undone, e.g. 'the service recreates the file itself'")
+        return self
+
+
 class Fault(Strict):
     """Something injected at ``at``; always paired with its rollback.
 
     Exactly one of: ``experiment`` (a Chaos Toolkit experiment: its method injects, its
     rollbacks repair), ``activities`` (inline Chaos Toolkit activities, with
     ``rollbacks``), or ``process`` (a built-in process injector).
+
+    ``rollback`` pairs a Chaos Toolkit fault with a rollback of the scenario's own (see
+    :class:`FaultRollback`): an experiment without ``rollbacks`` needs one; ``rollback: {none:
+    REASON}`` says honestly that nothing is to be undone.
     """
 
     id: Id
@@ -160,6 +193,9 @@ class Fault(Strict):
     )
     activities: list[dict[str, Any]] | None = Field(None, description="inline Chaos Toolkit activities (the method)")
     rollbacks: list[dict[str, Any]] | None = Field(None, description="inline Chaos Toolkit rollbacks")
+    rollback: FaultRollback | None = Field(
+        None, description="the fault's rollback, given here: activities, another experiment, or none (with the reason); "
+        "for an experiment, replaces its own rollbacks")
     process: ProcessFault | None = None
 
     @model_validator(mode="after")
@@ -168,12 +204,23 @@ class Fault(Strict):
         if len(kinds) != 1:
             raise ValueError("a fault needs exactly one of 'experiment', 'activities' or 'process'")
         if self.rollbacks is not None and self.activities is None:
-            raise ValueError("'rollbacks' go with inline 'activities'")
+            raise ValueError("'rollbacks' go with inline 'activities'; pair an experiment with a rollback of the "
+                             "scenario's own with 'rollback:' (activities, experiment, or none with the reason)")
+        if self.rollback is not None and self.process is not None:
+            raise ValueError("a process fault's rollback is built in: 'rollback' goes with 'experiment' or 'activities'")
+        if self.rollback is not None and self.rollbacks is not None:
+            raise ValueError("give 'rollbacks' or 'rollback', not both")
         if self.activities is not None and not self.activities:
             raise ValueError("'activities' must not be empty")
-        if self.activities is not None and not self.rollbacks:
-            raise ValueError("inline 'activities' need 'rollbacks': every fault is paired with its rollback")
+        if self.activities is not None and not self.rollbacks and self.rollback is None:
+            raise ValueError("inline 'activities' need 'rollbacks' (or 'rollback: {none: REASON}' when nothing is to be "
+                             "undone): every fault is paired with its rollback")
         return self
+
+    @property
+    def no_rollback(self) -> str | None:
+        """Why nothing is to be undone (``rollback: {none: ...}``), or None: the fault has a rollback."""
+        return self.rollback.none if self.rollback is not None else None
 
 
 class AlertMatcher(Strict):
@@ -324,27 +371,124 @@ class Scenario(Strict):
             raise CrossCheckError(problems)
         return self
 
+    @classmethod
+    def check_partial(cls, data: dict[Any, Any]) -> list[tuple[CrossLoc, str]]:
+        """The cross checks over what validates of ``data``, a document that failed validation (so
+        the validator above never ran): :func:`~gameday.yamlio.modelerrors.validate_data` reports
+        their problems together with the type errors (see :class:`ScenarioView`)."""
+        return cross_check(ScenarioView.partial(data))
+
     def first_injection_at(self) -> float:
         return min(f.at for f in self.faults)
 
 
-def cross_check(sc: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
-    """Checks between sections: ids unique, references resolve, timing possible."""
-    problems: list[tuple[tuple[str | int, ...], str]] = []
+CrossLoc = tuple[str | int, ...]
+"""Where a cross-check problem is: a path like pydantic's ``loc``."""
 
-    def add(loc: tuple[str | int, ...], msg: str) -> None:
+
+class ScenarioView(Strict):
+    """What :func:`cross_check` reads of a scenario: each section that validated.
+
+    A valid scenario gives a complete view (:meth:`of`). A document that failed its type
+    checks gives a partial one (:meth:`partial`): each list item in its place, None where it
+    failed (its raw ``id`` still known, so references to it are not reported as dangling);
+    each runbook under its name, None where it failed; a section None where it failed or a
+    required one is missing (the cross checks skip what they cannot judge), an optional one
+    its default where it is absent.
+    """
+
+    faults: list[Fault | None] = Field(default_factory=list)
+    fault_ids: list[str | None] = Field(default_factory=list)
+    response: list[Step | None] = Field(default_factory=list)
+    step_ids: list[str | None] = Field(default_factory=list)
+    steady_state: list[Check | None] = Field(default_factory=list)
+    runbooks: dict[str, Runbook | None] | None = None
+    roles: list[str] | None = None
+    target: Literal["demo"] | Target | None = None
+    detection: Detection | None = None
+    recovery: Recovery | None = None
+    abort: Abort | None = None
+    timing: Timing | None = None
+
+    @classmethod
+    def of(cls, sc: Scenario) -> ScenarioView:
+        """The complete view of a valid scenario."""
+        return cls(faults=list(sc.faults), fault_ids=[f.id for f in sc.faults], response=list(sc.response),
+                   step_ids=[s.id for s in sc.response], steady_state=list(sc.steady_state), runbooks=dict(sc.runbooks),
+                   roles=list(sc.roles), target=sc.target, detection=sc.detection, recovery=sc.recovery,
+                   abort=sc.abort, timing=sc.timing)
+
+    @classmethod
+    def partial(cls, data: dict[Any, Any]) -> ScenarioView:
+        """The view of what validates of ``data``, section by section and item by item."""
+        from pydantic import TypeAdapter
+
+        def one[M: Strict](model: type[M], raw: Any) -> M | None:
+            try:
+                return model.model_validate(raw)
+            except Exception:  # noqa: BLE001 - a failed item (or a validator crashing on it) is unknown, not judged
+                return None
+
+        def items[M: Strict](model: type[M], raw: Any) -> tuple[list[M | None], list[str | None]]:
+            if not isinstance(raw, list):
+                return [], []
+            parsed = [one(model, item) for item in raw]
+            ids = [getattr(p, "id", None) if p is not None else _raw_id(item) for p, item in zip(parsed, raw, strict=True)]
+            return parsed, ids
+
+        def typed(tp: Any, key: str, default: Any) -> Any:
+            if key not in data:
+                return default
+            try:
+                return TypeAdapter(tp).validate_python(data[key])
+            except Exception:  # noqa: BLE001 - as in one()
+                return None
+
+        faults, fault_ids = items(Fault, data.get("faults"))
+        response, step_ids = items(Step, data.get("response"))
+        steady_state, _ = items(Check, data.get("steady_state"))
+        raw_books = data.get("runbooks", {})
+        runbooks = ({name: one(Runbook, book) for name, book in raw_books.items()}
+                    if isinstance(raw_books, dict) and all(isinstance(k, str) for k in raw_books) else None)
+        return cls(faults=faults, fault_ids=fault_ids, response=response, step_ids=step_ids, steady_state=steady_state,
+                   runbooks=runbooks, roles=typed(list[Role], "roles", list(DEFAULT_ROLES)),
+                   target=typed(Literal["demo"] | Target, "target", "demo"),
+                   detection=one(Detection, data.get("detection")), recovery=one(Recovery, data.get("recovery")),
+                   abort=one(Abort, data.get("abort")),
+                   timing=one(Timing, data["timing"]) if "timing" in data else Timing())
+
+
+def _raw_id(item: Any) -> str | None:
+    """The ``id`` of a list item that failed validation, when it is text."""
+    raw = item.get("id") if isinstance(item, dict) else None
+    return raw if isinstance(raw, str) else None
+
+
+def cross_check(sc: Scenario | ScenarioView) -> list[tuple[CrossLoc, str]]:
+    """Checks between sections: ids unique, references resolve, timing possible.
+
+    Over a partial :class:`ScenarioView` (a document with type errors) it judges only what
+    validated, so its problems can be reported together with the type errors.
+    """
+    view = sc if isinstance(sc, ScenarioView) else ScenarioView.of(sc)
+    problems: list[tuple[CrossLoc, str]] = []
+
+    def add(loc: CrossLoc, msg: str) -> None:
         problems.append((loc, msg))
 
-    id_lists = (("fault", [f.id for f in sc.faults]), ("step", [s.id for s in sc.response]))
-    for kind, ids in id_lists:
+    for section, kind, ids in (("faults", "fault", view.fault_ids), ("response", "step", view.step_ids)):
         seen: set[str] = set()
         for i, item_id in enumerate(ids):
+            if item_id is None:
+                continue
             if item_id in seen:
-                add(("faults" if kind == "fault" else "response", i, "id"), f"duplicate {kind} id {item_id!r}")
+                add((section, i, "id"), f"duplicate {kind} id {item_id!r}")
             seen.add(item_id)
-    step_ids = {s.id for s in sc.response}
-    by_id = {s.id: s for s in sc.response}
-    for i, step in enumerate(sc.response):
+    step_ids = {i for i in view.step_ids if i is not None}
+    by_id = {s.id: s for s in view.response if s is not None}
+    for i, step in enumerate(view.response):
+        if step is None:
+            continue
         if step.id in BUILTIN_ANCHORS:
             add(("response", i, "id"), f"step id {step.id!r} is reserved for an anchor")
         if step.after == step.id:
@@ -359,44 +503,50 @@ def cross_check(sc: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
                     add(("response", i, "after"), "step anchors form a cycle")
                     break
                 seen_chain.add(cur.id)
-        if step.runbook and step.runbook not in sc.runbooks:
+        if step.runbook and view.runbooks is not None and step.runbook not in view.runbooks:
             add(("response", i, "runbook"), f"no runbook named {step.runbook!r}")
-        if step.role and step.role not in sc.roles:
+        if step.role and view.roles is not None and step.role not in view.roles:
             add(("response", i, "role"), f"role {step.role!r} is not one of the scenario's roles")
-    if isinstance(sc.target, Target):
-        names = set(sc.target.processes)
-        for i, fault in enumerate(sc.faults):
-            if fault.process and fault.process.target not in names:
+    if isinstance(view.target, Target):
+        names = set(view.target.processes)
+        for i, fault in enumerate(view.faults):
+            if fault is not None and fault.process and fault.process.target not in names:
                 add(("faults", i, "process", "target"), f"no process named {fault.process.target!r} in target.processes")
-        for name, rb in sc.runbooks.items():
-            if rb.restart and rb.restart not in names:
+        for name, rb in (view.runbooks or {}).items():
+            if rb is not None and rb.restart and rb.restart not in names:
                 add(("runbooks", name, "restart"), f"no process named {rb.restart!r} in target.processes")
-        for i, check in enumerate(sc.steady_state):
-            if check.process and check.process.process not in names:
+        for i, check in enumerate(view.steady_state):
+            if check is not None and check.process and check.process.process not in names:
                 add(("steady_state", i, "process", "process"), f"no process named {check.process.process!r} in target.processes")
-    for i, fault in enumerate(sc.faults):
-        if fault.at >= sc.abort.max_duration:
+    abort, timing = view.abort, view.timing
+    for i, fault in enumerate(view.faults):
+        if fault is None:
+            continue
+        if abort is not None and fault.at >= abort.max_duration:
             add(
                 ("faults", i, "at"),
                 f"scheduled at {format_duration(fault.at)}, "
-                f"not before abort.max_duration {format_duration(sc.abort.max_duration)}",
+                f"not before abort.max_duration {format_duration(abort.max_duration)}",
             )
-        if fault.at < sc.timing.baseline:
+        if timing is not None and fault.at < timing.baseline:
             add(
                 ("faults", i, "at"),
-                f"scheduled at {format_duration(fault.at)}, before the baseline ({format_duration(sc.timing.baseline)}) ends",
+                f"scheduled at {format_duration(fault.at)}, before the baseline ({format_duration(timing.baseline)}) ends",
             )
         if fault.max_duration is not None and fault.max_duration <= 0:
             add(("faults", i, "max_duration"), "must be positive")
-    for i, step in enumerate(sc.response):
-        if step.within <= 0:
+    for i, step in enumerate(view.response):
+        if step is not None and step.within <= 0:
             add(("response", i, "within"), "a deadline must fall after its anchor")
-    if sc.detection.within <= 0:
+    if view.detection is not None and view.detection.within <= 0:
         add(("detection", "within"), "a deadline must fall after its anchor")
-    if sc.recovery.within <= 0:
-        add(("recovery", "within"), "a deadline must fall after its anchor")
-    elif sc.faults and sc.first_injection_at() + sc.recovery.within > sc.abort.max_duration:
-        add(("recovery", "within"), "the recovery deadline falls after abort.max_duration: the drill would abort first")
-    if sc.timing.probe_interval <= 0:
+    if view.recovery is not None:
+        known = [f for f in view.faults if f is not None]
+        if view.recovery.within <= 0:
+            add(("recovery", "within"), "a deadline must fall after its anchor")
+        elif (abort is not None and known and len(known) == len(view.faults)  # the first injection is known
+              and min(f.at for f in known) + view.recovery.within > abort.max_duration):
+            add(("recovery", "within"), "the recovery deadline falls after abort.max_duration: the drill would abort first")
+    if timing is not None and timing.probe_interval <= 0:
         add(("timing", "probe_interval"), "must be positive")
     return problems

@@ -3,6 +3,12 @@
 :func:`validation_problems` turns a ``ValidationError`` into located
 :class:`~gameday.errors.Problem` s, expanding errors that carry ``.problems``
 (``(loc, message)`` pairs, like the model's ``CrossCheckError``) into one problem each.
+
+Every problem at once: pydantic runs a model's ``mode="after"`` validator (its cross-field
+checks) only when every field validated, so those problems would show only once the type
+errors are fixed. A model that offers ``check_partial(data) -> [(loc, message)]`` (the
+scenario does) is asked, when validation fails, for its cross checks over what did
+validate; :func:`validate_data` adds them to the type errors, one list sorted by line.
 """
 
 from __future__ import annotations
@@ -30,10 +36,34 @@ def validate_data[M: BaseModel](data: Any, marks: Marks, model_cls: type[M], fil
     try:
         return model_cls.model_validate(data), []
     except ValidationError as exc:
-        return None, validation_problems(exc, model_cls, marks, filename)
+        problems = validation_problems(exc, model_cls, marks, filename)
+        return None, _by_line(problems + _partial_problems(exc, data, marks, model_cls, filename, problems))
     except Exception as exc:  # noqa: BLE001 - a validator crashed on odd input (not a ValueError): still a problem
         pos = marks.value(())
         return None, [Problem(filename, pos[0], pos[1], "", f"cannot validate: {type(exc).__name__}: {exc}")]
+
+
+def _by_line(problems: list[Problem]) -> list[Problem]:
+    return sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.line, p.column, p.path, p.message))
+
+
+def _partial_problems(exc: ValidationError, data: Any, marks: Marks, model_cls: type[BaseModel], filename: str,
+                      found: list[Problem]) -> list[Problem]:
+    """The model's cross checks over what validated of ``data`` (see the module docstring).
+
+    Not asked when the model's own validator ran (an error at the top: its problems are in
+    ``found``); a problem at a path that already has one is left out (no double reports).
+    """
+    check = getattr(model_cls, "check_partial", None)
+    if check is None or any(not err["loc"] for err in exc.errors(include_url=False)):
+        return []
+    try:
+        pairs = check(data)
+    except Exception:  # noqa: BLE001 - the partial checks are a bonus: the type errors stand on their own
+        return []
+    taken = {p.path for p in found}
+    extra = [marks.problem(filename, loc, message) for loc, message in pairs]
+    return [p for p in extra if p.path not in taken]
 
 
 # --- pydantic errors -> located, friendly problems -------------------------------------------

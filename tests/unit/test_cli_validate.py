@@ -29,7 +29,7 @@ def invoke(*args: str):
 def test_valid_files_exit_0_and_say_ok() -> None:
     result = invoke("validate", str(VALID / "full.yaml"), str(VALID / "minimal.yaml"))
     assert result.exit_code == 0
-    assert result.stdout.splitlines() == [f"{VALID / 'full.yaml'}: ok", f"{VALID / 'minimal.yaml'}: ok"]
+    assert result.stdout.splitlines() == [f"{VALID / 'full.yaml'}: ok (scenario)", f"{VALID / 'minimal.yaml'}: ok (scenario)"]
     assert result.stderr == ""
 
 
@@ -41,7 +41,7 @@ def test_quiet_prints_nothing_for_valid_files() -> None:
 def test_a_folder_means_every_yaml_file_under_it() -> None:
     result = invoke("validate", str(VALID))
     assert result.exit_code == 0
-    assert sorted(result.stdout.splitlines()) == sorted(f"{p}: ok" for p in VALID.glob("*.yaml"))
+    assert sorted(result.stdout.splitlines()) == sorted(f"{p}: ok (scenario)" for p in VALID.glob("*.yaml"))
 
 
 def test_a_folder_does_not_search_subfolders(tmp_path: Path) -> None:
@@ -49,7 +49,9 @@ def test_a_folder_does_not_search_subfolders(tmp_path: Path) -> None:
     (tmp_path / "responders").mkdir()
     (tmp_path / "responders" / "scenario.ci.yaml").write_text("actions: []\n")  # not a scenario
     result = invoke("validate", str(tmp_path))
-    assert (result.exit_code, result.stdout, result.stderr) == (0, f"{tmp_path / 'scenario.yaml'}: ok\n", "")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout.splitlines() == [f"{tmp_path / 'scenario.yaml'}: ok (scenario)",
+                                          f"{tmp_path}: subfolders not searched (add --recursive): responders/"]
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in INVALID.glob("*.yaml")))
@@ -64,7 +66,7 @@ def test_each_invalid_fixture_exits_2_with_located_problems(name: str) -> None:
 def test_mixed_valid_and_invalid_exit_2_and_report_both() -> None:
     result = invoke("validate", str(VALID / "minimal.yaml"), str(INVALID / "unknown-key.yaml"))
     assert result.exit_code == 2
-    assert result.stdout == f"{VALID / 'minimal.yaml'}: ok\n"
+    assert result.stdout == f"{VALID / 'minimal.yaml'}: ok (scenario)\n"
     assert result.stderr.startswith(f"{INVALID / 'unknown-key.yaml'}:15:3: recovery.deadline: unknown key 'deadline'")
 
 
@@ -89,7 +91,7 @@ def test_missing_path_and_empty_folder_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         f"{tmp_path / 'nope.yaml'}:1:1: file not found",
-        f"{tmp_path}:1:1: no scenario files (*.yaml, *.yml) in this folder",
+        f"{tmp_path}:1:1: no gameday files (*.yaml, *.yml) in this folder",
     ]
 
 
@@ -106,7 +108,7 @@ def test_schema_prints_the_shipped_schema() -> None:
 
 def test_real_process_exit_codes(tmp_path: Path) -> None:
     ok = subprocess.run([*GAMEDAY, "validate", str(VALID / "minimal.yaml")], capture_output=True, text=True, cwd=REPO)
-    assert (ok.returncode, ok.stdout, ok.stderr) == (0, f"{VALID / 'minimal.yaml'}: ok\n", "")
+    assert (ok.returncode, ok.stdout, ok.stderr) == (0, f"{VALID / 'minimal.yaml'}: ok (scenario)\n", "")
     bomb = subprocess.run([*GAMEDAY, "validate", str(INVALID / "alias-bomb.yaml"), str(tmp_path / "missing.yaml")],
                           capture_output=True, text=True, cwd=REPO, timeout=60)
     assert bomb.returncode == 2
