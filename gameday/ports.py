@@ -10,11 +10,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from gameday.model.events import ActivityRan
+from gameday.model.events import ActivityRan, CheckResult, FaultHypothesisChecked, HypothesisStage
 from gameday.model.scenario import ProcessSelector
 
 ActivityPhase = Literal["method", "rollback", "runbook"]
@@ -63,13 +63,28 @@ class ProcessRollback(_Spec):
 
 class ChaosToolkitRollback(_Spec):
     """A Chaos Toolkit fault's rollbacks, with the configuration and secrets to run them (the
-    experiment's own activities: Chaos Toolkit's format, kept as it is)."""
+    experiment's own activities: Chaos Toolkit's format, kept as it is).
+
+    ``folder`` is the absolute folder the rollbacks run in (that of the file holding them, see
+    :mod:`gameday.adapters.chaostoolkit`), so ``gameday recover`` runs them there from anywhere;
+    absent (None), they run in the recovering process's own folder.
+    """
 
     kind: Literal["chaostoolkit"] = "chaostoolkit"
     owner: str = ""
     rollbacks: list[dict[str, JsonValue]] = Field(default_factory=list)
     configuration: dict[str, JsonValue] = Field(default_factory=dict)
     secrets: dict[str, JsonValue] = Field(default_factory=dict)
+    folder: str | None = None
+
+
+class NoRollback(_Spec):
+    """A fault with nothing to undo (``rollback: {none: REASON}`` in the scenario): recorded like any
+    other, so a crash in mid-drill is seen, but ``gameday recover`` only strikes it off, saying why."""
+
+    kind: Literal["none"] = "none"
+    owner: str = ""
+    reason: str
 
 
 class FakeRollback(_Spec):
@@ -79,7 +94,7 @@ class FakeRollback(_Spec):
     name: str
 
 
-LedgerSpec = Annotated[ProcessRollback | ChaosToolkitRollback | FakeRollback, Field(discriminator="kind")]
+LedgerSpec = Annotated[ProcessRollback | ChaosToolkitRollback | NoRollback | FakeRollback, Field(discriminator="kind")]
 """What the fault ledger records to undo a fault later, by injector kind."""
 
 
@@ -93,6 +108,23 @@ class InjectionResult:
     rollback: LedgerSpec | None = None  # the updated ledger spec (e.g. with the pid now known)
 
 
+@dataclass(frozen=True)
+class HypothesisResult:
+    """A fault's own steady-state hypothesis (a Chaos Toolkit experiment's), probed once."""
+
+    title: str
+    ok: bool
+    probes: list[CheckResult] = field(default_factory=list)
+
+    def event(self, fault: str, stage: HypothesisStage) -> FaultHypothesisChecked:
+        """The ``FaultHypothesisChecked`` payload of this check of ``fault``."""
+        return FaultHypothesisChecked(fault=fault, stage=stage, ok=self.ok, title=self.title, probes=list(self.probes))
+
+    def failing(self) -> str:
+        """'probe: why; probe: why' of the probes that failed ('' when it held)."""
+        return "; ".join(f"{p.check}: {p.detail or 'failed'}" for p in self.probes if not p.ok)
+
+
 class Injector(Protocol):
     """Injects one fault and rolls it back. Both must be safe to call from any thread."""
 
@@ -104,6 +136,17 @@ class Injector(Protocol):
 
     def rollback(self) -> InjectionResult:
         """Undo the fault. Idempotent: rolling back twice is harmless."""
+
+
+@runtime_checkable
+class HypothesisHolder(Protocol):
+    """An injector whose fault brings its own steady-state hypothesis (a Chaos Toolkit experiment's
+    ``steady-state-hypothesis``). The conductor probes it before injecting (the fault is not
+    injected when it does not hold) and after the rollback; each result is journaled as
+    ``FaultHypothesisChecked``. A capability some injectors have, checked with ``isinstance``."""
+
+    def check_hypothesis(self) -> HypothesisResult | None:
+        """Probe the hypothesis once, now; None when this fault has none."""
 
 
 @dataclass(frozen=True)

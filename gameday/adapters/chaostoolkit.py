@@ -10,13 +10,46 @@ so it is never used). What gameday adds on top of chaoslib:
   activity's ``tolerance`` (if it has one): chaoslib counts none of these but the first;
 * every activity has a timeout (its ``timeout``, else its provider's ``timeout``, else
   ``default_timeout``), enforced by running it in a worker thread and giving up on
-  ``join``. Python threads cannot be killed: a timed-out activity is reported failed and
-  keeps running in the background until it returns by itself;
+  ``join``; an activity run in its folder's process (below) is then stopped, that process
+  killed; one run in gameday's own process cannot be (a Python thread cannot be killed): it
+  is reported failed and keeps running in the background until it returns by itself;
 * ``pauses`` before and after are honoured (through the clock; the pause after is
   skipped when the activity failed);
 * a rollback runs *every* rollback activity even if one fails;
-* ``background: true`` is ignored (activities run one after another), and an
-  experiment's ``steady-state-hypothesis`` is ignored: gameday probes the steady state itself.
+* ``background: true`` is ignored (activities run one after another);
+* an experiment's ``steady-state-hypothesis`` is the fault's own check
+  (:meth:`ChaosToolkitInjector.check_hypothesis`): the conductor probes it before injecting
+  (the fault is not injected if it does not hold) and after the rollback, and journals each
+  result (``FaultHypothesisChecked``). The scenario's ``steady_state`` is probed as well,
+  as for every drill; the hypothesis does not replace it.
+
+Where activities run: **in the folder of the file that holds them** — an experiment's
+activities (method, rollbacks, hypothesis) in the experiment's folder; a scenario's inline
+``activities``/``rollbacks``/``rollback.activities`` in the scenario's folder; a rollback
+experiment's method in that experiment's folder — wherever gameday itself was started, and
+for ``gameday recover`` too (the ledger's spec carries the folder). The mechanism, given a
+``folder``:
+
+* gameday never calls ``os.chdir``: the working folder is the process's, shared by the
+  conductor's threads (probes, intake, journal, control room);
+* instead the activities of a folder run in a helper process started in that folder
+  (:class:`~gameday.adapters.activity_host.ActivityHost`, one per folder and injector or
+  runbook, started while the drill is set up (``warm``) or else on first use, ended with
+  gameday). There a ``process`` provider's child inherits the folder as its working folder
+  (so ``path: ./scripts/x.sh`` and relative arguments mean the experiment's files), and a
+  ``python`` provider's relative file arguments, and the relative paths its module opens,
+  resolve against it too. The helper leads its own session: a Ctrl-C at the terminal
+  interrupts the drill, not the helper, so the rollbacks that follow still run there;
+* python providers' modules are looked up on gameday's own ``sys.path`` first, then in the
+  folder (a module shipped beside the experiment); the folder is also appended to gameday's
+  ``sys.path`` (:func:`use_module_folder`), because chaoslib imports a python provider's
+  module to validate it. Appended, never prepended: an installed module always wins.
+* outputs travel back as JSON (what is not JSON becomes its ``str``); configuration and
+  secrets are resolved in gameday's process and sent through a pipe, never a file; a
+  ``tolerance`` is judged, and dynamic configuration is resolved, in gameday's process.
+
+Without a ``folder`` (activities given in code, as the library allows) they run in
+gameday's own process and its working folder, as chaoslib does.
 
 Configuration and secrets are resolved with chaoslib (``{"type": "env", ...}``
 references). The rollback spec given to the fault ledger keeps them *unresolved*, so a
@@ -29,19 +62,21 @@ chaoslib is imported lazily, inside functions, never when this module is importe
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import sys
 import threading
 import warnings
+from pathlib import Path
 from typing import Any
 
+from gameday.adapters.activities import DEFAULT_TIMEOUT, Activities, ActivityExecutor, summarise
 from gameday.clock import Clock, SystemClock
 from gameday.errors import ConfigError
-from gameday.ports import ActivityPhase, ActivityRun, ActivityStatus, ChaosToolkitRollback, InjectionResult
+from gameday.ports import ActivityRun, ChaosToolkitRollback, HypothesisResult, InjectionResult, LedgerSpec, NoRollback
 
-DEFAULT_TIMEOUT = 60.0
-OUTPUT_LIMIT = 500
+__all__ = ["DEFAULT_TIMEOUT", "Activities", "ActivityExecutor", "ChaosToolkitInjector", "ChaosToolkitRunner",
+           "located", "merge_configuration", "merge_secrets", "prepare_chaoslib", "resolve", "resolve_refs", "summarise",
+           "use_module_folder", "validate"]
 
 
 def prepare_chaoslib() -> None:
@@ -93,9 +128,35 @@ def resolve(configuration: dict[str, Any], secrets: dict[str, Any]) -> tuple[dic
     return config, loaded
 
 
-def validate(activities: list[dict[str, Any]], owner: str) -> None:
-    """``chaoslib.activity.ensure_activity_is_valid`` on each; :class:`ConfigError` naming the first bad one."""
+def use_module_folder(folder: Path | str | None) -> None:
+    """Append ``folder`` to ``sys.path`` (once): python providers' modules shipped beside an experiment.
+
+    Process-wide, so only ever appended (an installed module of the same name wins) and never
+    removed (another thread may be importing meanwhile)."""
+    if folder is None:
+        return
+    entry = str(Path(folder).resolve())
+    if entry not in sys.path:
+        sys.path.append(entry)
+
+
+def located(activity: dict[str, Any], folder: Path | str | None) -> dict[str, Any]:
+    """The activity as its folder sees it, for chaoslib's validator (which runs in gameday's folder):
+    a process provider's relative ``path`` with a folder in it (``./scripts/x.sh``) made absolute."""
+    provider = activity.get("provider") if isinstance(activity, dict) else None
+    if folder is None or not isinstance(provider, dict) or provider.get("type") != "process":
+        return activity
+    path = provider.get("path")
+    if not isinstance(path, str) or not path or "/" not in path or Path(path).expanduser().is_absolute():
+        return activity
+    return {**activity, "provider": {**provider, "path": str(Path(folder) / path)}}
+
+
+def validate(activities: list[dict[str, Any]], owner: str, folder: Path | str | None = None) -> None:
+    """``chaoslib.activity.ensure_activity_is_valid`` on each (as seen from ``folder``); :class:`ConfigError`
+    naming the first bad one."""
     prepare_chaoslib()
+    use_module_folder(folder)
     from chaoslib.activity import ensure_activity_is_valid
     from chaoslib.exceptions import ChaosException
 
@@ -104,7 +165,7 @@ def validate(activities: list[dict[str, Any]], owner: str) -> None:
         if isinstance(activity, dict) and "ref" in activity:
             raise ConfigError(f"{owner}: activity 'ref: {activity['ref']}' is resolved only inside an experiment")
         try:
-            ensure_activity_is_valid(activity)
+            ensure_activity_is_valid(located(activity, folder))
         except (ChaosException, ValueError, TypeError, AttributeError) as exc:  # ValueError: builtins have no signature
             raise ConfigError(f"{owner}: activity {name or '?'!r} is invalid: {exc}") from None
 
@@ -124,121 +185,27 @@ def resolve_refs(experiment: dict[str, Any], activities: list[dict[str, Any]]) -
     return out
 
 
-def _seconds(value: Any) -> float:
-    try:
-        return max(0.0, float(value or 0))
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def summarise(output: Any) -> str:
-    """A short, readable string of a provider's raw output."""
-    if isinstance(output, dict) and {"status", "stdout", "stderr"} <= output.keys():
-        parts = [f"status {output['status']}"]
-        parts += [f"{k}: {str(output[k]).strip()}" for k in ("stdout", "stderr") if str(output[k] or "").strip()]
-        text = "; ".join(parts)
-    elif isinstance(output, dict) and {"status", "body"} <= output.keys():
-        body = output["body"] if isinstance(output["body"], str) else json.dumps(output["body"], default=str)
-        text = f"HTTP {output['status']}: {body.strip()}"
-    elif output is None:
-        text = ""
-    elif isinstance(output, str):
-        text = output
-    else:
-        try:
-            text = json.dumps(output, default=str)
-        except (TypeError, ValueError):
-            text = repr(output)
-    return text if len(text) <= OUTPUT_LIMIT else text[: OUTPUT_LIMIT - 1] + "…"
-
-
-class ActivityExecutor:
-    """Runs single activities with resolved configuration and secrets; reports ActivityRuns."""
-
-    def __init__(
-        self, configuration: dict[str, Any], secrets: dict[str, Any], clock: Clock, default_timeout: float = DEFAULT_TIMEOUT
-    ):
-        self.configuration, self.secrets = configuration, secrets
-        self.clock, self.default_timeout = clock, default_timeout
-
-    def timeout_of(self, activity: dict[str, Any]) -> tuple[float, float]:
-        """(timeout, join timeout): process and http providers enforce theirs, so we wait a little longer."""
-        provider = activity.get("provider") or {}
-        for value, grace in ((activity.get("timeout"), 0.0), (provider.get("timeout"), 1.0)):
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-                return float(value), float(value) + (grace if provider.get("type") in ("process", "http") else 0.0)
-        return self.default_timeout, self.default_timeout
-
-    def run(self, activity: dict[str, Any], phase: ActivityPhase) -> ActivityRun:
-        """Run one activity to completion, failure or timeout. Never raises for the activity's sake."""
-        from chaoslib import substitute
-        from chaoslib.activity import run_activity
-
-        name = str(activity.get("name", "?"))
-        provider = str((activity.get("provider") or {}).get("type", "?"))
-        pauses = substitute(activity.get("pauses") or {}, self.configuration, self.secrets) or {}
-        if _seconds(pauses.get("before")):
-            self.clock.sleep(_seconds(pauses.get("before")))
-        timeout, join = self.timeout_of(activity)
-        box: dict[str, Any] = {}
-
-        def work() -> None:
-            try:
-                box["output"] = run_activity(copy.deepcopy(activity), self.configuration, self.secrets)
-            except BaseException as exc:  # noqa: BLE001 - reported as the activity's failure
-                box["error"] = exc
-
-        started = self.clock.now()
-        worker = threading.Thread(target=work, name=f"gameday-activity-{name}", daemon=True)
-        worker.start()
-        worker.join(join)
-        duration = self.clock.now() - started
-        output, error = box.get("output"), None
-        if worker.is_alive():
-            error = f"timed out after {timeout:g}s (it may still be running: a Python thread cannot be killed)"
-        elif "error" in box:
-            exc = box["error"]
-            error = str(exc).strip() or type(exc).__name__
-            if type(exc).__name__ != "ActivityFailed":
-                error = f"{type(exc).__name__}: {error}"
-            for prefix in ("chaoslib.exceptions.ActivityFailed: ", "ActivityFailed: "):  # re-wrapped by the python provider
-                error = error.removeprefix(prefix)
-        else:
-            error = self.judge(activity, output)
-        if error is None and _seconds(pauses.get("after")):
-            self.clock.sleep(_seconds(pauses.get("after")))
-        status: ActivityStatus = "failed" if error else "succeeded"
-        return ActivityRun(name, phase, provider, status, started, duration, summarise(output), error)
-
-    def judge(self, activity: dict[str, Any], output: Any) -> str | None:
-        """Why a provider's output counts as a failure, or None."""
-        if "tolerance" in activity:
-            from chaoslib.hypothesis import within_tolerance
-
-            try:
-                ok = within_tolerance(copy.deepcopy(activity["tolerance"]), output, self.configuration, self.secrets)
-            except Exception as exc:  # noqa: BLE001
-                return f"tolerance check failed: {type(exc).__name__}: {exc}"
-            return None if ok else f"output not within tolerance {activity['tolerance']!r}"
-        provider = (activity.get("provider") or {}).get("type")
-        if provider == "process" and isinstance(output, dict) and output.get("status") not in (0, None):
-            stderr = str(output.get("stderr") or "").strip()
-            return f"exit status {output['status']}" + (f": {stderr[-300:]}" if stderr else "")
-        if provider == "http" and isinstance(output, dict) and isinstance(output.get("status"), int) and output["status"] >= 400:
-            return f"HTTP status {output['status']}"
-        return None
-
-
-def _result(runs: list[ActivityRun], spec: ChaosToolkitRollback | None) -> InjectionResult:
+def _result(runs: list[ActivityRun], spec: LedgerSpec | None) -> InjectionResult:
     failed = [r for r in runs if r.status == "failed"]
     error = "; ".join(f"{r.name}: {r.error}" for r in failed) or None
     return InjectionResult(ok=not failed, runs=runs, error=error, rollback=spec)
 
 
+def _executor(acts: Activities, clock: Clock, default_timeout: float) -> ActivityExecutor:
+    config, secrets = resolve(dict(acts.configuration), dict(acts.secrets))
+    return ActivityExecutor(config, secrets, clock, default_timeout, acts.folder)
+
+
 class ChaosToolkitInjector:
     """Injects by running ``method`` activities; rolls back by running every ``rollbacks`` activity.
 
-    Thread-safe: inject and rollback are serialised. A rollback after a fully
+    ``folder``: where the method, the rollbacks and the hypothesis run (see the module docstring).
+    ``rollback_from``: rollbacks of their own, with their own configuration, secrets and folder (a
+    scenario's ``rollback:``), instead of ``rollbacks``. ``no_rollback``: there is nothing to undo,
+    and why (then there are no rollbacks; the ledger spec says so). ``hypothesis``: the
+    experiment's ``steady-state-hypothesis`` (title, probes), probed by :meth:`check_hypothesis`.
+
+    Thread-safe: inject, rollback and hypothesis checks are serialised. A rollback after a fully
     successful one is a no-op (idempotent); a failed rollback can be retried.
     """
 
@@ -252,15 +219,36 @@ class ChaosToolkitInjector:
         clock: Clock | None = None,
         *,
         default_timeout: float = DEFAULT_TIMEOUT,
+        folder: Path | str | None = None,
+        rollback_from: Activities | None = None,
+        no_rollback: str | None = None,
+        hypothesis: dict[str, Any] | None = None,
     ):
         self.owner = owner
-        self.method, self.rollbacks = list(method), list(rollbacks)
-        if not self.rollbacks:
-            raise ConfigError(f"{owner or 'fault'}: no rollbacks: every fault needs a way back")
+        what = owner or "fault"
+        base = Path(folder).resolve() if folder is not None else None
+        self.method = list(method)
         self.raw_configuration, self.raw_secrets = dict(configuration or {}), dict(secrets or {})
-        validate(self.method + self.rollbacks, owner or "fault")
-        config, secrets_ = resolve(self.raw_configuration, self.raw_secrets)
-        self._exec = ActivityExecutor(config, secrets_, clock or SystemClock(), default_timeout)
+        own = Activities(list(rollbacks), self.raw_configuration, self.raw_secrets, base)
+        self.back = rollback_from if rollback_from is not None else own
+        if rollback_from is not None and rollbacks:
+            raise ConfigError(f"{what}: rollbacks given twice (its own and a scenario's)")
+        self.rollbacks = list(self.back.activities)
+        self.no_rollback = no_rollback
+        if no_rollback is not None and self.rollbacks:
+            raise ConfigError(f"{what}: 'none' to undo, yet rollbacks are given")
+        if not self.rollbacks and no_rollback is None:
+            raise ConfigError(f"{what}: no rollbacks: every fault needs a way back (or 'rollback: {{none: REASON}}')")
+        self.probes = list((hypothesis or {}).get("probes") or [])
+        self.hypothesis_title = str((hypothesis or {}).get("title") or "steady-state hypothesis")
+        validate(self.method + self.probes, what, base)
+        validate(self.rollbacks, what, self.back.folder)
+        clock = clock or SystemClock()
+        self._exec = _executor(Activities(self.method, self.raw_configuration, self.raw_secrets, base), clock,
+                               default_timeout)
+        same = self.back.folder == base and self.back.configuration == self.raw_configuration \
+            and self.back.secrets == self.raw_secrets
+        self._back_exec = self._exec if same else _executor(self.back, clock, default_timeout)
         self._lock = threading.Lock()
         self._rolled_back = False
 
@@ -274,19 +262,34 @@ class ChaosToolkitInjector:
         owner: str | None = None,
         clock: Clock | None = None,
         default_timeout: float = DEFAULT_TIMEOUT,
+        folder: Path | str | None = None,
+        rollback_from: Activities | None = None,
+        no_rollback: str | None = None,
     ) -> ChaosToolkitInjector:
-        """The experiment's method injects, its rollbacks repair; gameday's values override its configuration."""
+        """The experiment's method injects, its rollbacks repair (unless ``rollback_from`` or ``no_rollback``
+        replaces them), its steady-state hypothesis is the fault's own check; gameday's values override its
+        configuration."""
         method, config, secrets, name = _experiment_parts(experiment, configuration_overrides, secrets_overrides, owner)
-        rollbacks = resolve_refs(experiment, experiment.get("rollbacks") or [])
-        return cls(method, rollbacks, config, secrets, name, clock, default_timeout=default_timeout)
+        own = rollback_from is None and no_rollback is None
+        rollbacks = resolve_refs(experiment, experiment.get("rollbacks") or []) if own else []
+        hypothesis = experiment.get("steady-state-hypothesis")
+        if isinstance(hypothesis, dict):
+            hypothesis = {**hypothesis, "probes": resolve_refs(experiment, hypothesis.get("probes") or [])}
+        else:
+            hypothesis = None
+        return cls(method, rollbacks, config, secrets, name, clock, default_timeout=default_timeout, folder=folder,
+                   rollback_from=rollback_from, no_rollback=no_rollback, hypothesis=hypothesis)
 
-    def ledger_spec(self) -> ChaosToolkitRollback:
-        """Enough to roll back from another process (``gameday recover``)."""
+    def ledger_spec(self) -> LedgerSpec:
+        """Enough to roll back from another process (``gameday recover``), in the rollbacks' folder."""
+        if self.no_rollback is not None:
+            return NoRollback(owner=self.owner, reason=self.no_rollback)
         return ChaosToolkitRollback(
             owner=self.owner,
             rollbacks=copy.deepcopy(self.rollbacks),
-            configuration=copy.deepcopy(self.raw_configuration),
-            secrets=copy.deepcopy(self.raw_secrets),
+            configuration=copy.deepcopy(self.back.configuration),
+            secrets=copy.deepcopy(self.back.secrets),
+            folder=str(self.back.folder) if self.back.folder is not None else None,
         )
 
     def inject(self) -> InjectionResult:
@@ -301,18 +304,39 @@ class ChaosToolkitInjector:
             return _result(runs, self.ledger_spec())
 
     def rollback(self) -> InjectionResult:
-        """Run every rollback activity, even after one fails; report them all."""
+        """Run every rollback activity, even after one fails; report them all (none: nothing to run)."""
         with self._lock:
             if self._rolled_back:
                 return InjectionResult(ok=True, runs=[], rollback=self.ledger_spec())
-            runs = [self._exec.run(activity, "rollback") for activity in self.rollbacks]
+            runs = [self._back_exec.run(activity, "rollback") for activity in self.rollbacks]
             result = _result(runs, self.ledger_spec())
             self._rolled_back = result.ok
             return result
 
+    def check_hypothesis(self) -> HypothesisResult | None:
+        """Probe the experiment's steady-state hypothesis once, every probe (None: it has none)."""
+        if not self.probes:
+            return None
+        with self._lock:
+            checks = [self._exec.check(probe) for probe in self.probes]
+        return HypothesisResult(title=self.hypothesis_title, ok=all(c.ok for c in checks), probes=checks)
+
+    def warm(self) -> None:
+        """Start the helper processes of this fault's folders ahead of the drill (see the module docstring)."""
+        self._exec.warm()
+        if self._back_exec is not self._exec:
+            self._back_exec.warm()
+
+    def close(self) -> None:
+        """End the helper processes started for this fault's folders (see the module docstring)."""
+        self._exec.close()
+        self._back_exec.close()
+
 
 class ChaosToolkitRunner:
-    """A runbook: runs activities in order (phase ``runbook``), stopping at the first failure. No rollback."""
+    """A runbook: runs activities in order (phase ``runbook``), stopping at the first failure. No rollback.
+
+    ``folder``: where its activities run (see the module docstring)."""
 
     def __init__(
         self,
@@ -323,13 +347,15 @@ class ChaosToolkitRunner:
         clock: Clock | None = None,
         *,
         default_timeout: float = DEFAULT_TIMEOUT,
+        folder: Path | str | None = None,
     ):
         self.owner, self.activities = owner, list(activities)
         if not self.activities:
             raise ConfigError(f"{owner or 'runbook'}: no activities to run")
-        validate(self.activities, owner or "runbook")
-        config, secrets_ = resolve(dict(configuration or {}), dict(secrets or {}))
-        self._exec = ActivityExecutor(config, secrets_, clock or SystemClock(), default_timeout)
+        base = Path(folder).resolve() if folder is not None else None
+        validate(self.activities, owner or "runbook", base)
+        self._exec = _executor(Activities(self.activities, dict(configuration or {}), dict(secrets or {}), base),
+                               clock or SystemClock(), default_timeout)
         self._lock = threading.Lock()
 
     @classmethod
@@ -342,10 +368,19 @@ class ChaosToolkitRunner:
         owner: str | None = None,
         clock: Clock | None = None,
         default_timeout: float = DEFAULT_TIMEOUT,
+        folder: Path | str | None = None,
     ) -> ChaosToolkitRunner:
         """The experiment's method is the runbook; its rollbacks are not run."""
         method, config, secrets, name = _experiment_parts(experiment, configuration_overrides, secrets_overrides, owner)
-        return cls(method, config, secrets, name, clock, default_timeout=default_timeout)
+        return cls(method, config, secrets, name, clock, default_timeout=default_timeout, folder=folder)
+
+    def warm(self) -> None:
+        """Start the helper process of this runbook's folder ahead of the drill."""
+        self._exec.warm()
+
+    def close(self) -> None:
+        """End the helper process of this runbook's folder, if one was started."""
+        self._exec.close()
 
     def run(self) -> InjectionResult:
         with self._lock:

@@ -337,6 +337,9 @@ class Conductor:
     def _inject(self, st: FaultState) -> None:
         with self._lock:
             self._set_phase("inject")
+        if not self._hypothesis_holds(st):
+            return
+        with self._lock:
             ev = self._emit(events.FaultInjected(fault=st.fault.id, kind=st.kind, scheduled_t=st.fault.at), "injector")
             st.injected_t = ev.t
             self._anchors.setdefault("injection", ev.t)
@@ -351,16 +354,46 @@ class Conductor:
         if not result.ok:
             self.abort(f"injector failed: fault {st.fault.id}: {result.error}")
 
-    def _rollback(self, st: FaultState, reason: events.RollbackReason) -> None:
+    def _hypothesis_holds(self, st: FaultState) -> bool:
+        """Probe the fault's own steady-state hypothesis before injecting it (True when it has none).
+
+        When it does not hold, the fault is settled uninjected and the drill aborts. An abort asked
+        for while the probes ran leaves the fault uninjected too (False)."""
+        check = self.faults.check_hypothesis(st)
+        if check is not None:
+            with self._lock:
+                self._emit(check.event(st.fault.id, "before"), "injector")
+            if not check.ok:
+                st.failed = True  # settled: never injected
+                self.abort(f"fault {st.fault.id} not injected: its experiment's steady-state hypothesis "
+                           f"{check.title!r} did not hold before injection ({check.failing()})")
+                return False
+        return self._abort_reason is None and self._end_requested is None
+
+    def _rollback(self, st: FaultState, reason: events.RollbackReason, *, check_after: bool = True) -> bool:
+        """Roll the fault back if it is open (True if it was), journaling what happened; then, unless
+        ``check_after`` is False, probe its own hypothesis (:meth:`_check_after`)."""
         result = self.faults.rollback(st)
         if result is None:
-            return
+            return False
         with self._lock:
             self._journal_runs(st.fault.id, result)
-            if result.ok:
+            if st.fault.no_rollback is not None:
+                self._emit(events.FaultNotRolledBack(fault=st.fault.id, reason=reason, why=st.fault.no_rollback), "injector")
+            elif result.ok:
                 self._emit(events.FaultRolledBack(fault=st.fault.id, reason=reason), "injector")
             else:
                 self._emit(events.FaultRollbackFailed(fault=st.fault.id, error=result.error), "injector")
+        if check_after:
+            self._check_after(st)
+        return True
+
+    def _check_after(self, st: FaultState) -> None:
+        """Probe the fault's own steady-state hypothesis after its rollback and journal the result."""
+        check = self.faults.check_hypothesis(st)
+        if check is not None:
+            with self._lock:
+                self._emit(check.event(st.fault.id, "after"), "injector")
 
     def _run_runbook(self, name: str, runner: RunbookRunner | None, author: str, role: str | None) -> None:
         try:
@@ -382,10 +415,17 @@ class Conductor:
             self._set_phase("rollback")
         why: events.RollbackReason = "signal" if reason and reason.startswith("signal") else ("abort" if reason else "end")
         errors: list[BaseException] = []
+        rolled: list[FaultState] = []
         for st in self.faults:  # every fault is tried, whatever a ledger or journal write did for another
             try:
-                self._rollback(st, why)
+                if self._rollback(st, why, check_after=False):
+                    rolled.append(st)
             except Exception as exc:  # noqa: BLE001 - kept; the first is raised once every fault is tried
+                errors.append(exc)
+        for st in rolled:  # every fault's own hypothesis once all are rolled back: no rollback waits for probes
+            try:
+                self._check_after(st)
+            except Exception as exc:  # noqa: BLE001 - kept; the first is raised below
                 errors.append(exc)
         try:
             self.faults.forget_uninjected()

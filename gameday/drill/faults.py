@@ -4,6 +4,11 @@
 fault's state; the conductor decides when and journals what happened. The order is the
 safety rule of the whole tool: ledger entry first, then inject; rollback, then clear the
 entry — and an injector that raises still counts as a failure that gets rolled back.
+
+A fault with nothing to undo (``rollback: {none: ...}``) is recorded the same way; at its
+rollback nothing is run and its entry is cleared. A fault whose injector carries its own
+steady-state hypothesis (:class:`~gameday.ports.HypothesisHolder`) is probed by
+:meth:`FaultBook.check_hypothesis` when the conductor asks (before injecting, after rolling back).
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from gameday.model.events import CheckResult
 from gameday.model.scenario import Fault
-from gameday.ports import InjectionResult, Injector, Ledger
+from gameday.ports import HypothesisHolder, HypothesisResult, InjectionResult, Injector, Ledger
 
 
 @dataclass
@@ -46,6 +52,7 @@ class FaultBook:
                  drill_id: str, journal_path: str | None):
         self.states = {f.id: FaultState(f) for f in faults}
         self.injectors = dict(injectors)
+        self.hypotheses = {fid: inj for fid, inj in self.injectors.items() if isinstance(inj, HypothesisHolder)}
         self.ledger, self.drill_id, self.journal_path = ledger, drill_id, journal_path
         self._recorded: set[str] = set()
 
@@ -85,17 +92,34 @@ class FaultBook:
         return result
 
     def rollback(self, st: FaultState) -> InjectionResult | None:
-        """Roll an open fault back and settle its ledger entry; None if it was not open."""
+        """Roll an open fault back and settle its ledger entry; None if it was not open.
+
+        A fault with nothing to undo runs nothing: its entry is cleared, the result is empty."""
         if not st.open:
             return None
         st.rolled_back = True
-        result = safely(self.injectors[st.fault.id].rollback)
+        if st.fault.no_rollback is not None:
+            result = InjectionResult(ok=True)
+        else:
+            result = safely(self.injectors[st.fault.id].rollback)
         if self.ledger is not None:
             if result.ok:
                 self.ledger.clear(self.drill_id, st.fault.id)
             else:
                 self.ledger.mark_rollback_failed(self.drill_id, st.fault.id, result.error or "rollback failed")
         return result
+
+    def check_hypothesis(self, st: FaultState) -> HypothesisResult | None:
+        """Probe the fault's own steady-state hypothesis now (None: it has none); an error is a failed check."""
+        holder = self.hypotheses.get(st.fault.id)
+        if holder is None:
+            return None
+        try:
+            return holder.check_hypothesis()
+        except Exception as exc:  # noqa: BLE001 - an adapter bug is a failed check, journaled
+            error = f"{type(exc).__name__}: {exc}"
+            return HypothesisResult(title="steady-state hypothesis", ok=False,
+                                    probes=[CheckResult(check="hypothesis", ok=False, detail=error)])
 
     def forget_uninjected(self) -> None:
         """Clear the ledger entries of faults that never went in: nothing to roll back."""

@@ -10,7 +10,7 @@ and fsynced on every change)::
           "drill_id": "checkout-db-primary-failure-20261128T101500Z",
           "fault_id": "kill-primary",
           "status": "injecting" | "injected" | "rollback_failed",
-          "spec": {"kind": "chaostoolkit" | "process", ...},   # a gameday.ports.LedgerSpec, as JSON
+          "spec": {"kind": "chaostoolkit" | "process" | "none", ...},  # a gameday.ports.LedgerSpec, as JSON
           "journal": "/abs/path/journal.jsonl" | null,
           "recorded_at": "2026-11-28T10:15:04.000000Z",
           "injected_at": "2026-11-28T10:15:04.120000Z" | null,
@@ -25,13 +25,13 @@ read-modify-write, so two processes never interleave. :func:`acquire_drill_lock`
 ``<state_dir>/drill.lock`` for the length of a drill (and of ``gameday recover``), so a
 second drill is refused before it writes anything.
 
-:func:`recover_open_faults` is ``gameday recover``: it rolls back every open entry.
+:func:`recover_open_faults` is ``gameday recover``: it rolls back every open entry; it and
+``gameday recover --forget`` live in :mod:`gameday.drill.recover`.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,9 +43,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, JsonValue, TypeAdapter, ValidationError
 
 from gameday.clock import iso
-from gameday.errors import ConfigError, GamedayError, InjectionError, LedgerBusyError
+from gameday.errors import ConfigError, LedgerBusyError
 from gameday.fsutil import atomic_write
-from gameday.ports import ActivityRun, LedgerSpec
+from gameday.ports import LedgerSpec
 
 LEDGER_FILE = "ledger.json"
 LOCK_FILE = "ledger.lock"
@@ -214,8 +214,18 @@ class FaultLedger:
     def ensure_clear(self) -> None:
         """:class:`LedgerBusyError` if any fault is open (a new drill must not start)."""
         entries = self.open_entries()
-        if entries:
-            raise LedgerBusyError(f"the fault ledger ({_shown(self.path)}) holds {describe_open(entries)}; run 'gameday recover' first")  # noqa: E501
+        if not entries:
+            return
+        held = f"the fault ledger ({_shown(self.path)}) holds {describe_open(entries)}"
+        failed = [e for e in entries if e.status == "rollback_failed"]
+        if not failed:
+            raise LedgerBusyError(f"{held}; run 'gameday recover' first")
+        names = " ".join(sorted({e.fault_id for e in failed}))
+        raise LedgerBusyError(
+            f"{held}; run 'gameday recover' to retry the rollback, or, if you have restored "
+            f"{'it' if len(failed) == 1 else 'them'} by hand, strike {'it' if len(failed) == 1 else 'each'} off with "
+            f"'gameday recover --forget FAULT --reason TEXT' (FAULT: {names})"
+        )
 
 
 def describe_open(entries: list[LedgerEntry]) -> str:
@@ -223,6 +233,9 @@ def describe_open(entries: list[LedgerEntry]) -> str:
     by_drill: dict[str, list[str]] = {}
     for e in entries:
         when = f"injected {e.injected_at}" if e.injected_at else f"recorded {e.recorded_at}, maybe injected"
+        if e.status == "rollback_failed":
+            error = " ".join((e.error or "").split())
+            when += f", rollback failed: {error[:200] + ('…' if len(error) > 200 else '')}" if error else ", rollback failed"
         by_drill.setdefault(e.drill_id, []).append(f"{e.fault_id} ({when})")
     n = len(entries)
     drills = "; ".join(f"drill {d}: {', '.join(fs)}" for d, fs in by_drill.items())
@@ -238,7 +251,7 @@ def _spec_json(spec: LedgerSpec) -> dict[str, JsonValue]:
     """A spec as the ledger file holds it (JSON); TypeError for anything that is not a spec."""
     if not isinstance(spec, BaseModel):
         raise TypeError(f"a fault ledger spec is a LedgerSpec model, not {type(spec).__name__}")
-    data: dict[str, JsonValue] = spec.model_dump(mode="json")
+    data: dict[str, JsonValue] = spec.model_dump(mode="json", exclude_none=True)  # absent fields read back as None
     return data
 
 
@@ -253,112 +266,7 @@ def read_spec(data: dict[str, JsonValue]) -> LedgerSpec:
 
 
 def recover_open_faults(state_dir: Path) -> list[str]:
-    """Roll back every open fault of the ledger (``gameday recover``); one line per fault rolled back.
+    """``gameday recover``: roll back every open fault (see :func:`gameday.drill.recover.recover_open_faults`)."""
+    from gameday.drill.recover import recover_open_faults as recover
 
-    Entries rolled back are cleared; failed ones stay open (status ``rollback_failed``)
-    and, after all were attempted, :class:`InjectionError` lists them (after the lines of
-    those that were rolled back). For each fault rolled back, its ``ActivityRan`` events and
-    a ``FaultRolledBack`` event (reason ``recover``) are appended to the drill's journal
-    when that is safe (see :func:`_append_to_journal`). Holds the drill lock: refuses to
-    run while a drill runs.
-    """
-    from gameday.drill.injectors import injector_from_spec
-
-    ledger = FaultLedger(Path(state_dir))
-    lines: list[str] = []
-    failures: list[str] = []
-    if not ledger.path.exists():
-        return lines  # nothing recorded, ever: do not even create the state folder
-    with acquire_drill_lock(ledger.state_dir):
-        for entry in ledger.open_entries():
-            fault, drill = entry.fault_id, entry.drill_id
-            if entry.status == "injecting" and _never_injected(entry.journal, fault):
-                ledger.clear(drill, fault)  # written ahead after preflight, the drill died before its time
-                lines.append(f"cleared {fault} of drill {drill}: its journal shows it was never injected")
-                continue
-            runs: list[ActivityRun] = []
-            error: str | None
-            try:
-                result = injector_from_spec(read_spec(entry.spec)).rollback()
-            except GamedayError as exc:
-                ok, error = False, str(exc)
-            except Exception as exc:  # noqa: BLE001 - keep going: every open fault gets its attempt
-                ok, error = False, f"{type(exc).__name__}: {exc}"
-            else:
-                ok, runs, error = result.ok, result.runs, result.error
-            done = ", ".join(f"{r.name} {r.status}" + (f" ({r.output})" if r.output else "") for r in runs) or "nothing to do"
-            if ok:
-                ledger.clear(drill, fault)
-                lines.append(f"rolled back {fault} of drill {drill}: {done}")
-                note = _append_to_journal(entry.journal, fault, runs)
-                if note:
-                    lines.append(f"  {note}")
-            else:
-                ledger.mark_rollback_failed(drill, fault, error or "rollback failed")
-                failures.append(f"{fault} of drill {drill} ({error or done})")
-    if failures:
-        head = "\n".join(lines + [""]) if lines else ""  # noqa: RUF005
-        raise InjectionError(
-            f"{head}could not roll back {len(failures)} fault{'s' if len(failures) != 1 else ''}; still open in the ledger "
-            f"({_shown(ledger.path)}): {'; '.join(failures)}"
-        )
-    return lines
-
-
-def _never_injected(journal: str | None, fault: str) -> bool:
-    """True only when the drill's journal is readable and has no FaultInjected for ``fault``.
-
-    FaultInjected is fsynced before the injector runs, so its absence proves the fault never
-    went in. An unreadable or missing journal proves nothing: then the rollback runs.
-    """
-    if not journal:
-        return False
-    from gameday.errors import JournalError
-    from gameday.journal import read_journal
-    from gameday.model.events import FaultInjected
-
-    try:
-        events = read_journal(journal).events
-    except JournalError:
-        return False
-    return not any(isinstance(e.data, FaultInjected) and e.data.fault == fault for e in events)
-
-
-def _append_to_journal(journal: str | None, fault: str, runs: list[ActivityRun]) -> str | None:
-    """Append ActivityRan and FaultRolledBack events to a crashed drill's journal; a note if skipped.
-
-    The journal stays append-only and valid: events are added only if its last line is a
-    complete event; ``seq`` continues, ``t`` repeats the last offset (the crashed drill's
-    monotonic clock is gone), ``source`` is ``recover``.
-    """
-    if not journal:
-        return None
-    from gameday.model.eventio import make_event, parse_event
-    from gameday.model.events import FaultRolledBack, Payload
-
-    path = Path(journal)
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return f"journal {journal} not readable: not appended"
-    if not data.endswith(b"\n"):
-        return f"journal {journal} ends with a torn line: not appended"
-    try:
-        last = parse_event(json.loads(data.rstrip(b"\n").rsplit(b"\n", 1)[-1]))
-    except ValueError:  # not JSON, or not an event (pydantic's ValidationError is a ValueError)
-        return f"journal {journal} ends with an invalid line: not appended"
-    wall = _now()
-    payloads: list[Payload] = [run.event(fault, run.started - last.t) for run in runs]
-    payloads.append(FaultRolledBack(fault=fault, reason="recover"))
-    lines = [
-        make_event(payload, seq=last.seq + 1 + i, wall=wall, t=last.t, source="recover").model_dump_json(by_alias=True) + "\n"
-        for i, payload in enumerate(payloads)
-    ]
-    try:
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write("".join(lines))
-            fh.flush()
-            os.fsync(fh.fileno())
-    except OSError as exc:
-        return f"journal {journal} not writable ({exc.strerror}): not appended"
-    return f"journal {_shown(path)}: FaultRolledBack appended"
+    return recover(state_dir)

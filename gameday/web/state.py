@@ -30,8 +30,10 @@ from gameday.model.events import (
     DrillEnded,
     DrillStarted,
     Event,
+    FaultHypothesisChecked,
     FaultInjected,
     FaultInjectionFailed,
+    FaultNotRolledBack,
     FaultRollbackFailed,
     FaultRolledBack,
     FaultSkipped,
@@ -58,13 +60,14 @@ from gameday.model.terms import AUDIENCES, SEVERITIES, Severity
 
 #: Kinds a responder does not see: the conductor's ground truth and the scoring.
 HIDDEN_FROM_RESPONDERS: tuple[type[Payload], ...] = (
-    FaultInjected, FaultInjectionFailed, FaultRolledBack, FaultRollbackFailed, FaultSkipped, ImpactStarted,
-    ImpactEnded, RecoveryObserved, StepMatched, SteadyStateChecked, SilenceCreated, SilenceRemoved,
+    FaultInjected, FaultInjectionFailed, FaultRolledBack, FaultRollbackFailed, FaultSkipped, FaultNotRolledBack,
+    FaultHypothesisChecked, ImpactStarted, ImpactEnded, RecoveryObserved, StepMatched, SteadyStateChecked,
+    SilenceCreated, SilenceRemoved,
 )  # fmt: skip
 #: Kinds nobody needs as a timeline row (bookkeeping and raw load figures).
 NOT_IN_TIMELINE: tuple[type[Payload], ...] = (PhaseChanged, LoadStats)
 #: The kinds that tell what became of a fault.
-FAULT_KINDS = (FaultInjected, FaultInjectionFailed, FaultRolledBack, FaultRollbackFailed, FaultSkipped)
+FAULT_KINDS = (FaultInjected, FaultInjectionFailed, FaultRolledBack, FaultRollbackFailed, FaultSkipped, FaultNotRolledBack)
 MAX_ROWS = 400
 INCIDENT_KEYS = ("detected_t", "detected_via", "acknowledged_t", "acknowledged_by", "declared_t", "severity", "severity_t",
                  "executives_t", "last_update_t", "updates", "resolved_t")
@@ -305,6 +308,7 @@ def _faults(scenario: Scenario, events: Sequence[Event[Payload]]) -> list[dict[s
             if isinstance(e.data, FAULT_KINDS) and e.data.fault == f.id:
                 last[type(e.data)] = e
         status = ("rolled_back" if FaultRolledBack in last else "rollback_failed" if FaultRollbackFailed in last
+                  else "ended_no_rollback" if FaultNotRolledBack in last
                   else "failed" if FaultInjectionFailed in last else "injected" if FaultInjected in last
                   else "skipped" if FaultSkipped in last else "scheduled")
         injected = last.get(FaultInjected)

@@ -7,7 +7,8 @@ and ``rollbacks``:
 * :func:`check_experiment` — a parsed experiment (YAML or JSON) validated section by
   section (``method``, ``rollbacks``, ``steady-state-hypothesis.probes``), so each
   problem points at the offending activity, then as a whole; a fault's experiment must
-  also have ``rollbacks``.
+  also have ``rollbacks``, unless the scenario gives the fault its own ``rollback:``.
+  Activities are checked as their folder (the experiment's) sees them.
 * :func:`activity_problems` — chaoslib's verdict on one activity, located within it.
 
 chaoslib is imported only when something is checked (never at import); it imports the
@@ -21,6 +22,7 @@ import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from gameday.errors import Problem
@@ -45,11 +47,15 @@ def _quiet_chaoslib() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def activity_problems(activity: Any, names: set[str] | None, probe: bool = False) -> list[tuple[Loc, str]]:
+def activity_problems(activity: Any, names: set[str] | None, probe: bool = False,
+                      folder: Path | None = None) -> list[tuple[Loc, str]]:
     """chaoslib's verdict on one activity, as ``(loc within the activity, message)`` pairs.
 
     ``names`` are the activities a ``ref`` may point at (None: refs are not allowed here).
     ``probe`` adds the steady-state hypothesis rules (a tolerance is required).
+    ``folder`` is where the activity runs (the folder of the file holding it): a process
+    provider's relative ``path`` is found there, a python provider's module on ``sys.path`` and
+    then there (see :mod:`gameday.adapters.chaostoolkit`).
     """
     if not isinstance(activity, dict):
         return [((), f"an activity is a mapping, got {type(activity).__name__}")]
@@ -70,9 +76,12 @@ def activity_problems(activity: Any, names: set[str] | None, probe: bool = False
     from chaoslib.exceptions import ChaosException
     from chaoslib.hypothesis import ensure_hypothesis_tolerance_is_valid
 
+    from gameday.adapters.chaostoolkit import located, use_module_folder
+
+    use_module_folder(folder)
     try:
         with _quiet_chaoslib():
-            ensure_activity_is_valid(activity)
+            ensure_activity_is_valid(located(activity, folder))
             if probe:
                 if "tolerance" not in activity:
                     return [((), f"{label}: a hypothesis probe needs a 'tolerance'")]
@@ -103,13 +112,18 @@ _EXPERIMENT_KEYS = (("hypothesis", "steady-state-hypothesis"), ("tag", "tags"), 
                     ("secret", "secrets"), ("control", "controls"), ("extension", "extensions"))
 
 
-def check_experiment(data: Any, marks: Marks, file: str, fault: bool) -> list[Problem]:
+def check_experiment(data: Any, marks: Marks, file: str, fault: bool, folder: Path | None = None) -> list[Problem]:
     """Validate a parsed Chaos Toolkit experiment with chaoslib, activity by activity.
 
-    ``fault``: the experiment injects a fault, so it must also carry ``rollbacks``.
+    ``fault``: the experiment injects a fault with no rollback given by the scenario, so it must
+    carry ``rollbacks``. ``folder``: the experiment's folder, where its activities run (default:
+    the folder of ``file`` when that names a file).
     """
     def problem(loc: Loc, message: str) -> Problem:
         return marks.problem(file, loc, message)
+
+    if folder is None and Path(file).is_file():
+        folder = Path(file).resolve().parent
 
     if not isinstance(data, dict):
         return [problem((), "a Chaos Toolkit experiment is a mapping (title, description, method, rollbacks...)")]
@@ -137,12 +151,14 @@ def check_experiment(data: Any, marks: Marks, file: str, fault: bool) -> list[Pr
             problems.append(problem(loc, f"expected a list of activities, got {type(items).__name__}"))
             continue
         for i, activity in enumerate(items):
-            found = activity_problems(activity, names, probe=probe)
+            found = activity_problems(activity, names, probe=probe, folder=folder)
             problems += [problem((*loc, i, *sub), message) for sub, message in found]
             if not found and not (isinstance(activity, dict) and "ref" in activity):
                 kept[loc].append(activity)
     if fault and not data.get("rollbacks"):
-        problems.append(problem((), "a fault's experiment needs 'rollbacks': every fault is paired with its rollback"))
+        problems.append(problem((), "a fault's experiment needs 'rollbacks': every fault is paired with its rollback; "
+                                    "without forking the experiment, give the fault its own in the scenario: 'rollback:' "
+                                    "with 'activities', 'experiment', or 'none' and the reason nothing is to be undone"))
     for loc, items in kept.items():
         if loc == ("steady-state-hypothesis", "probes") and isinstance(hypothesis, dict):  # probes come from a mapping
             rest[loc[0]] = {**hypothesis, "probes": items}
@@ -150,6 +166,14 @@ def check_experiment(data: Any, marks: Marks, file: str, fault: bool) -> list[Pr
             rest[loc[0]] = items
     from chaoslib.experiment import ensure_experiment_is_valid
 
+    from gameday.adapters.chaostoolkit import located
+
+    for key in ("method", "rollbacks"):  # as its folder sees them (chaoslib checks again)
+        if isinstance(rest.get(key), list):
+            rest[key] = [located(a, folder) for a in rest[key]]
+    if isinstance(rest.get("steady-state-hypothesis"), dict) and isinstance(rest["steady-state-hypothesis"].get("probes"), list):
+        hyp = rest["steady-state-hypothesis"]
+        rest["steady-state-hypothesis"] = {**hyp, "probes": [located(a, folder) for a in hyp["probes"]]}
     try:
         with _quiet_chaoslib():
             ensure_experiment_is_valid(rest)
