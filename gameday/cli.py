@@ -34,7 +34,10 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except GamedayError as exc:
-            click.echo(f"gameday: {exc}" if "\n" not in str(exc) else str(exc), err=True)
+            from gameday.model.textsafe import for_terminal  # messages quote outside text: shown inert
+
+            text = for_terminal(exc)
+            click.echo(f"gameday: {text}" if "\n" not in text else text, err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("gameday: interrupted", err=True)
@@ -52,12 +55,17 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--quiet", "-q", is_flag=True, help="print errors only")
+@click.option("--recursive", "-r", is_flag=True, help="in a folder, search its subfolders too")
 @_guard
-def validate(paths: tuple[Path, ...], quiet: bool) -> None:
-    """Validate scenario files (and the experiments they reference). Exit 0 if all valid, 2 otherwise."""
+def validate(paths: tuple[Path, ...], quiet: bool, recursive: bool) -> None:
+    """Validate gameday files, each as what it is: scenarios (and the experiments and responder
+    files they reference), responder files, Chaos Toolkit experiments, gameday.yaml. A folder's
+    YAML files that are none of these are skipped with a note. Exit 0 if all valid, 2 otherwise."""
     from gameday.loader import validate_paths
+    from gameday.model.textsafe import for_terminal  # file names and quoted values are the user's text
 
-    ok = validate_paths(list(paths), echo=lambda line: click.echo(line, err=True), quiet=quiet, out=click.echo)
+    ok = validate_paths(list(paths), echo=lambda line: click.echo(for_terminal(line), err=True), quiet=quiet,
+                        out=lambda line: click.echo(for_terminal(line)), recursive=recursive)
     sys.exit(0 if ok else EXIT_INVALID_INPUT)
 
 
@@ -155,14 +163,36 @@ def _fast_exit() -> None:
 
 
 @main.command()
+@click.option("--forget", "forget", metavar="FAULT", help="strike FAULT off the ledger WITHOUT rolling it back "
+              "(you restored it by hand); needs --reason")
+@click.option("--reason", metavar="TEXT", help="with --forget: why it can be forgotten (kept in the recover log and the journal)")
+@click.option("--drill", metavar="DRILL", help="with --forget: the drill id, when FAULT is open for several drills")
+@click.option("--by", metavar="NAME", help="who is recovering (default: your login name)")
 @_guard
-def recover() -> None:
-    """Roll back every fault the fault ledger still holds open (after a crash)."""
-    from gameday.drill.ledger import recover_open_faults
-    from gameday.loader import load_project
+def recover(forget: str | None, reason: str | None, drill: str | None, by: str | None) -> None:
+    """Roll back every fault the fault ledger still holds open (after a crash, or a failed rollback).
 
+    With --forget FAULT --reason TEXT, strike one fault off without rolling it back, once you have
+    restored it by hand. Every fault settled is logged in the state folder's recover-log.jsonl
+    and, when reachable, appended to its drill's journal."""
+    from gameday.drill.recover import forget_fault, recover_open_faults
+    from gameday.loader import load_project
+    from gameday.web.client import person, utf8
+
+    for value, where in ((forget, "--forget"), (reason, "--reason"), (drill, "--drill")):
+        if value is not None:
+            utf8(value, where)
+    by = person(by, "--by") if by is not None else None
+    if forget is None and (reason is not None or drill is not None):
+        raise click.UsageError("--reason and --drill go with --forget FAULT")
+    if forget is not None and not (reason or "").strip():
+        raise click.UsageError("--forget needs --reason TEXT: why the fault can be forgotten")
     project = load_project(Path.cwd())
-    lines = recover_open_faults(project.state_path)
+    if forget is not None:
+        for line in forget_fault(project.state_path, forget, reason or "", drill=drill, by=by):
+            click.echo(line)
+        return
+    lines = recover_open_faults(project.state_path, by=by)
     for line in lines:
         click.echo(line)
     if not lines:
@@ -236,8 +266,10 @@ def demo_status() -> None:
     """Show the demo's processes, roles and ports."""
     from gameday.demo.control import demo_status as status
     from gameday.loader import load_project
+    from gameday.model.textsafe import for_terminal
 
-    click.echo(status(load_project(Path.cwd()).state_path))
+    # the supervisor's answer carries outside text (webhook URLs given to it): shown neutralised
+    click.echo(for_terminal(status(load_project(Path.cwd()).state_path)))
 
 
 @demo.command("reset")
@@ -275,11 +307,12 @@ def act(drill: str, action: str, args: tuple[str, ...], as_: str | None, role: s
       note TEXT... | resolved   (TEXT '-' reads stdin)
     Facilitator: start | pause | resume | inject FAULT | skip FAULT | abort [REASON] | end [REASON] |
       invite PERSON [ROLE] | revoke PERSON
+    Arguments and stdin must be UTF-8 (exit 2 otherwise); names (--as, PERSON) follow the names rule.
     """
     import json
 
     from gameday.loader import load_project
-    from gameday.web.client import ControlRoomClient, build_request, find_drill
+    from gameday.web.client import ControlRoomClient, build_request, find_drill, format_answer
 
     ref = find_drill(drill, load_project(Path.cwd()).state_path, token)
     with ControlRoomClient(ref) as client:
@@ -290,16 +323,8 @@ def act(drill: str, action: str, args: tuple[str, ...], as_: str | None, role: s
 
         method, path, body = build_request(action, list(args), as_=as_, role=role, text_source=text_source)
         answer = client.request(method, path, body)
-    if as_json:
-        click.echo(json.dumps(answer, indent=2))
-    elif isinstance(answer, dict) and answer.get("join_url"):
-        click.echo(f"join link for {answer['person']}: {answer['join_url']}")
-    elif isinstance(answer, dict) and answer.get("seq") is not None:
-        click.echo(f"journaled #{answer['seq']} {answer.get('kind')} at +{answer.get('t', 0):.3f}s")
-    elif isinstance(answer, dict) and "seq" in answer:
-        click.echo("staged: journaled when the drill starts")
-    elif isinstance(answer, dict):
-        click.echo(str(answer.get("status") or "done"))
+    # JSON escapes every control character (ensure_ascii); the text form is neutralised
+    click.echo(json.dumps(answer, indent=2) if as_json else format_answer(answer))
 
 
 @main.command()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from gameday.analysis.failures import FaultFate, fault_fates
 from gameday.analysis.timeline import alert_entries, one_line
 from gameday.journal import Journal
 from gameday.model.duration import human
@@ -20,12 +21,13 @@ from gameday.model.events import (
     ActionRecorded,
     ActivityRan,
     AlertReceived,
+    DrillStarted,
     FaultInjectionFailed,
     FaultRollbackFailed,
-    FaultRolledBack,
     ImpactStarted,
+    SteadyStateChecked,
 )
-from gameday.model.scorecard import Scorecard, StepResult
+from gameday.model.scorecard import Scorecard, StepResult, fault_injected
 from gameday.model.terms import COMMS_LEAD, IC, TECH_LEAD, format_offset
 
 SURFACED = (
@@ -79,6 +81,44 @@ def via_text(via: str | None, signal: str | None) -> str:
     if via == "person":
         return " reported by a person"
     return f" via {via}" if via else ""
+
+
+def ended_before(card: Scorecard, deadline: float | None) -> bool:
+    """The drill ended (``end_t``) before ``deadline``: it did not run long enough to see that deadline pass."""
+    end = getattr(card, "end_t", None)
+    return end is not None and deadline is not None and end < deadline - 1e-6
+
+
+def alerts_text(card: Scorecard) -> str:
+    """What the webhook received after the injection, for a silent detection: ``'no alert arrived at the drill's webhook'``."""
+    n = card.detection.alerts_received
+    if n is None:
+        return "no alert matched a detection signal"
+    if n == 0:
+        return "no alert arrived at the drill's webhook"
+    return f"{n} alert deliver{'y' if n == 1 else 'ies'} arrived, none matching a detection signal"
+
+
+def silent_why(card: Scorecard) -> str:
+    """Why a detection is silent, in one blameless sentence that only says what the journal shows."""
+    d = card.detection
+    if ended_before(card, d.deadline_t):
+        return (f"Nothing had detected the fault when the drill ended at {format_offset(card.end_t)}, before its "
+                f"{format_offset(d.deadline_t)} deadline: {alerts_text(card)}, and no one reported it.")
+    return (f"Nothing detected the fault by its deadline ({format_offset(d.deadline_t)}): {alerts_text(card)} and no one "
+            "reported it, while the conductor's probes saw the impact.")
+
+
+def fates(journal: Journal) -> list[FaultFate]:
+    """What became of each of the scenario's faults (and any other the journal names)."""
+    start = journal.first(DrillStarted)
+    return fault_fates(journal.events, [f.id for f in start.data.scenario.faults] if start else [])
+
+
+def _team_roles(card: Scorecard, journal: Journal) -> list[str]:
+    """The scenario's roles (its own or the default ones), for owners of action items."""
+    start = journal.first(DrillStarted)
+    return list(start.data.scenario.roles) if start else list(card.roles.required)
 
 
 def late_by(done: float | None, deadline: float | None) -> str:
@@ -141,7 +181,7 @@ def action_items(card: Scorecard, journal: Journal) -> list[ActionItem]:
     Owners are the scenario's roles (``tech-lead``, ``comms-lead``, ``incident-commander``
     by default), or the step's own role.
     """
-    roles = list(card.roles.required)
+    roles = _team_roles(card, journal)
     items: list[ActionItem] = []
     items += _detection_items(card, journal, _owner(TECH_LEAD, roles))
     items += _step_items(card, roles)
@@ -155,12 +195,11 @@ def _detection_items(card: Scorecard, journal: Journal, tech: str) -> list[Actio
     d = card.detection
     checks = impacted_checks(journal) or ["the steady-state check"]
     items = []
-    if d.verdict == "silent":
-        why = (
-            f"Nothing detected the fault by its deadline ({format_offset(d.deadline_t)}): no alert matched a detection "
-            "signal and no one reported it, while the conductor's probes saw the impact."
-        )
+    if d.verdict == "silent" and not ended_before(card, d.deadline_t):
+        why = silent_why(card)
         items += [ActionItem(f"Add an alert that fires when {check} fails", tech, why) for check in checks]
+    elif d.verdict == "silent" and card.outcome == "completed":  # ended early: unknown what monitoring would have done
+        items.append(ActionItem("Let the drill run until its detection deadline", tech, silent_why(card)))
     elif d.verdict == "late":
         what = f"the alert behind signal {d.signal}" if d.via == "alert" and d.signal else "alerting on this failure"
         why = f"Detection came at {format_offset(d.detected_t)}, {late_by(d.detected_t, d.deadline_t)} after its deadline."
@@ -274,6 +313,13 @@ def _system_items(card: Scorecard, journal: Journal, tech: str, ic: str) -> list
         verb = "rollback" if isinstance(d, FaultRollbackFailed) else "injection"
         why = f"It did not complete: {one_line(d.error or 'no error text', 160)}"
         items.append(ActionItem(f"Make the {verb} of fault {d.fault} reliable", tech, why))
+    for warning in getattr(card, "warnings", []):
+        items.append(ActionItem("Give this ci drill a responder script", ic, warning))
+    faults = fates(journal)
+    if card.outcome == "completed" and not any(f.status == "injected" for f in faults):
+        skipped = "; ".join(f"{f.fault} was skipped by {f.by}" for f in faults if f.status == "skipped")
+        why = f"No fault was injected{f' ({skipped})' if skipped else ''}, so the drill tested nothing."
+        items.append(ActionItem("Run the drill again with its faults injected", ic, why))
     if card.outcome != "completed":
         why = f"This drill was {card.outcome}" + (f": {card.abort_reason}." if card.abort_reason else ".")
         items.append(ActionItem("Run the drill again to completion", ic, why))
@@ -285,12 +331,23 @@ def _system_items(card: Scorecard, journal: Journal, tech: str, ic: str) -> list
 
 def contributing_gaps(card: Scorecard, journal: Journal) -> list[str]:
     """What made the response hard: process and system gaps, in blameless words. Never empty."""
-    gaps = []
+    gaps = list(getattr(card, "warnings", []))
+    faults = fates(journal)
+    if not any(f.status == "injected" for f in faults):
+        gaps.append("No fault was injected, so the response was not tested.")
+    for f in faults:
+        if f.status == "injection_failed":
+            gaps.append(f"Fault {f.fault} could not be injected ({one_line(f.error or 'no error text', 160)}), "
+                        "so the drill did not test what it set out to.")
+        if f.rollback == "rollback_failed":
+            error = one_line(f.rollback_error or "no error text", 160)
+            gaps.append(f"The rollback of fault {f.fault} did not complete ({error}).")
     d = card.detection
-    if d.verdict == "silent":
-        gaps.append(
-            "Monitoring stayed silent: no alert matched a detection signal and no one reported the problem by the deadline."
-        )
+    if d.verdict == "silent" and ended_before(card, d.deadline_t):
+        gaps.append(f"Nothing had detected the problem when the drill ended at {format_offset(card.end_t)} "
+                    f"(before the {format_offset(d.deadline_t)} deadline): {alerts_text(card)}.")
+    elif d.verdict == "silent":
+        gaps.append(f"Monitoring stayed silent: {alerts_text(card)}, and no one reported the problem by the deadline.")
     elif d.verdict == "late":
         gaps.append(f"Detection came {late_by(d.detected_t, d.deadline_t)} after its deadline.")
     unmatched = unmatched_alerts(journal)
@@ -319,7 +376,22 @@ def contributing_gaps(card: Scorecard, journal: Journal) -> list[str]:
     elif card.recovery.verdict == "never":
         gaps.append("Recovery did not happen before the drill ended.")
     gaps += _load_gaps(card)
-    return gaps or ["No gaps in the response were measured: the fault played out as the scenario expected."]
+    return gaps or [_no_gaps(card, faults)]
+
+
+def _no_gaps(card: Scorecard, faults: list[FaultFate]) -> str:
+    """The sentence for a drill without measured gaps, saying only what the journal supports."""
+    if card.outcome != "completed":
+        return f"No gap in the response was measured before the drill was {card.outcome}."
+    if _absorbed(card):
+        return "No gaps were measured: the probes saw no customer impact, so there was no response to measure."
+    return "No gaps in the response were measured: the fault played out as the scenario expected."
+
+
+def _absorbed(card: Scorecard) -> bool:
+    """A fault went in and the probes saw no customer impact (detection and recovery not applicable after an injection)."""
+    return (card.detection.verdict == "not_applicable" and fault_injected(card)
+            and card.recovery.verdict == "not_applicable")
 
 
 def _load_gaps(card: Scorecard) -> list[str]:
@@ -343,8 +415,9 @@ def went_well(card: Scorecard, journal: Journal) -> list[str]:
     if d.verdict == "on_time":
         good.append(f"Detection came at {format_offset(d.detected_t)}{via_text(d.via, d.signal)}, within its deadline.")
     on_time = [s.id for s in card.steps if s.verdict == "on_time"]
+    due = [s for s in card.steps if s.verdict != "not_applicable"]
     if on_time:
-        good.append(f"{len(on_time)} of {len(card.steps)} step(s) were done on time: {', '.join(on_time)}.")
+        good.append(f"{len(on_time)} of the {len(due)} step(s) that fell due were done on time: {', '.join(on_time)}.")
     if severity_applicable(card) and card.severity.correct:
         good.append(f"Severity was classified correctly as {card.severity.expected}.")
     if card.executives.verdict == "on_time":
@@ -360,8 +433,26 @@ def went_well(card: Scorecard, journal: Journal) -> list[str]:
     during = impact.during if impact is not None and impact.status == "measured" else None
     if during is not None and during.customer_facing.requests and not during.customer_facing.failures:
         good.append(f"No customer-facing request failed during the impact window ({during.customer_facing.requests} made).")
+    faults = fates(journal)
+    touched = [f for f in faults if f.touched]
+    if card.outcome == "completed" and touched and _absorbed(card):
+        good.append("The system absorbed the fault: the conductor's probes saw no customer impact.")
+    if not touched and card.outcome == "aborted":
+        failing = _preflight_failing(journal)
+        good.append(f"The preflight check found the steady state not holding ({', '.join(failing)}) and the drill "
+                    "stopped before injecting anything." if failing else
+                    "The drill stopped before any fault was injected: nothing needed rolling back.")
     if not good:
         good.append(SURFACED)
-    if journal.of(FaultRolledBack) and not journal.of(FaultRollbackFailed, FaultInjectionFailed):
+    if touched and all(f.status == "injected" and f.rollback == "rolled_back" for f in touched):
         good.append("Every fault was rolled back cleanly.")
     return good
+
+
+def _preflight_failing(journal: Journal) -> list[str]:
+    """The checks failing at the preflight steady-state check (empty when it held or was not journaled)."""
+    for e in journal.of(SteadyStateChecked):
+        d = e.data
+        if isinstance(d, SteadyStateChecked) and d.stage == "preflight" and not d.ok:
+            return [c.check for c in d.checks if not c.ok] or ["a check failed"]
+    return []

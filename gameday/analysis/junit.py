@@ -3,10 +3,13 @@
 One ``<testsuite name="gameday.<scenario_id>">`` with one ``<testcase>`` per expectation:
 ``detection``, ``step.<id>`` for each expected step, ``recovery``, and ``drill`` (an
 ``<error>`` when the drill was aborted or is incomplete; a ``<failure>`` when it completed
-but did not pass, e.g. severity or comms expectations not met, naming them). Unmet
+but did not pass — a pass gate fell short, or no fault was injected — naming every
+expectation not met; a pass otherwise, its output listing any practice gap). Unmet
 expectations are ``<failure>`` elements with human, blameless messages; expectations that
-did not apply are ``<skipped>``. ``time`` attributes are measured seconds: MTTD for
-detection, anchor → done for a step, time to recovery, the drill's duration.
+did not apply are ``<skipped>``, saying why. ``time`` attributes are measured seconds: MTTD for
+detection, anchor → done for a step, time to recovery, the drill's duration. The ``drill``
+case and the ``verdict``/``score`` properties use the scorecard's one headline
+(:func:`~gameday.model.scorecard.headline`): an aborted drill shows no score.
 
 Built with :mod:`xml.etree.ElementTree`, so untrusted text (step notes, names, reasons)
 is escaped; characters XML 1.0 cannot carry are dropped. Deterministic: the same
@@ -19,17 +22,20 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
-from gameday.analysis.findings import measure, via_text
+from gameday.analysis.findings import measure, silent_why, via_text
 from gameday.model.duration import human
-from gameday.model.scorecard import Scorecard, StepResult
+from gameday.model.scorecard import Scorecard, StepResult, fault_injected, headline, score_text, verdict_reason
 from gameday.model.terms import format_offset
+from gameday.model.textsafe import neutralise
 
 _XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _COUNTER = {"failure": "failures", "error": "errors", "skipped": "skipped"}
 
 
 def _clean(text: object) -> str:
-    return _XML_INVALID.sub("", str(text))
+    """Text for XML: control and formatting characters (bidi overrides, NUL) shown as ``<U+XXXX>``
+    (:mod:`gameday.model.textsafe`), then anything XML 1.0 cannot hold dropped."""
+    return _XML_INVALID.sub("", neutralise(text))
 
 
 def _secs(value: float | None) -> str:
@@ -99,7 +105,8 @@ def junit_xml(card: Scorecard) -> str:
         ("outcome", card.outcome),
         ("policy", card.policy),
         ("expected_severity", card.expected_severity),
-        ("score", f"{card.score.total:.1f}"),
+        ("score", score_text(card).removesuffix("/100")),
+        ("verdict", card.verdict),
         ("passed", "true" if card.passed else "false"),
     ):
         ET.SubElement(props, "property", {"name": key, "value": _clean(value)})
@@ -120,13 +127,16 @@ def _detection(suite: _Suite, card: Scorecard) -> None:
         message = f"Detection came {late} after its deadline ({format_offset(d.detected_t)}, deadline {deadline})."
         suite.case("detection", mttd, "failure", message, kind="late", out=out)
     elif d.verdict == "silent":
-        message = (
-            f"Nothing detected the fault by its deadline ({deadline}): "
-            "no alert matched a detection signal and no one reported it."
-        )
-        suite.case("detection", None, "failure", message, kind="silent")
+        suite.case("detection", None, "failure", silent_why(card), kind="silent")
     else:
-        suite.case("detection", None, "skipped", "Detection was not applicable in this drill.")
+        suite.case("detection", None, "skipped", f"Detection was not applicable: {_why_not_applicable(card)}.")
+
+
+def _why_not_applicable(card: Scorecard) -> str:
+    """Why detection or recovery did not apply (both follow the same facts)."""
+    if not fault_injected(card):
+        return "no fault was injected"
+    return "the conductor's probes saw no customer impact and nothing was detected"
 
 
 def _step(suite: _Suite, s: StepResult) -> None:
@@ -163,13 +173,15 @@ def _recovery(suite: _Suite, card: Scorecard) -> None:
         message = f"The steady state did not hold again before the drill ended (deadline {deadline})."
         suite.case("recovery", None, "failure", message, kind="never", out=out)
     else:
-        suite.case("recovery", None, "skipped", "Recovery was not applicable in this drill.")
+        suite.case("recovery", None, "skipped", f"Recovery was not applicable: {_why_not_applicable(card)}.")
 
 
 def _drill(suite: _Suite, card: Scorecard) -> None:
     elapsed = _elapsed(card)
     unmet = "\n".join(f"- {f}" for f in card.failures)
-    out = f"score {card.score.total:.1f}/100 ({card.score.formula})"
+    out = "\n".join([f"{headline(card)}: {verdict_reason(card)}", *card.warnings, f"formula: {card.score.formula}"])
+    text = score_text(card)
+    shown = f"score {text}" if text[0].isdigit() else text
     if card.outcome == "aborted":
         message = "The drill was aborted" + (f": {card.abort_reason}" if card.abort_reason else "") + "."
         suite.case("drill", elapsed, "error", message, kind="aborted", text=unmet, out=out)
@@ -178,7 +190,7 @@ def _drill(suite: _Suite, card: Scorecard) -> None:
         suite.case("drill", elapsed, "error", message, kind="incomplete", text=unmet, out=out)
     elif not card.passed:
         unmet_line = "; ".join(f.rstrip(".") for f in card.failures) if card.failures else "see the scorecard"
-        message = f"The drill did not meet its pass criteria (score {card.score.total:.1f}/100): {unmet_line}."
+        message = f"The drill did not meet its pass criteria ({shown}): {unmet_line}."
         suite.case("drill", elapsed, "failure", message, kind="not_passed", text=unmet, out=out)
     else:
-        suite.case("drill", elapsed, out=out)
+        suite.case("drill", elapsed, out="\n".join([out, unmet]) if unmet else out)

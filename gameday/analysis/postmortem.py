@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from gameday.analysis.failures import FaultFate, fault_fates
 from gameday.analysis.findings import (
     ACTION_TEXT,
     ActionItem,
@@ -41,15 +42,20 @@ from gameday.journal import Journal
 from gameday.model.duration import format_duration, human
 from gameday.model.events import (
     DrillStarted,
+    Event,
+    FaultForgotten,
+    FaultHypothesisChecked,
     FaultInjected,
-    FaultInjectionFailed,
+    FaultNotRolledBack,
     FaultRollbackFailed,
     FaultRolledBack,
     ImpactEnded,
     ImpactStarted,
+    Payload,
+    SteadyStateChecked,
 )
 from gameday.model.scenario import Fault, Scenario
-from gameday.model.scorecard import Scorecard
+from gameday.model.scorecard import VERDICT_LABEL, Scorecard, fault_injected, headline, score_text, verdict_reason
 from gameday.model.terms import format_offset
 
 __all__ = ["ActionItem", "action_items", "md_escape", "postmortem_context", "render_postmortem"]
@@ -61,7 +67,7 @@ VERDICT_TEXT = {
     "on_time": "on time",
     "missed": "not done",
     "silent": "not detected",
-    "never": "did not recover",
+    "never": "not recovered",
     "not_applicable": "not applicable",
     "not_required": "not required",
     "met": "met",
@@ -161,8 +167,11 @@ def _summary(journal: Journal, card: Scorecard, scenario: Scenario | None) -> di
         "started": _date(card.started_at),
         "ended": _date(card.ended_at),
         "outcome": outcome,
-        "score": f"{card.score.total:.1f}/100",
-        "result": "PASS" if card.passed else "FAIL",
+        "score": score_text(card),
+        "result": VERDICT_LABEL[card.verdict],
+        "headline": headline(card),
+        "reason": verdict_reason(card),
+        "warnings": list(getattr(card, "warnings", [])),
         "severity_expected": card.expected_severity,
         "severity_expected_means": level.description if level is not None else None,
         "severity_declared": card.severity.first_declared or "none declared",
@@ -174,28 +183,89 @@ def _summary(journal: Journal, card: Scorecard, scenario: Scenario | None) -> di
 
 def _fault_how(fault: Fault) -> str:
     if fault.experiment:
-        return f"Chaos Toolkit experiment {fault.experiment}"
+        return f"Chaos Toolkit experiment {fault.experiment}" + _paired_rollback(fault)
     if fault.activities:
         names = [str(a.get("name", "?")) for a in fault.activities]
-        return "Chaos Toolkit activities: " + ", ".join(names)
+        return "Chaos Toolkit activities: " + ", ".join(names) + _paired_rollback(fault)
     if fault.process is not None:
         p = fault.process
-        return f"process fault: {p.action} {p.target} ({p.signal})"
+        return f"process fault: {p.action} {p.target} ({p.signal if p.action == 'kill' else 'SIGSTOP'})"  # stop: SIGSTOP
     return "—"
+
+
+def _paired_rollback(fault: Fault) -> str:
+    """The rollback the scenario (in the journal's DrillStarted) gave the fault, as a clause ('' if none)."""
+    rb = fault.rollback
+    if rb is None:
+        return ""
+    if rb.none is not None:
+        return f", with no rollback: {one_line(rb.none, 300)}"
+    if rb.experiment is not None:
+        return f", rolled back by the method of experiment {rb.experiment}"
+    names = [str(a.get("name", "?")) for a in rb.activities or []]
+    return ", rolled back by the scenario's activities: " + ", ".join(names)
+
+
+def _rollback_text(journal: Journal, fid: str) -> str:
+    """What the journal says of the fault's rollback, as a clause: 'rolled back +1m02s (end)', ..."""
+    last: Event[Payload] | None = None
+    for e in journal.of(FaultRolledBack, FaultRollbackFailed, FaultNotRolledBack):
+        if isinstance(e.data, (FaultRolledBack, FaultRollbackFailed, FaultNotRolledBack)) and e.data.fault == fid:
+            last = e
+    if last is None:
+        text = "no rollback recorded"
+    elif isinstance(last.data, FaultRolledBack):
+        text = f"rolled back {format_offset(last.t)} ({last.data.reason})"
+    elif isinstance(last.data, FaultNotRolledBack):
+        text = f"not rolled back at {format_offset(last.t)}: it has no rollback ({one_line(last.data.why, 300)})"
+    elif isinstance(last.data, FaultRollbackFailed):
+        text = f"rollback did not complete ({one_line(last.data.error or 'no error text', 200)})"
+    else:
+        text = "no rollback recorded"
+    for e in journal.of(FaultForgotten):
+        if e.data.fault == fid:
+            text += (f"; struck off the fault ledger without a rollback by {one_line(e.data.by, 80)}"
+                     f" ({one_line(e.data.reason, 300)})")
+    return text
+
+
+def _own_check(journal: Journal, fid: str) -> tuple[str, str]:
+    """The fault's own check (its experiment's steady-state hypothesis), from ``FaultHypothesisChecked``:
+    (the injection clause when it kept the fault out, else ''; a sentence on what it found, else '')."""
+    checks = [e.data for e in journal.of(FaultHypothesisChecked) if e.data.fault == fid]
+    before = next((c for c in checks if c.stage == "before"), None)
+    after = next((c for c in reversed(checks) if c.stage == "after"), None)
+    if before is None and after is None:
+        return "", ""
+
+    def failing(c: FaultHypothesisChecked) -> str:
+        return one_line("; ".join(f"{p.check}: {p.detail or 'failed'}" for p in c.probes if not p.ok) or "failed", 300)
+
+    name = f"its experiment's steady-state hypothesis '{one_line((before or after).title, 120)}'"  # type: ignore[union-attr]
+    if before is not None and not before.ok:
+        return f"not injected: {name} did not hold before injection ({failing(before)})", ""
+    parts = ["held before injection"] if before is not None else []
+    if after is None:
+        parts.append("was not checked after a rollback")
+    elif after.ok:
+        parts.append("held after the rollback")
+    else:
+        parts.append(f"did not hold after the rollback ({failing(after)})")
+    return "", f"Its own check, {name}, " + " and ".join(parts) + "."
 
 
 def _faults(journal: Journal, scenario: Scenario | None) -> list[dict[str, Any]]:
     out = []
+    fates = {f.fault: f for f in fault_fates(journal.events, [f.id for f in scenario.faults] if scenario else [])}
     for fault in scenario.faults if scenario else []:
         fid = fault.id
-        inj = next((e for e in journal.events
-                    if isinstance(e.data, (FaultInjected, FaultInjectionFailed)) and e.data.fault == fid), None)
         rolled = [e for e in journal.events if isinstance(e.data, (FaultRolledBack, FaultRollbackFailed)) and e.data.fault == fid]
         rb = rolled[-1] if rolled else None
-        if inj is None:
-            injected = "not injected"
+        fate = fates[fid]
+        if fate.status == "injected":
+            injected = format_offset(fate.t)  # short forms, for a project's own templates
         else:
-            injected = format_offset(inj.t) if isinstance(inj.data, FaultInjected) else "could not be injected"
+            injected = "could not be injected" if fate.status == "injection_failed" else "not injected"
         if rb is None:
             rolled_back = "no rollback recorded"
         elif isinstance(rb.data, FaultRolledBack):
@@ -208,9 +278,27 @@ def _faults(journal: Journal, scenario: Scenario | None) -> list[dict[str, Any]]
             "how": _fault_how(fault),
             "scheduled": format_duration(fault.at),
             "injected": injected,
+            "injection": _own_check(journal, fid)[0] or _injection_text(fate),
             "rolled_back": rolled_back,
+            "rollback": _rollback_text(journal, fid),
+            "own_check": _own_check(journal, fid)[1],
         })  # fmt: skip
     return out
+
+
+def _injection_text(fate: FaultFate) -> str:
+    """What the journal says of a fault's injection, as a clause: ``'injected +4.0s'``, ``'not injected: …'``.
+
+    ``FaultInjected`` is journaled as an injection starts, so it alone never makes a fault "injected":
+    a ``FaultInjectionFailed`` after it means the injection did not succeed."""
+    if fate.status == "injected":
+        return f"injected {format_offset(fate.t)}"
+    if fate.status == "injection_failed":
+        error = one_line(fate.error or "no error text", 200)
+        return f"not injected: the injection started at {format_offset(fate.t)} and did not succeed ({error})"
+    if fate.status == "skipped":
+        return f"not injected: skipped by {fate.by} at {format_offset(fate.t)}"
+    return "not injected: the journal records no injection of it"
 
 
 def _impact(journal: Journal, card: Scorecard, scenario: Scenario | None, charts: Sequence[Path] | None = None,
@@ -240,9 +328,22 @@ def _impact(journal: Journal, card: Scorecard, scenario: Scenario | None, charts
         "duration": human(card.impact_seconds),
         "time_to_recovery": human(ttr),
         "checks": checks,
+        "no_checks": _no_checks(journal),
         "customers": customers,
         "load": load,
     }
+
+
+def _no_checks(journal: Journal) -> str:
+    """The Impact section's sentence when no check failed during the drill, true to the journal."""
+    pre = next((e.data for e in journal.of(SteadyStateChecked) if e.data.stage == "preflight"), None)
+    if pre is not None and not pre.ok:
+        failing = ", ".join(one_line(c.check, 80) for c in pre.checks if not c.ok) or "a check"
+        return (f"The steady state did not hold before injection (failing: {failing}), so no fault was injected and "
+                "the probes measured no impact.")
+    if journal.first(FaultInjected) is None:
+        return "No fault was injected, so the probes measured no impact."
+    return "No steady-state check failed during the drill."
 
 
 def _load_impact(journal: Journal, card: Scorecard, charts: Sequence[Path] | None, fmt: str) -> dict[str, Any] | None:
@@ -288,7 +389,10 @@ def _row(what: str, expected: str, actual: str, verdict: tuple[str, str]) -> dic
 
 def _expected_vs_actual(card: Scorecard) -> list[dict[str, str]]:
     d = card.detection
-    actual = f"{format_offset(d.detected_t)}{via_text(d.via, d.signal)}" if d.detected_t is not None else "not detected"
+    if d.detected_t is not None:
+        actual = f"{format_offset(d.detected_t)}{via_text(d.via, d.signal)}"
+    else:
+        actual = _not_applicable_actual(card) if d.verdict == "not_applicable" else "not detected"
     rows = [_row("Detection", f"by {format_offset(d.deadline_t)}", actual, _verdict(d.verdict, d.detected_t, d.deadline_t))]
     for s in card.steps:
         if s.deadline_t is not None and s.anchor_t is not None:
@@ -316,30 +420,43 @@ def _expected_vs_actual(card: Scorecard) -> list[dict[str, str]]:
     rows.append(_row("Executives notified", expected, actual, _verdict(ex.verdict)))
     co = card.comms
     actual = f"{co.updates} updates, longest gap {human(co.longest_gap)}" if co.updates else "no update posted"
+    unjudged = co.verdict == "not_required" and co.required_every is not None  # required, but no incident was known
     rows.append(_row("Stakeholder updates", f"every {human(co.required_every)}" if co.required_every else "not required",
-                     actual, _verdict(co.verdict)))  # fmt: skip
+                     actual, _verdict("not_applicable" if unjudged else co.verdict)))  # fmt: skip
     r = card.recovery
-    actual = format_offset(r.recovered_t) if r.recovered_t is not None else "did not recover"
+    if r.recovered_t is not None:
+        actual = format_offset(r.recovered_t)
+    else:
+        actual = _not_applicable_actual(card) if r.verdict == "not_applicable" else "not observed before the drill ended"
     rows.append(_row("Recovery", f"by {format_offset(r.deadline_t)}", actual, _verdict(r.verdict, r.recovered_t, r.deadline_t)))
     return rows
 
 
+def _not_applicable_actual(card: Scorecard) -> str:
+    """The 'actual' of detection or recovery that did not apply: no fault went in, or it caused no impact."""
+    return "— (the probes saw no customer impact)" if fault_injected(card) else "— (no fault was injected)"
+
+
 def _score(card: Scorecard) -> dict[str, Any]:
+    no_total = score_text(card) in ("not scored", "nothing to score")  # then no points either
     comps = [
         {
             "name": c.name,
             "weight": f"{c.weight:g}",
             "earned": "excluded" if c.earned is None else f"{c.earned * 100:.0f}%",
-            "points": "—" if c.earned is None else f"{c.weight * c.earned:.1f}",
+            "points": "—" if c.earned is None or no_total else f"{c.weight * c.earned:.1f}",
             "note": c.note,
         }
         for c in card.score.components
     ]
     return {
-        "total": f"{card.score.total:.1f}",
+        "total": score_text(card),
+        "headline": headline(card),
+        "reason": verdict_reason(card),
         "components": comps,
         "formula": card.score.formula,
-        "note": getattr(card.score, "note", ""),
+        "note": getattr(card.score, "note", "") if not no_total else
+        "No total: the components above are what was measured, shown for the review; they are not a score.",
         "passed": card.passed,
         "failures": list(card.failures),
     }

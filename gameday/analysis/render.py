@@ -2,7 +2,9 @@
 
 Responder-supplied text (names, roles, reasons, notes) is untrusted: Markdown escapes
 it, HTML goes through jinja2 with autoescape (``gameday/templates/scorecard.html.j2``). Times are
-offsets from drill start.
+offsets from drill start. The headline is the scorecard's own
+(:func:`~gameday.model.scorecard.headline` and :func:`~gameday.model.scorecard.verdict_reason`),
+the same words the one-line summary, JUnit and the postmortem use.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from gameday.model.duration import human
-from gameday.model.scorecard import Scorecard
+from gameday.model.scorecard import FaultResult, Scorecard, headline, verdict_reason
 from gameday.model.terms import format_offset
 
 FORMATS = ("json", "md", "html")
@@ -35,7 +37,11 @@ _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|#~"} | {"<": "&lt;", 
 
 def md(value: object) -> str:
     """Untrusted text made inert inside Markdown (and a table cell)."""
-    return "—" if value is None or value == "" else str(value).translate(_MD_SPECIAL)
+    if value is None or value == "":
+        return "—"
+    from gameday.model.textsafe import neutralise
+
+    return neutralise(value, keep="").translate(_MD_SPECIAL)
 
 
 def _verdict(v: str | None) -> str:
@@ -55,9 +61,36 @@ def _table(head: Iterable[str], rows: Iterable[Iterable[str]]) -> list[str]:
 
 
 def _points(card: Scorecard) -> str:
-    parts = [f"{c.weight:g}×{c.earned:g}" for c in card.score.components if c.earned is not None]
-    den = sum(c.weight for c in card.score.components if c.earned is not None)
-    return f"100 × ({' + '.join(parts) or '0'}) / {den:g} = {card.score.total:.1f}" if parts else "nothing applicable: 0"
+    """The computation behind the total, or why there is none."""
+    s = card.score
+    if s.total is None or s.status != "scored" or card.outcome != "completed":
+        return s.note or ("nothing to score" if s.status == "nothing_to_score" else "not scored")
+    applying = [c for c in s.components if c.earned is not None and c.weight > 0]
+    parts = [f"{c.weight:g}×{c.earned:g}" for c in applying]
+    den = sum(c.weight for c in applying)
+    held = f" ({s.note})" if s.note else ""
+    return f"100 × ({' + '.join(parts) or '0'}) / {den:g} = {s.total:.1f}{held}"
+
+
+def _measured_only(card: Scorecard) -> str:
+    """Under the breakdown of a score with no total: what its numbers are."""
+    if card.score.status == "scored" and card.outcome == "completed":
+        return ""
+    return "No total: the components above are what was measured, shown for the review; they are not a score."
+
+
+_FAULT_STATUS = {"injected": "injected {t}", "injection_failed": "not injected: its injection started {t} and did not succeed",
+                 "skipped": "not injected: skipped {t}", "not_injected": "not injected"}
+_FAULT_ROLLBACK = {"rolled_back": "rolled back", "rollback_failed": "its rollback did not complete",
+                   "not_needed": "needed no rollback", "none": "no rollback journaled"}
+
+
+def fault_text(f: FaultResult) -> str:
+    """``'injected +4.0s; rolled back'``: what the journal says became of a fault (never 'injected' unless it was)."""
+    status = _FAULT_STATUS[f.status].format(t=f"at {format_offset(f.t)}" if f.t is not None else "").rstrip()
+    if f.status in ("injected", "injection_failed") or f.rollback != "none":
+        status += f"; {_FAULT_ROLLBACK[f.rollback]}"
+    return status
 
 
 def _who(author: str | None, role: str | None) -> str:
@@ -65,13 +98,16 @@ def _who(author: str | None, role: str | None) -> str:
 
 
 def _markdown(c: Scorecard) -> str:
-    verdict = "PASSED" if c.passed else "NOT PASSED"
-    out = [f"# Scorecard: {md(c.title)}", "", f"**Score {c.score.total:.1f} / 100 — {verdict}**", ""]
+    out = [f"# Scorecard: {md(c.title)}", "", f"**{md(headline(c))}**", "", md(verdict_reason(c)), ""]
     out.append(f"- drill: {md(c.drill_id)} (scenario {md(c.scenario_id)}, mode {md(c.mode)})")
     out.append(f"- outcome: {c.outcome}" + (f" ({md(c.abort_reason)})" if c.abort_reason else ""))
     out.append(f"- started {md(c.started_at)}, ended {md(c.ended_at)}")
     if c.journal_torn:
         out.append("- the journal's last line was torn (a crash mid-write); it was left out")
+    if c.warnings:
+        out += ["", "## Warnings", "", *[f"- {md(w)}" for w in c.warnings]]
+    if c.faults:
+        out += ["", "## Faults", "", *[f"- {md(f.id)}: {fault_text(f)}" for f in c.faults]]
     out += ["", "## Times", ""]
     out += _table(
         ["measure", "value", "events", "definition"],
@@ -91,13 +127,16 @@ def _markdown(c: Scorecard) -> str:
     out += [f"{md(c.policy)}, level {c.expected_severity} (the scenario's expected severity):", ""]
     out += [f"- {md(rule)}" for rule in c.policy_rules] + [""]
     out += ["## Score breakdown", ""]
+    no_total = bool(_measured_only(c))  # no points either: nothing here may add up to a score
     rows = [
         [sc.name, f"{sc.weight:g}", "excluded" if sc.earned is None else f"{sc.earned:g}",
-         "—" if sc.earned is None else f"{sc.weight * sc.earned:.2f}", md(sc.note)]
+         "—" if sc.earned is None or no_total else f"{sc.weight * sc.earned:.2f}", md(sc.note)]
         for sc in c.score.components
     ]  # fmt: skip
     out += _table(["component", "weight", "earned", "points", "note"], rows)
-    out += [md(c.score.formula), "", f"`{_points(c)}`"] + (["", md(c.score.note)] if c.score.note else [])
+    measured_only = _measured_only(c)
+    out += [md(c.score.formula), "", md(_points(c)) if measured_only else f"`{_points(c)}`"]
+    out += ["", measured_only] if measured_only else []
     return "\n".join(out) + "\n"
 
 
@@ -141,12 +180,24 @@ def _holders(c: Scorecard) -> list[tuple[str, list[str]]]:
     ]
 
 
+def _neutral(value: object) -> object:
+    """Every plain string a template outputs (text from the journal) with control and formatting
+    characters shown as ``<U+XXXX>``; template-made ``Markup`` and non-strings are left alone."""
+    if type(value) is str:
+        from gameday.model.textsafe import neutralise
+
+        return neutralise(value)
+    return value
+
+
 def _html(card: Scorecard) -> str:
     import jinja2  # lazily: keeps `gameday --help` fast
 
     from gameday.analysis.templating import BUILTIN_TEMPLATES
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(BUILTIN_TEMPLATES)), autoescape=True,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.filters.update(offset=format_offset, human=human, v=_verdict)
-    return env.get_template(SCORECARD_HTML).render(c=card, holders=_holders(card), points=_points(card), seqs=_seqs)
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True, finalize=_neutral)
+    env.filters.update(offset=format_offset, human=human, v=_verdict, fault=fault_text)
+    return env.get_template(SCORECARD_HTML).render(c=card, holders=_holders(card), points=_points(card), seqs=_seqs,
+                                                   headline=headline(card), reason=verdict_reason(card),
+                                                   measured_only=_measured_only(card))

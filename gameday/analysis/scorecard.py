@@ -24,12 +24,21 @@ component earns a fraction 0..1:
   roles at once, else 0.5).
 
 A component that is not applicable (no injection, no incident known, no step due, no
-cadence required, no roles required) has ``earned = None`` and is excluded from both
-sums, never counted as 0 or 1 silently. With nothing applicable (or all weights zero)
-the total is 0 and ``score.note`` says why. An aborted drill scores what it measured,
-but does not pass: ``passed`` needs outcome completed, detection on time, no step late
-or missed, and recovery on time — or, for detection and recovery, not applicable because
-the probes saw no customer impact at all (the system absorbed the fault).
+cadence required, no roles asked for) has ``earned = None`` and is excluded from both
+sums, never counted as 0 or 1 silently; a component weighted 0 is switched off (neither
+scored nor a gate). The roles asked for are the scenario's ``roles:`` when the file names
+them (``DrillStarted.roles_declared``), else the roles its steps name for people.
+
+Score and verdict tell one story (``docs/scoring.md``, "Score and verdict"):
+
+* the **verdict** is ``aborted`` or ``incomplete`` when the drill did not complete; else
+  ``passed`` when a fault was injected and every pass gate that applies (detection, steps,
+  recovery) earned full marks — detection and recovery do not apply when the probes saw no
+  customer impact (the system absorbed the fault) — and ``not_passed`` otherwise;
+* the **score** is *not scored* (``total`` None) for a drill that did not complete or
+  injected nothing, *nothing to score* when no pass gate applies, else the total above —
+  never 100 for a drill that did not pass, never 0 for one that passed (a rounding edge is
+  held at 99.9 / 0.1).
 """
 
 from __future__ import annotations
@@ -39,20 +48,22 @@ from fractions import Fraction
 from itertools import pairwise
 from typing import Any, Literal
 
-from gameday.analysis.failures import failure_lines
+from gameday.analysis.failures import failure_lines, fault_fates
 from gameday.analysis.impact import measure_impact
 from gameday.analysis.matching import EPS, Action, Facts, evaluate_steps, impact_start, r3, read_facts
 from gameday.errors import JournalError
 from gameday.journal import Journal
 from gameday.model.duration import human
-from gameday.model.events import DrillStarted, Event, ImpactEnded, ImpactStarted, Payload
+from gameday.model.events import AlertReceived, DrillStarted, Event, ImpactEnded, ImpactStarted, Payload, RespondersNotLoaded
 from gameday.model.policy import SeverityLevel, SeverityPolicy
 from gameday.model.scenario import Scenario
 from gameday.model.scorecard import (
+    GATES,
     CommsResult,
     DetectionResult,
     DetectionVerdict,
     ExecutiveResult,
+    FaultResult,
     Measure,
     RecoveryResult,
     RecoveryVerdict,
@@ -60,6 +71,7 @@ from gameday.model.scorecard import (
     Score,
     Scorecard,
     ScoreComponent,
+    ScoreStatus,
     SeverityResult,
     StepResult,
 )
@@ -72,6 +84,12 @@ FORMULA = (
 Outcome = Literal["completed", "aborted", "incomplete"]
 ExecutiveVerdict = Literal["on_time", "late", "missed", "not_required"]
 _FRACTION = {"on_time": Fraction(1), "late": Fraction(1, 2)}
+#: Why a pass gate does not apply, once a fault was injected and the drill completed.
+_NOT_APPLYING = {
+    "detection": "the probes saw no customer impact and nothing was detected",
+    "steps": "no response step fell due",
+    "recovery": "no customer impact to recover from",
+}
 
 
 def score_journal(journal: Journal) -> Scorecard:
@@ -83,6 +101,7 @@ def score_journal(journal: Journal) -> Scorecard:
     whose scenario or policy is not valid never gets this far: reading the journal refuses it.)
     """
     scenario, policy, drill_id, mode = drill_setup(journal)
+    roles_declared = journal.events[0].data.roles_declared if isinstance(journal.events[0].data, DrillStarted) else True
     facts = read_facts(scenario, journal.events, journal.path)
     statuses = evaluate_steps(scenario, journal.events, facts=facts)
     steps = [s.result() for s in statuses]
@@ -93,7 +112,7 @@ def score_journal(journal: Journal) -> Scorecard:
     severity, severity_earned = _severity(scenario, facts)
     executives = _executives(scenario, level, facts)
     comms, comms_earned = _comms(level, facts)
-    roles, roles_earned = _roles(scenario, facts)
+    roles, roles_earned = _roles(scenario, facts, roles_declared, mode)
     aborted = facts.aborted is not None or (facts.ended is not None and facts.ended.data.outcome == "aborted")
     outcome: Outcome = "aborted" if aborted else "completed" if facts.ended else "incomplete"
     reasons = (facts.aborted.data.reason if facts.aborted else None, facts.ended.data.reason if facts.ended else None)
@@ -113,25 +132,32 @@ def score_journal(journal: Journal) -> Scorecard:
         "recovery": recovery.verdict.replace("_", " "),
         "severity": severity.note,
         "comms": comms.verdict.replace("_", " ") if comms_earned is not None else comms.note,
-        "roles": "" if roles_earned is not None else "not applicable: the scenario requires no roles",
+        "roles": "" if roles_earned is not None else "not applicable: the scenario asks for no roles "
+                 "(no roles: list, and no step names a role for a person)",
     }
-    passed = (
-        outcome == "completed"
-        and detection.verdict in ("on_time", "not_applicable")  # not applicable: no impact, nothing to detect
-        and recovery.verdict in ("on_time", "not_applicable")
-        and not any(s.verdict in ("late", "missed") for s in steps)
-    )
+    fates = fault_fates(journal.events, [f.id for f in scenario.faults])
+    faults = [FaultResult(id=f.fault, status=f.status, t=r3(f.t), rollback=f.rollback) for f in fates]
+    injected = any(f.status == "injected" for f in fates)
+    score, passed = _score(scenario, earned, notes, outcome, injected)
     failures = failure_lines(scenario, facts, outcome, reason, statuses, detection=detection, recovery=recovery,
                              severity=severity, executives=executives, comms=comms, roles=roles)
+    warnings = [_responders_warning(e.data) for e in journal.events if isinstance(e.data, RespondersNotLoaded)]
     return Scorecard(
         drill_id=drill_id, scenario_id=scenario.id, title=scenario.title, mode=mode, outcome=outcome,
         abort_reason=reason if outcome == "aborted" else None, started_at=journal.events[0].wall,
         ended_at=facts.ended.wall if facts.ended else None, policy=policy.name, expected_severity=scenario.severity,
         policy_rules=policy_rules(scenario.severity, level),
         times=times, detection=detection, steps=steps, severity=severity, executives=executives, comms=comms,
-        roles=roles, recovery=recovery, impact_seconds=times[-1].seconds, score=_score(scenario, earned, notes),
-        passed=passed, failures=failures, journal_torn=journal.torn, impact=measure_impact(journal),
+        roles=roles, recovery=recovery, impact_seconds=times[-1].seconds, faults=faults, score=score,
+        passed=passed, failures=failures, warnings=warnings, end_t=r3(facts.end_t), journal_torn=journal.torn,
+        impact=measure_impact(journal),
     )  # fmt: skip
+
+
+def _responders_warning(d: RespondersNotLoaded) -> str:
+    steps = f": no one was there to do step(s) {', '.join(d.steps)}, which no automated runbook covers" if d.steps else ""
+    return (f"This ci drill ran without a responder script{steps}. Name one with responders: in the scenario "
+            "or pass --responders FILE.")
 
 
 def drill_setup(journal: Journal) -> tuple[Scenario, SeverityPolicy, str, Mode]:
@@ -240,10 +266,12 @@ def _detection(scenario: Scenario, facts: Facts) -> DetectionResult:
     if facts.injection is None:
         return DetectionResult(verdict="not_applicable", deadline_t=None, detected_t=None)
     deadline = facts.injection.t + scenario.detection.within
+    inj_seq = facts.injection.seq
+    alerts = sum(1 for e in facts.events if e.seq > inj_seq and isinstance(e.data, AlertReceived))
     det = facts.detection
     if det is None:
         silent: DetectionVerdict = "silent" if impact_start(facts) is not None else "not_applicable"
-        return DetectionResult(verdict=silent, deadline_t=r3(deadline), detected_t=None)
+        return DetectionResult(verdict=silent, deadline_t=r3(deadline), detected_t=None, alerts_received=alerts)
     return DetectionResult(
         verdict="on_time" if det.t <= deadline + EPS else "late",
         deadline_t=r3(deadline),
@@ -251,6 +279,7 @@ def _detection(scenario: Scenario, facts: Facts) -> DetectionResult:
         via=det.data.via,
         signal=det.data.signal or det.data.alertname or None,
         seq=det.seq,
+        alerts_received=alerts,
     )
 
 
@@ -343,8 +372,24 @@ def _comms(level: SeverityLevel | None, facts: Facts) -> tuple[CommsResult, Frac
     return result.model_copy(update={"verdict": "met" if met else "not_met"}), earned
 
 
-def _roles(scenario: Scenario, facts: Facts) -> tuple[RoleResult, Fraction | None]:
-    book, required = facts.roles, list(scenario.roles)
+def asked_roles(scenario: Scenario, declared: bool, mode: Mode) -> tuple[list[str], Literal["scenario", "steps", "none"]]:
+    """The roles a drill asks for: the scenario's ``roles:`` when its file names them; else the roles its
+    steps name for people (a step's ``role``, an ``assign_role`` step's ``expect``), leaving out steps an
+    automated runbook does in this mode (automation is never held to roles)."""
+    if declared:
+        return list(scenario.roles), "scenario"
+    named: list[str] = []
+    for step in scenario.response:
+        runbook = scenario.runbooks.get(step.runbook or "")
+        if step.action == "runbook" and runbook is not None and mode in runbook.automated_in:
+            continue
+        named += [r for r in (step.role, step.expect if step.action == "assign_role" else None) if r and r not in named]
+    return named, "steps" if named else "none"
+
+
+def _roles(scenario: Scenario, facts: Facts, declared: bool, mode: Mode) -> tuple[RoleResult, Fraction | None]:
+    required, asked_by = asked_roles(scenario, declared, mode)
+    book = facts.roles
     holders = book.holders()
     missing = [r for r in required if r not in holders]
     notes: list[str] = []
@@ -362,8 +407,8 @@ def _roles(scenario: Scenario, facts: Facts) -> tuple[RoleResult, Fraction | Non
             f"the incident commander also ran the {ic_runs[0].runbook or 'a'} runbook; "
             "the IC role works best hands-off — consider handing technical steps to the tech lead"
         )
-    result = RoleResult(required=required, holders=holders, missing=missing, distinct_people=not doubled,
-                        ic_did_technical_work=bool(ic_runs), notes=notes)  # fmt: skip
+    result = RoleResult(required=required, asked_by=asked_by, holders=holders, missing=missing,
+                        distinct_people=not doubled, ic_did_technical_work=bool(ic_runs), notes=notes)  # fmt: skip
     if not required:
         return result, None
     return result, Fraction(len(required) - len(missing), len(required)) * (Fraction(1, 2) if doubled else 1)
@@ -381,20 +426,42 @@ def _recovery(scenario: Scenario, facts: Facts) -> RecoveryResult:
     return RecoveryResult(verdict=verdict, deadline_t=r3(deadline), recovered_t=r3(rec.t) if rec else None)
 
 
-def _score(scenario: Scenario, earned: dict[str, Fraction | None], notes: dict[str, str]) -> Score:
-    """Exact rational arithmetic, rounded half-even once at the end (``round`` of a Fraction)."""
+def _score(scenario: Scenario, earned: dict[str, Fraction | None], notes: dict[str, str], outcome: Outcome,
+           injected: bool) -> tuple[Score, bool]:
+    """The score and ``passed``, one story (exact rational arithmetic, rounded half-even once at the end)."""
     comps, num, den = [], Fraction(0), Fraction(0)
+    applying: dict[str, Fraction] = {}
     for name, frac in earned.items():
         weight = Fraction(getattr(scenario.scoring, name))
-        if frac is not None:
+        note = notes[name]
+        if frac is not None and weight > 0:
             num, den = num + weight * frac, den + weight
+            applying[name] = frac
+        elif frac is not None:
+            note = f"{note}; weight 0: not counted" if note else "weight 0: not counted"
         shown = None if frac is None else r3(float(frac))
-        comps.append(ScoreComponent(name=name, weight=round(float(weight), 3) + 0.0, earned=shown, note=notes[name]))
-    if den == 0:
-        note = "no component was applicable (or every weight is zero): total is 0"
-        return Score(total=0.0, components=comps, formula=FORMULA, note=note)
+        comps.append(ScoreComponent(name=name, weight=round(float(weight), 3) + 0.0, earned=shown, note=note))
+    gates = [g for g in GATES if g in applying]
+    passed = outcome == "completed" and injected and all(applying[g] == 1 for g in gates)
+    status: ScoreStatus = "scored"
+    if outcome != "completed":
+        status, why = "not_scored", ("not scored: the drill was aborted before it finished" if outcome == "aborted"
+                                     else "not scored: the journal ends before the drill did")
+    elif not injected:
+        status, why = "not_scored", "not scored: no fault was injected, so nothing was tested"
+    elif not gates:
+        why = "; ".join(f"{g}: {'weight 0' if earned[g] is not None else _NOT_APPLYING[g]}" for g in GATES)
+        status, why = "nothing_to_score", f"nothing to score: no pass gate applied ({why})"
+    if status != "scored":
+        return Score(status=status, total=None, components=comps, formula=FORMULA, note=why), passed
     total = round(min(Fraction(100), max(Fraction(0), 100 * num / den)), 1)
-    return Score(total=float(total), components=comps, formula=FORMULA)
+    if passed and total == 0:
+        total, note = Fraction(1, 10), "held at 0.1: a drill that passed never shows 0"
+    elif not passed and total == 100:
+        total, note = Fraction(999, 10), "held at 99.9: a drill that did not pass never shows 100"
+    else:
+        note = ""
+    return Score(total=float(total), components=comps, formula=FORMULA, note=note), passed
 
 
 def _step_counts(steps: Sequence[StepResult]) -> str:

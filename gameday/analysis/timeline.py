@@ -9,7 +9,7 @@ own format.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pydantic import JsonValue
@@ -63,6 +63,10 @@ CATEGORY: Mapping[type[events.Payload], str] = {
     events.ResponderRevoked: "role",
     events.SilenceCreated: "monitoring",
     events.SilenceRemoved: "monitoring",
+    events.RespondersNotLoaded: "drill",
+    events.FaultHypothesisChecked: "fault",
+    events.FaultNotRolledBack: "fault",
+    events.FaultForgotten: "fault",
 }
 
 MAX_TEXT = 200
@@ -126,12 +130,16 @@ def timeline_rows(journal_events: Iterable[events.Event[events.Payload]]) -> lis
     rows: list[TimelineRow] = []
     evs = list(journal_events)
     book = RoleBook.from_events(evs)
+    attempted = _failed_attempts(evs)
     for event in evs:
         d = event.data
         if isinstance(d, HIDDEN_KINDS):
             continue
         who, role = _who(event, book)
-        text = one_line(_describe(d))
+        if event.seq in attempted and isinstance(d, events.FaultInjected):  # its FaultInjectionFailed follows
+            text = one_line(f"Fault {d.fault} injection started ({d.kind}); it did not succeed")
+        else:
+            text = one_line(_describe(d))
         is_human = isinstance(d, HUMAN_KINDS) or (isinstance(d, events.DetectionRecorded) and d.via == "person")
         is_human = is_human and who != "automation" and event.source != "automation"
         rows.append(
@@ -151,6 +159,19 @@ def timeline_rows(journal_events: Iterable[events.Event[events.Payload]]) -> lis
             )
         )
     return rows
+
+
+def _failed_attempts(evs: Sequence[events.Event[events.Payload]]) -> set[int]:
+    """Seqs of ``FaultInjected`` events (journaled as an injection starts) whose injection then failed."""
+    open_: dict[str, int] = {}
+    failed: set[int] = set()
+    for e in evs:
+        d = e.data
+        if isinstance(d, events.FaultInjected):
+            open_[d.fault] = e.seq
+        elif isinstance(d, events.FaultInjectionFailed) and d.fault in open_:
+            failed.add(open_.pop(d.fault))
+    return failed
 
 
 def _who(event: events.Event[events.Payload], book: RoleBook) -> tuple[str, str | None]:
@@ -255,6 +276,18 @@ def _describe(d: events.Payload) -> str:
             return f"Alertmanager silence {d.id} created for non-drill alerts"
         case events.SilenceRemoved():
             return f"Alertmanager silence {d.id} removed"
+        case events.FaultHypothesisChecked():
+            when = "before injection" if d.stage == "before" else "after rollback"
+            failing = [c.check for c in d.probes if not c.ok]
+            holds = "holds" if d.ok else "does not hold" + (f": failing {', '.join(failing)}" if failing else "")
+            return f"Fault {d.fault}'s own steady-state hypothesis {holds} ({when})"
+        case events.FaultNotRolledBack():
+            return f"Fault {d.fault} needed no rollback: {d.why}"
+        case events.FaultForgotten():
+            return f"Fault {d.fault} struck off the fault ledger by {d.by} without a rollback: {d.reason}"
+        case events.RespondersNotLoaded():
+            steps = f": no one will do step(s) {', '.join(d.steps)}" if d.steps else ""
+            return f"No responder script was loaded for this ci drill{steps}"
     return d.KIND
 
 

@@ -27,6 +27,7 @@ from pydantic import JsonValue
 from gameday.clock import Clock, PausableClock, SystemClock
 from gameday.drill.conductor import Conductor, DrillResult
 from gameday.drill.context import DrillContext, DrillOptions, Echo
+from gameday.drill.context import say as default_say
 from gameday.drill.heap import frozen_heap
 from gameday.drill.reports import Outputs
 from gameday.drill.targets import TargetInfo
@@ -34,7 +35,7 @@ from gameday.errors import ConfigError
 from gameday.journal import JournalWriter
 from gameday.loader import LoadedScenario
 from gameday.model.alerts import Alert
-from gameday.model.events import AlertReceived, Event, TargetDescription
+from gameday.model.events import AlertReceived, Event, RespondersNotLoaded, TargetDescription
 from gameday.model.scenario import Scenario
 from gameday.ports import (
     ControlRoom,
@@ -86,21 +87,10 @@ def _intake(sink: IntakeSink, clock: Clock, auth_verifier: object, host: str, po
 
 
 def _effects(loaded: LoadedScenario, target: TargetInfo, clock: Clock, log_dir: Path) -> Effects:
-    from gameday.drill.injectors import injector_for_fault, runner_for_runbook
+    """Every fault's injector and runbook's runner; Chaos Toolkit activities run in their file's folder."""
+    from gameday.drill.injectors import effects
 
-    def experiment(path: Path | None) -> dict[str, object] | None:
-        return None if path is None else loaded.experiments[str(path)]
-
-    sc = loaded.scenario
-    injectors = {f.id: injector_for_fault(f, experiment=experiment(loaded.fault_experiments.get(f.id)),
-                                          target=target.processes, configuration=target.configuration,
-                                          secrets=target.secrets, clock=clock, log_dir=log_dir)
-                 for f in sc.faults}
-    runbooks = {name: runner_for_runbook(rb, name=name, experiment=experiment(loaded.runbook_experiments.get(name)),
-                                         target=target.processes, configuration=target.configuration,
-                                         secrets=target.secrets, clock=clock, log_dir=log_dir)
-                for name, rb in sc.runbooks.items()}
-    return injectors, runbooks
+    return effects(loaded, target, clock, log_dir)
 
 
 def _probes(sc: Scenario, target: TargetInfo, clock: Clock) -> ProbeLoop:
@@ -178,6 +168,8 @@ class AssembledDrill:
     probes: ProbeLoop
     services: list[DrillService] = field(default_factory=list)
     gate: threading.Event | None = None
+    #: what to tell the user as the drill starts (also journaled, so the reports can say it)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def conductor(self) -> Conductor:
@@ -206,7 +198,7 @@ def drill_id_for(sc: Scenario, clock: Clock, given: str | None) -> str:
 
 @contextmanager
 def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *, clock: Clock | None = None,
-             factories: Factories | None = None, echo: Echo = print) -> Iterator[AssembledDrill]:
+             factories: Factories | None = None, echo: Echo = default_say) -> Iterator[AssembledDrill]:
     """Build a drill; stop everything it started when the ``with`` block ends (normally or not).
 
     Drill time stands still until the drill starts (the facilitator's start in gameday mode, once
@@ -225,6 +217,7 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
     if options.responders is not None and not options.responders.is_file():
         raise ConfigError(f"{options.responders}: no such responder script")
     roster, script = load_script(script_path, sc) if script_path else ([], [])
+    unattended = unattended_steps(sc, options.mode) if options.mode == "ci" and script_path is None else []
     base = clock or SystemClock()
     pausable = base if isinstance(base, PausableClock) else PausableClock(base)
     pausable.pause()
@@ -269,6 +262,10 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
         room = make.control_room(ctx)
         built: list[DrillService | None] = [make.load(ctx), make.monitoring(ctx), room, make.notify(ctx)]
         drill = AssembledDrill(ctx, outputs, probes, gate=room.start_gate if room is not None else None)
+        if unattended:
+            drill.warnings.append(f"ci drill without a responder script: no one will do step(s) {', '.join(unattended)} "
+                                  "(name one with responders: in the scenario, or pass --responders FILE)")
+            _journal_at_start(conductor, journal, RespondersNotLoaded(steps=unattended))
         for service in built:
             if service is None:
                 continue
@@ -295,7 +292,7 @@ def run_drill(scenario_path: Path, options: DrillOptions | None = None, *, proje
     from gameday.drill.reports import write_reports
     from gameday.loader import load_project, load_scenario
 
-    say = echo or _say
+    say = echo or default_say
     opts = options or DrillOptions()
     with SetupSignals():
         proj = project or load_project(Path.cwd())
@@ -303,14 +300,36 @@ def run_drill(scenario_path: Path, options: DrillOptions | None = None, *, proje
         with assemble(proj, loaded, opts, clock=clock, factories=factories, echo=say) as drill:
             sc = loaded.scenario
             say(f"drill {drill.context.drill_id}: {sc.title} ({opts.mode} mode); alerts to {drill.context.webhook_url}")
+            for warning in drill.warnings:  # after the first line: wrappers read the intake URL there
+                say(f"warning: {warning}")
             result = run_with_signals(drill.conductor, drill.gate, lambda: say(
                 "waiting for the facilitator to start the drill (Ctrl-C cancels: nothing is injected)"))
             outputs = drill.outputs
         return write_reports(outputs, opts.mode, say, result.outcome, result.reason, proj.templates_dir)
 
 
-def _say(line: str) -> None:
-    print(line, flush=True)  # line by line even into a pipe: CI logs and wrappers read it live
+def unattended_steps(sc: Scenario, mode: str) -> list[str]:
+    """Ids of the scenario's response steps that no automated runbook does in ``mode``: without responders
+    (a ci drill with no responder script) no one will do them."""
+    out = []
+    for step in sc.response:
+        runbook = sc.runbooks.get(step.runbook or "")
+        if not (step.action == "runbook" and runbook is not None and mode in runbook.automated_in):
+            out.append(step.id)
+    return out
+
+
+def _journal_at_start(conductor: Conductor, journal: JournalWriter, payload: RespondersNotLoaded) -> None:
+    """Journal ``payload`` once the drill has started (right after DrillStarted, at the preflight phase)."""
+
+    def on_phase(phase: str) -> None:
+        if phase == "preflight":
+            conductor.phase_listeners.remove(on_phase)
+            journal.append(payload, "conductor")
+
+    conductor.phase_listeners.append(on_phase)
+
+
 
 
 def _quietly(service: DrillService, echo: Echo) -> None:

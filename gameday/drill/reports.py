@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gameday.errors import EXIT_ABORTED, EXIT_EXPECTATIONS_NOT_MET, EXIT_OK
+
+if TYPE_CHECKING:
+    from gameday.model.scorecard import Scorecard
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,11 @@ def warm_up(templates_dir: Path | None) -> None:
 def write_reports(outputs: Outputs, mode: str, echo: Callable[[str], None], outcome: str, reason: str | None,
                   templates_dir: Path | None) -> int:
     """Score the journal and write scorecard, postmortem (and JUnit in ci); return the exit code
-    (0 expectations met, 1 not met, 3 aborted)."""
+    (0 passed, 1 not passed, 3 aborted or incomplete).
+
+    The one-line summary is the scorecard's own headline and reason (the words every report uses),
+    then each expectation not met and each warning the journal holds; ``outcome`` and ``reason`` (the
+    conductor's) only back up the journal: an aborted drill exits 3 whatever else is true."""
     from gameday.analysis.junit import junit_xml
     from gameday.analysis.postmortem import render_postmortem
     from gameday.analysis.render import render_scorecard
@@ -67,13 +75,21 @@ def write_reports(outputs: Outputs, mode: str, echo: Callable[[str], None], outc
     atomic_write(outputs.postmortem_html, render_postmortem(journal, card, "html", templates_dir=templates_dir, charts=charts))
     if mode == "ci":
         atomic_write(outputs.junit, junit_xml(card))
-    verdict = f"aborted ({reason})" if outcome == "aborted" else ("expectations met" if card.passed else "expectations not met")
-    echo(f"drill {card.drill_id}: {verdict}; score {card.score.total:g}/100")
+    echo(summary_line(card))
     for line in card.failures:
         echo(f"  - {line}")
+    for line in card.warnings:
+        echo(f"warning: {line}")
     echo(f"scorecard:  {outputs.scorecard_md}")
     echo(f"postmortem: {outputs.postmortem_html}")
     echo(f"journal:    {outputs.journal}")
-    if outcome == "aborted":
+    if outcome == "aborted" or card.verdict in ("aborted", "incomplete"):
         return EXIT_ABORTED
     return EXIT_OK if card.passed else EXIT_EXPECTATIONS_NOT_MET
+
+
+def summary_line(card: Scorecard) -> str:
+    """``'drill ID: PASSED — score 100.0/100. All expectations met (every one that applied).'``: headline and reason."""
+    from gameday.model.scorecard import headline, verdict_reason
+
+    return f"drill {card.drill_id}: {headline(card)}. {verdict_reason(card)}"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Generic, Literal, TypeVar, Union
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, SerializeAsAny
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, SerializeAsAny, model_validator
 
 from gameday.model.load import Business
 from gameday.model.policy import SeverityPolicy
@@ -73,6 +73,20 @@ class DrillStarted(Payload):
     target: TargetDescription | None = None
     webhook_url: str | None = None
     gameday_version: str | None = None
+    roles_declared: bool = Field(
+        True, description="the scenario file named its roles (`roles:`); false: the default roles applied. "
+        "Taken from the scenario when not given (a journal without it: the scenario's roles as written)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _roles_declared(cls, data: Any) -> Any:
+        """Whether ``roles:`` was written in the scenario file (pydantic's ``model_fields_set``), kept
+        in the journal because the journal holds the scenario with every default filled in."""
+        if isinstance(data, dict) and "roles_declared" not in data:
+            sc = data.get("scenario")
+            declared = "roles" in sc.model_fields_set if isinstance(sc, Scenario) else not isinstance(sc, dict) or "roles" in sc
+            data = {**data, "roles_declared": declared}
+        return data
 
 
 class PhaseChanged(Payload):
@@ -137,6 +151,41 @@ class FaultRollbackFailed(Payload):
 class FaultSkipped(Payload):
     fault: str
     by: str
+
+
+HypothesisStage = Literal["before", "after"]
+
+
+class FaultHypothesisChecked(Payload):
+    """The fault's own steady-state hypothesis (its Chaos Toolkit experiment's), probed ``before``
+    injecting (when it does not hold, the fault is not injected and the drill aborts) or ``after``
+    its rollback. ``probes``: each probe's verdict, ``detail`` its error or output."""
+
+    fault: str
+    stage: HypothesisStage
+    ok: bool
+    title: str = ""
+    probes: list[CheckResult] = Field(default_factory=list)
+
+
+class FaultNotRolledBack(Payload):
+    """A fault with nothing to undo (``rollback: {none: ...}``) reached its rollback: nothing was run.
+    ``reason`` is when (as for ``FaultRolledBack``), ``why`` the scenario's reason."""
+
+    fault: str
+    reason: RollbackReason
+    why: str
+
+
+class FaultForgotten(Payload):
+    """``gameday recover --forget``: a person struck the fault off the fault ledger without rolling it
+    back (restored by hand); appended by ``recover`` to the drill's journal when it is reachable."""
+
+    fault: str
+    by: str
+    reason: str
+    status: str = Field(description="the ledger entry's status when forgotten (injected, rollback_failed, ...)")
+    error: str | None = Field(None, description="the entry's last rollback error")
 
 
 class ActivityRan(Payload):
@@ -253,6 +302,13 @@ class ResponderJoined(Payload):
 class ResponderRevoked(Payload):
     person: str
     by: str
+
+
+class RespondersNotLoaded(Payload):
+    """A ci drill started without a responder script (no ``responders:`` in the scenario, no
+    ``--responders``): no one will do the response steps that no automated runbook covers."""
+
+    steps: list[str] = Field(default_factory=list, description="ids of the response steps no one will do")
 
 
 # ------------------------------------------------------------------------------ load
@@ -380,7 +436,8 @@ AnyPayload = Union[  # noqa: UP007 - the members are listed once, here
     FaultRollbackFailed, ActivityRan, ImpactStarted, ImpactEnded, AlertReceived, DetectionRecorded, RoleAssigned,
     ActionRecorded, StepMatched, RecoveryObserved, NoteAdded, DrillAborted, DrillEnded, LoadStarted, LoadStats,
     LoadFailed, LoadStopped, NotificationSent, NotificationFailed, FaultSkipped, ClockPaused, ClockResumed,
-    ResponderJoined, ResponderRevoked, SilenceCreated, SilenceRemoved,
+    ResponderJoined, ResponderRevoked, SilenceCreated, SilenceRemoved, RespondersNotLoaded,
+    FaultHypothesisChecked, FaultNotRolledBack, FaultForgotten,
 ]
 #: every event kind's payload model, by kind name
 PAYLOADS: dict[str, type[Payload]] = {cls.KIND: cls for cls in AnyPayload.__args__}  # type: ignore[attr-defined]

@@ -1,17 +1,29 @@
 """The scorecard: what a drill measured. Produced by :func:`gameday.analysis.scorecard.score_journal`.
 
 Every time is traceable to two journal events (``from_seq`` → ``to_seq``).
+
+The verdict and the score tell one story (``docs/scoring.md``, "Score and verdict"): a drill
+that did not finish is *not scored* and never passes; a drill with nothing to judge says
+*nothing to score*; a drill that did not pass never shows 100, one that passed never shows 0.
+Every report words its headline with :func:`headline` and :func:`verdict_reason`, so the
+one-line summary, the scorecard, JUnit and the postmortem cannot disagree.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 StepVerdict = Literal["on_time", "late", "missed", "not_applicable"]
 DetectionVerdict = Literal["on_time", "late", "silent", "not_applicable"]
 RecoveryVerdict = Literal["on_time", "late", "never", "not_applicable"]
+#: ``scored``: a total over the components that apply; ``nothing_to_score``: the drill finished with a
+#: fault injected but no pass gate applied; ``not_scored``: the drill did not finish, or injected nothing.
+ScoreStatus = Literal["scored", "nothing_to_score", "not_scored"]
+Verdict = Literal["passed", "not_passed", "aborted", "incomplete"]
+#: The components that decide ``passed``: each one that applies must earn full marks.
+GATES = ("detection", "steps", "recovery")
 
 
 class Out(BaseModel):
@@ -35,6 +47,8 @@ class DetectionResult(Out):
     via: str | None = None
     signal: str | None = None
     seq: int | None = None
+    alerts_received: int | None = Field(None, description="alert deliveries journaled after the first injection "
+                                        "(matched or not); None without an injection")
 
 
 class StepResult(Out):
@@ -79,12 +93,26 @@ class CommsResult(Out):
 
 
 class RoleResult(Out):
-    required: list[str]
+    required: list[str] = Field(description="the roles asked for: see asked_by")
+    asked_by: Literal["scenario", "steps", "none"] = Field(
+        "scenario", description="scenario: its roles: list; steps: no roles: list, the roles its steps name for people; "
+        "none: neither, so no role is required")
     holders: dict[str, list[str]]
     missing: list[str]
     distinct_people: bool
     ic_did_technical_work: bool
     notes: list[str] = Field(default_factory=list)
+
+
+class FaultResult(Out):
+    """What became of one fault, from the journal alone (``FaultInjected`` is journaled as an injection
+    starts: a ``FaultInjectionFailed`` after it makes the fault ``injection_failed``, never injected)."""
+
+    id: str
+    status: Literal["injected", "injection_failed", "skipped", "not_injected"]
+    t: float | None = Field(None, description="when it was injected, its injection started, or it was skipped")
+    rollback: Literal["rolled_back", "rollback_failed", "not_needed", "none"] = Field(
+        "none", description="the last rollback event: not_needed is FaultNotRolledBack; none: no rollback journaled")
 
 
 class RecoveryResult(Out):
@@ -101,10 +129,18 @@ class ScoreComponent(Out):
 
 
 class Score(Out):
-    total: float = Field(ge=0, le=100)
+    status: ScoreStatus = "scored"
+    total: float | None = Field(ge=0, le=100, description="None unless status is scored")
     components: list[ScoreComponent]
     formula: str
-    note: str = ""
+    note: str = Field("", description="why the drill is not scored, or has nothing to score")
+
+    @model_validator(mode="after")
+    def _total_iff_scored(self) -> Score:
+        if (self.total is None) == (self.status == "scored"):
+            raise ValueError(f"a {self.status.replace('_', ' ')} score " + ("has no total" if self.total is not None
+                                                                              else "needs a total"))
+        return self
 
 
 class RequestFigures(Out):
@@ -198,8 +234,96 @@ class Scorecard(Out):
     roles: RoleResult
     recovery: RecoveryResult
     impact_seconds: float | None
+    faults: list[FaultResult] = Field(default_factory=list, description="each fault's fate, scenario order")
     score: Score
     passed: bool
     failures: list[str] = Field(description="each expectation not met, one line each")
+    warnings: list[str] = Field(default_factory=list, description="journaled facts about how the drill was run that "
+                                "explain its result (a ci drill without responders), one line each")
+    end_t: float | None = Field(None, description="seconds from drill start to DrillEnded (else the last event)")
     journal_torn: bool = Field(False, description="the journal's last line was torn (a crash mid-write)")
     impact: ImpactResult | None = Field(None, description="customer impact from the load generator; None without load")
+
+    @computed_field(description="passed, not_passed, aborted or incomplete: follows outcome and passed")  # type: ignore[prop-decorator]
+    @property
+    def verdict(self) -> Verdict:
+        """Never stored, so never out of step with ``outcome`` and ``passed``."""
+        return verdict_of(self.outcome, self.passed)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_verdict(cls, data: Any) -> Any:
+        """A scorecard read back from JSON carries its verdict: it must follow outcome and passed."""
+        if isinstance(data, dict) and "verdict" in data:
+            data = dict(data)
+            given = data.pop("verdict")
+            if given != verdict_of(data.get("outcome"), bool(data.get("passed"))):
+                raise ValueError(f"verdict {given!r} does not follow outcome {data.get('outcome')!r} and passed")
+        return data
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Scorecard:
+        if self.passed and self.outcome != "completed":
+            raise ValueError(f"an {self.outcome} drill cannot pass")
+        if self.passed and self.score.status == "not_scored":
+            raise ValueError("a drill that is not scored cannot pass")
+        return self
+
+
+def fault_injected(card: Scorecard) -> bool:
+    """At least one fault was injected (a card without ``faults``: judged by the detection deadline)."""
+    if card.faults:
+        return any(f.status == "injected" for f in card.faults)
+    return card.detection.deadline_t is not None
+
+
+def verdict_of(outcome: object, passed: bool) -> Verdict:
+    """The verdict of a drill: its outcome when it did not complete, else passed or not."""
+    if outcome in ("aborted", "incomplete"):
+        return "aborted" if outcome == "aborted" else "incomplete"
+    return "passed" if passed else "not_passed"
+
+
+VERDICT_LABEL: dict[str, str] = {"passed": "PASSED", "not_passed": "NOT PASSED", "aborted": "ABORTED",
+                                 "incomplete": "INCOMPLETE"}
+
+
+def score_text(card: Scorecard) -> str:
+    """The score as people read it: ``'81.3/100'``, ``'not scored'`` or ``'nothing to score'``.
+
+    Only a completed drill with a total shows a number, whatever a hand-built card holds."""
+    s = card.score
+    if card.outcome != "completed" or s.status == "not_scored":
+        return "not scored"
+    if s.status == "nothing_to_score" or s.total is None:
+        return "nothing to score"
+    return f"{s.total:.1f}/100"
+
+
+def headline(card: Scorecard) -> str:
+    """``'NOT PASSED — score 81.3/100'``, ``'ABORTED — not scored'``, ``'PASSED — nothing to score'``."""
+    text = score_text(card)
+    return f"{VERDICT_LABEL[card.verdict]} — {'score ' + text if text[0].isdigit() else text}"
+
+
+def verdict_reason(card: Scorecard) -> str:
+    """Why the verdict and the score are what they are, in one sentence (unescaped: may carry an abort reason)."""
+    s = card.score
+    if card.verdict == "aborted":
+        why = f" ({card.abort_reason})" if card.abort_reason else ""
+        return f"The drill was aborted{why}: a drill that did not finish is not scored and does not pass."
+    if card.verdict == "incomplete":
+        return "The journal ends without DrillEnded (the drill did not finish): it is not scored and does not pass."
+    if s.status != "scored":
+        note = (s.note or ("nothing to score" if s.status == "nothing_to_score" else "not scored")).rstrip(".")
+        return note[:1].upper() + note[1:] + "."
+    comps = {c.name: c for c in s.components if c.earned is not None and c.weight > 0}
+    short = [c for c in comps.values() if c.earned is not None and c.earned < 1]
+    if card.passed:
+        if not short:
+            return "All expectations met (every one that applied)."
+        lost = ", ".join(c.name for c in short)
+        return f"Every pass gate that applied (detection, steps, recovery) was met; points were lost on {lost}."
+    gates = [c for c in short if c.name in GATES]
+    unmet = "; ".join(f"{c.name} ({c.note})" if c.note else c.name for c in gates) or "see the expectations not met"
+    return f"Not every pass gate was met: {unmet}."

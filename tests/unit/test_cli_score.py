@@ -31,7 +31,7 @@ def test_markdown() -> None:
     code, out, _ = score(str(GOLDEN / "silent.jsonl"), "--format", "md")
     assert code == 0
     assert out.startswith("# Scorecard: Primary database fails during checkout peak\n")
-    assert "**Score 30.0 / 100 — NOT PASSED**" in out
+    assert "**NOT PASSED — score 30.0/100**" in out  # the headline every report shares (docs/scoring.md)
     assert "Detection was silent: impact started at +4.2s" in out
     assert "| steps | 30 | excluded | — |" in out
 
@@ -42,7 +42,7 @@ def test_html(tmp_path: Path) -> None:
     assert (code, out) == (0, "")
     page = target.read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
-    assert "100.0 / 100 — passed" in page and "Every expectation was met." in page
+    assert "PASSED — score 100.0/100" in page and "Every expectation was met." in page
 
 
 def test_malformed_journal_is_one_line_exit_2(tmp_path: Path) -> None:

@@ -82,7 +82,7 @@ def test_silent_late_missed_and_not_applicable() -> None:
     assert det is not None and det.get("type") == "silent" and det.get("message", "").startswith("Nothing detected the fault by its deadline (+1m10s)")
     late = cases["step.ack"].find("failure")
     assert late is not None and late.get("message") == "Step ack (acknowledge) was done 40.0s after its deadline (+1m40s, deadline +1m00s)."
-    clean_hostile = HOSTILE.replace("\x1b", "")
+    clean_hostile = HOSTILE.replace("\x1b", "<U+001B>")  # shown visibly, not dropped
     assert late.text is not None and late.text.endswith("note: " + clean_hostile)
     assert cases["step.failover"].find("failure").get("type") == "missed"  # type: ignore[union-attr]
     assert cases["step.later"].find("skipped") is not None
@@ -120,4 +120,4 @@ def test_escaped() -> None:
     assert xml.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites')
     assert "<script>" not in xml and "&lt;script&gt;" in xml and "\x1b" not in xml
     _, cases = parse(c)
-    assert cases["step.ack"].find("system-out").text.endswith("note: " + HOSTILE.replace("\x1b", ""))  # type: ignore[union-attr]
+    assert cases["step.ack"].find("system-out").text.endswith("note: " + HOSTILE.replace("\x1b", "<U+001B>"))  # type: ignore[union-attr]
