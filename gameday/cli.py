@@ -145,10 +145,13 @@ def run(scenario: Path, mode: str, out: Path | None, responders: Path | None, dr
     In gameday mode the control room is served (the facilitator's link is printed) and the
     drill starts when the facilitator presses start."""
     from gameday.drill.context import DrillOptions
+    from gameday.drill.play import ProcessSignals
 
+    signals = ProcessSignals().install()
     options = DrillOptions(mode="ci" if mode == "ci" else "gameday", out=out, responders=responders, drill_id=drill_id,
                            host=host, port=port, web=False if no_web else None)
     code = gameday.run_drill(scenario, options)
+    signals.reports_written()
     _fast_exit()
     sys.exit(code)
 

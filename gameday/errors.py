@@ -49,8 +49,13 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        """``file:line:col: path: message`` on one line: a newline or control character quoted from the
+        input is shown as ``<U+XXXX>`` (:mod:`gameday.model.textsafe`)."""
+        from gameday.model.textsafe import neutralise
+
         where = f"{self.file}:{self.line}:{self.column}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        return neutralise(text, keep="")
 
 
 class ScenarioError(InputError):

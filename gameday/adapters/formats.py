@@ -78,6 +78,12 @@ GENERIC_ACTIONS = ("acknowledge", "resolved")
 GENERIC_STATUS = {"firing": "firing", "resolved": "resolved"}
 
 
+def _shown(value: Any) -> str:
+    """A sender's value quoted in an error: short (the refusal is journaled and answered, not the payload)."""
+    text = repr(value) if isinstance(value, (str, int, float, bool)) or value is None else f"a {type(value).__name__}"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _obj(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise PayloadError(f"{where}: expected an object")
@@ -135,7 +141,7 @@ def parse_pagerduty(body: Any) -> list[Alert]:
         return []  # notes, status updates, responders: journaled with the delivery, not alerts
     data = _obj(event.get("data"), "event.data")
     if data.get("type") not in (None, "incident"):
-        raise PayloadError(f"event.data.type: expected 'incident' for {event_type}, got {data.get('type')!r}")
+        raise PayloadError(f"event.data.type: expected 'incident' for {event_type}, got {_shown(data.get('type'))}")
     title = _text(data.get("title")) or _text(data.get("summary"))
     if title is None:
         raise PayloadError("event.data.title: expected a non-empty string")
@@ -256,11 +262,11 @@ def _generic_one(raw: Any, where: str) -> Alert:
     if not labels.get("alertname"):
         raise PayloadError(f"{where}: needs 'name' (or labels.alertname)")
     status = obj.get("status", "firing")
-    if status not in GENERIC_STATUS:
-        raise PayloadError(f"{where}.status: expected 'firing' or 'resolved', got {status!r}")
+    if not isinstance(status, str) or status not in GENERIC_STATUS:
+        raise PayloadError(f"{where}.status: expected 'firing' or 'resolved', got {_shown(status)}")
     action, raw_actor = obj.get("action"), obj.get("actor")
-    if action is not None and action not in GENERIC_ACTIONS:
-        raise PayloadError(f"{where}.action: expected one of {', '.join(GENERIC_ACTIONS)}, got {action!r}")
+    if action is not None and (not isinstance(action, str) or action not in GENERIC_ACTIONS):
+        raise PayloadError(f"{where}.action: expected one of {', '.join(GENERIC_ACTIONS)}, got {_shown(action)}")
     actor = None
     if action is not None:
         if not isinstance(raw_actor, str) or not raw_actor:

@@ -53,11 +53,13 @@ DRILL_LOCK_FILE = "drill.lock"
 VERSION = 1
 
 
-def _now() -> str:
+def now_iso() -> str:
+    """The UTC wall time now, as the ledger and the recover log write it."""
     return iso(datetime.now(UTC))
 
 
-def _shown(path: Path) -> str:
+def shown_path(path: Path) -> str:
+    """``path`` relative to the working folder when it is inside it (for messages), else as it is."""
     try:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
@@ -87,7 +89,7 @@ def acquire_drill_lock(state_dir: Path) -> Iterator[None]:
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
             raise LedgerBusyError(
-                f"another drill or 'gameday recover' is running in {_shown(Path(state_dir))}"
+                f"another drill or 'gameday recover' is running in {shown_path(Path(state_dir))}"
                 f"{f' (pid {holder})' if holder else ''}; wait for it to end"
             ) from None
         os.ftruncate(fd, 0)
@@ -141,7 +143,7 @@ class FaultLedger:
         except FileNotFoundError:
             return []
         except OSError as exc:
-            raise ConfigError(f"cannot read the fault ledger {_shown(self.path)}: {exc.strerror}") from None
+            raise ConfigError(f"cannot read the fault ledger {shown_path(self.path)}: {exc.strerror}") from None
         try:
             return _LedgerFile.model_validate_json(text).entries
         except ValidationError as exc:
@@ -153,7 +155,7 @@ class FaultLedger:
                 why = (f"not a ledger: {where}: {err['msg']}; "
                        "expected {'version': 1, 'entries': [{drill_id, fault_id, spec, ...}]}")
             raise ConfigError(
-                f"the fault ledger {_shown(self.path)} is corrupt ({why}); check by hand that no fault is still "
+                f"the fault ledger {shown_path(self.path)} is corrupt ({why}); check by hand that no fault is still "
                 "injected, then move the file away"
             ) from None
 
@@ -170,7 +172,7 @@ class FaultLedger:
         """Write the fault down (status ``injecting``) BEFORE injecting it."""
         entry = LedgerEntry(
             drill_id=drill_id, fault_id=fault_id, spec=_spec_json(spec),  # only a spec: refused before anything is injected
-            journal=str(Path(journal_path).resolve()) if journal_path else None, recorded_at=_now(), pid=os.getpid(),
+            journal=str(Path(journal_path).resolve()) if journal_path else None, recorded_at=now_iso(), pid=os.getpid(),
         )
         self._update(lambda es: [e for e in es if not e.is_of(drill_id, fault_id)] + [entry])
 
@@ -179,7 +181,7 @@ class FaultLedger:
         new_spec = _spec_json(spec) if spec is not None else None
 
         def injected(e: LedgerEntry) -> None:
-            e.status, e.injected_at = "injected", _now()
+            e.status, e.injected_at = "injected", now_iso()
             if new_spec is not None:
                 e.spec = new_spec
 
@@ -216,7 +218,7 @@ class FaultLedger:
         entries = self.open_entries()
         if not entries:
             return
-        held = f"the fault ledger ({_shown(self.path)}) holds {describe_open(entries)}"
+        held = f"the fault ledger ({shown_path(self.path)}) holds {describe_open(entries)}"
         failed = [e for e in entries if e.status == "rollback_failed"]
         if not failed:
             raise LedgerBusyError(f"{held}; run 'gameday recover' first")

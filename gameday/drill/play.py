@@ -3,7 +3,8 @@
 The signal policy of a drill's life: while it is being set up, SIGINT and SIGTERM unwind it
 (whatever was started is stopped); once the conductor runs they abort it (every fault is
 rolled back); once it has rolled back, a signal no longer cuts the teardown or the reports
-short (it is noted and ignored).
+short (it is noted and ignored). :class:`ProcessSignals` extends that policy to the ends of a
+``gameday run`` process: before the drill's own handlers and after its reports.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ class SetupSignals:
     """SIGINT/SIGTERM raise KeyboardInterrupt while set up runs (the ExitStack unwinds it)."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    #: Set by :meth:`drain`: a drill of this process has rolled back and is finishing its reports.
+    drained = False
 
     def __enter__(self) -> SetupSignals:
         def interrupt(signum: int, _frame: FrameType | None) -> None:
@@ -37,6 +40,7 @@ class SetupSignals:
             print(f"gameday: {signal.Signals(signum).name} ignored: the drill is rolled back; finishing its reports",
                   file=sys.stderr, flush=True)
 
+        cls.drained = True
         for s in cls.SIGNALS:
             signal.signal(s, note)
 
@@ -44,6 +48,37 @@ class SetupSignals:
                  tb: TracebackType | None) -> None:
         for s, h in self._previous.items():
             signal.signal(s, h)
+
+
+class ProcessSignals:
+    """The signal policy of a whole ``gameday run`` process, around :func:`~gameday.drill.assemble.run_drill`.
+
+    Until the drill's own handlers take over, SIGINT and SIGTERM raise KeyboardInterrupt (the CLI
+    ends quietly, exit 3: nothing is started yet). After :meth:`reports_written`, they are noted and
+    ignored until the process exits, so the exit code stays the verdict's. The drill's handlers
+    (:class:`SetupSignals`) restore this one when they end, so there is no gap in which a signal
+    meets the interpreter's defaults (a SIGTERM a few ms after the reports used to kill the
+    process: exit -15 instead of 0).
+    """
+
+    def __init__(self) -> None:
+        self.done = False
+
+    def install(self) -> ProcessSignals:
+        for s in SetupSignals.SIGNALS:
+            signal.signal(s, self._handle)
+        return self
+
+    def reports_written(self) -> None:
+        self.done = True
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.done or SetupSignals.drained:  # drained: rolled back, its reports being written or done
+            print(f"gameday: {name} ignored: the drill is rolled back; finishing its reports and exiting",
+                  file=sys.stderr, flush=True)
+            return
+        raise KeyboardInterrupt(name)
 
 
 def run_with_signals(conductor: Conductor, gate: threading.Event | None = None,

@@ -27,14 +27,12 @@ import getpass
 import os
 import socket
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from gameday.clock import iso
-from gameday.drill.ledger import FaultLedger, LedgerEntry, acquire_drill_lock, read_spec
+from gameday.drill.ledger import FaultLedger, LedgerEntry, acquire_drill_lock, now_iso, read_spec, shown_path
 from gameday.errors import ConfigError, GamedayError, InjectionError
 from gameday.model.events import Payload
 from gameday.ports import ActivityRun, NoRollback
@@ -62,17 +60,6 @@ class RecoverRecord(BaseModel):
     reason: str | None = None
     error: str | None = None
     entry: LedgerEntry
-
-
-def _now() -> str:
-    return iso(datetime.now(UTC))
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def _login() -> str:
@@ -105,7 +92,7 @@ def read_recover_log(state_dir: Path) -> list[RecoverRecord]:
 
 def _record(ledger: FaultLedger, entry: LedgerEntry, outcome: Outcome, by: str, *, reason: str | None = None,
             error: str | None = None) -> None:
-    _log(ledger.state_dir, RecoverRecord(at=_now(), outcome=outcome, drill_id=entry.drill_id, fault_id=entry.fault_id,
+    _log(ledger.state_dir, RecoverRecord(at=now_iso(), outcome=outcome, drill_id=entry.drill_id, fault_id=entry.fault_id,
                                          by=by, host=socket.gethostname(), pid=os.getpid(), reason=reason, error=error,
                                          entry=entry))
 
@@ -164,7 +151,7 @@ def recover_open_faults(state_dir: Path, *, by: str | None = None) -> list[str]:
         head = "\n".join(lines + [""]) if lines else ""  # noqa: RUF005
         raise InjectionError(
             f"{head}could not roll back {len(failures)} fault{'s' if len(failures) != 1 else ''}; still open in the ledger "
-            f"({_shown(ledger.path)}): {'; '.join(failures)}. Retry with 'gameday recover'; once a fault is restored "
+            f"({shown_path(ledger.path)}): {'; '.join(failures)}. Retry with 'gameday recover'; once a fault is restored "
             f"by hand, strike it off with '{FORGET_HINT}'"
         )
     return lines
@@ -192,7 +179,7 @@ def forget_fault(state_dir: Path, fault: str, reason: str, *, drill: str | None 
         if not found:
             held = ", ".join(f"{e.fault_id} (drill {e.drill_id})" for e in entries) or "none: the ledger is clear"
             of = f" of drill {drill}" if drill else ""
-            raise ConfigError(f"no open fault {fault!r}{of} in the fault ledger ({_shown(ledger.path)}); open: {held}")
+            raise ConfigError(f"no open fault {fault!r}{of} in the fault ledger ({shown_path(ledger.path)}); open: {held}")
         if len(found) > 1:
             drills = ", ".join(e.drill_id for e in found)
             raise ConfigError(f"fault {fault!r} is open for {len(found)} drills ({drills}): add --drill DRILL")
@@ -201,7 +188,7 @@ def forget_fault(state_dir: Path, fault: str, reason: str, *, drill: str | None 
         ledger.clear(entry.drill_id, fault)
     lines = [f"forgot {fault} of drill {entry.drill_id} (it was {entry.status.replace('_', ' ')}"
              + (f": {entry.error}" if entry.error else "") + f"), not rolled back, by {who}: {reason}",
-             f"  logged in {_shown(ledger.state_dir / RECOVER_LOG)}"]
+             f"  logged in {shown_path(ledger.state_dir / RECOVER_LOG)}"]
     event = FaultForgotten(fault=fault, by=who, reason=reason, status=entry.status, error=entry.error)
     return lines + _note(append_to_journal(entry.journal, lambda _t: [event]))
 
@@ -269,7 +256,7 @@ def append_to_journal(journal: str | None, payloads: Callable[[float], list[Payl
     except ValueError:  # not UTF-8, not JSON within the limits, or not an event (all ValueErrors)
         return f"journal {journal} ends with an invalid line: not appended"
     items = payloads(last.t)
-    wall = _now()
+    wall = now_iso()
     try:
         lines = [encode_event(make_event(payload, seq=last.seq + 1 + i, wall=wall, t=last.t, source="recover"))
                  for i, payload in enumerate(items)]
@@ -282,4 +269,4 @@ def append_to_journal(journal: str | None, payloads: Callable[[float], list[Payl
             os.fsync(fh.fileno())
     except OSError as exc:
         return f"journal {journal} not writable ({exc.strerror}): not appended"
-    return f"journal {_shown(path)}: {', '.join(dict.fromkeys(p.KIND for p in items if p.KIND != 'ActivityRan'))} appended"
+    return f"journal {shown_path(path)}: {', '.join(dict.fromkeys(p.KIND for p in items if p.KIND != 'ActivityRan'))} appended"

@@ -78,7 +78,7 @@ def check_script(path: Path, scenario: Scenario) -> list[Problem]:
     people: dict[object, object]
     if script is not None:
         actions = [step.model_dump(by_alias=True) for step in script.actions]
-        people = {person: role for person, role in script.people.items()}
+        people = dict(script.people.items())
     else:
         raw = data if isinstance(data, dict) else {}
         actions = list(raw["actions"]) if isinstance(raw.get("actions"), list) else []

@@ -11,7 +11,8 @@ webhook intake's actions (the generic format's ``actor``, PagerDuty's agent, Ops
   isolates, zero-width spaces: :func:`gameday.model.textsafe.is_unsafe`), no lone surrogates;
 * not one of :data:`RESERVED_NAMES`, the names the tool itself writes in the journal as a
   source (``conductor``, ``webhook``, ``automation``, the webhook formats...), compared
-  without regard to case or compatibility forms (``Automation``, fullwidth letters).
+  without regard to case or compatibility forms (``Automation``, fullwidth letters);
+* not ``.`` or ``..`` (in a URL they are path steps: that person's link could not be revoked).
 
 Anything else (brackets, quotes, ``<b>``, emoji) is a valid name: it is data, escaped
 wherever it is shown.
@@ -63,6 +64,8 @@ def check_name(value: object) -> str:
                           f"position {bad + 1})")
     if len(text) > MAX_NAME:
         raise NameRefused(f"a name has at most {MAX_NAME} characters (this one has {len(text)})")
+    if text in (".", ".."):  # a path's dot segments: a link for such a name could never be revoked by URL
+        raise NameRefused(f"{text!r} is not a name")
     if _folded(text) in RESERVED_NAMES:
         raise NameRefused(f"{text!r} is reserved for the tool itself; choose a person's name")
     return text

@@ -362,7 +362,7 @@ class Scenario(Strict):
     business: Business | None = Field(None, description="what an outage costs (overrides gameday.yaml's)")
     monitoring: Monitoring = Field(default_factory=Monitoring, description="where detection comes from")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _references_and_timing(self) -> Scenario:

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict
 
 class Strict(BaseModel):
     """Base of every model type: unknown keys refused, instances frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Base of every model type: unknown keys refused, instances frozen, numbers finite."""
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # .inf and .nan are YAML floats
 
 
 def check_label_regexes(labels: dict[str, str]) -> dict[str, str]:

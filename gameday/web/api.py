@@ -378,11 +378,18 @@ def invite(body: Invite, who: Facilitator, room: Room) -> Joined:
     return Joined(person=name, token=token, join_url=f"{room.base_url}/join#{token}")
 
 
-@_change("/responders/{person}", response_model=Done,
+@_change("/responders/{person:path}", response_model=Done,  # a name may hold '/', sent as %2F
          summary="facilitator: revoke a person's join link", method="DELETE")
 def revoke(person: str, who: Facilitator, room: Room) -> Done:
     room.revoke(who, person)
     return Done(status="revoked")
+
+
+@router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+def no_such_route(rest: str) -> JSONResponse:
+    """Last in the router: an unknown ``/api`` path answers JSON 404 like every other API error (not the
+    plain-text 404 of the webhook intake mounted underneath)."""
+    return JSONResponse({"error": "no such API route"}, 404, headers={"Cache-Control": "no-store"})
 
 
 def error_response(exc: RoomError) -> JSONResponse:

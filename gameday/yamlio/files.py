@@ -28,12 +28,14 @@ def read_data(path: Path, name: str) -> tuple[Any, Marks | None, list[Problem]]:
             return parse_yaml(text, name)
         except ScenarioError as exc:
             return None, None, exc.problems
+    from gameday.model.jsonsafe import JSONLimitError, loads_strict
+
     try:
-        data = json.loads(text)
+        data = loads_strict(text)  # huge integers, NaN, deep nesting: located problems, never a traceback
+    except JSONLimitError as exc:
+        return None, None, [Problem(name, exc.lineno, exc.colno, "", f"JSON beyond the limits: {exc.msg}")]
     except json.JSONDecodeError as exc:
         return None, None, [Problem(name, exc.lineno, exc.colno, "", f"JSON syntax: {exc.msg}")]
-    except RecursionError:
-        return None, None, [Problem(name, 1, 1, "", "JSON nested too deeply")]
     try:
         _, marks, problems = parse_yaml(text, name)
     except ScenarioError:  # valid JSON that YAML 1.1 cannot read (tabs...): problems fall on line 1

@@ -491,6 +491,18 @@ def test_revoking_a_link_locks_the_person_out_and_ends_their_stream(live):
     assert revoked.data == ResponderRevoked(person="carol", by="facilitator")
 
 
+@pytest.mark.parametrize("name", ["ops/bob", "50%00", "[/]", "a b?c#d"])
+def test_any_name_the_room_invites_it_can_revoke_over_a_real_socket(drill, name):
+    """Over uvicorn (percent-escapes decoded once), every invitable name has a revoke URL: '/' as %2F."""
+    from urllib.parse import quote
+
+    drill.invite(name)
+    with drill.fac() as f:
+        gone = f.delete(f"/api/responders/{quote(name, safe='')}")
+        assert gone.status_code == 200, gone.text
+        assert f.delete("/api/no/such/route").json() == {"error": "no such API route"}
+
+
 def test_live_stream_sends_what_the_viewer_may_see(live):
     def collect(token, out, ready):
         with live.client(token) as c, c.stream("GET", "/api/stream") as s:

@@ -258,7 +258,7 @@ def test_json_experiment_problems(tmp_path: Path) -> None:
     scenario = write_scenario(tmp_path, "x.json")
     assert problems_of(scenario) == [
         f"{scenario}:10:17: faults[0].experiment: experiment 'x.json' is invalid: 1 problem reported in {tmp_path / 'x.json'}",
-        f"{tmp_path / 'x.json'}:1:1: JSON nested too deeply",
+        f"{tmp_path / 'x.json'}:1:65: JSON beyond the limits: nesting deeper than 64 levels",
     ]
     (tmp_path / "x.json").write_text('{"title": "t", "description": "d", "method": [{"type": "action"}],\n "rollbacks": 3}')
     lines = problems_of(scenario)[1:]
