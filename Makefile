@@ -12,7 +12,7 @@ find_python = $(shell for c in "$$PYTHON" python3.13 python3.12 python3 \
 	[ -n "$$c" ] || continue; p=$$(command -v "$$c" 2>/dev/null) || continue; \
 	"$$p" -c 'import sys,venv; sys.exit(sys.version_info < (3,12))' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: demo test bench venv clean lint schema bytecode
+.PHONY: demo test fuzz bench venv clean lint schema bytecode
 
 $(STAMP): pyproject.toml
 	@set -e; base="$(find_python)"; \
@@ -38,6 +38,12 @@ demo: bytecode
 
 test: bytecode
 	$(PY) -m pytest -q tests
+
+# The fuzz suite (tests/fuzz) and the random-signal drills, longer than `make test` runs them:
+# random examples (hypothesis' long profile, GAMEDAY_FUZZ_FACTOR times as many; failing ones kept
+# under $TMPDIR/gameday-fuzz-examples), every signal in every phase (seed: GAMEDAY_SIGNAL_SEED).
+fuzz: bytecode
+	GAMEDAY_FUZZ=long $(PY) -m pytest -q -o timeout=3600 tests/fuzz tests/integration/test_random_signals.py
 
 bench: bytecode
 	$(PY) bench/run_all.py
