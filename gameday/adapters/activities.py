@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,10 +177,15 @@ class ActivityExecutor:
         if self._host is not None:
             self._host.close()
 
-    def warm(self) -> None:
-        """Start the folder's helper process in the background, ahead of the first activity."""
+    def warm(self, activities: Sequence[Any] = ()) -> None:
+        """Start the folder's helper process in the background, ahead of the first activity, and have it
+        import the modules of ``activities``' python providers."""
         if self._host is not None:
-            threading.Thread(target=self._host.warm, name="gameday-activity-host", daemon=True).start()
+            modules = tuple(dict.fromkeys(
+                str(a["provider"]["module"]) for a in activities
+                if isinstance(a, dict) and isinstance(a.get("provider"), dict) and a["provider"].get("type") == "python"
+                and isinstance(a["provider"].get("module"), str)))
+            threading.Thread(target=self._host.warm, args=(modules,), name="gameday-activity-host", daemon=True).start()
 
     def judge(self, activity: dict[str, Any], output: Any) -> str | None:
         """Why a provider's output counts as a failure, or None."""

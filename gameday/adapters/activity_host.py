@@ -13,6 +13,12 @@ working folder never changes. See :mod:`gameday.adapters.chaostoolkit` for the r
 (a timed-out activity really stops, with everything it started: the child leads its own process
 group). A host that died or was killed is started afresh for the next activity.
 
+Starting a child costs ~0.3 s (Python and chaoslib's imports), which a fault at 0 s would wait
+for. :func:`prestart` starts blank children early, while gameday is still setting up (it has its
+own imports to do); a host takes a blank child when it has one and sends it its folder first
+(``{"setup": {"folder", "path"}}``: the child changes to the folder and sets its module search
+path), else it starts one. Leftover blank children end with gameday (their stdin closes).
+
 The child (:func:`main`, ``python -P -m gameday.adapters.activity_host``) reads one JSON request per
 line on stdin — ``{"activity", "configuration", "secrets"}`` (configuration and secrets already
 resolved by the parent; they travel through the pipe, never through a file) — runs it with
@@ -27,6 +33,7 @@ closes, so it never outlives gameday.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import signal
@@ -55,10 +62,10 @@ class HostActivityError(Exception):
         self.type_name = type_name
 
 
-def module_path(folder: Path) -> list[str]:
-    """gameday's module search path, then ``folder``: the child's ``PYTHONPATH``."""
+def module_path(folder: Path | None) -> list[str]:
+    """gameday's module search path, then ``folder`` (if any): the child's ``PYTHONPATH``."""
     paths: list[str] = []
-    for entry in [*sys.path, str(folder)]:
+    for entry in [*sys.path, *([str(folder)] if folder is not None else [])]:
         full = os.path.abspath(entry or os.getcwd())
         if full not in paths:
             paths.append(full)
@@ -83,6 +90,57 @@ def _close(proc: subprocess.Popen[bytes], stderr: IO[bytes]) -> None:
                 stream.close()
 
 
+_SPARES: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
+_SPARES_LOCK = threading.Lock()
+
+
+def _spawn(folder: Path | None) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+    """Start a child (in ``folder``, else in gameday's working folder: it is told its folder first)."""
+    cwd = folder if folder is not None else Path.cwd()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(module_path(cwd) if folder is not None else module_path(None))}
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child, closed by _close
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-P", "-m", "gameday.adapters.activity_host"], cwd=cwd, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True,
+        )
+    except OSError as exc:
+        stderr.close()
+        raise HostError(f"cannot start the activity process in {cwd}: {exc.strerror or exc}") from None
+    return proc, stderr
+
+
+def prestart(count: int) -> None:
+    """Have ``count`` blank children ready for the hosts to take: start the missing ones now (each
+    imports chaoslib while gameday sets up), or end the ones beyond ``count`` (a guess that was too
+    high gives its CPU back). A failure to start is left for the first activity to meet. Those left
+    over end with gameday (their stdin closes)."""
+    with _SPARES_LOCK:
+        extra = _SPARES[max(0, count):]
+        del _SPARES[max(0, count):]
+        missing = max(0, count - len(_SPARES))
+    for proc, stderr in extra:
+        _close(proc, stderr)
+    for _ in range(missing):
+        try:
+            spare = _spawn(None)
+        except HostError:
+            return
+        with _SPARES_LOCK:
+            _SPARES.append(spare)
+
+
+def _take_spare() -> tuple[subprocess.Popen[bytes], IO[bytes]] | None:
+    """A blank child still running, or None."""
+    with _SPARES_LOCK:
+        while _SPARES:
+            proc, stderr = _SPARES.pop(0)
+            if proc.poll() is None:
+                return proc, stderr
+            _close(proc, stderr)
+    return None
+
+
 class ActivityHost:
     """Runs activities, one at a time, in a child process whose working folder is ``folder``."""
 
@@ -93,46 +151,49 @@ class ActivityHost:
         self._stderr: IO[bytes] | None = None
         self._killed = False
         self._finalizer: weakref.finalize[Any, ActivityHost] | None = None
+        self._modules: tuple[str, ...] = ()  # python providers' modules, imported by the child at set-up
 
     def _start(self) -> subprocess.Popen[bytes]:
         if not self.folder.is_dir():
             raise HostError(f"the activities' folder {self.folder} does not exist")
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(module_path(self.folder))}
-        stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child, closed by _close
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-P", "-m", "gameday.adapters.activity_host"], cwd=self.folder, env=env,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True,
-            )
-        except OSError as exc:
-            stderr.close()
-            raise HostError(f"cannot start the activity process in {self.folder}: {exc.strerror or exc}") from None
+        proc, stderr = _take_spare() or _spawn(self.folder)
         self._proc, self._stderr, self._killed = proc, stderr, False
         self._finalizer = weakref.finalize(self, _close, proc, stderr)
         self._finalizer.atexit = False  # at exit gameday's end closes the pipe: the child ends by itself, unawaited
+        try:
+            self._ask(proc, {"setup": {"folder": str(self.folder), "path": module_path(self.folder),
+                                       "modules": list(self._modules)}})
+        except HostActivityError as exc:
+            self.close()
+            raise HostError(f"the activity process cannot work in {self.folder}: {exc}") from None
         return proc
 
-    def warm(self) -> None:
-        """Start the child now, if it is not running, so the first activity does not wait for it (~0.3 s);
-        a failure to start is left for that activity to report."""
+    def warm(self, modules: tuple[str, ...] = ()) -> None:
+        """Start the child now, if it is not running, so the first activity does not wait for it (~0.3 s),
+        and have it import ``modules`` (the python providers' modules) in its folder; a failure to start
+        (or to import) is left for that activity to report."""
         with self._lock, contextlib.suppress(HostError):
+            self._modules = tuple(dict.fromkeys((*self._modules, *modules)))
             if self._proc is None or self._proc.poll() is not None:
                 self._start()
 
     def run(self, activity: dict[str, Any], configuration: dict[str, Any], secrets: dict[str, Any]) -> Any:
         """The activity's output; :class:`HostActivityError` if it raised, :class:`HostError` if the child failed."""
-        request = json.dumps({"activity": activity, "configuration": configuration, "secrets": secrets}, default=str)
         with self._lock:
             proc = self._proc if self._proc is not None and self._proc.poll() is None else self._start()
-            assert proc.stdin is not None and proc.stdout is not None
-            try:
-                proc.stdin.write(request.encode() + b"\n")
-                proc.stdin.flush()
-                answer = proc.stdout.readline()
-            except (BrokenPipeError, ValueError, OSError):  # ValueError: closed by kill() meanwhile
-                answer = b""
-            if not answer:
-                raise HostError(self._gone(proc))
+            return self._ask(proc, {"activity": activity, "configuration": configuration, "secrets": secrets})
+
+    def _ask(self, proc: subprocess.Popen[bytes], request: dict[str, Any]) -> Any:
+        """Send one request line and read its answer (the caller holds the lock)."""
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(json.dumps(request, default=str).encode() + b"\n")
+            proc.stdin.flush()
+            answer = proc.stdout.readline()
+        except (BrokenPipeError, ValueError, OSError):  # ValueError: closed by kill() meanwhile
+            answer = b""
+        if not answer:
+            raise HostError(self._gone(proc))
         try:
             data = json.loads(answer)
         except ValueError:
@@ -207,7 +268,15 @@ def main() -> None:
     for raw in sys.stdin.buffer:
         try:
             request = json.loads(raw)
-            output = run_activity(request["activity"], request["configuration"], request["secrets"])
+            if "setup" in request:  # first, always: the folder to work in and the module search path
+                os.chdir(request["setup"]["folder"])
+                sys.path[:] = [p for p in request["setup"]["path"] if p]
+                for module in request["setup"].get("modules", []):  # ahead of the first activity
+                    with contextlib.suppress(Exception):  # its error is the activity's to report
+                        importlib.import_module(module)
+                output = None
+            else:
+                output = run_activity(request["activity"], request["configuration"], request["secrets"])
             text = json.dumps({"output": output}, default=str)
         except BaseException as exc:  # noqa: BLE001 - every failure of the activity is its answer
             text = json.dumps({"error": str(exc), "type": type(exc).__name__}, default=str)

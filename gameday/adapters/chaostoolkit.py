@@ -323,9 +323,11 @@ class ChaosToolkitInjector:
 
     def warm(self) -> None:
         """Start the helper processes of this fault's folders ahead of the drill (see the module docstring)."""
-        self._exec.warm()
         if self._back_exec is not self._exec:
-            self._back_exec.warm()
+            self._exec.warm([*self.method, *self.probes])
+            self._back_exec.warm(self.rollbacks)
+        else:
+            self._exec.warm([*self.method, *self.probes, *self.rollbacks])
 
     def close(self) -> None:
         """End the helper processes started for this fault's folders (see the module docstring)."""
@@ -376,7 +378,7 @@ class ChaosToolkitRunner:
 
     def warm(self) -> None:
         """Start the helper process of this runbook's folder ahead of the drill."""
-        self._exec.warm()
+        self._exec.warm(self.activities)
 
     def close(self) -> None:
         """End the helper process of this runbook's folder, if one was started."""

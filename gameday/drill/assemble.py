@@ -297,6 +297,10 @@ def run_drill(scenario_path: Path, options: DrillOptions | None = None, *, proje
     with SetupSignals():
         proj = project or load_project(Path.cwd())
         loaded = load_scenario(scenario_path)
+        if factories is None or factories.effects is _effects:  # the real injectors: their processes start now
+            from gameday.drill.injectors import prestart_activity_hosts
+
+            prestart_activity_hosts(loaded.scenario)
         with assemble(proj, loaded, opts, clock=clock, factories=factories, echo=say) as drill:
             sc = loaded.scenario
             say(f"drill {drill.context.drill_id}: {sc.title} ({opts.mode} mode); alerts to {drill.context.webhook_url}")
