@@ -376,7 +376,7 @@ class Scenario(Strict):
         """The cross checks over what validates of ``data``, a document that failed validation (so
         the validator above never ran): :func:`~gameday.yamlio.modelerrors.validate_data` reports
         their problems together with the type errors (see :class:`ScenarioView`)."""
-        return cross_check(ScenarioView.partial(data))
+        return cross_check(ScenarioView.partial(data)) + one_kind_problems(data)
 
     def first_injection_at(self) -> float:
         return min(f.at for f in self.faults)
@@ -456,6 +456,29 @@ class ScenarioView(Strict):
                    detection=one(Detection, data.get("detection")), recovery=one(Recovery, data.get("recovery")),
                    abort=one(Abort, data.get("abort")),
                    timing=one(Timing, data["timing"]) if "timing" in data else Timing())
+
+
+#: Sections whose items take exactly one of some keys, and the words of the rule: checked on the raw
+#: item when it has type errors too (its own validator never ran), so both come in one run.
+_ONE_OF: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("faults", ("experiment", "activities", "process"), "a fault needs exactly one of 'experiment', 'activities' or 'process'"),
+    ("steady_state", ("http", "process", "prometheus"), "a check needs exactly one of 'http', 'process' or 'prometheus'"),
+    ("runbooks", ("experiment", "activities", "restart"),
+     "a runbook needs exactly one of 'experiment', 'activities' or 'restart'"),
+)
+
+
+def one_kind_problems(data: dict[Any, Any]) -> list[tuple[CrossLoc, str]]:
+    """The "exactly one of" rule of each fault, check and runbook of a document that failed validation,
+    judged on the raw item (a problem at a path that already has one is dropped by the caller)."""
+    out: list[tuple[CrossLoc, str]] = []
+    for section, keys, rule in _ONE_OF:
+        raw = data.get(section)
+        entries = list(raw.items()) if isinstance(raw, dict) else list(enumerate(raw)) if isinstance(raw, list) else []
+        for where, item in entries:
+            if isinstance(item, dict) and sum(1 for k in keys if item.get(k) is not None) != 1:
+                out.append(((section, where), rule))
+    return out
 
 
 def _raw_id(item: Any) -> str | None:

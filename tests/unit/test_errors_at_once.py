@@ -195,3 +195,16 @@ def test_odd_input_never_crashes_the_partial_checks() -> None:
         assert found and all(line.split(":")[0].isdigit() for line in found)
     assert any("probe_interval: must be positive" in line for line in problems(
         "apiVersion: gameday/v1\ntiming: {probe_interval: 0s}\n"))
+
+
+def test_an_items_own_one_of_rule_comes_with_its_type_errors() -> None:
+    """A fault with a bad `at` and two kinds gets both problems; a runbook and a check likewise; an
+    item whose only problem is the rule gets it once."""
+    text = (BASE.replace("    at: 1s\n    process: {target: worker, action: stop}",
+                         "    at: soon\n    process: {target: worker, action: stop}\n    experiment: x.yaml", 1)
+            .replace('  - http: {url: "{target.url}/health"}', '  - {name: 1, http: {url: "{target.url}/health"}, '
+                     'process: {process: worker}}', 1))
+    found = problems(text)
+    assert any(p.endswith("faults[0]: a fault needs exactly one of 'experiment', 'activities' or 'process'") for p in found), found
+    assert any("faults[0].at: expected a duration" in p for p in found), found
+    assert sum("steady_state[0]: a check needs exactly one of" in p for p in found) == 1, found
