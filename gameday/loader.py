@@ -86,6 +86,16 @@ def _display(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
+def _own_problems(path: Path, model: type[BaseModel]) -> list[Problem]:
+    """The problems of a referenced file by itself (reading, YAML, its model), when what it is
+    checked against (its scenario) cannot be judged yet."""
+    data, marks, problems = read_data(path, str(path))
+    if marks is None:
+        return problems
+    _, model_problems = validate_data(data, marks, model, str(path))
+    return problems + without_echoes(model_problems, problems)
+
+
 def load_scenario(path: Path | str) -> LoadedScenario:
     """Load, validate and resolve a scenario file (see the module docstring for the rules).
 
@@ -107,8 +117,9 @@ def load_scenario(path: Path | str) -> LoadedScenario:
         refs.collect(data)
     problems += refs.problems
     if scenario is not None and refs.responders is not None:  # the scripted responders, checked against it
-
         problems += check_script(refs.responders, scenario)
+    elif refs.responders is not None:  # the scenario has problems: the responder file's own come in this run too
+        problems += _own_problems(refs.responders, ResponderScript)
     if problems or scenario is None:
         raise ScenarioError(list(dict.fromkeys(problems)))
     return LoadedScenario(

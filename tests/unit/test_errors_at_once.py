@@ -208,3 +208,14 @@ def test_an_items_own_one_of_rule_comes_with_its_type_errors() -> None:
     assert any(p.endswith("faults[0]: a fault needs exactly one of 'experiment', 'activities' or 'process'") for p in found), found
     assert any("faults[0].at: expected a duration" in p for p in found), found
     assert sum("steady_state[0]: a check needs exactly one of" in p for p in found) == 1, found
+
+
+def test_a_responder_file_is_checked_by_itself_when_its_scenario_has_problems(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(BASE.replace("severity: SEV3", "severity: SEV9", 1) + "responders: r.yaml\n")
+    (tmp_path / "r.yaml").write_text("people: {alice: incident-commander}\n"
+                                     "actions:\n  - {as: alice, action: acknowledge, delay: soon}\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(tmp_path / "s.yaml")
+    shown = [str(p) for p in caught.value.problems]
+    assert any("s.yaml:4:11: severity:" in p for p in shown), shown
+    assert any("r.yaml:3:45: actions[0].delay: expected a duration" in p for p in shown), shown
