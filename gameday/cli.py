@@ -196,16 +196,19 @@ def recover(forget: str | None, reason: str | None, drill: str | None, by: str |
         raise click.UsageError("--reason and --drill go with --forget FAULT")
     if forget is not None and not (reason or "").strip():
         raise click.UsageError("--forget needs --reason TEXT: why the fault can be forgotten")
+    from gameday.model.textsafe import for_terminal  # lines quote reasons and errors from files and people
+
     project = load_project(Path.cwd())
     if forget is not None:
         for line in forget_fault(project.state_path, forget, reason or "", drill=drill, by=by):
-            click.echo(line)
+            click.echo(for_terminal(line))
         return
     lines = recover_open_faults(project.state_path, by=by)
     for line in lines:
-        click.echo(line)
+        click.echo(for_terminal(line))
     if not lines:
-        click.echo("ledger is clear: nothing to roll back")
+        click.echo(for_terminal(f"ledger is clear: nothing to roll back (looked in {project.state_path}: a drill's "
+                                "ledger is in the .gameday folder of the project it ran from)"))
 
 
 @main.group()

@@ -163,7 +163,7 @@ class _References:
     runbook_experiments: dict[str, Path] = field(default_factory=dict)
     responders: Path | None = None
     locustfile: Path | None = None
-    checked: dict[tuple[Path, bool], int] = field(default_factory=dict)
+    checked: dict[Path, int] = field(default_factory=dict)
 
     def located(self, loc: Loc, message: str) -> Problem:
         return self.marks.problem(self.file, loc, message)
@@ -241,16 +241,20 @@ class _References:
         if path is None:
             return None
         name = _display(path)
-        if (path, fault) not in self.checked:
+        if path not in self.checked:  # the file's own problems, once, located in it
             data, marks, problems = read_data(path, name)
             if marks is not None:  # its activities run in its folder: checked as seen from there
-                problems += check_experiment(data, marks, name, fault=fault, folder=path.parent)
+                problems += check_experiment(data, marks, name, folder=path.parent)
             self.problems += problems
-            self.checked[(path, fault)] = len(problems)
+            self.checked[path] = len(problems)
             if not problems:
                 self.experiments[path] = data
-        if count := self.checked[(path, fault)]:
+        if count := self.checked[path]:
             self.problem(loc, f"experiment {ref!r} is invalid: {count} problem{'s' if count > 1 else ''} reported in {name}")
+        elif fault and not (self.experiments[path] or {}).get("rollbacks"):  # the scenario's problem, not the file's
+            self.problem(loc, f"experiment {ref!r} has no 'rollbacks', and every fault is paired with its rollback: "
+                              "give the fault its own in the scenario, 'rollback:' with 'activities', 'experiment', "
+                              "or 'none' and the reason nothing is to be undone")
         return path
 
     def inline(self, activities: Any, loc: Loc) -> None:
@@ -295,7 +299,7 @@ def _check_file(path: Path, explicit: bool) -> _Checked:
                 return _Checked(name, "scenario", exc.problems)
             return _Checked(name, "scenario", [])
         if seen.kind == "experiment":
-            return _Checked(name, "experiment", problems + check_experiment(data, marks, name, fault=False))
+            return _Checked(name, "experiment", problems + check_experiment(data, marks, name))
         model: type[BaseModel] = ResponderScript if seen.kind == "responders" else ProjectConfig
         _, more = validate_data(data, marks, model, name)
         return _Checked(name, seen.kind, problems + without_echoes(more, problems))

@@ -6,8 +6,9 @@ and ``rollbacks``:
 
 * :func:`check_experiment` — a parsed experiment (YAML or JSON) validated section by
   section (``method``, ``rollbacks``, ``steady-state-hypothesis.probes``), so each
-  problem points at the offending activity, then as a whole; a fault's experiment must
-  also have ``rollbacks``, unless the scenario gives the fault its own ``rollback:``.
+  problem points at the offending activity, then as a whole. (That a fault's experiment needs
+  ``rollbacks`` unless the scenario pairs it with a ``rollback:`` is reported by the loader, in
+  the scenario, at the fault: a community experiment without rollbacks is not itself invalid.)
   Activities are checked as their folder (the experiment's) sees them.
 * :func:`activity_problems` — chaoslib's verdict on one activity, located within it.
 
@@ -112,12 +113,11 @@ _EXPERIMENT_KEYS = (("hypothesis", "steady-state-hypothesis"), ("tag", "tags"), 
                     ("secret", "secrets"), ("control", "controls"), ("extension", "extensions"))
 
 
-def check_experiment(data: Any, marks: Marks, file: str, fault: bool, folder: Path | None = None) -> list[Problem]:
-    """Validate a parsed Chaos Toolkit experiment with chaoslib, activity by activity.
-
-    ``fault``: the experiment injects a fault with no rollback given by the scenario, so it must
-    carry ``rollbacks``. ``folder``: the experiment's folder, where its activities run (default:
-    the folder of ``file`` when that names a file).
+def check_experiment(data: Any, marks: Marks, file: str, folder: Path | None = None) -> list[Problem]:
+    """Validate a parsed Chaos Toolkit experiment with chaoslib, activity by activity: its own problems
+    (whether a fault that uses it needs ``rollbacks`` is the scenario's question, asked by the loader).
+    ``folder``: the experiment's folder, where its activities run (default: the folder of ``file``
+    when that names a file).
     """
     def problem(loc: Loc, message: str) -> Problem:
         return marks.problem(file, loc, message)
@@ -155,10 +155,6 @@ def check_experiment(data: Any, marks: Marks, file: str, fault: bool, folder: Pa
             problems += [problem((*loc, i, *sub), message) for sub, message in found]
             if not found and not (isinstance(activity, dict) and "ref" in activity):
                 kept[loc].append(activity)
-    if fault and not data.get("rollbacks"):
-        problems.append(problem((), "a fault's experiment needs 'rollbacks': every fault is paired with its rollback; "
-                                    "without forking the experiment, give the fault its own in the scenario: 'rollback:' "
-                                    "with 'activities', 'experiment', or 'none' and the reason nothing is to be undone"))
     for loc, items in kept.items():
         if loc == ("steady-state-hypothesis", "probes") and isinstance(hypothesis, dict):  # probes come from a mapping
             rest[loc[0]] = {**hypothesis, "probes": items}

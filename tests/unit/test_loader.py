@@ -116,7 +116,7 @@ FIRST_LINES = {
     "python-tag": "scenarios/invalid/python-tag.yaml:9:9: faults[0].at: unsupported tag 'tag:yaml.org,2002:python/object/apply:os.system'",
     "invalid-experiment": "experiments/invalid-activity.yaml:7:7: method[0].provider: activity 'no-provider-type': a provider must have a type",
     "builtin-provider": "experiments/builtin-provider.yaml:6:15: method[0].provider: activity 'nap': python provider points at a builtin; wrap it in a module function",
-    "fault-without-rollbacks": "experiments/no-rollbacks.yaml:1:1: a fault's experiment needs 'rollbacks': every fault is paired with its rollback",
+    "fault-without-rollbacks": "scenarios/invalid/fault-without-rollbacks.yaml:10:17: faults[0].experiment: experiment '../../experiments/no-rollbacks.yaml' has no 'rollbacks', and every fault is paired with its rollback",
     "experiment-syntax-error": "experiments/bad-syntax.json:4:15: JSON syntax: Illegal trailing comma before end of object",
     "bad-inline-activity": "scenarios/invalid/bad-inline-activity.yaml:11:46: faults[0].activities[0].provider: activity 'fill': unknown provider type 'shell'",
     "many-problems": "scenarios/invalid/many-problems.yaml:4:11: severity: expected 'SEV1', 'SEV2', 'SEV3' or 'SEV4', got 'sev3'",

@@ -109,7 +109,8 @@ def test_experiment_without_rollbacks_needs_the_scenario_to_pair_it(tmp_path):
     with pytest.raises(ScenarioError) as err:
         load_scenario(write_scenario(tmp_path, experiment="../experiments/delete-state.yaml"))
     text = str(err.value)
-    assert "a fault's experiment needs 'rollbacks': every fault is paired with its rollback; without forking" in text
+    assert "faults[0].experiment: experiment '../experiments/delete-state.yaml' has no 'rollbacks', and every fault is " \
+           "paired with its rollback: give the fault its own in the scenario" in text
     assert "'rollback:' with 'activities', 'experiment', or 'none'" in text
 
     loaded = load_scenario(write_scenario(tmp_path, experiment="../experiments/delete-state.yaml",
