@@ -23,7 +23,8 @@ def parse_duration(value: Any) -> float:
     0.25
     """
     if isinstance(value, (bool, int, float)):
-        raise ValueError(f"expected a duration like '90s' or '2m', got the bare number {value!r} (ambiguous: add a unit)")
+        shown = repr(value) if not isinstance(value, int) or value.bit_length() < 64 else "a very large integer"
+        raise ValueError(f"expected a duration like '90s' or '2m', got the bare number {shown} (ambiguous: add a unit)")
     if not isinstance(value, str):
         raise ValueError(f"expected a duration like '90s' or '2m', got {type(value).__name__}")
     text = value.strip().replace(" ", "")

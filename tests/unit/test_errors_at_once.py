@@ -219,3 +219,13 @@ def test_a_responder_file_is_checked_by_itself_when_its_scenario_has_problems(tm
     shown = [str(p) for p in caught.value.problems]
     assert any("s.yaml:4:11: severity:" in p for p in shown), shown
     assert any("r.yaml:3:45: actions[0].delay: expected a duration" in p for p in shown), shown
+
+
+def test_an_integer_too_long_to_print_is_described_not_a_traceback(tmp_path: Path) -> None:
+    """YAML reads 0xfff... of any length; Python refuses to turn it into text past 4,300 digits."""
+    huge = "0x" + "f" * 5000
+    text = BASE.replace("title: Errors at once", f"title: {huge}", 1).replace("  within: 30s", f"  within: {huge}", 1)
+    found = problems(text)
+    assert any("title: expected text, got an integer of 20000 bits" in p for p in found), found
+    assert any("detection.within: expected a duration like '90s' or '2m', got the bare number a very large integer" in p
+               for p in found), found
