@@ -54,6 +54,10 @@ class DrillRef:
     drill_id: str | None = None
 
 
+#: Said whenever no drill is found: one run with --no-web (or in ci mode) is running but has no control room.
+NO_ROOM = " (a drill run with --no-web or in ci mode has no control room: 'act' and 'status' cannot reach it)"
+
+
 def utf8(value: str, where: str) -> str:
     """``value`` if it is valid UTF-8 text, else InputError naming ``where`` and the first bad byte
     (Python hands over command-line arguments and environment variables that are not UTF-8 with
@@ -158,14 +162,15 @@ def find_drill(spec: str, state_dir: Path, token: str | None = None) -> DrillRef
                 continue
         if len(live) != 1:
             where = state_dir / "drills"
-            raise ConfigError(f"no running drill in {where}" if not live else f"{len(live)} drills run from {where}; name one")
+            raise ConfigError(f"no running drill in {where}{NO_ROOM}" if not live
+                              else f"{len(live)} drills run from {where}; name one")
         info = live[0]
     else:
         path = state_dir / "drills" / f"{_safe_id(spec)}.json"
         if not path.is_file():
             known = ", ".join(p.stem for p in running_drills(state_dir)) or "none"
             raise ConfigError(f"no running drill {for_terminal(spec)!r} here (running: {known}); give its id, '.', "
-                              "or the control room's URL")
+                              f"or the control room's URL{NO_ROOM}")
         info = _read_drill_file(path)
     return DrillRef(info["url"].rstrip("/"), token or _facilitator_token(info), str(info.get("drill_id") or spec))
 
