@@ -1,7 +1,8 @@
 """The scenario: a frozen, validated description of one game day.
 
-Validators here check only what one document can check by itself (ids, references
-between sections, timing). Whether referenced files exist is the loader's job.
+Validators here check only what one document can check by itself: each model its own fields,
+and the checks between sections (ids, references, timing) in :mod:`gameday.model.crosscheck`.
+Whether referenced files exist is the loader's job.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from gameday.model.duration import Duration, format_duration
+from gameday.model.duration import Duration
 from gameday.model.load import Business, Load
 from gameday.model.monitoring import Monitoring, PromCheck
 from gameday.model.scenario_base import Strict, check_label_regexes
@@ -36,14 +37,6 @@ ACTIONS: tuple[str, ...] = ActionName.__args__  # type: ignore[attr-defined]
 #: Anchors a step deadline may count from, besides another step's id.
 BUILTIN_ANCHORS = ("start", "injection", "detection", "recovery")
 
-
-
-class CrossCheckError(ValueError):
-    """Problems between sections of a scenario, each with its path (a tuple like pydantic's ``loc``)."""
-
-    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]):
-        self.problems = problems
-        super().__init__("; ".join(msg for _, msg in problems))
 
 
 class HttpCheck(Strict):
@@ -366,210 +359,21 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _references_and_timing(self) -> Scenario:
+        from gameday.model.crosscheck import CrossCheckError, cross_check  # it reads these models: imported late
+
         problems = cross_check(self)
         if problems:
             raise CrossCheckError(problems)
         return self
 
     @classmethod
-    def check_partial(cls, data: dict[Any, Any]) -> list[tuple[CrossLoc, str]]:
+    def check_partial(cls, data: dict[Any, Any]) -> list[tuple[tuple[str | int, ...], str]]:
         """The cross checks over what validates of ``data``, a document that failed validation (so
         the validator above never ran): :func:`~gameday.yamlio.modelerrors.validate_data` reports
-        their problems together with the type errors (see :class:`ScenarioView`)."""
-        return cross_check(ScenarioView.partial(data)) + one_kind_problems(data)
+        their problems together with the type errors (see :mod:`gameday.model.crosscheck`)."""
+        from gameday.model.crosscheck import partial_problems
+
+        return partial_problems(data)
 
     def first_injection_at(self) -> float:
         return min(f.at for f in self.faults)
-
-
-CrossLoc = tuple[str | int, ...]
-"""Where a cross-check problem is: a path like pydantic's ``loc``."""
-
-
-class ScenarioView(Strict):
-    """What :func:`cross_check` reads of a scenario: each section that validated.
-
-    A valid scenario gives a complete view (:meth:`of`). A document that failed its type
-    checks gives a partial one (:meth:`partial`): each list item in its place, None where it
-    failed (its raw ``id`` still known, so references to it are not reported as dangling);
-    each runbook under its name, None where it failed; a section None where it failed or a
-    required one is missing (the cross checks skip what they cannot judge), an optional one
-    its default where it is absent.
-    """
-
-    faults: list[Fault | None] = Field(default_factory=list)
-    fault_ids: list[str | None] = Field(default_factory=list)
-    response: list[Step | None] = Field(default_factory=list)
-    step_ids: list[str | None] = Field(default_factory=list)
-    steady_state: list[Check | None] = Field(default_factory=list)
-    runbooks: dict[str, Runbook | None] | None = None
-    roles: list[str] | None = None
-    target: Literal["demo"] | Target | None = None
-    detection: Detection | None = None
-    recovery: Recovery | None = None
-    abort: Abort | None = None
-    timing: Timing | None = None
-
-    @classmethod
-    def of(cls, sc: Scenario) -> ScenarioView:
-        """The complete view of a valid scenario."""
-        return cls(faults=list(sc.faults), fault_ids=[f.id for f in sc.faults], response=list(sc.response),
-                   step_ids=[s.id for s in sc.response], steady_state=list(sc.steady_state), runbooks=dict(sc.runbooks),
-                   roles=list(sc.roles), target=sc.target, detection=sc.detection, recovery=sc.recovery,
-                   abort=sc.abort, timing=sc.timing)
-
-    @classmethod
-    def partial(cls, data: dict[Any, Any]) -> ScenarioView:
-        """The view of what validates of ``data``, section by section and item by item."""
-        from pydantic import TypeAdapter
-
-        def one[M: Strict](model: type[M], raw: Any) -> M | None:
-            try:
-                return model.model_validate(raw)
-            except Exception:  # noqa: BLE001 - a failed item (or a validator crashing on it) is unknown, not judged
-                return None
-
-        def items[M: Strict](model: type[M], raw: Any) -> tuple[list[M | None], list[str | None]]:
-            if not isinstance(raw, list):
-                return [], []
-            parsed = [one(model, item) for item in raw]
-            ids = [getattr(p, "id", None) if p is not None else _raw_id(item) for p, item in zip(parsed, raw, strict=True)]
-            return parsed, ids
-
-        def typed(tp: Any, key: str, default: Any) -> Any:
-            if key not in data:
-                return default
-            try:
-                return TypeAdapter(tp).validate_python(data[key])
-            except Exception:  # noqa: BLE001 - as in one()
-                return None
-
-        faults, fault_ids = items(Fault, data.get("faults"))
-        response, step_ids = items(Step, data.get("response"))
-        steady_state, _ = items(Check, data.get("steady_state"))
-        raw_books = data.get("runbooks", {})
-        runbooks = ({name: one(Runbook, book) for name, book in raw_books.items()}
-                    if isinstance(raw_books, dict) and all(isinstance(k, str) for k in raw_books) else None)
-        return cls(faults=faults, fault_ids=fault_ids, response=response, step_ids=step_ids, steady_state=steady_state,
-                   runbooks=runbooks, roles=typed(list[Role], "roles", list(DEFAULT_ROLES)),
-                   target=typed(Literal["demo"] | Target, "target", "demo"),
-                   detection=one(Detection, data.get("detection")), recovery=one(Recovery, data.get("recovery")),
-                   abort=one(Abort, data.get("abort")),
-                   timing=one(Timing, data["timing"]) if "timing" in data else Timing())
-
-
-#: Sections whose items take exactly one of some keys, and the words of the rule: checked on the raw
-#: item when it has type errors too (its own validator never ran), so both come in one run.
-_ONE_OF: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("faults", ("experiment", "activities", "process"), "a fault needs exactly one of 'experiment', 'activities' or 'process'"),
-    ("steady_state", ("http", "process", "prometheus"), "a check needs exactly one of 'http', 'process' or 'prometheus'"),
-    ("runbooks", ("experiment", "activities", "restart"),
-     "a runbook needs exactly one of 'experiment', 'activities' or 'restart'"),
-)
-
-
-def one_kind_problems(data: dict[Any, Any]) -> list[tuple[CrossLoc, str]]:
-    """The "exactly one of" rule of each fault, check and runbook of a document that failed validation,
-    judged on the raw item (a problem at a path that already has one is dropped by the caller)."""
-    out: list[tuple[CrossLoc, str]] = []
-    for section, keys, rule in _ONE_OF:
-        raw = data.get(section)
-        entries = list(raw.items()) if isinstance(raw, dict) else list(enumerate(raw)) if isinstance(raw, list) else []
-        for where, item in entries:
-            if isinstance(item, dict) and sum(1 for k in keys if item.get(k) is not None) != 1:
-                out.append(((section, where), rule))
-    return out
-
-
-def _raw_id(item: Any) -> str | None:
-    """The ``id`` of a list item that failed validation, when it is text."""
-    raw = item.get("id") if isinstance(item, dict) else None
-    return raw if isinstance(raw, str) else None
-
-
-def cross_check(sc: Scenario | ScenarioView) -> list[tuple[CrossLoc, str]]:
-    """Checks between sections: ids unique, references resolve, timing possible.
-
-    Over a partial :class:`ScenarioView` (a document with type errors) it judges only what
-    validated, so its problems can be reported together with the type errors.
-    """
-    view = sc if isinstance(sc, ScenarioView) else ScenarioView.of(sc)
-    problems: list[tuple[CrossLoc, str]] = []
-
-    def add(loc: CrossLoc, msg: str) -> None:
-        problems.append((loc, msg))
-
-    for section, kind, ids in (("faults", "fault", view.fault_ids), ("response", "step", view.step_ids)):
-        seen: set[str] = set()
-        for i, item_id in enumerate(ids):
-            if item_id is None:
-                continue
-            if item_id in seen:
-                add((section, i, "id"), f"duplicate {kind} id {item_id!r}")
-            seen.add(item_id)
-    step_ids = {i for i in view.step_ids if i is not None}
-    by_id = {s.id: s for s in view.response if s is not None}
-    for i, step in enumerate(view.response):
-        if step is None:
-            continue
-        if step.id in BUILTIN_ANCHORS:
-            add(("response", i, "id"), f"step id {step.id!r} is reserved for an anchor")
-        if step.after == step.id:
-            add(("response", i, "after"), "a step cannot be anchored to itself")
-        elif step.after not in BUILTIN_ANCHORS and step.after not in step_ids:
-            add(("response", i, "after"), f"no anchor or step named {step.after!r} (anchors: {', '.join(BUILTIN_ANCHORS)})")
-        else:
-            seen_chain, cur = {step.id}, step
-            while cur.after in by_id:
-                cur = by_id[cur.after]
-                if cur.id in seen_chain:
-                    add(("response", i, "after"), "step anchors form a cycle")
-                    break
-                seen_chain.add(cur.id)
-        if step.runbook and view.runbooks is not None and step.runbook not in view.runbooks:
-            add(("response", i, "runbook"), f"no runbook named {step.runbook!r}")
-        if step.role and view.roles is not None and step.role not in view.roles:
-            add(("response", i, "role"), f"role {step.role!r} is not one of the scenario's roles")
-    if isinstance(view.target, Target):
-        names = set(view.target.processes)
-        for i, fault in enumerate(view.faults):
-            if fault is not None and fault.process and fault.process.target not in names:
-                add(("faults", i, "process", "target"), f"no process named {fault.process.target!r} in target.processes")
-        for name, rb in (view.runbooks or {}).items():
-            if rb is not None and rb.restart and rb.restart not in names:
-                add(("runbooks", name, "restart"), f"no process named {rb.restart!r} in target.processes")
-        for i, check in enumerate(view.steady_state):
-            if check is not None and check.process and check.process.process not in names:
-                add(("steady_state", i, "process", "process"), f"no process named {check.process.process!r} in target.processes")
-    abort, timing = view.abort, view.timing
-    for i, fault in enumerate(view.faults):
-        if fault is None:
-            continue
-        if abort is not None and fault.at >= abort.max_duration:
-            add(
-                ("faults", i, "at"),
-                f"scheduled at {format_duration(fault.at)}, "
-                f"not before abort.max_duration {format_duration(abort.max_duration)}",
-            )
-        if timing is not None and fault.at < timing.baseline:
-            add(
-                ("faults", i, "at"),
-                f"scheduled at {format_duration(fault.at)}, before the baseline ({format_duration(timing.baseline)}) ends",
-            )
-        if fault.max_duration is not None and fault.max_duration <= 0:
-            add(("faults", i, "max_duration"), "must be positive")
-    for i, step in enumerate(view.response):
-        if step is not None and step.within <= 0:
-            add(("response", i, "within"), "a deadline must fall after its anchor")
-    if view.detection is not None and view.detection.within <= 0:
-        add(("detection", "within"), "a deadline must fall after its anchor")
-    if view.recovery is not None:
-        known = [f for f in view.faults if f is not None]
-        if view.recovery.within <= 0:
-            add(("recovery", "within"), "a deadline must fall after its anchor")
-        elif (abort is not None and known and len(known) == len(view.faults)  # the first injection is known
-              and min(f.at for f in known) + view.recovery.within > abort.max_duration):
-            add(("recovery", "within"), "the recovery deadline falls after abort.max_duration: the drill would abort first")
-    if timing is not None and timing.probe_interval <= 0:
-        add(("timing", "probe_interval"), "must be positive")
-    return problems

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from gameday.cli import main
 from gameday.errors import ScenarioError
 from gameday.loader import load_scenario
-from gameday.model.scenario import CrossCheckError, Scenario, ScenarioView, cross_check
+from gameday.model.crosscheck import CrossCheckError, ScenarioView, cross_check
+from gameday.model.scenario import Scenario
 from gameday.yamlio.marks import parse_yaml
 from gameday.yamlio.modelerrors import validate_data
 
@@ -205,7 +206,8 @@ def test_an_items_own_one_of_rule_comes_with_its_type_errors() -> None:
             .replace('  - http: {url: "{target.url}/health"}', '  - {name: 1, http: {url: "{target.url}/health"}, '
                      'process: {process: worker}}', 1))
     found = problems(text)
-    assert any(p.endswith("faults[0]: a fault needs exactly one of 'experiment', 'activities' or 'process'") for p in found), found
+    rule = "faults[0]: a fault needs exactly one of 'experiment', 'activities' or 'process'"
+    assert any(p.endswith(rule) for p in found), found
     assert any("faults[0].at: expected a duration" in p for p in found), found
     assert sum("steady_state[0]: a check needs exactly one of" in p for p in found) == 1, found
 
