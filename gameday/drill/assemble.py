@@ -350,7 +350,6 @@ def _warm_up_reports(sink: IntakeSink, stack: ExitStack, templates_dir: Path | N
     wait for them (~50-100 ms). Nothing is done if the drill never gets there; any failure is left
     for the report itself to meet."""
     over = threading.Event()
-    stack.callback(over.set)
 
     def warm() -> None:
         while True:
@@ -366,4 +365,11 @@ def _warm_up_reports(sink: IntakeSink, stack: ExitStack, templates_dir: Path | N
 
             warm_up(templates_dir)
 
-    threading.Thread(target=warm, name="report-warm-up", daemon=True).start()
+    thread = threading.Thread(target=warm, name="report-warm-up", daemon=True)
+    thread.start()
+
+    def done() -> None:  # joined, so no thread is still importing or compiling while the interpreter shuts down
+        over.set()
+        thread.join(5)
+
+    stack.callback(done)
