@@ -155,3 +155,116 @@ class PausableClock:
 
     def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
         return self.inner.sleep(seconds, stop)
+
+
+class PacedClock(PausableClock):
+    """The scenario clock of an exercise: ``factor`` scenario seconds per wall second (``--pace
+    4h:45m`` is 5.33), or ``None`` for a manual pace, where it stands still and moves only when
+    :meth:`jump` is called (the facilitator's "next inject"). It pauses like a
+    :class:`PausableClock`; :meth:`wall` stays the real UTC time, so a journal on this clock has
+    both clocks: ``t`` on the scenario's, ``wall`` on the wall's.
+    """
+
+    def __init__(self, inner: Clock, factor: float | None = 1.0):
+        super().__init__(inner)
+        if factor is not None and factor <= 0:
+            raise ValueError("a pace must be positive")
+        self.factor = factor
+        self._scene = inner.now()  # scenario time at _real (the origin is the inner clock's, like a monotonic clock)
+        self._real = inner.now()
+
+    def now(self) -> float:
+        with self._lock:
+            return self._now()
+
+    def _now(self) -> float:
+        if self._paused_at is not None or self.factor is None:
+            return self._scene
+        return self._scene + self.factor * (self.inner.now() - self._real)
+
+    def _rebase(self) -> None:  # under the lock
+        self._scene, self._real = self._now(), self.inner.now()
+
+    def pause(self) -> bool:
+        with self._lock:
+            if self._paused_at is not None:
+                return False
+            self._rebase()
+            self._paused_at = self.inner.now()
+            self._resumed.clear()
+            return True
+
+    def resume(self) -> bool:
+        with self._lock:
+            if self._paused_at is None:
+                return False
+            self._paused_at = None
+            self._real = self.inner.now()
+            self._resumed.set()
+            return True
+
+    def jump(self, seconds: float) -> None:
+        """Move scenario time forward by ``seconds`` at once (never backwards)."""
+        with self._lock:
+            self._rebase()
+            self._scene += max(0.0, seconds)
+
+    def set_factor(self, factor: float | None) -> None:
+        """Change the pace from now on (None: manual)."""
+        if factor is not None and factor <= 0:
+            raise ValueError("a pace must be positive")
+        with self._lock:
+            self._rebase()
+            self.factor = factor
+
+    def next_input(self, inbox: queue.Queue, deadline: float | None) -> Any | None:
+        with self._lock:
+            still = self._paused_at is not None or self.factor is None
+            factor = self.factor or 1.0
+            now = self._now()
+        if still:  # nothing falls due while time stands still: wait for an input (a resume or jump pokes the inbox)
+            return self.inner.next_input(inbox, None if not hasattr(self.inner, "schedule") else self.inner.now())
+        if deadline is None:
+            return self.inner.next_input(inbox, None)
+        return self.inner.next_input(inbox, self.inner.now() + max(0.0, deadline - now) / factor)
+
+
+class InstantClock(PausableClock):
+    """Scenario time for a headless exercise (``--pace instant``): when the conductor waits with
+    nothing in its inbox, time jumps straight to its next deadline, so a four-hour tabletop with
+    scripted participants plays in a moment. :meth:`wall` is real time."""
+
+    def __init__(self, inner: Clock | None = None, start: float = 1000.0):
+        super().__init__(inner or SystemClock())
+        self._t = start
+
+    def now(self) -> float:
+        with self._lock:
+            return self._t
+
+    def pause(self) -> bool:
+        with self._lock:
+            if self._paused_at is not None:
+                return False
+            self._paused_at = self._t
+            self._resumed.clear()
+            return True
+
+    def resume(self) -> bool:
+        with self._lock:
+            if self._paused_at is None:
+                return False
+            self._paused_at = None
+            self._resumed.set()
+            return True
+
+    def next_input(self, inbox: queue.Queue, deadline: float | None) -> Any | None:
+        try:
+            return inbox.get_nowait()
+        except queue.Empty:
+            pass
+        if self.paused or deadline is None:
+            return inbox.get()
+        with self._lock:
+            self._t = max(self._t, deadline)
+        return None

@@ -187,6 +187,19 @@ class RunbookRunner(Protocol):
     def run(self) -> InjectionResult: ...
 
 
+class Feed(Protocol):
+    """Timed input the conductor plays along its timeline: a tabletop's MSEL (:mod:`gameday.sim.msel`)."""
+
+    def start(self) -> None:
+        """The drill has just started (``DrillStarted`` is journaled)."""
+
+    def play(self, t: float) -> list[float]:
+        """Do what is due at drill offset ``t``; return the later offsets at which something falls due."""
+
+    def keeps_open(self) -> bool:
+        """True while the drill must not end by itself."""
+
+
 class ProbeLoop(Observer, Protocol):
     """The conductor's own probes, also run continuously: each round's observations go to ``sink``."""
 

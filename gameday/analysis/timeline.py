@@ -29,7 +29,7 @@ HUMAN_KINDS: tuple[type[events.Payload], ...] = (events.RoleAssigned, events.Act
 
 #: Machine sources: anything else is taken to be a responder's name.
 MACHINE_SOURCES = frozenset({"conductor", "injector", "observer", "webhook", "automation", "notifier", "load",
-                             "monitoring", "recover"})
+                             "monitoring", "recover", "simulator"})
 
 CATEGORY: Mapping[type[events.Payload], str] = {
     events.DrillStarted: "drill",
@@ -67,6 +67,15 @@ CATEGORY: Mapping[type[events.Payload], str] = {
     events.FaultHypothesisChecked: "fault",
     events.FaultNotRolledBack: "fault",
     events.FaultForgotten: "fault",
+    events.PaceSet: "drill",
+    events.InjectPublished: "inject",
+    events.InjectHeld: "inject",
+    events.InjectSkipped: "inject",
+    events.DecisionRecorded: "decision",
+    events.EvaluatorNoted: "evaluation",
+    events.ObjectiveRated: "evaluation",
+    events.HotWashNoted: "hot wash",
+    events.ShadowCleared: "recovery",
 }
 
 MAX_TEXT = 200
@@ -288,6 +297,35 @@ def _describe(d: events.Payload) -> str:
         case events.RespondersNotLoaded():
             steps = f": no one will do step(s) {', '.join(d.steps)}" if d.steps else ""
             return f"No responder script was loaded for this ci drill{steps}"
+    return _describe_exercise(d)
+
+
+def _describe_exercise(d: events.Payload) -> str:
+    """The exercise kinds (tabletop and training drills)."""
+    match d:
+        case events.PaceSet():
+            return f"Pace set to {d.pace} by {d.by}"
+        case events.InjectPublished():
+            why = {"schedule": "on schedule", "contingency": f"as the contingency of {d.contingency_of}"}.get(d.by, f"by {d.by}")
+            return f"Inject {d.inject} published {why}: {d.channel.replace('_', ' ')} from {d.sender} to {d.to}: {d.subject}"
+        case events.InjectHeld():
+            return f"Inject {d.inject} held by {d.by}"
+        case events.InjectSkipped():
+            return f"Inject {d.inject} skipped by {d.by}"
+        case events.DecisionRecorded():
+            options = f" (options weighed: {'; '.join(d.options)})" if d.options else ""
+            why = f"; rationale: {d.rationale}" if d.rationale else ""
+            return f"Decision by {d.decided_by}: {d.decision}{options}{why}"
+        case events.EvaluatorNoted():
+            about = f" on objective {d.objective}" if d.objective else ""
+            return f"Evaluator note{about} by {d.author}: {d.text}"
+        case events.ObjectiveRated():
+            return f"Objective {d.objective} rated {d.rating} by {d.by}: {d.note}"
+        case events.HotWashNoted():
+            return f"Hot wash from {d.person}: went well: {d.went_well or '—'}; to improve: {d.to_improve or '—'}"
+        case events.ShadowCleared():
+            how = "a runbook" if d.reason == "runbook" else d.by
+            return f"Simulated fault(s) {', '.join(d.faults)} cleared by {how}"
     return d.KIND
 
 

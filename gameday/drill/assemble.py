@@ -36,7 +36,7 @@ from gameday.journal import JournalWriter
 from gameday.loader import LoadedScenario
 from gameday.model.alerts import Alert
 from gameday.model.events import AlertReceived, Event, RespondersNotLoaded, TargetDescription
-from gameday.model.scenario import Scenario
+from gameday.model.scenario import Scenario, Target
 from gameday.ports import (
     ControlRoom,
     DrillService,
@@ -50,6 +50,7 @@ from gameday.ports import (
     RunbookRunner,
 )
 from gameday.project import Project
+from gameday.sim.pace import Pace
 
 DRILL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
@@ -212,14 +213,21 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
 
     make = factories or Factories()
     sc = loaded.scenario
+    tabletop = options.mode == "tabletop"
+    pace = _pace(options)
     policy = project.config.policy.scaled(sc.policy.scale)
     script_path = options.responders or (loaded.responders_path if options.mode == "ci" else None)
     if options.responders is not None and not options.responders.is_file():
         raise ConfigError(f"{options.responders}: no such responder script")
     roster, script = load_script(script_path, sc) if script_path else ([], [])
     unattended = unattended_steps(sc, options.mode) if options.mode == "ci" and script_path is None else []
-    base = clock or SystemClock()
-    pausable = base if isinstance(base, PausableClock) else PausableClock(base)
+    if tabletop:
+        from gameday.sim.parts import scenario_clock
+
+        pausable = clock if isinstance(clock, PausableClock) else scenario_clock(pace, clock)
+    else:
+        base = clock or SystemClock()
+        pausable = base if isinstance(base, PausableClock) else PausableClock(base)
     pausable.pause()
     drill_id = drill_id_for(sc, pausable, options.drill_id)
     outputs = Outputs.for_drill(project.root, drill_id, options.out)
@@ -230,37 +238,57 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
     verifier = IntakeVerifier.from_config(sc.monitoring.auth)  # bad input is refused before the user's demo is touched
 
     with acquire_drill_lock(state), ExitStack() as stack:
-        ledger = make.ledger(state)
-        ledger.ensure_clear()
+        ledger = None if tabletop else make.ledger(state)  # a tabletop injects nothing: no fault ledger
+        if ledger is not None:
+            ledger.ensure_clear()
         sink = IntakeSink()
         # An attached demo resets while the intake starts. Port 0 always binds; a port given by
         # hand may be taken (exit 3), so then the demo is reset only once the intake listens.
-        resetting = reset_attached_demo(sc, state, stack) if options.port == 0 else None
+        resetting = reset_attached_demo(sc, state, stack) if options.port == 0 and not tabletop else None
         intake = make.intake(sink, pausable, verifier, options.host, options.port)
         # at the drill's end the port is released at once; uvicorn's graceful shutdown (~0.1-0.2 s)
         # finishes in its daemon thread while the reports are written
         stack.callback(intake.stop, wait=False)
         _warm_up_reports(sink, stack, project.templates_dir)
-        if options.port != 0:
+        if options.port != 0 and not tabletop:
             resetting = reset_attached_demo(sc, state, stack)
         webhook = f"{intake.url}/webhooks/alertmanager"
-        target = prepare_target(sc, state, webhook, stack, Path(loaded.base_dir), resetting)
-        injectors, runbooks = make.effects(loaded, target, pausable, state / "logs")
-        probes = make.probes(sc, target, pausable)
+        sim = None
+        probes: ProbeLoop
+        if tabletop:  # the simulator stands in for the target: nothing on it is touched
+            from gameday.sim.parts import simulate
+
+            target = untouched_target(sc)
+            sim = simulate(sc, pausable, pace)
+            injectors, runbooks, probes = sim.injectors, sim.runbooks, sim.probes
+        else:
+            target = prepare_target(sc, state, webhook, stack, Path(loaded.base_dir), resetting)
+            injectors, runbooks = make.effects(loaded, target, pausable, state / "logs")
+            probes = make.probes(sc, target, pausable)
         journal = make.journal(outputs.journal, pausable)
         stack.callback(journal.close)
         conductor = Conductor(
             sc, journal, pausable, mode=options.mode, drill_id=drill_id, injectors=injectors, runbooks=runbooks,
             probe=probes, ledger=ledger, roster=roster, script=script, policy=policy,
             scenario_path=str(loaded.path), target=TargetDescription.model_validate(target.description),
-            webhook_url=webhook,
+            webhook_url=webhook, feed=sim.player if sim else None, simulated=tabletop,
+            spawn=_inline if tabletop else None,  # a runbook in the story takes no time
         )
         sink.conductor = conductor
+        if sim is not None:
+            sim.player.bind(conductor)
         ctx = DrillContext(project=project, loaded=loaded, options=options, drill_id=drill_id, state_dir=state,
                            target=target, webhook_url=webhook, intake=intake, probes=probes, conductor=conductor, journal=journal,
-                           echo=echo)
+                           echo=echo, exercise=sim.player if sim else None)
         room = make.control_room(ctx)
-        built: list[DrillService | None] = [make.load(ctx), make.monitoring(ctx), room, make.notify(ctx)]
+        if sim is not None:
+            sim.player.holds_open = room is not None  # the facilitator ends it, after the hot wash
+            if room is None and pace.kind == "manual":
+                raise ConfigError("--pace manual needs the control room: the facilitator advances the clock there")
+            if room is not None and pace.kind == "instant":
+                raise ConfigError("--pace instant is for headless tabletops (with --responders FILE and no control room)")
+        built: list[DrillService | None] = (
+            [room] if tabletop else [make.load(ctx), make.monitoring(ctx), room, make.notify(ctx)])
         drill = AssembledDrill(ctx, outputs, probes, gate=room.start_gate if room is not None else None)
         if unattended:
             drill.warnings.append(f"ci drill without a responder script: no one will do step(s) {', '.join(unattended)} "
@@ -297,7 +325,8 @@ def run_drill(scenario_path: Path, options: DrillOptions | None = None, *, proje
     with SetupSignals():
         proj = project or load_project(Path.cwd())
         loaded = load_scenario(scenario_path)
-        if factories is None or factories.effects is _effects:  # the real injectors: their processes start now
+        real_effects = factories is None or factories.effects is _effects
+        if opts.mode != "tabletop" and real_effects:  # the real injectors: their processes start now
             from gameday.drill.injectors import prestart_activity_hosts
 
             prestart_activity_hosts(loaded.scenario)
@@ -310,6 +339,29 @@ def run_drill(scenario_path: Path, options: DrillOptions | None = None, *, proje
                 "waiting for the facilitator to start the drill (Ctrl-C cancels: nothing is injected)"))
             outputs = drill.outputs
         return write_reports(outputs, opts.mode, say, result.outcome, result.reason, proj.templates_dir)
+
+
+def _pace(options: DrillOptions) -> Pace:
+    from gameday.sim.pace import PaceError, parse_pace
+
+    if options.pace is not None and options.mode != "tabletop":
+        raise ConfigError(f"--pace goes with --mode tabletop, not {options.mode} (a live drill runs in real time)")
+    try:
+        return parse_pace(options.pace or "real")
+    except PaceError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def untouched_target(sc: Scenario) -> TargetInfo:
+    """How a tabletop describes the target it never touches (no demo is started, no process found)."""
+    if isinstance(sc.target, Target):
+        return TargetInfo(sc.target.url, {}, {}, {}, {"kind": "external", "url": sc.target.url,
+                                                        "processes": sorted(sc.target.processes)})
+    return TargetInfo(None, {}, {}, {}, {"kind": "demo"})
+
+
+def _inline(fn: Callable[[], None]) -> None:
+    fn()
 
 
 def unattended_steps(sc: Scenario, mode: str) -> list[str]:

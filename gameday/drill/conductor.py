@@ -39,7 +39,7 @@ from gameday.model.alerts import Alert, match_delivery
 from gameday.model.policy import DEFAULT_POLICY, SeverityPolicy
 from gameday.model.scenario import Scenario
 from gameday.model.terms import Mode
-from gameday.ports import InjectionResult, Injector, Ledger, Observation, Observer, RunbookRunner
+from gameday.ports import Feed, InjectionResult, Injector, Ledger, Observation, Observer, RunbookRunner
 from gameday.version import __version__
 
 
@@ -71,6 +71,8 @@ class Conductor:
         target: events.TargetDescription | None = None,
         webhook_url: str | None = None,
         spawn: Callable[[Callable[[], None]], None] | None = None,
+        feed: Feed | None = None,
+        simulated: bool = False,
     ):
         self.scenario, self.journal, self.clock = scenario, journal, clock
         self.mode, self.drill_id = mode, drill_id
@@ -82,6 +84,11 @@ class Conductor:
         self.policy = policy or DEFAULT_POLICY.scaled(scenario.policy.scale)
         self._scenario_path, self._target, self._webhook_url = scenario_path, target, webhook_url
         self._lock = threading.RLock()
+        self.feed = feed
+        #: faults are simulated shadows (tabletop): their events come from the simulator, time may pause
+        #: with them in, and reaching abort.max_duration ends the exercise rather than aborting it
+        self.simulated = simulated
+        self._effects_source = "simulator" if simulated else "injector"
         self._wake: queue.Queue = queue.Queue()
         self.faults = FaultBook(scenario.faults, injectors, ledger, drill_id, str(journal.path))
         self._impact = ImpactWatch()
@@ -211,7 +218,7 @@ class Conductor:
 
         Refused while a live fault is in: its dead-man limit must keep running in real time.
         """
-        if any(st.open for st in self.faults):
+        if not self.simulated and any(st.open for st in self.faults):
             return False
         return self._clock_control("pause", events.ClockPaused(by=by))
 
@@ -225,6 +232,30 @@ class Conductor:
             self._emit(event, event.by)
         self._poke()
         return True
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock every journal write of the drill holds (a tabletop's MSEL player journals under it too)."""
+        return self._lock
+
+    def record[P: events.Payload](self, payload: P, source: str) -> events.Event[P]:
+        """Journal a fact now (under the lock): the feed's injects, the facilitator's records."""
+        self._require_started()
+        with self._lock:
+            return self._emit(payload, source)
+
+    def submit(self, fn: Callable[[Conductor], None]) -> None:
+        """Run ``fn(conductor)`` on the drill's thread, in turn with its timeline (then it looks at its deadlines)."""
+        self._wake.put(fn)
+
+    def pending_fault_times(self) -> list[float]:
+        """When the faults not yet injected are scheduled (scenario offsets)."""
+        return [st.fault.at for st in self.faults if st.pending]
+
+    @property
+    def journal_events(self) -> list[events.Event[events.Payload]]:
+        """The journal so far."""
+        return self.journal.events
 
     def abort(self, reason: str) -> None:
         """Ask the drill to stop now and roll everything back (thread- and signal-safe)."""
@@ -240,6 +271,8 @@ class Conductor:
                                     scenario_path=self._scenario_path, target=self._target,
                                     webhook_url=self._webhook_url, gameday_version=__version__), "conductor")
             self._anchors["start"] = 0.0
+            if self.feed is not None:
+                self.feed.start()
             self._set_phase("preflight")
         try:
             if self._abort_reason is not None:  # aborted in the lobby: nothing is checked, recorded or injected
@@ -272,7 +305,11 @@ class Conductor:
         sc = self.scenario
         t = self.now_t()
         if t >= sc.abort.max_duration:
-            self.abort(f"guardrail: abort.max_duration ({sc.abort.max_duration:g}s) reached")
+            if self.simulated:  # nothing live to guard: the story's time is up
+                limit = f"{sc.abort.max_duration:g}s"
+                self._end_requested = self._end_requested or f"scenario time is up: abort.max_duration ({limit})"
+            else:
+                self.abort(f"guardrail: abort.max_duration ({sc.abort.max_duration:g}s) reached")
             return None
         due: list[float] = [sc.abort.max_duration]
         for st in self.faults:
@@ -291,12 +328,14 @@ class Conductor:
                     due.append(limit)
         script_later = self._play_script(t)
         due += script_later + self._play_automation(t)
+        if self.feed is not None:
+            due += self.feed.play(t)
         with self._lock:
             done, end_at = end_due(
                 self.scenario, self._anchors, t, busy=bool(self._busy), script_later=script_later,
                 faults_pending=self.faults.any_pending(), last_injection=self.faults.last_injected_t(),
                 impacted=self._impact.since_injection or self._impact.any_failing)
-        if done:
+        if done and not (self.feed is not None and self.feed.keeps_open()):
             return None
         if end_at is not None:
             due.append(end_at)
@@ -340,7 +379,7 @@ class Conductor:
         if not self._hypothesis_holds(st):
             return
         with self._lock:
-            ev = self._emit(events.FaultInjected(fault=st.fault.id, kind=st.kind, scheduled_t=st.fault.at), "injector")
+            ev = self._emit(events.FaultInjected(fault=st.fault.id, kind=st.kind, scheduled_t=st.fault.at), self._effects_source)
             st.injected_t = ev.t
             self._anchors.setdefault("injection", ev.t)
             self._impact.injected()
@@ -381,7 +420,7 @@ class Conductor:
             if st.fault.no_rollback is not None:
                 self._emit(events.FaultNotRolledBack(fault=st.fault.id, reason=reason, why=st.fault.no_rollback), "injector")
             elif result.ok:
-                self._emit(events.FaultRolledBack(fault=st.fault.id, reason=reason), "injector")
+                self._emit(events.FaultRolledBack(fault=st.fault.id, reason=reason), self._effects_source)
             else:
                 self._emit(events.FaultRollbackFailed(fault=st.fault.id, error=result.error), "injector")
         if check_after:

@@ -16,6 +16,7 @@ from gameday.model.terms import Mode
 from gameday.model.textsafe import for_terminal
 from gameday.ports import IntakeServer, ProbeLoop
 from gameday.project import Project
+from gameday.sim.msel import MselPlayer
 
 Echo = Callable[[str], None]
 """Where a drill's lines go (``gameday run``'s output): one line a call."""
@@ -40,6 +41,7 @@ class DrillOptions:
     port: int = 0  # 0: a free port
     web: bool | None = None  # the control room: None lets the mode decide (on in gameday mode)
     notify: bool = True
+    pace: str | None = None  # tabletop: --pace (SCENARIO:WALL, real, manual or instant); None: real
 
 
 @dataclass
@@ -58,6 +60,7 @@ class DrillContext:
     conductor: Conductor
     journal: JournalWriter
     echo: Echo = say
+    exercise: MselPlayer | None = None  # tabletop: the MSEL player, the facilitator's desk
 
     @property
     def scenario(self) -> Scenario:

@@ -12,7 +12,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from gameday.model.duration import format_duration
+from gameday.model.exercise import EVERYONE, Inject, Objective
 from gameday.model.scenario import (
+    ACTIONS,
     BUILTIN_ANCHORS,
     Abort,
     Check,
@@ -69,6 +71,10 @@ class ScenarioView(Strict):
     recovery: Recovery | None = None
     abort: Abort | None = None
     timing: Timing | None = None
+    injects: list[Inject | None] = Field(default_factory=list)
+    inject_ids: list[str | None] = Field(default_factory=list)
+    objectives: list[Objective | None] = Field(default_factory=list)
+    objective_ids: list[str | None] = Field(default_factory=list)
 
     @classmethod
     def of(cls, sc: Scenario) -> ScenarioView:
@@ -76,7 +82,8 @@ class ScenarioView(Strict):
         return cls(faults=list(sc.faults), fault_ids=[f.id for f in sc.faults], response=list(sc.response),
                    step_ids=[s.id for s in sc.response], steady_state=list(sc.steady_state), runbooks=dict(sc.runbooks),
                    roles=list(sc.roles), target=sc.target, detection=sc.detection, recovery=sc.recovery,
-                   abort=sc.abort, timing=sc.timing)
+                   abort=sc.abort, timing=sc.timing, injects=list(sc.injects), inject_ids=[i.id for i in sc.injects],
+                   objectives=list(sc.objectives), objective_ids=[o.id for o in sc.objectives])
 
     @classmethod
     def partial(cls, data: dict[Any, Any]) -> ScenarioView:
@@ -107,6 +114,8 @@ class ScenarioView(Strict):
         faults, fault_ids = items(Fault, data.get("faults"))
         response, step_ids = items(Step, data.get("response"))
         steady_state, _ = items(Check, data.get("steady_state"))
+        injects, inject_ids = items(Inject, data.get("injects"))
+        objectives, objective_ids = items(Objective, data.get("objectives"))
         raw_books = data.get("runbooks", {})
         runbooks = ({name: one(Runbook, book) for name, book in raw_books.items()}
                     if isinstance(raw_books, dict) and all(isinstance(k, str) for k in raw_books) else None)
@@ -115,7 +124,8 @@ class ScenarioView(Strict):
                    target=typed(Literal["demo"] | Target, "target", "demo"),
                    detection=one(Detection, data.get("detection")), recovery=one(Recovery, data.get("recovery")),
                    abort=one(Abort, data.get("abort")),
-                   timing=one(Timing, data["timing"]) if "timing" in data else Timing())
+                   timing=one(Timing, data["timing"]) if "timing" in data else Timing(),
+                   injects=injects, inject_ids=inject_ids, objectives=objectives, objective_ids=objective_ids)
 
 
 #: Sections whose items take exactly one of some keys, and the words of the rule: checked on the raw
@@ -159,7 +169,8 @@ def cross_check(sc: Scenario | ScenarioView) -> list[tuple[CrossLoc, str]]:
     def add(loc: CrossLoc, msg: str) -> None:
         problems.append((loc, msg))
 
-    for section, kind, ids in (("faults", "fault", view.fault_ids), ("response", "step", view.step_ids)):
+    for section, kind, ids in (("faults", "fault", view.fault_ids), ("response", "step", view.step_ids),
+                               ("injects", "inject", view.inject_ids), ("objectives", "objective", view.objective_ids)):
         seen: set[str] = set()
         for i, item_id in enumerate(ids):
             if item_id is None:
@@ -232,4 +243,44 @@ def cross_check(sc: Scenario | ScenarioView) -> list[tuple[CrossLoc, str]]:
             add(("recovery", "within"), "the recovery deadline falls after abort.max_duration: the drill would abort first")
     if timing is not None and timing.probe_interval <= 0:
         add(("timing", "probe_interval"), "must be positive")
+    problems += exercise_problems(view)
+    return problems
+
+
+def exercise_problems(view: ScenarioView) -> list[tuple[CrossLoc, str]]:
+    """The MSEL's and the objectives' references: steps, faults, roles, objectives, other injects."""
+    problems: list[tuple[CrossLoc, str]] = []
+    step_ids = {i for i in view.step_ids if i is not None}
+    fault_ids = {i for i in view.fault_ids if i is not None}
+    inject_ids = {i for i in view.inject_ids if i is not None}
+    objective_ids = {i for i in view.objective_ids if i is not None}
+    abort = view.abort
+    for i, inj in enumerate(view.injects):
+        if inj is None:
+            continue
+        if inj.to != EVERYONE and view.roles is not None and inj.to not in view.roles:
+            problems.append((("injects", i, "to"), f"{inj.to!r} is neither one of the scenario's roles nor 'everyone'"))
+        if inj.at is not None and abort is not None and inj.at >= abort.max_duration:
+            when = f"scheduled at {format_duration(inj.at)}, not before abort.max_duration {format_duration(abort.max_duration)}"
+            problems.append((("injects", i, "at"), when))
+        for j, exp in enumerate(inj.expect):
+            if exp.step is not None and exp.step not in step_ids:
+                problems.append((("injects", i, "expect", j, "step"), f"no response step named {exp.step!r}"))
+            if exp.role is not None and view.roles is not None and exp.role not in view.roles:
+                problems.append((("injects", i, "expect", j, "role"), f"role {exp.role!r} is not one of the scenario's roles"))
+            if exp.action is not None and exp.action not in ACTIONS:
+                problems.append((("injects", i, "expect", j, "action"),
+                                 f"unknown action {exp.action!r} (one of: {', '.join(ACTIONS)})"))
+        if inj.objective is not None and inj.objective not in objective_ids:
+            problems.append((("injects", i, "objective"), f"no objective named {inj.objective!r}"))
+        if inj.contingency is not None and inj.contingency.publish not in inject_ids:
+            problems.append((("injects", i, "contingency", "publish"), f"no inject named {inj.contingency.publish!r}"))
+        if inj.panel is not None and inj.panel.fault is not None and inj.panel.fault not in fault_ids:
+            problems.append((("injects", i, "panel", "fault"), f"no fault named {inj.panel.fault!r}"))
+    for i, obj in enumerate(view.objectives):
+        if obj is None:
+            continue
+        for j, step in enumerate(obj.steps):
+            if step not in step_ids:
+                problems.append((("objectives", i, "steps", j), f"no response step named {step!r}"))
     return problems

@@ -22,6 +22,19 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, SerializeAsAny, model_validator
 
+from gameday.model.eventbase import Part as _Part
+from gameday.model.eventbase import Payload
+from gameday.model.exercise_events import (  # the exercise kinds (tabletop, training): re-exported, see pyproject
+    DecisionRecorded,
+    EvaluatorNoted,
+    HotWashNoted,
+    InjectHeld,
+    InjectPublished,
+    InjectSkipped,
+    ObjectiveRated,
+    PaceSet,
+    ShadowCleared,
+)
 from gameday.model.load import Business
 from gameday.model.policy import SeverityPolicy
 from gameday.model.scenario import Scenario
@@ -29,27 +42,9 @@ from gameday.model.terms import Audience, Severity
 
 SCHEMA_VERSION = 1
 
+
 Phase = Literal["preflight", "baseline", "inject", "observe", "recover", "rollback", "report"]
 RollbackReason = Literal["end", "abort", "signal", "max_duration", "recover", "error"]
-
-
-class Payload(BaseModel):
-    """What one event says; subclasses are the event kinds (their class name is the ``kind``). Kinds
-    never subclass one another: consumers dispatch with ``isinstance``."""
-
-    # built on first use: a drill uses about half the kinds, and each costs ~1 ms to build
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    KIND: ClassVar[str] = ""
-    #: quiet kinds are not printed by the live view (many a second)
-    QUIET: ClassVar[bool] = False
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.KIND = cls.__name__
-
-
-class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # ------------------------------------------------------------------------------ drill
@@ -438,6 +433,8 @@ AnyPayload = Union[  # noqa: UP007 - the members are listed once, here
     LoadFailed, LoadStopped, NotificationSent, NotificationFailed, FaultSkipped, ClockPaused, ClockResumed,
     ResponderJoined, ResponderRevoked, SilenceCreated, SilenceRemoved, RespondersNotLoaded,
     FaultHypothesisChecked, FaultNotRolledBack, FaultForgotten,
+    PaceSet, InjectPublished, InjectHeld, InjectSkipped, DecisionRecorded, EvaluatorNoted, HotWashNoted,
+    ObjectiveRated, ShadowCleared,
 ]
 #: every event kind's payload model, by kind name
 PAYLOADS: dict[str, type[Payload]] = {cls.KIND: cls for cls in AnyPayload.__args__}  # type: ignore[attr-defined]

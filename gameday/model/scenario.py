@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from gameday.model.duration import Duration
+from gameday.model.exercise import Inject, Objective
 from gameday.model.load import Business, Load
 from gameday.model.monitoring import Monitoring, PromCheck
 from gameday.model.scenario_base import Strict, check_label_regexes
@@ -354,6 +355,10 @@ class Scenario(Strict):
     load: Load | None = Field(None, description="traffic from locust during the drill")
     business: Business | None = Field(None, description="what an outage costs (overrides gameday.yaml's)")
     monitoring: Monitoring = Field(default_factory=Monitoring, description="where detection comes from")
+    injects: list[Inject] = Field(
+        default_factory=list, description="the MSEL for tabletop and training drills: timed messages to the players; "
+        "none: derived from the faults' simulated shadows")
+    objectives: list[Objective] = Field(default_factory=list, description="what an exercise tests, rated P/S/M/U")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 

@@ -45,7 +45,9 @@ _SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-ty
 
 def service_for(ctx: DrillContext) -> ControlRoomService | None:
     web = ctx.options.web
-    if web is False or (web is None and ctx.mode != "gameday"):
+    if web is None:  # the mode decides: people run gameday drills and (unless scripted) tabletops
+        web = ctx.mode == "gameday" or (ctx.mode == "tabletop" and ctx.options.responders is None)
+    if not web:
         return None
     return ControlRoomService(ctx)
 
