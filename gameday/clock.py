@@ -223,7 +223,7 @@ class PacedClock(PausableClock):
             factor = self.factor or 1.0
             now = self._now()
         if still:  # nothing falls due while time stands still: wait for an input (a resume or jump pokes the inbox)
-            return self.inner.next_input(inbox, None if not hasattr(self.inner, "schedule") else self.inner.now())
+            return self.inner.next_input(inbox, None)
         if deadline is None:
             return self.inner.next_input(inbox, None)
         return self.inner.next_input(inbox, self.inner.now() + max(0.0, deadline - now) / factor)
@@ -234,7 +234,7 @@ class InstantClock(PausableClock):
     nothing in its inbox, time jumps straight to its next deadline, so a four-hour tabletop with
     scripted participants plays in a moment. :meth:`wall` is real time."""
 
-    def __init__(self, inner: Clock | None = None, start: float = 1000.0):
+    def __init__(self, inner: Clock | None = None, start: float = 0.0):
         super().__init__(inner or SystemClock())
         self._t = start
 

@@ -113,15 +113,21 @@ def postmortem_context(journal: Journal, card: Scorecard, charts: Sequence[Path]
     """Everything the templates lay out, as plain values (texts unescaped).
 
     ``scenario`` is the scenario as the journal holds it (JSON by alias), for a project's
-    own templates; the built-in ones lay out the computed values only.
+    own templates; the built-in ones lay out the computed values only. ``exercise``: a
+    tabletop's sections (:func:`gameday.analysis.exercise.exercise_context`), None for other drills.
     """
+    from gameday.analysis.exercise import exercise_context, tabletop_faults
+
     scenario = _scenario(journal)
+    exercise = exercise_context(journal, card)  # None unless a tabletop: other postmortems are unchanged
+    faults = _faults(journal, scenario)
     return {
         "card": card,
         "scenario": scenario.model_dump(mode="json", by_alias=True) if scenario is not None else {},
         "summary": _summary(journal, card, scenario),
         "timeline": timeline_rows(journal.events),  # per-second LoadStats are never rows
-        "faults": _faults(journal, scenario),
+        "exercise": exercise,
+        "faults": tabletop_faults(faults, journal) if exercise is not None else faults,
         "gaps": contributing_gaps(card, journal),
         "impact": _impact(journal, card, scenario, charts, fmt),
         "went_well": went_well(card, journal),

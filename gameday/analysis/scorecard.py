@@ -43,7 +43,7 @@ Score and verdict tell one story (``docs/scoring.md``, "Score and verdict"):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from itertools import pairwise
 from typing import Any, Literal
@@ -142,6 +142,9 @@ def score_journal(journal: Journal) -> Scorecard:
     failures = failure_lines(scenario, facts, outcome, reason, statuses, detection=detection, recovery=recovery,
                              severity=severity, executives=executives, comms=comms, roles=roles)
     warnings = [_responders_warning(e.data) for e in journal.events if isinstance(e.data, RespondersNotLoaded)]
+    tabletop: dict[str, Any] = {}
+    if mode == "tabletop":  # only there: other drills' scorecards stay byte-identical
+        times, tabletop = _tabletop(scenario, journal, facts, times, steps)
     return Scorecard(
         drill_id=drill_id, scenario_id=scenario.id, title=scenario.title, mode=mode, outcome=outcome,
         abort_reason=reason if outcome == "aborted" else None, started_at=journal.events[0].wall,
@@ -150,8 +153,35 @@ def score_journal(journal: Journal) -> Scorecard:
         times=times, detection=detection, steps=steps, severity=severity, executives=executives, comms=comms,
         roles=roles, recovery=recovery, impact_seconds=times[-1].seconds, faults=faults, score=score,
         passed=passed, failures=failures, warnings=warnings, end_t=r3(facts.end_t), journal_torn=journal.torn,
-        impact=measure_impact(journal),
+        impact=measure_impact(journal), **tabletop,
     )  # fmt: skip
+
+
+def _tabletop(scenario: Scenario, journal: Journal, facts: Facts, times: list[Measure],
+              steps: list[StepResult]) -> tuple[list[Measure], dict[str, Any]]:
+    """A tabletop's measures on both clocks, its objectives rated and the exercise in figures."""
+    from gameday.analysis.exercise import CLOCKS_NOTE, exercise_summary, parse_wall, wall_between
+    from gameday.analysis.objectives import rate_objectives
+
+    by_seq = {e.seq: e for e in journal.events}
+    start = parse_wall(journal.events[0].wall)
+
+    def wall_t(e: Event[Payload]) -> float:
+        at = parse_wall(e.wall)
+        return (at - start).total_seconds() if at is not None and start is not None else e.t
+
+    walled = []
+    for m in times:
+        if m.name == "impact_duration":  # a union of spans: the same union, on the wall clock
+            wall: float | None = r3(_impact(facts, wall_t)[0])
+        elif m.from_seq in by_seq and m.to_seq in by_seq:
+            wall = wall_between(by_seq[m.from_seq].wall, by_seq[m.to_seq].wall)
+        else:
+            wall = None
+        walled.append(m.model_copy(update={"wall_seconds": wall}))
+    extra = {"clocks": CLOCKS_NOTE, "objectives": rate_objectives(scenario, steps, journal.events),
+             "exercise": exercise_summary(scenario, journal.events, r3(facts.end_t))}
+    return walled, extra
 
 
 def _responders_warning(d: RespondersNotLoaded) -> str:
@@ -223,19 +253,24 @@ def measure_times(facts: Facts) -> list[Measure]:
     ]  # fmt: skip
 
 
-def _impact(facts: Facts) -> tuple[float, int | None, int | None]:
-    """Seconds of impact (union over checks), the first ImpactStarted seq, the seq ending the last interval."""
+def _event_t(e: Event[Payload]) -> float:
+    return e.t
+
+
+def _impact(facts: Facts, at: Callable[[Event[Payload]], float] = _event_t) -> tuple[float, int | None, int | None]:
+    """Seconds of impact (union over checks), the first ImpactStarted seq, the seq ending the last interval.
+    ``at``: an event's time (its ``t``; a tabletop's wall clock measures it again from each event's ``wall``)."""
     end = facts.ended or facts.events[-1]
     opened: dict[str, Point] = {}
     spans: list[tuple[float, float, int, int]] = []
     for e in facts.events:
         d = e.data
         if isinstance(d, ImpactStarted) and d.check not in opened:
-            opened[d.check] = (e.t, e.seq)
+            opened[d.check] = (at(e), e.seq)
         elif isinstance(d, ImpactEnded) and d.check in opened:
             t0, s0 = opened.pop(d.check)
-            spans.append((t0, e.t, s0, e.seq))
-    spans += [(t0, max(t0, end.t), s0, end.seq) for t0, s0 in opened.values()]
+            spans.append((t0, at(e), s0, e.seq))
+    spans += [(t0, max(t0, at(end)), s0, end.seq) for t0, s0 in opened.values()]
     if not spans:
         return 0.0, None, None
     spans.sort()

@@ -35,6 +35,16 @@ class Outputs:
         return cls(rep / "journal.jsonl", cards / f"{drill_id}.json", cards / f"{drill_id}.md", rep / "postmortem.md",
                    rep / "postmortem.html", rep / "junit.xml")
 
+    @property
+    def aar_md(self) -> Path:
+        """A tabletop's after-action report (Markdown), next to the postmortem."""
+        return self.postmortem_md.with_name("aar.md")
+
+    @property
+    def aar_html(self) -> Path:
+        """A tabletop's after-action report (HTML), next to the postmortem."""
+        return self.postmortem_html.with_name("aar.html")
+
 
 def warm_up(templates_dir: Path | None) -> None:
     """Import what :func:`write_reports` needs and compile the postmortem templates (a head start only)."""
@@ -49,7 +59,8 @@ def warm_up(templates_dir: Path | None) -> None:
 
 def write_reports(outputs: Outputs, mode: str, echo: Callable[[str], None], outcome: str, reason: str | None,
                   templates_dir: Path | None) -> int:
-    """Score the journal and write scorecard, postmortem (and JUnit in ci); return the exit code
+    """Score the journal and write scorecard, postmortem (and JUnit in ci; the after-action report,
+    ``aar.md`` and ``aar.html`` beside the postmortem, in tabletop); return the exit code
     (0 passed, 1 not passed, 3 aborted or incomplete).
 
     The one-line summary is the scorecard's own headline and reason (the words every report uses),
@@ -75,10 +86,18 @@ def write_reports(outputs: Outputs, mode: str, echo: Callable[[str], None], outc
     atomic_write(outputs.postmortem_html, render_postmortem(journal, card, "html", templates_dir=templates_dir, charts=charts))
     if mode == "ci":
         atomic_write(outputs.junit, junit_xml(card))
+    aar: list[str] = []
+    if card.mode == "tabletop":  # the after-action report (HSEEP AAR/IP) beside the postmortem
+        from gameday.analysis.aar import render_aar
+
+        atomic_write(outputs.aar_md, render_aar(journal, card, "md", templates_dir=templates_dir))
+        atomic_write(outputs.aar_html, render_aar(journal, card, "html", templates_dir=templates_dir))
+        aar = [f"aar:        {outputs.aar_html}"]
     from gameday.model.textsafe import neutralise
 
     lines = [summary_line(card), *(f"  - {line}" for line in card.failures), *(f"warning: {line}" for line in card.warnings),
-             f"scorecard:  {outputs.scorecard_md}", f"postmortem: {outputs.postmortem_html}", f"journal:    {outputs.journal}"]
+             f"scorecard:  {outputs.scorecard_md}", f"postmortem: {outputs.postmortem_html}", *aar,
+             f"journal:    {outputs.journal}"]
     for line in lines:  # they quote people's text (an abort reason, a note): one inert line each, whatever ``echo`` does
         echo(neutralise(line, keep=""))
     if outcome == "aborted" or card.verdict in ("aborted", "incomplete"):

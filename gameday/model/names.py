@@ -35,6 +35,7 @@ MAX_NAME = 60
 RESERVED_NAMES = frozenset({
     "facilitator", "conductor", "injector", "observer", "webhook", "automation", "script", "notifier", "load",
     "monitoring", "recover", "alertmanager", "grafana", "pagerduty", "opsgenie", "generic",
+    "simulator", "schedule", "contingency",  # a tabletop's: InjectPublished.by is 'schedule', 'contingency' or a name
 })  # fmt: skip
 
 

@@ -13,7 +13,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    computed_field,
+    model_serializer,
+    model_validator,
+)
 
 StepVerdict = Literal["on_time", "late", "missed", "not_applicable"]
 DetectionVerdict = Literal["on_time", "late", "silent", "not_applicable"]
@@ -31,13 +39,25 @@ class Out(BaseModel):
 
 
 class Measure(Out):
-    """A duration measured between two events; ``seconds`` is None when an end never happened."""
+    """A duration measured between two events; ``seconds`` is None when an end never happened.
+
+    ``seconds`` is on the journal's clock (``t``: the scenario clock in a tabletop). A tabletop's
+    measures also carry ``wall_seconds``, the same measure on the wall clock (the events' ``wall``
+    times); other drills' measures leave it out altogether (their scorecards are as they were)."""
 
     name: str
     seconds: float | None
     from_seq: int | None = None
     to_seq: int | None = None
     definition: str
+    wall_seconds: float | None = Field(None, description="tabletop only: the measure on the wall clock")
+
+    @model_serializer(mode="wrap")
+    def _wall_only_when_given(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if "wall_seconds" not in self.model_fields_set and isinstance(data, dict):
+            data.pop("wall_seconds", None)
+        return data
 
 
 class DetectionResult(Out):
@@ -213,6 +233,90 @@ class ImpactResult(Out):
     unseen_names: list[str] = Field(default_factory=list, description="customer-facing names no stats interval mentions")
 
 
+Rating = Literal["P", "S", "M", "U"]
+InjectStatus = Literal["published", "held", "skipped", "unpublished"]
+
+
+class ObjectiveStep(Out):
+    """One critical task of an objective: a response step and its verdict (as in ``steps``)."""
+
+    id: str
+    verdict: StepVerdict
+    deadline_t: float | None
+    done_t: float | None
+
+
+class ObjectiveInject(Out):
+    """An inject of the MSEL that tests the objective, and what became of it."""
+
+    id: str
+    status: InjectStatus
+    t: float | None = Field(None, description="when it was published (else held or skipped), scenario clock")
+    seq: int | None = Field(None, description="the InjectPublished (else InjectHeld / InjectSkipped) event")
+
+
+class RatingOverride(Out):
+    """The facilitator's rating (the latest ``ObjectiveRated`` of the objective), with its note."""
+
+    rating: Rating
+    note: str
+    by: str
+    t: float
+    seq: int
+
+
+class ObjectiveResult(Out):
+    """An exercise objective rated P / S / M / U (HSEEP), with its evidence (``docs/scoring.md``, "Objectives").
+
+    ``derived`` follows from its steps' verdicts (None: none of them fell due); ``rating`` is the
+    facilitator's ``override`` when there is one, else ``derived``."""
+
+    id: str
+    title: str
+    capability: str | None = None
+    steps: list[ObjectiveStep]
+    derived: Rating | None
+    derived_rule: str = Field(description="why the steps give that rating, in words")
+    override: RatingOverride | None = None
+    rating: Rating | None
+    injects: list[ObjectiveInject] = Field(default_factory=list, description="MSEL injects naming it as their objective")
+    decisions: list[int] = Field(default_factory=list, description="seqs of the DecisionRecorded answering those injects")
+    notes: list[int] = Field(default_factory=list, description="seqs of the EvaluatorNoted about it")
+
+
+class PaceRecord(Out):
+    """One ``PaceSet``: how the scenario clock ran against the wall clock from then on."""
+
+    pace: str
+    factor: float | None
+    by: str
+    t: float
+    seq: int
+
+
+class ExerciseSummary(Out):
+    """What a tabletop's journal says of the exercise itself: pace, injects, decisions, hot wash."""
+
+    paces: list[PaceRecord]
+    injects: int = Field(description="injects of the MSEL (and any other the journal names)")
+    injects_published: int
+    injects_held: int = Field(description="held and never published or skipped afterwards")
+    injects_skipped: int
+    injects_unpublished: int = Field(description="never published, held or skipped")
+    contingencies_fired: int = Field(description="injects published as a contingency")
+    decisions: int
+    evaluator_notes: int
+    hot_wash_entries: int
+    objective_overrides: int
+    pauses: int
+    scenario_seconds: float | None = Field(description="drill start → end on the scenario clock (the journal's t)")
+    wall_seconds: float | None = Field(description="drill start → end on the wall clock (the events' wall times)")
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class Scorecard(Out):
     drill_id: str
     scenario_id: str
@@ -243,6 +347,10 @@ class Scorecard(Out):
     end_t: float | None = Field(None, description="seconds from drill start to DrillEnded (else the last event)")
     journal_torn: bool = Field(False, description="the journal's last line was torn (a crash mid-write)")
     impact: ImpactResult | None = Field(None, description="customer impact from the load generator; None without load")
+    # tabletop only (left out of other drills' scorecards altogether, which stay as they were)
+    clocks: str | None = Field(None, exclude_if=_absent, description="tabletop: which clock the times are on")
+    objectives: list[ObjectiveResult] | None = Field(None, exclude_if=_absent, description="tabletop: objectives rated")
+    exercise: ExerciseSummary | None = Field(None, exclude_if=_absent, description="tabletop: the exercise in figures")
 
     @computed_field(description="passed, not_passed, aborted or incomplete: follows outcome and passed")  # type: ignore[prop-decorator]
     @property

@@ -165,7 +165,7 @@ class MselPlayer:
         with desk.lock, self._lock:
             for e in self.entries:
                 if self._state[e.id] == "upcoming" and e.at is not None:
-                    if t >= e.at:
+                    if t + 1e-9 >= e.at:
                         self._publish(e, "schedule")
                     else:
                         due.append(e.at)

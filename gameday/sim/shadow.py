@@ -109,7 +109,7 @@ def implied_series(sc: Scenario, fault_id: str, events: Sequence[Event[Payload]]
             points += [(end, 0.0), (end, 100.0)]
     last = points[-1][1]
     points.append((max(until, points[-1][0]), last))
-    return [Series(name=check.label, points=points) for check in sc.steady_state]
+    return [Series.model_construct(name=check.label, points=points) for check in sc.steady_state]  # offsets in seconds
 
 
 def _ends(d: Payload, fault_id: str) -> bool:

@@ -1,7 +1,9 @@
 """The control room's HTTP API (JSON), used by the pages and by ``gameday act``/``gameday status``.
 
 Routes live here at module level (no closures); each is a thin call into
-:class:`~gameday.web.room.ControlRoom`, found on ``request.app.state.room``. Every route
+:class:`~gameday.web.room.ControlRoom`, found on ``request.app.state.room``. A tabletop's
+routes (``/api/exercise/...``: the facilitator's console, the decision log, the hot wash) are in
+:mod:`gameday.web.exercise_api`. Every route
 needs a token (see :mod:`gameday.web.auth`); responders get 403 on facilitator routes.
 Errors are ``{"error": "..."}`` with 400 (bad input, malformed JSON, or JSON beyond the limits of
 :mod:`gameday.model.jsonsafe`: see :class:`StrictJSONRoute`), 401 (no or
@@ -246,7 +248,7 @@ def openapi(request: Request, who: Caller) -> dict[str, Any]:
 
 @router.get("/drafts/{audience}", response_model=Draft, summary="a status update drafted from the comms template")
 def draft(audience: Audience, who: Caller, room: Room) -> Draft:
-    text, note = room.draft_update(audience)
+    text, note = room.draft_update(audience, who)
     return Draft(audience=audience, text=text, note=note)
 
 

@@ -1,8 +1,9 @@
 """The control room: a FastAPI app over one running drill, and the drill service that serves it.
 
 ``service_for(ctx)`` (a drill service: see :mod:`gameday.drill.assemble`) returns a service
-when the drill runs in ``gameday`` mode (or ``ctx.options.web`` asks for it; ``web=False``
-turns it off). On ``start`` the service
+when the drill runs in ``gameday`` mode, or in ``tabletop`` mode without scripted participants
+(or ``ctx.options.web`` asks for it; ``web=False`` turns it off); a tabletop's room gets the MSEL
+player (``ctx.exercise``) for its console (:mod:`gameday.web.desk`). On ``start`` the service
 
 * builds the app (:func:`make_app`: the API of :mod:`gameday.web.api`, the pages of
   :mod:`gameday.web.pages`, ``/static``, and the webhook intake mounted underneath so
@@ -113,7 +114,7 @@ def make_app(room: ControlRoom, intake=None):
     from fastapi.staticfiles import StaticFiles
 
     from gameday.version import __version__
-    from gameday.web import api, pages
+    from gameday.web import api, exercise_api, pages
     from gameday.web.room import RoomError
 
     app = FastAPI(title="gameday control room", version=__version__, docs_url=None, redoc_url=None,
@@ -142,6 +143,7 @@ def make_app(room: ControlRoom, intake=None):
     app.add_exception_handler(RoomError, room_error)  # type: ignore[arg-type]  # Starlette types handlers on Exception
     app.add_exception_handler(RequestValidationError, invalid)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, crashed)
+    app.include_router(exercise_api.router)  # before api.router: its last route answers every unknown /api path
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
@@ -189,7 +191,7 @@ class ControlRoomService:
         self.room = ControlRoom(scenario=ctx.scenario, policy=policy, conductor=ctx.conductor, journal=ctx.journal,
                                 drill_id=ctx.drill_id, mode=ctx.mode, registry=registry, gate=self.start_gate,
                                 bind_host=host, draft=_draft_function(),
-                                draft_options=_draft_options(ctx))
+                                draft_options=_draft_options(ctx), exercise=ctx.exercise)
         server = ctx.intake  # the control room shares the intake's server (and port)
         server.mount(make_app(self.room, intake=server.base_app))
         self._mounted_on = server

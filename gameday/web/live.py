@@ -22,6 +22,15 @@ from gameday.web.state import visible
 QUEUE_SIZE = 1000
 KEEPALIVE = 15.0
 _CLOSE = object()
+#: Who may hear of an event: given the event, a test of each connected page's principal.
+Audience = Callable[[Event[Payload]], Callable[[Principal], bool]]
+
+
+def default_audience(event: Event[Payload]) -> Callable[[Principal], bool]:
+    """The facilitator hears of every event the timeline shows (and the phases); a responder of
+    those :func:`~gameday.web.state.visible` lets them see (an inject addressed to a role: no one)."""
+    phase = isinstance(event.data, PhaseChanged)
+    return lambda p: visible(event, p.facilitator) or (phase and p.facilitator)
 
 
 @dataclass(eq=False)
@@ -40,18 +49,22 @@ class Client:
 
 
 class LiveHub:
-    """Fans journal events out to the connected pages."""
+    """Fans journal events out to the connected pages, each to those its ``audience`` lets hear of it."""
 
-    def __init__(self) -> None:
+    def __init__(self, audience: Audience = default_audience) -> None:
         self._lock = threading.Lock()
         self._clients: set[Client] = set()
         self.closed = False
+        self.audience = audience
 
     def on_event(self, event: Event[Payload]) -> None:
         with self._lock:
             clients = list(self._clients)
+        if not clients:
+            return
+        hears = self.audience(event)
         for c in clients:
-            if visible(event, c.principal.facilitator) or (isinstance(event.data, PhaseChanged) and c.principal.facilitator):
+            if hears(c.principal):
                 self._send(c, event)
 
     def _send(self, c: Client, item: object) -> None:

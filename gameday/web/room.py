@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gameday.model.events import (
     ActionDetails,
@@ -25,6 +25,7 @@ from gameday.model.events import (
     DrillEnded,
     DrillStarted,
     Event,
+    InjectPublished,
     Payload,
     ResponderJoined,
     ResponderRevoked,
@@ -36,8 +37,12 @@ from gameday.model.scenario import Scenario
 from gameday.model.terms import IC
 from gameday.model.terms import ROLE_PATTERN as MODEL_ROLE_PATTERN
 from gameday.web.auth import FACILITATOR, Principal, TokenRegistry
-from gameday.web.live import LiveHub
-from gameday.web.state import fault_status, room_state
+from gameday.web.live import LiveHub, default_audience
+from gameday.web.state import fault_status, room_state, visible
+
+if TYPE_CHECKING:  # a tabletop's: the desk is built only when there is an exercise
+    from gameday.sim.msel import MselPlayer
+    from gameday.web.desk import ExerciseDesk
 
 ROLE_PATTERN = re.compile(MODEL_ROLE_PATTERN)  # the scenario model's own rule: every scenario role is assignable
 #: Actions a responder may record through the room (``runbook`` and ``assign_role`` have their own methods).
@@ -57,12 +62,18 @@ class ControlRoom:
     def __init__(self, *, scenario: Scenario, policy: SeverityPolicy, conductor: Any, journal: Any, drill_id: str,
                  mode: str, registry: TokenRegistry | None = None, gate: threading.Event | None = None,
                  bind_host: str = "127.0.0.1", base_url: str = "", draft: Callable[..., str] | None = None,
-                 draft_options: dict[str, Any] | None = None):
+                 draft_options: dict[str, Any] | None = None, exercise: MselPlayer | None = None):
         self.scenario, self.policy, self.conductor, self.journal = scenario, policy, conductor, journal
         self.drill_id, self.mode, self.bind_host, self.base_url = drill_id, mode, bind_host, base_url
         self.registry = registry or TokenRegistry()
         self.gate = gate or threading.Event()
-        self.hub = LiveHub()
+        self.hub = LiveHub(self._audience)
+        self.exercise = exercise
+        self._desk: ExerciseDesk | None = None
+        if exercise is not None:
+            from gameday.web.desk import ExerciseDesk
+
+            self._desk = ExerciseDesk(self, exercise)
         self.draft, self.draft_options = draft, dict(draft_options or {})
         self._lock = threading.Lock()
         self._staged_roles: list[tuple[str, str, str]] = []  # (person, role, by), before start
@@ -83,6 +94,17 @@ class ControlRoom:
     def over(self) -> bool:
         return any(isinstance(e.data, (DrillAborted, DrillEnded)) for e in self.journal.events)
 
+    @property
+    def desk(self) -> ExerciseDesk:
+        """The tabletop's console (404 when the drill has no exercise)."""
+        if self._desk is None:
+            raise RoomError(404, f"this drill has no exercise ({self.mode} mode): the console is a tabletop's")
+        return self._desk
+
+    def require_live(self) -> None:
+        """409 unless the drill has started and is not over."""
+        self._require_live()
+
     def _require_live(self) -> None:
         if self.over():
             raise RoomError(409, "the drill is over")
@@ -95,9 +117,22 @@ class ControlRoom:
     def state(self, who: Principal) -> dict[str, Any]:
         with self._lock:
             staged = [(p, r) for p, r, _ in self._staged_roles] if not self._flushed else []
-        return room_state(self.scenario, self.policy, self.events, None if self.over() else self.now_t(),
-                          viewer=who.name, facilitator=who.facilitator, drill_id=self.drill_id, mode=self.mode,
-                          invited=self.registry.people(), staged_roles=staged)
+        state = room_state(self.scenario, self.policy, self.events, None if self.over() else self.now_t(),
+                           viewer=who.name, facilitator=who.facilitator, drill_id=self.drill_id, mode=self.mode,
+                           invited=self.registry.people(), staged_roles=staged)
+        ex = state.get("exercise")
+        if ex is not None and ex["pace"] is None and self.exercise is not None:  # the lobby: journaled at start
+            ex["pace"] = {"label": self.exercise.pace.label, "factor": self.exercise.pace.factor}
+        return state
+
+    def _audience(self, event: Event[Payload]) -> Callable[[Principal], bool]:
+        """Who hears of ``event`` on the live stream: an inject addressed to a role, only its holder now
+        (and the facilitator); anything else as :func:`~gameday.web.live.default_audience` says."""
+        d = event.data
+        if isinstance(d, InjectPublished):
+            roles = role_holders(self.journal.events)
+            return lambda p: p.facilitator or visible(event, False, {r for r, h in roles.items() if h == p.name})
+        return default_audience(event)
 
     # -------------------------------------------------------------- lobby
     def _on_phase(self, phase: str) -> None:
@@ -206,11 +241,14 @@ class ControlRoom:
         name = self._author(who, author)
         return self.conductor.start_runbook(runbook, name, self._role_for(who, name, role))
 
-    def draft_update(self, audience: str) -> tuple[str, str | None]:
-        """(text, note): the comms template's draft for ``audience``, prefilled with the drill's facts."""
+    def draft_update(self, audience: str, who: Principal | None = None) -> tuple[str, str | None]:
+        """(text, note): the comms template's draft for ``audience``, prefilled with the drill's facts
+        (a tabletop's player: only the facts a player knows, see :func:`player_draft`)."""
         if self.draft is None:
             return "", "communication templates are not available in this build"
         try:
+            if who is not None and not who.facilitator and self.mode == "tabletop":
+                return player_draft(self, audience, who), None
             text = self.draft(audience, self.events, scenario=self.scenario, policy=self.policy, now_t=self.now_t(),
                               **self.draft_options)
             return str(text), None
@@ -295,6 +333,28 @@ class ControlRoom:
             self.gate.set()
             return
         self.conductor.end(f"ended by the facilitator: {reason}" if reason else "ended by the facilitator")
+
+
+def player_draft(room: ControlRoom, audience: str, who: Principal) -> str:
+    """A tabletop player's draft: the comms facts of the events the player sees, with none of the
+    scenario's secrets (its title, the symptom it scripts, the severity it expects, the drill id)."""
+    import dataclasses
+
+    from gameday.comms.drafts import render_update
+    from gameday.comms.facts import comms_facts
+
+    events = room.events
+    roles = {r for r, p in role_holders(events).items() if p == who.name}
+    seen = [e for e in events if visible(e, False, roles)]
+    opts = {k: v for k, v in room.draft_options.items() if k == "business"}
+    facts = comms_facts(seen, room.scenario, room.policy, room.now_t(), **opts)
+    neutral: dict[str, Any] = {"title": f"Game day: {room.scenario.service}", "symptom": "", "drill_id": None,
+                               "severity_expected": "SEV?", "detected_signal": None}
+    if not facts.severity_declared:  # else the severity (and its policy's cadence) would be the expected one
+        neutral |= {"severity": "SEV?", "severity_description": None, "update_every": None, "next_update_t": None,
+                    "next_update_at": None, "next_update_in": None, "update_overdue": False}
+    facts = dataclasses.replace(facts, **neutral)
+    return render_update(audience, facts, room.draft_options.get("templates_dir"))
 
 
 def _name(value: str | None) -> str:

@@ -9,13 +9,19 @@ ground truth (faults, the conductor's own impact probes, recovery, step matches)
 timeline either. No clock, no I/O: the same events give the same state, which is why a
 page reload mid-drill shows the same thing.
 
+In a tabletop a responder is a **player**: the state adds the exercise
+(:func:`gameday.web.exercise_state.exercise_state`), and a player sees only the injects
+published to everyone or to a role they hold now, and what the players recorded; never the
+MSEL, a held or skipped inject, an evaluator note, an objective rating, the simulator's
+recoveries, an inject's alert delivery (the inject shows it) nor when the next step falls due.
+
 Texts are untrusted and unescaped (names, notes, update texts, alert labels): every
 renderer escapes them (Jinja2 autoescape, ``textContent`` in the browser).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from gameday.analysis.matching import EPS, Action, Facts, StepStatus, describe, evaluate_steps, read_facts
@@ -24,11 +30,13 @@ from gameday.journal import events_of
 from gameday.model.events import (
     ActionRecorded,
     ActivityRan,
+    AlertReceived,
     ClockPaused,
     ClockResumed,
     DetectionRecorded,
     DrillEnded,
     DrillStarted,
+    EvaluatorNoted,
     Event,
     FaultHypothesisChecked,
     FaultInjected,
@@ -39,15 +47,20 @@ from gameday.model.events import (
     FaultSkipped,
     ImpactEnded,
     ImpactStarted,
+    InjectHeld,
+    InjectPublished,
+    InjectSkipped,
     LoadStats,
     NotificationFailed,
     NotificationSent,
+    ObjectiveRated,
     Payload,
     PhaseChanged,
     RecoveryObserved,
     ResponderJoined,
     ResponderRevoked,
     RoleAssigned,
+    ShadowCleared,
     SilenceCreated,
     SilenceRemoved,
     SteadyStateChecked,
@@ -57,13 +70,18 @@ from gameday.model.policy import SeverityPolicy
 from gameday.model.roles import role_holders
 from gameday.model.scenario import Scenario
 from gameday.model.terms import AUDIENCES, SEVERITIES, Severity
+from gameday.web.exercise_state import exercise_state, inject_reaches
 
-#: Kinds a responder does not see: the conductor's ground truth and the scoring.
+#: Kinds a responder (a player, in a tabletop) does not see: the conductor's ground truth, the scoring,
+#: and the facilitator's side of an exercise (the MSEL's held and skipped injects, evaluator notes,
+#: objective ratings, the simulator's recoveries).
 HIDDEN_FROM_RESPONDERS: tuple[type[Payload], ...] = (
     FaultInjected, FaultInjectionFailed, FaultRolledBack, FaultRollbackFailed, FaultSkipped, FaultNotRolledBack,
     FaultHypothesisChecked, ImpactStarted, ImpactEnded, RecoveryObserved, StepMatched, SteadyStateChecked,
-    SilenceCreated, SilenceRemoved,
+    SilenceCreated, SilenceRemoved, InjectHeld, InjectSkipped, EvaluatorNoted, ObjectiveRated, ShadowCleared,
 )  # fmt: skip
+#: The source of what the simulator delivers (an inject's alert attachment, the detection it makes).
+SIMULATOR = "simulator"
 #: Kinds nobody needs as a timeline row (bookkeeping and raw load figures).
 NOT_IN_TIMELINE: tuple[type[Payload], ...] = (PhaseChanged, LoadStats)
 #: The kinds that tell what became of a fault.
@@ -73,8 +91,9 @@ INCIDENT_KEYS = ("detected_t", "detected_via", "acknowledged_t", "acknowledged_b
                  "executives_t", "last_update_t", "updates", "resolved_t")
 
 
-def visible(event: Event[Payload], facilitator: bool) -> bool:
-    """Whether a viewer sees ``event`` in the timeline and the live stream."""
+def visible(event: Event[Payload], facilitator: bool, roles: Collection[str] = ()) -> bool:
+    """Whether a viewer sees ``event`` in the timeline and the live stream. ``roles``: the roles a
+    responder holds now; an inject addressed to a role reaches only its holder (and the facilitator)."""
     data = event.data
     if isinstance(data, NOT_IN_TIMELINE):
         return False
@@ -82,9 +101,27 @@ def visible(event: Event[Payload], facilitator: bool) -> bool:
         return True
     if isinstance(data, HIDDEN_FROM_RESPONDERS):
         return False
+    if isinstance(data, InjectPublished):
+        return inject_reaches(data, roles)
+    if isinstance(data, AlertReceived) and event.source == SIMULATOR:
+        return False  # an inject's alert attachment: players see the inject itself (if it is theirs)
     if isinstance(data, ActivityRan):
         return data.phase == "runbook"
     return True
+
+
+def player_text(event: Event[Payload]) -> str | None:
+    """A player's wording of a row whose usual text says more than players may know (None: the usual):
+    an inject shows what it says, not its MSEL id or why it went out; a detection by a simulated alert
+    does not name an alert that may have gone to someone else."""
+    d = event.data
+    if isinstance(d, InjectPublished):
+        return one_line(f"{d.channel.replace('_', ' ')} to {d.to}: {d.subject}")  # the row's who is the sender
+    if isinstance(d, DetectionRecorded) and event.source == SIMULATOR:
+        return "The problem was detected (an alert fired)"
+    if isinstance(d, DrillStarted):  # its drill id and scenario give the surprise away
+        return "The drill started"
+    return None
 
 
 def describe_row(event: Event[Payload]) -> str:
@@ -109,17 +146,22 @@ def row_dict(row: TimelineRow, event: Event[Payload]) -> dict[str, Any]:
             "text": describe_row(event)}
 
 
-def timeline(events: Sequence[Event[Payload]], facilitator: bool, limit: int = MAX_ROWS) -> list[dict[str, Any]]:
-    """The rows the viewer may see, newest last (at most ``limit``)."""
+def timeline(events: Sequence[Event[Payload]], facilitator: bool, limit: int = MAX_ROWS,
+             roles: Collection[str] = ()) -> list[dict[str, Any]]:
+    """The rows the viewer (holding ``roles`` now) may see, newest last (at most ``limit``)."""
     by_seq = {e.seq: e for e in events}
     rows = []
     for r in timeline_rows(events):
         event = by_seq[r.seq]
-        if not visible(event, facilitator):
+        if not visible(event, facilitator, roles):
             continue
         row = row_dict(r, event)
-        if not facilitator and isinstance(event.data, DrillStarted):  # its drill id and scenario give the surprise away
-            row["text"] = "The drill started"
+        if not facilitator:
+            text = player_text(event)
+            if text is not None:
+                row["text"] = text
+            if isinstance(event.data, InjectPublished):
+                row["who"] = one_line(event.data.sender, 80)
         rows.append(row)
     return rows[-limit:]
 
@@ -147,6 +189,8 @@ def room_state(
     now = float(now_t if now_t is not None else (events[-1].t if events else 0.0))
     roles = role_holders(events) if started else {role: person for person, role in staged_roles}
     people = _people(events, invited, roles)
+    mine = sorted(r for r, p in roles.items() if p == viewer)
+    tabletop = mode == "tabletop"
     phase = next((e.data.phase for e in reversed(events_of(events, PhaseChanged))), None)
     state: dict[str, Any] = {  # a responder gets neither the scenario's title nor the phase (both are spoilers)
         "drill_id": drill_id if facilitator else "",
@@ -158,7 +202,7 @@ def room_state(
         "outcome": ended.data.outcome if ended else None,
         "reason": ended.data.reason if ended else None,
         "now_t": round(now, 3),
-        "viewer": {"name": viewer, "facilitator": facilitator, "roles": sorted(r for r, p in roles.items() if p == viewer)},
+        "viewer": {"name": viewer, "facilitator": facilitator, "roles": mine},
         "roles": [{"role": r, "holder": roles.get(r)} for r in _role_names(scenario, roles)],
         "people": people,
         "severities": list(SEVERITIES),
@@ -166,18 +210,23 @@ def room_state(
         "runbooks": _runbooks(scenario, events),
         "incident": dict.fromkeys(INCIDENT_KEYS, None) | {"updates": 0},
         "countdowns": [],
-        "timeline": timeline(events, facilitator) if started else [],
+        "timeline": timeline(events, facilitator, roles=mine) if started else [],
     }
+    statuses: list[StepStatus] = []
     if started:
         facts = read_facts(scenario, events)
         statuses = evaluate_steps(scenario, events, now_t=None if ended else now, facts=facts)
         state["incident"] = _incident(facts)
-        state["countdowns"] = _countdowns(statuses, policy, state["incident"], facilitator, ended is None)
+        # a tabletop's players get no step countdown: when the next step falls due is a hidden expectation
+        state["countdowns"] = _countdowns(statuses, policy, state["incident"], facilitator, ended is None,
+                                          steps=facilitator or not tabletop)
         if facilitator:
             state["expectations"] = _expectations(scenario, facts, statuses)
     if facilitator:
         state["faults"] = _faults(scenario, events)
         state.setdefault("expectations", _expectations(scenario, None, []))
+    if tabletop:
+        state["exercise"] = exercise_state(scenario, events, facilitator=facilitator, roles=mine, statuses=statuses)
     return state
 
 
@@ -247,12 +296,14 @@ def _incident(facts: Facts) -> dict[str, Any]:
 
 
 def _countdowns(statuses: Sequence[StepStatus], policy: SeverityPolicy, incident: dict[str, Any], facilitator: bool,
-                live: bool) -> list[dict[str, Any]]:
-    """Open deadlines as drill offsets (the page counts down to them)."""
+                live: bool, *, steps: bool = True) -> list[dict[str, Any]]:
+    """Open deadlines as drill offsets (the page counts down to them); ``steps=False``: the policy's only."""
     if not live:
         return []
     out: list[dict[str, Any]] = []
     pending = [s for s in statuses if s.deadline_t is not None and s.done_t is None and s.verdict in (None, "missed")]
+    if not steps:
+        pending = []
     if facilitator:
         for s in pending:
             role = f" ({s.step.role})" if s.step.role else ""

@@ -9,6 +9,7 @@
   let fetchedAt = performance.now();
   let refreshTimer = null;
   let source = null;
+  let closed = false;  // the live feed said bye: the drill is over (or this link was revoked)
 
   // ------------------------------------------------------------ helpers
   function el(tag, attrs, ...children) {
@@ -43,9 +44,17 @@
     return (neg ? "-" : "") + Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
   }
 
+  // The drill clock runs at 1:1, a tabletop's game clock at its pace (scenario seconds per wall
+  // second; manual: it stands still until the facilitator advances it).
+  function rate() {
+    const ex = state.exercise;
+    if (!ex) return 1;
+    return ex.pace && typeof ex.pace.factor === "number" ? ex.pace.factor : 0;
+  }
+
   function nowT() {
     if (state.status !== "running") return state.now_t;
-    return state.now_t + (performance.now() - fetchedAt) / 1000;
+    return state.now_t + rate() * (performance.now() - fetchedAt) / 1000;
   }
 
   function flash(text, bad) {
@@ -81,13 +90,15 @@
     const roles = state.viewer.roles || [];
     $("#viewer-roles").textContent = roles.length ? roles.join(", ") : (state.viewer.facilitator ? "facilitator" : "no role yet");
     const live = state.status === "running" || state.status === "paused";
-    document.querySelectorAll("[data-action], [data-runbook], #btn-send-update, #btn-note, #btn-draft").forEach((b) => { b.disabled = !live; });
-    if (state.status === "ended") banner("The drill is over (" + (state.outcome || "") + "). The scorecard and postmortem are written when the drill process ends.");
+    document.querySelectorAll("[data-action], [data-runbook], #btn-send-update, #btn-note, #btn-draft, #btn-decision, #btn-hotwash, "
+      + "#btn-pace, #btn-rate, #btn-eval, [data-exercise]").forEach((b) => { b.disabled = !live; });
+    if (state.status === "ended") banner("The drill is over" + (state.outcome ? " (" + state.outcome + ")" : "") + ". The scorecard and postmortem are written when the drill process ends.");
     renderIncident();
     renderRoles();
     renderRunbooks();
     renderTimeline();
     if (state.viewer.facilitator) renderFacilitator();
+    if (state.exercise) renderExercise();
     tick();
   }
 
@@ -159,9 +170,89 @@
       el("td", { text: (s.author || "") + (s.note ? " — " + s.note : "") }))));
   }
 
+  // ------------------------------------------------------------ tabletop
+  const injectNodes = new Map();  // seq -> its <li>: a published inject never changes (its panel is fetched once)
+
+  function injectItem(i) {
+    let node = injectNodes.get(i.seq);
+    if (node) return node;
+    const why = state.viewer.facilitator && i.by ? (i.by === "contingency" ? "contingency of " + i.contingency_of : i.by) : null;
+    node = el("li", { "data-inject": i.id, "data-seq": i.seq, class: "ch-" + i.channel },
+      el("span", { class: "t", text: offset(i.t) }), " ",
+      el("span", { class: "channel", text: i.channel.replace("_", " ") }), " ",
+      el("span", { class: "who", text: i.from + " → " + i.to }), " ",
+      why ? el("span", { class: "muted", text: "(" + why + ")" }) : null,
+      el("div", { class: "subject", text: i.subject }),
+      i.message ? el("p", { class: "message", text: i.message }) : null,
+      i.panel ? el("img", { class: "panel", alt: i.panel, src: "/api/exercise/injects/" + encodeURIComponent(i.id) + "/panel.svg" }) : null,
+      i.alert ? el("div", { class: "muted", text: "alert delivered (" + i.alert + ")" }) : null);
+    injectNodes.set(i.seq, node);
+    return node;
+  }
+
+  function options(target, items, keep) {
+    const chosen = target.value;
+    fill(target, items.map(([value, label]) => el("option", { value, text: label })));
+    if (keep && items.some(([v]) => v === chosen)) target.value = chosen;
+  }
+
+  function renderExercise() {
+    const ex = state.exercise;
+    const pace = ex.pace ? ex.pace.label : "—";
+    $("#pace-label").textContent = pace;
+    const items = ex.injects.slice().reverse().map(injectItem);
+    fill($("#injects"), items.length ? items : [el("li", { class: "muted", text: "nothing published yet" })]);
+    options($("#decision-inject"), [["", "(no inject)"], ...ex.injects.map((i) => [i.id, offset(i.t) + " " + i.subject])], true);
+    fill($("#decisions"), ex.decisions.slice().reverse().map((d) => el("li", { "data-seq": d.seq },
+      el("span", { class: "t", text: offset(d.t) }), " ", el("strong", { text: d.decision }),
+      el("div", { class: "muted", text: "decided by " + d.decided_by + (d.author !== d.decided_by ? " (recorded by " + d.author + ")" : "") }),
+      d.options.length ? el("div", { text: "options weighed: " + d.options.join("; ") }) : null,
+      d.rationale ? el("div", { class: "message", text: "rationale: " + d.rationale }) : null)));
+    fill($("#hotwash-list"), ex.hot_wash.map((h) => el("li", { "data-seq": h.seq, "data-person": h.person },
+      el("strong", { text: h.person }), h.author !== h.person ? el("span", { class: "muted", text: " (written by " + h.author + ")" }) : null,
+      h.went_well ? el("div", { class: "message", text: "went well: " + h.went_well }) : null,
+      h.to_improve ? el("div", { class: "message", text: "to improve: " + h.to_improve }) : null)));
+    if (state.viewer.facilitator) renderConsole(ex);
+  }
+
+  function renderConsole(ex) {
+    const live = state.status === "running" || state.status === "paused";
+    $("#pace-current").textContent = ex.pace ? ex.pace.label + (ex.pace.factor === null ? " (advance with Next inject)" : "") : "—";
+    fill($("#msel tbody"), ex.msel.map((i) => {
+      const open = i.state === "upcoming" || i.state === "held";
+      const expect = i.expect.map((x) => x.label + (x.description ? ": " + x.description : "")).join("; ");
+      const cont = i.contingency ? "if not done within " + dur(i.contingency.after) + ": " + i.contingency.publish : "";
+      const when = i.state === "published" ? "published at " + offset(i.published_t) + " (" + (i.by === "contingency" ? "contingency of " + i.contingency_of : i.by) + ")"
+        : i.state + (i.by ? " by " + i.by : "");
+      return el("tr", { "data-inject": i.id, class: "state-" + i.state },
+        el("td", { text: i.id }), el("td", { text: i.at === null ? "unscheduled" : offset(i.at) }), el("td", { text: i.channel.replace("_", " ") }),
+        el("td", { text: i.from + " → " + i.to }),
+        el("td", {}, el("strong", { text: i.subject }), i.message ? el("div", { class: "message", text: i.message }) : null,
+          i.synopsis ? el("div", { class: "muted", text: "synopsis: " + i.synopsis }) : null,
+          i.panel ? el("div", { class: "muted", text: "panel: " + i.panel }) : null, i.alert ? el("div", { class: "muted", text: "alert: " + i.alert }) : null),
+        el("td", { text: expect }), el("td", { text: i.objective || "" }), el("td", { text: cont }), el("td", { text: i.notes || "" }),
+        el("td", { class: "state", text: when }),
+        el("td", { class: "buttons" },
+          el("button", { type: "button", "data-inject-publish": i.id, text: "Publish now", disabled: !open || !live }), " ",
+          el("button", { type: "button", "data-inject-hold": i.id, text: "Hold", disabled: i.state !== "upcoming" || !live }), " ",
+          el("button", { type: "button", "data-inject-skip": i.id, text: "Skip", disabled: !open || !live })));
+    }));
+    fill($("#objectives tbody"), ex.objectives.map((o) => el("tr", { "data-objective": o.id },
+      el("td", {}, el("strong", { text: o.id }), el("div", { text: o.title })),
+      el("td", { text: o.steps.map((s) => s + ": " + (o.step_verdicts[s] || "pending").replace("_", " ")).join(", ") }),
+      el("td", { class: "derived", text: o.derived ? o.derived + " (" + ex.ratings[o.derived] + ")" : "not rated yet", title: o.derived_rule }),
+      el("td", { class: "override", text: o.override ? o.override.rating + " by " + o.override.by + ": " + o.override.note : "—" }))));
+    options($("#eval-objective"), [["", "the exercise as a whole"], ...ex.objectives.map((o) => [o.id, o.id])], true);
+    options($("#rate-objective"), ex.objectives.map((o) => [o.id, o.id]), true);
+    fill($("#eval-notes"), ex.notes.slice().reverse().map((n) => el("li", { "data-seq": n.seq },
+      el("span", { class: "t", text: offset(n.t) }), " ", el("strong", { text: n.objective || "exercise" }), " ", el("span", { class: "message", text: n.text }))));
+  }
+
   function tick() {
     const now = nowT();
     $("#clock").textContent = offset(now) + (state.status === "paused" ? " (paused)" : "");
+    const wall = $("#wall-clock");
+    if (wall) wall.textContent = new Date().toISOString().slice(11, 19) + " UTC";
     const items = (state.countdowns || []).map((c) => {
       const left = c.due_t - now;
       return el("li", { class: left < 0 ? "overdue" : (left < 10 ? "soon" : ""), "data-countdown": c.id },
@@ -184,7 +275,7 @@
       fetchedAt = performance.now();
       render();
     } catch (err) {
-      flash("could not refresh: " + err.message, true);
+      if (!closed) flash("could not refresh: " + err.message, true);  // once the drill is over its server goes away
     }
   }
 
@@ -196,12 +287,19 @@
   function connect() {
     source = new EventSource("/api/stream");
     source.addEventListener("hello", scheduleRefresh);
-    source.addEventListener("journal", scheduleRefresh);
+    source.addEventListener("journal", (ev) => {
+      let kind = "";
+      try { kind = JSON.parse(ev.data).kind || ""; } catch (e) { /* keep */ }
+      if (kind === "DrillEnded" || kind === "DrillAborted") refresh();  // at once: the server stops soon after
+      else scheduleRefresh();
+    });
     source.addEventListener("resync", scheduleRefresh);
     source.addEventListener("bye", (ev) => {
       source.close();
       let reason = "closed";
       try { reason = JSON.parse(ev.data).reason || reason; } catch (e) { /* keep */ }
+      closed = true;
+      if (reason !== "revoked" && state.status !== "ended") { state.status = "ended"; render(); }
       banner(reason === "revoked" ? "Your join link was revoked." : "The control room closed the live feed (the drill is over).");
       refresh();
     });
@@ -245,7 +343,65 @@
       run("Skipped " + b.dataset.faultSkip, "POST", "/api/faults/" + encodeURIComponent(b.dataset.faultSkip) + "/skip", {});
     } else if (b.dataset.revoke) {
       run("Revoked " + b.dataset.revoke, "DELETE", "/api/responders/" + encodeURIComponent(b.dataset.revoke));
+    } else if (b.dataset.injectPublish || b.dataset.injectHold || b.dataset.injectSkip) {
+      const [verb, id] = b.dataset.injectPublish ? ["publish", b.dataset.injectPublish]
+        : b.dataset.injectHold ? ["hold", b.dataset.injectHold] : ["skip", b.dataset.injectSkip];
+      run(b.textContent + ": " + id, "POST", "/api/exercise/injects/" + encodeURIComponent(id) + "/" + verb, {});
+    } else if (b.dataset.exercise) {
+      run(b.textContent, "POST", "/api/exercise/" + b.dataset.exercise, {});
     }
+  });
+
+  function onSubmit(id, handler) {
+    const form = $(id);
+    if (form) form.addEventListener("submit", (ev) => { ev.preventDefault(); handler(); });
+  }
+
+  const paceButton = $("#btn-pace");
+  if (paceButton) {
+    paceButton.addEventListener("click", async () => {
+      const pace = $("#pace-input").value.trim();
+      if (!pace) { flash("write a pace first: 4h:45m, real or manual", true); return; }
+      if (await run("Pace set", "POST", "/api/exercise/pace", { pace })) $("#pace-input").value = "";
+    });
+  }
+
+  onSubmit("#decision-form", async () => {
+    const decision = $("#decision-text").value.trim();
+    if (!decision) { flash("write the decision first", true); return; }
+    const body = { decision, decided_by: $("#decision-by").value.trim(), rationale: $("#decision-rationale").value.trim(),
+      options: $("#decision-options").value.split("\n").map((o) => o.trim()).filter((o) => o) };
+    if ($("#decision-inject").value) body.inject = $("#decision-inject").value;
+    if (await run("Decision recorded", "POST", "/api/exercise/decisions", body)) {
+      for (const f of ["#decision-text", "#decision-options", "#decision-rationale"]) $(f).value = "";
+    }
+  });
+
+  onSubmit("#hotwash-form", async () => {
+    const body = { went_well: $("#hw-well").value.trim(), to_improve: $("#hw-improve").value.trim() };
+    const person = $("#hw-person");
+    if (person && person.value.trim()) body.person = person.value.trim();
+    if (!body.went_well && !body.to_improve) { flash("write what went well or what could improve", true); return; }
+    if (await run("Added to the hot wash", "POST", "/api/exercise/hotwash", body)) {
+      for (const f of ["#hw-well", "#hw-improve"]) $(f).value = "";
+      if (person) person.value = "";
+    }
+  });
+
+  onSubmit("#eval-form", async () => {
+    const text = $("#eval-text").value.trim();
+    if (!text) return;
+    const body = { text };
+    if ($("#eval-objective").value) body.objective = $("#eval-objective").value;
+    if (await run("Evaluator note added", "POST", "/api/exercise/notes", body)) $("#eval-text").value = "";
+  });
+
+  onSubmit("#rate-form", async () => {
+    const note = $("#rate-note").value.trim();
+    if (!note) { flash("say why you override the derived rating", true); return; }
+    const objective = $("#rate-objective").value;
+    if (await run("Rating set", "POST", "/api/exercise/objectives/" + encodeURIComponent(objective) + "/rating",
+      { rating: $("#rate-rating").value, note })) $("#rate-note").value = "";
   });
 
   const draftButton = $("#btn-draft");
