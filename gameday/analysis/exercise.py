@@ -442,6 +442,7 @@ def tabletop_faults(faults: list[dict[str, Any]], journal: Journal) -> list[dict
         injection = str(f.get("injection", ""))
         if injection.startswith("injected "):
             injection = "its simulated shadow began " + injection.removeprefix("injected ")
+        injection = injection.replace("rolled back +", "ended +")
         out.append({**f, "how": f"simulated shadow (a live drill injects it by: {f.get('how', '—')})",
                     "injection": injection})
     return out

@@ -22,6 +22,7 @@ from gameday.model.events import (
     ActivityRan,
     AlertReceived,
     DrillStarted,
+    FaultInjected,
     FaultInjectionFailed,
     FaultRollbackFailed,
     ImpactStarted,
@@ -445,7 +446,9 @@ def went_well(card: Scorecard, journal: Journal) -> list[str]:
     if not good:
         good.append(SURFACED)
     if touched and all(f.status == "injected" and f.rollback == "rolled_back" for f in touched):
-        good.append("Every fault was rolled back cleanly.")
+        simulated = all(e.source == "simulator" for e in journal.events if isinstance(e.data, FaultInjected))
+        good.append("Every simulated fault ended; nothing was injected on a real system." if simulated
+                    else "Every fault was rolled back cleanly.")
     return good
 
 

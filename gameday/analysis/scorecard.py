@@ -160,7 +160,7 @@ def score_journal(journal: Journal) -> Scorecard:
 def _tabletop(scenario: Scenario, journal: Journal, facts: Facts, times: list[Measure],
               steps: list[StepResult]) -> tuple[list[Measure], dict[str, Any]]:
     """A tabletop's measures on both clocks, its objectives rated and the exercise in figures."""
-    from gameday.analysis.exercise import CLOCKS_NOTE, exercise_summary, parse_wall, wall_between
+    from gameday.analysis.exercise import CLOCKS_NOTE, exercise_summary, parse_wall, simulated_faults, wall_between
     from gameday.analysis.objectives import rate_objectives
 
     by_seq = {e.seq: e for e in journal.events}
@@ -178,7 +178,9 @@ def _tabletop(scenario: Scenario, journal: Journal, facts: Facts, times: list[Me
             wall = wall_between(by_seq[m.from_seq].wall, by_seq[m.to_seq].wall)
         else:
             wall = None
-        walled.append(m.model_copy(update={"wall_seconds": wall}))
+        definition = m.definition.replace("first fault injected", "first (simulated) fault began") \
+            if simulated_faults(journal.events) else m.definition
+        walled.append(m.model_copy(update={"wall_seconds": wall, "definition": definition}))
     extra = {"clocks": CLOCKS_NOTE, "objectives": rate_objectives(scenario, steps, journal.events),
              "exercise": exercise_summary(scenario, journal.events, r3(facts.end_t))}
     return walled, extra

@@ -126,7 +126,10 @@ def one_line(value: object, limit: int = MAX_TEXT) -> str:
 
 def describe_event(event: events.Event[events.Payload]) -> str:
     """The one-line, blameless description of any journal event (hidden kinds included), unescaped."""
-    return one_line(_describe(event.data))
+    d = event.data
+    if event.source == "simulator" and isinstance(d, events.FaultInjected | events.FaultRolledBack):
+        return one_line(_simulated(d))  # a tabletop's shadow: nothing was injected or rolled back
+    return one_line(_describe(d))
 
 
 def _clock(wall: str) -> str:
@@ -148,7 +151,7 @@ def timeline_rows(journal_events: Iterable[events.Event[events.Payload]]) -> lis
         if event.seq in attempted and isinstance(d, events.FaultInjected):  # its FaultInjectionFailed follows
             text = one_line(f"Fault {d.fault} injection started ({d.kind}); it did not succeed")
         else:
-            text = one_line(_describe(d))
+            text = describe_event(event)
         is_human = isinstance(d, HUMAN_KINDS) or (isinstance(d, events.DetectionRecorded) and d.via == "person")
         is_human = is_human and who != "automation" and event.source != "automation"
         rows.append(
@@ -168,6 +171,12 @@ def timeline_rows(journal_events: Iterable[events.Event[events.Payload]]) -> lis
             )
         )
     return rows
+
+
+def _simulated(d: events.FaultInjected | events.FaultRolledBack) -> str:
+    if isinstance(d, events.FaultInjected):
+        return f"Simulated fault {d.fault} began (nothing was injected)"
+    return f"Simulated fault {d.fault} ended {_ROLLBACK_REASONS.get(d.reason, f'({d.reason})')}".rstrip()
 
 
 def _failed_attempts(evs: Sequence[events.Event[events.Payload]]) -> set[int]:
