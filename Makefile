@@ -12,7 +12,7 @@ find_python = $(shell for c in "$$PYTHON" python3.13 python3.12 python3 \
 	[ -n "$$c" ] || continue; p=$$(command -v "$$c" 2>/dev/null) || continue; \
 	"$$p" -c 'import sys,venv; sys.exit(sys.version_info < (3,12))' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: demo test fuzz bench venv clean lint schema bytecode
+.PHONY: demo demo-tabletop test fuzz bench venv clean lint schema bytecode
 
 $(STAMP): pyproject.toml
 	@set -e; base="$(find_python)"; \
@@ -35,6 +35,12 @@ bytecode: $(STAMP)
 demo: bytecode
 	rm -rf reports/demo
 	$(VENV)/bin/gameday run scenarios/checkout-db-primary-failure.yaml --mode ci --out reports/demo
+
+# The same scenario as a tabletop, headless: scripted participants, the scenario clock at full speed.
+demo-tabletop: bytecode
+	rm -rf reports/demo-tabletop
+	$(VENV)/bin/gameday run scenarios/tabletop-checkout-db-outage.yaml --mode tabletop --pace instant \
+	  --responders scenarios/responders/tabletop-checkout-db-outage.yaml --out reports/demo-tabletop || test $$? -eq 1
 
 test: bytecode
 	$(PY) -m pytest -q tests

@@ -10,6 +10,7 @@ so importing this package has no side effects and imports no heavy library)::
     journal = gameday.read_journal("out/journal.jsonl")  # typed events, validated line by line
     card = gameday.score(journal)                         # pure: the same journal, the same scorecard
     text = gameday.render_postmortem(journal, card, "md")
+    aar = gameday.render_aar(journal, card, "html")     # a tabletop's after-action report
 
 The package is layered (see ARCHITECTURE.md and the README's Layout):
 
@@ -18,6 +19,8 @@ The package is layered (see ARCHITECTURE.md and the README's Layout):
 * :mod:`gameday.yamlio`, :mod:`gameday.loader` — files to models, every error with ``FILE:LINE:COL``.
 * :mod:`gameday.journal` — the append-only JSON Lines event log of a drill.
 * :mod:`gameday.ports` / :mod:`gameday.fakes` — every side effect's protocol, and fakes for tests.
+* :mod:`gameday.sim` — the simulator of tabletop drills: faults' shadows behind the same ports,
+  the MSEL player on the scenario clock, MSEL spreadsheets and replays of past drills.
 * :mod:`gameday.drill` — the composition root (:mod:`gameday.drill.assemble`) and the conductor.
 * :mod:`gameday.analysis` — scorecard and postmortem, pure functions of journals.
 * :mod:`gameday.adapters`, :mod:`gameday.load`, :mod:`gameday.notify`, :mod:`gameday.monitoring`,
@@ -41,8 +44,8 @@ if TYPE_CHECKING:
     from gameday.model.scorecard import Scorecard
     from gameday.project import Project
 
-__all__ = ["DrillOptions", "__version__", "load_project", "load_scenario", "read_journal", "render_postmortem",
-           "render_scorecard", "run_drill", "score"]
+__all__ = ["DrillOptions", "__version__", "load_project", "load_scenario", "read_journal", "render_aar",
+           "render_postmortem", "render_scorecard", "run_drill", "score"]
 
 
 def __getattr__(name: str) -> object:
@@ -103,3 +106,12 @@ def render_postmortem(journal: Journal, card: Scorecard, fmt: Literal["md", "htm
     from gameday.analysis.postmortem import render_postmortem as render
 
     return render(journal, card, fmt, templates_dir=templates_dir, charts=charts)
+
+
+def render_aar(journal: Journal, card: Scorecard, fmt: Literal["md", "html"] = "md", *,
+               templates_dir: Path | None = None) -> str:
+    """A tabletop drill's after-action report (HSEEP: objectives rated P/S/M/U with their evidence,
+    strengths, areas for improvement, the Improvement Plan)."""
+    from gameday.analysis.aar import render_aar as render
+
+    return render(journal, card, fmt, templates_dir)

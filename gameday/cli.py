@@ -130,11 +130,10 @@ def aar(journal: Path, fmt: Literal["md", "html"], output: Path | None, template
     """Draft the after-action report of a tabletop drill from its journal: objectives rated P/S/M/U with
     their evidence, strengths, areas for improvement and the Improvement Plan. Exit 2 for a journal
     that is not a tabletop's."""
-    from gameday.analysis.aar import render_aar
 
     j = gameday.read_journal(journal)
     tdir = templates or gameday.load_project(Path.cwd()).templates_dir
-    _emit(render_aar(j, gameday.score(j), fmt, templates_dir=tdir), output)
+    _emit(gameday.render_aar(j, gameday.score(j), fmt, templates_dir=tdir), output)
 
 
 def _emit(text: str, output: Path | None) -> None:
