@@ -60,10 +60,16 @@ Sink = Callable[..., "Event[AlertReceived] | None"]
 
 class NotJournaled:
     """What the sink's failure leaves: answered 503 (the sender retries), or, when the journal refused the
-    event itself (``final``: the same body can never be journaled), 400."""
+    event itself (``final``: the same body can never be journaled), 400; ``status`` 409 when this drill
+    takes no webhook at all (a tabletop)."""
 
-    def __init__(self, why: str, *, final: bool = False):
-        self.why, self.final = why, final
+    def __init__(self, why: str, *, final: bool = False, status: int = 503):
+        self.why, self.final, self.status = why, final, status
+
+
+class DeliveryRefused(Exception):
+    """Raised by a sink that takes no webhook delivery in this drill (a tabletop: its alerts are
+    simulated, and a real one must not count as the players' detection): answered 409, not journaled."""
 
 
 class _Disconnected:
@@ -98,6 +104,8 @@ class WebhookIntake:
     async def _journal(self, *args: Any, **kwargs: Any) -> Event[AlertReceived] | NotJournaled:
         try:
             event = await asyncio.get_running_loop().run_in_executor(self._writer, partial(self.sink, *args, **kwargs))
+        except DeliveryRefused as exc:
+            return NotJournaled(str(exc), status=409)
         except (EventError, ValidationError) as exc:  # the event itself cannot be journaled: retrying cannot help
             return NotJournaled(_one_line(exc), final=True)
         except Exception as exc:  # noqa: BLE001 - e.g. the drill's journal is closed: answered 503, never a crash
@@ -153,7 +161,7 @@ class WebhookIntake:
             await self._journal(fmt, text[:EXCERPT], [], received_at=arrived, error=error)
             return JSONResponse({"error": error}, 400)
         if isinstance(event, NotJournaled):
-            return JSONResponse({"error": f"not journaled: {event.why}"}, 503)
+            return JSONResponse({"error": f"not journaled: {event.why}"}, event.status)
         return JSONResponse({"status": "journaled", "alerts": len(alerts), "matched": event.data.matched,
                              "seq": event.seq})
 

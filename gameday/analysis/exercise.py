@@ -442,8 +442,9 @@ def tabletop_faults(faults: list[dict[str, Any]], journal: Journal) -> list[dict
         injection = str(f.get("injection", ""))
         if injection.startswith("injected "):
             injection = "its simulated shadow began " + injection.removeprefix("injected ")
-        injection = injection.replace("rolled back +", "ended +")
+        rollback = str(f.get("rollback", "")).replace("rolled back +", "ended +").replace(
+            "no rollback recorded", "still open at the end")
         out.append({**f, "how": f"simulated shadow (a live drill injects it by: {f.get('how', '—')})",
-                    "injection": injection})
+                    "injection": injection, "rollback": rollback})
     return out
 

@@ -116,9 +116,15 @@ def failure_lines(scenario: Scenario, facts: Facts, outcome: str, reason: str | 
     ]
 
 
-def faults_text(fates: Sequence[FaultFate]) -> str:
-    """What became of the faults, for the outcome line: injected, failed, rolled back or not (from the journal only)."""
+def faults_text(fates: Sequence[FaultFate], *, simulated: bool = False) -> str:
+    """What became of the faults, for the outcome line: injected, failed, rolled back or not (from the journal only).
+    ``simulated``: a tabletop's shadows, which began and ended (nothing was injected or rolled back)."""
     touched = [f for f in fates if f.touched]
+    if simulated:
+        still = [f.fault for f in touched if f.rollback == "none"]
+        return ("no simulated fault had begun" if not touched else
+                f"the simulated shadow of {', '.join(still)} was still open at the end (nothing was injected)" if still else
+                "every simulated fault ended (nothing was injected)")
     failed = [f.fault for f in fates if f.status == "injection_failed"]
     forgotten = [f"{f.fault} (by {f.forgotten_by})" for f in touched if f.forgotten_by]
     open_ = [f.fault for f in touched if f.rollback == "none" and not f.forgotten_by]
@@ -148,7 +154,9 @@ def faults_text(fates: Sequence[FaultFate]) -> str:
 
 def _outcome_failures(scenario: Scenario, facts: Facts, outcome: str, reason: str | None) -> list[str]:
     fates = fault_fates(facts.events, [f.id for f in scenario.faults])
-    faults = faults_text(fates)
+    simulated = any(isinstance(e.data, events.FaultInjected) for e in facts.events) and all(
+        e.source == "simulator" for e in facts.events if isinstance(e.data, events.FaultInjected))
+    faults = faults_text(fates, simulated=simulated)
     if outcome == "aborted":
         when = format_offset((facts.aborted or facts.ended or facts.events[-1]).t)
         return [f"The drill was aborted ({reason or 'no reason recorded'}) at {when}; {faults}"]

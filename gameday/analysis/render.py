@@ -85,8 +85,14 @@ _FAULT_ROLLBACK = {"rolled_back": "rolled back", "rollback_failed": "its rollbac
                    "not_needed": "needed no rollback", "none": "no rollback journaled"}
 
 
-def fault_text(f: FaultResult) -> str:
-    """``'injected +4.0s; rolled back'``: what the journal says became of a fault (never 'injected' unless it was)."""
+def fault_text(f: FaultResult, simulated: bool = False) -> str:
+    """``'injected +4.0s; rolled back'``: what the journal says became of a fault (never 'injected' unless it was).
+    ``simulated`` (a tabletop): ``'simulated from +5m00s; ended'``."""
+    if simulated:
+        when = f" from {format_offset(f.t)}" if f.t is not None else ""
+        if f.status != "injected":
+            return "never began (simulated)" if f.status == "not_injected" else f"simulated: {_FAULT_STATUS[f.status].format(t='').rstrip()}"
+        return f"simulated{when} (nothing was injected); " + ("ended" if f.rollback != "none" else "still open at the end")
     status = _FAULT_STATUS[f.status].format(t=f"at {format_offset(f.t)}" if f.t is not None else "").rstrip()
     if f.status in ("injected", "injection_failed") or f.rollback != "none":
         status += f"; {_FAULT_ROLLBACK[f.rollback]}"
@@ -107,12 +113,20 @@ def _markdown(c: Scorecard) -> str:
     if c.warnings:
         out += ["", "## Warnings", "", *[f"- {md(w)}" for w in c.warnings]]
     if c.faults:
-        out += ["", "## Faults", "", *[f"- {md(f.id)}: {fault_text(f)}" for f in c.faults]]
+        out += ["", "## Faults", "", *[f"- {md(f.id)}: {fault_text(f, c.mode == 'tabletop')}" for f in c.faults]]
     out += ["", "## Times", ""]
-    out += _table(
-        ["measure", "value", "events", "definition"],
-        [[m.name, human(m.seconds), _seqs(m.from_seq, m.to_seq), md(m.definition)] for m in c.times],
-    )
+    if c.clocks:  # a tabletop: every measure on the scenario clock and on the wall clock
+        out += [md(c.clocks), ""]
+        out += _table(
+            ["measure", "scenario clock", "wall clock", "events", "definition"],
+            [[m.name, human(m.seconds), human(m.wall_seconds), _seqs(m.from_seq, m.to_seq), md(m.definition)]
+             for m in c.times],
+        )
+    else:
+        out += _table(
+            ["measure", "value", "events", "definition"],
+            [[m.name, human(m.seconds), _seqs(m.from_seq, m.to_seq), md(m.definition)] for m in c.times],
+        )
     d = c.detection
     how = (f" via {md(d.via)}" + (f" ({md(d.signal)})" if d.signal else "")) if d.via else ""
     when = f"deadline {format_offset(d.deadline_t)}, detected {format_offset(d.detected_t)}"

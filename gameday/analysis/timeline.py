@@ -87,6 +87,7 @@ _ROLLBACK_REASONS = {
     "max_duration": "at its maximum duration (dead-man limit)",
     "recover": "by 'gameday recover'",
     "error": "after an error",
+    "cleared": "when its simulated shadow cleared (the players' fix)",
 }
 
 _VERDICTS = {"on_time": "on time", "late": "after its deadline", "missed": "not done", "not_applicable": "not applicable"}

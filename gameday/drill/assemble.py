@@ -67,6 +67,11 @@ class IntakeSink:
         conductor = self.conductor
         if conductor is None or conductor.phase is None:  # before the drill starts there is no journal to hold it
             return None
+        if conductor.simulated:
+            from gameday.adapters.webhooks import DeliveryRefused
+
+            raise DeliveryRefused("a tabletop takes no webhook: its alerts are the simulator's (a real alert must "
+                                  "not count as the players' detection)")
         return conductor.receive_alerts(fmt, payload, alerts, received_at=received_at, error=error)
 
 
@@ -215,6 +220,8 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
     sc = loaded.scenario
     tabletop = options.mode == "tabletop"
     pace = _pace(options)
+    if tabletop:  # refused before anything is started or written
+        _check_tabletop_room(options, pace)
     policy = project.config.policy.scaled(sc.policy.scale)
     script_path = options.responders or (loaded.responders_path if options.mode == "ci" else None)
     if options.responders is not None and not options.responders.is_file():
@@ -332,7 +339,8 @@ def run_drill(scenario_path: Path, options: DrillOptions | None = None, *, proje
             prestart_activity_hosts(loaded.scenario)
         with assemble(proj, loaded, opts, clock=clock, factories=factories, echo=say) as drill:
             sc = loaded.scenario
-            say(f"drill {drill.context.drill_id}: {sc.title} ({opts.mode} mode); alerts to {drill.context.webhook_url}")
+            intake = "no live alerts: the simulator's" if opts.mode == "tabletop" else f"alerts to {drill.context.webhook_url}"
+            say(f"drill {drill.context.drill_id}: {sc.title} ({opts.mode} mode); {intake}")
             for warning in drill.warnings:  # after the first line: wrappers read the intake URL there
                 say(f"warning: {warning}")
             result = run_with_signals(drill.conductor, drill.gate, lambda: say(
@@ -350,6 +358,16 @@ def _pace(options: DrillOptions) -> Pace:
         return parse_pace(options.pace or "real")
     except PaceError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _check_tabletop_room(options: DrillOptions, pace: Pace) -> None:
+    """A manual pace needs the control room (the facilitator advances the clock there); an instant one
+    must have none (no person can keep up with it). The room is on unless --no-web or --responders."""
+    room = options.web if options.web is not None else options.responders is None
+    if pace.kind == "manual" and not room:
+        raise ConfigError("--pace manual needs the control room: the facilitator advances the clock there")
+    if pace.kind == "instant" and room:
+        raise ConfigError("--pace instant is for headless tabletops (with --responders FILE and no control room)")
 
 
 def untouched_target(sc: Scenario) -> TargetInfo:

@@ -90,7 +90,7 @@ class Conductor:
         self.simulated = simulated
         self._effects_source = "simulator" if simulated else "injector"
         self._wake: queue.Queue = queue.Queue()
-        self.faults = FaultBook(scenario.faults, injectors, ledger, drill_id, str(journal.path))
+        self.faults = FaultBook(scenario.faults, injectors, ledger, drill_id, str(journal.path), simulated=simulated)
         self._impact = ImpactWatch()
         self._anchors: dict[str, float] = {}
         self._roles: dict[str, str] = {}  # person -> role
@@ -258,10 +258,23 @@ class Conductor:
         return self.journal.events
 
     def abort(self, reason: str) -> None:
-        """Ask the drill to stop now and roll everything back (thread- and signal-safe)."""
+        """Ask the drill to stop now and roll everything back (thread- and signal-safe). A simulated
+        drill (tabletop) interrupted by a signal ends instead, and is scored as it stands: nothing
+        is live, nothing is lost by finishing normally."""
+        if self.simulated and reason.startswith("signal"):
+            self.end(f"ended by {reason.removeprefix('signal: ')} (a tabletop has nothing live to roll back)")
+            return
         if self._abort_reason is None:
             self._abort_reason = reason
         self._poke()
+
+    def settle_cleared(self, fault_ids: list[str]) -> None:
+        """Simulated faults whose shadows cleared (the players' fix): settled now, on the drill's thread."""
+        def settle(c: Conductor) -> None:
+            for fid in fault_ids:
+                c._rollback(c.faults[fid], "cleared", check_after=False)
+
+        self.submit(settle)
 
     # --------------------------------------------------------------- timeline
     def run(self) -> DrillResult:
@@ -418,11 +431,12 @@ class Conductor:
         with self._lock:
             self._journal_runs(st.fault.id, result)
             if st.fault.no_rollback is not None:
-                self._emit(events.FaultNotRolledBack(fault=st.fault.id, reason=reason, why=st.fault.no_rollback), "injector")
+                self._emit(events.FaultNotRolledBack(fault=st.fault.id, reason=reason, why=st.fault.no_rollback),
+                           self._effects_source)
             elif result.ok:
                 self._emit(events.FaultRolledBack(fault=st.fault.id, reason=reason), self._effects_source)
             else:
-                self._emit(events.FaultRollbackFailed(fault=st.fault.id, error=result.error), "injector")
+                self._emit(events.FaultRollbackFailed(fault=st.fault.id, error=result.error), self._effects_source)
         if check_after:
             self._check_after(st)
         return True

@@ -49,7 +49,9 @@ class FaultBook:
     """Every fault of a drill with its injector, and the ledger entry written before it goes in."""
 
     def __init__(self, faults: list[Fault], injectors: Mapping[str, Injector], ledger: Ledger | None,
-                 drill_id: str, journal_path: str | None):
+                 drill_id: str, journal_path: str | None, *, simulated: bool = False):
+        #: simulated shadows (tabletop): every one is closed by its injector, even one with nothing to undo
+        self.simulated = simulated
         self.states = {f.id: FaultState(f) for f in faults}
         self.injectors = dict(injectors)
         self.hypotheses = {fid: inj for fid, inj in self.injectors.items() if isinstance(inj, HypothesisHolder)}
@@ -98,7 +100,7 @@ class FaultBook:
         if not st.open:
             return None
         st.rolled_back = True
-        if st.fault.no_rollback is not None:
+        if st.fault.no_rollback is not None and not self.simulated:
             result = InjectionResult(ok=True)
         else:
             result = safely(self.injectors[st.fault.id].rollback)

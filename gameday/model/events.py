@@ -44,7 +44,7 @@ SCHEMA_VERSION = 1
 
 
 Phase = Literal["preflight", "baseline", "inject", "observe", "recover", "rollback", "report"]
-RollbackReason = Literal["end", "abort", "signal", "max_duration", "recover", "error"]
+RollbackReason = Literal["end", "abort", "signal", "max_duration", "recover", "error", "cleared"]
 
 
 # ------------------------------------------------------------------------------ drill

@@ -78,6 +78,8 @@ class Desk(Protocol):
 
     def pending_fault_times(self) -> list[float]: ...
 
+    def settle_cleared(self, fault_ids: list[str]) -> None: ...
+
     @property
     def journal_events(self) -> Sequence[Event[Payload]]: ...
 
@@ -138,6 +140,7 @@ class MselPlayer:
         self._state: dict[str, InjectState] = {e.id: "upcoming" for e in self.entries}
         self._published_t: dict[str, float] = {}
         self._contingencies_done: set[str] = set()
+        self._stepping: set[str] = set()  # chosen by 'next', to be published on the conductor's thread
         self._desk: Desk | None = None
         self._lock = threading.RLock()
 
@@ -178,7 +181,7 @@ class MselPlayer:
                     continue
                 self._contingencies_done.add(pid)
                 missing = [x for x in self.by_id[pid].expect if not expectation_met(x, pt, desk.journal_events)]
-                if missing and self._state[c.publish] in ("upcoming", "held"):
+                if missing and self._state[c.publish] == "upcoming":  # held or skipped: the facilitator's word stands
                     self._publish(self.by_id[c.publish], "contingency", contingency_of=pid)
         return due
 
@@ -223,13 +226,18 @@ class MselPlayer:
         step; in any pace, it skips the wait). Faults due before it go in at their own times on the way."""
         desk = self.desk
         with self._lock:
-            upcoming = [e for e in self.entries if self._state[e.id] == "upcoming" and e.at is not None]
+            upcoming = [e for e in self.entries
+                        if self._state[e.id] == "upcoming" and e.at is not None and e.id not in self._stepping]
             if not upcoming:
                 raise ExerciseError(409, "no scheduled inject is left (publish a held or unscheduled one by name)")
             entry = min(upcoming, key=lambda e: e.at or 0.0)
-        at = entry.at or 0.0
-        for ft in sorted(x for x in desk.pending_fault_times() if desk.now_t() < x < at):
-            desk.submit(self._jumper(ft))
+            self._stepping.add(entry.id)  # a second quick 'next' takes the one after
+            contingencies = [pt + c.after for p, pt in self._published_t.items()
+                             if (c := self.by_id[p].contingency) is not None and p not in self._contingencies_done]
+        at, now = entry.at or 0.0, desk.now_t()
+        # what falls due on the way happens at its own time: faults, and contingencies of earlier injects
+        for stop in sorted({x for x in [*desk.pending_fault_times(), *contingencies] if now < x < at}):
+            desk.submit(self._jumper(stop))
         desk.submit(lambda c: self._step_to(entry, by))
         return entry.id
 
@@ -324,12 +332,14 @@ class MselPlayer:
     def _step_to(self, entry: Inject, by: str) -> None:
         self._jump_to(entry.at or 0.0)
         with self.desk.lock, self._lock:
+            self._stepping.discard(entry.id)
             if self._state[entry.id] == "upcoming":
                 self._publish(entry, by)
 
     def _journal_cleared(self, faults: list[str], by: str, reason: str) -> None:
         self.desk.record(ShadowCleared(faults=faults, by=by, reason="runbook" if reason == "runbook" else "facilitator"),
                          "simulator" if reason == "runbook" else by)
+        self.desk.settle_cleared(faults)
 
 
 def _nothing(conductor: object) -> None:

@@ -14,7 +14,8 @@ what the scenario already says, fault by fault (in order of time):
 
 Each derived inject expects the response steps anchored on what it shows (detection for the
 alert, injection for the panel), so the facilitator sees what should follow. Ids are
-``<fault>-alert``, ``<fault>-panel`` and ``<fault>-customers``.
+``shadow-N-alert``, ``shadow-N-panel`` and ``shadow-N-customers`` for the Nth fault in time: players
+see an inject's id, and a fault's id could give its cause away.
 
 :func:`implied_series` is a fault's shadow as a panel draws it: its checks' health over time,
 from the journal (injected, cleared or rolled back).
@@ -45,12 +46,12 @@ def derive_msel(sc: Scenario) -> list[Inject]:
     signal = next((s for s in sc.detection.signals if _plain_name(s) is not None), None)
     out: list[Inject] = []
     for n, fault in enumerate(sorted(sc.faults, key=lambda f: f.at)):
-        out.append(_panel(sc, fault, fault.at + lag / 2))
+        out.append(_panel(sc, fault, fault.at + lag / 2, n + 1))
         if signal is not None:
-            out.append(_alert(sc, fault, signal, fault.at + lag))
+            out.append(_alert(sc, fault, signal, fault.at + lag, n + 1))
         if n == 0 and sc.symptom.strip():
             out.append(Inject.model_validate({
-                "id": f"{fault.id}-customers", "at": format_duration(fault.at + 2 * lag), "channel": "customer_report",
+                "id": "shadow-1-customers", "at": format_duration(fault.at + 2 * lag), "channel": "customer_report",
                 "from": "Customer support", "subject": f"Customers report: {sc.symptom.strip()}",
                 "message": f"Several customers of {sc.service} have written in: {sc.symptom.strip()}",
                 "synopsis": f"customers feel fault {fault.id}",
@@ -63,22 +64,22 @@ def _plain_name(signal: Signal) -> str | None:
     return name if name and not name.startswith("~") else None
 
 
-def _alert(sc: Scenario, fault: Fault, signal: Signal, at: float) -> Inject:
+def _alert(sc: Scenario, fault: Fault, signal: Signal, at: float, n: int) -> Inject:
     name = _plain_name(signal)
     labels = {k: v for k, v in signal.alert.labels.items() if not v.startswith("~")}
     summary = fault.description or f"fault {fault.id}"
     return Inject.model_validate({
-        "id": f"{fault.id}-alert", "at": format_duration(at), "channel": "alert", "from": "Monitoring", "to": "everyone",
+        "id": f"shadow-{n}-alert", "at": format_duration(at), "channel": "alert", "from": "Monitoring", "to": "everyone",
         "subject": f"FIRING: {name}", "message": f"{name} is firing for {sc.service}.",
         "synopsis": f"the monitoring notices fault {fault.id}: {summary}",
         "alert": AlertAttachment(alertname=name, labels=labels, annotations={"summary": f"{name} on {sc.service}"}),
         "expect": _steps_after(sc, "detection")})
 
 
-def _panel(sc: Scenario, fault: Fault, at: float) -> Inject:
+def _panel(sc: Scenario, fault: Fault, at: float, n: int) -> Inject:
     title = f"{sc.service}: steady state"
     return Inject.model_validate({
-        "id": f"{fault.id}-panel", "at": format_duration(at), "channel": "dashboard", "from": "Dashboards", "to": "everyone",
+        "id": f"shadow-{n}-panel", "at": format_duration(at), "channel": "dashboard", "from": "Dashboards", "to": "everyone",
         "subject": title, "message": "The service dashboard as it stands.",
         "synopsis": f"the dashboards show fault {fault.id}",
         "panel": PanelAttachment(title=title, unit="% healthy", fault=fault.id),

@@ -101,12 +101,12 @@ def test_a_live_scenario_gets_an_msel_from_its_faults_signals_and_checks() -> No
     sc = load_scenario(LIVE).scenario
     msel = derive_msel(sc)
     by_id = {i.id: i for i in msel}
-    assert list(by_id) == ["kill-primary-panel", "kill-primary-alert", "kill-primary-customers"]
-    alert = by_id["kill-primary-alert"]
+    assert list(by_id) == ["shadow-1-panel", "shadow-1-alert", "shadow-1-customers"]
+    alert = by_id["shadow-1-alert"]
     assert alert.alert is not None and alert.alert.alertname == "CheckoutErrorsHigh"
     assert alert.at == sc.faults[0].at + min(30.0, sc.detection.within / 2)
     assert {x.step for x in alert.expect} == {s.id for s in sc.response if s.after == "detection"}
-    assert by_id["kill-primary-panel"].panel is not None and by_id["kill-primary-panel"].panel.fault == "kill-primary"
+    assert by_id["shadow-1-panel"].panel is not None and by_id["shadow-1-panel"].panel.fault == "kill-primary"
     assert derive_msel(load_scenario(MSEL).scenario) == list(load_scenario(MSEL).scenario.injects)
 
 
@@ -323,3 +323,74 @@ def test_msel_references_are_checked_and_located(tmp_path: Path) -> None:
                    "injects[1].to: 'janitor' is neither", "objectives[0].steps[0]: no response step named 'ghost'",
                    "injects[2].panel.fault: no fault named 'nope'"):
         assert needle in text, text
+
+
+def test_next_lets_a_contingency_on_the_way_fire_at_its_own_time(tmp_path: Path) -> None:
+    sc = load_scenario(MSEL).scenario
+    table = Table(tmp_path, sc, pace="manual")
+    table.clock.resume()
+    for n in range(1, 5):  # i01-alert (7m), i02-dashboard (9m), i03-customers (20m), i04-vendor (35m)
+        table.at(10 * n, lambda p: p.next("fran"))
+    table.at(50, lambda _: table.conductor.end())
+    events = table.run()
+    pub = {e.data.inject: e for e in kinds(events, ev.InjectPublished)}
+    assert pub["i01b-escalation"].t == pytest.approx(7 * 60 + 600)  # i01-alert + 10m, not when the clock got to 20m
+    assert pub["i01b-escalation"].data.by == "contingency"
+    assert pub["i03b-press"].t == pytest.approx(20 * 60 + 900)
+
+
+def test_a_contingency_leaves_a_held_inject_alone(tmp_path: Path) -> None:
+    sc = load_scenario(MSEL).scenario
+    table = Table(tmp_path, sc)
+    table.at(60, lambda p: p.hold("i01b-escalation", "fran"))
+    events = table.run()
+    assert "i01b-escalation" not in {e.data.inject for e in kinds(events, ev.InjectPublished)}
+    assert "i03b-press" in {e.data.inject for e in kinds(events, ev.InjectPublished)}
+
+
+def test_a_signal_ends_a_tabletop_and_it_is_scored(tmp_path: Path) -> None:
+    sc = load_scenario(MSEL).scenario
+    table = Table(tmp_path, sc)
+    table.at(600, lambda _: table.conductor.abort("signal: SIGINT"))
+    events = table.run()
+    end = kinds(events, ev.DrillEnded)[0]
+    assert end.data.outcome == "completed" and "SIGINT" in (end.data.reason or "")
+    assert not kinds(events, ev.DrillAborted)
+
+
+def test_a_cleared_shadow_settles_its_fault_at_once(tmp_path: Path) -> None:
+    sc = load_scenario(LIVE).scenario
+    events = Table(tmp_path, sc, script=[act("bob", "runbook", "detection", 3, runbook="failover")]).run()
+    cleared = kinds(events, ev.ShadowCleared)[0]
+    rolled = kinds(events, ev.FaultRolledBack)
+    assert [(e.data.reason, e.source) for e in rolled] == [("cleared", "simulator")]
+    assert rolled[0].t == pytest.approx(cleared.t)
+
+
+def test_a_fault_with_nothing_to_undo_still_ends_its_shadow(tmp_path: Path) -> None:
+    data = yaml.safe_load(MSEL.read_text())
+    data["faults"][0]["rollback"] = {"none": "the database heals itself"}
+    data["faults"][0]["max_duration"] = "10m"
+    path = tmp_path / "heals.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    (tmp_path / "experiments").symlink_to(ROOT / "experiments")
+    sc = load_scenario(path).scenario
+    events = Table(tmp_path, sc).run()
+    not_rolled = kinds(events, ev.FaultNotRolledBack)[0]
+    assert not_rolled.source == "simulator" and not_rolled.t == pytest.approx(15 * 60)
+    assert kinds(events, ev.RecoveryObserved)[0].t == pytest.approx(15 * 60)
+    assert kinds(events, ev.SteadyStateChecked)[-1].data.ok
+
+
+def test_a_tabletop_refuses_real_webhooks() -> None:
+    from starlette.testclient import TestClient
+
+    from gameday.adapters.webhooks import DeliveryRefused, make_intake_app
+
+    def sink(*args, **kwargs):
+        raise DeliveryRefused("a tabletop takes no webhook")
+
+    with TestClient(make_intake_app(sink)) as client:
+        reply = client.post("/webhooks/alertmanager", json={"status": "firing", "alerts": [
+            {"status": "firing", "labels": {"alertname": "CheckoutErrorsHigh"}}]})
+    assert reply.status_code == 409 and "tabletop" in reply.json()["error"]
