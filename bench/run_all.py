@@ -23,6 +23,7 @@ import bench_intake
 import bench_load
 import bench_monitoring
 import bench_overhead
+import bench_tabletop
 from common import PYC_CACHE, ROOT, table, write_json
 
 BENCHES = {
@@ -34,6 +35,7 @@ BENCHES = {
     "intake": bench_intake,
     "monitoring": bench_monitoring,
     "load": bench_load,
+    "tabletop": bench_tabletop,
 }
 
 

@@ -90,8 +90,10 @@ def fault_text(f: FaultResult, simulated: bool = False) -> str:
     ``simulated`` (a tabletop): ``'simulated from +5m00s; ended'``."""
     if simulated:
         when = f" from {format_offset(f.t)}" if f.t is not None else ""
+        if f.status == "not_injected":
+            return "never began (simulated)"
         if f.status != "injected":
-            return "never began (simulated)" if f.status == "not_injected" else f"simulated: {_FAULT_STATUS[f.status].format(t='').rstrip()}"
+            return f"simulated: {_FAULT_STATUS[f.status].format(t='').rstrip()}"
         return f"simulated{when} (nothing was injected); " + ("ended" if f.rollback != "none" else "still open at the end")
     status = _FAULT_STATUS[f.status].format(t=f"at {format_offset(f.t)}" if f.t is not None else "").rstrip()
     if f.status in ("injected", "injection_failed") or f.rollback != "none":
