@@ -1,6 +1,6 @@
 """Fuzzing ``gameday act`` (and ``gameday status``): hostile arguments against a live control room on loopback.
 
-Invariants (``gameday/cli.py``: exit 0 done, 2 bad input or refused, 3 infrastructure):
+Invariants (``gameday/cli/``: exit 0 done, 2 bad input or refused, 3 infrastructure):
 
 * building the request from a command line either refuses it (``InputError``) or gives a request
   whose path is plain, quoted ASCII;

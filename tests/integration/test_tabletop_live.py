@@ -68,6 +68,11 @@ def test_the_same_scenario_live_and_as_a_tabletop_gives_comparable_scorecards(wo
     assert {s["id"]: s["verdict"] for s in tt["steps"]} == {s["id"]: s["verdict"] for s in ci["steps"]}
     assert tt["severity"]["correct"] and ci["severity"]["correct"]
     assert tt["recovery"]["verdict"] == ci["recovery"]["verdict"]
-    within = 15.0  # the scenario's detection.within: both detections inside it
-    mttd = {card["mode"]: next(m["seconds"] for m in card["times"] if m["name"] == "MTTD") for card in (ci, tt)}
-    assert all(value is not None and 0 <= value <= within for value in mttd.values()), mttd
+    measure = {card["mode"]: {m["name"]: m["seconds"] for m in card["times"]} for card in (ci, tt)}
+    # detection: both inside the scenario's 15 s deadline (the live one waits for the real alerting pipeline)
+    assert all(0 <= measure[mode]["MTTD"] <= 15.0 for mode in measure), measure
+    # acknowledgement: the same scripted delay after detection in both (a live drill's thread may lag a little)
+    assert abs(measure["ci"]["MTTA"] - measure["tabletop"]["MTTA"]) <= 2.0, measure
+    # recovery: inside the 40 s deadline in both; a tabletop's fix works at once, a live failover takes seconds
+    assert all(0 < measure[mode]["time_to_recovery"] <= 40.0 for mode in measure), measure
+    assert measure["tabletop"]["time_to_recovery"] <= measure["ci"]["time_to_recovery"] + 1.0, measure
