@@ -329,7 +329,10 @@ def _contingencies(journal: Journal, scenario: Scenario, log: list[InjectRecord]
             continue
         of = planned.get(d.contingency_of or "")
         text = f"Contingency inject {d.inject} ({one_line(d.subject, 160)}) was published at {format_offset(e.t)}"
-        if of is not None and of.contingency is not None:
+        if of is not None and of.contingency is not None and d.missing:  # journaled with it: what was not done
+            text += (f": the expected action(s) of inject {of.id} not done within {human(of.contingency.after)} of its "
+                     f"publication: {'; '.join(one_line(m, 160) for m in d.missing)}")
+        elif of is not None and of.contingency is not None:
             expected = "; ".join(expectation_text(x) for x in of.expect)
             text += (f": an expected action of inject {of.id} ({expected}) had not happened within "
                      f"{human(of.contingency.after)} of its publication")

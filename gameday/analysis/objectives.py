@@ -23,16 +23,12 @@ from collections.abc import Sequence
 
 from gameday.analysis.exercise import InjectRecord, inject_log
 from gameday.model.events import DecisionRecorded, EvaluatorNoted, Event, ObjectiveRated, Payload
+from gameday.model.exercise import RATINGS
 from gameday.model.scenario import Scenario
 from gameday.model.scorecard import ObjectiveInject, ObjectiveResult, ObjectiveStep, Rating, RatingOverride, StepResult
 
 #: The HSEEP words of each rating.
-RATING_TEXT: dict[str, str] = {
-    "P": "performed without challenges",
-    "S": "performed with some challenges",
-    "M": "performed with major challenges",
-    "U": "unable to be performed",
-}
+RATING_TEXT: dict[str, str] = RATINGS  # HSEEP's words, defined once in the model
 JUDGED = ("on_time", "late", "missed")
 
 

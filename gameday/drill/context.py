@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gameday.drill.conductor import Conductor
 from gameday.drill.targets import TargetInfo
@@ -16,7 +17,9 @@ from gameday.model.terms import Mode
 from gameday.model.textsafe import for_terminal
 from gameday.ports import IntakeServer, ProbeLoop
 from gameday.project import Project
-from gameday.sim.msel import MselPlayer
+
+if TYPE_CHECKING:
+    from gameday.sim.msel import MselPlayer
 
 Echo = Callable[[str], None]
 """Where a drill's lines go (``gameday run``'s output): one line a call."""

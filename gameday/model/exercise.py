@@ -15,9 +15,9 @@ expectations, objective, contingency and controller notes are the facilitator's 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, JsonValue, model_validator
 
 from gameday.model.duration import Duration
 from gameday.model.scenario_base import Strict
@@ -47,7 +47,7 @@ class AlertAttachment(Strict):
     """
 
     format: WebhookFormat = "alertmanager"
-    payload: dict[str, Any] | None = Field(None, description="the webhook body, as the vendor sends it")
+    payload: dict[str, JsonValue] | None = Field(None, description="the webhook body, as the vendor sends it")
     alertname: str | None = Field(None, description="short form: an Alertmanager alert with this name")
     labels: dict[str, str] = Field(default_factory=dict, description="short form: its labels")
     annotations: dict[str, str] = Field(default_factory=dict, description="short form: its annotations")
@@ -64,7 +64,7 @@ class AlertAttachment(Strict):
             raise ValueError("'alertname' must not be empty")
         return self
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> dict[str, JsonValue]:
         """The webhook body to deliver."""
         if self.payload is not None:
             return self.payload

@@ -38,6 +38,8 @@ class InjectPublished(Payload):
     scheduled_t: float | None = Field(None, description="its time on the MSEL (scenario clock), None if unscheduled")
     by: str = Field(description="'schedule', 'contingency', or the facilitator who published it")
     contingency_of: str | None = Field(None, description="the inject whose expected action did not happen in time")
+    missing: list[str] = Field(default_factory=list, description="a contingency's: the expected actions of "
+                               "'contingency_of' not done in time ('step ID', or 'ACTION [by ROLE]')")
     alert_format: str | None = Field(None, description="the webhook format of its alert attachment, delivered to the intake")
     panel: str | None = Field(None, description="the title of its dashboard panel")
 

@@ -182,7 +182,7 @@ class MselPlayer:
                 self._contingencies_done.add(pid)
                 missing = [x for x in self.by_id[pid].expect if not expectation_met(x, pt, desk.journal_events)]
                 if missing and self._state[c.publish] == "upcoming":  # held or skipped: the facilitator's word stands
-                    self._publish(self.by_id[c.publish], "contingency", contingency_of=pid)
+                    self._publish(self.by_id[c.publish], "contingency", contingency_of=pid, missing=[x.label for x in missing])
         return due
 
     def keeps_open(self) -> bool:
@@ -298,13 +298,14 @@ class MselPlayer:
         if objective is not None and objective not in {o.id for o in self.scenario.objectives}:
             raise ExerciseError(404, f"no objective named {objective!r}")
 
-    def _publish(self, entry: Inject, by: str, contingency_of: str | None = None) -> Event[InjectPublished]:
+    def _publish(self, entry: Inject, by: str, contingency_of: str | None = None,
+                 missing: list[str] | None = None) -> Event[InjectPublished]:
         """Journal the inject and deliver its alert (under the conductor's lock and ours)."""
         desk = self.desk
         source = "simulator" if by in ("schedule", "contingency") else by
         ev = desk.record(InjectPublished(
             inject=entry.id, channel=entry.channel, sender=entry.from_, to=entry.to, subject=entry.subject,
-            message=entry.message, scheduled_t=entry.at, by=by, contingency_of=contingency_of,
+            message=entry.message, scheduled_t=entry.at, by=by, contingency_of=contingency_of, missing=missing or [],
             alert_format=entry.alert.format if entry.alert else None,
             panel=entry.panel.title if entry.panel else None), source)
         self._state[entry.id] = "published"

@@ -164,6 +164,7 @@ def test_a_contingency_fires_when_the_expected_action_is_not_done(tmp_path: Path
     esc = next(e for e in fired if e.data.inject == "i01b-escalation")
     parent = next(e for e in kinds(events, ev.InjectPublished) if e.data.inject == "i01-alert")
     assert esc.t == pytest.approx(parent.t + 600)
+    assert esc.data.missing == ["step acknowledge", "step declare"]  # journaled: what was not done in time
 
 
 def test_no_contingency_when_the_players_act(tmp_path: Path) -> None:
