@@ -225,9 +225,11 @@ def me(who: Caller) -> Me:
     return Me(name=who.name, facilitator=who.facilitator)
 
 
-@router.get("/state", summary="the page state, rebuilt from the journal (filtered for responders)")
-def state(who: Caller, room: Room) -> dict[str, Any]:
-    return room.state(who)
+@router.get("/state", summary="the page state, rebuilt from the journal (filtered for responders)",
+            response_class=JSONResponse, responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}})
+def state(who: Caller, room: Room) -> JSONResponse:
+    # plain JSON data already: encoded directly (FastAPI's jsonable_encoder walk took half of a page's ~10 ms)
+    return JSONResponse(room.state(who))
 
 
 @router.get("/stream", summary="server-sent events: one 'journal' message per new event the caller may see",

@@ -49,7 +49,7 @@ def exercise_state(scenario: Scenario, events: Sequence[Event[Payload]], *, faci
     out: dict[str, Any] = {
         "pace": {"label": pace.pace, "factor": pace.factor} if pace is not None else None,
         "started_wall": started.wall if started is not None else None,
-        "injects": [_published(e, facilitator) for e in reached],
+        "injects": [published_row(e, facilitator) for e in reached],
         "decisions": [_decision(e, facilitator, ids) for e in events if isinstance(e.data, DecisionRecorded)],
         "hot_wash": [_hot_wash(e) for e in events if isinstance(e.data, HotWashNoted)],
     }
@@ -105,7 +105,8 @@ def _inject(i: Inject) -> dict[str, Any]:
     }
 
 
-def _published(e: Event[Payload], facilitator: bool) -> dict[str, Any]:
+def published_row(e: Event[Payload], facilitator: bool) -> dict[str, Any]:
+    """A published inject as a page shows it (the players' fields; the facilitator's too if ``facilitator``)."""
     d = e.data
     assert isinstance(d, InjectPublished)
     row: dict[str, Any] = {"seq": e.seq, "id": d.inject, "t": e.t, "wall": e.wall, "channel": d.channel,

@@ -15,8 +15,9 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from gameday.model.events import Event, Payload, PhaseChanged
+from gameday.model.events import Event, InjectPublished, Payload, PhaseChanged
 from gameday.web.auth import Principal
+from gameday.web.exercise_state import published_row
 from gameday.web.state import visible
 
 QUEUE_SIZE = 1000
@@ -108,7 +109,8 @@ def _message(event: str, data: dict, ident: int | None = None) -> str:
 
 async def stream(hub: LiveHub, client: Client, still_valid: Callable[[], bool]) -> AsyncIterator[str]:
     """The text/event-stream body for one page: ``hello``, then ``journal`` per event (seq and
-    kind only), ``resync`` after an overflow, ``bye`` at the end; a comment every 15 s."""
+    kind; with a published inject, what its players see of it, so a page shows it without a round
+    trip), ``resync`` after an overflow, ``bye`` at the end; a comment every 15 s."""
     try:
         yield "retry: 2000\n\n"
         yield _message("hello", {})
@@ -131,6 +133,9 @@ async def stream(hub: LiveHub, client: Client, still_valid: Callable[[], bool]) 
                 yield _message("bye", {"reason": "revoked" if not still_valid() else "closed"})
                 return
             if isinstance(item, Event):
-                yield _message("journal", {"seq": item.seq, "kind": item.kind}, item.seq)
+                data: dict[str, object] = {"seq": item.seq, "kind": item.kind}
+                if isinstance(item.data, InjectPublished):  # the page shows it at once (the state follows)
+                    data["inject"] = published_row(item, facilitator=False)
+                yield _message("journal", data, item.seq)
     finally:
         hub.unsubscribe(client)

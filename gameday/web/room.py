@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from gameday.analysis.timeline import TimelineRow, timeline_rows
 from gameday.model.events import (
     ActionDetails,
     DrillAborted,
@@ -76,6 +77,7 @@ class ControlRoom:
             self._desk = ExerciseDesk(self, exercise)
         self.draft, self.draft_options = draft, dict(draft_options or {})
         self._lock = threading.Lock()
+        self._rows_cache: tuple[int, list[TimelineRow]] | None = None  # (events, their timeline rows)
         self._staged_roles: list[tuple[str, str, str]] = []  # (person, role, by), before start
         self._staged_joins: list[tuple[str, str | None]] = []  # (person, role)
         self._flushed = False
@@ -117,13 +119,27 @@ class ControlRoom:
     def state(self, who: Principal) -> dict[str, Any]:
         with self._lock:
             staged = [(p, r) for p, r, _ in self._staged_roles] if not self._flushed else []
-        state = room_state(self.scenario, self.policy, self.events, None if self.over() else self.now_t(),
+        events = list(self.events)  # this request's snapshot: the journal grows meanwhile
+        state = room_state(self.scenario, self.policy, events, None if self.over() else self.now_t(),
                            viewer=who.name, facilitator=who.facilitator, drill_id=self.drill_id, mode=self.mode,
-                           invited=self.registry.people(), staged_roles=staged)
+                           invited=self.registry.people(), staged_roles=staged, all_rows=self._rows(events))
         ex = state.get("exercise")
         if ex is not None and ex["pace"] is None and self.exercise is not None:  # the lobby: journaled at start
             ex["pace"] = {"label": self.exercise.pace.label, "factor": self.exercise.pace.factor}
         return state
+
+    def _rows(self, events: list[Event[Payload]]) -> list[TimelineRow]:
+        """Every timeline row of the journal so far, built once per new event for all the room's viewers
+        (fifty pages refetching the state after each event would each rebuild it otherwise)."""
+        with self._lock:
+            cached = self._rows_cache
+            if cached is not None and cached[0] == len(events):
+                return cached[1]
+        rows = timeline_rows(events)
+        with self._lock:
+            if self._rows_cache is None or self._rows_cache[0] < len(events):
+                self._rows_cache = (len(events), rows)
+        return rows
 
     def _audience(self, event: Event[Payload]) -> Callable[[Principal], bool]:
         """Who hears of ``event`` on the live stream: an inject addressed to a role, only its holder now

@@ -147,11 +147,12 @@ def row_dict(row: TimelineRow, event: Event[Payload]) -> dict[str, Any]:
 
 
 def timeline(events: Sequence[Event[Payload]], facilitator: bool, limit: int = MAX_ROWS,
-             roles: Collection[str] = ()) -> list[dict[str, Any]]:
-    """The rows the viewer (holding ``roles`` now) may see, newest last (at most ``limit``)."""
+             roles: Collection[str] = (), all_rows: Sequence[TimelineRow] | None = None) -> list[dict[str, Any]]:
+    """The rows the viewer (holding ``roles`` now) may see, newest last (at most ``limit``). ``all_rows``:
+    ``timeline_rows(events)`` if the caller has it already (the room keeps it for every viewer)."""
     by_seq = {e.seq: e for e in events}
     rows = []
-    for r in timeline_rows(events):
+    for r in (timeline_rows(events) if all_rows is None else all_rows):
         event = by_seq[r.seq]
         if not visible(event, facilitator, roles):
             continue
@@ -178,9 +179,11 @@ def room_state(
     mode: str = "gameday",
     invited: Sequence[str] = (),
     staged_roles: Sequence[tuple[str, str]] = (),
+    all_rows: Sequence[TimelineRow] | None = None,
 ) -> dict[str, Any]:
     """Everything a page shows, for ``viewer``. ``events`` may be empty (the drill has not started:
-    the lobby); ``staged_roles`` are role assignments made in the lobby, journaled at start."""
+    the lobby); ``staged_roles`` are role assignments made in the lobby, journaled at start;
+    ``all_rows`` is ``timeline_rows(events)`` when the caller keeps it (the same for every viewer)."""
     started = bool(events) and isinstance(events[0].data, DrillStarted)
     ended = next(iter(events_of(events, DrillEnded)), None)
     status = "lobby" if not started else "ended" if ended else "paused" if _paused(events) else "running"
@@ -210,7 +213,7 @@ def room_state(
         "runbooks": _runbooks(scenario, events),
         "incident": dict.fromkeys(INCIDENT_KEYS, None) | {"updates": 0},
         "countdowns": [],
-        "timeline": timeline(events, facilitator, roles=mine) if started else [],
+        "timeline": timeline(events, facilitator, roles=mine, all_rows=all_rows) if started else [],
     }
     statuses: list[StepStatus] = []
     if started:

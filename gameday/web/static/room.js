@@ -288,8 +288,12 @@
     source = new EventSource("/api/stream");
     source.addEventListener("hello", scheduleRefresh);
     source.addEventListener("journal", (ev) => {
-      let kind = "";
-      try { kind = JSON.parse(ev.data).kind || ""; } catch (e) { /* keep */ }
+      let kind = "", msg = {};
+      try { msg = JSON.parse(ev.data); kind = msg.kind || ""; } catch (e) { /* keep */ }
+      if (msg.inject && state && state.exercise && !state.exercise.injects.some((i) => i.seq === msg.inject.seq)) {
+        state.exercise.injects.push(msg.inject);  // shown at once; the state refresh below fills in the rest
+        renderExercise();
+      }
       if (kind === "DrillEnded" || kind === "DrillAborted") refresh();  // at once: the server stops soon after
       else scheduleRefresh();
     });
