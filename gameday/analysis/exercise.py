@@ -365,7 +365,8 @@ def pace_text(p: PaceRecord) -> str:
     """``'4h:45m (5.33 scenario seconds per wall second), set at +0.0s by conductor'``."""
     still = {"manual": " (the scenario clock moves on the facilitator's word)",
              "instant": " (the scenario clock jumps to each next deadline: scripted participants)"}
-    rate = f" ({p.factor:.3g} scenario seconds per wall second)" if p.factor is not None else still.get(p.pace, "")
+    rate = (" (the scenario clock runs with the wall clock)" if p.factor == 1 else
+            f" ({p.factor:.3g} scenario seconds per wall second)" if p.factor is not None else still.get(p.pace, ""))
     return f"{p.pace}{rate}, set at {format_offset(p.t)} by {p.by}"
 
 

@@ -73,6 +73,8 @@ def test_the_same_scenario_live_and_as_a_tabletop_gives_comparable_scorecards(wo
     assert all(0 <= measure[mode]["MTTD"] <= 15.0 for mode in measure), measure
     # acknowledgement: the same scripted delay after detection in both (a live drill's thread may lag a little)
     assert abs(measure["ci"]["MTTA"] - measure["tabletop"]["MTTA"]) <= 2.0, measure
-    # recovery: inside the 40 s deadline in both; a tabletop's fix works at once, a live failover takes seconds
+    # recovery: inside the 40 s deadline in both; counted from detection (where the failover starts in both),
+    # a tabletop's fix works at once and a live failover takes what it takes
     assert all(0 < measure[mode]["time_to_recovery"] <= 40.0 for mode in measure), measure
-    assert measure["tabletop"]["time_to_recovery"] <= measure["ci"]["time_to_recovery"] + 1.0, measure
+    after = {mode: measure[mode]["time_to_recovery"] - measure[mode]["MTTD"] for mode in measure}
+    assert 0 <= after["tabletop"] <= after["ci"] + 1.0, measure
