@@ -111,3 +111,31 @@ class FakeLedger:
     def clear(self, drill_id: str, fault_id: str) -> None:
         self.open.pop((drill_id, fault_id), None)
         self.history.append(("clear", fault_id))
+
+
+@dataclass
+class FakeFeed:
+    """A timed input for the conductor (the :class:`~gameday.ports.Feed` a tabletop's MSEL player is):
+    calls ``on_due(t)`` once at each of ``times`` (drill offsets), records every ``play``; ``hold_open``
+    keeps the drill from ending by itself."""
+
+    times: list[float] = field(default_factory=list)
+    on_due: Callable[[float], None] | None = None
+    hold_open: bool = False
+    started: bool = False
+    played: list[float] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.started = True
+
+    def play(self, t: float) -> list[float]:
+        self.played.append(t)
+        due = [x for x in self.times if x <= t + 1e-9]
+        self.times = [x for x in self.times if x > t + 1e-9]
+        for x in due:
+            if self.on_due is not None:
+                self.on_due(x)
+        return list(self.times)
+
+    def keeps_open(self) -> bool:
+        return self.hold_open or bool(self.times)

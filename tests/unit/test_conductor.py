@@ -316,3 +316,23 @@ def test_no_pause_while_a_live_fault_is_in(tmp_path):
     w.clock.schedule(w.journal.t0 + 8.0, lambda c: c.end())
     w.run()
     assert results == [False]
+
+
+def test_a_feed_is_played_at_its_times_and_holds_the_drill_open(tmp_path: Path) -> None:
+    from gameday.fakes import FakeFeed
+    from gameday.model.events import DrillEnded, NoteAdded
+
+    clock = FakeClock()
+    journal = JournalWriter(tmp_path / "journal.jsonl", clock, fsync=False)
+    holder: list[Conductor] = []
+    feed = FakeFeed(times=[5.0, 40.0], on_due=lambda t: holder[0].record(NoteAdded(text=f"due {t:g}"), "feed"))
+    conductor = Conductor(scenario(), journal, clock, mode="tabletop", drill_id="d1", injectors={"kill-db": FakeInjector()},
+                          runbooks={"failover": FakeRunbook()}, probe=FakeProbe(clock), feed=feed, simulated=True,
+                          spawn=lambda fn: fn())
+    holder.append(conductor)
+    conductor.run()
+    events = read_journal(tmp_path / "journal.jsonl").events
+    notes = [(e.t, e.data.text) for e in events if isinstance(e.data, NoteAdded)]
+    assert feed.started and notes == [(pytest.approx(5.0), "due 5"), (pytest.approx(40.0), "due 40")]
+    ended = [e for e in events if isinstance(e.data, DrillEnded)][0]
+    assert ended.t >= 40.0  # held open until the feed had nothing left
