@@ -215,8 +215,12 @@ class Draft(BaseModel):
     note: str | None = None
 
 
-def _recorded(ev: Event[Payload] | None) -> Recorded:
-    return Recorded(seq=ev.seq, kind=ev.kind, t=ev.t) if ev is not None else Recorded(seq=None, kind=None, t=None)
+def _recorded(ev: Event[Payload] | None, who: Principal | None = None, room: ControlRoom | None = None) -> Recorded:
+    """The answer to a change: the event journaled (for a player, numbered as players number events)."""
+    if ev is None:
+        return Recorded(seq=None, kind=None, t=None)
+    seq = room.player_seq(ev.seq) if who is not None and room is not None and not who.facilitator else ev.seq
+    return Recorded(seq=seq, kind=ev.kind, t=ev.t)
 
 
 # ------------------------------------------------------------------ reading
@@ -277,7 +281,7 @@ def set_session_cookie(response: Response, token: str, request: Request) -> None
 
 # ------------------------------------------------------------------ responder actions
 def _act(room: ControlRoom, who: Principal, action: str, body: ActAs, details: ActionDetails | None = None) -> Recorded:
-    return _recorded(room.act(who, action, details or ActionDetails(), body.as_, body.role))
+    return _recorded(room.act(who, action, details or ActionDetails(), body.as_, body.role), who, room)
 
 
 @_change("/actions/acknowledge", response_model=Recorded, summary="acknowledge the page")
@@ -324,12 +328,12 @@ def resolved(body: ActAs, who: Caller, room: Room) -> Recorded:
 @_change("/actions/runbook", response_model=Recorded, status_code=202,
          summary="run one of the scenario's runbooks (its result follows in the timeline)")
 def runbook(body: RunRunbook, who: Caller, room: Room) -> Recorded:
-    return _recorded(room.run_runbook(who, body.runbook, body.as_, body.role))
+    return _recorded(room.run_runbook(who, body.runbook, body.as_, body.role), who, room)
 
 
 @_change("/actions/assign_role", response_model=Recorded, summary="assign or hand over a role")
 def assign_role(body: AssignRole, who: Caller, room: Room) -> Recorded:
-    return _recorded(room.assign_role(who, body.person, body.role, body.as_))
+    return _recorded(room.assign_role(who, body.person, body.role, body.as_), who, room)
 
 
 # ------------------------------------------------------------------ facilitator

@@ -143,10 +143,11 @@ def rate(objective: ObjectiveId, body: RatingBody, who: Facilitator, room: Room)
 # ------------------------------------------------------------------ anyone
 @_change("/decisions", response_model=Recorded, status_code=201, summary="an entry of the decision log")
 def decide(body: DecisionBody, who: Caller, room: Room) -> Recorded:
-    return _recorded(room.desk.decide(who, body.decision, body.options, body.decided_by, body.rationale, body.inject))
+    return _recorded(room.desk.decide(who, body.decision, body.options, body.decided_by, body.rationale, body.inject), who,
+                     room)
 
 
 @_change("/hotwash", response_model=Recorded, status_code=201, summary="a hot wash entry (what went well, what to improve)")
 def hot_wash(body: HotWashBody, who: Caller, room: Room) -> Recorded:
-    return _recorded(room.desk.hot_wash(who, body.person, body.went_well, body.to_improve))
+    return _recorded(room.desk.hot_wash(who, body.person, body.went_well, body.to_improve), who, room)
 

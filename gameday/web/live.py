@@ -57,6 +57,8 @@ class LiveHub:
         self._clients: set[Client] = set()
         self.closed = False
         self.audience = audience
+        #: a player's number for an event (the facilitator's is its seq); None: every page gets seqs
+        self.number: Callable[[int], int | None] | None = None
 
     def on_event(self, event: Event[Payload]) -> None:
         with self._lock:
@@ -133,9 +135,10 @@ async def stream(hub: LiveHub, client: Client, still_valid: Callable[[], bool]) 
                 yield _message("bye", {"reason": "revoked" if not still_valid() else "closed"})
                 return
             if isinstance(item, Event):
-                data: dict[str, object] = {"seq": item.seq, "kind": item.kind}
+                number = item.seq if client.principal.facilitator or hub.number is None else hub.number(item.seq)
+                data: dict[str, object] = {"seq": number, "kind": item.kind}
                 if isinstance(item.data, InjectPublished):  # the page shows it at once (the state follows)
-                    data["inject"] = published_row(item, facilitator=False)
-                yield _message("journal", data, item.seq)
+                    data["inject"] = {**published_row(item, facilitator=False), "seq": number}
+                yield _message("journal", data, number)
     finally:
         hub.unsubscribe(client)

@@ -39,7 +39,7 @@ from gameday.model.terms import IC
 from gameday.model.terms import ROLE_PATTERN as MODEL_ROLE_PATTERN
 from gameday.web.auth import FACILITATOR, Principal, TokenRegistry
 from gameday.web.live import LiveHub, default_audience
-from gameday.web.state import fault_status, room_state, visible
+from gameday.web.state import fault_status, player_numbers, renumber_for_player, room_state, visible
 
 if TYPE_CHECKING:  # a tabletop's: the desk is built only when there is an exercise
     from gameday.sim.msel import MselPlayer
@@ -78,9 +78,11 @@ class ControlRoom:
         self.draft, self.draft_options = draft, dict(draft_options or {})
         self._lock = threading.Lock()
         self._rows_cache: tuple[int, list[TimelineRow]] | None = None  # (events, their timeline rows)
+        self._numbers_cache: tuple[int, dict[int, int]] | None = None  # (events, a player's numbers of them)
         self._staged_roles: list[tuple[str, str, str]] = []  # (person, role, by), before start
         self._staged_joins: list[tuple[str, str | None]] = []  # (person, role)
         self._flushed = False
+        self.hub.number = self.player_seq  # a player's stream carries their numbers, not the journal's
         journal.listeners.append(self.hub.on_event)
         conductor.phase_listeners.append(self._on_phase)
 
@@ -123,10 +125,27 @@ class ControlRoom:
         state = room_state(self.scenario, self.policy, events, None if self.over() else self.now_t(),
                            viewer=who.name, facilitator=who.facilitator, drill_id=self.drill_id, mode=self.mode,
                            invited=self.registry.people(), staged_roles=staged, all_rows=self._rows(events))
+        if not who.facilitator:  # a player's numbers have no gaps where hidden events were journaled
+            renumber_for_player(state, self._numbers(events))
         ex = state.get("exercise")
         if ex is not None and ex["pace"] is None and self.exercise is not None:  # the lobby: journaled at start
             ex["pace"] = {"label": self.exercise.pace.label, "factor": self.exercise.pace.factor}
         return state
+
+    def player_seq(self, seq: int) -> int | None:
+        """The number a player knows the event ``seq`` by (see :func:`gameday.web.state.player_numbers`)."""
+        return self._numbers(list(self.events)).get(seq)
+
+    def _numbers(self, events: list[Event[Payload]]) -> dict[int, int]:
+        with self._lock:
+            cached = self._numbers_cache
+            if cached is not None and cached[0] == len(events):
+                return cached[1]
+        numbers = player_numbers(events)
+        with self._lock:
+            if self._numbers_cache is None or self._numbers_cache[0] < len(events):
+                self._numbers_cache = (len(events), numbers)
+        return numbers
 
     def _rows(self, events: list[Event[Payload]]) -> list[TimelineRow]:
         """Every timeline row of the journal so far, built once per new event for all the room's viewers

@@ -110,6 +110,37 @@ def visible(event: Event[Payload], facilitator: bool, roles: Collection[str] = (
     return True
 
 
+def seen_by_players(event: Event[Payload]) -> bool:
+    """Whether some player may see ``event``, whatever roles they hold: the events a player's numbers count."""
+    return isinstance(event.data, InjectPublished) or visible(event, False)
+
+
+def player_numbers(events: Sequence[Event[Payload]]) -> dict[int, int]:
+    """A player's numbering of the journal (``seq`` → number): each event players may see, counted in order,
+    so the numbers a player is given (rows, the live stream's ids, answers) have no gap where a hidden event
+    was journaled (a gap right after their own action would say that a step matched)."""
+    out: dict[int, int] = {}
+    for e in events:
+        if seen_by_players(e):
+            out[e.seq] = len(out) + 1
+    return out
+
+
+def renumber_for_player(state: dict[str, Any], numbers: dict[int, int]) -> dict[str, Any]:
+    """``state`` (a player's) with every journal ``seq`` replaced by the player's number (see :func:`player_numbers`)."""
+    def fix(rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            if "seq" in row:
+                row["seq"] = numbers.get(row["seq"])
+
+    fix(state.get("timeline", []))
+    ex = state.get("exercise")
+    if ex:
+        for key in ("injects", "decisions", "hot_wash", "notes"):
+            fix(ex.get(key, []))
+    return state
+
+
 def player_text(event: Event[Payload]) -> str | None:
     """A player's wording of a row whose usual text says more than players may know (None: the usual):
     an inject shows what it says, not its MSEL id or why it went out; a detection by a simulated alert

@@ -319,6 +319,13 @@ def test_ending_in_the_lobby_aborts_with_nothing_injected(drill):
 # ---------------------------------------------------------------------------------- actions
 
 
+def by_number(live) -> dict[int, int]:
+    """A player's numbers of the journal's events → their seqs (see gameday.web.state.player_numbers)."""
+    from gameday.web.state import player_numbers
+
+    return {n: seq for seq, n in player_numbers(live.journal.events).items()}
+
+
 def test_every_responder_action_is_journaled_with_author_role_and_data(live):
     a, b, c_ = (live.client(live.tokens[p]) for p in ("alice", "bob", "carol"))
     with a, b, c_:
@@ -336,13 +343,13 @@ def test_every_responder_action_is_journaled_with_author_role_and_data(live):
         for client, action, body, expected in calls:
             r = client.post(f"/api/actions/{action}", json=body)
             assert r.status_code == 200, (action, r.text)
-            seq = r.json()["seq"]
+            seq = by_number(live)[r.json()["seq"]]  # a player is answered with their number of the event
             ev = live.journal.events[seq]
             assert isinstance(ev.data, ActionRecorded) and ev.source == expected.get("author", ev.source)
             assert {k: getattr(ev.data, k) for k in expected} == expected, (action, ev.data)
         r = b.post("/api/actions/runbook", json={"runbook": "failover"})
         assert r.status_code == 202
-        started = live.journal.events[r.json()["seq"]]
+        started = live.journal.events[by_number(live)[r.json()["seq"]]]
         assert started.data == ActionRecorded(action="runbook_started", runbook="failover", author="bob", role="tech-lead")
         finished = live.wait_for(ActionRecorded, action="runbook_finished")
         assert finished.data.ok is True and finished.data.author == "bob"
@@ -353,10 +360,10 @@ def test_every_responder_action_is_journaled_with_author_role_and_data(live):
         assert rb["runs"][0]["ok"] is True and rb["runs"][0]["by"] == "bob"
         r = a.post("/api/actions/assign_role", json={"person": "dana", "role": "comms-lead"})  # the IC assigns
         assert r.status_code == 200
-        ev = live.journal.events[r.json()["seq"]]
+        ev = live.journal.events[by_number(live)[r.json()["seq"]]]
         assert ev.data == RoleAssigned(person="dana", role="comms-lead", by="alice")
         r = a.post("/api/actions/resolved", json={})
-        resolved = live.journal.events[r.json()["seq"]].data
+        resolved = live.journal.events[by_number(live)[r.json()["seq"]]].data
         assert r.status_code == 200 and isinstance(resolved, ActionRecorded) and resolved.action == "resolved"
     with live.fac() as f:  # the facilitator acts for someone without a browser
         r = f.post("/api/actions/note", json={"as": "erin", "text": "called in by phone"})

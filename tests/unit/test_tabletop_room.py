@@ -196,3 +196,23 @@ def test_a_fault_panel_draws_its_shadow_from_the_journal(scenario, events):
     points = panel_series(scenario, inject, events, until=9.0)[0].points
     assert points[0] == (0.0, 100.0) and (2.0, 0.0) in points and points[-1] == (9.0, 100.0)  # cleared at 8s
     assert render_panel(scenario, inject, events, 9.0) == render_panel(scenario, inject, events, 9.0)
+
+
+def test_a_players_numbers_have_no_gap_where_a_hidden_event_was_journaled() -> None:
+    from gameday.web.state import player_numbers, renumber_for_player
+
+    from gameday.clock import FakeClock
+    from gameday.journal import JournalWriter
+    from gameday.model.events import ActionRecorded, StepMatched
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp())
+    j = JournalWriter(folder / "j.jsonl", FakeClock(), fsync=False)
+    mine = j.append(ActionRecorded(action="acknowledge", author="alice"), "alice")
+    j.append(StepMatched(step="ack", action_seq=mine.seq, verdict="on_time"), "conductor")  # hidden from players
+    nxt = j.append(ActionRecorded(action="note", author="bob", text="hi"), "bob")
+    numbers = player_numbers(j.events)
+    assert numbers == {mine.seq: 1, nxt.seq: 2}  # consecutive: nothing says a step matched in between
+    state = renumber_for_player({"timeline": [{"seq": mine.seq}, {"seq": nxt.seq}]}, numbers)
+    assert [r["seq"] for r in state["timeline"]] == [1, 2]
