@@ -427,6 +427,12 @@ def _fanout_drill(stream_injects: int, page_injects: int) -> tuple[dict[str, lis
             path = table.journal_path
         journal = read_journal(path)
     wall = {e.seq: iso_to_epoch(e.wall) for e in journal.events}
+    from gameday.web.state import player_numbers
+
+    # a player's stream numbers the events players may see (no gaps where hidden ones were): back to seqs
+    seq_of = {n: seq for seq, n in player_numbers(journal.events).items()}
+    got["messages"] = [(c, seq_of.get(n, -1), kind, at) for c, n, kind, at in got["messages"]]
+    got["pages"] = [(c, seq_of.get(n, -1), kind, at) for c, n, kind, at in got["pages"]]
     pubs = [e.seq for e in journal.of(InjectPublished)]
     phase_a = set(pubs[:stream_injects]) | set(notes[:stream_injects])
     phase_b = set(pubs[stream_injects:]) | set(notes[stream_injects:])
