@@ -129,11 +129,15 @@ class PausableClock:
     def wall(self) -> datetime:
         return self.inner.wall()
 
+    def _base(self) -> float:
+        """The time a pause is measured on (the wrapped clock's)."""
+        return self.inner.now()
+
     def pause(self) -> bool:
         with self._lock:
             if self._paused_at is not None:
                 return False
-            self._paused_at = self.inner.now()
+            self._paused_at = self._base()
             self._resumed.clear()
             return True
 
@@ -141,7 +145,7 @@ class PausableClock:
         with self._lock:
             if self._paused_at is None:
                 return False
-            self._paused_total += self.inner.now() - self._paused_at
+            self._paused_total += self._base() - self._paused_at
             self._paused_at = None
             self._resumed.set()
             return True
@@ -242,21 +246,8 @@ class InstantClock(PausableClock):
         with self._lock:
             return self._t
 
-    def pause(self) -> bool:
-        with self._lock:
-            if self._paused_at is not None:
-                return False
-            self._paused_at = self._t
-            self._resumed.clear()
-            return True
-
-    def resume(self) -> bool:
-        with self._lock:
-            if self._paused_at is None:
-                return False
-            self._paused_at = None
-            self._resumed.set()
-            return True
+    def _base(self) -> float:  # under the lock: a pause stops nothing that runs by itself
+        return self._t
 
     def next_input(self, inbox: queue.Queue, deadline: float | None) -> Any | None:
         try:

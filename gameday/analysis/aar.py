@@ -36,10 +36,10 @@ from gameday.analysis.exercise import (
     participants,
     pause_text,
     pauses,
-    simulated_faults,
     wall_clock,
 )
 from gameday.analysis.findings import ACTION_TEXT, late_by, via_text
+from gameday.analysis.matching import simulated_faults
 from gameday.analysis.objectives import RATING_TEXT
 from gameday.analysis.timeline import one_line
 from gameday.errors import ConfigError, JournalError

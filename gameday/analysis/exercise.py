@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from gameday.analysis.matching import simulated_faults
 from gameday.analysis.timeline import one_line
 from gameday.model.duration import human
 from gameday.model.events import (
@@ -28,7 +29,6 @@ from gameday.model.events import (
     DrillStarted,
     EvaluatorNoted,
     Event,
-    FaultInjected,
     HotWashNoted,
     InjectHeld,
     InjectPublished,
@@ -315,12 +315,6 @@ def controllers(events: Sequence[Event[Payload]]) -> list[str]:
         if by and by not in ("schedule", "contingency", "conductor") and by not in names:
             names.append(by)
     return names
-
-
-def simulated_faults(events: Sequence[Event[Payload]]) -> bool:
-    """Every ``FaultInjected`` (at least one) came from the simulator: the faults were simulated shadows."""
-    injected = [e for e in events if isinstance(e.data, FaultInjected)]
-    return bool(injected) and all(e.source == "simulator" for e in injected)
 
 
 # ---------------------------------------------------------------- the scorecard's summary

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from gameday.analysis.matching import EPS, Facts, StepStatus, describe, impact_start
+from gameday.analysis.matching import EPS, Facts, StepStatus, describe, impact_start, simulated_faults
 from gameday.model import events
 from gameday.model.duration import human
 from gameday.model.scenario import Scenario
@@ -154,9 +154,7 @@ def faults_text(fates: Sequence[FaultFate], *, simulated: bool = False) -> str:
 
 def _outcome_failures(scenario: Scenario, facts: Facts, outcome: str, reason: str | None) -> list[str]:
     fates = fault_fates(facts.events, [f.id for f in scenario.faults])
-    simulated = any(isinstance(e.data, events.FaultInjected) for e in facts.events) and all(
-        e.source == "simulator" for e in facts.events if isinstance(e.data, events.FaultInjected))
-    faults = faults_text(fates, simulated=simulated)
+    faults = faults_text(fates, simulated=simulated_faults(facts.events))
     if outcome == "aborted":
         when = format_offset((facts.aborted or facts.ended or facts.events[-1]).t)
         return [f"The drill was aborted ({reason or 'no reason recorded'}) at {when}; {faults}"]

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from gameday.analysis.failures import FaultFate, fault_fates
+from gameday.analysis.matching import simulated_faults
 from gameday.analysis.timeline import alert_entries, one_line
 from gameday.journal import Journal
 from gameday.model.duration import human
@@ -22,7 +23,6 @@ from gameday.model.events import (
     ActivityRan,
     AlertReceived,
     DrillStarted,
-    FaultInjected,
     FaultInjectionFailed,
     FaultRollbackFailed,
     ImpactStarted,
@@ -446,8 +446,7 @@ def went_well(card: Scorecard, journal: Journal) -> list[str]:
     if not good:
         good.append(SURFACED)
     if touched and all(f.status == "injected" and f.rollback == "rolled_back" for f in touched):
-        simulated = all(e.source == "simulator" for e in journal.events if isinstance(e.data, FaultInjected))
-        good.append("Every simulated fault ended; nothing was injected on a real system." if simulated
+        good.append("Every simulated fault ended; nothing was injected on a real system." if simulated_faults(journal.events)
                     else "Every fault was rolled back cleanly.")
     return good
 

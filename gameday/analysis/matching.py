@@ -71,6 +71,13 @@ EPS = 1e-6
 #: Author or source name of actions taken by automated runbooks and scripted responders.
 AUTOMATION = "automation"
 
+def simulated_faults(events: Sequence[Event[Payload]]) -> bool:
+    """Every ``FaultInjected`` (at least one) came from the simulator: the faults were a tabletop's
+    simulated shadows, and reports say they began and ended, never that they were injected or rolled back."""
+    injected = [e for e in events if isinstance(e.data, FaultInjected)]
+    return bool(injected) and all(e.source == "simulator" for e in injected)
+
+
 def r3(x: float | None) -> float | None:
     """Round to 3 decimals (milliseconds), the precision of every time in a scorecard."""
     return None if x is None else round(x, 3) + 0.0

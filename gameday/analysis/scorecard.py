@@ -160,7 +160,8 @@ def score_journal(journal: Journal) -> Scorecard:
 def _tabletop(scenario: Scenario, journal: Journal, facts: Facts, times: list[Measure],
               steps: list[StepResult]) -> tuple[list[Measure], dict[str, Any]]:
     """A tabletop's measures on both clocks, its objectives rated and the exercise in figures."""
-    from gameday.analysis.exercise import CLOCKS_NOTE, exercise_summary, parse_wall, simulated_faults, wall_between
+    from gameday.analysis.exercise import CLOCKS_NOTE, exercise_summary, parse_wall, wall_between
+    from gameday.analysis.matching import simulated_faults
     from gameday.analysis.objectives import rate_objectives
 
     by_seq = {e.seq: e for e in journal.events}

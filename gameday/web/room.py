@@ -77,8 +77,7 @@ class ControlRoom:
             self._desk = ExerciseDesk(self, exercise)
         self.draft, self.draft_options = draft, dict(draft_options or {})
         self._lock = threading.Lock()
-        self._rows_cache: tuple[int, list[TimelineRow]] | None = None  # (events, their timeline rows)
-        self._numbers_cache: tuple[int, dict[int, int]] | None = None  # (events, a player's numbers of them)
+        self._cache: dict[str, tuple[int, Any]] = {}  # per journal length: timeline rows, a player's numbers
         self._staged_roles: list[tuple[str, str, str]] = []  # (person, role, by), before start
         self._staged_joins: list[tuple[str, str | None]] = []  # (person, role)
         self._flushed = False
@@ -134,31 +133,27 @@ class ControlRoom:
 
     def player_seq(self, seq: int) -> int | None:
         """The number a player knows the event ``seq`` by (see :func:`gameday.web.state.player_numbers`)."""
-        return self._numbers(list(self.events)).get(seq)
+        return self._numbers(self.events).get(seq)
 
     def _numbers(self, events: list[Event[Payload]]) -> dict[int, int]:
-        with self._lock:
-            cached = self._numbers_cache
-            if cached is not None and cached[0] == len(events):
-                return cached[1]
-        numbers = player_numbers(events)
-        with self._lock:
-            if self._numbers_cache is None or self._numbers_cache[0] < len(events):
-                self._numbers_cache = (len(events), numbers)
-        return numbers
+        return self._per_journal("numbers", player_numbers, events)
 
     def _rows(self, events: list[Event[Payload]]) -> list[TimelineRow]:
-        """Every timeline row of the journal so far, built once per new event for all the room's viewers
-        (fifty pages refetching the state after each event would each rebuild it otherwise)."""
+        return self._per_journal("rows", timeline_rows, events)
+
+    def _per_journal[T](self, key: str, build: Callable[[list[Event[Payload]]], T], events: list[Event[Payload]]) -> T:
+        """``build(events)``, built once per new event for every viewer of the room (fifty pages refetching
+        their state after each event would each rebuild the timeline rows and a player's numbers otherwise);
+        the journal only grows, so its length says which events a value was built from."""
         with self._lock:
-            cached = self._rows_cache
+            cached = self._cache.get(key)
             if cached is not None and cached[0] == len(events):
                 return cached[1]
-        rows = timeline_rows(events)
+        value = build(events)
         with self._lock:
-            if self._rows_cache is None or self._rows_cache[0] < len(events):
-                self._rows_cache = (len(events), rows)
-        return rows
+            if key not in self._cache or self._cache[key][0] < len(events):
+                self._cache[key] = (len(events), value)
+        return value
 
     def _audience(self, event: Event[Payload]) -> Callable[[Principal], bool]:
         """Who hears of ``event`` on the live stream: an inject addressed to a role, only its holder now
