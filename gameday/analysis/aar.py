@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from gameday.analysis.clocks import both_clocks, wall_clock
 from gameday.analysis.exercise import (
     Decision,
     InjectRecord,
-    both_clocks,
     controllers,
     decisions,
     evaluator_notes,
@@ -36,7 +36,6 @@ from gameday.analysis.exercise import (
     participants,
     pause_text,
     pauses,
-    wall_clock,
 )
 from gameday.analysis.findings import ACTION_TEXT, late_by, via_text
 from gameday.analysis.matching import simulated_faults

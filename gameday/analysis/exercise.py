@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from gameday.analysis.clocks import both_clocks, wall_between, wall_clock
 from gameday.analysis.matching import simulated_faults
 from gameday.analysis.timeline import one_line
 from gameday.model.duration import human
@@ -49,44 +49,8 @@ if TYPE_CHECKING:
     from gameday.model.scorecard import Scorecard
 
 TABLETOP = "tabletop"
-#: Where the scorecard says which clock its times are on (tabletop only).
-CLOCKS_NOTE = ("seconds and every t on this scorecard are on the scenario clock (the journal's t: the exercise's "
-               "own time, at its pace, standing still while paused); wall_seconds is the same measure on the wall "
-               "clock (the two events' wall times, real UTC)")
 _STATUS_TEXT = {"published": "published", "held": "held, never published", "skipped": "skipped",
                 "unpublished": "not published"}
-
-
-# ---------------------------------------------------------------- the two clocks
-
-
-def parse_wall(iso: str) -> datetime | None:
-    """An event's ``wall`` (``2026-01-01T09:00:04.000000Z``) as a datetime; None if it is not one."""
-    try:
-        return datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def wall_between(start: str, end: str) -> float | None:
-    """Seconds of wall clock from one event's ``wall`` to another's (never negative); None if unreadable."""
-    a, b = parse_wall(start), parse_wall(end)
-    if a is None or b is None:
-        return None
-    return round(max(0.0, (b - a).total_seconds()), 3)
-
-
-def wall_clock(iso: str) -> str:
-    """``'09:14:12 UTC'``: the time of day of an event's ``wall`` (the ISO text itself if unreadable)."""
-    dt = parse_wall(iso)
-    return dt.strftime("%H:%M:%S UTC") if dt is not None else iso
-
-
-def both_clocks(t: float, wall: str, start_wall: str) -> str:
-    """``'+1h05m (wall 09:14:12 UTC, +12m10s)'``: one moment on the scenario clock and the wall clock."""
-    elapsed = wall_between(start_wall, wall)
-    since = f", {format_offset(elapsed)}" if elapsed is not None else ""
-    return f"{format_offset(t)} (wall {wall_clock(wall)}{since})"
 
 
 # ---------------------------------------------------------------- the MSEL, inject by inject

@@ -160,28 +160,11 @@ def score_journal(journal: Journal) -> Scorecard:
 def _tabletop(scenario: Scenario, journal: Journal, facts: Facts, times: list[Measure],
               steps: list[StepResult]) -> tuple[list[Measure], dict[str, Any]]:
     """A tabletop's measures on both clocks, its objectives rated and the exercise in figures."""
-    from gameday.analysis.exercise import CLOCKS_NOTE, exercise_summary, parse_wall, wall_between
-    from gameday.analysis.matching import simulated_faults
+    from gameday.analysis.clocks import CLOCKS_NOTE, on_both_clocks
+    from gameday.analysis.exercise import exercise_summary
     from gameday.analysis.objectives import rate_objectives
 
-    by_seq = {e.seq: e for e in journal.events}
-    start = parse_wall(journal.events[0].wall)
-
-    def wall_t(e: Event[Payload]) -> float:
-        at = parse_wall(e.wall)
-        return (at - start).total_seconds() if at is not None and start is not None else e.t
-
-    walled = []
-    for m in times:
-        if m.name == "impact_duration":  # a union of spans: the same union, on the wall clock
-            wall: float | None = r3(_impact(facts, wall_t)[0])
-        elif m.from_seq in by_seq and m.to_seq in by_seq:
-            wall = wall_between(by_seq[m.from_seq].wall, by_seq[m.to_seq].wall)
-        else:
-            wall = None
-        definition = m.definition.replace("first fault injected", "first (simulated) fault began") \
-            if simulated_faults(journal.events) else m.definition
-        walled.append(m.model_copy(update={"wall_seconds": wall, "definition": definition}))
+    walled = on_both_clocks(times, journal.events, lambda at: r3(_impact(facts, at)[0]))
     extra = {"clocks": CLOCKS_NOTE, "objectives": rate_objectives(scenario, steps, journal.events),
              "exercise": exercise_summary(scenario, journal.events, r3(facts.end_t))}
     return walled, extra
