@@ -334,9 +334,11 @@ def _describe_exercise(d: events.Payload) -> str:
         case events.HotWashNoted():
             return f"Hot wash from {d.person}: went well: {d.went_well or '—'}; to improve: {d.to_improve or '—'}"
         case events.ShadowCleared():
-            how = "a runbook" if d.reason == "runbook" else d.by
+            how = {"runbook": "a runbook", "simulation": "the simulation reaching a recovered state"}.get(d.reason, d.by)
             return f"Simulated fault(s) {', '.join(d.faults)} cleared by {how}"
-    return d.KIND
+    from gameday.analysis.training_timeline import describe_training
+
+    return describe_training(d) or d.KIND
 
 
 def _activity(d: events.ActivityRan) -> str:

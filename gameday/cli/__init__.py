@@ -117,27 +117,35 @@ def aar(journal: Path, fmt: Literal["md", "html"], output: Path | None, template
 
 @main.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
-@click.option("--mode", type=click.Choice(["gameday", "ci", "tabletop"]), default="gameday", show_default=True,
-              help="tabletop: no live faults; the simulator plays the MSEL, a facilitator paces it")
+@click.option("--mode", type=click.Choice(["gameday", "ci", "tabletop", "training"]), default="gameday",
+              show_default=True, help="tabletop: no live faults; the simulator plays the MSEL, a facilitator paces it. "
+              "training: a trainee is the incident commander, simulated responders play the other roles")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="put every output of the drill in this folder")
 @click.option("--responders", type=click.Path(path_type=Path, dir_okay=False),
-              help="scripted responder file (ci; tabletop: plays the participants headless)")
+              help="scripted responder file (ci; tabletop: plays the participants headless; training: a scripted trainee)")
 @click.option("--drill-id", help="drill id (default: scenario id + UTC time)")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="where the control room and the alert intake listen (not loopback: needs monitoring.auth)")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="their port (default: a free one)")
 @click.option("--no-web", is_flag=True, help="gameday mode without the control room (starts at once)")
-@click.option("--pace", help="tabletop: scenario time against wall time, e.g. 4h:45m; real (default), manual "
-              "(the facilitator advances to each inject) or instant (headless, with --responders)")
+@click.option("--pace", help="tabletop, training: scenario time against wall time, e.g. 4h:45m; real (default), "
+              "manual (the facilitator advances to each inject) or instant (headless, with --responders)")
+@click.option("--trainee", metavar="NAME", help="training: the person practising incident command")
+@click.option("--live", is_flag=True, help="training: inject the faults for real against the target (else simulated)")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="training: the simulated responders' seed "
+              "(default: from the drill id; the same seed and instructions replay the same answers)")
 @_guard
 def run(scenario: Path, mode: str, out: Path | None, responders: Path | None, drill_id: str | None, host: str, port: int,
-        no_web: bool, pace: str | None) -> None:
+        no_web: bool, pace: str | None, trainee: str | None, live: bool, seed: int | None) -> None:
     """Run a drill: inject the scenario's faults, observe, take in alerts and actions, roll back, report.
 
     In gameday mode the control room is served (the facilitator's link is printed) and the
     drill starts when the facilitator presses start. In tabletop mode nothing is injected: the
     simulator plays the scenario's MSEL (or the one derived from its faults) on the scenario clock,
-    paced by --pace, and the facilitator's console runs it (with --responders FILE, headless)."""
+    paced by --pace, and the facilitator's console runs it (with --responders FILE, headless). In
+    training mode --trainee NAME is the incident commander; simulated responders play the other
+    roles and answer the trainee's instructions; the faults are simulated unless --live; the
+    training report (training.md, training.html) scores the incident commander's rubric."""
     from gameday.drill.context import DrillOptions
     from gameday.drill.play import ProcessSignals
     from gameday.model.terms import Mode
@@ -148,11 +156,12 @@ def run(scenario: Path, mode: str, out: Path | None, responders: Path | None, dr
     # while a fault at 0 s waits (run_drill tops it up, or ends it, once the scenario is read).
     from gameday.adapters.activity_host import prestart
 
-    if mode != "tabletop":  # a tabletop runs no activity
-        prestart(1)
-    modes: dict[str, Mode] = {"ci": "ci", "tabletop": "tabletop", "gameday": "gameday"}
+    modes: dict[str, Mode] = {"ci": "ci", "tabletop": "tabletop", "gameday": "gameday", "training": "training"}
     options = DrillOptions(mode=modes[mode], out=out, responders=responders, drill_id=drill_id,
-                           host=host, port=port, web=False if no_web else None, pace=pace)
+                           host=host, port=port, web=False if no_web else None, pace=pace, trainee=trainee, live=live,
+                           seed=seed)
+    if not options.simulated:  # a simulated drill runs no activity
+        prestart(1)
     code = gameday.run_drill(scenario, options)
     signals.reports_written()
     _exit_now(code)

@@ -17,10 +17,12 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import JsonValue
 
@@ -52,6 +54,16 @@ from gameday.ports import (
 from gameday.project import Project
 from gameday.sim.pace import Pace
 
+if TYPE_CHECKING:
+    from gameday.model.events import PersonaRow
+    from gameday.sim.parts import Simulation, TrainingParts
+
+
+class Bindable(Protocol):
+    """A simulator part that journals through the conductor once it is bound to it."""
+
+    def bind(self, desk: Any) -> None: ...
+
 DRILL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
@@ -70,8 +82,8 @@ class IntakeSink:
         if conductor.simulated:
             from gameday.adapters.webhooks import DeliveryRefused
 
-            raise DeliveryRefused("a tabletop takes no webhook: its alerts are the simulator's (a real alert must "
-                                  "not count as the players' detection)")
+            raise DeliveryRefused("a simulated drill (tabletop, training) takes no webhook: its alerts are the "
+                                  "simulator's (a real alert must not count as the players' detection)")
         return conductor.receive_alerts(fmt, payload, alerts, received_at=received_at, error=error)
 
 
@@ -219,16 +231,23 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
     make = factories or Factories()
     sc = loaded.scenario
     tabletop = options.mode == "tabletop"
+    simulated = options.simulated  # tabletop, or training without --live: nothing on any target changes
     pace = _pace(options)
-    if tabletop:  # refused before anything is started or written
+    personas = _check_training(options, sc)
+    if simulated:  # refused before anything is started or written
         _check_tabletop_room(options, pace)
     policy = project.config.policy.scaled(sc.policy.scale)
     script_path = options.responders or (loaded.responders_path if options.mode == "ci" else None)
     if options.responders is not None and not options.responders.is_file():
         raise ConfigError(f"{options.responders}: no such responder script")
     roster, script = load_script(script_path, sc) if script_path else ([], [])
+    if personas is not None:  # the trainee holds the incident commander's role from the start: the script's is them
+        roster = _trainee_roster(roster, options.trainee or "", script_path)
+    if options.mode != "training" and any(a.instruction is not None for a in script):
+        raise ConfigError(f"{script_path}: a trainee's instructions (take_command, assign_task, ...) are for "
+                          "--mode training")
     unattended = unattended_steps(sc, options.mode) if options.mode == "ci" and script_path is None else []
-    if tabletop:
+    if simulated:
         from gameday.sim.parts import scenario_clock
 
         pausable = clock if isinstance(clock, PausableClock) else scenario_clock(pace, clock)
@@ -245,24 +264,24 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
     verifier = IntakeVerifier.from_config(sc.monitoring.auth)  # bad input is refused before the user's demo is touched
 
     with acquire_drill_lock(state), ExitStack() as stack:
-        ledger = None if tabletop else make.ledger(state)  # a tabletop injects nothing: no fault ledger
+        ledger = None if simulated else make.ledger(state)  # nothing simulated is injected: no fault ledger
         if ledger is not None:
             ledger.ensure_clear()
         sink = IntakeSink()
         # An attached demo resets while the intake starts. Port 0 always binds; a port given by
         # hand may be taken (exit 3), so then the demo is reset only once the intake listens.
-        resetting = reset_attached_demo(sc, state, stack) if options.port == 0 and not tabletop else None
+        resetting = reset_attached_demo(sc, state, stack) if options.port == 0 and not simulated else None
         intake = make.intake(sink, pausable, verifier, options.host, options.port)
         # at the drill's end the port is released at once; uvicorn's graceful shutdown (~0.1-0.2 s)
         # finishes in its daemon thread while the reports are written
         stack.callback(intake.stop, wait=False)
         _warm_up_reports(sink, stack, project.templates_dir)
-        if options.port != 0 and not tabletop:
+        if options.port != 0 and not simulated:
             resetting = reset_attached_demo(sc, state, stack)
         webhook = f"{intake.url}/webhooks/alertmanager"
         sim = None
         probes: ProbeLoop
-        if tabletop:  # the simulator stands in for the target: nothing on it is touched
+        if simulated:  # the simulator stands in for the target: nothing on it is touched
             from gameday.sim.parts import simulate
 
             target = untouched_target(sc)
@@ -274,28 +293,38 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
             probes = make.probes(sc, target, pausable)
         journal = make.journal(outputs.journal, pausable)
         stack.callback(journal.close)
+        training = None
+        if personas is not None and options.trainee is not None:
+            from gameday.sim.parts import train
+
+            seed = options.seed if options.seed is not None else zlib.crc32(drill_id.encode())
+            training = train(sc, options.trainee, personas, seed, sim)
+        from gameday.sim.parts import feeds
+
         conductor = Conductor(
             sc, journal, pausable, mode=options.mode, drill_id=drill_id, injectors=injectors, runbooks=runbooks,
             probe=probes, ledger=ledger, roster=roster, script=script, policy=policy,
             scenario_path=str(loaded.path), target=TargetDescription.model_validate(target.description),
-            webhook_url=webhook, feed=sim.player if sim else None, simulated=tabletop,
-            spawn=_inline if tabletop else None,  # a runbook in the story takes no time
+            webhook_url=webhook, feed=feeds(sim, training), simulated=simulated,
+            spawn=_inline if simulated else None,  # a runbook in the story takes no time
+            scripted=training.desk.play_scripted if training is not None else None,
         )
         sink.conductor = conductor
-        if sim is not None:
-            sim.player.bind(conductor)
+        for part in _bound_parts(sim, training):
+            part.bind(conductor)
         ctx = DrillContext(project=project, loaded=loaded, options=options, drill_id=drill_id, state_dir=state,
                            target=target, webhook_url=webhook, intake=intake, probes=probes, conductor=conductor, journal=journal,
-                           echo=echo, exercise=sim.player if sim else None)
+                           echo=echo, exercise=sim.player if sim else None,
+                           training=training.desk if training is not None else None)
         room = make.control_room(ctx)
         if sim is not None:
-            sim.player.holds_open = room is not None  # the facilitator ends it, after the hot wash
+            sim.player.holds_open = room is not None and tabletop  # the facilitator ends it, after the hot wash
             if room is None and pace.kind == "manual":
                 raise ConfigError("--pace manual needs the control room: the facilitator advances the clock there")
             if room is not None and pace.kind == "instant":
                 raise ConfigError("--pace instant is for headless tabletops (with --responders FILE and no control room)")
         built: list[DrillService | None] = (
-            [room] if tabletop else [make.load(ctx), make.monitoring(ctx), room, make.notify(ctx)])
+            [room] if simulated else [make.load(ctx), make.monitoring(ctx), room, make.notify(ctx)])
         drill = AssembledDrill(ctx, outputs, probes, gate=room.start_gate if room is not None else None)
         if unattended:
             drill.warnings.append(f"ci drill without a responder script: no one will do step(s) {', '.join(unattended)} "
@@ -333,13 +362,13 @@ def run_drill(scenario_path: Path, options: DrillOptions | None = None, *, proje
         proj = project or load_project(Path.cwd())
         loaded = load_scenario(scenario_path)
         real_effects = factories is None or factories.effects is _effects
-        if opts.mode != "tabletop" and real_effects:  # the real injectors: their processes start now
+        if not opts.simulated and real_effects:  # the real injectors: their processes start now
             from gameday.drill.injectors import prestart_activity_hosts
 
             prestart_activity_hosts(loaded.scenario)
         with assemble(proj, loaded, opts, clock=clock, factories=factories, echo=say) as drill:
             sc = loaded.scenario
-            intake = "no live alerts: the simulator's" if opts.mode == "tabletop" else f"alerts to {drill.context.webhook_url}"
+            intake = "no live alerts: the simulator's" if opts.simulated else f"alerts to {drill.context.webhook_url}"
             say(f"drill {drill.context.drill_id}: {sc.title} ({opts.mode} mode); {intake}")
             for warning in drill.warnings:  # after the first line: wrappers read the intake URL there
                 say(f"warning: {warning}")
@@ -352,12 +381,66 @@ def run_drill(scenario_path: Path, options: DrillOptions | None = None, *, proje
 def _pace(options: DrillOptions) -> Pace:
     from gameday.sim.pace import PaceError, parse_pace
 
-    if options.pace is not None and options.mode != "tabletop":
-        raise ConfigError(f"--pace goes with --mode tabletop, not {options.mode} (a live drill runs in real time)")
+    if options.pace is not None and not options.simulated:
+        what = "--live training" if options.mode == "training" else options.mode
+        raise ConfigError(f"--pace goes with --mode tabletop or training, not {what} (a live drill runs in real time)")
     try:
         return parse_pace(options.pace or "real")
     except PaceError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _check_training(options: DrillOptions, sc: Scenario) -> list[PersonaRow] | None:
+    """A training drill's trainee and simulated responders (None for other modes), or the one-line refusal."""
+    from gameday.model.names import NameRefused, check_name
+    from gameday.model.terms import IC
+
+    if options.mode != "training":
+        for flag, given in (("--trainee", options.trainee is not None), ("--live", options.live),
+                            ("--seed", options.seed is not None)):
+            if given:
+                raise ConfigError(f"{flag} goes with --mode training")
+        return None
+    if options.trainee is None:
+        raise ConfigError("--mode training needs --trainee NAME: the person practising incident command")
+    try:
+        trainee = check_name(options.trainee)
+    except NameRefused as exc:
+        raise ConfigError(f"--trainee: {exc}") from None
+    if IC not in sc.roles:
+        raise ConfigError(f"the scenario has no {IC} role: a trainee practises incident command (add it to roles:)")
+    from gameday.sim.training import personas_for
+
+    try:
+        return personas_for(sc, trainee)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _trainee_roster(roster: list[tuple[str, str]], trainee: str, script: Path | None) -> list[tuple[str, str]]:
+    """A scripted trainee's roster without the incident commander (the training gives the trainee that
+    role); refused when the script's incident commander is someone other than --trainee."""
+    from gameday.model.terms import IC
+
+    for person, role in roster:
+        if role == IC and person != trainee:
+            raise ConfigError(f"{script}: its incident commander is {person!r}, but --trainee is {trainee!r} "
+                              "(the scripted trainee is the incident commander)")
+    return [(person, role) for person, role in roster if role != IC]
+
+
+def _bound_parts(sim: Simulation | None, training: TrainingParts | None) -> list[Bindable]:
+    """The simulator's and the training's parts that journal through the conductor."""
+    parts: list[Bindable] = []
+    if sim is not None:
+        parts.append(sim.player)
+        if sim.machine is not None:
+            parts.append(sim.machine)
+    if training is not None:
+        if training.machine is not None and (sim is None or training.machine is not sim.machine):
+            parts.append(training.machine)
+        parts += [training.desk, training.responders]
+    return parts
 
 
 def _check_tabletop_room(options: DrillOptions, pace: Pace) -> None:

@@ -73,6 +73,7 @@ class Conductor:
         spawn: Callable[[Callable[[], None]], None] | None = None,
         feed: Feed | None = None,
         simulated: bool = False,
+        scripted: Callable[[ScriptedAction], None] | None = None,
     ):
         self.scenario, self.journal, self.clock = scenario, journal, clock
         self.mode, self.drill_id = mode, drill_id
@@ -89,6 +90,12 @@ class Conductor:
         #: with them in, and reaching abort.max_duration ends the exercise rather than aborting it
         self.simulated = simulated
         self._effects_source = "simulator" if simulated else "injector"
+        #: plays a scripted trainee's instructions (a training drill's :class:`~gameday.sim.training.TrainingDesk`)
+        self._scripted = scripted
+        #: a simulated drill's story time: what falls due at offset d is journaled at d, however late the
+        #: thread woke (set on the drill's thread only, while it plays what is due; see :meth:`_tick`)
+        self._story = threading.local()
+        self._next_due: float | None = None
         self._wake: queue.Queue = queue.Queue()
         self.faults = FaultBook(scenario.faults, injectors, ledger, drill_id, str(journal.path), simulated=simulated)
         self._impact = ImpactWatch()
@@ -244,6 +251,12 @@ class Conductor:
         with self._lock:
             return self._emit(payload, source)
 
+    def mark(self, anchor: str, t: float) -> None:
+        """Record an anchor's offset the first time it is reached (a simulation's ``state:NAME``): scripted
+        actions may be timed from it."""
+        with self._lock:
+            self._anchors.setdefault(anchor, t)
+
     def submit(self, fn: Callable[[Conductor], None]) -> None:
         """Run ``fn(conductor)`` on the drill's thread, in turn with its timeline (then it looks at its deadlines)."""
         self._wake.put(fn)
@@ -314,9 +327,29 @@ class Conductor:
         return self._finish()
 
     def _tick(self) -> float | None:
-        """Do what is due now; return the next due offset, or None when the drill is over."""
+        """Do what is due now; return the next due offset, or None when the drill is over.
+
+        A simulated drill plays what fell due in time order, each at its own offset (the story's
+        time), so its journal does not depend on how late its thread woke: a scripted training
+        played at x100 or at x10 journals the same times."""
+        if not self.simulated:
+            return self._tick_at(self.now_t())
+        now = self.now_t()
+        t = now if self._next_due is None else max(min(self._next_due, now), 0.0)
+        while True:
+            self._story.at = self.journal.t0 + t if t < now else None
+            try:
+                nxt = self._tick_at(t)
+            finally:
+                self._story.at = None
+            if nxt is None or nxt <= t or nxt > now:
+                self._next_due = nxt
+                return nxt
+            t = nxt
+
+    def _tick_at(self, t: float) -> float | None:
+        """Do what is due at offset ``t``; return the next due offset, or None when the drill is over."""
         sc = self.scenario
-        t = self.now_t()
         if t >= sc.abort.max_duration:
             if self.simulated:  # nothing live to guard: the story's time is up
                 limit = f"{sc.abort.max_duration:g}s"
@@ -359,7 +392,10 @@ class Conductor:
         for i in now:
             act = self._script[i]
             self._script_done.add(i)
-            if act.action == "assign_role" and act.role is not None:
+            if act.instruction is not None:
+                if self._scripted is not None:
+                    self._scripted(act)
+            elif act.action == "assign_role" and act.role is not None:
                 self.assign_role(act.assignee or act.person, act.role, by=act.person)
             else:
                 self.record_action(act.person, act.action, act.details)
@@ -519,6 +555,9 @@ class Conductor:
                     listener(phase)
 
     def _emit[P: events.Payload](self, payload: P, source: str, at: float | None = None) -> events.Event[P]:
+        story = getattr(self._story, "at", None)  # on the drill's thread, playing what fell due: the story's time
+        if story is not None:
+            at = story if at is None else min(at, story)
         return self.journal.append(payload, source, at=at)
 
     def _require_started(self) -> None:

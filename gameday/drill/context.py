@@ -20,6 +20,7 @@ from gameday.project import Project
 
 if TYPE_CHECKING:
     from gameday.sim.msel import MselPlayer
+    from gameday.sim.training import TrainingDesk
 
 Echo = Callable[[str], None]
 """Where a drill's lines go (``gameday run``'s output): one line a call."""
@@ -44,7 +45,15 @@ class DrillOptions:
     port: int = 0  # 0: a free port
     web: bool | None = None  # the control room: None lets the mode decide (on in gameday mode)
     notify: bool = True
-    pace: str | None = None  # tabletop: --pace (SCENARIO:WALL, real, manual or instant); None: real
+    pace: str | None = None  # tabletop, training: --pace (SCENARIO:WALL, real, manual or instant); None: real
+    trainee: str | None = None  # training: the person practising incident command
+    live: bool = False  # training: inject the faults for real (else simulated)
+    seed: int | None = None  # training: the simulated responders' seed (None: from the drill id)
+
+    @property
+    def simulated(self) -> bool:
+        """Faults are simulated shadows: a tabletop, or a training drill without --live."""
+        return self.mode == "tabletop" or (self.mode == "training" and not self.live)
 
 
 @dataclass
@@ -63,7 +72,8 @@ class DrillContext:
     conductor: Conductor
     journal: JournalWriter
     echo: Echo = say
-    exercise: MselPlayer | None = None  # tabletop: the MSEL player, the facilitator's desk
+    exercise: MselPlayer | None = None  # tabletop, simulated training: the MSEL player, the facilitator's desk
+    training: TrainingDesk | None = None  # training: the trainee's desk
 
     @property
     def scenario(self) -> Scenario:

@@ -11,11 +11,21 @@ Example (``scenarios/responders/checkout-db-primary-failure.ci.yaml``)::
       - {as: bob, action: post_update, audience: external, text: "Checkout is failing", after: detection, delay: 3s}
       - {as: alice, action: resolved, after: recovery, delay: 1s}
 
-``after`` is an anchor (start, injection, detection, recovery) or a step id of the
-scenario; ``delay`` is a duration after it. Names (``people``, ``as``, ``to``) follow the one
+``after`` is an anchor (start, injection, detection, recovery), a step id of the
+scenario, or (in a training drill) ``state:NAME``, the simulation's first entry into that state; ``delay`` is a duration after it. Names (``people``, ``as``, ``to``) follow the one
 rule of :mod:`gameday.model.names`: one line, no control or formatting characters, at most 60
 characters, none of the tool's own names (``automation``, ``webhook``...). Runbooks marked ``automated_in: [ci]`` run
 by themselves; a scripted ``runbook`` action runs one as that person.
+
+A scripted trainee (``--mode training --responders FILE``) also gives the incident commander's
+instructions (:data:`TRAINEE_ACTIONS`)::
+
+      - {as: dana, action: take_command, after: detection, delay: 30s}
+      - {as: dana, action: assign_task, to: Priya, task: investigate, text: "Check the primary", within: 5m}
+      - {as: dana, action: ask_objections, text: "Fail over to the replica", within: 2m}
+      - {as: dana, action: decide, text: "Fail over to the replica"}
+      - {as: dana, action: handover, to: Morgan, text: "Checkout restored; SEV1 open; next update 14:30"}
+      - {as: dana, action: hint}
 """
 
 from __future__ import annotations
@@ -24,7 +34,9 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from gameday.drill.schedule import ScriptedAction
+from typing import Literal
+
+from gameday.drill.schedule import Instruction, ScriptedAction
 from gameday.errors import Problem, ScenarioError
 from gameday.model.duration import Duration
 from gameday.model.events import ActionDetails
@@ -32,14 +44,20 @@ from gameday.model.names import PersonName
 from gameday.model.scenario import BUILTIN_ANCHORS, ActionName, Scenario
 from gameday.model.scenario_base import Strict
 from gameday.model.terms import Audience, Role, Severity
+from gameday.model.training_events import TaskKind
 from gameday.yamlio.files import load_model
 from gameday.yamlio.marks import load_yaml_file
 from gameday.yamlio.modelerrors import validate_data
 
 
+#: The incident commander's instructions a scripted trainee may give (a training drill's only).
+TraineeAction = Literal["take_command", "assign_task", "ask_objections", "decide", "handover", "hint"]
+TRAINEE_ACTIONS: tuple[str, ...] = TraineeAction.__args__  # type: ignore[attr-defined]
+
+
 class ScriptStep(Strict):
     person: PersonName = Field(alias="as")
-    action: ActionName
+    action: ActionName | TraineeAction
     after: str = "detection"
     delay: Duration = 0.0
     severity: Severity | None = None
@@ -47,15 +65,35 @@ class ScriptStep(Strict):
     text: str | None = None
     runbook: str | None = None
     role: Role | None = Field(None, description="for assign_role: the role given")
-    to: PersonName | None = Field(None, description="for assign_role: the person given the role (default: 'as')")
+    to: PersonName | None = Field(None, description="for assign_role: the person given the role (default: 'as'); "
+                                  "for assign_task and handover: who is given it")
+    task: TaskKind | None = Field(None, description="for assign_task: what kind of task")
+    within: Duration | None = Field(None, description="for assign_task and ask_objections: the time box")
 
     @model_validator(mode="after")
     def _complete(self) -> ScriptStep:
-        needs = {"set_severity": "severity", "assign_role": "role", "post_update": "audience", "runbook": "runbook"}
+        needs = {"set_severity": "severity", "assign_role": "role", "post_update": "audience", "assign_task": "task",
+                 "handover": "to", "ask_objections": "text", "decide": "text"}
         field = needs.get(self.action)
         if field and getattr(self, field) is None:
             raise ValueError(f"action {self.action} needs '{field}'")
+        if self.action == "runbook" and self.runbook is None:
+            raise ValueError("action runbook needs 'runbook'")
+        if self.action == "assign_task" and self.to is None:
+            raise ValueError("action assign_task needs 'to' (the person given the task)")
+        if self.action == "assign_task" and self.task == "runbook" and self.runbook is None:
+            raise ValueError("a runbook task names its 'runbook'")
+        if self.action == "assign_task" and self.task == "update" and self.audience is None:
+            raise ValueError("an update task names its 'audience'")
         return self
+
+    @property
+    def instruction(self) -> Instruction | None:
+        """The trainee's instruction this step gives (None: a responder action the conductor plays)."""
+        if self.action not in TRAINEE_ACTIONS:
+            return None
+        return Instruction(to=self.to, kind=self.task, text=self.text or "", within=self.within,
+                           runbook=self.runbook, audience=self.audience)
 
 
 class ResponderScript(Strict):
@@ -91,13 +129,15 @@ def check_script(path: Path, scenario: Scenario) -> list[Problem]:
             problems.append(problem)
 
     anchors = set(BUILTIN_ANCHORS) | {s.id for s in scenario.response}
+    if scenario.simulation is not None:
+        anchors |= {f"state:{name}" for name in scenario.simulation.states}
     for i, step in enumerate(actions):
         if not isinstance(step, dict):
             continue
         after, runbook, role = (step.get(k) for k in ("after", "runbook", "role"))
         if isinstance(after, str) and after not in anchors:
             add(("actions", i, "after"), f"no anchor or step named {after!r} (anchors: {', '.join(BUILTIN_ANCHORS)}, "
-                                         "or a step id of the scenario)")
+                                         "a step id of the scenario, or state:NAME of its simulation)")
         if isinstance(runbook, str) and runbook not in scenario.runbooks:
             add(("actions", i, "runbook"), f"the scenario has no runbook {runbook!r}")
         if isinstance(role, str) and role not in scenario.roles:
@@ -123,7 +163,7 @@ def load_script(path: Path, scenario: Scenario | None = None) -> tuple[list[tupl
         details = ActionDetails(severity=step.severity, audience=step.audience, text=step.text, runbook=step.runbook)
         assignee, role = (step.to or step.person, step.role) if step.action == "assign_role" else (None, None)
         actions.append(ScriptedAction(person=step.person, action=step.action, after=step.after, delay=step.delay,
-                                      details=details, assignee=assignee, role=role))
+                                      details=details, assignee=assignee, role=role, instruction=step.instruction))
     return list(script.people.items()), actions
 
 

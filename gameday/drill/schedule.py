@@ -26,6 +26,22 @@ class ScriptedAction:
     #: for ``assign_role``: who is given which role (default: ``person`` themselves)
     assignee: str | None = None
     role: str | None = None
+    #: a training script's incident commander instruction (take_command, assign_task, ...): played by the
+    #: training desk (:meth:`gameday.sim.training.TrainingDesk.play_scripted`), not by the conductor
+    instruction: Instruction | None = None
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """What a scripted trainee says besides the responder actions: ``to`` a person, a task ``kind``,
+    ``text`` (the task, the proposal, the decision, the briefing), a time box ``within`` (seconds)."""
+
+    to: str | None = None
+    kind: str | None = None
+    text: str = ""
+    within: float | None = None
+    runbook: str | None = None
+    audience: str | None = None
 
 
 def script_due(script: Sequence[ScriptedAction], done: set[int], anchors: Mapping[str, float],

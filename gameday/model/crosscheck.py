@@ -29,6 +29,7 @@ from gameday.model.scenario import (
 )
 from gameday.model.scenario_base import Strict
 from gameday.model.terms import DEFAULT_ROLES, Role
+from gameday.model.training import Simulation, Training
 
 CrossLoc = tuple[str | int, ...]
 """Where a cross-check problem is: a path like pydantic's ``loc``."""
@@ -75,6 +76,8 @@ class ScenarioView(Strict):
     inject_ids: list[str | None] = Field(default_factory=list)
     objectives: list[Objective | None] = Field(default_factory=list)
     objective_ids: list[str | None] = Field(default_factory=list)
+    simulation: Simulation | None = None
+    training: Training | None = None
 
     @classmethod
     def of(cls, sc: Scenario) -> ScenarioView:
@@ -83,7 +86,8 @@ class ScenarioView(Strict):
                    step_ids=[s.id for s in sc.response], steady_state=list(sc.steady_state), runbooks=dict(sc.runbooks),
                    roles=list(sc.roles), target=sc.target, detection=sc.detection, recovery=sc.recovery,
                    abort=sc.abort, timing=sc.timing, injects=list(sc.injects), inject_ids=[i.id for i in sc.injects],
-                   objectives=list(sc.objectives), objective_ids=[o.id for o in sc.objectives])
+                   objectives=list(sc.objectives), objective_ids=[o.id for o in sc.objectives],
+                   simulation=sc.simulation, training=sc.training)
 
     @classmethod
     def partial(cls, data: dict[Any, Any]) -> ScenarioView:
@@ -125,7 +129,9 @@ class ScenarioView(Strict):
                    detection=one(Detection, data.get("detection")), recovery=one(Recovery, data.get("recovery")),
                    abort=one(Abort, data.get("abort")),
                    timing=one(Timing, data["timing"]) if "timing" in data else Timing(),
-                   injects=injects, inject_ids=inject_ids, objectives=objectives, objective_ids=objective_ids)
+                   injects=injects, inject_ids=inject_ids, objectives=objectives, objective_ids=objective_ids,
+                   simulation=one(Simulation, data.get("simulation")) if data.get("simulation") is not None else None,
+                   training=one(Training, data.get("training")) if "training" in data else Training())
 
 
 #: Sections whose items take exactly one of some keys, and the words of the rule: checked on the raw
@@ -244,6 +250,9 @@ def cross_check(sc: Scenario | ScenarioView) -> list[tuple[CrossLoc, str]]:
     if timing is not None and timing.probe_interval <= 0:
         add(("timing", "probe_interval"), "must be positive")
     problems += exercise_problems(view)
+    from gameday.model.training_check import training_problems  # it reads the view: imported late
+
+    problems += training_problems(view)
     return problems
 
 

@@ -46,6 +46,18 @@ from gameday.model.load_events import (  # the load kinds: re-exported, see pypr
     Totals,  # noqa: F401
 )
 from gameday.model.policy import SeverityPolicy
+from gameday.model.training_events import (  # the training kinds: re-exported, see pyproject
+    CommandHandedOver,
+    CommandTaken,
+    HintGiven,
+    ObjectionsCalled,
+    ObjectionVoiced,
+    PersonaRow,  # noqa: F401 - re-exported with the kinds
+    StateChanged,
+    TaskAssigned,
+    TaskReported,
+    TrainingStarted,
+)
 from gameday.model.scenario import Scenario
 from gameday.model.terms import Audience, Severity
 
@@ -365,6 +377,8 @@ AnyPayload = Union[  # noqa: UP007 - the members are listed once, here
     FaultHypothesisChecked, FaultNotRolledBack, FaultForgotten,
     PaceSet, InjectPublished, InjectHeld, InjectSkipped, DecisionRecorded, EvaluatorNoted, HotWashNoted,
     ObjectiveRated, ShadowCleared,
+    TrainingStarted, CommandTaken, TaskAssigned, TaskReported, ObjectionsCalled, ObjectionVoiced, CommandHandedOver,
+    HintGiven, StateChanged,
 ]
 #: every event kind's payload model, by kind name
 PAYLOADS: dict[str, type[Payload]] = {cls.KIND: cls for cls in AnyPayload.__args__}  # type: ignore[attr-defined]

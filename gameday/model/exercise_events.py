@@ -36,7 +36,8 @@ class InjectPublished(Payload):
     subject: str
     message: str = ""
     scheduled_t: float | None = Field(None, description="its time on the MSEL (scenario clock), None if unscheduled")
-    by: str = Field(description="'schedule', 'contingency', or the facilitator who published it")
+    by: str = Field(description="'schedule', 'contingency', 'simulation' (a state of the simulation published it), "
+                    "or the facilitator who published it")
     contingency_of: str | None = Field(None, description="the inject whose expected action did not happen in time")
     missing: list[str] = Field(default_factory=list, description="a contingency's: the expected actions of "
                                "'contingency_of' not done in time ('step ID', or 'ACTION [by ROLE]')")
@@ -97,8 +98,8 @@ class HotWashNoted(Payload):
 
 class ShadowCleared(Payload):
     """The simulated shadow of these faults ended (the simulator's recovery): a runbook the players
-    ran, or the facilitator declaring the fix works."""
+    ran, the facilitator declaring the fix works, or the simulation reaching a recovered state."""
 
     faults: list[str]
     by: str
-    reason: Literal["runbook", "facilitator"]
+    reason: Literal["runbook", "facilitator", "simulation"]

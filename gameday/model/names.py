@@ -36,6 +36,7 @@ RESERVED_NAMES = frozenset({
     "facilitator", "conductor", "injector", "observer", "webhook", "automation", "script", "notifier", "load",
     "monitoring", "recover", "alertmanager", "grafana", "pagerduty", "opsgenie", "generic",
     "simulator", "schedule", "contingency",  # a tabletop's: InjectPublished.by is 'schedule', 'contingency' or a name
+    "simulation", "training",  # a training drill's: what its state machine and set-up journal as 'by'/source
 })  # fmt: skip
 
 

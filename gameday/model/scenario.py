@@ -17,6 +17,7 @@ from gameday.model.exercise import Inject, Objective
 from gameday.model.load import Business, Load
 from gameday.model.monitoring import Monitoring, PromCheck
 from gameday.model.scenario_base import Strict, check_label_regexes
+from gameday.model.training import Simulation, Training
 from gameday.model.terms import DEFAULT_ROLES, SEVERITIES, Audience, Mode, Role, Severity
 
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", description="lower-case id: letters, digits, - _ .")]
@@ -359,6 +360,12 @@ class Scenario(Strict):
         default_factory=list, description="the MSEL for tabletop and training drills: timed messages to the players; "
         "none: derived from the faults' simulated shadows")
     objectives: list[Objective] = Field(default_factory=list, description="what an exercise tests, rated P/S/M/U")
+    difficulty: int | None = Field(None, ge=1, le=5, description="for training: 1 (a first session) to 5 (for seasoned "
+                                   "incident commanders); 'gameday train next' draws by it")
+    simulation: Simulation | None = Field(None, description="for training (and tabletop): the system's states and "
+                                          "what moves it between them")
+    training: Training = Field(default_factory=Training, description="for training drills: the simulated responders, "
+                               "a handover, what a hint costs")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 

@@ -28,6 +28,9 @@ class Shadows:
         self._open: list[str] = []
         self._sink: Callable[[list[Observation]], None] | None = None
         self.on_cleared: ClearedHook | None = None
+        #: a simulation's (:mod:`gameday.sim.statemachine`): whether customers feel the current state;
+        #: when set, the probes follow it rather than the open shadows
+        self.state_impact: Callable[[], bool] | None = None
 
     @property
     def open(self) -> list[str]:
@@ -56,12 +59,19 @@ class Shadows:
             self._push()
         return cleared
 
+    def push(self) -> None:
+        """Tell the probes' sink what the checks see now (the simulation moved)."""
+        self._push()
+
     def observations(self) -> list[Observation]:
         with self._lock:
             faults = list(self._open)
         at = self.clock.now()
         detail = f"simulated: fault {', '.join(faults)}" if faults else "simulated"
-        return [Observation(check=c.label, ok=not faults, at=at, detail=detail) for c in self.scenario.steady_state]
+        failing = bool(faults) if self.state_impact is None else self.state_impact()
+        if self.state_impact is not None:
+            detail = "simulated: customers feel the current state" if failing else "simulated"
+        return [Observation(check=c.label, ok=not failing, at=at, detail=detail) for c in self.scenario.steady_state]
 
     def watch(self, sink: Callable[[list[Observation]], None] | None) -> None:
         self._sink = sink
@@ -94,13 +104,15 @@ class SimulatedInjector:
 
 
 class SimulatedRunbook:
-    """A runbook in the story: running it clears every open shadow (nothing runs anywhere)."""
+    """A runbook in the story: running it clears every open shadow (nothing runs anywhere), unless a
+    simulation decides what it does (``clears=False``: its state machine moves on the runbook)."""
 
-    def __init__(self, shadows: Shadows, name: str):
-        self.shadows, self.name = shadows, name
+    def __init__(self, shadows: Shadows, name: str, *, clears: bool = True):
+        self.shadows, self.name, self.clears = shadows, name, clears
 
     def run(self) -> InjectionResult:
-        self.shadows.clear(f"runbook {self.name}", "runbook")
+        if self.clears:
+            self.shadows.clear(f"runbook {self.name}", "runbook")
         return InjectionResult(ok=True)
 
 

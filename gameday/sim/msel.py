@@ -43,7 +43,7 @@ from gameday.model.events import (
     ShadowCleared,
     StepMatched,
 )
-from gameday.model.exercise import Expectation, Inject
+from gameday.model.exercise import AlertAttachment, Expectation, Inject
 from gameday.model.scenario import Scenario
 from gameday.sim.effects import Shadows
 from gameday.sim.pace import Pace
@@ -79,6 +79,8 @@ class Desk(Protocol):
     def pending_fault_times(self) -> list[float]: ...
 
     def settle_cleared(self, fault_ids: list[str]) -> None: ...
+
+    def mark(self, anchor: str, t: float) -> None: ...
 
     @property
     def journal_events(self) -> Sequence[Event[Payload]]: ...
@@ -205,6 +207,16 @@ class MselPlayer:
         desk.submit(_nothing)  # its contingency's timer is news for the timeline
         return ev
 
+    def publish_for_state(self, inject_id: str) -> Event[InjectPublished] | None:
+        """The simulation entered a state that publishes this inject: published now unless it is already
+        out or the facilitator held or skipped it (their word stands)."""
+        desk = self.desk
+        with desk.lock, self._lock:
+            entry = self.by_id.get(inject_id)
+            if entry is None or self._state[inject_id] != "upcoming":
+                return None
+            return self._publish(entry, "simulation")
+
     def hold(self, inject_id: str, by: str = FACILITATOR) -> Event[InjectHeld]:
         """Keep an upcoming inject from going out at its time (publish it by hand later, or skip it)."""
         desk = self.desk
@@ -302,7 +314,7 @@ class MselPlayer:
                  missing: list[str] | None = None) -> Event[InjectPublished]:
         """Journal the inject and deliver its alert (under the conductor's lock and ours)."""
         desk = self.desk
-        source = "simulator" if by in ("schedule", "contingency") else by
+        source = "simulator" if by in ("schedule", "contingency", "simulation") else by
         ev = desk.record(InjectPublished(
             inject=entry.id, channel=entry.channel, sender=entry.from_, to=entry.to, subject=entry.subject,
             message=entry.message, scheduled_t=entry.at, by=by, contingency_of=contingency_of, missing=missing or [],
@@ -311,15 +323,7 @@ class MselPlayer:
         self._state[entry.id] = "published"
         self._published_t[entry.id] = ev.t
         if entry.alert is not None:
-            from gameday.adapters.alerts import PayloadError
-            from gameday.adapters.webhooks import PARSERS
-
-            body = entry.alert.body()
-            try:
-                alerts, error = PARSERS[entry.alert.format](body), None
-            except PayloadError as exc:
-                alerts, error = [], str(exc)
-            desk.receive_alerts(entry.alert.format, body, alerts, error=error, source="simulator")
+            deliver_alert(desk, entry.alert)
         return ev
 
     def _jump_to(self, t: float) -> None:
@@ -338,9 +342,23 @@ class MselPlayer:
                 self._publish(entry, by)
 
     def _journal_cleared(self, faults: list[str], by: str, reason: str) -> None:
-        self.desk.record(ShadowCleared(faults=faults, by=by, reason="runbook" if reason == "runbook" else "facilitator"),
-                         "simulator" if reason == "runbook" else by)
+        why: Literal["runbook", "facilitator", "simulation"] = (
+            "runbook" if reason == "runbook" else "simulation" if reason == "simulation" else "facilitator")
+        self.desk.record(ShadowCleared(faults=faults, by=by, reason=why), "simulator" if why != "facilitator" else by)
         self.desk.settle_cleared(faults)
+
+
+def deliver_alert(desk: Desk, alert: AlertAttachment) -> None:
+    """Deliver a simulated alert through the webhook intake's parsing and the conductor's matching."""
+    from gameday.adapters.alerts import PayloadError
+    from gameday.adapters.webhooks import PARSERS
+
+    body = alert.body()
+    try:
+        alerts, error = PARSERS[alert.format](body), None
+    except PayloadError as exc:
+        alerts, error = [], str(exc)
+    desk.receive_alerts(alert.format, body, alerts, error=error, source="simulator")
 
 
 def _nothing(conductor: object) -> None:

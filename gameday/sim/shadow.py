@@ -39,8 +39,9 @@ def shadow_lag(sc: Scenario) -> float:
 
 
 def derive_msel(sc: Scenario) -> list[Inject]:
-    """The scenario's MSEL: its own ``injects:`` when it has them, else the faults' shadows (see the module)."""
-    if sc.injects:
+    """The scenario's MSEL: its own ``injects:`` when it has them or when it has a ``simulation:`` (whose
+    states bring their own alerts), else the faults' shadows (see the module)."""
+    if sc.injects or sc.simulation is not None:
         return list(sc.injects)
     lag = shadow_lag(sc)
     signal = next((s for s in sc.detection.signals if _plain_name(s) is not None), None)

@@ -46,8 +46,8 @@ _SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-ty
 
 def service_for(ctx: DrillContext) -> ControlRoomService | None:
     web = ctx.options.web
-    if web is None:  # the mode decides: people run gameday drills and (unless scripted) tabletops
-        web = ctx.mode == "gameday" or (ctx.mode == "tabletop" and ctx.options.responders is None)
+    if web is None:  # the mode decides: people run gameday drills and (unless scripted) tabletops and trainings
+        web = ctx.mode == "gameday" or (ctx.mode in ("tabletop", "training") and ctx.options.responders is None)
     if not web:
         return None
     return ControlRoomService(ctx)

@@ -1,0 +1,127 @@
+"""Checks of a scenario's ``simulation:`` and ``training:`` sections against the rest of it, and of
+the state machine's shape: every state reachable from ``initial``, none a dead end, and a path
+from every reachable state to a recovered one. Each problem has its path, so ``gameday validate``
+reports it at its line (``simulation.states.worse: a dead end: ...``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from gameday.model.terms import IC
+from gameday.model.training import Simulation, Training
+
+if TYPE_CHECKING:
+    from gameday.model.crosscheck import CrossLoc, ScenarioView
+
+
+def training_problems(view: ScenarioView) -> list[tuple[CrossLoc, str]]:
+    """The training sections' references (faults, runbooks, roles, injects) and the machine's shape."""
+    problems: list[tuple[CrossLoc, str]] = []
+    if view.simulation is not None:
+        problems += _references(view.simulation, view)
+        problems += machine_problems(view.simulation)
+    if view.training is not None:
+        problems += _training(view.training, view)
+    return problems
+
+
+def _references(sim: Simulation, view: ScenarioView) -> list[tuple[CrossLoc, str]]:
+    out: list[tuple[CrossLoc, str]] = []
+    faults = {i for i in view.fault_ids if i is not None}
+    injects = {i for i in view.inject_ids if i is not None}
+    roles = set(view.roles) if view.roles is not None else None
+    if sim.initial not in sim.states:
+        out.append((("simulation", "initial"), f"no state named {sim.initial!r}"))
+    for name, state in sim.states.items():
+        for j, inject in enumerate(state.publish):
+            if inject not in injects:
+                out.append((("simulation", "states", name, "publish", j), f"no inject named {inject!r}"))
+        for role in state.reports:
+            if roles is not None and role not in roles:
+                out.append((("simulation", "states", name, "reports", role), f"role {role!r} is not one of the scenario's roles"))
+        if state.objection is not None and roles is not None and state.objection.role not in roles:
+            out.append((("simulation", "states", name, "objection", "role"),
+                        f"role {state.objection.role!r} is not one of the scenario's roles"))
+    for i, tr in enumerate(sim.transitions):
+        for j, src in enumerate(tr.from_):
+            if src not in sim.states:
+                out.append((("simulation", "transitions", i, "from", j) if len(tr.from_) > 1
+                            else ("simulation", "transitions", i, "from"), f"no state named {src!r}"))
+        if tr.to not in sim.states:
+            out.append((("simulation", "transitions", i, "to"), f"no state named {tr.to!r}"))
+        on = tr.when
+        if on is None:
+            continue
+        if on.fault is not None and on.fault not in faults:
+            out.append((("simulation", "transitions", i, "when", "fault"), f"no fault named {on.fault!r}"))
+        if on.runbook is not None and view.runbooks is not None and on.runbook not in view.runbooks:
+            out.append((("simulation", "transitions", i, "when", "runbook"), f"no runbook named {on.runbook!r}"))
+        if on.role is not None and roles is not None and on.role not in roles:
+            out.append((("simulation", "transitions", i, "when", "role"), f"role {on.role!r} is not one of the scenario's roles"))
+    return out
+
+
+def _edges(sim: Simulation) -> dict[str, set[str]]:
+    edges: dict[str, set[str]] = {name: set() for name in sim.states}
+    for tr in sim.transitions:
+        for src in tr.from_:
+            if src in edges and tr.to in sim.states:
+                edges[src].add(tr.to)
+    return edges
+
+
+def _closure(start: Iterable[str], edges: dict[str, set[str]]) -> set[str]:
+    seen, todo = set(start), list(start)
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def machine_problems(sim: Simulation) -> list[tuple[CrossLoc, str]]:
+    """The state machine's shape: unreachable states, dead ends, no path to recovery."""
+    out: list[tuple[CrossLoc, str]] = []
+    if sim.initial not in sim.states:
+        return out  # reported with the references; nothing to walk from
+    edges = _edges(sim)
+    goals = {name for name, st in sim.states.items() if st.recovered}
+    if not goals:
+        return [(("simulation", "states"), "no state is 'recovered: true': the incident could never end")]
+    reachable = _closure([sim.initial], edges)
+    reverse: dict[str, set[str]] = {name: set() for name in sim.states}
+    for src, dests in edges.items():
+        for dst in dests:
+            reverse[dst].add(src)
+    can_recover = _closure(goals, reverse)
+    for name, state in sim.states.items():
+        loc: CrossLoc = ("simulation", "states", name)
+        if name not in reachable:
+            out.append((loc, f"unreachable: no transition leads here from the initial state {sim.initial!r}"))
+        elif not edges[name] and not state.recovered:
+            out.append((loc, "a dead end: no transition leaves it, and it is not 'recovered: true'"))
+        elif name not in can_recover:
+            out.append((loc, "no path from here to a recovered state: the incident could never end"))
+    return out
+
+
+def _training(tr: Training, view: ScenarioView) -> list[tuple[CrossLoc, str]]:
+    out: list[tuple[CrossLoc, str]] = []
+    roles = view.roles
+    seen: set[str] = set()
+    for i, persona in enumerate(tr.responders):
+        if roles is not None and persona.role not in roles:
+            out.append((("training", "responders", i, "role"), f"role {persona.role!r} is not one of the scenario's roles"))
+        elif persona.role == IC:
+            out.append((("training", "responders", i, "role"),
+                        "the incident commander is the trainee: a simulated responder plays another role"))
+        if persona.name.casefold() in seen:
+            out.append((("training", "responders", i, "name"), f"two simulated responders are called {persona.name!r}"))
+        seen.add(persona.name.casefold())
+    if tr.handover is not None and tr.handover.to.casefold() in seen:
+        out.append((("training", "handover", "to"), f"{tr.handover.to!r} is already a simulated responder: hand over "
+                                                    "to someone new (the incoming incident commander)"))
+    return out
