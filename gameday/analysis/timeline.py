@@ -29,7 +29,7 @@ HUMAN_KINDS: tuple[type[events.Payload], ...] = (events.RoleAssigned, events.Act
 
 #: Machine sources: anything else is taken to be a responder's name.
 MACHINE_SOURCES = frozenset({"conductor", "injector", "observer", "webhook", "automation", "notifier", "load",
-                             "monitoring", "recover", "simulator"})
+                             "monitoring", "recover", "simulator", "training"})
 
 CATEGORY: Mapping[type[events.Payload], str] = {
     events.DrillStarted: "drill",
@@ -76,6 +76,15 @@ CATEGORY: Mapping[type[events.Payload], str] = {
     events.ObjectiveRated: "evaluation",
     events.HotWashNoted: "hot wash",
     events.ShadowCleared: "recovery",
+    events.TrainingStarted: "drill",
+    events.CommandTaken: "role",
+    events.CommandHandedOver: "role",
+    events.TaskAssigned: "task",
+    events.TaskReported: "task",
+    events.ObjectionsCalled: "decision",
+    events.ObjectionVoiced: "decision",
+    events.HintGiven: "hint",
+    events.StateChanged: "simulation",
 }
 
 MAX_TEXT = 200

@@ -299,17 +299,20 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
 
             seed = options.seed if options.seed is not None else zlib.crc32(drill_id.encode())
             training = train(sc, options.trainee, personas, seed, sim)
-        from gameday.sim.parts import feeds
+        from gameday.sim.parts import Feeds, feeds
 
+        feed = feeds(sim, training)
         conductor = Conductor(
             sc, journal, pausable, mode=options.mode, drill_id=drill_id, injectors=injectors, runbooks=runbooks,
             probe=probes, ledger=ledger, roster=roster, script=script, policy=policy,
             scenario_path=str(loaded.path), target=TargetDescription.model_validate(target.description),
-            webhook_url=webhook, feed=feeds(sim, training), simulated=simulated,
+            webhook_url=webhook, feed=feed, simulated=simulated,
             spawn=_inline if simulated else None,  # a runbook in the story takes no time
             scripted=training.desk.play_scripted if training is not None else None,
         )
         sink.conductor = conductor
+        if isinstance(feed, Feeds):
+            feed.journal = lambda: conductor.journal_events
         for part in _bound_parts(sim, training):
             part.bind(conductor)
         ctx = DrillContext(project=project, loaded=loaded, options=options, drill_id=drill_id, state_dir=state,

@@ -96,6 +96,8 @@ class Conductor:
         #: thread woke (set on the drill's thread only, while it plays what is due; see :meth:`_tick`)
         self._story = threading.local()
         self._next_due: float | None = None
+        self._thread: int | None = None  # the drill's thread (run's)
+        self._over_at: float | None = None  # a simulated drill's offset when its timeline found it over
         self._wake: queue.Queue = queue.Queue()
         self.faults = FaultBook(scenario.faults, injectors, ledger, drill_id, str(journal.path), simulated=simulated)
         self._impact = ImpactWatch()
@@ -287,21 +289,29 @@ class Conductor:
             for fid in fault_ids:
                 c._rollback(c.faults[fid], "cleared", check_after=False)
 
-        self.submit(settle)
+        if threading.get_ident() == self._thread:  # the simulation cleared them, on the drill's thread: now
+            settle(self)
+        else:
+            self.submit(settle)
 
     # --------------------------------------------------------------- timeline
     def run(self) -> DrillResult:
         """Play the drill to its end. Always rolls back every injected fault before returning."""
+        self._thread = threading.get_ident()
         with self._lock:
             self._emit(events.DrillStarted(drill_id=self.drill_id, mode=self.mode, scenario=self.scenario, policy=self.policy,
                                     scenario_path=self._scenario_path, target=self._target,
-                                    webhook_url=self._webhook_url, gameday_version=__version__), "conductor")
+                                    webhook_url=self._webhook_url, gameday_version=__version__), "conductor",
+                       at=self.journal.t0 if self.simulated else None)  # a story starts at 0, however long the lobby
             self._anchors["start"] = 0.0
+            if self.simulated:  # the set-up happens at the story's start, however long it takes
+                self._story.at = self.journal.t0
             if self.feed is not None:
                 self.feed.start()
             self._set_phase("preflight")
         try:
             if self._abort_reason is not None:  # aborted in the lobby: nothing is checked, recorded or injected
+                self._story.at = None
                 return self._finish()
             failing = self._preflight()
             if failing:
@@ -312,6 +322,7 @@ class Conductor:
                     self.assign_role(person, role, by="script")
                 with self._lock:
                     self._set_phase("baseline")
+            self._story.at = None
             while self._abort_reason is None and self._end_requested is None:
                 deadline = self._tick()
                 if deadline is None:
@@ -320,11 +331,17 @@ class Conductor:
                 if callable(item):
                     item(self)
         except BaseException as exc:  # never leave a fault behind
+            self._story.at = None
             if not self._done:
                 self.abort(f"conductor error: {type(exc).__name__}: {exc}")
                 self._finish()
             raise
-        return self._finish()
+        if self._over_at is not None and self._over_at < self.now_t():
+            self._story.at = self.journal.t0 + self._over_at
+        try:
+            return self._finish()
+        finally:
+            self._story.at = None
 
     def _tick(self) -> float | None:
         """Do what is due now; return the next due offset, or None when the drill is over.
@@ -344,6 +361,8 @@ class Conductor:
                 self._story.at = None
             if nxt is None or nxt <= t or nxt > now:
                 self._next_due = nxt
+                if nxt is None:  # over at this offset of the story: the end is journaled there too
+                    self._over_at = t
                 return nxt
             t = nxt
 

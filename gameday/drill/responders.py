@@ -12,7 +12,8 @@ Example (``scenarios/responders/checkout-db-primary-failure.ci.yaml``)::
       - {as: alice, action: resolved, after: recovery, delay: 1s}
 
 ``after`` is an anchor (start, injection, detection, recovery), a step id of the
-scenario, or (in a training drill) ``state:NAME``, the simulation's first entry into that state; ``delay`` is a duration after it. Names (``people``, ``as``, ``to``) follow the one
+scenario, or (in a training drill) ``state:NAME``, the simulation's first entry into that
+state; ``delay`` is a duration after it. Names (``people``, ``as``, ``to``) follow the one
 rule of :mod:`gameday.model.names`: one line, no control or formatting characters, at most 60
 characters, none of the tool's own names (``automation``, ``webhook``...). Runbooks marked ``automated_in: [ci]`` run
 by themselves; a scripted ``runbook`` action runs one as that person.
@@ -31,10 +32,9 @@ instructions (:data:`TRAINEE_ACTIONS`)::
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
-
-from typing import Literal
 
 from gameday.drill.schedule import Instruction, ScriptedAction
 from gameday.errors import Problem, ScenarioError
@@ -48,7 +48,6 @@ from gameday.model.training_events import TaskKind
 from gameday.yamlio.files import load_model
 from gameday.yamlio.marks import load_yaml_file
 from gameday.yamlio.modelerrors import validate_data
-
 
 #: The incident commander's instructions a scripted trainee may give (a training drill's only).
 TraineeAction = Literal["take_command", "assign_task", "ask_objections", "decide", "handover", "hint"]

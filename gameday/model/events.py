@@ -46,6 +46,8 @@ from gameday.model.load_events import (  # the load kinds: re-exported, see pypr
     Totals,  # noqa: F401
 )
 from gameday.model.policy import SeverityPolicy
+from gameday.model.scenario import Scenario
+from gameday.model.terms import Audience, Severity
 from gameday.model.training_events import (  # the training kinds: re-exported, see pyproject
     CommandHandedOver,
     CommandTaken,
@@ -58,8 +60,6 @@ from gameday.model.training_events import (  # the training kinds: re-exported, 
     TaskReported,
     TrainingStarted,
 )
-from gameday.model.scenario import Scenario
-from gameday.model.terms import Audience, Severity
 
 SCHEMA_VERSION = 1
 

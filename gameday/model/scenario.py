@@ -17,8 +17,8 @@ from gameday.model.exercise import Inject, Objective
 from gameday.model.load import Business, Load
 from gameday.model.monitoring import Monitoring, PromCheck
 from gameday.model.scenario_base import Strict, check_label_regexes
-from gameday.model.training import Simulation, Training
 from gameday.model.terms import DEFAULT_ROLES, SEVERITIES, Audience, Mode, Role, Severity
+from gameday.model.training import Simulation, Training
 
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", description="lower-case id: letters, digits, - _ .")]
 

@@ -122,6 +122,6 @@ def _training(tr: Training, view: ScenarioView) -> list[tuple[CrossLoc, str]]:
             out.append((("training", "responders", i, "name"), f"two simulated responders are called {persona.name!r}"))
         seen.add(persona.name.casefold())
     if tr.handover is not None and tr.handover.to.casefold() in seen:
-        out.append((("training", "handover", "to"), f"{tr.handover.to!r} is already a simulated responder: hand over "
-                                                    "to someone new (the incoming incident commander)"))
+        clash = f"{tr.handover.to!r} is already a simulated responder: hand over to someone new (the incoming IC)"
+        out.append((("training", "handover", "to"), clash))
     return out

@@ -4,7 +4,7 @@ target changes), and the training parts around a trainee (simulated or ``--live`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass, field
 
 from gameday.clock import Clock, InstantClock, PacedClock, PausableClock
@@ -42,10 +42,14 @@ class TrainingParts:
 
 @dataclass
 class Feeds:
-    """Several timed inputs played as one :class:`~gameday.ports.Feed`, in order (the MSEL, the
-    simulation, the training set-up, the simulated responders)."""
+    """Several timed inputs played as one :class:`~gameday.ports.Feed`, in order (the training set-up,
+    the MSEL, the simulation, the simulated responders). What one journals may be news for another
+    (a responder's runbook moves the simulation): they are played again at the same offset until
+    none journals anything more, so each answer is journaled when it happens, not a turn later."""
 
     feeds: list[Feed] = field(default_factory=list)
+    journal: Callable[[], Sized] | None = None  # the journal so far (bound once the conductor exists)
+    rounds: int = 8  # at most, per turn of the timeline (a cycle of feeds answering each other ends there)
 
     def start(self) -> None:
         for f in self.feeds:
@@ -53,8 +57,13 @@ class Feeds:
 
     def play(self, t: float) -> list[float]:
         due: list[float] = []
-        for f in self.feeds:
-            due += f.play(t)
+        for _ in range(self.rounds):
+            before = len(self.journal()) if self.journal is not None else 0
+            due = []
+            for f in self.feeds:
+                due += f.play(t)
+            if self.journal is None or len(self.journal()) == before:
+                break
         return due
 
     def keeps_open(self) -> bool:

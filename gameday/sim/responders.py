@@ -21,6 +21,7 @@ import random
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from gameday.model.duration import human
@@ -122,8 +123,7 @@ class SimulatedResponders:
                     ok = bool(d.ok)
                     text = (f"The {d.runbook} runbook finished." if ok
                             else f"The {d.runbook} runbook failed: {d.error or 'no reason given'}.")
-                    self._later(ev.t, lambda task=task, who=d.author, ok=ok, text=text:
-                                self._report(task, who, "done" if ok else "failed", text))
+                    self._later(ev.t, partial(self._report, task, d.author, "done" if ok else "failed", text))
 
     def _rng(self, what: str, name: str) -> random.Random:
         return random.Random(f"{self.seed}:{what}:{name}")
@@ -210,5 +210,8 @@ class SimulatedResponders:
                 not any(objection.role in roles_held(events, p.name) for p in self.personas) and person.role == objection.role))
             text = objection.text if objects and objection is not None else "No objection."
             role = held[0] if held else None
-            self._later(t + wait, lambda person=person, objects=objects, text=text, role=role: self.port.record(
-                ObjectionVoiced(call=call.call, by=person.name, role=role, strong=objects, text=text), person.name))
+            voiced = ObjectionVoiced(call=call.call, by=person.name, role=role, strong=objects, text=text)
+            self._later(t + wait, partial(self._say, voiced))
+
+    def _say(self, voiced: ObjectionVoiced) -> None:
+        self.port.record(voiced, voiced.by)

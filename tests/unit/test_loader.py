@@ -140,7 +140,7 @@ def test_every_problem_is_reported_at_once(in_fixtures: Path) -> None:
         FIRST_LINES["many-problems"],
         "scenarios/invalid/many-problems.yaml:5:1: colour: unknown key 'colour' (allowed: apiVersion, id, title, description,"
         " severity, tags, roles, service, symptom, target, steady_state, faults, detection, response, runbooks, recovery,"
-        " abort, timing, scoring, policy, responders, load, business, monitoring, injects, objectives)",
+        " abort, timing, scoring, policy, responders, load, business, monitoring, injects, objectives, difficulty, simulation, training)",
         "scenarios/invalid/many-problems.yaml:10:9: faults[0].at: scheduled at 3m, not before abort.max_duration 2m",
         "scenarios/invalid/many-problems.yaml:13:11: detection.within: expected a duration like '90s' or '2m',"
         " got the bare number 30 (ambiguous: add a unit)",

@@ -125,7 +125,7 @@ def test_a_responder_file_is_checked_against_its_scenario_and_reported_once(fold
     # found by the scenario's check, with the absolute path: shown once, under the file's own name
     assert result.stderr.splitlines() == [
         ("responders/drill.ci.yaml:4:45: actions[0].after: no anchor or step named 'nowhere'"
-         " (anchors: start, injection, detection, recovery, or a step id of the scenario)"),
+         " (anchors: start, injection, detection, recovery, a step id of the scenario, or state:NAME of its simulation)"),
     ]
     assert "drill.yaml: ok (scenario)" in result.stdout.splitlines()
     assert "responder file" not in result.stdout
