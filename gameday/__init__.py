@@ -11,6 +11,8 @@ so importing this package has no side effects and imports no heavy library)::
     card = gameday.score(journal)                         # pure: the same journal, the same scorecard
     text = gameday.render_postmortem(journal, card, "md")
     aar = gameday.render_aar(journal, card, "html")     # a tabletop's after-action report
+    rubric = gameday.score_training(journal)            # a training drill's incident commander rubric
+    report = gameday.render_training(journal, rubric, "html")  # ... as the trainee's report
 
 The package is layered (see ARCHITECTURE.md and the README's Layout):
 
@@ -41,11 +43,12 @@ if TYPE_CHECKING:
     from gameday.drill.context import DrillOptions, Echo
     from gameday.journal import Journal
     from gameday.loader import LoadedScenario
+    from gameday.model.rubric import TrainingScore
     from gameday.model.scorecard import Scorecard
     from gameday.project import Project
 
 __all__ = ["DrillOptions", "__version__", "load_project", "load_scenario", "read_journal", "render_aar",
-           "render_postmortem", "render_scorecard", "run_drill", "score"]
+           "render_postmortem", "render_scorecard", "render_training", "run_drill", "score", "score_training"]
 
 
 def __getattr__(name: str) -> object:
@@ -115,3 +118,20 @@ def render_aar(journal: Journal, card: Scorecard, fmt: Literal["md", "html"] = "
     from gameday.analysis.aar import render_aar as render
 
     return render(journal, card, fmt, templates_dir)
+
+
+def score_training(journal: Journal) -> TrainingScore:
+    """A training drill's incident commander rubric (each item's verdict, why, coaching and evidence; the
+    hints taken; the score out of 100): a pure function of its journal."""
+    from gameday.analysis.rubric import score_training as score_it
+
+    return score_it(journal.events, path=journal.path)
+
+
+def render_training(journal: Journal, score: TrainingScore, fmt: Literal["md", "html"] = "md", *,
+                    templates_dir: Path | None = None) -> str:
+    """A training drill's report for the trainee: the rubric item by item (verdict, why, evidence,
+    coaching), the hints taken, the story and what to practise next."""
+    from gameday.analysis.training_report import render_training as render
+
+    return render(journal, score, fmt, templates_dir)

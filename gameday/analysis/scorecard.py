@@ -54,7 +54,16 @@ from gameday.analysis.matching import EPS, Action, Facts, evaluate_steps, impact
 from gameday.errors import JournalError
 from gameday.journal import Journal
 from gameday.model.duration import human
-from gameday.model.events import AlertReceived, DrillStarted, Event, ImpactEnded, ImpactStarted, Payload, RespondersNotLoaded
+from gameday.model.events import (
+    AlertReceived,
+    DrillStarted,
+    Event,
+    ImpactEnded,
+    ImpactStarted,
+    Payload,
+    RespondersNotLoaded,
+    StateChanged,
+)
 from gameday.model.policy import SeverityLevel, SeverityPolicy
 from gameday.model.scenario import Scenario
 from gameday.model.scorecard import (
@@ -75,7 +84,7 @@ from gameday.model.scorecard import (
     SeverityResult,
     StepResult,
 )
-from gameday.model.terms import IC, Mode, format_offset
+from gameday.model.terms import IC, SEVERITIES, Mode, Severity, format_offset
 
 FORMULA = (
     "total = 100 × Σ(weight × earned) / Σ(weight of applicable components), clamped to [0, 100], "
@@ -105,12 +114,13 @@ def score_journal(journal: Journal) -> Scorecard:
     facts = read_facts(scenario, journal.events, journal.path)
     statuses = evaluate_steps(scenario, journal.events, facts=facts)
     steps = [s.result() for s in statuses]
-    level = policy.levels.get(scenario.severity)
+    expected = expected_severity(scenario, journal.events)
+    level = policy.levels.get(expected)
     times = measure_times(facts)
     detection = _detection(scenario, facts)
     recovery = _recovery(scenario, facts)
-    severity, severity_earned = _severity(scenario, facts)
-    executives = _executives(scenario, level, facts)
+    severity, severity_earned = _severity(expected, facts)
+    executives = _executives(expected, level, facts)
     comms, comms_earned = _comms(level, facts)
     roles, roles_earned = _roles(scenario, facts, roles_declared, mode)
     aborted = facts.aborted is not None or (facts.ended is not None and facts.ended.data.outcome == "aborted")
@@ -148,7 +158,7 @@ def score_journal(journal: Journal) -> Scorecard:
     return Scorecard(
         drill_id=drill_id, scenario_id=scenario.id, title=scenario.title, mode=mode, outcome=outcome,
         abort_reason=reason if outcome == "aborted" else None, started_at=journal.events[0].wall,
-        ended_at=facts.ended.wall if facts.ended else None, policy=policy.name, expected_severity=scenario.severity,
+        ended_at=facts.ended.wall if facts.ended else None, policy=policy.name, expected_severity=expected,
         policy_rules=policy_rules(scenario.severity, level),
         times=times, detection=detection, steps=steps, severity=severity, executives=executives, comms=comms,
         roles=roles, recovery=recovery, impact_seconds=times[-1].seconds, faults=faults, score=score,
@@ -316,8 +326,14 @@ def _incident_start(facts: Facts) -> float | None:
     return declared.t if declared else None
 
 
-def _severity(scenario: Scenario, facts: Facts) -> tuple[SeverityResult, Fraction | None]:
-    expected = scenario.severity
+def expected_severity(scenario: Scenario, events: Sequence[Event[Payload]]) -> Severity:
+    """The severity the drill should have been classified: the scenario's, or, when its simulation moved
+    the right severity during the drill (a SEV2 left alone becomes a SEV1), the most severe it reached."""
+    reached = [e.data.severity for e in events if isinstance(e.data, StateChanged) and e.data.severity is not None]
+    return min(reached, key=SEVERITIES.index) if reached else scenario.severity
+
+
+def _severity(expected: Severity, facts: Facts) -> tuple[SeverityResult, Fraction | None]:
     marks = [a for a in facts.actions if a.action in ("set_severity", "declare_incident") and a.t >= facts.window_t - EPS]
     marks = [a for a in marks if a.severity is not None]
     first, final = (marks[0].severity, marks[-1].severity) if marks else (None, None)
@@ -338,8 +354,7 @@ def _severity(scenario: Scenario, facts: Facts) -> tuple[SeverityResult, Fractio
     return result.model_copy(update={"note": note}), earned
 
 
-def _executives(scenario: Scenario, level: SeverityLevel | None, facts: Facts) -> ExecutiveResult:
-    sev = scenario.severity
+def _executives(sev: Severity, level: SeverityLevel | None, facts: Facts) -> ExecutiveResult:
     declared = _declared(facts)
     start = declared.t if declared else facts.detection.t if facts.detection else None
     tells = (a for a in facts.actions if a.action == "notify_executives" or a.audience == "executive")

@@ -45,6 +45,16 @@ class Outputs:
         """A tabletop's after-action report (HTML), next to the postmortem."""
         return self.postmortem_html.with_name("aar.html")
 
+    @property
+    def training_md(self) -> Path:
+        """A training drill's report (the incident commander's rubric, Markdown), next to the postmortem."""
+        return self.postmortem_md.with_name("training.md")
+
+    @property
+    def training_html(self) -> Path:
+        """A training drill's report (the incident commander's rubric, HTML), next to the postmortem."""
+        return self.postmortem_html.with_name("training.html")
+
 
 def warm_up(templates_dir: Path | None) -> None:
     """Import what :func:`write_reports` needs and compile the postmortem templates (a head start only)."""
@@ -60,7 +70,8 @@ def warm_up(templates_dir: Path | None) -> None:
 def write_reports(outputs: Outputs, mode: str, echo: Callable[[str], None], outcome: str, reason: str | None,
                   templates_dir: Path | None) -> int:
     """Score the journal and write scorecard, postmortem (and JUnit in ci; the after-action report,
-    ``aar.md`` and ``aar.html`` beside the postmortem, in tabletop); return the exit code
+    ``aar.md`` and ``aar.html`` beside the postmortem, in tabletop; the training report, ``training.md`` and
+    ``training.html``, in training); return the exit code
     (0 passed, 1 not passed, 3 aborted or incomplete).
 
     The one-line summary is the scorecard's own headline and reason (the words every report uses),
@@ -93,6 +104,18 @@ def write_reports(outputs: Outputs, mode: str, echo: Callable[[str], None], outc
         atomic_write(outputs.aar_md, render_aar(journal, card, "md", templates_dir=templates_dir))
         atomic_write(outputs.aar_html, render_aar(journal, card, "html", templates_dir=templates_dir))
         aar = [f"aar:        {outputs.aar_html}"]
+    from gameday.model.events import TrainingStarted
+
+    # the training report (the incident commander's rubric) beside the postmortem; none for a training drill
+    # stopped before its trainee was journaled (TrainingStarted): nothing to score
+    if card.mode == "training" and journal.first(TrainingStarted) is not None:
+        from gameday.analysis.rubric import score_training
+        from gameday.analysis.training_report import render_training
+
+        trained = score_training(journal.events, path=journal.path)
+        atomic_write(outputs.training_md, render_training(journal, trained, "md", templates_dir=templates_dir))
+        atomic_write(outputs.training_html, render_training(journal, trained, "html", templates_dir=templates_dir))
+        aar = [f"training:   {outputs.training_html}"]
     from gameday.model.textsafe import neutralise
 
     lines = [summary_line(card), *(f"  - {line}" for line in card.failures), *(f"warning: {line}" for line in card.warnings),

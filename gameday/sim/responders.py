@@ -2,9 +2,9 @@
 incident commander's).
 
 They do nothing the incident commander did not ask for. On a ``TaskAssigned`` to one of them
-they answer after a short, seeded pause (on it, with the time box; or "by when do you need
-this?" when there is none), then, after their own seeded delay (0.5x to 1.5x their ``delay``),
-do it: report what they find from the simulation's current state (``investigate``), run the
+they answer after a short, seeded pause (a tenth to three tenths of their ``delay``: on it,
+with the time box; or "by when do you need this?" when there is none), then, after their own
+seeded delay (0.5x to 1.5x their ``delay``), do it: report what they find from the simulation's current state (``investigate``), run the
 runbook (``runbook``: through the conductor, so it is journaled and moves the simulation as
 anyone's would), post the update or tell the executives (an ``ActionRecorded`` of their own),
 or report it done (``other``). On ``ObjectionsCalled`` each answers within the time box: the
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from gameday.sim.statemachine import StateMachine
     from gameday.sim.training import TrainingPort
 
-ACK_DELAY = (5.0, 15.0)  # seconds before "on it"
+ACK_SHARE = (0.1, 0.3)  # "on it" comes after this share of the responder's delay
 
 
 @dataclass(order=True)
@@ -137,7 +137,7 @@ class SimulatedResponders:
     def _take_task(self, t: float, task: TaskAssigned) -> None:
         person = self.by_name[task.to]
         rng = self._rng(task.task, person.name)
-        ack_at = t + rng.uniform(*ACK_DELAY)
+        ack_at = t + person.delay * rng.uniform(*ACK_SHARE)
         work_at = max(ack_at, t + person.delay * (0.5 + rng.random()))
         if task.kind == "runbook" and task.runbook not in self.scenario.runbooks:
             self._later(ack_at, lambda: self._report(task.task, person.name, "unable",

@@ -12,6 +12,7 @@ import yaml
 from gameday.clock import InstantClock, PacedClock, SystemClock
 from gameday.drill.assemble import DrillOptions, Factories, assemble, run_drill
 from gameday.errors import ConfigError, ScenarioError
+from gameday import score
 from gameday.journal import read_journal
 from gameday.loader import load_project, load_scenario
 from gameday.model import events as ev
@@ -88,6 +89,8 @@ def test_a_scripted_trainee_runs_the_incident_and_the_responders_answer(tmp_path
     handed = kinds(events, ev.CommandHandedOver)[0]
     assert (handed.data.outgoing, handed.data.incoming) == ("dana", "Morgan")
     assert kinds(events, ev.DrillEnded)[0].data.outcome == "completed"
+    card = score(read_journal(tmp_path / "out" / "journal.jsonl"))
+    assert (card.expected_severity, card.severity.final, card.severity.correct) == ("SEV2", "SEV2", True)
 
 
 def test_a_replay_with_the_same_seed_tells_the_same_story(tmp_path: Path) -> None:
@@ -117,6 +120,8 @@ def test_simulated_responders_do_nothing_they_were_not_asked(tmp_path: Path) -> 
     escalated = kinds(events, ev.StateChanged)[2].t - kinds(events, ev.StateChanged)[1].t
     assert escalated == pytest.approx(600.0)
     assert kinds(events, ev.DrillEnded)[0].data.reason.startswith("scenario time is up")
+    # the scorecard expects the severity the story reached (SEV1), not the scenario's opening SEV2
+    assert score(read_journal(tmp_path / "out" / "journal.jsonl")).expected_severity == "SEV1"
 
 
 def test_a_wrong_runbook_makes_it_worse_and_the_right_one_recovers(tmp_path: Path) -> None:
