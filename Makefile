@@ -12,7 +12,7 @@ find_python = $(shell for c in "$$PYTHON" python3.13 python3.12 python3 \
 	[ -n "$$c" ] || continue; p=$$(command -v "$$c" 2>/dev/null) || continue; \
 	"$$p" -c 'import sys,venv; sys.exit(sys.version_info < (3,12))' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: demo demo-tabletop test fuzz bench venv clean lint schema bytecode
+.PHONY: demo demo-tabletop demo-training test fuzz bench venv clean lint schema bytecode
 
 $(STAMP): pyproject.toml
 	@set -e; base="$(find_python)"; \
@@ -41,6 +41,15 @@ demo-tabletop: bytecode
 	rm -rf reports/demo-tabletop
 	$(VENV)/bin/gameday run scenarios/tabletop-checkout-db-outage.yaml --mode tabletop --pace instant \
 	  --responders scenarios/responders/tabletop-checkout-db-outage.yaml --out reports/demo-tabletop || test $$? -eq 1
+
+# A training session, headless: a scripted trainee as incident commander, simulated responders, the
+# scenario clock at full speed; then the trainee's profile across the sessions in reports/.
+demo-training: bytecode
+	rm -rf reports/demo-training
+	$(VENV)/bin/gameday run scenarios/training-2-checkout-db-failover.yaml --mode training --trainee dana --seed 1 \
+	  --pace instant --responders scenarios/responders/training-2-checkout-db-failover.yaml --out reports/demo-training \
+	  || test $$? -eq 1
+	$(VENV)/bin/gameday train profile dana
 
 test: bytecode
 	$(PY) -m pytest -q tests

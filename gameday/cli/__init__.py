@@ -127,7 +127,7 @@ def aar(journal: Path, fmt: Literal["md", "html"], output: Path | None, template
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="where the control room and the alert intake listen (not loopback: needs monitoring.auth)")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="their port (default: a free one)")
-@click.option("--no-web", is_flag=True, help="gameday mode without the control room (starts at once)")
+@click.option("--no-web", is_flag=True, help="without the control room (gameday, tabletop, training: starts at once)")
 @click.option("--pace", help="tabletop, training: scenario time against wall time, e.g. 4h:45m; real (default), "
               "manual (the facilitator advances to each inject) or instant (headless, with --responders)")
 @click.option("--trainee", metavar="NAME", help="training: the person practising incident command")

@@ -2,13 +2,14 @@
 incident commander's).
 
 They do nothing the incident commander did not ask for. On a ``TaskAssigned`` to one of them
-they answer after a short, seeded pause (a tenth to three tenths of their ``delay``: on it,
-with the time box; or "by when do you need this?" when there is none), then, after their own
-seeded delay (0.5x to 1.5x their ``delay``), do it: report what they find from the simulation's current state (``investigate``), run the
-runbook (``runbook``: through the conductor, so it is journaled and moves the simulation as
-anyone's would), post the update or tell the executives (an ``ActionRecorded`` of their own),
-or report it done (``other``). On ``ObjectionsCalled`` each answers within the time box: the
-strong objection the current state gives their role, or none.
+they answer after a short, seeded pause (a tenth to three tenths of their ``delay``): on it, with
+the time box, or "by when do you need this?" when there is none. Then, after their own seeded
+delay (0.5x to 1.5x their ``delay``), they do it: report what they find from the simulation's
+current state (``investigate``); run the runbook (``runbook``: through the conductor, so it is
+journaled and moves the simulation as anyone's would); post the update or tell the executives
+(an ``ActionRecorded`` of their own); or report it done (``other``). On ``ObjectionsCalled``
+each answers within the time box: the strong objection the current state gives their role, or
+none.
 
 Every delay comes from ``random.Random(f"{seed}:{what}:{name}")``: it depends on the seed, the
 task and the person only, so a replayed drill (same seed, same instructions at the same times)

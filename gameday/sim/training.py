@@ -264,10 +264,8 @@ def _text(text: str, field: str) -> str:
 
 
 def _rubric_hint(events: Sequence[Event[Payload]]) -> tuple[str, str]:
-    """The next rubric item not yet met, as advice (the rubric's own when it is there)."""
-    try:
-        from gameday.analysis.rubric import hint_for
-    except ImportError:  # pragma: no cover - the rubric ships with the simulator
-        return "Keep the overview: delegate, time-box, and keep the updates going.", "rubric"
+    """The next rubric item not yet met, as advice."""
+    from gameday.analysis.rubric import hint_for
+
     return hint_for(events)
 

@@ -281,3 +281,20 @@ def test_validate_finds_unreachable_states_dead_ends_and_no_way_to_recover(tmp_p
                      "simulation.transitions[2].when.runbook: no runbook named 'no-such-runbook'",
                      "simulation.states.degraded.reports.janitor: role 'janitor' is not one of the scenario's roles"):
         assert expected in problems
+
+
+def test_a_tabletop_of_a_scenario_with_a_simulation_plays_its_state_machine(tmp_path: Path) -> None:
+    players = tmp_path / "players.yaml"
+    players.write_text(yaml.safe_dump({"people": {"alice": "incident-commander", "bob": "tech-lead"}, "actions": [
+        {"as": "bob", "action": "runbook", "runbook": "restart-db", "after": "detection", "delay": "2m"},
+        {"as": "bob", "action": "runbook", "runbook": "restore", "after": "state:worse", "delay": "3m"},
+        {"as": "alice", "action": "resolved", "after": "recovery", "delay": "1m"}]}))
+    options = DrillOptions(mode="tabletop", pace="instant", out=tmp_path / "out", responders=players, web=False)
+    run_drill(SCENARIO, options, clock=InstantClock(), factories=Factories().without_services(), echo=lambda line: None)
+    events = read_journal(tmp_path / "out" / "journal.jsonl").events
+    assert [e.data.to_state for e in kinds(events, ev.StateChanged)] == [
+        "healthy", "degraded", "worse", "failing-over", "recovered"]
+    # a runbook does not clear the shadow by itself when a simulation decides what it does
+    cleared = kinds(events, ev.ShadowCleared)
+    assert [c.data.reason for c in cleared] == ["simulation"]
+    assert not kinds(events, ev.TrainingStarted)  # no trainee, no simulated responders
