@@ -1,5 +1,6 @@
 """``gameday train``: a trainee's progress across training sessions, and their next scenario.
 
+``report JOURNAL`` rescores one training journal and writes its training report again;
 ``profile NAME`` reads every training journal of the reports folder and shows the rubric items
 over time, the rung on the incident commander ladder and what to practise next; ``next NAME``
 draws the next scenario from the scenarios folder (:mod:`gameday.program.wheel`). An unknown
@@ -90,6 +91,30 @@ def _text(value: object) -> Text:
     from gameday.model.textsafe import for_terminal
 
     return Text(for_terminal(value, single_line=True))
+
+
+@train.command("report")
+@click.argument("journal", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True,
+              help="json: the rubric alone (each item's verdict, why, coaching and evidence; the score)")
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="write to a file instead of stdout")
+@click.option("--templates", type=click.Path(path_type=Path, file_okay=False),
+              help="folder of templates overriding the built-in ones")
+@_guard
+def train_report(journal: Path, fmt: str, output: Path | None, templates: Path | None) -> None:
+    """Score a training journal on the incident commander rubric again and write its training report
+    (the same bytes as the drill wrote: it is a pure function of the journal). Exit 2 for a journal
+    that is not a training drill's."""
+    import gameday
+    from gameday.cli.common import _emit
+
+    j = gameday.read_journal(journal)
+    score = gameday.score_training(j)
+    if fmt == "json":
+        _emit(score.model_dump_json(indent=2) + "\n", output)
+        return
+    tdir = templates or gameday.load_project(Path.cwd()).templates_dir
+    _emit(gameday.render_training(j, score, "html" if fmt == "html" else "md", templates_dir=tdir), output)
 
 
 @train.command("profile")

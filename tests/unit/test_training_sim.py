@@ -3,6 +3,7 @@ the story told at its own times whatever the pace, and the state machine's check
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -298,3 +299,23 @@ def test_a_tabletop_of_a_scenario_with_a_simulation_plays_its_state_machine(tmp_
     cleared = kinds(events, ev.ShadowCleared)
     assert [c.data.reason for c in cleared] == ["simulation"]
     assert not kinds(events, ev.TrainingStarted)  # no trainee, no simulated responders
+
+
+def test_train_report_rescores_a_journal_to_the_same_bytes(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gameday.cli import main
+
+    headless(tmp_path)
+    out = tmp_path / "out"
+    runner = CliRunner()
+    md = runner.invoke(main, ["train", "report", str(out / "journal.jsonl")])
+    assert md.exit_code == 0 and md.output == (out / "training.md").read_text()
+    html = runner.invoke(main, ["train", "report", str(out / "journal.jsonl"), "--format", "html", "-o", str(tmp_path / "r.html")])
+    assert html.exit_code == 0 and (tmp_path / "r.html").read_bytes() == (out / "training.html").read_bytes()
+    rubric = runner.invoke(main, ["train", "report", str(out / "journal.jsonl"), "--format", "json"])
+    assert rubric.exit_code == 0 and json.loads(rubric.output)["trainee"] == "dana"
+    options = DrillOptions(mode="tabletop", pace="instant", out=tmp_path / "tt", web=False)
+    run_drill(SCENARIO, options, clock=InstantClock(), factories=Factories().without_services(), echo=lambda line: None)
+    refused = runner.invoke(main, ["train", "report", str(tmp_path / "tt" / "journal.jsonl")])
+    assert refused.exit_code == 2 and "has no TrainingStarted" in refused.output
