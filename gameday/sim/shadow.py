@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gameday.model.duration import format_duration
-from gameday.model.events import Event, FaultInjected, FaultRolledBack, Payload, ShadowCleared
+from gameday.model.events import Event, FaultInjected, FaultRolledBack, Payload, ShadowCleared, StateChanged
 from gameday.model.exercise import AlertAttachment, Expectation, Inject, PanelAttachment, Series
 from gameday.model.scenario import Fault, Scenario, Signal
 
@@ -94,7 +94,17 @@ def _steps_after(sc: Scenario, anchor: str) -> list[Expectation]:
 
 def implied_series(sc: Scenario, fault_id: str, events: Sequence[Event[Payload]], until: float) -> list[Series]:
     """The fault's shadow as a panel draws it up to scenario time ``until``: each steady-state check
-    at 100 (% healthy) until the fault went in, 0 while it lasted, 100 again once cleared or rolled back."""
+    at 100 (% healthy) until the fault went in, 0 while it lasted, 100 again once cleared or rolled back.
+    A scenario with a simulation draws its states instead: 0 while a state has customer impact."""
+    states = [(ev.t, ev.data.impact) for ev in events if isinstance(ev.data, StateChanged) and ev.t <= until]
+    if states:
+        steps: list[tuple[float, float]] = [(0.0, 100.0)]
+        for t, impact in states:
+            value = 0.0 if impact else 100.0
+            if value != steps[-1][1]:
+                steps += [(t, steps[-1][1]), (t, value)]
+        steps.append((max(until, steps[-1][0]), steps[-1][1]))
+        return [Series.model_construct(name=check.label, points=steps) for check in sc.steady_state]
     start = end = None
     for ev in events:
         if ev.t > until:

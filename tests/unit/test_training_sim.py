@@ -319,3 +319,18 @@ def test_train_report_rescores_a_journal_to_the_same_bytes(tmp_path: Path) -> No
     run_drill(SCENARIO, options, clock=InstantClock(), factories=Factories().without_services(), echo=lambda line: None)
     refused = runner.invoke(main, ["train", "report", str(tmp_path / "tt" / "journal.jsonl")])
     assert refused.exit_code == 2 and "has no TrainingStarted" in refused.output
+
+
+def test_a_panel_follows_the_simulation_state(tmp_path: Path) -> None:
+    from gameday.sim.shadow import implied_series
+
+    events = headless(tmp_path)
+    sc = load_scenario(SCENARIO).scenario
+    moves = {e.data.to_state: e.t for e in kinds(events, ev.StateChanged)}
+    series = implied_series(sc, "kill-primary", events, until=moves["recovered"] + 60)
+    points = series[0].points
+    assert points[0] == (0.0, 100.0) and points[-1][1] == 100.0
+    assert (moves["degraded"], 0.0) in points and (moves["recovered"], 100.0) in points
+    # before the story recovered, the panel shows the checks failing
+    mid = implied_series(sc, "kill-primary", events, until=moves["failing-over"])[0].points
+    assert mid[-1] == (moves["failing-over"], 0.0)
