@@ -24,6 +24,7 @@ import bench_load
 import bench_monitoring
 import bench_overhead
 import bench_tabletop
+import bench_training
 from common import PYC_CACHE, ROOT, table, write_json
 
 BENCHES = {
@@ -36,6 +37,7 @@ BENCHES = {
     "monitoring": bench_monitoring,
     "load": bench_load,
     "tabletop": bench_tabletop,
+    "training": bench_training,
 }
 
 

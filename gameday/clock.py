@@ -129,6 +129,11 @@ class PausableClock:
     def wall(self) -> datetime:
         return self.inner.wall()
 
+    def wall_span(self, seconds: float) -> float:
+        """Wall seconds that ``seconds`` of this clock just before now took (the journal dates a fact
+        that happened a little earlier than it is written: a late webhook, a simulated drill's story)."""
+        return seconds
+
     def _base(self) -> float:
         """The time a pause is measured on (the wrapped clock's)."""
         return self.inner.now()
@@ -207,6 +212,11 @@ class PacedClock(PausableClock):
             self._resumed.set()
             return True
 
+    def wall_span(self, seconds: float) -> float:
+        """At a pace, scenario seconds are 1/factor wall seconds; a manual pace's stand still."""
+        factor = self.factor
+        return seconds / factor if factor else 0.0
+
     def jump(self, seconds: float) -> None:
         """Move scenario time forward by ``seconds`` at once (never backwards)."""
         with self._lock:
@@ -248,6 +258,10 @@ class InstantClock(PausableClock):
 
     def _base(self) -> float:  # under the lock: a pause stops nothing that runs by itself
         return self._t
+
+    def wall_span(self, seconds: float) -> float:
+        """Instant scenario time takes no wall time."""
+        return 0.0
 
     def next_input(self, inbox: queue.Queue, deadline: float | None) -> Any | None:
         try:

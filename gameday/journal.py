@@ -18,7 +18,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeGuard, overload
 
@@ -49,6 +49,7 @@ class JournalWriter:
         self._delivering = False
         self._seq = 0
         self._t0 = clock.now()
+        self._last_wall: datetime | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists() and self.path.stat().st_size:
             raise JournalError(str(self.path), 1, "journal already exists; a drill never appends to another's journal")
@@ -81,7 +82,12 @@ class JournalWriter:
             t = round(mono - self._t0, 6)
             if self.events and t < self.events[-1].t:  # file order is time order
                 t, mono = self.events[-1].t, self.events[-1].t + self._t0
-            wall = self.clock.wall() - timedelta(seconds=now - mono)
+            back = now - mono  # on the drill's clock: how long ago the fact happened
+            span = getattr(self.clock, "wall_span", None)  # a scenario clock's seconds are not the wall's
+            wall = self.clock.wall() - timedelta(seconds=span(back) if span is not None else back)
+            if self._last_wall is not None and wall < self._last_wall:  # file order is wall order too
+                wall = self._last_wall
+            self._last_wall = wall
             event = make_event(payload, seq=self._seq, wall=iso(wall), t=t, source=source)
             self._write(encode_event(event))
             self._seq += 1
