@@ -15,7 +15,6 @@ and HTML (autoescape). Same journal, same bytes: no current time, no randomness.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -113,22 +112,9 @@ def render_aar(journal: Journal, card: Scorecard, fmt: Literal["md", "html"], te
     if fmt not in AAR_TEMPLATES:
         raise ConfigError(f"unknown after-action report format {fmt!r} (expected one of: {', '.join(AAR_TEMPLATES)})")
     context = aar_context(journal, card)
-    import jinja2
+    from gameday.analysis.templating import render_report
 
-    from gameday.analysis.templating import environment
-
-    env = environment(jinja2, fmt, templates_dir)
-    name = AAR_TEMPLATES[fmt]
-    try:
-        text = env.get_template(name).render(c=context, card=card)
-    except jinja2.TemplateSyntaxError as exc:
-        raise ConfigError(f"{exc.filename or exc.name}:{exc.lineno}: template error: {exc.message}") from None
-    except jinja2.TemplateError as exc:
-        raise ConfigError(f"after-action report template {name}: {exc}") from None
-    except RecursionError:
-        raise ConfigError(f"after-action report template {name} extends itself; extend 'gameday/{name}' instead") from None
-    text = "\n".join(line.rstrip() for line in text.splitlines())
-    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+    return render_report("after-action report", AAR_TEMPLATES[fmt], fmt, templates_dir, c=context, card=card)
 
 
 def aar_context(journal: Journal, card: Scorecard) -> AarContext:

@@ -17,7 +17,6 @@ current time, no randomness.
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +34,7 @@ from gameday.analysis.findings import (
     via_text,
     went_well,
 )
-from gameday.analysis.templating import BUILTIN_TEMPLATES, TEMPLATE_NAMES, environment, md_escape, warm_up  # noqa: F401 - re-exported
+from gameday.analysis.templating import BUILTIN_TEMPLATES, TEMPLATE_NAMES, environment, md_escape, render_report, warm_up  # noqa: F401 - re-exported
 from gameday.analysis.timeline import one_line, timeline_rows
 from gameday.errors import ConfigError
 from gameday.journal import Journal
@@ -91,21 +90,7 @@ def render_postmortem(
     """
     if fmt not in TEMPLATE_NAMES:
         raise ConfigError(f"unknown postmortem format {fmt!r} (expected one of: {', '.join(TEMPLATE_NAMES)})")
-    import jinja2
-
-    env = environment(jinja2, fmt, templates_dir)
-    try:
-        text = env.get_template(TEMPLATE_NAMES[fmt]).render(**postmortem_context(journal, card, charts, fmt))
-    except jinja2.TemplateSyntaxError as exc:
-        raise ConfigError(f"{exc.filename or exc.name}:{exc.lineno}: template error: {exc.message}") from None
-    except jinja2.TemplateError as exc:
-        raise ConfigError(f"postmortem template {TEMPLATE_NAMES[fmt]}: {exc}") from None
-    except RecursionError:
-        raise ConfigError(
-            f"postmortem template {TEMPLATE_NAMES[fmt]} extends itself; extend 'gameday/{TEMPLATE_NAMES[fmt]}' instead"
-        ) from None
-    text = "\n".join(line.rstrip() for line in text.splitlines())
-    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+    return render_report("postmortem", TEMPLATE_NAMES[fmt], fmt, templates_dir, **postmortem_context(journal, card, charts, fmt))
 
 
 def postmortem_context(journal: Journal, card: Scorecard, charts: Sequence[Path] | None = None,

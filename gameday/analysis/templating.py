@@ -61,6 +61,25 @@ def warm_up(templates_dir: Path | None = None) -> None:
             environment(jinja2, fmt, templates_dir).get_template(name)
 
 
+def render_report(what: str, name: str, fmt: str, templates_dir: Path | None, **context: Any) -> str:
+    """Render the report template ``name`` (``what`` names it in errors: "postmortem", "training
+    report"...) with ``context``; trailing spaces and runs of blank lines are dropped. A broken template
+    (or one extending itself) is a :class:`~gameday.errors.ConfigError` naming it."""
+    import jinja2
+
+    env = environment(jinja2, fmt, templates_dir)
+    try:
+        text = env.get_template(name).render(**context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(f"{exc.filename or exc.name}:{exc.lineno}: template error: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise ConfigError(f"{what} template {name}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{what} template {name} extends itself; extend 'gameday/{name}' instead") from None
+    text = "\n".join(line.rstrip() for line in text.splitlines())
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+
+
 def environment(jinja2: Any, fmt: str, templates_dir: Path | None) -> Any:
     builtin = jinja2.FileSystemLoader(str(BUILTIN_TEMPLATES))
     loaders = []

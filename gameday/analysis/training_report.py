@@ -16,7 +16,6 @@ report of a run at pace x100 is the same bytes as at x10. People's text is data:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -75,22 +74,9 @@ def render_training(journal: Journal, score: TrainingScore, fmt: Literal["md", "
     if fmt not in TRAINING_TEMPLATES:
         raise ConfigError(f"unknown training report format {fmt!r} (expected one of: {', '.join(TRAINING_TEMPLATES)})")
     context = training_context(journal, score)
-    import jinja2
+    from gameday.analysis.templating import render_report
 
-    from gameday.analysis.templating import environment
-
-    env = environment(jinja2, fmt, templates_dir)
-    name = TRAINING_TEMPLATES[fmt]
-    try:
-        text = env.get_template(name).render(c=context, score=score)
-    except jinja2.TemplateSyntaxError as exc:
-        raise ConfigError(f"{exc.filename or exc.name}:{exc.lineno}: template error: {exc.message}") from None
-    except jinja2.TemplateError as exc:
-        raise ConfigError(f"training report template {name}: {exc}") from None
-    except RecursionError:
-        raise ConfigError(f"training report template {name} extends itself; extend 'gameday/{name}' instead") from None
-    text = "\n".join(line.rstrip() for line in text.splitlines())
-    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+    return render_report("training report", TRAINING_TEMPLATES[fmt], fmt, templates_dir, c=context, score=score)
 
 
 def training_context(journal: Journal, score: TrainingScore) -> TrainingContext:
