@@ -317,10 +317,14 @@ def demo_reset() -> None:
 @click.option("--role", help="the role acted in (default: the role NAME holds)")
 @click.option("--token", help="the token (default: $GAMEDAY_TOKEN, the join link's, or the facilitator's token file)")
 @click.option("--draft", is_flag=True, help="post_update/notify_executives without TEXT: send the template's draft")
+@click.option("--within", metavar="DURATION", help="training: the time box of a task or a call for objections (5m, 90s)")
+@click.option("--runbook", metavar="NAME", help="training: the runbook of a runbook task")
+@click.option("--audience", type=click.Choice(["internal", "external", "executive"]),
+              help="training: the audience of an update task")
 @click.option("--json", "as_json", is_flag=True, help="print the API's JSON answer")
 @_guard
 def act(drill: str, action: str, args: tuple[str, ...], as_: str | None, role: str | None, token: str | None,
-        draft: bool, as_json: bool) -> None:
+        draft: bool, within: str | None, runbook: str | None, audience: str | None, as_json: bool) -> None:
     """Do a responder action (or a facilitator control) in a running drill, from a terminal.
 
     \b
@@ -330,7 +334,12 @@ def act(drill: str, action: str, args: tuple[str, ...], as_: str | None, role: s
       note TEXT... | resolved   (TEXT '-' reads stdin)
     Facilitator: start | pause | resume | inject FAULT | skip FAULT | abort [REASON] | end [REASON] |
       invite PERSON [ROLE] | revoke PERSON
-    Arguments and stdin must be UTF-8 (exit 2 otherwise); names (--as, PERSON) follow the names rule.
+    Training (the incident commander; the facilitator's token records for them): command [TEXT...] |
+      task TO KIND [TEXT...] [--within 5m] [--runbook R] [--audience A] | objections PROPOSAL... [--within 2m] |
+      decide DECISION... | handover TO BRIEFING... | hint   (KIND: investigate, runbook, update,
+      notify_executives, other)
+    Arguments and stdin must be UTF-8 (exit 2 otherwise); names (--as, PERSON, TO) follow the names rule.
+    A bad command line or a refusal by the control room exits 2, an unreachable room 3.
     """
     import json
 
@@ -344,7 +353,8 @@ def act(drill: str, action: str, args: tuple[str, ...], as_: str | None, role: s
                 return None
             return client.draft(values.get("audience", "executive"))
 
-        method, path, body = build_request(action, list(args), as_=as_, role=role, text_source=text_source)
+        method, path, body = build_request(action, list(args), as_=as_, role=role, text_source=text_source,
+                                           within=within, runbook=runbook, audience=audience)
         answer = client.request(method, path, body)
     # JSON escapes every control character (ensure_ascii); the text form is neutralised
     click.echo(json.dumps(answer, indent=2) if as_json else format_answer(answer))

@@ -88,10 +88,16 @@ class DrillControls:
         return self._lock
 
     def record[P: events.Payload](self, payload: P, source: str) -> events.Event[P]:
-        """Journal a fact now (under the lock): the feed's injects, the facilitator's records."""
+        """Journal a fact now (under the lock): the feed's injects, the facilitator's records, a trainee's
+        instruction. From another thread it wakes the drill's timeline: the feeds read it at once (a
+        simulated responder answers an instruction given from the control room now, not at the drill's
+        next scheduled moment)."""
         self._require_started()
         with self._lock:
-            return self._emit(payload, source)
+            ev = self._emit(payload, source)
+        if threading.get_ident() != self._thread:
+            self._poke()
+        return ev
 
     def mark(self, anchor: str, t: float) -> None:
         """Record an anchor's offset the first time it is reached (a simulation's ``state:NAME``): scripted

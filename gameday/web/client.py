@@ -39,6 +39,7 @@ from gameday.adapters.pids import pid_alive
 from gameday.errors import ConfigError, InfrastructureError, InputError
 from gameday.model.names import name_problem
 from gameday.model.textsafe import for_terminal, one_line
+from gameday.model.training_events import TASK_KINDS
 
 MAX_MESSAGE = 300  # characters of a control room's error message shown
 
@@ -248,20 +249,37 @@ ACTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "skip": ("POST", "/api/faults/{fault}/skip", ("fault",)),
     "invite": ("POST", "/api/responders", ("person", "role?")),
     "revoke": ("DELETE", "/api/responders/{person}", ("person",)),
+    # a training drill's: the incident commander's instructions (the facilitator's token records them for the
+    # incident commander), and the trainee's hint
+    "command": ("POST", "/api/training/command", ("text*?",)),
+    "task": ("POST", "/api/training/task", ("to", "kind", "text*?")),
+    "objections": ("POST", "/api/training/objections", ("proposal*",)),
+    "decide": ("POST", "/api/training/decision", ("decision*",)),
+    "handover": ("POST", "/api/training/handover", ("to", "briefing*")),
+    "hint": ("POST", "/api/training/hint", ()),
 }
 ALIASES = {"ack": "acknowledge", "declare": "declare_incident", "severity": "set_severity", "assign": "assign_role",
            "notify": "notify_executives", "update": "post_update", "detected": "mark_detected", "resolve": "resolved"}
 #: Actions recorded for a person (they take --as/--role).
 PERSON_ACTIONS = frozenset(list(ACTIONS)[:10])
+#: A training drill's instructions (they take --as, naming the incident commander; --within, --runbook, --audience
+#: where they apply).
+TRAINING_ACTIONS = frozenset(("command", "task", "objections", "decide", "handover", "hint"))
+BOXED = frozenset(("task", "objections"))  # take --within
 
 
 def build_request(action: str, args: list[str], *, as_: str | None, role: str | None,
-                  text_source=None) -> tuple[str, str, dict[str, Any] | None]:
+                  text_source=None, within: str | None = None, runbook: str | None = None,
+                  audience: str | None = None) -> tuple[str, str, dict[str, Any] | None]:
     """(method, path, JSON body) for ``gameday act``. Raises InputError for a bad command line.
-    ``text_source(field)`` supplies a missing text (``--draft``, stdin)."""
+    ``text_source(field)`` supplies a missing text (``--draft``, stdin). ``within`` (a duration, ``5m``),
+    ``runbook`` and ``audience`` are a training instruction's (``task``; ``within`` also ``objections``)."""
     name = ALIASES.get(utf8(action, "ACTION"), action)
     if name not in ACTIONS:
         raise InputError(f"unknown action {for_terminal(action)!r}; one of: {', '.join(ACTIONS)}")
+    if name in TRAINING_ACTIONS:
+        text_source = None  # --draft drafts a status update, not an instruction
+    extra = _training_fields(name, within, runbook, audience)
     method, path, params = ACTIONS[name]
     values: dict[str, Any] = {}
     rest = [utf8(arg, f"argument {i} of {name}") for i, arg in enumerate(args, 1)]
@@ -281,6 +299,10 @@ def build_request(action: str, args: list[str], *, as_: str | None, role: str | 
             raise InputError(f"{name} needs {key.upper()}: gameday act DRILL {name} {usage}")
         if value is not None and key == "person":
             value = person(value, "PERSON")
+        if value is not None and key == "to":
+            value = person(value, "TO")
+        if value is not None and key == "kind" and value not in TASK_KINDS:
+            raise InputError(f"task: unknown KIND {for_terminal(value)!r}; one of: {', '.join(TASK_KINDS)}")
         if value is not None:
             values[key] = value
     if rest:
@@ -288,7 +310,13 @@ def build_request(action: str, args: list[str], *, as_: str | None, role: str | 
     path = path.format(**{k: _quote(v) for k, v in values.items()})
     fields: dict[str, Any] = {k: v for k, v in values.items() if "{" + k + "}" not in ACTIONS[name][1]}
     body: dict[str, Any] | None = fields
-    if name in PERSON_ACTIONS:
+    fields.update(extra)
+    if name in TRAINING_ACTIONS:
+        if role:
+            raise InputError(f"{name} is the incident commander's instruction: --role does not apply")
+        if as_:
+            fields["as"] = person(as_, "--as")
+    elif name in PERSON_ACTIONS:
         if as_:
             fields["as"] = person(as_, "--as")
         if role and name != "assign_role":
@@ -296,6 +324,28 @@ def build_request(action: str, args: list[str], *, as_: str | None, role: str | 
     elif as_ or role:
         raise InputError(f"{name} is a facilitator control: --as/--role do not apply")
     return method, path, (None if method == "DELETE" else body)
+
+
+def _training_fields(name: str, within: str | None, runbook: str | None, audience: str | None) -> dict[str, Any]:
+    """The JSON fields of a training instruction's options, checked (InputError naming the option)."""
+    from gameday.model.duration import parse_duration
+
+    out: dict[str, Any] = {}
+    if within is not None:
+        if name not in BOXED:
+            raise InputError(f"--within goes with task and objections, not {name}")
+        try:
+            if not parse_duration(utf8(within, "--within")) > 0:
+                raise ValueError("a time box must be longer than zero")
+        except ValueError as exc:
+            raise InputError(f"--within: {for_terminal(str(exc))}") from None
+        out["within"] = within.strip()
+    for option, value in (("runbook", runbook), ("audience", audience)):
+        if value is not None:
+            if name != "task":
+                raise InputError(f"--{option} goes with task, not {name}")
+            out[option] = utf8(value, f"--{option}")
+    return out
 
 
 def _quote(value: str) -> str:

@@ -3,7 +3,8 @@
 ``service_for(ctx)`` (a drill service: see :mod:`gameday.drill.assemble`) returns a service
 when the drill runs in ``gameday`` mode, or in ``tabletop`` mode without scripted participants
 (or ``ctx.options.web`` asks for it; ``web=False`` turns it off); a tabletop's room gets the MSEL
-player (``ctx.exercise``) for its console (:mod:`gameday.web.desk`). On ``start`` the service
+player (``ctx.exercise``) for its console (:mod:`gameday.web.desk`), a training's the trainee's desk
+(``ctx.training``, :mod:`gameday.web.training_desk`). On ``start`` the service
 
 * builds the app (:func:`make_app`: the API of :mod:`gameday.web.api`, the pages of
   :mod:`gameday.web.pages`, ``/static``, and the webhook intake mounted underneath so
@@ -13,7 +14,7 @@ player (``ctx.exercise``) for its console (:mod:`gameday.web.desk`). On ``start`
 * issues the facilitator's token, writes the drill file ``STATE/drills/<drill-id>.json``
   (URL, pid, the token file's path; mode 0600) and the token file (0600), so that
   ``gameday act``/``gameday status`` on this machine find the drill;
-* prints the facilitator's link;
+* prints the facilitator's link (in a training, the trainee's too: they are invited at once);
 * holds the **start gate** (``start_gate``, a :class:`threading.Event`): the drill (:mod:`gameday.drill.play`) does
   not run the conductor until the facilitator presses start (or aborts, or a signal).
 
@@ -114,7 +115,7 @@ def make_app(room: ControlRoom, intake=None):
     from fastapi.staticfiles import StaticFiles
 
     from gameday.version import __version__
-    from gameday.web import api, exercise_api, pages
+    from gameday.web import api, exercise_api, pages, training_api
     from gameday.web.room import RoomError
 
     app = FastAPI(title="gameday control room", version=__version__, docs_url=None, redoc_url=None,
@@ -144,6 +145,7 @@ def make_app(room: ControlRoom, intake=None):
     app.add_exception_handler(RequestValidationError, invalid)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, crashed)
     app.include_router(exercise_api.router)  # before api.router: its last route answers every unknown /api path
+    app.include_router(training_api.router)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
@@ -191,7 +193,7 @@ class ControlRoomService:
         self.room = ControlRoom(scenario=ctx.scenario, policy=policy, conductor=ctx.conductor, journal=ctx.journal,
                                 drill_id=ctx.drill_id, mode=ctx.mode, registry=registry, gate=self.start_gate,
                                 bind_host=host, draft=_draft_function(),
-                                draft_options=_draft_options(ctx), exercise=ctx.exercise)
+                                draft_options=_draft_options(ctx), exercise=ctx.exercise, training=ctx.training)
         server = ctx.intake  # the control room shares the intake's server (and port)
         server.mount(make_app(self.room, intake=server.base_app))
         self._mounted_on = server
@@ -200,6 +202,10 @@ class ControlRoomService:
         ctx.echo(f"control room: {self.url}/join#{token}")
         ctx.echo("  (the facilitator's link: keep it private; invite responders from the room or with "
                  f"'gameday act {ctx.drill_id} invite NAME [ROLE]')")
+        if ctx.training is not None:  # the trainee is invited at once; they hold incident-commander from the start
+            trainee = ctx.training.trainee
+            ctx.echo(f"trainee ({trainee}): {self.url}/join#{registry.issue(trainee)}")
+            ctx.echo("  (the trainee's link: they give the instructions there, and may start the drill themselves)")
 
     def _write_drill_file(self, token: str) -> None:
         folder = self.drill_file.parent

@@ -41,9 +41,11 @@ from gameday.web.auth import FACILITATOR, Principal, TokenRegistry
 from gameday.web.live import LiveHub, default_audience
 from gameday.web.state import fault_status, player_numbers, renumber_for_player, room_state, visible
 
-if TYPE_CHECKING:  # a tabletop's: the desk is built only when there is an exercise
+if TYPE_CHECKING:  # a tabletop's: the desk is built only when there is an exercise; a training's likewise
     from gameday.sim.msel import MselPlayer
+    from gameday.sim.training import TrainingDesk
     from gameday.web.desk import ExerciseDesk
+    from gameday.web.training_desk import TrainingRoomDesk
 
 ROLE_PATTERN = re.compile(MODEL_ROLE_PATTERN)  # the scenario model's own rule: every scenario role is assignable
 #: Actions a responder may record through the room (``runbook`` and ``assign_role`` have their own methods).
@@ -63,7 +65,8 @@ class ControlRoom:
     def __init__(self, *, scenario: Scenario, policy: SeverityPolicy, conductor: Any, journal: Any, drill_id: str,
                  mode: str, registry: TokenRegistry | None = None, gate: threading.Event | None = None,
                  bind_host: str = "127.0.0.1", base_url: str = "", draft: Callable[..., str] | None = None,
-                 draft_options: dict[str, Any] | None = None, exercise: MselPlayer | None = None):
+                 draft_options: dict[str, Any] | None = None, exercise: MselPlayer | None = None,
+                 training: TrainingDesk | None = None):
         self.scenario, self.policy, self.conductor, self.journal = scenario, policy, conductor, journal
         self.drill_id, self.mode, self.bind_host, self.base_url = drill_id, mode, bind_host, base_url
         self.registry = registry or TokenRegistry()
@@ -71,10 +74,16 @@ class ControlRoom:
         self.hub = LiveHub(self._audience)
         self.exercise = exercise
         self._desk: ExerciseDesk | None = None
-        if exercise is not None:
+        if exercise is not None and mode == "tabletop":  # a simulated training has a player too, but no console
             from gameday.web.desk import ExerciseDesk
 
             self._desk = ExerciseDesk(self, exercise)
+        self.training = training
+        self._training_desk: TrainingRoomDesk | None = None
+        if training is not None:
+            from gameday.web.training_desk import TrainingRoomDesk
+
+            self._training_desk = TrainingRoomDesk(self, training)
         self.draft, self.draft_options = draft, dict(draft_options or {})
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[int, Any]] = {}  # per journal length: timeline rows, a player's numbers
@@ -104,6 +113,13 @@ class ControlRoom:
             raise RoomError(404, f"this drill has no exercise ({self.mode} mode): the console is a tabletop's")
         return self._desk
 
+    @property
+    def training_desk(self) -> TrainingRoomDesk:
+        """The trainee's desk (404 when the drill is not a training)."""
+        if self._training_desk is None:
+            raise RoomError(404, f"this drill is not a training ({self.mode} mode): the trainee's desk is a training's")
+        return self._training_desk
+
     def require_live(self) -> None:
         """409 unless the drill has started and is not over."""
         self._require_live()
@@ -129,6 +145,12 @@ class ControlRoom:
         ex = state.get("exercise")
         if ex is not None and ex["pace"] is None and self.exercise is not None:  # the lobby: journaled at start
             ex["pace"] = {"label": self.exercise.pace.label, "factor": self.exercise.pace.factor}
+        tr = state.get("training")
+        if tr is not None and tr["pace"] is None and self.exercise is not None:
+            tr["pace"] = {"label": self.exercise.pace.label, "factor": self.exercise.pace.factor}
+        if tr is not None and tr["trainee"] is None and self.training is not None:  # the lobby: journaled at start
+            tr["trainee"] = self.training.trainee
+            tr["you_are_trainee"] = who.name == self.training.trainee and not who.facilitator
         return state
 
     def player_seq(self, seq: int) -> int | None:
@@ -136,7 +158,8 @@ class ControlRoom:
         return self._numbers(self.events).get(seq)
 
     def _numbers(self, events: list[Event[Payload]]) -> dict[int, int]:
-        return self._per_journal("numbers", player_numbers, events)
+        training = self.mode == "training"
+        return self._per_journal("numbers", lambda evs: player_numbers(evs, training=training), events)
 
     def _rows(self, events: list[Event[Payload]]) -> list[TimelineRow]:
         return self._per_journal("rows", timeline_rows, events)
@@ -162,7 +185,10 @@ class ControlRoom:
         if isinstance(d, InjectPublished):
             roles = role_holders(self.journal.events)
             return lambda p: p.facilitator or visible(event, False, {r for r, h in roles.items() if h == p.name})
-        return default_audience(event)
+        base = default_audience(event)
+        if self.mode == "training":  # the trainee hears of the simulation's alerts too
+            return lambda p: base(p) or (not p.facilitator and visible(event, False, training=True))
+        return base
 
     # -------------------------------------------------------------- lobby
     def _on_phase(self, phase: str) -> None:
@@ -277,7 +303,7 @@ class ControlRoom:
         if self.draft is None:
             return "", "communication templates are not available in this build"
         try:
-            if who is not None and not who.facilitator and self.mode == "tabletop":
+            if who is not None and not who.facilitator and self.mode in ("tabletop", "training"):
                 return player_draft(self, audience, who), None
             text = self.draft(audience, self.events, scenario=self.scenario, policy=self.policy, now_t=self.now_t(),
                               **self.draft_options)

@@ -15,6 +15,10 @@ published to everyone or to a role they hold now, and what the players recorded;
 MSEL, a held or skipped inject, an evaluator note, an objective rating, the simulator's
 recoveries, an inject's alert delivery (the inject shows it) nor when the next step falls due.
 
+In a training drill the state adds the training (:func:`gameday.web.training_state.training_state`);
+the trainee sees the simulation's alerts and what its transitions say, never its state (the
+facilitator, their coach, does), nor when the next step falls due.
+
 Texts are untrusted and unescaped (names, notes, update texts, alert labels): every
 renderer escapes them (Jinja2 autoescape, ``textContent`` in the browser).
 """
@@ -63,6 +67,7 @@ from gameday.model.events import (
     ShadowCleared,
     SilenceCreated,
     SilenceRemoved,
+    StateChanged,
     SteadyStateChecked,
     StepMatched,
 )
@@ -71,6 +76,7 @@ from gameday.model.roles import role_holders
 from gameday.model.scenario import Scenario
 from gameday.model.terms import AUDIENCES, SEVERITIES, Severity
 from gameday.web.exercise_state import exercise_state, inject_reaches
+from gameday.web.training_state import renumber_training, training_state
 
 #: Kinds a responder (a player, in a tabletop) does not see: the conductor's ground truth, the scoring,
 #: and the facilitator's side of an exercise (the MSEL's held and skipped injects, evaluator notes,
@@ -91,9 +97,11 @@ INCIDENT_KEYS = ("detected_t", "detected_via", "acknowledged_t", "acknowledged_b
                  "executives_t", "last_update_t", "updates", "resolved_t")
 
 
-def visible(event: Event[Payload], facilitator: bool, roles: Collection[str] = ()) -> bool:
+def visible(event: Event[Payload], facilitator: bool, roles: Collection[str] = (), *, training: bool = False) -> bool:
     """Whether a viewer sees ``event`` in the timeline and the live stream. ``roles``: the roles a
-    responder holds now; an inject addressed to a role reaches only its holder (and the facilitator)."""
+    responder holds now; an inject addressed to a role reaches only its holder (and the facilitator).
+    In a training drill (``training``) the trainee sees the simulation's alerts (they learn its state
+    from them), and of a state change only what everyone was told (its ``message``; none: nothing)."""
     data = event.data
     if isinstance(data, NOT_IN_TIMELINE):
         return False
@@ -103,25 +111,27 @@ def visible(event: Event[Payload], facilitator: bool, roles: Collection[str] = (
         return False
     if isinstance(data, InjectPublished):
         return inject_reaches(data, roles)
-    if isinstance(data, AlertReceived) and event.source == SIMULATOR:
+    if isinstance(data, StateChanged):
+        return bool(data.message)  # shown as the message only (player_text): the state's name is hidden
+    if isinstance(data, AlertReceived) and event.source == SIMULATOR and not training:
         return False  # an inject's alert attachment: players see the inject itself (if it is theirs)
     if isinstance(data, ActivityRan):
         return data.phase == "runbook"
     return True
 
 
-def seen_by_players(event: Event[Payload]) -> bool:
+def seen_by_players(event: Event[Payload], *, training: bool = False) -> bool:
     """Whether some player may see ``event``, whatever roles they hold: the events a player's numbers count."""
-    return isinstance(event.data, InjectPublished) or visible(event, False)
+    return isinstance(event.data, InjectPublished) or visible(event, False, training=training)
 
 
-def player_numbers(events: Sequence[Event[Payload]]) -> dict[int, int]:
+def player_numbers(events: Sequence[Event[Payload]], *, training: bool = False) -> dict[int, int]:
     """A player's numbering of the journal (``seq`` → number): each event players may see, counted in order,
     so the numbers a player is given (rows, the live stream's ids, answers) have no gap where a hidden event
     was journaled (a gap right after their own action would say that a step matched)."""
     out: dict[int, int] = {}
     for e in events:
-        if seen_by_players(e):
+        if seen_by_players(e, training=training):
             out[e.seq] = len(out) + 1
     return out
 
@@ -138,6 +148,8 @@ def renumber_for_player(state: dict[str, Any], numbers: dict[int, int]) -> dict[
     if ex:
         for key in ("injects", "decisions", "hot_wash", "notes"):
             fix(ex.get(key, []))
+    if state.get("training"):
+        renumber_training(state["training"], numbers)
     return state
 
 
@@ -152,6 +164,8 @@ def player_text(event: Event[Payload]) -> str | None:
         return "The problem was detected (an alert fired)"
     if isinstance(d, DrillStarted):  # its drill id and scenario give the surprise away
         return "The drill started"
+    if isinstance(d, StateChanged):  # what everyone was told, not the simulation's state
+        return one_line(d.message)
     return None
 
 
@@ -178,14 +192,15 @@ def row_dict(row: TimelineRow, event: Event[Payload]) -> dict[str, Any]:
 
 
 def timeline(events: Sequence[Event[Payload]], facilitator: bool, limit: int = MAX_ROWS,
-             roles: Collection[str] = (), all_rows: Sequence[TimelineRow] | None = None) -> list[dict[str, Any]]:
+             roles: Collection[str] = (), all_rows: Sequence[TimelineRow] | None = None,
+             training: bool = False) -> list[dict[str, Any]]:
     """The rows the viewer (holding ``roles`` now) may see, newest last (at most ``limit``). ``all_rows``:
     ``timeline_rows(events)`` if the caller has it already (the room keeps it for every viewer)."""
     by_seq = {e.seq: e for e in events}
     rows = []
     for r in (timeline_rows(events) if all_rows is None else all_rows):
         event = by_seq[r.seq]
-        if not visible(event, facilitator, roles):
+        if not visible(event, facilitator, roles, training=training):
             continue
         row = row_dict(r, event)
         if not facilitator:
@@ -224,7 +239,7 @@ def room_state(
     roles = role_holders(events) if started else {role: person for person, role in staged_roles}
     people = _people(events, invited, roles)
     mine = sorted(r for r, p in roles.items() if p == viewer)
-    tabletop = mode == "tabletop"
+    tabletop, training = mode == "tabletop", mode == "training"
     phase = next((e.data.phase for e in reversed(events_of(events, PhaseChanged))), None)
     state: dict[str, Any] = {  # a responder gets neither the scenario's title nor the phase (both are spoilers)
         "drill_id": drill_id if facilitator else "",
@@ -244,16 +259,16 @@ def room_state(
         "runbooks": _runbooks(scenario, events),
         "incident": dict.fromkeys(INCIDENT_KEYS, None) | {"updates": 0},
         "countdowns": [],
-        "timeline": timeline(events, facilitator, roles=mine, all_rows=all_rows) if started else [],
+        "timeline": timeline(events, facilitator, roles=mine, all_rows=all_rows, training=training) if started else [],
     }
     statuses: list[StepStatus] = []
     if started:
         facts = read_facts(scenario, events)
         statuses = evaluate_steps(scenario, events, now_t=None if ended else now, facts=facts)
         state["incident"] = _incident(facts)
-        # a tabletop's players get no step countdown: when the next step falls due is a hidden expectation
+        # a tabletop's players and a trainee get no step countdown: when the next step falls due is a hidden expectation
         state["countdowns"] = _countdowns(statuses, policy, state["incident"], facilitator, ended is None,
-                                          steps=facilitator or not tabletop)
+                                          steps=facilitator or not (tabletop or training))
         if facilitator:
             state["expectations"] = _expectations(scenario, facts, statuses)
     if facilitator:
@@ -261,6 +276,8 @@ def room_state(
         state.setdefault("expectations", _expectations(scenario, None, []))
     if tabletop:
         state["exercise"] = exercise_state(scenario, events, facilitator=facilitator, roles=mine, statuses=statuses)
+    if training:
+        state["training"] = training_state(scenario, events, now, viewer=viewer, facilitator=facilitator)
     return state
 
 

@@ -47,7 +47,7 @@
   // The drill clock runs at 1:1, a tabletop's game clock at its pace (scenario seconds per wall
   // second; manual: it stands still until the facilitator advances it).
   function rate() {
-    const ex = state.exercise;
+    const ex = state.exercise || (state.training && state.training.pace ? state.training : null);  // a simulated training's too
     if (!ex) return 1;
     return ex.pace && typeof ex.pace.factor === "number" ? ex.pace.factor : 0;
   }
@@ -100,6 +100,7 @@
     if (state.viewer.facilitator) renderFacilitator();
     if (state.exercise) renderExercise();
     tick();
+    document.dispatchEvent(new CustomEvent("gameday:state", { detail: state }));  // a training's panel (training.js)
   }
 
   function renderIncident() {
@@ -283,6 +284,7 @@
     if (refreshTimer) return;
     refreshTimer = setTimeout(() => { refreshTimer = null; refresh(); }, 100);
   }
+  document.addEventListener("gameday:refresh", scheduleRefresh);
 
   function connect() {
     source = new EventSource("/api/stream");
