@@ -3,7 +3,8 @@
 Routes live here at module level (no closures); each is a thin call into
 :class:`~gameday.web.room.ControlRoom`, found on ``request.app.state.room``. A tabletop's
 routes (``/api/exercise/...``: the facilitator's console, the decision log, the hot wash) are in
-:mod:`gameday.web.exercise_api`. Every route
+:mod:`gameday.web.exercise_api`, a training's (``/api/training/...``: the trainee's instructions) in
+:mod:`gameday.web.training_api`. Every route
 needs a token (see :mod:`gameday.web.auth`); responders get 403 on facilitator routes.
 Errors are ``{"error": "..."}`` with 400 (bad input, malformed JSON, or JSON beyond the limits of
 :mod:`gameday.model.jsonsafe`: see :class:`StrictJSONRoute`), 401 (no or
