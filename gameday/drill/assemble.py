@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import JsonValue
 
@@ -32,6 +31,7 @@ from gameday.drill.context import DrillContext, DrillOptions, Echo
 from gameday.drill.context import say as default_say
 from gameday.drill.heap import frozen_heap
 from gameday.drill.reports import Outputs
+from gameday.drill.simsetup import bound_parts, check_room, pace_of, trainee_roster, training_cast
 from gameday.drill.targets import TargetInfo
 from gameday.errors import ConfigError
 from gameday.journal import JournalWriter
@@ -52,17 +52,6 @@ from gameday.ports import (
     RunbookRunner,
 )
 from gameday.project import Project
-from gameday.sim.pace import Pace
-
-if TYPE_CHECKING:
-    from gameday.model.events import PersonaRow
-    from gameday.sim.parts import Simulation, TrainingParts
-
-
-class Bindable(Protocol):
-    """A simulator part that journals through the conductor once it is bound to it."""
-
-    def bind(self, desk: Any) -> None: ...
 
 DRILL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
@@ -232,17 +221,17 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
     sc = loaded.scenario
     tabletop = options.mode == "tabletop"
     simulated = options.simulated  # tabletop, or training without --live: nothing on any target changes
-    pace = _pace(options)
-    personas = _check_training(options, sc)
+    pace = pace_of(options)
+    personas = training_cast(options, sc)
     if simulated:  # refused before anything is started or written
-        _check_tabletop_room(options, pace)
+        check_room(pace, options.web if options.web is not None else options.responders is None)
     policy = project.config.policy.scaled(sc.policy.scale)
     script_path = options.responders or (loaded.responders_path if options.mode == "ci" else None)
     if options.responders is not None and not options.responders.is_file():
         raise ConfigError(f"{options.responders}: no such responder script")
     roster, script = load_script(script_path, sc) if script_path else ([], [])
     if personas is not None:  # the trainee holds the incident commander's role from the start: the script's is them
-        roster = _trainee_roster(roster, options.trainee or "", script_path)
+        roster = trainee_roster(roster, options.trainee or "", script_path)
     if options.mode != "training" and any(a.instruction is not None for a in script):
         raise ConfigError(f"{script_path}: a trainee's instructions (take_command, assign_task, ...) are for "
                           "--mode training")
@@ -313,7 +302,7 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
         sink.conductor = conductor
         if isinstance(feed, Feeds):
             feed.journal = lambda: conductor.journal_events
-        for part in _bound_parts(sim, training):
+        for part in bound_parts(sim, training):
             part.bind(conductor)
         ctx = DrillContext(project=project, loaded=loaded, options=options, drill_id=drill_id, state_dir=state,
                            target=target, webhook_url=webhook, intake=intake, probes=probes, conductor=conductor, journal=journal,
@@ -322,10 +311,7 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
         room = make.control_room(ctx)
         if sim is not None:
             sim.player.holds_open = room is not None and tabletop  # the facilitator ends it, after the hot wash
-            if room is None and pace.kind == "manual":
-                raise ConfigError("--pace manual needs the control room: the facilitator advances the clock there")
-            if room is not None and pace.kind == "instant":
-                raise ConfigError("--pace instant is for headless tabletops (with --responders FILE and no control room)")
+            check_room(pace, room is not None)
         built: list[DrillService | None] = (
             [room] if simulated else [make.load(ctx), make.monitoring(ctx), room, make.notify(ctx)])
         drill = AssembledDrill(ctx, outputs, probes, gate=room.start_gate if room is not None else None)
@@ -371,7 +357,7 @@ def run_drill(scenario_path: Path, options: DrillOptions | None = None, *, proje
             prestart_activity_hosts(loaded.scenario)
         with assemble(proj, loaded, opts, clock=clock, factories=factories, echo=say) as drill:
             sc = loaded.scenario
-            intake = "no live alerts: the simulator's" if opts.simulated else f"alerts to {drill.context.webhook_url}"
+            intake = "alerts: the simulator's (nothing live)" if opts.simulated else f"alerts to {drill.context.webhook_url}"
             say(f"drill {drill.context.drill_id}: {sc.title} ({opts.mode} mode); {intake}")
             for warning in drill.warnings:  # after the first line: wrappers read the intake URL there
                 say(f"warning: {warning}")
@@ -380,80 +366,6 @@ def run_drill(scenario_path: Path, options: DrillOptions | None = None, *, proje
             outputs = drill.outputs
         return write_reports(outputs, opts.mode, say, result.outcome, result.reason, proj.templates_dir)
 
-
-def _pace(options: DrillOptions) -> Pace:
-    from gameday.sim.pace import PaceError, parse_pace
-
-    if options.pace is not None and not options.simulated:
-        what = "--live training" if options.mode == "training" else options.mode
-        raise ConfigError(f"--pace goes with --mode tabletop or training, not {what} (a live drill runs in real time)")
-    try:
-        return parse_pace(options.pace or "real")
-    except PaceError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def _check_training(options: DrillOptions, sc: Scenario) -> list[PersonaRow] | None:
-    """A training drill's trainee and simulated responders (None for other modes), or the one-line refusal."""
-    from gameday.model.names import NameRefused, check_name
-    from gameday.model.terms import IC
-
-    if options.mode != "training":
-        for flag, given in (("--trainee", options.trainee is not None), ("--live", options.live),
-                            ("--seed", options.seed is not None)):
-            if given:
-                raise ConfigError(f"{flag} goes with --mode training")
-        return None
-    if options.trainee is None:
-        raise ConfigError("--mode training needs --trainee NAME: the person practising incident command")
-    try:
-        trainee = check_name(options.trainee)
-    except NameRefused as exc:
-        raise ConfigError(f"--trainee: {exc}") from None
-    if IC not in sc.roles:
-        raise ConfigError(f"the scenario has no {IC} role: a trainee practises incident command (add it to roles:)")
-    from gameday.sim.training import personas_for
-
-    try:
-        return personas_for(sc, trainee)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def _trainee_roster(roster: list[tuple[str, str]], trainee: str, script: Path | None) -> list[tuple[str, str]]:
-    """A scripted trainee's roster without the incident commander (the training gives the trainee that
-    role); refused when the script's incident commander is someone other than --trainee."""
-    from gameday.model.terms import IC
-
-    for person, role in roster:
-        if role == IC and person != trainee:
-            raise ConfigError(f"{script}: its incident commander is {person!r}, but --trainee is {trainee!r} "
-                              "(the scripted trainee is the incident commander)")
-    return [(person, role) for person, role in roster if role != IC]
-
-
-def _bound_parts(sim: Simulation | None, training: TrainingParts | None) -> list[Bindable]:
-    """The simulator's and the training's parts that journal through the conductor."""
-    parts: list[Bindable] = []
-    if sim is not None:
-        parts.append(sim.player)
-        if sim.machine is not None:
-            parts.append(sim.machine)
-    if training is not None:
-        if training.machine is not None and (sim is None or training.machine is not sim.machine):
-            parts.append(training.machine)
-        parts += [training.desk, training.responders]
-    return parts
-
-
-def _check_tabletop_room(options: DrillOptions, pace: Pace) -> None:
-    """A manual pace needs the control room (the facilitator advances the clock there); an instant one
-    must have none (no person can keep up with it). The room is on unless --no-web or --responders."""
-    room = options.web if options.web is not None else options.responders is None
-    if pace.kind == "manual" and not room:
-        raise ConfigError("--pace manual needs the control room: the facilitator advances the clock there")
-    if pace.kind == "instant" and room:
-        raise ConfigError("--pace instant is for headless tabletops (with --responders FILE and no control room)")
 
 
 def untouched_target(sc: Scenario) -> TargetInfo:

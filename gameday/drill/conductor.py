@@ -207,12 +207,13 @@ class Conductor(DrillControls):
                                     webhook_url=self._webhook_url, gameday_version=__version__), "conductor",
                        at=self.journal.t0 if self.simulated else None)  # a story starts at 0, however long the lobby
             self._anchors["start"] = 0.0
-            if self.simulated:  # the set-up happens at the story's start, however long it takes
-                self._story.at = self.journal.t0
-            if self.feed is not None:
-                self.feed.start()
-            self._set_phase("preflight")
         try:
+            with self._lock:
+                if self.simulated:  # the set-up happens at the story's start, however long it takes
+                    self._story.at = self.journal.t0
+                if self.feed is not None:
+                    self.feed.start()
+                self._set_phase("preflight")
             if self._abort_reason is not None:  # aborted in the lobby: nothing is checked, recorded or injected
                 self._story.at = None
                 return self._finish()
@@ -298,6 +299,8 @@ class Conductor(DrillControls):
         due += script_later + self._play_automation(t)
         if self.feed is not None:
             due += self.feed.play(t)
+            script_later = self._play_script(t)  # a feed may have reached an anchor (a simulation's state:NAME)
+            due += script_later
         with self._lock:
             done, end_at = end_due(
                 self.scenario, self._anchors, t, busy=bool(self._busy), script_later=script_later,

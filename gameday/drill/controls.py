@@ -19,6 +19,7 @@ from gameday.clock import Clock, PausableClock
 from gameday.drill.faults import FaultBook, FaultState
 from gameday.journal import JournalWriter
 from gameday.model import events
+from gameday.model.terms import Mode
 
 
 class DrillControls:
@@ -28,6 +29,7 @@ class DrillControls:
     clock: Clock
     faults: FaultBook
     simulated: bool
+    mode: Mode
     _lock: threading.RLock
     _wake: queue.Queue[Any]
     _anchors: dict[str, float]
@@ -119,11 +121,12 @@ class DrillControls:
         return self.journal.events
 
     def abort(self, reason: str) -> None:
-        """Ask the drill to stop now and roll everything back (thread- and signal-safe). A simulated
-        drill (tabletop, training) interrupted by a signal ends instead, and is scored as it stands: nothing
-        is live, nothing is lost by finishing normally."""
-        if self.simulated and reason.startswith("signal"):
-            self.end(f"ended by {reason.removeprefix('signal: ')} (a simulated drill has nothing live to roll back)")
+        """Ask the drill to stop now and roll everything back (thread- and signal-safe). A tabletop
+        interrupted by a signal ends instead, and is scored as it stands: nothing is live, nothing is
+        lost by finishing normally. (A training drill interrupted is aborted: an unfinished session must
+        not count as a completed one on the trainee's ladder.)"""
+        if self.simulated and self.mode == "tabletop" and reason.startswith("signal"):
+            self.end(f"ended by {reason.removeprefix('signal: ')} (a tabletop has nothing live to roll back)")
             return
         if self._abort_reason is None:
             self._abort_reason = reason

@@ -96,8 +96,9 @@ class StateMachine:
                 self._enter(tr.to, f"{_human(tr.after or 0.0)} in {self.current}", None, tr.say or "", due)
 
     def keeps_open(self) -> bool:
-        """True until the system is recovered (after the first fault): the story is not over."""
-        return not self.state.recovered and self.current != self.simulation.initial
+        """True until the simulated system is recovered (after the first fault): the story is not over.
+        A live drill's story never holds it open: the real system's recovery ends it, whatever the story."""
+        return self.shadows is not None and not self.state.recovered and self.current != self.simulation.initial
 
     # --------------------------------------------------------------- helpers
     def _on_fact(self, ev: Event[Payload]) -> Transition | None:

@@ -162,6 +162,7 @@ class TrainingDesk:
             raise ExerciseError(422, "a time box must be positive")
         port = self.port
         with port.lock:
+            self._holds_command(by)
             events = port.journal_events
             n = 1 + sum(1 for e in events if isinstance(e.data, TaskAssigned))
             held = roles_held(events, to)
@@ -178,15 +179,19 @@ class TrainingDesk:
             raise ExerciseError(422, "a time box must be positive")
         port = self.port
         with port.lock:
+            self._holds_command(by)
             n = 1 + sum(1 for e in port.journal_events if isinstance(e.data, ObjectionsCalled))
             return port.record(ObjectionsCalled(call=f"o{n}", proposal=_text(proposal, "proposal"), within=within, by=by), by)
 
     def decide(self, by: str, decision: str, rationale: str = "", options: Sequence[str] = ()) -> Event[DecisionRecorded]:
-        """Record a decision (the decision log), decided by ``by``."""
+        """Record a decision (the decision log), decided by ``by`` (who holds command)."""
         if not decision.strip():
             raise ExerciseError(422, "say what was decided")
-        return self.port.record(DecisionRecorded(decision=_text(decision, "decision"), options=list(options),
-                                                 decided_by=by, rationale=_text(rationale, "rationale"), author=by), by)
+        port = self.port
+        with port.lock:
+            self._holds_command(by)
+            return port.record(DecisionRecorded(decision=_text(decision, "decision"), options=list(options),
+                                                decided_by=by, rationale=_text(rationale, "rationale"), author=by), by)
 
     def hand_over(self, by: str, to: str, briefing: str) -> Event[CommandHandedOver]:
         """Hand command to ``to`` with a briefing; they confirm and hold the incident commander's role."""

@@ -337,3 +337,54 @@ def test_a_panel_follows_the_simulation_state(tmp_path: Path) -> None:
     # before the story recovered, the panel shows the checks failing
     mid = implied_series(sc, "kill-primary", events, until=moves["failing-over"])[0].points
     assert mid[-1] == (moves["failing-over"], 0.0)
+
+
+def test_an_interrupted_training_is_aborted_not_completed(tmp_path: Path) -> None:
+    """A tabletop interrupted ends and is scored; a training session interrupted must not count as completed
+    on the trainee's ladder: it is aborted (and still reported)."""
+    loaded = load_scenario(SCENARIO)
+    opts = DrillOptions(mode="training", trainee="dana", seed=1, pace="instant", out=tmp_path / "o", web=False,
+                        responders=TRAINEE)
+    with assemble(load_project(tmp_path), loaded, opts, clock=InstantClock(), factories=Factories().without_services(),
+                  echo=lambda line: None) as drill:
+        drill.conductor.submit(lambda c: c.abort("signal: SIGINT"))
+        result = drill.play()
+        events = drill.journal.events
+    assert result.outcome == "aborted"
+    assert kinds(events, ev.DrillAborted)[0].data.reason == "signal: SIGINT"
+    assert kinds(events, ev.DrillEnded)[0].data.outcome == "aborted"
+
+
+def test_only_whoever_holds_command_instructs(tmp_path: Path) -> None:
+    loaded = load_scenario(SCENARIO)
+    opts = DrillOptions(mode="training", trainee="dana", seed=1, pace="instant", out=tmp_path / "o", web=False)
+    with assemble(load_project(tmp_path), loaded, opts, clock=InstantClock(), factories=Factories().without_services(),
+                  echo=lambda line: None) as drill:
+        desk = drill.context.training
+        assert desk is not None
+        statuses: list[int] = []
+
+        def moves(c) -> None:
+            desk.hand_over("dana", "Morgan", "Morgan has it now")
+            for attempt in (lambda: desk.assign_task("dana", "Priya", "investigate", within=60),
+                            lambda: desk.call_objections("dana", "Fail over", within=60),
+                            lambda: desk.decide("dana", "Fail over")):
+                try:
+                    attempt()
+                except ExerciseError as exc:
+                    statuses.append(exc.status)
+            c.end("done")
+
+        drill.conductor.submit(moves)
+        drill.play()
+    assert statuses == [409, 409, 409]  # dana handed command to Morgan: her instructions are refused
+
+
+def test_a_live_story_never_holds_the_drill_open() -> None:
+    from gameday.sim.statemachine import StateMachine
+
+    sc = load_scenario(SCENARIO).scenario
+    assert sc.simulation is not None
+    live = StateMachine(sc, sc.simulation, deliver_alerts=False)  # no shadows: the real system's probes decide
+    live.current = "degraded"
+    assert not live.keeps_open()
