@@ -118,8 +118,8 @@ def write_reports(outputs: Outputs, mode: str, echo: Callable[[str], None], outc
         met = sum(1 for item in trained.items if item.verdict == "met")
         applicable = sum(1 for item in trained.items if item.verdict != "n/a")
         aar = [f"training:   {outputs.training_html}",
-               f"rubric:     {trained.trainee}: {trained.score:g}/100 as incident commander ({met} of {applicable} "
-               "items met; the score above is the drill's, the team's)"]
+               (f"rubric:     {trained.trainee}: {trained.score:g}/100 as incident commander ({met} of {applicable} "
+               "items met; the score above is the drill's, the team's)")]
     from gameday.model.textsafe import neutralise
 
     lines = [summary_line(card), *(f"  - {line}" for line in card.failures), *(f"warning: {line}" for line in card.warnings),
