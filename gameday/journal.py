@@ -219,12 +219,18 @@ def parse_lines(path: str, lines: list[bytes]) -> Journal:
 
 def _why(exc: Exception) -> str:
     if isinstance(exc, JSONLimitError):  # JSON, but beyond the limits (NaN, nesting, a huge integer)
-        return f"{exc.msg} at column {exc.colno}"
+        return _at_column(exc.msg, exc.colno)
     if isinstance(exc, json.JSONDecodeError):
-        return f"not JSON: {exc.msg} at column {exc.colno}"
+        return f"not JSON: {_at_column(exc.msg, exc.colno)}"
     if isinstance(exc, UnicodeDecodeError):
         return f"not UTF-8: byte {exc.start + 1} ({exc.object[exc.start:exc.start + 1]!r}): {exc.reason}"
     return str(exc)
+
+
+def _at_column(msg: str, column: int) -> str:
+    """``msg at column N``: some of json's messages end in "at" already ("Invalid control character at",
+    "Unterminated string starting at"), said once."""
+    return f"{msg.removesuffix(' at')} at column {column}"
 
 
 def read_journal(path: str | os.PathLike[str]) -> Journal:

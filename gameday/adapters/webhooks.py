@@ -143,7 +143,7 @@ class WebhookIntake:
             payload = loads_strict(text)
         except json.JSONDecodeError as exc:  # JSONLimitError too: NaN, nesting, a huge integer, a lone surrogate
             what = "JSON beyond the intake's limits" if isinstance(exc, JSONLimitError) else "malformed JSON"
-            error = f"{what}: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            error = f"{what}: {exc.msg.removesuffix(' at')} at line {exc.lineno} column {exc.colno}"
             await self._journal(fmt, text[:EXCERPT], [], received_at=arrived, error=error)
             return JSONResponse({"error": error}, 400)
         try:

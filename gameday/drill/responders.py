@@ -27,10 +27,17 @@ instructions (:data:`TRAINEE_ACTIONS`)::
       - {as: dana, action: decide, text: "Fail over to the replica"}
       - {as: dana, action: handover, to: Morgan, text: "Checkout restored; SEV1 open; next update 14:30"}
       - {as: dana, action: hint}
+
+Such a file's ``people:`` has exactly one ``incident-commander``: the trainee (any others are people
+in the room). Every ``to:`` of ``assign_task``, ``assign_role`` and ``handover`` is someone the drill
+will have: a simulated responder of the scenario (``training.responders``, and the default one per
+other role, see :func:`gameday.sim.training.personas_for`), its ``training.handover.to``, or one of
+``people:`` (names compared without regard to case or runs of whitespace).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 from typing import Literal
 
@@ -43,7 +50,7 @@ from gameday.model.events import ActionDetails
 from gameday.model.names import PersonName
 from gameday.model.scenario import BUILTIN_ANCHORS, ActionName, Scenario
 from gameday.model.scenario_base import Strict
-from gameday.model.terms import Audience, Role, Severity
+from gameday.model.terms import IC, Audience, Role, Severity
 from gameday.model.training_events import TaskKind
 from gameday.yamlio.files import load_model
 from gameday.yamlio.marks import load_yaml_file
@@ -144,7 +151,54 @@ def check_script(path: Path, scenario: Scenario) -> list[Problem]:
     for person, role in people.items():
         if isinstance(person, str) and isinstance(role, str) and role not in scenario.roles:
             add(("people", person), f"role {role!r} is not one of the scenario's roles")
+    if any(isinstance(step, dict) and step.get("action") in TRAINEE_ACTIONS for step in actions):
+        for loc, message in _trainee_problems(actions, people, scenario):
+            add(loc, message)
     return sorted(problems, key=lambda p: (p.line, p.column))
+
+
+def _key(name: str) -> str:
+    """A person's name as compared: whitespace collapsed, compatibility forms and case aside."""
+    return unicodedata.normalize("NFKC", " ".join(name.split())).casefold()
+
+
+def _trainee_problems(actions: list[object], people: dict[object, object],
+                      scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
+    """A scripted trainee's file: its ``people:`` has exactly one incident commander (the trainee), who is
+    none of the simulated responders; and every ``to:`` of a task, a role or the handover is someone the
+    drill will have (a simulated responder, the scenario's incoming incident commander, one of ``people:``)."""
+    from gameday.sim.training import personas_for
+
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    commanders = [p for p, role in people.items() if isinstance(p, str) and role == IC]
+    if len(commanders) != 1:
+        found = ", ".join(repr(p) for p in commanders) or "none"
+        out.append((("people",), f"a scripted trainee's people: has exactly one {IC} (the trainee): found {found}"))
+    trainee = commanders[0] if len(commanders) == 1 else ""
+    try:
+        personas = personas_for(scenario, trainee)
+    except ValueError:  # the trainee is called like a simulated responder, or like the incoming commander
+        clash = (f"the trainee {trainee!r} has the name of a simulated responder of this scenario (or of its "
+                 "incoming incident commander): choose another name")
+        out.append((("people", trainee), clash))
+        personas = personas_for(scenario, "")
+    simulated = [p.name for p in personas]
+    handover = scenario.training.handover
+    incoming = [handover.to] if handover is not None else []
+    others = [p for p in people if isinstance(p, str) and p != trainee]
+    known = {_key(n) for n in [*simulated, *incoming, *(p for p in people if isinstance(p, str))]}
+    who = [f"simulated responders: {', '.join(simulated) or 'none'}"]
+    if incoming:
+        who.append(f"the incoming incident commander: {incoming[0]}")
+    if others:
+        who.append(f"people: {', '.join(others)}")
+    for i, step in enumerate(actions):
+        if not isinstance(step, dict) or step.get("action") not in ("assign_task", "assign_role", "handover"):
+            continue
+        to = step.get("to")
+        if isinstance(to, str) and _key(to) not in known:
+            out.append((("actions", i, "to"), f"no one named {' '.join(to.split())!r} in this drill ({'; '.join(who)})"))
+    return out
 
 
 def load_script(path: Path, scenario: Scenario | None = None) -> tuple[list[tuple[str, str]], list[ScriptedAction]]:

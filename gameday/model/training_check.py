@@ -2,10 +2,16 @@
 the state machine's shape: every state reachable from ``initial``, none a dead end, and a path
 from every reachable state to a recovered one. Each problem has its path, so ``gameday validate``
 reports it at its line (``simulation.states.worse: a dead end: ...``).
+
+A name that is not found is reported with the nearest one (``no state named 'recoverd' (did you mean
+'recovered'?)``; an unknown runbook with none close lists the runbooks), and only the broken reference
+is: the machine's shape is judged once every reference of the simulation resolves (a misspelt state
+would otherwise also make states unreachable, dead ends, or unable to recover).
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -20,11 +26,24 @@ def training_problems(view: ScenarioView) -> list[tuple[CrossLoc, str]]:
     """The training sections' references (faults, runbooks, roles, injects) and the machine's shape."""
     problems: list[tuple[CrossLoc, str]] = []
     if view.simulation is not None:
-        problems += _references(view.simulation, view)
-        problems += machine_problems(view.simulation)
+        broken = _references(view.simulation, view)
+        problems += broken or machine_problems(view.simulation)  # the shape, once every reference resolves
     if view.training is not None:
         problems += _training(view.training, view)
     return problems
+
+
+def unknown(what: str, name: str, known: Iterable[str], listed: str | None = None) -> str:
+    """``no WHAT named NAME``, with the nearest of ``known`` (``(did you mean 'recovered'?)``); with none
+    near and ``listed`` (the plural: ``runbooks``), every one of them."""
+    names = sorted(set(known))
+    near = difflib.get_close_matches(name, names, n=1)
+    if near:
+        return f"no {what} named {name!r} (did you mean {near[0]!r}?)"
+    if listed is not None:
+        return f"no {what} named {name!r} " + (f"(the scenario's {listed}: {', '.join(names)})" if names
+                                               else f"(the scenario has no {listed})")
+    return f"no {what} named {name!r}"
 
 
 def _references(sim: Simulation, view: ScenarioView) -> list[tuple[CrossLoc, str]]:
@@ -33,7 +52,7 @@ def _references(sim: Simulation, view: ScenarioView) -> list[tuple[CrossLoc, str
     injects = {i for i in view.inject_ids if i is not None}
     roles = set(view.roles) if view.roles is not None else None
     if sim.initial not in sim.states:
-        out.append((("simulation", "initial"), f"no state named {sim.initial!r}"))
+        out.append((("simulation", "initial"), unknown("state", sim.initial, sim.states)))
     for name, state in sim.states.items():
         for j, inject in enumerate(state.publish):
             if inject not in injects:
@@ -48,16 +67,17 @@ def _references(sim: Simulation, view: ScenarioView) -> list[tuple[CrossLoc, str
         for j, src in enumerate(tr.from_):
             if src not in sim.states:
                 out.append((("simulation", "transitions", i, "from", j) if len(tr.from_) > 1
-                            else ("simulation", "transitions", i, "from"), f"no state named {src!r}"))
+                            else ("simulation", "transitions", i, "from"), unknown("state", src, sim.states)))
         if tr.to not in sim.states:
-            out.append((("simulation", "transitions", i, "to"), f"no state named {tr.to!r}"))
+            out.append((("simulation", "transitions", i, "to"), unknown("state", tr.to, sim.states)))
         on = tr.when
         if on is None:
             continue
         if on.fault is not None and on.fault not in faults:
-            out.append((("simulation", "transitions", i, "when", "fault"), f"no fault named {on.fault!r}"))
+            out.append((("simulation", "transitions", i, "when", "fault"), unknown("fault", on.fault, faults)))
         if on.runbook is not None and view.runbooks is not None and on.runbook not in view.runbooks:
-            out.append((("simulation", "transitions", i, "when", "runbook"), f"no runbook named {on.runbook!r}"))
+            out.append((("simulation", "transitions", i, "when", "runbook"),
+                        unknown("runbook", on.runbook, view.runbooks, listed="runbooks")))
         if on.role is not None and roles is not None and on.role not in roles:
             out.append((("simulation", "transitions", i, "when", "role"), f"role {on.role!r} is not one of the scenario's roles"))
     return out

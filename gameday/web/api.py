@@ -281,7 +281,19 @@ def set_session_cookie(response: Response, token: str, request: Request) -> None
 
 
 # ------------------------------------------------------------------ responder actions
+def _started(who: Principal, room: ControlRoom) -> None:
+    """A responder acts once the drill has started: in the lobby, 409 before anything else is asked (a
+    trainee assigning a role before the start hears that the drill has not started, not who may assign)."""
+    if who.facilitator:
+        return
+    if room.training is not None:
+        room.training_desk.require_live()
+    else:
+        room.require_live()
+
+
 def _act(room: ControlRoom, who: Principal, action: str, body: ActAs, details: ActionDetails | None = None) -> Recorded:
+    _started(who, room)
     return _recorded(room.act(who, action, details or ActionDetails(), body.as_, body.role), who, room)
 
 
@@ -329,18 +341,24 @@ def resolved(body: ActAs, who: Caller, room: Room) -> Recorded:
 @_change("/actions/runbook", response_model=Recorded, status_code=202,
          summary="run one of the scenario's runbooks (its result follows in the timeline)")
 def runbook(body: RunRunbook, who: Caller, room: Room) -> Recorded:
+    _started(who, room)
     return _recorded(room.run_runbook(who, body.runbook, body.as_, body.role), who, room)
 
 
 @_change("/actions/assign_role", response_model=Recorded, summary="assign or hand over a role")
 def assign_role(body: AssignRole, who: Caller, room: Room) -> Recorded:
+    _started(who, room)
     return _recorded(room.assign_role(who, body.person, body.role, body.as_), who, room)
 
 
 # ------------------------------------------------------------------ facilitator
-@_change("/drill/start", response_model=Done, status_code=202, summary="facilitator: start the drill")
-def start(who: Facilitator, room: Room) -> Done:
-    room.start(who)
+@_change("/drill/start", response_model=Done, status_code=202,
+         summary="facilitator (in a training drill, the trainee too): start the drill")
+def start(who: Caller, room: Room) -> Done:
+    if room.training is not None:  # the trainee may start a training: the rule of /api/training/start, the same
+        room.training_desk.start(who)
+    else:
+        room.start(who)
     return Done(status="starting")
 
 

@@ -9,7 +9,9 @@ hold command), 413, 415, 422 (a field out of its range, an empty text, a time bo
 is not positive or is over a day; a runbook task without its runbook, an update without its audience).
 
 The incident commander (or the facilitator for them): command, task, objections, decision, handover.
-The trainee (or the facilitator for them): hint. The trainee or the facilitator: start. Anyone: the view.
+The trainee (or the facilitator for them): hint. The trainee or the facilitator: start (here, or
+``/api/drill/start`` as ``gameday act DRILL start`` does: the one rule of
+:meth:`~gameday.web.training_desk.TrainingRoomDesk.start`). Anyone: the view.
 """
 
 from __future__ import annotations

@@ -14,8 +14,10 @@ the incident commander as the one who said it (``as`` may name them; naming anyo
 a coach typing what the trainee said out loud scores as the trainee's. A **hint** is the trainee's
 to ask for (the facilitator may ask on their behalf); it costs the same either way.
 
-**Who starts.** The facilitator's link starts the drill (``POST /api/drill/start``); in a training
-drill the trainee may too (``POST /api/training/start``), so one person can practise alone.
+**Who starts.** The facilitator or the trainee (:meth:`TrainingRoomDesk.start`, the one rule): by
+``POST /api/drill/start`` (``gameday act DRILL start``) or ``POST /api/training/start``, so one person
+can practise alone. Before the start, whatever the trainee asks for is 409 "the drill has not started
+yet", saying who starts it (:meth:`TrainingRoomDesk.require_live`), not a 403 about who may do it.
 
 A task goes to a known person: a simulated responder, the person the scenario's handover names, or
 someone invited to the room (names match without regard to case, and are journaled as written
@@ -54,12 +56,20 @@ class TrainingRoomDesk:
 
     # ------------------------------------------------------------ starting
     def start(self, who: Principal) -> None:
-        """The facilitator or the trainee starts the drill (409 once started)."""
+        """The facilitator or the trainee starts the drill (403 for anyone else, 409 once started): the rule
+        of both ``/api/drill/start`` and ``/api/training/start`` in a training drill."""
         if not who.facilitator and who.name != self.trainee:
             raise RoomError(403, f"only the facilitator or the trainee ({self.trainee}) can start this drill")
         if self.room.gate.is_set():
             raise RoomError(409, "the drill has already been started")
         self.room.gate.set()
+
+    def require_live(self) -> None:
+        """409 unless the drill has started and is not over; before the start, saying who starts it."""
+        if not self.room.over() and not self.room.started():
+            raise RoomError(409, f"the drill has not started yet (the trainee, {self.trainee}, or the facilitator "
+                                 "starts it)")
+        self.room.require_live()
 
     # ------------------------------------------------------------ the incident commander's instructions
     def take_command(self, who: Principal, text: str, as_: str | None = None) -> Event[Payload]:
@@ -97,13 +107,13 @@ class TrainingRoomDesk:
         """A hint for the trainee (asked by them, or by the facilitator for them); it costs points."""
         if not who.facilitator and who.name != self.trainee:
             raise RoomError(403, f"hints are for the trainee ({self.trainee})")
-        self.room.require_live()
+        self.require_live()
         return self._call(lambda: self.desk.hint(self.trainee))
 
     # ------------------------------------------------------------ helpers
     def _commander(self, who: Principal, as_: str | None) -> str:
         """The incident commander the caller speaks as (see the module), after the drill is checked live."""
-        self.room.require_live()
+        self.require_live()
         holder = role_holders(self.room.events).get(IC)
         if who.facilitator:
             if holder is None:

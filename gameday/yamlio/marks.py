@@ -10,7 +10,11 @@ experiments) goes through here, so that every problem reads
   ``yaml.SafeLoader`` and build plain Python data from the nodes themselves, so each
   mapping key, value and sequence item keeps its mark. Duplicate keys are refused (with
   both lines), and so is alias expansion beyond :data:`MAX_ALIAS_NODES` nodes (a
-  "billion laughs" file fails fast) or nesting beyond :data:`MAX_DEPTH`.
+  "billion laughs" file fails fast) or nesting beyond :data:`MAX_DEPTH`. A key YAML 1.1
+  reads as a boolean (a bare ``on``, ``off``, ``yes``, ``no``, ``true``, ``false``, written
+  lower-case, Capitalised or UPPER-CASE; PyYAML leaves ``y`` and ``n`` text) is kept, and
+  remembered with its spelling (:attr:`Marks.bool_keys`): validating a model reports it
+  (:mod:`gameday.yamlio.modelerrors`); a GitHub workflow's ``on:`` stays readable.
 
 Mapping pydantic's errors back onto these marks is :mod:`gameday.yamlio.modelerrors`.
 """
@@ -47,6 +51,9 @@ class Marks:
 
     values: Mapping[Loc, Pos] = field(default_factory=dict)
     keys: Mapping[Loc, Pos] = field(default_factory=dict)
+    bool_keys: Mapping[Loc, str] = field(default_factory=dict)
+    """The mapping keys YAML 1.1 read as a boolean (a bare ``on``, ``no``, ``Yes``...), by path (the
+    mapping's path and the key, True or False), each with its spelling in the file."""
 
     def value(self, path: Sequence[Any]) -> Pos:
         """Mark of the value at ``path``, else of its nearest located parent, else (1, 1)."""
@@ -156,6 +163,7 @@ class _Builder:
         self.loader, self.filename = loader, filename
         self.values: dict[Loc, Pos] = {}
         self.keys: dict[Loc, Pos] = {}
+        self.bool_keys: dict[Loc, str] = {}
         self.problems: list[Problem] = []
         self.seen: set[int] = set()
         self.expanded = 0
@@ -211,10 +219,13 @@ class _Builder:
             if key in first:
                 line = first[key][0]
                 again = _pos(key_node)[0]
-                self.problem(_pos(key_node), (*path, key), f"duplicate key {key!r} (first at line {line}, again at line {again})")
+                shown = f"{key_node.value!r}, read by YAML as {str(key).lower()}," if isinstance(key, bool) else repr(key)
+                self.problem(_pos(key_node), (*path, key), f"duplicate key {shown} (first at line {line}, again at line {again})")
                 continue
             first[key] = _pos(key_node)
             self.keys[(*path, key)] = _pos(key_node)
+            if isinstance(key, bool):  # `on:` is true to YAML 1.1: kept with its spelling, for the message
+                self.bool_keys[(*path, key)] = key_node.value
             out[key] = self.build(value_node, (*path, key), depth + 1, aliased)
         for source in merges:
             for key, value in source.items():
@@ -276,7 +287,7 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, Marks, list[Problem]]:
             raise ScenarioError([Problem(filename, 1, 1, "", f"nested deeper than {MAX_DEPTH} levels")]) from None
     finally:
         loader.dispose()
-    return data, Marks(builder.values, builder.keys), builder.problems
+    return data, Marks(builder.values, builder.keys, builder.bool_keys), builder.problems
 
 
 def load_yaml_text(text: str, filename: str) -> tuple[Any, Marks]:

@@ -33,14 +33,67 @@ def validate_data[M: BaseModel](data: Any, marks: Marks, model_cls: type[M], fil
         pos = marks.value(())
         message = f"{what}: expected a mapping of keys ({', '.join(_allowed(model_cls))})"
         return None, [Problem(filename, pos[0], pos[1], "", message)]
+    bools = bool_key_problems(marks, model_cls, filename)
     try:
-        return model_cls.model_validate(data), []
+        model = model_cls.model_validate(data)
     except ValidationError as exc:
         problems = validation_problems(exc, model_cls, marks, filename)
-        return None, _by_line(problems + _partial_problems(exc, data, marks, model_cls, filename, problems))
+        problems += _partial_problems(exc, data, marks, model_cls, filename, problems)
+        return None, _by_line(bools + _without_bool_echoes(problems, marks))
     except Exception as exc:  # noqa: BLE001 - a validator crashed on odd input (not a ValueError): still a problem
         pos = marks.value(())
         return None, [Problem(filename, pos[0], pos[1], "", f"cannot validate: {type(exc).__name__}: {exc}")]
+    return (None, _by_line(bools)) if bools else (model, [])
+
+
+#: A key YAML reads as a boolean, and the word it was meant as where a model has a field of that name:
+#: a transition's ``on:`` is its ``when:``.
+_MEANT = types.MappingProxyType({"on": "when"})
+
+
+def bool_key_problems(marks: Marks, model_cls: type[BaseModel], filename: str) -> list[Problem]:
+    """A problem at each mapping key YAML 1.1 read as a boolean (``on:``, ``no:``, ``Yes:``...): no
+    field of a model is named ``true``, and a boolean is no name. Located at the key, with the
+    mapping's path: ``simulation.transitions[2]: 'on' is read by YAML as true: write 'when:'``."""
+    out = []
+    for loc, spelling in marks.bool_keys.items():
+        parent, value = loc[:-1], loc[-1]
+        meant = _MEANT.get(spelling.lower())
+        here = _type_at(model_cls, parent)
+        fields = {f.alias or n for n, f in here.model_fields.items()} if _is_model(here) else set()
+        hint = f"write '{meant}:'" if meant in fields else "quote it or use another word"
+        line, col = marks.key(loc)
+        out.append(Problem(filename, line, col, _spelt(parent, marks),
+                           f"{spelling!r} is read by YAML as {str(value).lower()}: {hint}"))
+    return out
+
+
+def _spelt(loc: Loc, marks: Marks) -> str:
+    """``loc`` as a path, each boolean key spelt as in the file (``simulation.states.Yes``)."""
+    return format_loc([marks.bool_keys.get(loc[: i + 1], part) if isinstance(part, bool) else part
+                       for i, part in enumerate(loc)])
+
+
+def _without_bool_echoes(problems: list[Problem], marks: Marks) -> list[Problem]:
+    """Drop pydantic's own words on a boolean key (``Keys should be strings`` at ``path[1]``, a key's
+    type at ``path[0]``: :func:`bool_key_problems` says it better, at the key); a problem inside the
+    value of such a key gets its path spelt as in the file (pydantic counts true as 1)."""
+    echoes: set[str] = set()
+    inside: list[tuple[str, str]] = []  # (a path's prefix as pydantic or the data spell it, as the file does)
+    for loc in sorted(marks.bool_keys, key=len, reverse=True):  # the deepest first
+        as_int = format_loc([int(part) if isinstance(part, bool) else part for part in loc])
+        echoes |= {as_int, format_loc(loc)}
+        inside += [(as_int, _spelt(loc, marks)), (format_loc(loc), _spelt(loc, marks))]
+    out = []
+    for p in problems:
+        if p.path in echoes:
+            continue
+        for prefix, spelt in inside:
+            if p.path.startswith((prefix + ".", prefix + "[")):
+                p = Problem(p.file, p.line, p.column, spelt + p.path[len(prefix):], p.message)
+                break
+        out.append(p)
+    return out
 
 
 def _by_line(problems: list[Problem]) -> list[Problem]:

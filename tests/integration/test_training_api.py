@@ -411,3 +411,31 @@ def test_gameday_act_gives_the_trainees_instructions(training):
     assert r.returncode == 2 and "refused (403)" in r.stderr, r
     assert len(training.journal) >= count and not any(
         isinstance(e.data, (TaskAssigned, DecisionRecorded)) for e in training.journal[count:])
+
+
+def test_the_trainee_starts_the_drill_with_gameday_act_and_hears_not_yet_in_the_lobby(training):
+    """``gameday act DRILL start`` with the trainee's link starts a training (the rule of /api/training/start);
+    whatever the trainee asks for in the lobby is 409 'not started yet', not a 403 about who may do it."""
+    with training.fac() as fac:
+        r = fac.post("/api/responders", json={"person": "eve", "role": "comms-lead"})
+        assert r.status_code == 201, r.text
+        eve = r.json()["token"]
+    with training.dana() as dana, training.client(eve) as responder:
+        for path, body in (("/api/actions/assign_role", {"person": "Priya", "role": "tech-lead"}),
+                           ("/api/actions/acknowledge", {}), ("/api/actions/runbook", {"runbook": "failover"}),
+                           ("/api/training/hint", None)):
+            r = dana.post(path, json=body)
+            assert r.status_code == 409, (path, r.text)
+            assert r.json()["error"] == "the drill has not started yet (the trainee, dana, or the facilitator starts it)"
+        r = responder.post("/api/drill/start", json={})
+        assert r.status_code == 403 and "only the facilitator or the trainee (dana)" in r.json()["error"], r.text
+    assert training.journal == [] and not training.drill.gate.is_set()
+
+    r = act(training.cwd, training.trainee_link, "start")
+    assert r.returncode == 0 and r.stdout.strip() == "starting", r
+    training.wait_for(lambda e: isinstance(e.data, RoleAssigned) and e.data.person == "dana")
+    r = act(training.cwd, training.trainee_link, "start")
+    assert r.returncode == 2 and "refused (409)" in r.stderr and "already been started" in r.stderr, r
+    with training.dana() as dana:
+        r = dana.post("/api/actions/assign_role", json={"person": "Priya", "role": "tech-lead"})
+        assert r.status_code == 200, r.text

@@ -282,7 +282,8 @@ def test_validate_finds_unreachable_states_dead_ends_and_no_way_to_recover(tmp_p
     problems = _broken(tmp_path, bad_refs)
     for expected in ("simulation.initial: no state named 'nowhere'",
                      "simulation.transitions[0].when.fault: no fault named 'no-such-fault'",
-                     "simulation.transitions[2].when.runbook: no runbook named 'no-such-runbook'",
+                     "simulation.transitions[2].when.runbook: no runbook named 'no-such-runbook' (the scenario's runbooks: "
+                     "failover, restart-db, restore)",
                      "simulation.states.degraded.reports.janitor: role 'janitor' is not one of the scenario's roles"):
         assert expected in problems
 
