@@ -248,9 +248,9 @@ def _policy_items(card: Scorecard, ic: str, comms: str) -> list[ActionItem]:
         else:
             why = f"Severity was first declared as {sev.first_declared or 'none'} and ended as {sev.final or 'none'}."
             items.append(ActionItem(f"Clarify the severity criteria for this failure (expected {sev.expected})", ic, why))
-    elif severity_applicable(card) and sev.first_declared and sev.first_declared != sev.expected:
+    elif severity_applicable(card) and sev.first_declared and sev.first_declared != (sev.first_expected or sev.expected):
         why = f"Severity was first declared as {sev.first_declared} and corrected later."
-        items.append(ActionItem(f"Classify this failure as {sev.expected} from the start", ic, why))
+        items.append(ActionItem(f"Classify this failure as {sev.first_expected or sev.expected} from the start", ic, why))
     ex = card.executives
     covered_by_step = any(s.action == "notify_executives" and s.verdict in ("late", "missed") for s in card.steps)
     if ex.verdict in ("late", "missed") and not covered_by_step:

@@ -8,32 +8,41 @@ live in :mod:`gameday.analysis.rubric_items` (command and communication) and
 :mod:`gameday.analysis.rubric_conduct` (conduct); their facts in :mod:`gameday.analysis.rubric_facts`.
 
 Rules. *The trainee* is ``TrainingStarted.trainee``; *detection* the first ``DetectionRecorded``;
-*the alarm* detection, else the first ``FaultInjected``, else drill start; *recovery* the first
-``RecoveryObserved`` or ``StateChanged`` into a recovered state; *the incident is open* from the
-first of the declaration (``declare_incident``) and detection to the first ``resolved`` action, else
-the drill's end. *The right severity* at a moment is the severity of the simulation's state then
-(the latest ``StateChanged``; its ``severity`` None means the scenario's), else the scenario's
-``severity``; it *changes* when the simulation enters a state with customer impact, not recovered,
-whose right severity differs.
+*the alarm* detection, else the first ``FaultInjected``, else drill start; *recovery* (one anchor,
+:func:`gameday.analysis.severity.recovery_event`) with a simulation the first ``StateChanged`` into a
+recovered state, else the first ``RecoveryObserved``; *the incident is open* from the first of the
+declaration (``declare_incident``) and detection to the first ``resolved`` action, else the drill's
+end. *The right severity* (:mod:`gameday.analysis.severity`, the scorecard's too) at a moment is the
+severity of the latest ``StateChanged`` into a state with customer impact (its ``severity`` None
+means the scenario's), else the scenario's ``severity``; a state without impact (recovered or not)
+does not lower it; it *changes* when such a state's severity differs. *The trainee's command* ends
+when it first leaves them (their ``CommandHandedOver``, or the incident commander's role given to
+someone else): the items below judge the trainee only until then (severity marks, re-sets,
+executive deadlines, update gaps, hands-on work, resolution), since what is left undone afterwards
+is the next incident commander's.
 
 * **took-command** — ``CommandTaken`` by the trainee: met within ``training.command_within`` of the
   alarm (or before it); partly if later; missed if never.
-* **delegated** — every scenario role but the incident commander's given (``RoleAssigned``, by
-  anyone) to someone other than the trainee within ``training.roles_within`` of taking command
-  (else of the alarm), and every ``TaskAssigned`` by the trainee names a person (``to``) and a time
-  box (``within``). Missed: a role never given, or no task given at all; partly: a role given late,
-  or a task without a person or a time box; met otherwise.
+* **delegated** — every scenario role but the incident commander's given by the trainee
+  (``RoleAssigned`` with ``by`` the trainee) to someone else within ``training.roles_within`` of
+  taking command (else of the alarm), and every ``TaskAssigned`` by the trainee names a person
+  (``to``) and a time box (``within``). Missed: a role never given, or no task given at all; partly: a
+  role given late, a role given only by someone else (a coach, a pre-assigned roster), or a task
+  without a person or a time box; met otherwise. The why and the coaching name every problem.
 * **severity** — ``set_severity`` actions (and ``declare_incident`` with a severity), by anyone.
   Met: set to the right severity within the scenario's ``set_severity`` step ``within`` (default
   10 min) of the alarm, never set to a wrong one, and standing at the right one within 10 min of
   every change of the right severity while the incident is open (changes less than 10 min before
   the drill's end are not yet due). Partly: set, but late or wrong at some point; missed: never set.
 * **executives** — ``notify_executives`` (or a ``post_update`` to the executive audience), by
-  anyone. Due by the earliest of: the declaration (else detection) plus the policy's
-  ``executives_within`` of the right severity then; each later change of the right severity while
-  open plus its level's ``executives_within``; the declaration plus ``executives_if_open_after``
-  when the incident stayed open longer. Met on time, partly late, missed never; n/a when no level
-  asks for it, nothing was declared or detected, or the drill ended before it was due.
+  anyone. Every deadline of :func:`gameday.analysis.severity.executive_deadlines`: the level right at
+  the declaration (else detection), its ``executives_within`` from then (or
+  ``executives_if_open_after`` when the incident stayed open longer), met by any notification (even
+  one before it); each later escalation to a stricter level that asks for it, its
+  ``executives_within`` from the escalation's ``StateChanged``, met only by a notification after it.
+  Each deadline: met on time, partly late, missed never; the worst decides, and the why names the one
+  missed. A deadline not due yet when the drill ended (or command left the trainee), and not met, is
+  left out; n/a when none is left, no level asks for it, or nothing was declared or detected.
 * **cadence** — ``post_update`` actions (any audience) while the incident is open: no gap (from the
   opening to the first update, between updates, from the last to the close) longer than the
   policy's ``update_every`` of the right severity during the gap (the strictest, when it changed).
@@ -42,25 +51,32 @@ whose right severity differs.
   cadence holds one severity for the whole drill; this one follows the right severity, so it counts
   its own gaps.)
 * **decisions** — every ``DecisionRecorded`` whose ``decided_by`` or ``author`` is the trainee,
-  preceded (at most 15 min) by an ``ObjectionsCalled`` of theirs with a time box. Met: all; partly:
-  a call without a time box, or some decisions without a call; missed: no decision had a call; n/a
-  when the trainee recorded no decision (the coaching suggests recording the big ones).
+  preceded (at most 15 min) by an ``ObjectionsCalled`` of theirs with a time box, and made once that
+  time box had ended or every simulated responder (``TrainingStarted.responders``) had answered the
+  call (``ObjectionVoiced``). Met: all; partly: a call without a time box, a decision before both the
+  answers and the end of the box (the coaching names an objection voiced after it), or some decisions
+  without a call; missed: no decision had a call; n/a when the trainee recorded no decision (the
+  coaching suggests recording the big ones).
 * **hands-off** — missed when the trainee started a runbook (``runbook_started`` authored by them;
   the coaching names who should have: the holder of the runbook step's role, from ``RoleAssigned``);
   partly when they posted an external or executive update or notified executives themselves while
-  someone else held the comms lead; met otherwise.
+  someone else held the comms lead; n/a when they never took command (``CommandTaken``) and gave no
+  instruction (a role, a task, a call for objections, a decision); met otherwise.
 * **handover** — with ``training.handover``: met when ``CommandHandedOver`` from the trainee to that
   person, with a non-empty briefing, came within ``handover.within`` of its anchor (start,
   injection, detection or recovery; early counts); partly when late, without a briefing, or to
   someone else; missed never; n/a when the anchor never came or the drill ended before it was due.
-  Without one: met when every ``RoleAssigned`` taking the incident commander's role from the
-  trainee came with a ``CommandHandedOver`` to that person (or a formal handover was given
-  unasked), missed when one did not, n/a when command never left the trainee.
+  Without one: met when every ``RoleAssigned`` by which the trainee gave the incident commander's
+  role away came with a ``CommandHandedOver`` to that person (or a formal handover was given
+  unasked), missed when one did not, n/a when command never left the trainee or someone else (a
+  coach) reassigned it (the why names who). With one, command reassigned by someone else before the
+  handover was due is n/a too.
 * **resolution** — ``resolved`` after recovery by the trainee (or by whom they had formally handed
   command to: the incident commander then): met within the scenario's ``resolved`` step ``within``
   (default 30 min) of recovery; partly when by someone else, late, or
   anyone resolved before recovery (the coaching: confirm recovery first); missed never; n/a when
-  the system never recovered (and no one resolved), or the drill ended before it was due.
+  the system never recovered (and no one resolved), the drill ended before it was due, or command
+  left the trainee before it was due.
 * **score** — ``100 × Σ points / applicable items`` (met 1, partly ½, missed 0; n/a left out), less
   the ``cost`` of every ``HintGiven``, within [0, 100], rounded to one decimal. ``outcome`` is
   ``DrillEnded``'s, else ``unfinished``.

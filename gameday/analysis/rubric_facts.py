@@ -1,10 +1,10 @@
 """The facts of a training drill the incident commander's rubric is judged on (pure, from one journal).
 
 :func:`training_facts` reads them once: the trainee, the scenario and its (scaled) severity policy,
-the anchors (detection, first fault, recovery, declaration), the trainee's command, the simulation's
-state changes and who held which role when. :meth:`TrainingFacts.right_severity` is the severity
-that was right at a moment: the severity of the simulation's state then (the latest
-``StateChanged``; its ``severity`` None means the scenario's), else the scenario's ``severity``.
+the anchors (detection, first fault, recovery, declaration), the trainee's command and when it left
+them, the simulation's state changes and who held which role when. The right severity over time and
+the recovery anchor are :mod:`gameday.analysis.severity`'s (one notion for the rubric and the
+scorecard): :meth:`TrainingFacts.right_severity` is the severity right at a moment.
 :func:`describe` words any event as an item's evidence (people's text quoted, unescaped: the
 reports escape it). Texts speak only of the scenario clock (``+6m00s``), never the wall clock.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from gameday.analysis.severity import SeverityPoint, recovery_event, right_severity_at, severity_changes, severity_timeline
 from gameday.analysis.timeline import one_line
 from gameday.errors import JournalError
 from gameday.journal import first_of, is_kind
@@ -43,7 +44,7 @@ from gameday.model.policy import SeverityPolicy
 from gameday.model.roles import RoleBook
 from gameday.model.rubric import Evidence
 from gameday.model.scenario import Scenario
-from gameday.model.terms import Severity, format_offset
+from gameday.model.terms import IC, Severity, format_offset
 
 #: Tolerance for comparing journal times (written with microsecond resolution).
 EPS = 1e-6
@@ -95,6 +96,9 @@ class TrainingFacts:
     actions: list[Event[ActionRecorded]] = field(default_factory=list)
     changes: list[Event[StateChanged]] = field(default_factory=list)
     book: RoleBook = field(default_factory=lambda: RoleBook([]))
+    timeline: list[SeverityPoint] = field(default_factory=list)
+    #: the event at which command first left the trainee (a handover, or the role given to someone else); None: never
+    gone: Event[Payload] | None = None
 
     # ------------------------------------------------------------ anchors
     def alarm(self) -> tuple[float, str, Event[Payload] | None]:
@@ -115,24 +119,35 @@ class TrainingFacts:
         done = next((a.t for a in self.actions if a.data.action == "resolved" and a.t >= opened_t - EPS), None)
         return max(opened_t, done if done is not None else self.end_t)
 
+    # ------------------------------------------------------------ the trainee's command
+    @property
+    def until_t(self) -> float:
+        """The end of what the trainee answers for: when command first left them, else the drill's end."""
+        return min(self.end_t, self.gone.t) if self.gone is not None else self.end_t
+
+    def until_words(self) -> str:
+        """``'the drill ended'``, or ``'command passed from Dana (+20m00s)'``."""
+        if self.gone is None or self.gone.t >= self.end_t:
+            return "the drill ended"
+        return f"command passed from {self.trainee} ({off(self.gone.t)})"
+
+    def in_command(self, e: Event[Payload]) -> bool:
+        """The event came while the trainee still held command (before it first left them)."""
+        return self.gone is None or e.seq < self.gone.seq
+
     # ------------------------------------------------------------ severity
     def right_severity(self, before_seq: int) -> Severity:
         """The severity that was right just before event ``before_seq``."""
-        state = None
-        for c in self.changes:
-            if c.seq >= before_seq:
-                break
-            state = c
-        return state.data.severity if state is not None and state.data.severity else self.scenario.severity
+        return right_severity_at(self.timeline, 0.0, before_seq)
 
     def severity_after(self, change: Event[StateChanged]) -> Severity:
         """The severity that was right once ``change`` happened."""
         return self.right_severity(change.seq + 1)
 
     def severity_changes(self, after_t: float, until_t: float) -> list[Event[StateChanged]]:
-        """State changes into a state with customer impact that changed the right severity, in (after_t, until_t]."""
-        return [c for c in self.changes if after_t - EPS <= c.t <= until_t + EPS and c.data.impact and not c.data.recovered
-                and self.severity_after(c) != self.right_severity(c.seq)]
+        """The state changes that changed the right severity, in [after_t, until_t]."""
+        return [p.change for p in severity_changes(self.timeline)
+                if p.change is not None and after_t - EPS <= p.t <= until_t + EPS]
 
     # ------------------------------------------------------------ people
     def persona(self, role: str) -> str | None:
@@ -166,18 +181,29 @@ def training_facts(events: Sequence[Event[Payload]], path: str = "journal") -> T
     injection = first_of(events, FaultInjected)
     actions = [e for e in events if is_kind(e, ActionRecorded)]
     changes: list[Event[StateChanged]] = [e for e in events if is_kind(e, StateChanged)]
-    recovered = [e for e in events if isinstance(e.data, RecoveryObserved)
-                 or (isinstance(e.data, StateChanged) and e.data.recovered)]
     ended = first_of(events, DrillEnded)
+    book = RoleBook.from_events(events)
     return TrainingFacts(
         path=path, events=events, drill=drill, training=training, scenario=drill.data.scenario, policy=drill.data.policy,
         trainee=trainee, detection=first_of(events, DetectionRecorded), injection=injection,
-        recovery=recovered[0] if recovered else None,
+        recovery=recovery_event(events),
         declared=next((a for a in actions if a.data.action == "declare_incident"), None),
         command=next((e for e in events if is_kind(e, CommandTaken) and e.data.person == trainee), None),
         ended=ended, end_t=ended.t if ended is not None else events[-1].t, actions=actions, changes=changes,
-        book=RoleBook.from_events(events),
+        book=book, timeline=severity_timeline(drill.data.scenario, events), gone=_command_left(events, trainee, book),
     )  # fmt: skip
+
+
+def _command_left(events: Sequence[Event[Payload]], trainee: str, book: RoleBook) -> Event[Payload] | None:
+    """The first event at which command left the trainee: their handover, or the incident commander's role given
+    to someone else while they held it."""
+    for e in events:
+        d = e.data
+        if isinstance(d, CommandHandedOver) and d.outgoing == trainee:
+            return e
+        if isinstance(d, RoleAssigned) and d.role == IC and d.person != trainee and book.holder(IC, e.seq) == trainee:
+            return e
+    return None
 
 
 # ---------------------------------------------------------------- evidence

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from itertools import pairwise
 
 from gameday.analysis.rubric_facts import EPS, RESET_WITHIN, TrainingFacts, count, evidence_of, off, quote, role_words
+from gameday.analysis.severity import ExecutivesDue, executive_deadlines, notification_for
 from gameday.journal import is_kind
 from gameday.model.duration import human
 from gameday.model.events import ActionRecorded, Event, Payload, RoleAssigned, TaskAssigned
@@ -44,61 +45,73 @@ def took_command(f: TrainingFacts) -> ItemVerdict:
 
 
 def delegated(f: TrainingFacts) -> ItemVerdict:
-    """Met: every role but the incident commander's given to someone else within ``training.roles_within`` of taking
-    command, and every task the trainee gave names a person and a time box."""
-    roles = [r for r in f.scenario.roles if r != IC]
+    """Met: the trainee gave every role but the incident commander's to someone else within ``training.roles_within``
+    of taking command, and every task they gave names a person and a time box. A role someone else gave (a coach, a
+    pre-assigned roster) does not earn it: partly at best."""
+    roles, me = [r for r in f.scenario.roles if r != IC], f.trainee
     start, label = (f.command.t, "taking command") if f.command is not None else f.alarm()[:2]
     within = f.scenario.training.roles_within
     deadline = start + within
-    given: dict[str, Event[RoleAssigned]] = {}
+    mine: dict[str, Event[RoleAssigned]] = {}
+    others: dict[str, Event[RoleAssigned]] = {}
     for e in f.events:
-        if is_kind(e, RoleAssigned) and e.data.role in roles and e.data.person != f.trainee:
-            given.setdefault(e.data.role, e)
-    missing = [r for r in roles if r not in given]
-    late = [r for r in roles if r in given and given[r].t > deadline + EPS]
-    tasks = [e for e in f.events if is_kind(e, TaskAssigned) and e.data.by == f.trainee]
+        if is_kind(e, RoleAssigned) and e.data.role in roles and e.data.person != me:
+            (mine if e.data.by == me else others).setdefault(e.data.role, e)
+    elsewhere = [others[r] for r in roles if r in others and r not in mine]
+    missing = [r for r in roles if r not in mine and r not in others]
+    late = [r for r in roles if r in mine and mine[r].t > deadline + EPS]
+    tasks = [e for e in f.events if is_kind(e, TaskAssigned) and e.data.by == me]
     loose = [t for t in tasks if t.data.within is None or not t.data.to.strip()]
-    shown: list[Event[Payload] | None] = [f.command, *given.values(), *(loose if loose else tasks)]
+    shown: list[Event[Payload] | None] = [f.command, *mine.values(), *elsewhere, *(loose if loose else tasks)]
+    why, coach = [], []
+    if missing:
+        why.append(f"the {_and(role_words(r) for r in missing)} role{'s were' if len(missing) > 1 else ' was'} never "
+                   "given to anyone")
+        coach.append(" ".join(f"Give the {role_words(r)} role to a named person"
+                              + (f" ({f.persona(r)} was there for it)" if f.persona(r) else "")
+                              + f" within {human(within)} of {label}." for r in missing))
+    for e in elsewhere:
+        who = f"by {e.data.by}" if e.data.by else "from a pre-assigned roster"
+        why.append(f"the {role_words(e.data.role)} role was given to {e.data.person} {who}, not by {me}")
+    if elsewhere:
+        coach.append(f"Give every role yourself, out loud, within {human(within)} of {label}: the "
+                     f"{_and(role_words(e.data.role) for e in elsewhere)} role{'s were' if len(elsewhere) > 1 else ' was'} "
+                     "given by someone else, and as the incident commander you say who does what.")
+    for r in late:
+        e = mine[r]
+        why.append(f"the {role_words(r)} role went to {e.data.person} only at {off(e.t)}")
+    if late:
+        first = mine[late[0]]
+        coach.append(f"You gave the {role_words(late[0])} role at {off(first.t)}: give every role within "
+                     f"{human(within)} of {label} ({off(start)}), before the work starts.")
+    if not tasks:
+        why.append(f"no task was given to anyone by {me}")
+        name = f.holder("tech-lead") or f.persona("tech-lead")
+        coach.append("Give each piece of work to a named person with a time box, e.g. \u201c"
+                     + (f"{name}, c" if name and name != me else "C")
+                     + "heck the database and report back in 5 minutes\u201d.")
+    if loose:
+        t = loose[0].data
+        what = "had no time box" if all(x.data.to.strip() for x in loose) else "lacked a person or a time box"
+        why.append(f"{len(loose)} of {count(len(tasks), 'task')} {what}")
+        coach.append(f"Task {t.task} at {off(loose[0].t)} ({quote(t.text, 80)}) had no "
+                     f"{'time box' if t.to.strip() else 'person'}: always say who and by when, e.g. \u201creport back "
+                     "in 5 minutes\u201d.")
     if missing or not tasks:
-        why, coach = [], []
-        if missing:
-            why.append(f"the {_and(role_words(r) for r in missing)} role{'s were' if len(missing) > 1 else ' was'} never "
-                       "given to anyone")
-            coach.append(" ".join(f"Give the {role_words(r)} role to a named person"
-                                  + (f" ({f.persona(r)} was there for it)" if f.persona(r) else "")
-                                  + f" within {human(within)} of {label}." for r in missing))
-        if not tasks:
-            why.append(f"{f.trainee} gave no task to anyone")
-            name = f.holder("tech-lead") or f.persona("tech-lead")
-            coach.append("Give each piece of work to a named person with a time box, e.g. \u201c"
-                         + (f"{name}, c" if name and name != f.trainee else "C")
-                         + "heck the database and report back in 5 minutes\u201d.")
         return verdict("delegated", "missed", _sentence("; ".join(why)), " ".join(coach), shown)
-    if late or loose:
-        why, coach = [], []
-        for r in late:
-            e = given[r]
-            why.append(f"the {role_words(r)} role went to {e.data.person} only at {off(e.t)}")
-        if late:
-            first = given[late[0]]
-            coach.append(f"You gave the {role_words(late[0])} role at {off(first.t)}: give every role within "
-                         f"{human(within)} of {label} ({off(start)}), before the work starts.")
-        if loose:
-            t = loose[0].data
-            what = "had no time box" if all(x.data.to.strip() for x in loose) else "lacked a person or a time box"
-            why.append(f"{len(loose)} of {count(len(tasks), 'task')} {what}")
-            coach.append(f"Task {t.task} at {off(loose[0].t)} ({quote(t.text, 80)}) had no "
-                         f"{'time box' if t.to.strip() else 'person'}: always say who and by when, e.g. \u201creport back "
-                         "in 5 minutes\u201d.")
-        return verdict("delegated", "partly", _sentence("Every role was given, but " + "; ".join(why)), " ".join(coach), shown)
-    roles_text = (f"every role ({_and(role_words(r) for r in roles)}) went to a named person within {human(within)} of "
-                  f"{label}, and ") if roles else ""
+    if why:
+        return verdict("delegated", "partly", _sentence("Every role was given, but " + "; ".join(why)), " ".join(coach),
+                       shown)
+    roles_text = (f"every role ({_and(role_words(r) for r in roles)}) was given by {me} to a named person within "
+                  f"{human(within)} of {label}, and ") if roles else ""
     all_tasks = "the one task" if len(tasks) == 1 else f"all {len(tasks)} tasks"
     return verdict("delegated", "met", _sentence(f"{roles_text}{all_tasks} named a person and a time box"), evidence=shown)
 
 
 def _severity_marks(f: TrainingFacts) -> list[Event[ActionRecorded]]:
-    return [a for a in f.actions if a.data.severity is not None and a.data.action in ("set_severity", "declare_incident")]
+    """The severity set (or declared with the incident), by anyone, while the trainee held command."""
+    return [a for a in f.actions if a.data.severity is not None and a.data.action in ("set_severity", "declare_incident")
+            and f.in_command(a)]
 
 
 def severity(f: TrainingFacts) -> ItemVerdict:
@@ -112,14 +125,15 @@ def severity(f: TrainingFacts) -> ItemVerdict:
         return verdict("severity", "n/a", "No fault began and nothing was detected, so there was no severity to set yet.")
     if not marks:
         right = f.right_severity(anchor.seq + 1) if anchor is not None else f.scenario.severity
-        return verdict("severity", "missed", "No one set the severity during the drill.",
+        during = "during the drill" if f.gone is None else f"while {f.trainee} held command"
+        return verdict("severity", "missed", f"No one set the severity {during}.",
                        f"Set the severity within {human(within)} of {label} ({off(at)}) — it was {right} then: it tells "
                        "everyone how big the incident is, and you can change it later.", [anchor])
     opened = f.opened()
-    changes = f.severity_changes(opened.t, f.closed_t(opened.t)) if opened is not None else []
+    changes = f.severity_changes(opened.t, min(f.closed_t(opened.t), f.until_t)) if opened is not None else []
     good = next((m for m in marks if m.data.severity == f.right_severity(m.seq)), None)
     wrong = [m for m in marks if m.data.severity != f.right_severity(m.seq)]
-    missed_resets = [c for c in changes if not _reset(f, c.seq, c.t, f.severity_after(c)) and c.t + RESET_WITHIN <= f.end_t]
+    missed_resets = [c for c in changes if not _reset(f, c.seq, c.t, f.severity_after(c)) and c.t + RESET_WITHIN <= f.until_t]
     late = good is None or good.t > at + within + EPS
     shown: list[Event[Payload] | None] = [anchor, *marks, *changes]
     if not late and not wrong and not missed_resets:
@@ -159,48 +173,65 @@ def _reset(f: TrainingFacts, seq: int, t: float, sev: Severity) -> bool:
 
 
 def executives(f: TrainingFacts) -> ItemVerdict:
-    """Met: executives told (notify_executives, or an update to them) within the policy's ``executives_within`` of the
-    right severity, counted from the declaration (else detection), or from a later change to a stricter severity."""
+    """Met: executives told (notify_executives, or an update to them) by every deadline the policy sets: the level right at
+    the declaration (else detection), from then; each escalation to a stricter level that asks for it, from the
+    escalation (told after it). The worst deadline decides; those not yet due when the trainee's command ended are
+    left out."""
     anchor = f.declared or f.detection
     if anchor is None:
         return verdict("executives", "n/a", "No incident was declared or detected, so no executive had to be told.")
     since = "the declaration" if f.declared is not None else "detection"
     close = f.closed_t(anchor.t)
-    due: list[tuple[float, str, Event[Payload]]] = []
-    sev0 = f.right_severity(anchor.seq + 1)
-    for sev, t, what, ev in [(sev0, anchor.t, since, anchor),
-                             *((f.severity_after(c), c.t, f"the move to {c.data.to_state}", c)
-                               for c in f.severity_changes(anchor.t, close) if c.seq > anchor.seq)]:
-        level = f.policy.levels.get(sev)
-        if level is not None and level.executives_within is not None:
-            rule = f"{sev}: within {human(level.executives_within)} of {what} ({off(t)})"
-            due.append((t + level.executives_within, rule, ev))
-        elif level is not None and level.executives_if_open_after is not None \
-                and close - anchor.t > level.executives_if_open_after + EPS:
-            due.append((anchor.t + level.executives_if_open_after,
-                        f"{sev}: if still open {human(level.executives_if_open_after)} after {since}", ev))
-    told = next((a for a in f.actions if a.data.action == "notify_executives"
-                 or (a.data.action == "post_update" and a.data.audience == "executive")), None)
-    if not due:
-        return verdict("executives", "n/a", f"The policy asked for no executive notification ({sev0}, open from "
-                                            f"{off(anchor.t)} to {off(close)}).", evidence=[anchor, told])
-    deadline, rule, cause = min(due, key=lambda d: d[0])
-    shown: list[Event[Payload] | None] = [anchor, cause, told]
-    if told is None and deadline > f.end_t + EPS:
-        return verdict("executives", "n/a", f"Executives were not yet due when the drill ended (due by {off(deadline)}; "
-                                            f"{rule}).", evidence=shown)
+    told_all = [a for a in f.actions if a.data.action == "notify_executives"
+                or (a.data.action == "post_update" and a.data.audience == "executive")]
+    deadlines = executive_deadlines(f.policy, f.timeline, anchor, f"{since} ({off(anchor.t)})", close)
+    if not deadlines:
+        return verdict("executives", "n/a", f"The policy asked for no executive notification ({f.right_severity(anchor.seq + 1)}"
+                                            f", open from {off(anchor.t)} to {off(close)}).",
+                       evidence=[anchor, told_all[0] if told_all else None])
+    judged: list[tuple[str, ExecutivesDue, Event[ActionRecorded] | None]] = []
+    for d in deadlines:
+        n = notification_for(d, told_all)
+        if (n is None or n.t > d.due + EPS) and d.due > f.until_t + EPS:
+            continue  # not due yet when the drill ended (or command left the trainee)
+        judged.append(("missed" if n is None else "met" if n.t <= d.due + EPS else "partly", d, n))
+    if not judged:
+        d = deadlines[0]
+        return verdict("executives", "n/a", f"Executives were not yet due when {f.until_words()} (due by {off(d.due)}; "
+                                            f"{d.rule}).", evidence=[anchor, d.cause])
+    status, bad, told = min(reversed(judged), key=lambda j: ("missed", "partly", "met").index(j[0]))
+    if status == "missed" and not any(n for _, _, n in judged):
+        status, bad, told = judged[0]
+    shown: list[Event[Payload] | None] = [anchor, *(d.cause for _, d, _ in judged), *(n for _, _, n in judged)]
     comms = f.someone("comms-lead", told.seq if told else None)
-    if told is None:
-        return verdict("executives", "missed", f"Executives were never told; the policy wanted them told by "
-                                               f"{off(deadline)} ({rule}).",
-                       f"Executives needed to hear by {off(deadline)}: ask {comms} to notify them as soon as the severity "
-                       "calls for it, and check that it was done.", shown)
-    if told.t <= deadline + EPS:
-        return verdict("executives", "met", f"{told.data.author} notified the executives at {off(told.t)}, by the "
-                                            f"deadline {off(deadline)} ({rule}).", evidence=shown)
-    return verdict("executives", "partly", f"{told.data.author} notified the executives at {off(told.t)}, "
-                                           f"{human(told.t - deadline)} after the deadline {off(deadline)} ({rule}).",
-                   f"Executives heard at {off(told.t)}, {human(told.t - deadline)} late: as soon as the severity calls for "
+    if status == "met":
+        if len(judged) == 1:
+            assert told is not None
+            return verdict("executives", "met", f"{told.data.author} notified the executives at {off(told.t)}, by the "
+                                                f"deadline {off(bad.due)} ({bad.rule}).", evidence=shown)
+        each = "; ".join(f"{d.rule}, told at {off(n.t)}" for _, d, n in judged if n is not None)
+        return verdict("executives", "met", f"The executives were told in time for every deadline ({each}).",
+                       evidence=shown)
+    others = [f"of the {d.severity} at {off(n.t)}" for _, d, n in judged if n is not None and d is not bad and n is not told]
+    before = f"The executives were told {_and(others)}, but " if others else ""
+    if status == "missed":
+        at = bad.trigger_t if bad.trigger_t is not None else anchor.t
+        if not others:
+            return verdict("executives", "missed", f"Executives were never told; the policy wanted them told by "
+                                                   f"{off(bad.due)} ({bad.rule}).",
+                           f"Executives needed to hear by {off(bad.due)}: ask {comms} to notify them as soon as the severity "
+                           "calls for it, and check that it was done.", shown)
+        return verdict("executives", "missed", f"{before}not of the {bad.severity} at {off(at)} (due by {off(bad.due)}; "
+                                               f"{bad.rule}).",
+                       f"The situation became {bad.severity} at {off(at)} and no one told the executives after that: tell "
+                       f"them within {human(bad.within)} of an escalation \u2014 ask {comms} to notify them, and check that it "
+                       "was done.", shown)
+    assert told is not None
+    late = f"{human(told.t - bad.due)} after the deadline {off(bad.due)} ({bad.rule})"
+    why = (f"{before}of the {bad.severity} only at {off(told.t)}, {late}." if others else
+           f"{told.data.author} notified the executives at {off(told.t)}, {late}.")
+    return verdict("executives", "partly", why,
+                   f"Executives heard at {off(told.t)}, {human(told.t - bad.due)} late: as soon as the severity calls for "
                    f"it, ask {comms} to tell them, with a deadline.", shown)
 
 
@@ -210,7 +241,7 @@ def cadence(f: TrainingFacts) -> ItemVerdict:
     opened = f.opened()
     if opened is None:
         return verdict("cadence", "n/a", "No incident was declared or detected, so no update was due.")
-    close = f.closed_t(opened.t)
+    close = max(opened.t, min(f.closed_t(opened.t), f.until_t))
     updates = [a for a in f.actions if a.data.action == "post_update" and opened.t - EPS <= a.t <= close + EPS]
     points: list[tuple[float, int]] = [(opened.t, opened.seq), *((u.t, u.seq) for u in updates), (close, 1 << 62)]
     over: list[tuple[float, float, float, Severity]] = []

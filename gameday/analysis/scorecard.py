@@ -17,7 +17,9 @@ component earns a fraction 0..1:
 * detection — on_time 1, late 0.5, silent 0;
 * steps — mean over applicable steps of on_time 1, late 0.5, missed 0;
 * recovery — on_time 1, late 0.5, never 0;
-* severity — correct at first 1, corrected later 0.5, wrong or never classified 0;
+* severity — correct at first 1, corrected later 0.5, wrong or never classified 0 (with a simulation,
+  the first classification is judged against the severity right at its time, the final one against
+  the worst reached, and executives are due for each escalation: :mod:`gameday.analysis.severity`);
 * comms — cadence met 1; otherwise required_every / longest_gap clamped to [0, 1], 0 if
   no update was posted at all;
 * roles — fraction of required roles held by someone × (1 if no person held two required
@@ -51,6 +53,14 @@ from typing import Any, Literal
 from gameday.analysis.failures import failure_lines, fault_fates
 from gameday.analysis.impact import measure_impact
 from gameday.analysis.matching import EPS, Action, Facts, evaluate_steps, impact_start, r3, read_facts
+from gameday.analysis.severity import (
+    SeverityPoint,
+    has_simulation,
+    judge_classification,
+    judge_executives,
+    severity_timeline,
+    worst_severity,
+)
 from gameday.errors import JournalError
 from gameday.journal import Journal
 from gameday.model.duration import human
@@ -62,7 +72,6 @@ from gameday.model.events import (
     ImpactStarted,
     Payload,
     RespondersNotLoaded,
-    StateChanged,
 )
 from gameday.model.policy import SeverityLevel, SeverityPolicy
 from gameday.model.scenario import Scenario
@@ -84,14 +93,13 @@ from gameday.model.scorecard import (
     SeverityResult,
     StepResult,
 )
-from gameday.model.terms import IC, SEVERITIES, Mode, Severity, format_offset
+from gameday.model.terms import IC, Mode, format_offset
 
 FORMULA = (
     "total = 100 × Σ(weight × earned) / Σ(weight of applicable components), clamped to [0, 100], "
     "rounded half-even to 0.1; components that are not applicable (earned = none) are excluded"
 )
 Outcome = Literal["completed", "aborted", "incomplete"]
-ExecutiveVerdict = Literal["on_time", "late", "missed", "not_required"]
 _FRACTION = {"on_time": Fraction(1), "late": Fraction(1, 2)}
 #: Why a pass gate does not apply, once a fault was injected and the drill completed.
 _NOT_APPLYING = {
@@ -114,13 +122,14 @@ def score_journal(journal: Journal) -> Scorecard:
     facts = read_facts(scenario, journal.events, journal.path)
     statuses = evaluate_steps(scenario, journal.events, facts=facts)
     steps = [s.result() for s in statuses]
-    expected = expected_severity(scenario, journal.events)
+    timeline = severity_timeline(scenario, journal.events)
+    expected = worst_severity(timeline)
     level = policy.levels.get(expected)
     times = measure_times(facts)
     detection = _detection(scenario, facts)
     recovery = _recovery(scenario, facts)
-    severity, severity_earned = _severity(expected, facts)
-    executives = _executives(expected, level, facts)
+    severity, severity_earned = _severity(timeline, has_simulation(journal.events), facts)
+    executives = _executives(policy, timeline, facts)
     comms, comms_earned = _comms(level, facts)
     roles, roles_earned = _roles(scenario, facts, roles_declared, mode)
     aborted = facts.aborted is not None or (facts.ended is not None and facts.ended.data.outcome == "aborted")
@@ -159,7 +168,7 @@ def score_journal(journal: Journal) -> Scorecard:
         drill_id=drill_id, scenario_id=scenario.id, title=scenario.title, mode=mode, outcome=outcome,
         abort_reason=reason if outcome == "aborted" else None, started_at=journal.events[0].wall,
         ended_at=facts.ended.wall if facts.ended else None, policy=policy.name, expected_severity=expected,
-        policy_rules=policy_rules(scenario.severity, level),
+        policy_rules=policy_rules(expected, level),
         times=times, detection=detection, steps=steps, severity=severity, executives=executives, comms=comms,
         roles=roles, recovery=recovery, impact_seconds=times[-1].seconds, faults=faults, score=score,
         passed=passed, failures=failures, warnings=warnings, end_t=r3(facts.end_t), journal_torn=journal.torn,
@@ -326,62 +335,20 @@ def _incident_start(facts: Facts) -> float | None:
     return declared.t if declared else None
 
 
-def expected_severity(scenario: Scenario, events: Sequence[Event[Payload]]) -> Severity:
-    """The severity the drill should have been classified: the scenario's, or, when its simulation moved
-    the right severity during the drill (a SEV2 left alone becomes a SEV1), the most severe it reached."""
-    reached = [e.data.severity for e in events if isinstance(e.data, StateChanged) and e.data.severity is not None]
-    return min(reached, key=SEVERITIES.index) if reached else scenario.severity
-
-
-def _severity(expected: Severity, facts: Facts) -> tuple[SeverityResult, Fraction | None]:
+def _severity(timeline: list[SeverityPoint], simulated: bool, facts: Facts) -> tuple[SeverityResult, Fraction | None]:
     marks = [a for a in facts.actions if a.action in ("set_severity", "declare_incident") and a.t >= facts.window_t - EPS]
-    marks = [a for a in marks if a.severity is not None]
-    first, final = (marks[0].severity, marks[-1].severity) if marks else (None, None)
-    good = next((a for a in marks if a.severity == expected), None)
-    ttc = r3(max(0.0, good.t - facts.detection.t)) if good and facts.detection else None
-    result = SeverityResult(
-        expected=expected, first_declared=first, final=final, correct=final == expected, time_to_correct=ttc
-    )
-    earned: Fraction | None
-    if not marks and _incident_start(facts) is None:
-        earned, note = None, "not applicable: no incident was detected or declared, so there was nothing to classify"
-    elif final == expected and first == expected:
-        earned, note = Fraction(1), "correct from the first classification"
-    elif final == expected:
-        earned, note = Fraction(1, 2), f"first classified {first}, corrected to {expected}"
-    else:
-        earned, note = Fraction(0), f"classified {final}; expected {expected}" if final else "never classified"
-    return result.model_copy(update={"note": note}), earned
+    detected = facts.detection.t if facts.detection else None
+    return judge_classification(timeline, simulated, marks, detected, _incident_start(facts) is not None)
 
 
-def _executives(sev: Severity, level: SeverityLevel | None, facts: Facts) -> ExecutiveResult:
+def _executives(policy: SeverityPolicy, timeline: list[SeverityPoint], facts: Facts) -> ExecutiveResult:
     declared = _declared(facts)
-    start = declared.t if declared else facts.detection.t if facts.detection else None
+    start = declared or facts.detection
     tells = (a for a in facts.actions if a.action == "notify_executives" or a.audience == "executive")
-    told = next((a for a in tells if a.action in ("notify_executives", "post_update") and a.t >= facts.window_t - EPS), None)
-    told_t = r3(told.t) if told else None
-    base: dict[str, Any] = {"required": False, "within": None, "notified_t": told_t, "verdict": "not_required"}
-    if level is None or start is None:
-        why = f"the policy has no level {sev}" if level is None else "no incident was detected or declared"
-        return ExecutiveResult(**base, note=f"not required: {why}")
+    told = [a for a in tells if a.action in ("notify_executives", "post_update") and a.t >= facts.window_t - EPS]
     close = facts.resolved.t if facts.resolved else facts.end_t
     since = "declaration" if declared else "detection"
-    if level.executives_within is not None:
-        within = level.executives_within
-        rule = f"{sev}: within {human(within)} of {since}" if within > EPS else f"{sev}: immediately on {since}"
-    elif level.executives_if_open_after is not None and close - start > level.executives_if_open_after + EPS:
-        within = level.executives_if_open_after
-        rule = f"{sev}: if still open {human(within)} after {since}"
-    else:
-        return ExecutiveResult(**base, note=f"not required by the {sev} policy")
-    deadline = start + within
-    if told is None and facts.end_t < deadline - EPS:
-        note = f"not required: the drill ended before executives were due ({rule})"
-        return ExecutiveResult(**base, deadline_t=r3(deadline), note=note)
-    verdict: ExecutiveVerdict = "missed" if told is None else "on_time" if told.t <= deadline + EPS else "late"
-    return ExecutiveResult(
-        required=True, within=r3(within), notified_t=told_t, verdict=verdict, deadline_t=r3(deadline), note=rule
-    )
+    return judge_executives(policy, timeline, start, since, close, facts.end_t, told)
 
 
 def _comms(level: SeverityLevel | None, facts: Facts) -> tuple[CommsResult, Fraction | None]:

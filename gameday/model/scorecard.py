@@ -93,6 +93,8 @@ class SeverityResult(Out):
     correct: bool
     time_to_correct: float | None = Field(None, description="seconds from detection to the first correct classification")
     note: str = ""
+    first_expected: str | None = Field(None, exclude_if=lambda v: v is None, description="with a simulation only: the "
+                                       "severity right when the first classification was made (it is judged against it)")
 
 
 class ExecutiveResult(Out):

@@ -204,6 +204,16 @@ def critical_missed(session: TrainingScore) -> list[str]:
     return out
 
 
+def critical_unmet(session: TrainingScore) -> list[str]:
+    """The critical items a session did not meet, each with its verdict: ``'resolution (n/a)'``, ``'hands-off
+    (partly)'`` — an item judged n/a was not missed, it did not come up (and is not met either)."""
+    out = []
+    for item_id in critical_missed(session):
+        item = session.item(item_id)
+        out.append(f"{item_id} ({item.verdict if item is not None else 'not scored'})")
+    return out
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -219,7 +229,7 @@ def rung(sessions: Sequence[TrainingScore], roles_held_elsewhere: Sequence[RoleH
     scenarios = sorted({s.scenario_id for s in strong})
     hardest = max((s.difficulty or 0 for s in strong), default=0)
     last_two = completed[-2:]
-    last_two_missed = sorted({m for s in last_two for m in critical_missed(s)})
+    last_two_missed = sorted({m for s in last_two for m in critical_unmet(s)})
     for_ic = []
     if len(strong) < IC_SESSIONS:
         for_ic.append(f"{IC_SESSIONS} completed sessions scoring {IC_SCORE:g} or more ({len(strong)} so far)")
@@ -228,7 +238,7 @@ def rung(sessions: Sequence[TrainingScore], roles_held_elsewhere: Sequence[RoleH
     if hardest < IC_DIFFICULTY:
         for_ic.append(f"one of them at difficulty {IC_DIFFICULTY} or more")
     if len(last_two) < 2 or last_two_missed:
-        missed = f" (missed: {', '.join(last_two_missed)})" if last_two_missed else ""
+        missed = f" (not met: {', '.join(last_two_missed)})" if last_two_missed else ""
         for_ic.append(f"the latest two completed sessions meeting every critical item{missed}")
     if not for_ic:
         return Standing(rung="IC", next="", reason=(
@@ -237,12 +247,12 @@ def rung(sessions: Sequence[TrainingScore], roles_held_elsewhere: Sequence[RoleH
 
     # shadow IC
     good = [s for s in completed if s.score >= SHADOW_SCORE]
-    latest_missed = critical_missed(latest) if latest is not None else list(CRITICAL)
+    latest_missed = critical_unmet(latest) if latest is not None else list(CRITICAL)
     for_shadow = []
     if len(good) < SHADOW_SESSIONS:
         for_shadow.append(f"{SHADOW_SESSIONS} completed sessions scoring {SHADOW_SCORE:g} or more ({len(good)} so far)")
     if latest is None or latest_missed:
-        missed = f" (it missed: {', '.join(latest_missed)})" if latest is not None else ""
+        missed = f" (not met: {', '.join(latest_missed)})" if latest is not None else ""
         for_shadow.append(f"the latest completed session meeting every critical item{missed}")
     if not for_shadow:
         return Standing(rung="shadow IC", next="for IC: " + "; ".join(for_ic), reason=(
@@ -337,5 +347,5 @@ def profile(name: str, sessions: Sequence[TrainingScore], roles_held_elsewhere: 
                    practise=weakest(sessions), roles_elsewhere=list(roles_held_elsewhere))
 
 
-__all__ = ["LADDER_RULE", "JournalScan", "critical_missed", "find_training_journals", "journal_files", "name_key",
-           "profile", "roles_of", "rung", "sessions_of", "trend", "weakest"]
+__all__ = ["LADDER_RULE", "JournalScan", "critical_missed", "critical_unmet", "find_training_journals", "journal_files",
+           "name_key", "profile", "roles_of", "rung", "sessions_of", "trend", "weakest"]

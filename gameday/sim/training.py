@@ -127,16 +127,13 @@ class TrainingDesk:
         ho = self.scenario.training.handover
         if ho is None or self._port is None:
             return None
-        from gameday.model.events import DetectionRecorded, FaultInjected, RecoveryObserved
+        from gameday.analysis.severity import anchor_event
 
-        kinds = {"injection": FaultInjected, "detection": DetectionRecorded, "recovery": RecoveryObserved}
-        anchor = 0.0 if ho.after == "start" else None
-        for e in self.port.journal_events:
-            if isinstance(e.data, CommandHandedOver):
-                return None
-            if anchor is None and isinstance(e.data, kinds.get(ho.after, ())):
-                anchor = e.t
-        return None if anchor is None else anchor + ho.within
+        events = self.port.journal_events
+        if any(isinstance(e.data, CommandHandedOver) for e in events):
+            return None
+        anchor = anchor_event(events, ho.after)  # the rubric's anchor: the handover is judged from the same moment
+        return None if anchor is None else anchor.t + ho.within
 
     # ------------------------------------------------------------ the trainee's instructions
     def take_command(self, person: str, text: str = "") -> Event[CommandTaken]:

@@ -123,6 +123,7 @@ def test_a_trainee_decides_wrong_escalates_recovers_and_is_scored(workspace, bro
     dana.fill("#objection-within", "2m")
     dana.click("#btn-objections")
     expect(dana.locator('#calls li[data-call="o1"] .answers li.strong')).to_contain_text(objection.text, timeout=LONG)
+    expect(dana.locator('#calls li[data-call="o1"] .answers > li')).to_have_count(2, timeout=LONG)  # she hears everyone out
     dana.fill("#training-decision", WRONG)
     dana.fill("#training-rationale", "Priya objects: failing over loses the last orders.")
     dana.click("#btn-training-decision")

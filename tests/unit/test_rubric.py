@@ -31,8 +31,10 @@ from gameday.model.events import (
     FaultInjected,
     HintGiven,
     ObjectionsCalled,
+    ObjectionVoiced,
     Payload,
     PersonaRow,
+    RecoveryObserved,
     RoleAssigned,
     StateChanged,
     TaskAssigned,
@@ -94,6 +96,9 @@ def base() -> dict[str, ScriptedEvent]:
         "found": (420.0, TaskReported(task="t1", by="Priya", status="finding", text="The primary's disk failed"), "Priya"),
         "objections": (480.0, ObjectionsCalled(call="o1", proposal="Fail over to the replica", within=120.0, by=TRAINEE),
                        TRAINEE),
+        "no-objection-sam": (500.0, ObjectionVoiced(call="o1", by="Sam", role=CL, strong=False, text="No objection."), "Sam"),
+        "no-objection-priya": (520.0, ObjectionVoiced(call="o1", by="Priya", role=TL, strong=False, text="No objection."),
+                               "Priya"),
         "decision": (540.0, DecisionRecorded(decision="Fail over to the replica", decided_by=TRAINEE, author=TRAINEE),
                      TRAINEE),
         "t4": task(550.0, "t4", "Priya", TL, "runbook", "Run the failover", within=600.0, runbook="failover"),
@@ -343,7 +348,7 @@ def test_decisions_partly_when_one_of_two_had_no_call(tmp_path: Path) -> None:
     j = drill(tmp_path, {"decision2": (1100.0, DecisionRecorded(decision="Page the DBA", decided_by=TRAINEE, author=TRAINEE),
                                        TRAINEE), "ended": (1200.0, DrillEnded(outcome="completed"), "conductor"),
                          "objections": (100.0, ObjectionsCalled(call="o1", proposal="x", within=60.0, by=TRAINEE), TRAINEE),
-                         "decision": (110.0, DecisionRecorded(decision="x", decided_by=TRAINEE, author=TRAINEE), TRAINEE)})
+                         "decision": (170.0, DecisionRecorded(decision="x", decided_by=TRAINEE, author=TRAINEE), TRAINEE)})
     v = judge(j, "decisions")
     assert v.verdict == "partly" and v.why == ("Of the 2 decisions Dana made, 1 after a time-boxed call for strong objections "
                                                "and 1 with no call at all.")
@@ -454,6 +459,106 @@ def test_resolution_not_applicable_without_recovery(tmp_path: Path) -> None:
     assert judge(j, "resolution").verdict == "n/a"
 
 
+# ---------------------------------------------------------------- reviewed: one story, the trainee's own command
+
+OUTAGE = {"outage": state(660.0, "degraded", "outage", "10m in degraded", "SEV1"), "runbook": None, "recovered": None,
+          "resolved": None, "ended": (1500.0, DrillEnded(outcome="completed"), "conductor")}
+
+
+def test_a_severity_reset_after_recovery_keeps_the_storys_severity(tmp_path: Path) -> None:
+    # the scenario opens at SEV1, the story was a SEV2; recovery (+10m00s) does not bring back the scenario's SEV1
+    j = drill(tmp_path, {"again": act(650.0, TRAINEE, IC, "set_severity", severity="SEV2")})
+    assert judge(j, "severity").verdict == "met"
+
+
+def test_executives_told_of_the_sev2_but_not_of_the_sev1(tmp_path: Path) -> None:
+    j = drill(tmp_path, OUTAGE)  # told at +5m00s (SEV2); the outage (SEV1) at +11m00s: due by +16m00s, never told
+    v = judge(j, "executives")
+    assert v.verdict == "missed"
+    assert v.why.startswith("The executives were told of the SEV2 at +5m00s, but not of the SEV1 at +11m00s (due by "
+                            "+16m00s")
+    assert "+11m00s" in v.coaching and "within 5m00s of an escalation" in v.coaching and "Sam" in v.coaching
+    assert seq(j, StateChanged, lambda d: d.to_state == "outage") in seqs(v)
+    told = drill(tmp_path, {**OUTAGE, "execs2": act(800.0, "Sam", CL, "notify_executives")})
+    v = judge(told, "executives")
+    assert v.verdict == "met" and "every deadline" in v.why and "+13m20s" in v.why
+
+
+def test_a_coach_taking_command_is_not_the_trainees_handover(tmp_path: Path) -> None:
+    j = drill(tmp_path, {"ic-morgan": (651.0, RoleAssigned(person="Morgan", role=IC, by="Kim"), "Kim")})
+    v = judge(j, "handover")
+    assert v.verdict == "n/a" and "Kim" in v.why and "Morgan" in v.why
+    assert seqs(v) == {seq(j, RoleAssigned, lambda d: d.person == "Morgan")}
+
+
+def test_after_the_trainee_hands_over_the_omissions_are_the_next_commanders(tmp_path: Path) -> None:
+    handed = {**OUTAGE, **{k: (400.0, *v[1:]) for k, v in HANDOVER.items()}}  # formal handover at +6m40s, then the outage
+    j = drill(tmp_path, handed)
+    assert judge(j, "handover").verdict == "met"
+    assert judge(j, "severity").verdict == "met"  # no one re-set the SEV1 at +11m00s: Morgan's to do
+    assert judge(j, "executives").verdict == "met"  # nor told the executives of it
+    assert judge(j, "cadence").verdict == "met"
+    v = judge(j, "resolution")
+    assert v.verdict == "n/a"
+    # while the trainee still held command, it was theirs
+    assert judge(drill(tmp_path, OUTAGE), "severity").verdict == "partly"
+
+
+def test_an_idle_trainee_earns_no_hands_off_point(tmp_path: Path) -> None:
+    idle = dict.fromkeys(("command", "tl", "cl", "declare", "t1", "sev", "t2", "t3", "t4", "objections",
+                          "no-objection-sam", "no-objection-priya", "decision", "resolved"))
+    v = judge(drill(tmp_path, idle), "hands-off")
+    assert v.verdict == "n/a" and "never took command" in v.why
+    # a runbook of their own is hands-on all the same
+    v = judge(drill(tmp_path, {**idle, "runbook": act(600.0, TRAINEE, IC, "runbook_started", runbook="failover")}),
+              "hands-off")
+    assert v.verdict == "missed"
+
+
+def test_a_decision_before_the_answers_and_the_time_box_is_partly(tmp_path: Path) -> None:
+    strong = ObjectionVoiced(call="o1", by="Priya", role=TL, strong=True, text="The replica is behind: we lose orders")
+    j = drill(tmp_path, {"decision": (510.0, DecisionRecorded(decision="Fail over to the replica", decided_by=TRAINEE,
+                                                              author=TRAINEE), TRAINEE),
+                         "no-objection-priya": (530.0, strong, "Priya")})
+    v = judge(j, "decisions")
+    assert v.verdict == "partly" and "before the time box" in v.why
+    assert v.coaching == ("Priya objected at +8m50s \u2014 after you decided at +8m30s; wait for the answers or the "
+                          "time box.")
+    assert seq(j, ObjectionVoiced, lambda d: d.strong) in seqs(v)
+    # once the time box is over, the decision may come before everyone answered
+    late = drill(tmp_path, {"decision": (610.0, DecisionRecorded(decision="Fail over", decided_by=TRAINEE, author=TRAINEE),
+                                         TRAINEE), "no-objection-priya": (630.0, strong, "Priya")})
+    assert judge(late, "decisions").verdict == "met"
+
+
+def test_a_role_someone_else_gave_does_not_earn_delegated(tmp_path: Path) -> None:
+    j = drill(tmp_path, {"cl": (190.0, RoleAssigned(person="Sam", role=CL, by="Kim"), "Kim")})
+    v = judge(j, "delegated")
+    assert v.verdict == "partly" and "comms lead role was given to Sam by Kim, not by Dana" in v.why
+    assert "yourself" in v.coaching
+    roster = drill(tmp_path, {"cl": (0.0, RoleAssigned(person="Sam", role=CL), "conductor")})
+    v = judge(roster, "delegated")
+    assert v.verdict == "partly" and "pre-assigned roster" in v.why
+
+
+def test_delegated_names_both_a_missing_role_and_a_task_without_a_time_box(tmp_path: Path) -> None:
+    j = drill(tmp_path, {"cl": None,
+                         "t1": task(210.0, "t1", "Priya", TL, "investigate", "Check the database primary", within=None)})
+    v = judge(j, "delegated")
+    assert v.verdict == "missed"
+    assert "comms lead role was never given" in v.why and "had no time box" in v.why
+    assert "comms lead role to a named person" in v.coaching and "Task t1" in v.coaching
+
+
+def test_recovery_is_the_simulations_not_a_quiet_state_the_probes_liked(tmp_path: Path) -> None:
+    # at +9m00s a no-impact state that is no recovery makes the probes see the steady state; recovery comes at +10m00s
+    j = drill(tmp_path, {"quiet": state(540.0, "degraded", "mitigating", "failover started", impact=False),
+                         "observed": (540.0, RecoveryObserved(checks=["checkout health"]), "conductor"),
+                         "resolved": act(570.0, TRAINEE, IC, "resolved")})
+    v = judge(j, "resolution")
+    assert v.verdict == "partly" and "before recovery (+10m00s)" in v.why
+
+
 # ---------------------------------------------------------------- score and hints
 
 
@@ -474,9 +579,8 @@ def test_score_arithmetic_with_hints(tmp_path: Path) -> None:
 
 
 def test_score_of_nine_items_with_one_missed(tmp_path: Path) -> None:
-    ended = (1600.0, DrillEnded(outcome="completed"), "conductor")
-    s = score_training(drill(tmp_path, {**HANDOVER, "resolved": None, "ended": ended}, name="handover").events)
-    assert [i.verdict for i in s.items] == ["met"] * 8 + ["missed"]
+    s = score_training(drill(tmp_path, {**HANDOVER, "command": None}, name="handover").events)
+    assert [i.verdict for i in s.items] == ["missed"] + ["met"] * 8
     assert s.score == 88.9
 
 

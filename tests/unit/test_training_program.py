@@ -104,6 +104,20 @@ def test_a_critical_item_left_out_or_not_applicable_is_not_met() -> None:
     assert rung([session("a", score=90), without], []).rung == "scribe"
 
 
+def test_an_item_judged_not_applicable_is_not_called_missed() -> None:
+    two = [session("a", score=90), session("b", score=90, day=2, resolution="n/a")]
+    standing = rung(two, [])
+    assert standing.rung == "scribe"
+    assert "(not met: resolution (n/a))" in standing.next and "missed" not in standing.next
+    slipped = rung([*two[:1], session("b", score=90, day=2, hands_off="partly", resolution="n/a")], [])
+    assert "(not met: hands-off (partly), resolution (n/a))" in slipped.next
+    strong = [session("a", score=90, scenario="s2", difficulty=3), session("b", score=90, day=2, resolution="n/a"),
+              session("c", score=90, day=3)]
+    standing = rung(strong, [])
+    assert standing.rung == "shadow IC" and "missed" not in standing.next
+    assert "the latest two completed sessions meeting every critical item (not met: resolution (n/a))" in standing.next
+
+
 def test_the_rule_names_every_rung_and_critical_item() -> None:
     for word in ("observer", "scribe", "shadow IC", "IC", *CRITICAL):
         assert word in LADDER_RULE
