@@ -12,6 +12,7 @@ publishes, notes and rates, and the marker is in none of it; the facilitator's t
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from pathlib import Path
@@ -19,7 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gameday.drill.assemble import AssembledDrill, assemble
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "run"))
+from roomdrill import RoomDrill
+
 from gameday.drill.context import DrillOptions
 from gameday.loader import load_scenario
 from gameday.model.events import (
@@ -38,8 +41,6 @@ from gameday.model.events import (
     Payload,
     ShadowCleared,
 )
-from gameday.model.policy import ProjectConfig
-from gameday.project import Project
 
 pytestmark = pytest.mark.integration
 SCENARIO = Path(__file__).resolve().parents[1] / "fixtures" / "tabletop_room" / "scenario.yaml"
@@ -51,38 +52,11 @@ FACILITATOR_ROUTES = ["/api/exercise/injects/i04-vendor/publish", "/api/exercise
                       "/api/exercise/mitigate", "/api/exercise/notes", "/api/exercise/objectives/detect/rating"]
 
 
-class Tabletop:
+class Tabletop(RoomDrill):
     """One tabletop drill of the test scenario, with its control room, at ``pace``."""
 
     def __init__(self, tmp_path: Path, pace: str = "10m:1m"):
-        self.lines: list[str] = []
-        project = Project(root=tmp_path, config=ProjectConfig())
-        options = DrillOptions(mode="tabletop", pace=pace, out=tmp_path / "out")
-        self._assembly = assemble(project, load_scenario(SCENARIO), options, echo=self.lines.append)
-        self.drill: AssembledDrill = self._assembly.__enter__()
-        link = next(line for line in self.lines if line.startswith("control room: ")).split(": ", 1)[1]
-        self.url, self.facilitator = link.split("/join#")
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._play, daemon=True)
-        self._thread.start()
-
-    def _play(self) -> None:
-        gate = self.drill.gate
-        assert gate is not None
-        while not gate.wait(0.05):
-            if self._stop.is_set():
-                return
-        self.drill.play()
-
-    @property
-    def journal(self) -> list[Event[Payload]]:
-        return list(self.drill.journal.events)
-
-    def client(self, token: str | None = None) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"} if token else {}, timeout=20)
-
-    def fac(self) -> httpx.Client:
-        return self.client(self.facilitator)
+        super().__init__(tmp_path, SCENARIO, DrillOptions(mode="tabletop", pace=pace, out=tmp_path / "out"))
 
     def invite(self, person: str, role: str) -> str:
         with self.fac() as c:
@@ -95,26 +69,8 @@ class Tabletop:
             assert c.post("/api/drill/start", json={}).status_code == 202
         self.wait_for(lambda e: isinstance(e.data, DrillStarted))
 
-    def wait_for(self, test, timeout: float = 30.0) -> Event[Payload]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = [e for e in self.journal if test(e)]
-            if found:
-                return found[0]
-            time.sleep(0.02)
-        raise AssertionError(f"not journaled within {timeout}s: {[e.kind for e in self.journal]}")
-
     def published(self, inject: str) -> Event[Payload]:
         return self.wait_for(lambda e: isinstance(e.data, InjectPublished) and e.data.inject == inject)
-
-    def close(self) -> None:
-        self._stop.set()
-        conductor = self.drill.conductor
-        if self.drill.gate is not None and self.drill.gate.is_set() and not any(
-                isinstance(e.data, DrillEnded) for e in self.journal):
-            conductor.end("test over")
-        self._thread.join(30)
-        self._assembly.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -17,15 +17,12 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from gameday.drill.assemble import AssembledDrill, assemble
 from gameday.drill.context import DrillOptions
-from gameday.loader import load_scenario
 from gameday.model.events import (
     CommandHandedOver,
     CommandTaken,
@@ -42,11 +39,10 @@ from gameday.model.events import (
     TaskAssigned,
     TaskReported,
 )
-from gameday.model.policy import ProjectConfig
-from gameday.project import Project
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "run"))
 from drillkit import gameday_argv
+from roomdrill import RoomDrill
 
 pytestmark = pytest.mark.integration
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "training-2-checkout-db-failover.yaml"
@@ -61,68 +57,23 @@ INSTRUCTIONS = {  # route -> a body that is good for the incident commander
 }
 
 
-class Training:
+class Training(RoomDrill):
     """One training drill of the shipped scenario with its control room, trainee dana, at ``pace``."""
 
     def __init__(self, tmp_path: Path, pace: str = "30m:1m"):
-        self.lines: list[str] = []
-        self.cwd = tmp_path
-        project = Project(root=tmp_path, config=ProjectConfig())
-        options = DrillOptions(mode="training", trainee="dana", pace=pace, seed=7, out=tmp_path / "out")
-        self._assembly = assemble(project, load_scenario(SCENARIO), options, echo=self.lines.append)
-        self.drill: AssembledDrill = self._assembly.__enter__()
-        link = next(line for line in self.lines if line.startswith("control room: ")).split(": ", 1)[1]
-        self.url, self.facilitator = link.split("/join#")
-        trainee = next(line for line in self.lines if line.startswith("trainee (dana): "))
-        self.trainee_link = trainee.split(": ", 1)[1]
+        super().__init__(tmp_path, SCENARIO, DrillOptions(mode="training", trainee="dana", pace=pace, seed=7,
+                                                          out=tmp_path / "out"))
+        self.trainee_link = self.link("trainee (dana)")
         self.trainee = self.trainee_link.split("/join#")[1]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._play, daemon=True)
-        self._thread.start()
-
-    def _play(self) -> None:
-        gate = self.drill.gate
-        assert gate is not None
-        while not gate.wait(0.05):
-            if self._stop.is_set():
-                return
-        self.drill.play()
-
-    @property
-    def journal(self) -> list[Event[Payload]]:
-        return list(self.drill.journal.events)
-
-    def client(self, token: str | None = None) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"} if token else {}, timeout=20)
-
-    def fac(self) -> httpx.Client:
-        return self.client(self.facilitator)
 
     def dana(self) -> httpx.Client:
         return self.client(self.trainee)
-
-    def wait_for(self, test, timeout: float = 60.0) -> Event[Payload]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = [e for e in self.journal if test(e)]
-            if found:
-                return found[0]
-            time.sleep(0.02)
-        raise AssertionError(f"not journaled within {timeout}s: {[e.kind for e in self.journal]}")
 
     def start(self) -> None:
         with self.dana() as c:
             r = c.post("/api/training/start")
         assert r.status_code == 202, r.text
         self.wait_for(lambda e: isinstance(e.data, RoleAssigned) and e.data.person == "dana")
-
-    def close(self) -> None:
-        self._stop.set()
-        if self.drill.gate is not None and self.drill.gate.is_set() and not any(
-                isinstance(e.data, DrillEnded) for e in self.journal):
-            self.drill.conductor.end("test over")
-        self._thread.join(30)
-        self._assembly.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -7,37 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from scenario_texts import process_scenario
 
 from gameday.errors import ScenarioError
 from gameday.loader import load_scenario
 from gameday.model.training_check import unknown
 
-SCENARIO = """\
-apiVersion: gameday/v1
-id: check
-title: A training scenario
-severity: SEV3
-roles: [incident-commander, tech-lead, comms-lead]
-target:
-  url: http://127.0.0.1:9
-  processes:
-    worker: {command: worker}
-steady_state:
-  - http: {url: "{target.url}/health"}
-faults:
-  - id: stop-worker
-    at: 1s
-    process: {target: worker, action: stop}
-detection:
-  within: 30s
-response:
-  - {id: ack, action: acknowledge, within: 1m}
-runbooks:
-  restart: {restart: worker}
-recovery:
-  within: 1m
-abort:
-  max_duration: 2m
+SCENARIO = process_scenario("check", "A training scenario") + """\
 simulation:
   initial: healthy
   states:

@@ -9,38 +9,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from scenario_texts import process_scenario
 
 from gameday.cli import main
 from gameday.drill.responders import check_script
 from gameday.loader import load_scenario
 from gameday.model.scenario import Scenario
 
-SCENARIO = """\
-apiVersion: gameday/v1
-id: script-check
-title: A training scenario
-severity: SEV3
-roles: [incident-commander, tech-lead, comms-lead]
-target:
-  url: http://127.0.0.1:9
-  processes:
-    worker: {command: worker}
-steady_state:
-  - http: {url: "{target.url}/health"}
-faults:
-  - id: stop-worker
-    at: 1s
-    process: {target: worker, action: stop}
-detection:
-  within: 30s
-response:
-  - {id: ack, action: acknowledge, within: 1m}
-runbooks:
-  restart: {restart: worker}
-recovery:
-  within: 1m
-abort:
-  max_duration: 2m
+SCENARIO = process_scenario("script-check", "A training scenario") + """\
 simulation:
   initial: healthy
   states:

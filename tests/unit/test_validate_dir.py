@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from scenario_texts import process_scenario
 
 from gameday import project
 from gameday.cli import main
@@ -18,32 +19,7 @@ from gameday.yamlio.kinds import recognise, yaml_files
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
 
-SCENARIO = """\
-apiVersion: gameday/v1
-id: dir
-title: A scenario in a folder
-severity: SEV3
-target:
-  url: http://127.0.0.1:9
-  processes:
-    worker: {command: worker}
-steady_state:
-  - http: {url: "{target.url}/health"}
-faults:
-  - id: stop-worker
-    at: 1s
-    process: {target: worker, action: stop}
-detection:
-  within: 30s
-response:
-  - {id: ack, action: acknowledge, within: 1m}
-runbooks:
-  restart: {restart: worker}
-recovery:
-  within: 1m
-abort:
-  max_duration: 2m
-"""
+SCENARIO = process_scenario("dir", "A scenario in a folder", roles=False)
 
 RESPONDERS = """\
 people:

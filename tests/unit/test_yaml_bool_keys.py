@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from scenario_texts import process_scenario
 
 from gameday.cli import main
 from gameday.drill.responders import ResponderScript
@@ -19,32 +20,7 @@ from gameday.yamlio.kinds import recognise
 from gameday.yamlio.marks import parse_yaml
 from gameday.yamlio.modelerrors import validate_data
 
-SCENARIO = """\
-apiVersion: gameday/v1
-id: bools
-title: A training scenario
-severity: SEV3
-roles: [incident-commander, tech-lead, comms-lead]
-target:
-  url: http://127.0.0.1:9
-  processes:
-    worker: {command: worker}
-steady_state:
-  - http: {url: "{target.url}/health"}
-faults:
-  - id: stop-worker
-    at: 1s
-    process: {target: worker, action: stop}
-detection:
-  within: 30s
-response:
-  - {id: ack, action: acknowledge, within: 1m}
-runbooks:
-  restart: {restart: worker}
-recovery:
-  within: 1m
-abort:
-  max_duration: 2m
+SCENARIO = process_scenario("bools", "A training scenario") + """\
 simulation:
   initial: healthy
   states:
