@@ -11,9 +11,7 @@ publishes, notes and rates, and the marker is in none of it; the facilitator's t
 
 from __future__ import annotations
 
-import json
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -21,7 +19,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "run"))
-from roomdrill import RoomDrill
+from roomdrill import RoomDrill, Stream
 
 from gameday.drill.context import DrillOptions
 from gameday.loader import load_scenario
@@ -87,32 +85,6 @@ def nested(depth: int) -> list:
     for _ in range(depth):
         out = [out]
     return out
-
-
-class Stream:
-    """A page's live stream (``/api/stream``), read on a thread: every line kept."""
-
-    def __init__(self, table: Tabletop, token: str):
-        self.lines: list[str] = []
-        self.ready = threading.Event()
-        self._thread = threading.Thread(target=self._read, args=(table, token), daemon=True)
-        self._thread.start()
-        assert self.ready.wait(10)
-
-    def _read(self, table: Tabletop, token: str) -> None:
-        with table.client(token) as c, c.stream("GET", "/api/stream") as s:
-            for line in s.iter_lines():
-                self.lines.append(line)
-                if line.startswith("event: hello"):
-                    self.ready.set()
-                if line.startswith("event: bye"):
-                    return
-
-    def messages(self) -> list[dict]:
-        return [json.loads(line[6:]) for line in self.lines if line.startswith("data: ") and '"kind"' in line]
-
-    def join(self) -> None:
-        self._thread.join(15)
 
 
 def test_a_player_never_receives_what_is_hidden_by_any_route(table):

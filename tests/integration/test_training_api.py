@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import httpx
@@ -42,7 +41,7 @@ from gameday.model.events import (
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "run"))
 from drillkit import gameday_argv
-from roomdrill import RoomDrill
+from roomdrill import RoomDrill, Stream
 
 pytestmark = pytest.mark.integration
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "training-2-checkout-db-failover.yaml"
@@ -238,29 +237,6 @@ def test_every_refusal_is_the_rooms_json_error(training):
         training.wait_for(lambda e: isinstance(e.data, DrillEnded))
         r = dana.post("/api/training/command", json={"text": "too late"})
         assert r.status_code == 409 and "over" in r.json()["error"]
-
-
-class Stream:
-    """A page's live stream (``/api/stream``), read on a thread: every line kept."""
-
-    def __init__(self, training: Training, token: str):
-        self.lines: list[str] = []
-        self.ready = threading.Event()
-        self._thread = threading.Thread(target=self._read, args=(training, token), daemon=True)
-        self._thread.start()
-        assert self.ready.wait(10)
-
-    def _read(self, training: Training, token: str) -> None:
-        with training.client(token) as c, c.stream("GET", "/api/stream") as s:
-            for line in s.iter_lines():
-                self.lines.append(line)
-                if line.startswith("event: hello"):
-                    self.ready.set()
-                if line.startswith("event: bye"):
-                    return
-
-    def kinds(self) -> list[str]:
-        return [json.loads(line[6:])["kind"] for line in self.lines if line.startswith("data: ") and '"kind"' in line]
 
 
 def test_the_facilitator_sees_the_simulation_and_the_trainee_never_does(training):
