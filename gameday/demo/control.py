@@ -23,8 +23,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -213,12 +214,15 @@ def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: 
         argv += ["--webhook-url", url]
     if cpus is not None:
         argv += ["--cpus", cpus]
-    with open(log_path, "ab") as log:
-        popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child_env(),
-                                 start_new_session=True, close_fds=True)
+    popen: subprocess.Popen[bytes] | None = None
     try:
+        with _signals_held(), open(log_path, "ab") as log:  # a signal now is raised once ``popen`` is known
+            popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                     env=child_env(), start_new_session=True, close_fds=True)
         handle = _wait_started(state_dir, popen, log_path, timeout)
     except BaseException:  # interrupted (SIGINT) or failed while starting: leave no demo behind
+        if popen is None:
+            raise
         _signal(popen.pid, signal.SIGTERM)
         try:
             popen.wait(15)  # the supervisor finishes starting its children, then stops them all
@@ -230,6 +234,26 @@ def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: 
     if detach:
         handle._popen = None
     return handle
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM are noted, not acted on, while the supervisor is spawned, then raised again as the
+    block ends: a signal arriving between the fork and the assignment of its ``Popen`` would otherwise
+    interrupt the set-up with the supervisor running and nothing left to stop it. Off the main thread
+    (where no Python signal handler runs) it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, _frame: held.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if held:
+            signal.raise_signal(held[0])  # the handler the set-up had (e.g. raise KeyboardInterrupt) runs now
 
 
 def _cpu_setting(cpus: str | None) -> str | None:
