@@ -300,6 +300,10 @@ def _check_file(path: Path, explicit: bool) -> _Checked:
             return _Checked(name, "scenario", [])
         if seen.kind == "experiment":
             return _Checked(name, "experiment", problems + check_experiment(data, marks, name))
+        if seen.kind == "program":
+            from gameday.program.programfile import program_file_problems
+
+            return _Checked(name, "program", program_file_problems(path))
         model: type[BaseModel] = ResponderScript if seen.kind == "responders" else ProjectConfig
         _, more = validate_data(data, marks, model, name)
         return _Checked(name, seen.kind, problems + without_echoes(more, problems))

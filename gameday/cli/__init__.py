@@ -382,10 +382,12 @@ def status(drill: str, token: str | None, lines: int, as_json: bool) -> None:
 def _register() -> None:
     """The command groups kept in their own modules (imported here, after ``main`` exists)."""
     from gameday.cli.msel import msel
+    from gameday.cli.program import program
     from gameday.cli.train import train
 
     main.add_command(msel)
     main.add_command(train)
+    main.add_command(program)
 
 
 _register()

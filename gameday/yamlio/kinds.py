@@ -3,7 +3,8 @@
 ``gameday validate`` validates each file as what it is. :func:`recognise` decides, on the
 parsed data and the file name, first rule that matches:
 
-1. named ``gameday.yaml``: the **project file**;
+1. named ``gameday.yaml``: the **project file**; a mapping with ``kind: Program`` (or a file named
+   ``program.yaml`` holding a mapping): the **program file** (:mod:`gameday.program.programfile`);
 2. empty: a **scenario** (one being written; reported as empty);
 3. a mapping whose ``apiVersion`` starts with ``gameday/``, or holding one of the
    scenario's own sections (:data:`SCENARIO_KEYS`): a **scenario**;
@@ -30,17 +31,19 @@ from gameday.errors import Problem
 
 __all__ = ["KIND_NAMES", "SCENARIO_KEYS", "Found", "Kind", "Recognised", "recognise", "yaml_files"]
 
-Kind = Literal["scenario", "responders", "experiment", "project"]
+Kind = Literal["scenario", "responders", "experiment", "project", "program"]
 
 KIND_NAMES: Mapping[Kind, str] = {
     "scenario": "scenario",
     "responders": "responder file",
     "experiment": "Chaos Toolkit experiment",
     "project": "project file",
+    "program": "program file",
 }
 """How each kind is named in ``gameday validate``'s output."""
 
 PROJECT_FILE = "gameday.yaml"
+PROGRAM_FILE = "program.yaml"
 SCENARIO_KEYS = frozenset({"steady_state", "faults", "detection", "response", "runbooks", "recovery", "abort"})
 """Top-level keys only a scenario has."""
 EXPERIMENT_KEYS = frozenset({"method", "steady-state-hypothesis"})
@@ -75,6 +78,8 @@ def recognise(filename: str, data: Any) -> Recognised:
     """What the parsed document ``data`` of the file ``filename`` is (rules in the module docstring)."""
     if Path(filename).name == PROJECT_FILE:
         return Recognised("project")
+    if isinstance(data, Mapping) and (data.get("kind") == "Program" or Path(filename).name == PROGRAM_FILE):
+        return Recognised("program")
     if data is None:
         return Recognised("scenario")
     if isinstance(data, Mapping):
