@@ -49,9 +49,10 @@ def test_plan_table_json_and_ics(project: Path) -> None:
 
 def test_history_from_reports_and_scorecards(project: Path) -> None:
     (project / "reports" / "tabletop").mkdir(parents=True)
-    shutil.copy(ROOT / "reports" / "demo-tabletop" / "journal.jsonl", project / "reports" / "tabletop" / "journal.jsonl")
+    journals = ROOT / "tests" / "fixtures" / "journals"  # tracked fixtures: a fresh clone has no reports/ of its own
+    shutil.copy(journals / "tabletop.jsonl", project / "reports" / "tabletop" / "journal.jsonl")
     (project / "scorecards").mkdir()
-    shutil.copy(ROOT / "reports" / "demo" / "scorecard.json", project / "scorecards" / "db.json")
+    shutil.copy(journals / "clean.scorecard.json", project / "scorecards" / "db.json")
     (project / "scorecards" / "broken.json").write_text("{not json", encoding="utf-8")
     code, out, err = _run("plan", "--from", "2027-01-01", "--months", "1", "--json")
     assert code == 0
