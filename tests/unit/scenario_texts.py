@@ -7,6 +7,32 @@ a training section) to it.
 
 from __future__ import annotations
 
+from typing import Any
+
+#: A simulation for :func:`process_scenario`: the worker breaks on the fault and restarts on the runbook;
+#: a test adds the transition out of ``restarting`` it is about.
+SIMULATION_HEAD = """\
+simulation:
+  initial: healthy
+  states:
+    healthy: {impact: false}
+    broken: {severity: SEV2}
+    restarting: {}
+    recovered: {impact: false, recovered: true}
+  transitions:
+    - {from: healthy, to: broken, when: {fault: stop-worker}}
+    - {from: broken, to: restarting, when: {runbook: restart}}
+"""
+
+#: The smallest scenario as data (a fault with nothing to undo): the training program tests build drills on it.
+BASE_DATA: dict[str, Any] = {
+    "apiVersion": "gameday/v1", "title": "A drill", "severity": "SEV3",
+    "steady_state": [{"http": {"url": "{target.url}/health"}}],
+    "faults": [{"id": "f", "at": "10s", "rollback": {"none": "nothing to undo"},
+                "activities": [{"type": "action", "name": "x", "provider": {"type": "process", "path": "true"}}]}],
+    "detection": {"within": "60s"}, "recovery": {"within": "5m"}, "abort": {"max_duration": "10m"},
+}  # fmt: skip
+
 
 def process_scenario(scenario_id: str, title: str, *, roles: bool = True) -> str:
     """A valid scenario's YAML: fault ``stop-worker`` at 1s, step ``ack``, runbook ``restart``."""

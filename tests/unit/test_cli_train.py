@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from scenario_texts import BASE_DATA
 
 from gameday.cli import main
 from gameday.fakes import ScriptedEvent, write_journal
@@ -31,13 +32,7 @@ from gameday.program.training import find_training_journals, profile, sessions_o
 
 IC, TL, CL = "incident-commander", "tech-lead", "comms-lead"
 POLICY = SeverityPolicy.model_validate({"name": "default", "levels": {"SEV3": {"description": "Degraded."}}})
-BASE: dict[str, Any] = {
-    "apiVersion": "gameday/v1", "title": "A drill", "severity": "SEV3",
-    "steady_state": [{"http": {"url": "{target.url}/health"}}],
-    "faults": [{"id": "f", "at": "10s", "rollback": {"none": "nothing to undo"},
-                "activities": [{"type": "action", "name": "x", "provider": {"type": "process", "path": "true"}}]}],
-    "detection": {"within": "60s"}, "recovery": {"within": "5m"}, "abort": {"max_duration": "10m"},
-}  # fmt: skip
+BASE: dict[str, Any] = BASE_DATA
 
 
 def scenario_data(sid: str, difficulty: int | None) -> dict[str, Any]:

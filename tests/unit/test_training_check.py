@@ -7,23 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from scenario_texts import process_scenario
+from scenario_texts import SIMULATION_HEAD, process_scenario
 
 from gameday.errors import ScenarioError
 from gameday.loader import load_scenario
 from gameday.model.training_check import unknown
 
-SCENARIO = process_scenario("check", "A training scenario") + """\
-simulation:
-  initial: healthy
-  states:
-    healthy: {impact: false}
-    broken: {severity: SEV2}
-    restarting: {}
-    recovered: {impact: false, recovered: true}
-  transitions:
-    - {from: healthy, to: broken, when: {fault: stop-worker}}
-    - {from: broken, to: restarting, when: {runbook: restart}}
+SCENARIO = process_scenario("check", "A training scenario") + SIMULATION_HEAD + """\
     - {from: restarting, to: recovered, after: 1m}
 """
 SHAPE = ("unreachable", "dead end", "no path", "could never end")

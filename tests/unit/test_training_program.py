@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scenario_texts import BASE_DATA
 
 from gameday.model.program import RoleHeld, Skipped
 from gameday.model.rubric import CRITICAL, RUBRIC, ItemVerdict, TrainingScore
@@ -180,13 +181,7 @@ def test_profile_of_a_trainee_with_no_sessions_is_an_observer() -> None:
 
 
 # ------------------------------------------------------------------------------------- the wheel
-BASE: dict[str, Any] = {
-    "apiVersion": "gameday/v1", "title": "A drill", "severity": "SEV3",
-    "steady_state": [{"http": {"url": "{target.url}/health"}}],
-    "faults": [{"id": "f", "at": "10s", "rollback": {"none": "nothing to undo"},
-                "activities": [{"type": "action", "name": "x", "provider": {"type": "process", "path": "true"}}]}],
-    "detection": {"within": "60s"}, "recovery": {"within": "5m"}, "abort": {"max_duration": "10m"},
-}  # fmt: skip
+BASE: dict[str, Any] = BASE_DATA
 
 
 def scenario(sid: str, difficulty: int | None, **extra: Any) -> tuple[Path, Scenario]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from scenario_texts import process_scenario
+from scenario_texts import SIMULATION_HEAD, process_scenario
 
 from gameday.cli import main
 from gameday.drill.responders import ResponderScript
@@ -20,17 +20,7 @@ from gameday.yamlio.kinds import recognise
 from gameday.yamlio.marks import parse_yaml
 from gameday.yamlio.modelerrors import validate_data
 
-SCENARIO = process_scenario("bools", "A training scenario") + """\
-simulation:
-  initial: healthy
-  states:
-    healthy: {impact: false}
-    broken: {severity: SEV2}
-    restarting: {}
-    recovered: {impact: false, recovered: true}
-  transitions:
-    - {from: healthy, to: broken, when: {fault: stop-worker}}
-    - {from: broken, to: restarting, when: {runbook: restart}}
+SCENARIO = process_scenario("bools", "A training scenario") + SIMULATION_HEAD + """\
     - from: restarting
       to: recovered
       when: {action: resolved}
