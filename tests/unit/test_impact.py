@@ -296,7 +296,7 @@ def test_postmortem_without_load_keeps_its_sentence(tmp_path: Path) -> None:
 
 
 def test_findings_name_the_load_gap_and_the_good_news(tmp_path: Path) -> None:
-    from gameday.analysis.findings import contributing_gaps, went_well
+    from gameday.analysis.lessons import contributing_gaps, went_well
 
     script = [(t, d) for t, d in without_stats_from(DRILL, 3) if not isinstance(d, LoadStopped)]
     script.append((3.5, LoadFailed(error="locust (standalone) was killed by SIGKILL", stage="run")))
