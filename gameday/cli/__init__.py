@@ -384,10 +384,12 @@ def _register() -> None:
     from gameday.cli.msel import msel
     from gameday.cli.program import program
     from gameday.cli.train import train
+    from gameday.cli.trends import trends
 
     main.add_command(msel)
     main.add_command(train)
     main.add_command(program)
+    main.add_command(trends)
 
 
 _register()

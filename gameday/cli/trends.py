@@ -1,0 +1,77 @@
+"""``gameday trends``: the trends across drills (MTTD, MTTA, MTTR, recovery, score per scenario and
+mode over time, steps on time, severity accuracy, detection coverage, drill frequency, people and
+incident-commander experience, readiness, repeat findings) as ``trends.html``, ``trends.csv`` and
+``trends.json`` (:mod:`gameday.program.trends`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from gameday.cli.common import _guard
+
+if TYPE_CHECKING:
+    from gameday.model.trends import RepeatSummary
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), help="where to write the three files "
+              "(default: reports/trends/ at the project root)")
+@click.option("--as-of", "as_of", type=DATE, help="the day readiness is judged on (default: today, UTC)")
+@click.option("--rescore", is_flag=True, help="score every journal now instead of reading its scorecard or the cache")
+@click.option("--no-cache", "no_cache", is_flag=True, help="neither read nor write the cache in .gameday/")
+@_guard
+def trends(paths: tuple[Path, ...], out: Path | None, as_of: datetime | None, rescore: bool, no_cache: bool) -> None:
+    """The trends across drills, from every journal under PATHS (default: the project's reports/ and
+    scorecards/). Each drill's measures come from its scorecard when it is current (else the journal is
+    scored); live game days, ci, tabletop and training drills are never mixed."""
+    from datetime import UTC
+
+    from gameday.loader import load_project
+    from gameday.model.textsafe import for_terminal
+    from gameday.program.trends import build_trends
+
+    project = load_project(Path.cwd())
+    folders = list(paths) or [_near(project.root / name) for name in ("reports", "scorecards")
+                              if (project.root / name).is_dir()]  # a default folder not made yet is no history
+    out_dir = out if out is not None else project.root / "reports" / "trends"
+    day: date = as_of.date() if as_of is not None else datetime.now(UTC).date()
+    scenarios, repeats = _program_facts(project.root)
+    report, written = build_trends(folders, out_dir, as_of=day, state=None if no_cache else project.state_path,
+                                   rescore=rescore, scenarios=scenarios, repeats=repeats,
+                                   templates_dir=project.templates_dir)
+    for line in report.skipped:
+        click.echo(for_terminal(f"gameday: skipped {line}", single_line=True), err=True)
+    modes = ", ".join(f"{m} {sum(r.mode == m for r in report.drills)}" for m in dict.fromkeys(r.mode for r in report.drills))
+    click.echo(f"{len(report.drills)} drill(s) from {report.journals} journal(s)" + (f" ({modes})" if modes else ""))
+    for path in written:
+        click.echo(for_terminal(f"wrote {path}", single_line=True))
+
+
+def _program_facts(root: Path) -> tuple[list[str], RepeatSummary | None]:
+    """The program's scenario ids (program.yaml's pool, when it loads) and the findings' repeat summary."""
+    from gameday.errors import GamedayError
+    from gameday.program.programfile import PROGRAM_FILE, load_program
+
+    scenarios: list[str] = []
+    if (root / PROGRAM_FILE).is_file():
+        try:
+            scenarios = [p.scenario.id for p in load_program(root / PROGRAM_FILE).pool]
+        except GamedayError:
+            click.echo(f"gameday: {PROGRAM_FILE} does not validate: never-run scenarios are left out "
+                       f"(gameday validate {PROGRAM_FILE})", err=True)
+    return scenarios, None
+
+
+def _near(path: Path) -> Path:
+    """``path`` relative to the working folder when it is below it (journal paths in the outputs stay short)."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path

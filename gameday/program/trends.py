@@ -1,0 +1,220 @@
+"""The trends across drills: pure functions of the drills' rows (pandas), no clock but ``as_of``.
+
+* :func:`analyse` — the :class:`~gameday.model.trends.TrendsReport` of rows read by
+  :func:`gameday.program.trends_read.read_rows`: per scenario and mode (live game days, ci,
+  tabletop and training are never mixed) and month, the medians of MTTD, MTTA, MTTR, time to
+  recovery and score, steps on time and severity accuracy; drills per month and mode;
+  participation and incident-commander experience per person; detection coverage (which
+  signals were exercised, which drills failed silent); readiness per scenario
+  (:func:`readiness`, the formula in ``docs/readiness.md``); the repeat rate of findings.
+* :func:`readiness` — one scenario's readiness from its last real run and its age.
+
+The same rows and ``as_of`` give the same report, to the byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gameday.model.terms import IC
+from gameday.model.trends import (
+    CoverageRow,
+    DrillRow,
+    FrequencyRow,
+    PersonRow,
+    ReadinessRow,
+    RepeatSummary,
+    SeriesRow,
+    TrendsReport,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["FRESH_DAYS", "STALE_DAYS", "analyse", "build_trends", "decay", "readiness"]
+
+#: Readiness (docs/readiness.md): full credit for this many days after a run, 75 % at STALE_DAYS, then
+#: halving every HALF_LIFE_DAYS.
+FRESH_DAYS, STALE_DAYS, HALF_LIFE_DAYS = 30, 90, 90
+#: The modes that inject real faults: their runs prove a scenario (tabletops and training drills do not).
+REAL_MODES = ("gameday", "ci")
+#: The modes whose roles are held by people (a ci drill's responders are scripted; a training drill's
+#: other roles are simulated personas: only its trainee incident commander counts).
+PEOPLE_MODES = ("gameday", "tabletop")
+MEASURES = ("score", "mttd", "mtta", "mttr", "recovery")
+
+
+def decay(age_days: int) -> float:
+    """The staleness factor: 1 up to FRESH_DAYS, linear to 0.75 at STALE_DAYS, then halving every HALF_LIFE_DAYS."""
+    if age_days <= FRESH_DAYS:
+        return 1.0
+    if age_days <= STALE_DAYS:
+        return 1.0 - 0.25 * (age_days - FRESH_DAYS) / (STALE_DAYS - FRESH_DAYS)
+    return 0.75 * 0.5 ** ((age_days - STALE_DAYS) / HALF_LIFE_DAYS)
+
+
+def _day(iso: str) -> date:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).date()
+
+
+def readiness(scenario_id: str, runs: Sequence[DrillRow], as_of: date) -> ReadinessRow:
+    """``100 × result × decay(age)`` from the latest completed real run (live or ci, a fault injected)."""
+    real = [r for r in runs if r.mode in REAL_MODES and r.outcome == "completed" and r.fault_injected]
+    if not real:
+        return ReadinessRow(scenario_id=scenario_id, readiness=0.0, result=0.0, decay=0.0, last_run=None,
+                            last_verdict=None, age_days=None, why="never run live or in ci with a fault injected")
+    last = max(real, key=lambda r: (r.started_at, r.drill_id))
+    age = max(0, (as_of - _day(last.started_at)).days)
+    result = 1.0 if last.verdict == "passed" else 0.5
+    factor = decay(age)
+    value = round(100 * result * factor, 1)
+    word = "passed" if result == 1.0 else "did not pass"
+    return ReadinessRow(scenario_id=scenario_id, readiness=value, result=result, decay=round(factor, 4),
+                        last_run=last.drill_id, last_verdict=last.verdict, age_days=age,
+                        why=f"last real run {age} day(s) ago {word} ({last.mode}): 100 × {result:g} × {factor:.3f}")
+
+
+def _frame(rows: Sequence[DrillRow]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame({
+        "scenario_id": [r.scenario_id for r in rows],
+        "mode": [r.mode for r in rows],
+        "month": [r.started_at[:7] for r in rows],
+        "passed": [r.verdict == "passed" for r in rows],
+        "score": pd.array([r.score for r in rows], dtype="Float64"),
+        "mttd": pd.array([r.mttd for r in rows], dtype="Float64"),
+        "mtta": pd.array([r.mtta for r in rows], dtype="Float64"),
+        "mttr": pd.array([r.mttr for r in rows], dtype="Float64"),
+        "recovery": pd.array([r.recovery for r in rows], dtype="Float64"),
+        "steps_due": [r.steps_due for r in rows],
+        "steps_on_time": [r.steps_on_time for r in rows],
+        "sev_judged": [r.severity_judged for r in rows],
+        "sev_correct": [r.severity_judged and r.severity_correct for r in rows],
+    })
+
+
+def _num(value: object) -> float | None:
+    import pandas as pd
+
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    return round(float(value), 3)  # type: ignore[arg-type]
+
+
+def _series(rows: Sequence[DrillRow]) -> list[SeriesRow]:
+    if not rows:
+        return []
+    df = _frame(rows)
+    grouped = df.groupby(["scenario_id", "mode", "month"], sort=True)
+    med = grouped[list(MEASURES)].median()
+    sums = grouped[["steps_due", "steps_on_time", "sev_judged", "sev_correct", "passed"]].sum()
+    counts = grouped.size()
+    out = []
+    for key in counts.index:
+        scenario_id, mode, month = key
+        s, m = sums.loc[key], med.loc[key]
+        out.append(SeriesRow(
+            scenario_id=scenario_id, mode=mode, month=month, drills=int(counts.loc[key]), passed=int(s["passed"]),
+            score=_num(m["score"]), mttd=_num(m["mttd"]), mtta=_num(m["mtta"]), mttr=_num(m["mttr"]),
+            recovery=_num(m["recovery"]),
+            steps_on_time=_num(s["steps_on_time"] / s["steps_due"]) if s["steps_due"] else None,
+            severity_accuracy=_num(s["sev_correct"] / s["sev_judged"]) if s["sev_judged"] else None))
+    return out
+
+
+def _frequency(rows: Sequence[DrillRow]) -> list[FrequencyRow]:
+    counts: dict[tuple[str, str], int] = {}
+    for r in rows:
+        counts[(r.started_at[:7], r.mode)] = counts.get((r.started_at[:7], r.mode), 0) + 1
+    return [FrequencyRow(month=m, mode=mode, drills=n) for (m, mode), n in sorted(counts.items())]
+
+
+def _people(rows: Sequence[DrillRow]) -> list[PersonRow]:
+    from gameday.program.training import name_key
+
+    names: dict[str, str] = {}
+    drills: dict[str, set[str]] = {}
+    roles: dict[str, dict[str, set[str]]] = {}
+    days: dict[str, list[str]] = {}
+    ic_live: dict[str, list[str]] = {}
+    ic_training: dict[str, int] = {}
+    for r in rows:
+        if r.mode == "training":
+            held = [t for t in r.turns if t.role == IC]
+        elif r.mode in PEOPLE_MODES:
+            held = list(r.turns)
+        else:
+            continue
+        people = {t.person for t in held} | (set(r.people) if r.mode in PEOPLE_MODES else set())
+        for person in people:
+            key = name_key(person)
+            names.setdefault(key, person)
+            drills.setdefault(key, set()).add(r.drill_id)
+            days.setdefault(key, []).append(r.started_at[:10])
+        for t in held:
+            key = name_key(t.person)
+            roles.setdefault(key, {}).setdefault(t.role, set()).add(r.drill_id)
+            if t.role == IC and r.mode == "training":
+                ic_training[key] = ic_training.get(key, 0) + 1
+            elif t.role == IC:
+                ic_live.setdefault(key, []).append(r.started_at[:10])
+    return [PersonRow(person=names[k], drills=len(drills[k]), ic_turns=len(ic_live.get(k, [])),
+                      ic_training=ic_training.get(k, 0),
+                      roles={role: len(ids) for role, ids in sorted(roles.get(k, {}).items())},
+                      first=min(days[k]), last=max(days[k]), last_ic=max(ic_live[k]) if k in ic_live else None)
+            for k in sorted(names)]
+
+
+def _coverage(rows: Sequence[DrillRow]) -> list[CoverageRow]:
+    stats: dict[tuple[str, str], list[int]] = {}
+    last: dict[tuple[str, str], list[str | None]] = {}
+    for r in rows:
+        if r.mode not in REAL_MODES or not r.fault_injected:
+            continue
+        for signal in r.signals:
+            key = (r.scenario_id, signal)
+            s = stats.setdefault(key, [0, 0, 0])
+            seen = last.setdefault(key, [None, None])
+            s[0] += 1
+            seen[0] = r.started_at[:10]
+            if r.detected_by == signal:
+                s[1] += 1
+            if r.detection == "silent":
+                s[2] += 1
+                seen[1] = r.started_at[:10]
+    return [CoverageRow(scenario_id=k[0], signal=k[1], exercised=s[0], detected_by_it=s[1], silent=s[2],
+                        last_exercised=last[k][0], last_silent=last[k][1]) for k, s in sorted(stats.items())]
+
+
+def analyse(rows: Sequence[DrillRow], *, as_of: date, journals: int, skipped: Iterable[str] = (),
+            scenarios: Iterable[str] = (), repeats: RepeatSummary | None = None) -> TrendsReport:
+    """The trends of ``rows`` (sorted by start). ``scenarios``: ids known to the program that may never
+    have run (they get readiness 0); ``repeats``: from the findings file, if there is one."""
+    by_scenario: dict[str, list[DrillRow]] = {s: [] for s in scenarios}
+    for r in rows:
+        by_scenario.setdefault(r.scenario_id, []).append(r)
+    return TrendsReport(
+        as_of=as_of.isoformat(), journals=journals, skipped=list(skipped), drills=list(rows), series=_series(rows),
+        frequency=_frequency(rows), people=_people(rows), coverage=_coverage(rows),
+        readiness=[readiness(s, runs, as_of) for s, runs in sorted(by_scenario.items())], repeats=repeats)
+
+
+def build_trends(folders: Sequence[Path], out_dir: Path, *, as_of: date, state: Path | None = None,
+                 rescore: bool = False, scenarios: Iterable[str] = (), repeats: RepeatSummary | None = None,
+                 templates_dir: Path | None = None) -> tuple[TrendsReport, list[Path]]:
+    """Read the folders' drills (:func:`gameday.program.trends_read.read_rows`), analyse them and write
+    ``trends.json``, ``trends.csv`` and ``trends.html`` into ``out_dir``. ``state``: the folder for the
+    caches (the project's ``.gameday/``; None: no cache)."""
+    from gameday.program.trends_charts import chart_images
+    from gameday.program.trends_read import CACHE_NAME, read_rows
+    from gameday.program.trends_write import write_trends
+
+    scan = read_rows(folders, cache=state / CACHE_NAME if state is not None else None, rescore=rescore)
+    report = analyse(scan.rows, as_of=as_of, journals=scan.journals, skipped=scan.skipped, scenarios=scenarios,
+                     repeats=repeats)
+    charts = chart_images(report, state / "trends-charts" if state is not None else None)
+    return report, write_trends(report, out_dir, charts, templates_dir)

@@ -1,0 +1,80 @@
+"""Write the trends: ``trends.json`` (the report as data), ``trends.csv`` (one line per drill) and
+``trends.html`` (a self-contained page: tables and the charts as embedded PNGs).
+
+Every file is written whole or not at all (a temporary file renamed into place). Text from
+journals (scenario titles, people's names) is data: the HTML template autoescapes it, and a CSV
+cell that a spreadsheet would read as a formula (``=``, ``+``, ``-``, ``@``, tab, CR first) is
+prefixed with ``'`` (OWASP's advice against CSV injection).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from gameday.model.terms import IC
+from gameday.model.trends import MODE_LABEL, MODES, TrendsReport
+from gameday.program.trends_charts import Chart
+
+__all__ = ["CSV_COLUMNS", "csv_text", "html_text", "write_trends"]
+
+CSV_COLUMNS = ("drill_id", "scenario_id", "title", "mode", "started_at", "outcome", "verdict", "score", "mttd", "mtta",
+               "mttr", "recovery", "steps_due", "steps_on_time", "severity_judged", "severity_correct", "detection",
+               "detected_by", "incident_commander", "people", "tags", "journal", "source")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def csv_text(report: TrendsReport) -> str:
+    """``trends.csv``: a header, then one line per drill in start order (measures in seconds)."""
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(CSV_COLUMNS)
+    for r in report.drills:
+        ic = ";".join(t.person for t in r.turns if t.role == IC)
+        out.writerow([_cell(v) for v in (
+            r.drill_id, r.scenario_id, r.title, r.mode, r.started_at, r.outcome, r.verdict, r.score, r.mttd, r.mtta,
+            r.mttr, r.recovery, r.steps_due, r.steps_on_time, r.severity_judged, r.severity_correct, r.detection,
+            r.detected_by, ic, ";".join(r.people), ";".join(r.tags), r.journal, r.source)])
+    return buf.getvalue()
+
+
+def html_text(report: TrendsReport, charts: list[Chart], templates_dir: Path | None = None) -> str:
+    """``trends.html``, rendered from ``trends.html.j2`` (overridable like the postmortem's templates)."""
+    import base64
+
+    from gameday.analysis.templating import render_report
+
+    images = [{"name": c.name, "title": c.title, "caption": c.caption,
+               "data_uri": "data:image/png;base64," + base64.b64encode(c.png).decode("ascii")} for c in charts]
+    latest: dict[tuple[str, str], object] = {}
+    for row in report.series:  # months ascending: the last one per scenario and mode stays
+        latest[(row.scenario_id, row.mode)] = row
+    modes = [m for m in MODES if any(k[1] == m for k in latest)]
+    return render_report("trends", "trends.html.j2", "html", templates_dir, r=report, charts=images,
+                         latest=[latest[k] for k in sorted(latest, key=lambda k: (MODES.index(k[1]), k[0]))],
+                         modes=modes, mode_label=MODE_LABEL)
+
+
+def write_trends(report: TrendsReport, out_dir: Path, charts: list[Chart], templates_dir: Path | None = None) -> list[Path]:
+    """Write the three files into ``out_dir`` (created if needed); return their paths."""
+    from gameday.fsutil import atomic_write
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html = html_text(report, charts, templates_dir)  # rendered first: a broken template writes nothing
+    paths = [out_dir / "trends.json", out_dir / "trends.csv", out_dir / "trends.html"]
+    atomic_write(paths[0], report.model_dump_json(indent=1) + "\n")
+    atomic_write(paths[1], csv_text(report))
+    atomic_write(paths[2], html)
+    return paths

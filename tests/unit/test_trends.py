@@ -1,0 +1,245 @@
+"""Trends across drills: reading rows (scorecard or scored, the cache), the analysis, the three files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gameday.cli import main
+from gameday.model.trends import DrillRow, TrendsReport, Turn
+from gameday.program.trends import analyse, build_trends, decay, readiness
+from gameday.program.trends_read import CACHE_NAME, read_rows
+from gameday.program.trends_write import csv_text, html_text
+
+GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "journals"
+NAMES = ("clean", "late", "silent", "aborted", "tabletop")
+AS_OF = date(2026, 3, 1)
+
+
+def _project(tmp_path: Path, names: tuple[str, ...] = NAMES, *, cards: bool = True) -> Path:
+    """A project with the golden journals as drills left them: reports/ID/journal.jsonl, scorecards/ID.json."""
+    for name in names:
+        drill = tmp_path / "reports" / name
+        drill.mkdir(parents=True)
+        shutil.copy(GOLDEN / f"{name}.jsonl", drill / "journal.jsonl")
+        if cards:
+            (tmp_path / "scorecards").mkdir(exist_ok=True)
+            shutil.copy(GOLDEN / f"{name}.scorecard.json", tmp_path / "scorecards" / f"{_drill_id(drill)}.json")
+    return tmp_path
+
+
+def _drill_id(folder: Path) -> str:
+    first = json.loads((folder / "journal.jsonl").read_bytes().split(b"\n", 1)[0])
+    return str(first["data"]["drill_id"])
+
+
+def _folders(root: Path) -> list[Path]:
+    return [root / "reports", root / "scorecards"]
+
+
+def row(**over: object) -> DrillRow:
+    base: dict[str, object] = dict(
+        journal="j", source="scored", drill_id="d1", scenario_id="s1", title="S1", mode="ci",
+        started_at="2026-01-10T10:00:00Z", outcome="completed", verdict="passed", score=100.0, fault_injected=True,
+        mttd=10.0, mtta=5.0, mttr=60.0, recovery=30.0, steps_due=4, steps_on_time=4, severity_judged=True,
+        severity_correct=True, detection="on_time", detected_by="errors", signals=["errors", "down"], tags=[],
+        turns=[], people=[])
+    base.update(over)
+    return DrillRow.model_validate(base)
+
+
+# ------------------------------------------------------------------------------------------ reading
+def test_rows_from_scorecards_equal_rows_scored_now(tmp_path: Path) -> None:
+    """The narrow reading of a drill's scorecard gives the row the real analysis gives (the one truth)."""
+    root = _project(tmp_path)
+    from_cards = read_rows(_folders(root))
+    scored = read_rows(_folders(root), rescore=True)
+    assert [r.source for r in from_cards.rows] == ["scorecard"] * len(NAMES)
+    assert [r.source for r in scored.rows] == ["scored"] * len(NAMES)
+    assert [r.model_copy(update={"source": "x"}) for r in from_cards.rows] == \
+        [r.model_copy(update={"source": "x"}) for r in scored.rows]
+    clean = next(r for r in scored.rows if r.drill_id.endswith("clean"))
+    card = json.loads((GOLDEN / "clean.scorecard.json").read_text())
+    times = {m["name"]: m["seconds"] for m in card["times"]}
+    assert (clean.mttd, clean.mtta, clean.mttr, clean.score) == (times["MTTD"], times["MTTA"], times["MTTR"],
+                                                                 card["score"]["total"])
+    assert clean.turns == [Turn(person="carol", role="comms-lead"), Turn(person="alice", role="incident-commander"),
+                           Turn(person="bob", role="tech-lead")]
+    silent = next(r for r in scored.rows if r.drill_id.endswith("silent"))
+    assert silent.detection == "silent" and silent.mttd is None
+
+
+def test_a_scorecard_older_than_its_journal_is_not_trusted(tmp_path: Path) -> None:
+    root = _project(tmp_path, ("clean",))
+    journal = root / "reports" / "clean" / "journal.jsonl"
+    later = (root / "scorecards").glob("*.json").__next__().stat().st_mtime_ns + 10**9
+    os.utime(journal, ns=(later, later))
+    assert [r.source for r in read_rows(_folders(root)).rows] == ["scored"]
+
+
+def test_a_scorecard_that_does_not_read_means_scoring_the_journal(tmp_path: Path) -> None:
+    root = _project(tmp_path, ("late",))
+    next((root / "scorecards").glob("*.json")).write_text('{"drill_id": 3}')
+    scan = read_rows(_folders(root))
+    assert [r.source for r in scan.rows] == ["scored"] and not scan.skipped
+
+
+def test_unreadable_files_are_skipped_with_a_line_naming_them(tmp_path: Path) -> None:
+    root = _project(tmp_path, ("clean",), cards=False)
+    (root / "reports" / "notes.jsonl").write_text('{"hello": "world"}\n')
+    (root / "reports" / "empty.jsonl").write_bytes(b"")
+    scan = read_rows([root / "reports"])
+    assert [r.drill_id for r in scan.rows] == ["checkout-db-primary-failure-clean"]
+    assert len(scan.skipped) == 2 and all("not a gameday journal" in s for s in scan.skipped)
+    assert any("notes.jsonl" in s for s in scan.skipped)
+
+
+def test_the_cache_reads_only_what_changed_and_survives_corruption(tmp_path: Path) -> None:
+    root = _project(tmp_path, ("clean", "late"), cards=False)
+    cache = tmp_path / ".gameday" / CACHE_NAME
+    first = read_rows(_folders(root), cache=cache)
+    assert (first.scored, first.from_cache) == (2, 0)
+    second = read_rows(_folders(root), cache=cache)
+    assert (second.scored, second.from_cache) == (0, 2) and second.rows == first.rows
+    journal = root / "reports" / "late" / "journal.jsonl"
+    journal.write_bytes(journal.read_bytes())  # touched: a new mtime
+    os.utime(journal, ns=(journal.stat().st_mtime_ns + 10**9,) * 2)
+    third = read_rows(_folders(root), cache=cache)
+    assert (third.scored, third.from_cache) == (1, 1)
+    cache.write_text("{not json")
+    fourth = read_rows(_folders(root), cache=cache)
+    assert (fourth.scored, fourth.from_cache) == (2, 0) and fourth.rows == first.rows
+
+
+def test_many_journals_are_scored_in_worker_processes(tmp_path: Path) -> None:
+    from gameday.program import trends_read
+
+    root = tmp_path
+    for i in range(trends_read.PARALLEL_FROM):
+        name = ("clean", "late", "silent")[i % 3]
+        drill = root / "reports" / f"{name}-{i}"
+        drill.mkdir(parents=True)
+        shutil.copy(GOLDEN / f"{name}.jsonl", drill / "journal.jsonl")
+    scan = read_rows([root / "reports"], workers=2)
+    assert scan.scored == trends_read.PARALLEL_FROM and not scan.skipped
+    assert {r.source for r in scan.rows} == {"scored"}
+
+
+# ------------------------------------------------------------------------------------------ analysis
+def test_readiness_follows_the_documented_formula() -> None:
+    assert [decay(a) for a in (0, 30, 60, 90, 180)] == [1.0, 1.0, 0.875, 0.75, 0.375]
+    passed = row(started_at="2026-01-01T00:00:00Z")
+    assert readiness("s1", [passed], date(2026, 1, 20)).readiness == 100.0
+    assert readiness("s1", [passed], date(2026, 4, 1)).readiness == 75.0  # 90 days: passed but stale
+    failed = row(started_at="2026-01-01T00:00:00Z", verdict="not_passed", drill_id="d2", score=40.0)
+    assert readiness("s1", [failed], date(2026, 1, 2)).readiness == 50.0
+    assert readiness("s1", [], AS_OF).readiness == 0.0
+    # a tabletop, a training drill, an aborted one, one that injected nothing: none proves the system
+    others = [row(mode="tabletop"), row(mode="training"), row(outcome="aborted", verdict="aborted"),
+              row(fault_injected=False)]
+    assert readiness("s1", others, AS_OF).why.startswith("never run")
+    # the latest real run decides
+    both = [row(started_at="2026-01-01T00:00:00Z"), row(drill_id="d9", started_at="2026-02-01T00:00:00Z",
+                                                       verdict="not_passed")]
+    assert readiness("s1", both, date(2026, 2, 2)).last_run == "d9"
+
+
+@given(st.integers(min_value=0, max_value=5000), st.integers(min_value=0, max_value=5000))
+def test_decay_never_grows_with_age(a: int, b: int) -> None:
+    lo, hi = sorted((a, b))
+    assert 0 < decay(hi) <= decay(lo) <= 1
+
+
+def test_series_never_mix_modes_and_take_medians() -> None:
+    rows = [row(drill_id="a", mttd=10.0), row(drill_id="b", mttd=30.0, started_at="2026-01-20T00:00:00Z"),
+            row(drill_id="c", mttd=20.0), row(drill_id="d", mode="gameday", mttd=500.0),
+            row(drill_id="e", mttd=None, detection="silent", verdict="not_passed", score=20.0,
+                started_at="2026-02-03T00:00:00Z", steps_on_time=1, severity_correct=False)]
+    report = analyse(rows, as_of=AS_OF, journals=5)
+    by = {(s.mode, s.month): s for s in report.series}
+    assert set(by) == {("ci", "2026-01"), ("ci", "2026-02"), ("gameday", "2026-01")}
+    assert by[("ci", "2026-01")].mttd == 20.0 and by[("ci", "2026-01")].drills == 3
+    assert by[("gameday", "2026-01")].mttd == 500.0
+    feb = by[("ci", "2026-02")]
+    assert (feb.mttd, feb.passed, feb.steps_on_time, feb.severity_accuracy) == (None, 0, 0.25, 0.0)
+    assert [(f.month, f.mode, f.drills) for f in report.frequency] == [
+        ("2026-01", "ci", 3), ("2026-01", "gameday", 1), ("2026-02", "ci", 1)]
+    silent = {(c.signal): c for c in report.coverage}
+    assert silent["errors"].exercised == 5 and silent["errors"].silent == 1 and silent["down"].detected_by_it == 0
+
+
+def test_people_count_only_people_and_ic_experience_by_mode() -> None:
+    ic, tech = "incident-commander", "tech-lead"
+    rows = [
+        row(drill_id="live", mode="gameday", turns=[Turn(person="Ada", role=ic), Turn(person="bob", role=tech)],
+            people=["Ada", "bob"]),
+        row(drill_id="tt", mode="tabletop", started_at="2026-02-01T00:00:00Z",
+            turns=[Turn(person="ada", role=ic)], people=["ada"]),
+        row(drill_id="ci", mode="ci", turns=[Turn(person="scripted", role=ic)], people=["scripted"]),
+        row(drill_id="tr", mode="training", turns=[Turn(person="bob", role=ic), Turn(person="Priya", role=tech)],
+            people=["Priya", "bob"]),
+    ]
+    people = {p.person: p for p in analyse(rows, as_of=AS_OF, journals=4).people}
+    assert set(people) == {"Ada", "bob"}  # not the ci script, not the simulated Priya; Ada and ada are one person
+    assert (people["Ada"].ic_turns, people["Ada"].drills, people["Ada"].last_ic) == (2, 2, "2026-02-01")
+    assert (people["bob"].ic_turns, people["bob"].ic_training, people["bob"].roles) == (0, 1, {ic: 1, tech: 1})
+
+
+def test_never_run_pool_scenarios_get_readiness_zero() -> None:
+    report = analyse([row()], as_of=AS_OF, journals=1, scenarios=["s1", "never"])
+    assert {r.scenario_id: r.readiness for r in report.readiness} == {"never": 0.0, "s1": 91.7}  # 50 days: 100 × (1 − 0.25 × 20/60)
+
+
+# ------------------------------------------------------------------------------------------ files
+HOSTILE = "<script>alert(1)</script> =cmd|' /C calc'!A0"
+
+
+def test_people_text_is_data_in_csv_and_html() -> None:
+    rows = [row(title=HOSTILE, scenario_id="<script>s1</script>", turns=[Turn(person="=HYPERLINK(1)", role="incident-commander")],
+                people=["=HYPERLINK(1)"], mode="gameday")]
+    report = analyse(rows, as_of=AS_OF, journals=1)
+    cells = list(csv.reader(io.StringIO(csv_text(report))))
+    assert cells[1][cells[0].index("incident_commander")] == "'=HYPERLINK(1)"
+    assert cells[1][cells[0].index("title")] == HOSTILE  # a title not starting like a formula stays as written
+    html = html_text(report, [])
+    assert "<script>" not in html and "&lt;script&gt;s1&lt;/script&gt;" in html
+
+
+def test_build_writes_three_files_deterministically(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    state = tmp_path / "state"
+    report, paths = build_trends(_folders(root), tmp_path / "out", as_of=AS_OF, state=state)
+    assert [p.name for p in paths] == ["trends.json", "trends.csv", "trends.html"]
+    first = [p.read_bytes() for p in paths]
+    TrendsReport.model_validate_json(first[0])
+    assert b"data:image/png;base64," in first[2]
+    assert {r.mode for r in report.drills} == {"gameday", "tabletop"}
+    build_trends(_folders(root), tmp_path / "out", as_of=AS_OF, state=state)  # warm: cache and charts reused
+    assert [p.read_bytes() for p in paths] == first
+    build_trends(_folders(root), tmp_path / "out2", as_of=AS_OF, state=None, rescore=True)
+    assert (tmp_path / "out2" / "trends.html").read_bytes().replace(b"scored", b"") == \
+        first[2].replace(b"scored", b"")
+
+
+def test_cli_trends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _project(tmp_path)
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(main, ["trends", "--as-of", "2026-03-01"])
+    assert result.exit_code == 0, result.output
+    assert "5 drill(s) from 5 journal(s)" in result.output
+    assert (root / "reports" / "trends" / "trends.html").is_file()
+    assert (root / ".gameday" / CACHE_NAME).is_file()
+    data = json.loads((root / "reports" / "trends" / "trends.json").read_text())
+    assert data["drills"][0]["journal"].startswith("reports/")
+    bad = CliRunner().invoke(main, ["trends", "--as-of", "yesterday"])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
