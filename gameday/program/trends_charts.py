@@ -151,8 +151,10 @@ def chart_images(report: TrendsReport, cache_dir: Path | None = None) -> list[Ch
     if any(p.ic_turns or p.ic_training for p in report.people):
         plans.append(("people.png", "Incident-commander experience", report.people, lambda: _people(report.people)))
     charts = []
+    keys = set()
     for name, title, data, draw in plans:
         key = _digest(name, data)
+        keys.add(key)
         cached = _cached(cache_dir, key)
         if cached is None:
             png, caption = draw()
@@ -160,7 +162,20 @@ def chart_images(report: TrendsReport, cache_dir: Path | None = None) -> list[Ch
         else:
             png, caption = cached
         charts.append(Chart(name, title, caption, png))
+    _prune(cache_dir, keys)
     return charts
+
+
+def _prune(cache_dir: Path | None, keep: set[str]) -> None:
+    """Drop the cached charts this run did not use (the folder holds one trends' charts, not a history)."""
+    if cache_dir is None:
+        return
+    try:
+        for path in cache_dir.iterdir():
+            if path.suffix in (".png", ".txt") and len(path.stem) == 32 and path.stem not in keep:
+                path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _cached(cache_dir: Path | None, key: str) -> tuple[bytes, str] | None:

@@ -182,3 +182,32 @@ def test_the_scenario_choice_order() -> None:
     extra = [Run("a", date(2027, 5, 10), "passed"), Run("b", date(2027, 5, 11), "passed")]
     index, why = choose(day, [pool[0], pool[1], Candidate("c.yaml", "c", ("db", "dns", "tls"))], runs + extra)
     assert (index, why) == (2, "covers tags not exercised in the last 3 drills: dns, tls")
+
+
+ZONES = ("Europe/Berlin", "America/New_York", "America/St_Johns", "Asia/Kathmandu", "Australia/Lord_Howe",
+         "Pacific/Chatham", "America/Sao_Paulo", "Africa/Casablanca", "UTC")
+
+
+@SETTINGS
+@given(st.sampled_from(ZONES), st.integers(9 * 60, 15 * 60 - 1), st.sampled_from(["FREQ=WEEKLY;BYDAY=TH",
+                                                                                   "FREQ=MONTHLY;BYDAY=1TH",
+                                                                                   "FREQ=MONTHLY;BYMONTHDAY=15"]))
+def test_the_local_time_holds_in_every_zone_all_year(zone: str, minute: int, rrule: str) -> None:
+    """Whatever the zone's daylight-saving rules (30-minute shifts, southern summers, zones that changed
+    their rules), every game day starts at the local time asked, lasts the elapsed duration asked, and its
+    UTC instant maps back to that local time."""
+    from zoneinfo import ZoneInfo
+
+    at = f"{minute // 60:02d}:{minute % 60:02d}"
+    program = _program(cadence={"rrule": rrule, "time": at, "duration": "2h", "timezone": zone, "start": "2027-01-01"},
+                       working_hours={"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "from": "08:00",
+                                      "to": "18:00"})
+    slots, _ = schedule(program, date(2027, 1, 1), date(2027, 12, 31))
+    assert slots
+    offsets = set()
+    for slot in slots:
+        assert slot.start.strftime("%H:%M") == at and slot.start.date() == slot.day
+        assert slot.end_utc - slot.start_utc == timedelta(hours=2)
+        assert slot.start_utc.astimezone(ZoneInfo(zone)).strftime("%H:%M") == at
+        offsets.add(slot.start.utcoffset())
+    assert len(offsets) <= 2  # standard and summer time at most, within one year
