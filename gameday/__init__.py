@@ -104,11 +104,14 @@ def render_scorecard(card: Scorecard, fmt: Literal["json", "md", "html"] = "json
 
 
 def render_postmortem(journal: Journal, card: Scorecard, fmt: Literal["md", "html"] = "md", *,
-                      templates_dir: Path | None = None, charts: list[Path] | None = None) -> str:
-    """The blameless postmortem drafted from the journal and its scorecard."""
+                      templates_dir: Path | None = None, charts: list[Path] | None = None,
+                      timeline: Path | bytes | None = None) -> str:
+    """The blameless postmortem drafted from the journal and its scorecard. ``charts``: the load charts'
+    PNG files; ``timeline``: the drill's timeline chart (:mod:`gameday.analysis.timeline_chart`) — its PNG
+    file beside the output (linked and embedded), its bytes (embedded in HTML only), or None (none)."""
     from gameday.analysis.postmortem import render_postmortem as render
 
-    return render(journal, card, fmt, templates_dir=templates_dir, charts=charts)
+    return render(journal, card, fmt, templates_dir=templates_dir, charts=charts, timeline=timeline)
 
 
 def render_aar(journal: Journal, card: Scorecard, fmt: Literal["md", "html"] = "md", *,

@@ -8,6 +8,8 @@ stretches where the load generator was not running (impact unknown).
 
 * :func:`chart_images` — ``[(file name, title, PNG bytes)]``; ``[]`` without stats.
 * :func:`render_charts` — writes them into a folder (beside ``postmortem.html``).
+* :func:`new_figure`, :func:`png_bytes` — the figure and PNG conventions every chart shares
+  (also :mod:`gameday.analysis.timeline_chart`).
 """
 
 from __future__ import annotations
@@ -82,13 +84,6 @@ def chart_images(journal: Journal) -> list[tuple[str, str, bytes]]:
     data = series(journal)
     if not data["t"]:
         return []
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    from matplotlib.figure import Figure
-
     marks = markers(journal)
     unknown = [(s.from_t, s.to_t if s.to_t is not None else max(journal.events[-1].t, s.from_t))
                for s in unknown_spans(journal.events, intervals(journal.events))]
@@ -105,7 +100,7 @@ def chart_images(journal: Journal) -> list[tuple[str, str, bytes]]:
     out = []
     for name, title in CHARTS:
         lines, ylabel = plots[name]
-        fig = Figure(figsize=(9, 3.2), dpi=100)
+        fig = new_figure(9, 3.2)
         ax = fig.add_subplot()
         _decorate(ax, marks, window, unknown)
         xs = [data["t0"], *data["t"]]  # each value holds over its interval [t_from, t_to]
@@ -119,10 +114,32 @@ def chart_images(journal: Journal) -> list[tuple[str, str, bytes]]:
         ax.grid(True, alpha=0.25)
         ax.legend(loc="upper left", fontsize=8, framealpha=0.85)
         fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", metadata={"Software": None})
-        out.append((name, title, buf.getvalue()))
+        out.append((name, title, png_bytes(fig)))
     return out
+
+
+def new_figure(width: float, height: float, **kwargs: Any) -> Any:
+    """A matplotlib ``Figure`` (inches, 100 dpi) on the Agg backend, imported here, lazily (no pyplot:
+    no global figure state). ``kwargs`` go to ``Figure`` (``layout="constrained"``...).
+
+    Text is drawn literally: ``$`` in a runbook's, a check's or a person's name is a dollar sign, never
+    the start of mathtext (which would draw something else, or fail to save the figure)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    matplotlib.rcParams["text.parse_math"] = False
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100, **kwargs)
+
+
+def png_bytes(fig: Any) -> bytes:
+    """The figure as PNG bytes, its metadata without a software version: equal figures, equal bytes on one machine."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
 
 
 def _decorate(ax: Any, marks: Sequence[tuple[float, str, str]], window: tuple[float, float] | None,

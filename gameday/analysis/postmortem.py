@@ -68,7 +68,7 @@ VERDICT_CLASS = {"on_time": "ok", "met": "ok", "late": "late", "not_met": "late"
 
 def render_postmortem(
     journal: Journal, card: Scorecard, fmt: Literal["md", "html"], templates_dir: Path | None = None,
-    charts: Sequence[Path] | None = None,
+    charts: Sequence[Path] | None = None, timeline: Path | bytes | None = None,
 ) -> str:
     """Render the blameless postmortem of a drill as Markdown (``md``) or a self-contained HTML page.
 
@@ -77,21 +77,28 @@ def render_postmortem(
     :func:`gameday.analysis.charts.render_charts`): Markdown links them, HTML embeds them
     (data URIs) and links them. Without it, HTML of a drill with load renders the charts in
     memory and embeds them; Markdown has none.
+    ``timeline``: the drill's timeline chart (:mod:`gameday.analysis.timeline_chart`), opening "What
+    happened": its PNG file written beside the output (``timeline.png``: Markdown links it, HTML embeds
+    and links it), or its PNG bytes rendered in memory (HTML embeds them; Markdown, with no file to
+    link, leaves the chart out); None (the default): no chart.
     Raises :class:`~gameday.errors.ConfigError` for an unknown format, a missing
     templates folder or a broken template.
     """
     if fmt not in TEMPLATE_NAMES:
         raise ConfigError(f"unknown postmortem format {fmt!r} (expected one of: {', '.join(TEMPLATE_NAMES)})")
-    return render_report("postmortem", TEMPLATE_NAMES[fmt], fmt, templates_dir, **postmortem_context(journal, card, charts, fmt))
+    context = postmortem_context(journal, card, charts, fmt, timeline)
+    return render_report("postmortem", TEMPLATE_NAMES[fmt], fmt, templates_dir, **context)
 
 
 def postmortem_context(journal: Journal, card: Scorecard, charts: Sequence[Path] | None = None,
-                       fmt: str = "md") -> dict[str, Any]:
+                       fmt: str = "md", timeline: Path | bytes | None = None) -> dict[str, Any]:
     """Everything the templates lay out, as plain values (texts unescaped).
 
     ``scenario`` is the scenario as the journal holds it (JSON by alias), for a project's
     own templates; the built-in ones lay out the computed values only. ``exercise``: a
     tabletop's sections (:func:`gameday.analysis.exercise.exercise_context`), None for other drills.
+    ``timeline_chart``: the timeline chart's ``file``, ``alt`` text and (HTML) ``data_uri``, or None
+    (see :func:`render_postmortem`'s ``timeline``).
     """
     from gameday.analysis.exercise import exercise_context, tabletop_faults
 
@@ -103,6 +110,7 @@ def postmortem_context(journal: Journal, card: Scorecard, charts: Sequence[Path]
         "scenario": scenario.model_dump(mode="json", by_alias=True) if scenario is not None else {},
         "summary": _summary(journal, card, scenario),
         "timeline": timeline_rows(journal.events),  # per-second LoadStats are never rows
+        "timeline_chart": _timeline_chart(journal, card, timeline, fmt),
         "exercise": exercise,
         "faults": tabletop_faults(faults, journal) if exercise is not None else faults,
         "gaps": contributing_gaps(card, journal),
@@ -113,6 +121,21 @@ def postmortem_context(journal: Journal, card: Scorecard, charts: Sequence[Path]
         "times": [{"name": m.name, "value": human(m.seconds), "definition": m.definition} for m in card.times],
         "score": _score(card),
     }
+
+
+def _timeline_chart(journal: Journal, card: Scorecard, timeline: Path | bytes | None, fmt: str) -> dict[str, Any] | None:
+    """The timeline chart for the templates: ``file`` (to link; None when rendered in memory), ``alt`` and, for
+    HTML, ``data_uri``; None without a chart, or for Markdown without a file to link."""
+    if timeline is None or (fmt != "html" and not isinstance(timeline, Path)):
+        return None
+    from urllib.parse import quote
+
+    from gameday.analysis.timeline_chart import timeline_alt
+
+    file = quote(timeline.name) if isinstance(timeline, Path) else None  # a link target, safe in Markdown and HTML
+    data = b"" if fmt != "html" else timeline.read_bytes() if isinstance(timeline, Path) else timeline
+    uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii") if data else None
+    return {"file": file, "alt": timeline_alt(journal, card), "data_uri": uri}
 
 
 def _scenario(journal: Journal) -> Scenario | None:

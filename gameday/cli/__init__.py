@@ -94,7 +94,14 @@ def postmortem(journal: Path, fmt: Literal["md", "html"], output: Path | None, t
         from gameday.analysis.charts import render_charts
 
         charts = render_charts(j, output.parent)
-    _emit(gameday.render_postmortem(j, card, fmt, templates_dir=tdir, charts=charts), output)
+    from gameday.analysis.timeline_chart import render_timeline, timeline_image
+
+    timeline: Path | bytes | None = None  # the timeline chart: timeline.png beside the file; to stdout, HTML embeds it
+    if output is not None:
+        timeline = render_timeline(j, card, output.parent)
+    elif fmt == "html":
+        timeline = timeline_image(j, card)
+    _emit(gameday.render_postmortem(j, card, fmt, templates_dir=tdir, charts=charts, timeline=timeline), output)
 
 
 @main.command()

@@ -93,8 +93,15 @@ def write_reports(outputs: Outputs, mode: str, echo: Callable[[str], None], outc
         from gameday.analysis.charts import render_charts
 
         charts = render_charts(journal, outputs.postmortem_html.parent)
-    atomic_write(outputs.postmortem_md, render_postmortem(journal, card, "md", templates_dir=templates_dir, charts=charts))
-    atomic_write(outputs.postmortem_html, render_postmortem(journal, card, "html", templates_dir=templates_dir, charts=charts))
+    timeline: Path | None = None  # timeline.png beside the postmortem: linked (md), embedded (html); not in ci, where
+    if mode != "ci":  # drills run back to back and matplotlib would cost ~1 s a drill (`gameday postmortem -o` draws it)
+        from gameday.analysis.timeline_chart import render_timeline
+
+        timeline = render_timeline(journal, card, outputs.postmortem_md.parent)
+    atomic_write(outputs.postmortem_md, render_postmortem(journal, card, "md", templates_dir=templates_dir, charts=charts,
+                                                          timeline=timeline))
+    atomic_write(outputs.postmortem_html, render_postmortem(journal, card, "html", templates_dir=templates_dir, charts=charts,
+                                                            timeline=timeline))
     if mode == "ci":
         atomic_write(outputs.junit, junit_xml(card))
     aar: list[str] = []

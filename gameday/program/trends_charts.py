@@ -32,21 +32,16 @@ class Chart:
 
 
 def _figure(height: float) -> Any:
-    import matplotlib
+    from gameday.analysis.charts import new_figure
 
-    matplotlib.use("Agg", force=True)
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(9, height), dpi=100)
+    return new_figure(9, height)
 
 
 def _png(fig: Any) -> bytes:
-    import io
+    from gameday.analysis.charts import png_bytes
 
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
+    return png_bytes(fig)
 
 
 def _minutes(seconds: float | None) -> float:

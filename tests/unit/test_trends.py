@@ -243,3 +243,12 @@ def test_cli_trends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert data["drills"][0]["journal"].startswith("reports/")
     bad = CliRunner().invoke(main, ["trends", "--as-of", "yesterday"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_chart_text_is_literal(tmp_path: Path) -> None:
+    """A person's name with mathtext in it is drawn as written (it once could fail the figure's save)."""
+    from gameday.program.trends_charts import chart_images
+
+    rows = [row(mode="gameday", turns=[Turn(person=r"$\frac$ {x}_", role="incident-commander")], people=[r"$\frac$"])]
+    charts = chart_images(analyse(rows, as_of=AS_OF, journals=1))
+    assert "people.png" in [c.name for c in charts] and all(c.png.startswith(b"\x89PNG") for c in charts)
