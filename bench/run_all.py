@@ -23,6 +23,7 @@ import bench_intake
 import bench_load
 import bench_monitoring
 import bench_overhead
+import bench_suite
 import bench_tabletop
 import bench_training
 from common import PYC_CACHE, ROOT, table, write_json
@@ -38,6 +39,7 @@ BENCHES = {
     "load": bench_load,
     "tabletop": bench_tabletop,
     "training": bench_training,
+    "suite": bench_suite,
 }
 
 

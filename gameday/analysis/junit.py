@@ -11,6 +11,11 @@ detection, anchor → done for a step, time to recovery, the drill's duration. T
 case and the ``verdict``/``score`` properties use the scorecard's one headline
 (:func:`~gameday.model.scorecard.headline`): an aborted drill shows no score.
 
+A suite of drills (``gameday run DIR --mode ci``) gets one document: :func:`merge_junit` puts
+each drill's ``<testsuite>`` (as :func:`junit_xml` wrote it) under one ``<testsuites>`` with the
+totals summed, and :func:`placeholder_junit` stands for a scenario that has no report of its own
+(skipped, invalid, not started).
+
 Built with :mod:`xml.etree.ElementTree`, so untrusted text (step notes, names, reasons)
 is escaped; characters XML 1.0 cannot carry are dropped. Deterministic: the same
 scorecard gives the same text.
@@ -18,8 +23,10 @@ scorecard gives the same text.
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from datetime import datetime
 
 from gameday.analysis.findings import measure, silent_why, via_text
@@ -194,3 +201,85 @@ def _drill(suite: _Suite, card: Scorecard) -> None:
         suite.case("drill", elapsed, "failure", message, kind="not_passed", text=unmet, out=out)
     else:
         suite.case("drill", elapsed, out="\n".join([out, unmet]) if unmet else out)
+
+
+# ------------------------------------------------------------------ suites (``gameday run DIR --mode ci``)
+
+_TOTALS = ("tests", "failures", "errors", "skipped")
+
+
+def placeholder_junit(suite_name: str, outcome: str, message: str, *, kind: str = "", text: str = "",
+                      properties: Sequence[tuple[str, str]] = ()) -> str:
+    """A one-case JUnit document for a scenario of a suite that produced no drill report of its own:
+    one ``<testsuite name=suite_name>`` holding one ``drill`` case, ``outcome`` ``skipped`` (not run:
+    another mode's scenario, or the suite stopped first) or ``error`` (an invalid scenario, a drill
+    whose set-up failed), with ``message``, the ``type`` ``kind`` and the body ``text`` (an error's),
+    and ``properties`` in the order given. All text is escaped as :func:`junit_xml`'s is."""
+    if outcome not in ("skipped", "error"):
+        raise ValueError(f"outcome must be 'skipped' or 'error', not {outcome!r}")
+    case = ET.Element("testcase", {"classname": _clean(suite_name), "name": "drill", "time": _secs(None)})
+    child = ET.SubElement(case, outcome, {"message": _clean(message)})
+    if kind and outcome == "error":
+        child.set("type", _clean(kind))
+    if text:
+        child.text = _clean(text)
+    counts = {"tests": "1", "failures": "0", "errors": "1" if outcome == "error" else "0",
+              "skipped": "1" if outcome == "skipped" else "0"}
+    root = ET.Element("testsuites", {"name": "gameday", **counts, "time": _secs(None)})
+    suite = ET.SubElement(root, "testsuite", {"name": _clean(suite_name), **counts, "time": _secs(None)})
+    if properties:
+        props = ET.SubElement(suite, "properties")
+        for key, value in properties:
+            ET.SubElement(props, "property", {"name": _clean(key), "value": _clean(value)})
+    suite.append(case)
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def merge_junit(documents: Sequence[str], name: str = "gameday") -> str:
+    """One JUnit document from several: every ``<testsuite>`` of each document (a ``<testsuites>`` as
+    :func:`junit_xml` and :func:`placeholder_junit` write it, or a lone ``<testsuite>``), in the order
+    given, unchanged, under one ``<testsuites name=name>`` whose ``tests``, ``failures``, ``errors``,
+    ``skipped`` and ``time`` are the sums of its suites'. Deterministic: the same documents give the
+    same text. ``ValueError`` for a document that is not JUnit XML (the caller's own files only: this
+    parses with :mod:`xml.etree`, which is not hardened against hostile XML)."""
+    suites: list[ET.Element] = []
+    for i, doc in enumerate(documents):
+        try:
+            top = ET.fromstring(doc.encode("utf-8"))
+        except ET.ParseError as exc:
+            raise ValueError(f"document {i + 1}: not XML: {exc}") from None
+        if top.tag == "testsuite":
+            suites.append(top)
+        elif top.tag == "testsuites":
+            suites.extend(top.findall("testsuite"))
+        else:
+            raise ValueError(f"document {i + 1}: not JUnit XML (its root is <{top.tag}>)")
+    totals = dict.fromkeys(_TOTALS, 0)
+    seconds = 0.0
+    for suite in suites:
+        for key in _TOTALS:
+            totals[key] += _int(suite.get(key))
+        seconds += _float(suite.get("time"))
+    root = ET.Element("testsuites", {"name": _clean(name), **{k: str(v) for k, v in totals.items()},
+                                     "time": _secs(seconds)})
+    for suite in suites:
+        suite.tail = None
+        root.append(suite)
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _int(text: str | None) -> int:
+    try:
+        return max(int(text or "0"), 0)
+    except ValueError:
+        return 0
+
+
+def _float(text: str | None) -> float:
+    try:
+        value = float(text or "0")
+    except ValueError:
+        return 0.0
+    return value if math.isfinite(value) and value > 0 else 0.0

@@ -123,11 +123,12 @@ def aar(journal: Path, fmt: Literal["md", "html"], output: Path | None, template
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(path_type=Path))
+@click.argument("scenario", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--mode", type=click.Choice(["gameday", "ci", "tabletop", "training"]), default="gameday",
               show_default=True, help="tabletop: no live faults; the simulator plays the MSEL, a facilitator paces it. "
               "training: a trainee is the incident commander, simulated responders play the other roles")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="put every output of the drill in this folder")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="put every output of the drill in this "
+              "folder (a suite: its junit.xml; each drill's files go to reports/ and scorecards/)")
 @click.option("--responders", type=click.Path(path_type=Path, dir_okay=False),
               help="scripted responder file (ci; tabletop: plays the participants headless; training: a scripted trainee)")
 @click.option("--drill-id", help="drill id (default: scenario id + UTC time)")
@@ -142,8 +143,8 @@ def aar(journal: Path, fmt: Literal["md", "html"], output: Path | None, template
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="training: the simulated responders' seed "
               "(default: from the drill id; the same seed and instructions replay the same answers)")
 @_guard
-def run(scenario: Path, mode: str, out: Path | None, responders: Path | None, drill_id: str | None, host: str, port: int,
-        no_web: bool, pace: str | None, trainee: str | None, live: bool, seed: int | None) -> None:
+def run(scenario: tuple[Path, ...], mode: str, out: Path | None, responders: Path | None, drill_id: str | None, host: str,
+        port: int, no_web: bool, pace: str | None, trainee: str | None, live: bool, seed: int | None) -> None:
     """Run a drill: inject the scenario's faults, observe, take in alerts and actions, roll back, report.
 
     In gameday mode the control room is served (the facilitator's link is printed) and the
@@ -152,7 +153,12 @@ def run(scenario: Path, mode: str, out: Path | None, responders: Path | None, dr
     paced by --pace, and the facilitator's console runs it (with --responders FILE, headless). In
     training mode --trainee NAME is the incident commander; simulated responders play the other
     roles and answer the trainee's instructions; the faults are simulated unless --live; the
-    training report (training.md, training.html) scores the incident commander's rubric."""
+    training report (training.md, training.html) scores the incident commander's rubric.
+
+    A folder (its own *.yaml files, sorted) or several scenarios run as a CI suite with --mode ci: one
+    drill after another in one process, against one start-up of the target, with one JUnit file
+    (reports/suites/TIME/junit.xml, or --out DIR/junit.xml) and one exit code, the worst of the drills'
+    (3, then 2, then 1, then 0); each drill's files go where a single run writes them."""
     from gameday.drill.context import DrillOptions
     from gameday.drill.play import ProcessSignals
     from gameday.model.terms import Mode
@@ -169,7 +175,13 @@ def run(scenario: Path, mode: str, out: Path | None, responders: Path | None, dr
                            seed=seed)
     if not options.simulated:  # a simulated drill runs no activity
         prestart(1)
-    code = gameday.run_drill(scenario, options)
+    if len(scenario) > 1 or scenario[0].is_dir():  # a CI suite: gameday.suite
+        from gameday.model.textsafe import for_terminal
+        from gameday.suite.runner import run_suite
+
+        code = run_suite(list(scenario), options, warn=lambda line: click.echo(for_terminal(line), err=True))
+    else:
+        code = gameday.run_drill(scenario[0], options)
     signals.reports_written()
     _exit_now(code)
 

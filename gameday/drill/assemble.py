@@ -341,30 +341,40 @@ def run_drill(scenario_path: Path, options: DrillOptions | None = None, *, proje
     (stopping whatever was started); once the conductor runs they abort it, and every fault is
     rolled back.
     """
-    from gameday.drill.play import SetupSignals, run_with_signals
-    from gameday.drill.reports import write_reports
+    from gameday.drill.play import SetupSignals
     from gameday.loader import load_project, load_scenario
 
-    say = echo or default_say
     opts = options or DrillOptions()
     with SetupSignals():
         proj = project or load_project(Path.cwd())
         loaded = load_scenario(scenario_path)
-        real_effects = factories is None or factories.effects is _effects
-        if not opts.simulated and real_effects:  # the real injectors: their processes start now
-            from gameday.drill.injectors import prestart_activity_hosts
+        return play_loaded(proj, loaded, opts, clock=clock, factories=factories, echo=echo)
 
-            prestart_activity_hosts(loaded.scenario)
-        with assemble(proj, loaded, opts, clock=clock, factories=factories, echo=say) as drill:
-            sc = loaded.scenario
-            intake = "alerts: the simulator's (nothing live)" if opts.simulated else f"alerts to {drill.context.webhook_url}"
-            say(f"drill {drill.context.drill_id}: {sc.title} ({opts.mode} mode); {intake}")
-            for warning in drill.warnings:  # after the first line: wrappers read the intake URL there
-                say(f"warning: {warning}")
-            result = run_with_signals(drill.conductor, drill.gate, lambda: say(
-                "waiting for the facilitator to start the drill (Ctrl-C cancels: nothing is injected)"))
-            outputs = drill.outputs
-        return write_reports(outputs, opts.mode, say, result.outcome, result.reason, proj.templates_dir)
+
+def play_loaded(proj: Project, loaded: LoadedScenario, opts: DrillOptions, *, clock: Clock | None = None,
+                factories: Factories | None = None, echo: Echo | None = None) -> int:
+    """What :func:`run_drill` does once the scenario is loaded: assemble, play, report; the exit code.
+    A CI suite (:mod:`gameday.suite`), which loads every scenario before the first drill, plays each so.
+    Call it with :class:`~gameday.drill.play.SetupSignals` in place, as :func:`run_drill` does."""
+    from gameday.drill.play import run_with_signals
+    from gameday.drill.reports import write_reports
+
+    say = echo or default_say
+    real_effects = factories is None or factories.effects is _effects
+    if not opts.simulated and real_effects:  # the real injectors: their processes start now
+        from gameday.drill.injectors import prestart_activity_hosts
+
+        prestart_activity_hosts(loaded.scenario)
+    with assemble(proj, loaded, opts, clock=clock, factories=factories, echo=say) as drill:
+        sc = loaded.scenario
+        intake = "alerts: the simulator's (nothing live)" if opts.simulated else f"alerts to {drill.context.webhook_url}"
+        say(f"drill {drill.context.drill_id}: {sc.title} ({opts.mode} mode); {intake}")
+        for warning in drill.warnings:  # after the first line: wrappers read the intake URL there
+            say(f"warning: {warning}")
+        result = run_with_signals(drill.conductor, drill.gate, lambda: say(
+            "waiting for the facilitator to start the drill (Ctrl-C cancels: nothing is injected)"))
+        outputs = drill.outputs
+    return write_reports(outputs, opts.mode, say, result.outcome, result.reason, proj.templates_dir)
 
 
 
