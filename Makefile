@@ -73,6 +73,7 @@ schema: $(STAMP)
 	$(VENV)/bin/gameday schema > schema/scenario.schema.json
 	$(VENV)/bin/gameday schema --journal > schema/journal.schema.json
 	$(VENV)/bin/gameday program schema > schema/program.schema.json
+	$(VENV)/bin/gameday findings schema > schema/findings.schema.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .gameday reports/demo

@@ -304,6 +304,10 @@ def _check_file(path: Path, explicit: bool) -> _Checked:
             from gameday.program.programfile import program_file_problems
 
             return _Checked(name, "program", program_file_problems(path))
+        if seen.kind == "findings":
+            from gameday.program.findings_file import findings_file_problems
+
+            return _Checked(name, "findings", findings_file_problems(path))
         model: type[BaseModel] = ResponderScript if seen.kind == "responders" else ProjectConfig
         _, more = validate_data(data, marks, model, name)
         return _Checked(name, seen.kind, problems + without_echoes(more, problems))

@@ -6,12 +6,38 @@ plain and unescaped (they may carry responder-supplied text): renderers escape t
 
 Words matter here: a finding names a step, a signal or a role, never a person, and says
 what happened ("done 40.0s after its deadline"), not who failed.
+
+Each action item also carries its **gap key** (:attr:`ActionItem.gap`): which gap it is, in words
+that stay the same from one drill to the next (no measured figure, no policy-scaled duration), so
+the same gap in two drills of a scenario is one finding (:mod:`gameday.model.findings` hashes the
+scenario id and the key into the finding's id). The keys (``KIND`` or ``KIND:SUBJECT``, the subject
+a name from the scenario):
+
+========================  =====================================================================
+``no-alert:CHECK``        nothing alerted when CHECK failed (detection silent, or by a person)
+``detection-cut-short``   the drill ended before its detection deadline, nothing had detected it
+``detection-late:SIGNAL`` detection came after its deadline (``detection-late`` without a signal)
+``alerts-unmatched``      alerts fired that matched no detection signal
+``step:ID``               response step ID not done by its deadline (late or missed: one gap)
+``severity``              severity not right from the start (undeclared, wrong, corrected later)
+``executives``            executives not told in time (late or not at all)
+``comms-cadence``         stakeholder updates not at the required cadence
+``role-missing:ROLE``     no one held ROLE
+``roles-shared``          one person held more than one role
+``ic-hands-on``           the incident commander did technical work
+``recovery``              the steady state came back late, or not before the drill ended
+``runbook-failed:NAME``   runbook NAME did not complete
+``rollback-failed:FAULT`` the rollback of FAULT did not complete (``injection-failed:FAULT``)
+``responders-missing``    a ci drill ran without a responder script
+``nothing-injected``      the drill completed with no fault injected
+``drill-unfinished``      the drill was aborted or did not finish
+========================  =====================================================================
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gameday.analysis.failures import FaultFate, fault_fates
 from gameday.analysis.timeline import alert_entries, one_line
@@ -55,6 +81,14 @@ class ActionItem:
     title: str
     owner_role: str
     why: str
+    gap: str = field(default="", compare=False)
+    """Which gap it is, stable from drill to drill (``step:ack``; table in the module docstring). Not
+    compared: two items are equal by what they say."""
+
+
+def gap_key(kind: str, subject: str | None = None) -> str:
+    """``'step:ack'`` (``kind:subject``), or ``kind`` alone without a subject."""
+    return f"{kind}:{subject}" if subject else kind
 
 
 # ---------------------------------------------------------------- helpers shared with the renderers
@@ -196,24 +230,33 @@ def _detection_items(card: Scorecard, journal: Journal, tech: str) -> list[Actio
     items = []
     if d.verdict == "silent" and not ended_before(card, d.deadline_t):
         why = silent_why(card)
-        items += [ActionItem(f"Add an alert that fires when {check} fails", tech, why) for check in checks]
+        items += [ActionItem(f"Add an alert that fires when {check} fails", tech, why, _no_alert(journal, check))
+                  for check in checks]  # fmt: skip
     elif d.verdict == "silent" and card.outcome == "completed":  # ended early: unknown what monitoring would have done
-        items.append(ActionItem("Let the drill run until its detection deadline", tech, silent_why(card)))
+        items.append(ActionItem("Let the drill run until its detection deadline", tech, silent_why(card),
+                                "detection-cut-short"))
     elif d.verdict == "late":
         what = f"the alert behind signal {d.signal}" if d.via == "alert" and d.signal else "alerting on this failure"
         why = f"Detection came at {format_offset(d.detected_t)}, {late_by(d.detected_t, d.deadline_t)} after its deadline."
-        items.append(ActionItem(f"Make {what} fire sooner", tech, why))
+        items.append(ActionItem(f"Make {what} fire sooner", tech, why,
+                                gap_key("detection-late", d.signal if d.via == "alert" else None)))
     if d.via == "person" and d.verdict in ("on_time", "late"):
         why = (
             "The problem was detected by a person, not by monitoring; automated detection is faster "
             "and does not depend on someone looking."
         )
-        items.append(ActionItem(f"Add an alert that fires when {checks[0]} fails", tech, why))
+        items.append(ActionItem(f"Add an alert that fires when {checks[0]} fails", tech, why, _no_alert(journal, checks[0])))
     unmatched = unmatched_alerts(journal)
     if unmatched and d.verdict in ("silent", "late"):
         why = f"These alerts fired but matched no detection signal: {', '.join(unmatched)}."
-        items.append(ActionItem("Connect the alerts that did fire to the scenario's detection signals", tech, why))
+        items.append(ActionItem("Connect the alerts that did fire to the scenario's detection signals", tech, why,
+                                "alerts-unmatched"))
     return items
+
+
+def _no_alert(journal: Journal, check: str) -> str:
+    """``no-alert:CHECK``; ``no-alert`` when no check was seen failing (the title's generic wording)."""
+    return gap_key("no-alert", check if impacted_checks(journal) else None)
 
 
 def _step_items(card: Scorecard, roles: list[str]) -> list[ActionItem]:
@@ -232,7 +275,7 @@ def _step_items(card: Scorecard, roles: list[str]) -> list[ActionItem]:
                 f"It was done at {format_offset(s.done_t)}, {late_by(s.done_t, s.deadline_t)} after its deadline "
                 f"({format_offset(s.deadline_t)})."
             )
-        items.append(ActionItem(title, owner, why))
+        items.append(ActionItem(title, owner, why, gap_key("step", s.id)))
     return items
 
 
@@ -242,13 +285,15 @@ def _policy_items(card: Scorecard, ic: str, comms: str) -> list[ActionItem]:
     if severity_applicable(card) and not sev.correct:
         if sev.first_declared is None and sev.final is None:
             items.append(ActionItem(f"Declare a severity early (this failure is {sev.expected})", ic,
-                                    "No severity was declared during the drill."))  # fmt: skip
+                                    "No severity was declared during the drill.", "severity"))  # fmt: skip
         else:
             why = f"Severity was first declared as {sev.first_declared or 'none'} and ended as {sev.final or 'none'}."
-            items.append(ActionItem(f"Clarify the severity criteria for this failure (expected {sev.expected})", ic, why))
+            items.append(ActionItem(f"Clarify the severity criteria for this failure (expected {sev.expected})", ic, why,
+                                    "severity"))
     elif severity_applicable(card) and sev.first_declared and sev.first_declared != (sev.first_expected or sev.expected):
         why = f"Severity was first declared as {sev.first_declared} and corrected later."
-        items.append(ActionItem(f"Classify this failure as {sev.first_expected or sev.expected} from the start", ic, why))
+        items.append(ActionItem(f"Classify this failure as {sev.first_expected or sev.expected} from the start", ic, why,
+                                "severity"))
     ex = card.executives
     covered_by_step = any(s.action == "notify_executives" and s.verdict in ("late", "missed") for s in card.steps)
     if ex.verdict in ("late", "missed") and not covered_by_step:
@@ -258,12 +303,13 @@ def _policy_items(card: Scorecard, ic: str, comms: str) -> list[ActionItem]:
             when = "immediately" if ex.within == 0 else f"within {human(ex.within)}"
         why = f"Executives were told at {format_offset(ex.notified_t)}." if ex.verdict == "late" else (
             "Executives were not notified during the drill.")  # fmt: skip
-        items.append(ActionItem(f"Notify executives {when} for a {expected} incident", comms, why))
+        items.append(ActionItem(f"Notify executives {when} for a {expected} incident", comms, why, "executives"))
     co = card.comms
     if co.verdict == "not_met":
         why = (f"{co.updates} update(s) were posted; the longest gap was {human(co.longest_gap)}." if co.updates
                else "No stakeholder update was posted during the drill.")  # fmt: skip
-        items.append(ActionItem(f"Post stakeholder updates at least every {human(co.required_every)}", comms, why))
+        items.append(ActionItem(f"Post stakeholder updates at least every {human(co.required_every)}", comms, why,
+                                "comms-cadence"))
     return items
 
 
@@ -272,14 +318,15 @@ def _role_items(card: Scorecard, ic: str, tech: str) -> list[ActionItem]:
     items = []
     for role in roles.missing:
         title = f"Make sure someone takes the {role} role early in every incident"
-        items.append(ActionItem(title, ic, f"No one held {role} during the drill."))
+        items.append(ActionItem(title, ic, f"No one held {role} during the drill.", gap_key("role-missing", role)))
     if not roles.distinct_people:
         why = _holders_text(card) or "One person held more than one role."
-        items.append(ActionItem("Give each incident role its own person", ic, why))
+        items.append(ActionItem("Give each incident role its own person", ic, why, "roles-shared"))
     if roles.ic_did_technical_work:
         why = "The incident commander also did technical work, so coordinating and fixing competed for the same attention."
         why += "".join(f" ({n})" for n in roles.notes if "incident commander" in n)
-        items.append(ActionItem(f"Keep the incident commander on coordination; hand hands-on work to the {tech}", ic, why))
+        items.append(ActionItem(f"Keep the incident commander on coordination; hand hands-on work to the {tech}", ic, why,
+                                "ic-hands-on"))
     return items
 
 
@@ -302,26 +349,27 @@ def _system_items(card: Scorecard, journal: Journal, tech: str, ic: str) -> list
             why = f"The steady state held again at {format_offset(r.recovered_t)}, {late} after its deadline."
         else:
             why = "The steady state did not hold again before the drill ended."
-        items.append(ActionItem("Shorten time to recovery: rehearse or automate the remediation runbook", tech, why))
+        items.append(ActionItem("Shorten time to recovery: rehearse or automate the remediation runbook", tech, why, "recovery"))
     for name, error in _failed_runbooks(journal):
-        items.append(ActionItem(f"Fix runbook {name} so it completes", tech, f"It did not succeed during the drill: {error}"))
+        items.append(ActionItem(f"Fix runbook {name} so it completes", tech, f"It did not succeed during the drill: {error}",
+                                gap_key("runbook-failed", name)))
     for e in journal.of(FaultRollbackFailed, FaultInjectionFailed):
         d = e.data
         if not isinstance(d, (FaultRollbackFailed, FaultInjectionFailed)):
             continue
         verb = "rollback" if isinstance(d, FaultRollbackFailed) else "injection"
         why = f"It did not complete: {one_line(d.error or 'no error text', 160)}"
-        items.append(ActionItem(f"Make the {verb} of fault {d.fault} reliable", tech, why))
+        items.append(ActionItem(f"Make the {verb} of fault {d.fault} reliable", tech, why, gap_key(f"{verb}-failed", d.fault)))
     for warning in getattr(card, "warnings", []):
-        items.append(ActionItem("Give this ci drill a responder script", ic, warning))
+        items.append(ActionItem("Give this ci drill a responder script", ic, warning, "responders-missing"))
     faults = fates(journal)
     if card.outcome == "completed" and not any(f.status == "injected" for f in faults):
         skipped = "; ".join(f"{f.fault} was skipped by {f.by}" for f in faults if f.status == "skipped")
         why = f"No fault was injected{f' ({skipped})' if skipped else ''}, so the drill tested nothing."
-        items.append(ActionItem("Run the drill again with its faults injected", ic, why))
+        items.append(ActionItem("Run the drill again with its faults injected", ic, why, "nothing-injected"))
     if card.outcome != "completed":
         why = f"This drill was {card.outcome}" + (f": {card.abort_reason}." if card.abort_reason else ".")
-        items.append(ActionItem("Run the drill again to completion", ic, why))
+        items.append(ActionItem("Run the drill again to completion", ic, why, "drill-unfinished"))
     return items
 
 

@@ -400,6 +400,7 @@ def status(drill: str, token: str | None, lines: int, as_json: bool) -> None:
 
 def _register() -> None:
     """The command groups kept in their own modules (imported here, after ``main`` exists)."""
+    from gameday.cli.findings import findings, redrill
     from gameday.cli.msel import msel
     from gameday.cli.program import program
     from gameday.cli.train import train
@@ -409,6 +410,8 @@ def _register() -> None:
     main.add_command(train)
     main.add_command(program)
     main.add_command(trends)
+    main.add_command(findings)
+    main.add_command(redrill)
 
 
 _register()

@@ -55,9 +55,12 @@ def trends(paths: tuple[Path, ...], out: Path | None, as_of: datetime | None, re
 
 
 def _program_facts(root: Path) -> tuple[list[str], RepeatSummary | None]:
-    """The program's scenario ids (program.yaml's pool, when it loads) and the findings' repeat summary."""
+    """The program's scenario ids (program.yaml's pool, when it loads) and the findings' repeat summary
+    (findings.yaml, when there is one and it loads)."""
     from gameday.errors import GamedayError
+    from gameday.program.findings_file import FINDINGS_FILE, read_findings
     from gameday.program.programfile import PROGRAM_FILE, load_program
+    from gameday.program.trends import repeat_summary
 
     scenarios: list[str] = []
     if (root / PROGRAM_FILE).is_file():
@@ -66,7 +69,14 @@ def _program_facts(root: Path) -> tuple[list[str], RepeatSummary | None]:
         except GamedayError:
             click.echo(f"gameday: {PROGRAM_FILE} does not validate: never-run scenarios are left out "
                        f"(gameday validate {PROGRAM_FILE})", err=True)
-    return scenarios, None
+    repeats = None
+    if (root / FINDINGS_FILE).is_file():
+        try:
+            repeats = repeat_summary(read_findings(root / FINDINGS_FILE))
+        except GamedayError:
+            click.echo(f"gameday: {FINDINGS_FILE} does not validate: the repeat rate is left out "
+                       f"(gameday validate {FINDINGS_FILE})", err=True)
+    return scenarios, repeats
 
 
 def _near(path: Path) -> Path:

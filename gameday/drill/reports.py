@@ -134,6 +134,9 @@ def write_reports(outputs: Outputs, mode: str, echo: Callable[[str], None], outc
              f"journal:    {outputs.journal}"]
     for line in lines:  # they quote people's text (an abort reason, a note): one inert line each, whatever ``echo`` does
         echo(neutralise(line, keep=""))
+    from gameday.program.findings import record_after_reports  # findings.yaml (default places only); never raises
+
+    record_after_reports(outputs, journal, card, echo)
     if outcome == "aborted" or card.verdict in ("aborted", "incomplete"):
         return EXIT_ABORTED
     return EXIT_OK if card.passed else EXIT_EXPECTATIONS_NOT_MET

@@ -34,7 +34,9 @@ from gameday.model.trends import (
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FRESH_DAYS", "STALE_DAYS", "analyse", "build_trends", "decay", "readiness"]
+    from gameday.model.findings import FindingsFile
+
+__all__ = ["FRESH_DAYS", "STALE_DAYS", "analyse", "build_trends", "decay", "readiness", "repeat_summary"]
 
 #: Readiness (docs/readiness.md): full credit for this many days after a run, 75 % at STALE_DAYS, then
 #: halving every HALF_LIFE_DAYS.
@@ -188,6 +190,18 @@ def _coverage(rows: Sequence[DrillRow]) -> list[CoverageRow]:
                 seen[1] = r.started_at[:10]
     return [CoverageRow(scenario_id=k[0], signal=k[1], exercised=s[0], detected_by_it=s[1], silent=s[2],
                         last_exercised=last[k][0], last_silent=last[k][1]) for k, s in sorted(stats.items())]
+
+
+def repeat_summary(findings: FindingsFile) -> RepeatSummary:
+    """The seed's repeat-incident rate from ``findings.yaml``: of the findings ever closed by a passing
+    re-drill, the share that came back (status ``reopened`` at least once: ``repeats`` > 0)."""
+    items = findings.findings
+    ever_closed = [f for f in items if any(h.status == "closed" for h in f.history)]
+    came_back = [f for f in ever_closed if f.repeats > 0]
+    return RepeatSummary(findings=len(items), open=sum(f.status != "closed" for f in items),
+                         closed=sum(f.status == "closed" for f in items), ever_closed=len(ever_closed),
+                         repeats=sum(f.repeats for f in items),
+                         repeat_rate=round(len(came_back) / len(ever_closed), 4) if ever_closed else None)
 
 
 def analyse(rows: Sequence[DrillRow], *, as_of: date, journals: int, skipped: Iterable[str] = (),

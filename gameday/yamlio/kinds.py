@@ -4,7 +4,9 @@
 parsed data and the file name, first rule that matches:
 
 1. named ``gameday.yaml``: the **project file**; a mapping with ``kind: Program`` (or a file named
-   ``program.yaml`` holding a mapping): the **program file** (:mod:`gameday.program.programfile`);
+   ``program.yaml`` holding a mapping): the **program file** (:mod:`gameday.program.programfile`); a
+   mapping with ``kind: Findings`` (or a file named ``findings.yaml`` holding a mapping): the
+   **findings file** (:mod:`gameday.program.findings_file`);
 2. empty: a **scenario** (one being written; reported as empty);
 3. a mapping whose ``apiVersion`` starts with ``gameday/``, or holding one of the
    scenario's own sections (:data:`SCENARIO_KEYS`): a **scenario**;
@@ -31,7 +33,7 @@ from gameday.errors import Problem
 
 __all__ = ["KIND_NAMES", "SCENARIO_KEYS", "Found", "Kind", "Recognised", "recognise", "yaml_files"]
 
-Kind = Literal["scenario", "responders", "experiment", "project", "program"]
+Kind = Literal["scenario", "responders", "experiment", "project", "program", "findings"]
 
 KIND_NAMES: Mapping[Kind, str] = {
     "scenario": "scenario",
@@ -39,11 +41,13 @@ KIND_NAMES: Mapping[Kind, str] = {
     "experiment": "Chaos Toolkit experiment",
     "project": "project file",
     "program": "program file",
+    "findings": "findings file",
 }
 """How each kind is named in ``gameday validate``'s output."""
 
 PROJECT_FILE = "gameday.yaml"
 PROGRAM_FILE = "program.yaml"
+FINDINGS_FILE = "findings.yaml"
 SCENARIO_KEYS = frozenset({"steady_state", "faults", "detection", "response", "runbooks", "recovery", "abort"})
 """Top-level keys only a scenario has."""
 EXPERIMENT_KEYS = frozenset({"method", "steady-state-hypothesis"})
@@ -80,6 +84,8 @@ def recognise(filename: str, data: Any) -> Recognised:
         return Recognised("project")
     if isinstance(data, Mapping) and (data.get("kind") == "Program" or Path(filename).name == PROGRAM_FILE):
         return Recognised("program")
+    if isinstance(data, Mapping) and (data.get("kind") == "Findings" or Path(filename).name == FINDINGS_FILE):
+        return Recognised("findings")
     if data is None:
         return Recognised("scenario")
     if isinstance(data, Mapping):

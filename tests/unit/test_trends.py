@@ -252,3 +252,39 @@ def test_chart_text_is_literal(tmp_path: Path) -> None:
     rows = [row(mode="gameday", turns=[Turn(person=r"$\frac$ {x}_", role="incident-commander")], people=[r"$\frac$"])]
     charts = chart_images(analyse(rows, as_of=AS_OF, journals=1))
     assert "people.png" in [c.name for c in charts] and all(c.png.startswith(b"\x89PNG") for c in charts)
+
+
+def test_the_repeat_rate_comes_from_the_findings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Of the findings ever closed by a passing re-drill, the share that came back (the seed's repeat incidents)."""
+    from dataclasses import replace
+
+    from gameday.analysis.scorecard import score_journal
+    from gameday.journal import read_journal
+    from gameday.model.findings import DrillRef, fingerprint
+    from gameday.program.findings import drill_findings, record_drills
+    from gameday.program.findings_file import read_findings
+    from gameday.program.redrill import close_with_drill
+    from gameday.program.trends import repeat_summary
+
+    root = _project(tmp_path, ("clean",))
+    path = root / "findings.yaml"
+    late = drill_findings(read_journal(GOLDEN / "late.jsonl"))
+    record_drills(path, [replace(late, drill=DrillRef(drill="d1", at="2026-01-01T09:00:00Z"))])
+    clean = read_journal(GOLDEN / "clean.jsonl")
+    card = score_journal(clean)
+    redrill = replace(drill_findings(clean, card), drill=DrillRef(drill="r1", at="2026-01-02T09:00:00Z"))
+    scenario = "checkout-db-primary-failure"
+    for gap in ("step:acknowledge", "step:severity"):
+        close_with_drill(path, fingerprint(scenario, gap), redrill, card, clean)
+    record_drills(path, [replace(late, drill=DrillRef(drill="d2", at="2026-01-05T09:00:00Z"))])  # both come back
+    close_with_drill(path, fingerprint(scenario, "step:acknowledge"),
+                     replace(redrill, drill=DrillRef(drill="r2", at="2026-01-06T09:00:00Z")), card, clean)
+    summary = repeat_summary(read_findings(path))
+    total = len(read_findings(path).findings)
+    assert (summary.findings, summary.ever_closed, summary.repeats, summary.repeat_rate) == (total, 2, 2, 1.0)
+    assert (summary.closed, summary.open) == (1, total - 1)
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(main, ["trends", "--as-of", "2026-03-01"])
+    assert result.exit_code == 0, result.output
+    page = (root / "reports" / "trends" / "trends.html").read_text()
+    assert "2 time(s) a closed finding came back" in page and "100 % of the 2 ever closed" in page
