@@ -35,7 +35,7 @@ def trends(paths: tuple[Path, ...], out: Path | None, as_of: datetime | None, re
 
     from gameday.loader import load_project
     from gameday.model.textsafe import for_terminal
-    from gameday.program.trends import build_trends
+    from gameday.program.trends_run import build_trends
 
     project = load_project(Path.cwd())
     folders = list(paths) or [_near(project.root / name) for name in ("reports", "scorecards")
@@ -43,15 +43,16 @@ def trends(paths: tuple[Path, ...], out: Path | None, as_of: datetime | None, re
     out_dir = out if out is not None else project.root / "reports" / "trends"
     day: date = as_of.date() if as_of is not None else datetime.now(UTC).date()
     scenarios, repeats = _program_facts(project.root)
-    report, written = build_trends(folders, out_dir, as_of=day, state=None if no_cache else project.state_path,
-                                   rescore=rescore, scenarios=scenarios, repeats=repeats,
-                                   templates_dir=project.templates_dir)
-    for line in report.skipped:
+    run = build_trends(folders, out_dir, as_of=day, state=None if no_cache else project.state_path, rescore=rescore,
+                       scenarios=scenarios, repeats=repeats, templates_dir=project.templates_dir)
+    for line in run.skipped:
         click.echo(for_terminal(f"gameday: skipped {line}", single_line=True), err=True)
-    modes = ", ".join(f"{m} {sum(r.mode == m for r in report.drills)}" for m in dict.fromkeys(r.mode for r in report.drills))
-    click.echo(f"{len(report.drills)} drill(s) from {report.journals} journal(s)" + (f" ({modes})" if modes else ""))
-    for path in written:
-        click.echo(for_terminal(f"wrote {path}", single_line=True))
+    modes = ", ".join(f"{m} {n}" for m, n in run.modes.items())
+    click.echo(f"{run.drills} drill(s) from {run.journals} journal(s)" + (f" ({modes})" if modes else ""))
+    for path in run.paths:
+        click.echo(for_terminal(f"{'current' if run.unchanged else 'wrote'} {path}", single_line=True))
+    if run.unchanged:
+        click.echo("nothing changed since the last run: the files above are current")
 
 
 def _program_facts(root: Path) -> tuple[list[str], RepeatSummary | None]:

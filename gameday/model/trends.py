@@ -154,6 +154,8 @@ class TrendsReport(_Row):
     skipped: list[str]
     drills: list[DrillRow]
     series: list[SeriesRow]
+    overall: list[SeriesRow] = Field(description="per mode and month over every scenario (scenario_id '*'): is the "
+                                     "team getting faster?")
     frequency: list[FrequencyRow]
     people: list[PersonRow]
     coverage: list[CoverageRow]

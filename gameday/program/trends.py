@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gameday.model.terms import IC
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
 
     from gameday.model.findings import FindingsFile
 
-__all__ = ["FRESH_DAYS", "STALE_DAYS", "analyse", "build_trends", "decay", "readiness", "repeat_summary"]
+__all__ = ["FRESH_DAYS", "STALE_DAYS", "analyse", "decay", "readiness", "repeat_summary"]
 
 #: Readiness (docs/readiness.md): full credit for this many days after a run, 75 % at STALE_DAYS, then
 #: halving every HALF_LIFE_DAYS.
@@ -107,24 +106,29 @@ def _num(value: object) -> float | None:
     return round(float(value), 3)  # type: ignore[arg-type]
 
 
-def _series(rows: Sequence[DrillRow]) -> list[SeriesRow]:
+ALL = "*"
+"""The scenario id of the series over every scenario of a mode (``TrendsReport.overall``)."""
+
+
+def _series(rows: Sequence[DrillRow], *, overall: bool = False) -> list[SeriesRow]:
+    """Per scenario (or, ``overall``, over all scenarios: id :data:`ALL`), mode and month: the medians and rates."""
     if not rows:
         return []
     df = _frame(rows)
-    grouped = df.groupby(["scenario_id", "mode", "month"], sort=True)
-    med = grouped[list(MEASURES)].median()
-    sums = grouped[["steps_due", "steps_on_time", "sev_judged", "sev_correct", "passed"]].sum()
-    counts = grouped.size()
+    if overall:
+        df["scenario_id"] = ALL
+    keys = ["scenario_id", "mode", "month"]
+    grouped = df.groupby(keys, sort=True)
+    table = grouped[list(MEASURES)].median().join(
+        grouped[["steps_due", "steps_on_time", "sev_judged", "sev_correct", "passed"]].sum()).join(
+        grouped.size().rename("drills")).reset_index()
     out = []
-    for key in counts.index:
-        scenario_id, mode, month = key
-        s, m = sums.loc[key], med.loc[key]
+    for t in table.itertuples(index=False):
         out.append(SeriesRow(
-            scenario_id=scenario_id, mode=mode, month=month, drills=int(counts.loc[key]), passed=int(s["passed"]),
-            score=_num(m["score"]), mttd=_num(m["mttd"]), mtta=_num(m["mtta"]), mttr=_num(m["mttr"]),
-            recovery=_num(m["recovery"]),
-            steps_on_time=_num(s["steps_on_time"] / s["steps_due"]) if s["steps_due"] else None,
-            severity_accuracy=_num(s["sev_correct"] / s["sev_judged"]) if s["sev_judged"] else None))
+            scenario_id=t.scenario_id, mode=t.mode, month=t.month, drills=int(t.drills), passed=int(t.passed),
+            score=_num(t.score), mttd=_num(t.mttd), mtta=_num(t.mtta), mttr=_num(t.mttr), recovery=_num(t.recovery),
+            steps_on_time=_num(t.steps_on_time / t.steps_due) if t.steps_due else None,
+            severity_accuracy=_num(t.sev_correct / t.sev_judged) if t.sev_judged else None))
     return out
 
 
@@ -213,22 +217,7 @@ def analyse(rows: Sequence[DrillRow], *, as_of: date, journals: int, skipped: It
         by_scenario.setdefault(r.scenario_id, []).append(r)
     return TrendsReport(
         as_of=as_of.isoformat(), journals=journals, skipped=list(skipped), drills=list(rows), series=_series(rows),
+        overall=_series(rows, overall=True),
         frequency=_frequency(rows), people=_people(rows), coverage=_coverage(rows),
         readiness=[readiness(s, runs, as_of) for s, runs in sorted(by_scenario.items())], repeats=repeats)
 
-
-def build_trends(folders: Sequence[Path], out_dir: Path, *, as_of: date, state: Path | None = None,
-                 rescore: bool = False, scenarios: Iterable[str] = (), repeats: RepeatSummary | None = None,
-                 templates_dir: Path | None = None) -> tuple[TrendsReport, list[Path]]:
-    """Read the folders' drills (:func:`gameday.program.trends_read.read_rows`), analyse them and write
-    ``trends.json``, ``trends.csv`` and ``trends.html`` into ``out_dir``. ``state``: the folder for the
-    caches (the project's ``.gameday/``; None: no cache)."""
-    from gameday.program.trends_charts import chart_images
-    from gameday.program.trends_read import CACHE_NAME, read_rows
-    from gameday.program.trends_write import write_trends
-
-    scan = read_rows(folders, cache=state / CACHE_NAME if state is not None else None, rescore=rescore)
-    report = analyse(scan.rows, as_of=as_of, journals=scan.journals, skipped=scan.skipped, scenarios=scenarios,
-                     repeats=repeats)
-    charts = chart_images(report, state / "trends-charts" if state is not None else None)
-    return report, write_trends(report, out_dir, charts, templates_dir)

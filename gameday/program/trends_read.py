@@ -21,23 +21,29 @@ warning naming it.
 from __future__ import annotations
 
 import os
+import stat
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-from gameday.errors import ConfigError, GamedayError
+from gameday.errors import GamedayError
 from gameday.model.names import RESERVED_NAMES
 from gameday.model.trends import DrillRow, Turn
 from gameday.version import __version__
 
-__all__ = ["CACHE_NAME", "Scan", "find_journals", "read_rows"]
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+
+__all__ = ["CACHE_NAME", "Inputs", "Scan", "find_journals", "read_rows", "scan_inputs"]
 
 CACHE_NAME = "trends-cache.json"
-#: Score journals in worker processes when at least this many need it.
-PARALLEL_FROM = 16
+JOURNAL, CARD = "journal.jsonl", "scorecard.json"
+#: Score journals in worker processes when at least this many need it; read them so from this many.
+PARALLEL_FROM, PARALLEL_READ_FROM = 16, 1000
 
 
 class _View(BaseModel):
@@ -127,21 +133,6 @@ class _CardView(_View):
     score: _ScoreView
 
 
-class _CacheEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    journal: str
-    stamp: tuple[int, int]
-    card: str | None
-    card_stamp: tuple[int, int] | None
-    row: DrillRow
-
-
-class _Cache(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gameday_version: str
-    entries: list[_CacheEntry]
-
-
 @dataclass
 class Scan:
     """What :func:`read_rows` found: the rows (sorted by start, then drill id) and what it skipped."""
@@ -153,32 +144,92 @@ class Scan:
     from_cache: int = 0
 
 
+@dataclass
+class Inputs:
+    """What the folders hold, from one pass over each (:func:`scan_inputs`)."""
+
+    journals: dict[str, os.stat_result]
+    cards: dict[str, str]
+    warnings: list[str]
+
+    def fingerprint(self) -> str:
+        """A digest of every journal's and scorecard's path, size and modification time (the scorecards named by
+        drill in the folders, and each ``scorecard.json`` beside a journal): equal fingerprints, equal rows."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for path in sorted(self.journals):
+            st = self.journals[path]
+            digest.update(f"j\0{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode(errors="surrogateescape"))
+            if path.endswith(os.sep + JOURNAL):
+                digest.update(_stamp_line("s", os.path.join(os.path.dirname(path), CARD)))
+        for name in sorted(self.cards):
+            digest.update(_stamp_line("c", self.cards[name]))
+        return digest.hexdigest()
+
+
+def _stamp_line(tag: str, path: str) -> bytes:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"{tag}\0{path}\0-\n".encode(errors="surrogateescape")
+    return f"{tag}\0{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode(errors="surrogateescape")
+
+
+def scan_inputs(folders: Sequence[Path]) -> Inputs:
+    """One pass over each folder: its journals (with their ``stat``) and its ``*.json`` files by name."""
+    return Inputs(*_scan(folders))
+
+
 def find_journals(folders: Sequence[Path]) -> tuple[list[Path], list[str]]:
     """The journals of the folders (``*/journal.jsonl`` and ``*.jsonl`` in each, as every program reader
     finds them), sorted and without repeats; folders that do not exist are warned about."""
-    from gameday.program.training import journal_files
+    found, _cards, warnings = _scan(folders)
+    return [Path(p) for p in sorted(found)], warnings
 
-    found: set[Path] = set()
+
+def _scan(folders: Sequence[Path]) -> tuple[dict[str, os.stat_result], dict[str, str], list[str]]:
+    """One pass over each folder (``os.scandir``: no hidden entries, as ``glob`` finds them): the journals
+    with their ``stat``, and the ``*.json`` files by name without the suffix (scorecards are named by drill)."""
+    journals: dict[str, os.stat_result] = {}
+    cards: dict[str, str] = {}
     warnings: list[str] = []
     for folder in folders:
-        if not folder.is_dir():
+        try:
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:
             warnings.append(f"{folder}: no such folder")
             continue
-        try:
-            found.update(journal_files(folder))
-        except ConfigError as exc:
-            warnings.append(str(exc))
-    return sorted(found), warnings
+        except OSError as exc:
+            warnings.append(f"{folder}: cannot list this folder: {exc.strerror or exc}")
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            try:
+                if entry.is_dir():
+                    path = os.path.join(entry.path, JOURNAL)
+                    st = os.stat(path)
+                    if stat.S_ISREG(st.st_mode):
+                        journals[path] = st
+                elif name.endswith(".jsonl") and entry.is_file():
+                    journals[entry.path] = entry.stat()
+                elif name.endswith(".json"):
+                    cards.setdefault(name[:-5], entry.path)
+            except OSError:
+                continue  # a folder without a journal, or an entry gone meanwhile
+    return journals, cards, warnings
 
 
 def _stamp(st: os.stat_result) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
-def _started(path: Path) -> _StartedView:
+def _started(path: str) -> _StartedView:
     from gameday.journal import MAX_LINE
 
-    with path.open("rb") as fh:
+    with open(path, "rb") as fh:
         line = fh.readline(MAX_LINE + 1)
     try:
         view = _StartedView.model_validate_json(line)
@@ -189,31 +240,32 @@ def _started(path: Path) -> _StartedView:
     return view
 
 
-def _card_for(journal: Path, drill_id: str, card_dirs: Sequence[Path], journal_mtime: int) -> Path | None:
+def _card_for(journal: str, drill_id: str, cards: dict[str, str], journal_mtime: int) -> tuple[str, os.stat_result] | None:
     """The drill's scorecard when one is current: it names the drill and is not older than the journal."""
-    candidates = [journal.parent / "scorecard.json"] if journal.name == "journal.jsonl" else []
-    candidates += [folder / f"{drill_id}.json" for folder in card_dirs]
+    candidates = [os.path.join(os.path.dirname(journal), CARD)] if journal.endswith(os.sep + JOURNAL) else []
+    if drill_id in cards:
+        candidates.append(cards[drill_id])
     for candidate in candidates:
         try:
-            st = candidate.stat()
+            st = os.stat(candidate)
         except OSError:
             continue
         if st.st_mtime_ns >= journal_mtime:
-            return candidate
+            return candidate, st
     return None
 
 
-def _row(journal: Path, started: _StartedView, card: _CardView, source: Literal["scorecard", "scored"]) -> DrillRow:
+def _row(journal: str, started: _StartedView, card: _CardView, source: Literal["scorecard", "scored"]) -> DrillRow:
+    """The row (pydantic validates it in ~8 µs: faster than ``model_construct``, which loops in Python)."""
     times = {m.name: m.seconds for m in card.times}
     due = [s for s in card.steps if s.verdict != "not_applicable"]
-    turns = sorted({Turn(person=p, role=role) for role, people in card.roles.holders.items() for p in people},
-                   key=lambda t: (t.role, t.person))
-    people = sorted(p for p in {t.person for t in turns} | {s.author for s in card.steps if s.author}
+    pairs = sorted({(role, p) for role, people in card.roles.holders.items() for p in people})
+    people = sorted(p for p in {p for _, p in pairs} | {s.author for s in card.steps if s.author}
                     if p.casefold() not in RESERVED_NAMES)  # a machine (automation, script) is nobody's turn
     scenario = started.data.scenario
     signals = [s.name or s.alert.alertname or "?" for s in (scenario.detection.signals if scenario.detection else [])]
     return DrillRow(
-        journal=str(journal), source=source, drill_id=card.drill_id, scenario_id=card.scenario_id, title=card.title,
+        journal=journal, source=source, drill_id=card.drill_id, scenario_id=card.scenario_id, title=card.title,
         mode=card.mode, started_at=card.started_at, outcome=card.outcome, verdict=card.verdict,
         score=card.score.total if card.score.status == "scored" else None,
         fault_injected=any(f.status == "injected" for f in card.faults),
@@ -221,97 +273,184 @@ def _row(journal: Path, started: _StartedView, card: _CardView, source: Literal[
         steps_due=len(due), steps_on_time=sum(s.verdict == "on_time" for s in due),
         severity_judged=not card.severity.note.startswith("not applicable"), severity_correct=card.severity.correct,
         detection=card.detection.verdict, detected_by=card.detection.signal or card.detection.via,
-        signals=signals, tags=list(scenario.tags), turns=turns, people=people)
+        signals=signals, tags=list(scenario.tags), turns=[Turn(person=p, role=r) for r, p in pairs],
+        people=people)
 
 
-def _score_row(journal: Path, started: _StartedView) -> DrillRow:
+def _score_row(journal: str, started: _StartedView) -> DrillRow:
     from gameday.analysis.scorecard import score_journal
     from gameday.journal import read_journal
 
-    card = score_journal(read_journal(journal))
+    card = score_journal(read_journal(Path(journal)))
     return _row(journal, started, _CardView.model_validate_json(card.model_dump_json()), "scored")
 
 
 def _score_task(path: str) -> tuple[str, str | None, str | None]:
     """In a worker: (path, the row's JSON or None, the warning or None)."""
-    journal = Path(path)
     try:
-        return path, _score_row(journal, _started(journal)).model_dump_json(), None
+        return path, _score_row(path, _started(path)).model_dump_json(), None
     except (GamedayError, OSError, ValidationError) as exc:
-        return path, None, _why(journal, exc)
+        return path, None, _why(path, exc)
 
 
-def _why(journal: Path, exc: BaseException) -> str:
+def _why(journal: str, exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"{journal}: cannot read: {exc.strerror or exc}"
-    if isinstance(exc, ValidationError):
-        return f"{journal}: its scorecard does not read as one ({exc.error_count()} problem(s))"
     text = str(exc)
-    return text if text.startswith(str(journal)) else f"{journal}: {text}"
+    return text if text.startswith(journal) else f"{journal}: {text}"
+
+
+# ------------------------------------------------------------------------------------------ the cache
+class _CacheEntry(BaseModel):
+    """A journal, its (size, mtime_ns), the scorecard read (None: scored) and its (size, mtime_ns), the row."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    journal: str
+    stamp: tuple[int, int]
+    card: str | None
+    card_stamp: tuple[int, int] | None
+    row: DrillRow
+
+
+_ENTRIES = TypeAdapter(list[_CacheEntry])
 
 
 def _load_cache(path: Path | None) -> dict[str, _CacheEntry]:
+    """The cache's entries by journal; {} when there is none, it is of another gameday version, or it does
+    not validate (a torn or edited file: ignored, then rewritten). One ``validate_json`` for the lot."""
     if path is None:
         return {}
+    import json
+
     try:
-        cache = _Cache.model_validate_json(path.read_bytes())
-    except (OSError, ValidationError, ValueError):
+        head, _, body = path.read_bytes().partition(b"\n")
+        if json.loads(head) != {"gameday_version": __version__}:
+            return {}
+        return {e.journal: e for e in _ENTRIES.validate_json(body)}
+    except (OSError, ValueError):  # ValidationError is a ValueError
         return {}
-    if cache.gameday_version != __version__:
-        return {}
-    return {e.journal: e for e in cache.entries}
 
 
 def _save_cache(path: Path | None, entries: Iterable[_CacheEntry]) -> None:
     if path is None:
         return
+    import json
+
     from gameday.fsutil import atomic_write
 
-    data = _Cache(gameday_version=__version__, entries=sorted(entries, key=lambda e: e.journal))
+    body = _ENTRIES.dump_json(sorted(entries, key=lambda e: e.journal))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, TypeAdapter(_Cache).dump_json(data))
+        atomic_write(path, json.dumps({"gameday_version": __version__}).encode() + b"\n" + body)
     except OSError:
         pass  # a cache that cannot be written costs the next run time, nothing else
 
 
+def _card_current(entry: _CacheEntry) -> bool:
+    """A cached row read from a scorecard stays good while that file is unchanged."""
+    card, card_stamp = entry.card, entry.card_stamp
+    if card is None or card_stamp is None:
+        return True
+    try:
+        return _stamp(os.stat(card)) == card_stamp
+    except OSError:
+        return False
+
+
+#: What reading one journal came to: its entry, or "score" (no current scorecard: score the journal), or a warning.
+Read = tuple[str, _CacheEntry | None, bool, str | None]
+
+
+def _read_one(journal: str, stamp: tuple[int, int], cards: dict[str, str]) -> Read:
+    """(journal, entry, whether it must be scored, warning) for a journal the cache did not hold."""
+    try:
+        started = _started(journal)
+        found = _card_for(journal, started.data.drill_id, cards, stamp[1])
+        if found is None:
+            return journal, None, True, None
+        with open(found[0], "rb") as fh:
+            view = _CardView.model_validate_json(fh.read())
+    except ValidationError:  # a scorecard that does not read as one: score the journal instead
+        return journal, None, True, None
+    except (GamedayError, OSError) as exc:
+        return journal, None, False, _why(journal, exc)
+    if view.drill_id != started.data.drill_id:
+        return journal, None, True, None
+    return journal, _CacheEntry(journal=journal, stamp=stamp, card=found[0], card_stamp=_stamp(found[1]),
+                                row=_row(journal, started, view, "scorecard")), False, None
+
+
+def _read_chunk(chunk: list[tuple[str, tuple[int, int]]], cards: dict[str, str]) -> tuple[bytes, list[Read]]:
+    """In a worker: the entries read as one JSON document (cheaper to send back than pickled models), and the rest."""
+    entries, rest = [], []
+    for journal, stamp in chunk:
+        read = _read_one(journal, stamp, cards)
+        if read[1] is not None:
+            entries.append(read[1])
+        else:
+            rest.append(read)
+    return _ENTRIES.dump_json(entries), rest
+
+
+def _read_all(todo: list[tuple[str, tuple[int, int]]], cards: dict[str, str], workers: int | None) -> Iterable[Read]:
+    """Read the journals, in worker processes when there are many (each costs ~0.25 ms, mostly pydantic parsing
+    the journal's first line and the scorecard: parallel work)."""
+    n = workers or os.cpu_count() or 1
+    if len(todo) < PARALLEL_READ_FROM or n <= 1:
+        for journal, stamp in todo:
+            yield _read_one(journal, stamp, cards)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = -(-len(todo) // n)
+    with ProcessPoolExecutor(max_workers=n, mp_context=_context()) as pool:
+        futures = [pool.submit(_read_chunk, todo[i:i + size], cards) for i in range(0, len(todo), size)]
+        for future in futures:
+            body, rest = future.result()
+            for entry in _ENTRIES.validate_json(body):
+                yield entry.journal, entry, False, None
+            yield from rest
+
+
+def _context() -> BaseContext:
+    """``fork`` while this process runs no other thread (as the CLI does, before pandas): a worker starts in
+    ~10 ms; otherwise ``forkserver`` (forking a process with threads could copy a held lock)."""
+    import multiprocessing
+    import threading
+
+    single = threading.active_count() == 1 and "numpy" not in sys.modules  # numpy starts OpenBLAS threads
+    return multiprocessing.get_context("fork" if single else "forkserver")
+
+
 def read_rows(folders: Sequence[Path], *, cache: Path | None = None, rescore: bool = False,
-              workers: int | None = None) -> Scan:
+              workers: int | None = None, inputs: Inputs | None = None) -> Scan:
     """Every drill of the folders' journals, one :class:`DrillRow` each (see the module docstring).
 
     ``cache``: the cache file (None: no cache). ``rescore``: score every journal now, never reading a
-    scorecard or the cache. ``workers``: processes for scoring (default: the CPUs)."""
-    journals, warnings = find_journals(folders)
-    card_dirs = [f for f in folders if f.is_dir()]
+    scorecard or the cache. ``workers``: processes for reading and scoring (default: the CPUs). ``inputs``: the
+    folders already scanned (:func:`scan_inputs`)."""
+    journals, cards, warnings = (inputs.journals, inputs.cards, list(inputs.warnings)) if inputs else _scan(folders)
     cached = {} if rescore else _load_cache(cache)
     scan = Scan(journals=len(journals), skipped=warnings)
     entries: dict[str, _CacheEntry] = {}
-    to_score: list[tuple[Path, tuple[int, int]]] = []
-    for journal in journals:
-        key = str(journal)
-        try:
-            stamp = _stamp(journal.stat())
-            hit = cached.get(key)
-            if hit is not None and hit.stamp == stamp and _card_current(hit):
-                entries[key] = hit
-                scan.from_cache += 1
-                continue
-            if rescore:
-                to_score.append((journal, stamp))
-                continue
-            started = _started(journal)
-            card = _card_for(journal, started.data.drill_id, card_dirs, stamp[1])
-            view = _CardView.model_validate_json(card.read_bytes()) if card is not None else None
-            if card is None or view is None or view.drill_id != started.data.drill_id:
-                to_score.append((journal, stamp))
-                continue
-            entries[key] = _CacheEntry(journal=key, stamp=stamp, card=str(card), card_stamp=_stamp(card.stat()),
-                                       row=_row(journal, started, view, "scorecard"))
-        except (GamedayError, OSError, ValidationError) as exc:
-            if isinstance(exc, ValidationError):  # a scorecard that does not read: score the journal instead
-                to_score.append((journal, _stamp(journal.stat())))
-            else:
-                scan.skipped.append(_why(journal, exc))
+    to_read: list[tuple[str, tuple[int, int]]] = []
+    to_score: list[tuple[str, tuple[int, int]]] = []
+    for journal in sorted(journals):
+        stamp = _stamp(journals[journal])
+        hit = cached.get(journal)
+        if hit is not None and hit.stamp == stamp and _card_current(hit):
+            entries[journal] = hit
+            scan.from_cache += 1
+        else:
+            (to_score if rescore else to_read).append((journal, stamp))
+    stamps = dict(to_read)
+    for journal, entry, must_score, warning in _read_all(to_read, cards, workers):
+        if entry is not None:
+            entries[journal] = entry
+        elif must_score:
+            to_score.append((journal, stamps[journal]))
+        elif warning is not None:
+            scan.skipped.append(warning)
     for key, stamp, row_json, warning in _score_all(to_score, workers):
         if row_json is None:
             scan.skipped.append(warning or f"{key}: cannot be scored")
@@ -321,32 +460,29 @@ def read_rows(folders: Sequence[Path], *, cache: Path | None = None, rescore: bo
         scan.scored += 1
     if not rescore:
         _save_cache(cache, entries.values())
-    scan.rows = sorted((e.row for e in entries.values()), key=lambda r: (r.started_at, r.drill_id))
+    first: dict[str, str] = {}
+    for journal in sorted(entries):  # one row per drill: a journal copied elsewhere is the same drill
+        row = entries[journal].row
+        if row.drill_id in first:
+            scan.skipped.append(f"{journal}: the same drill as {first[row.drill_id]} (drill {row.drill_id}): counted once")
+        else:
+            first[row.drill_id] = journal
+            scan.rows.append(row)
+    scan.rows.sort(key=lambda r: (r.started_at, r.drill_id))
+    scan.skipped.sort()
     return scan
 
 
-def _card_current(entry: _CacheEntry) -> bool:
-    """A cached row read from a scorecard stays good while that file is unchanged; a scored one while no
-    scorecard has appeared beside its journal (checked by the caller's stamp of the journal only)."""
-    if entry.card is None or entry.card_stamp is None:
-        return True
-    try:
-        return _stamp(Path(entry.card).stat()) == entry.card_stamp
-    except OSError:
-        return False
-
-
-def _score_all(todo: list[tuple[Path, tuple[int, int]]], workers: int | None
+def _score_all(todo: list[tuple[str, tuple[int, int]]], workers: int | None
                ) -> Iterable[tuple[str, tuple[int, int], str | None, str | None]]:
-    stamps = {str(p): s for p, s in todo}
+    stamps = dict(todo)
     if len(todo) < PARALLEL_FROM or (workers or os.cpu_count() or 1) <= 1:
         for path, stamp in todo:
-            key, row, warning = _score_task(str(path))
+            key, row, warning = _score_task(path)
             yield key, stamp, row, warning
         return
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count(), mp_context=multiprocessing.get_context("forkserver")) as pool:
+    with ProcessPoolExecutor(max_workers=workers or os.cpu_count(), mp_context=_context()) as pool:
         for key, row, warning in pool.map(_score_task, list(stamps), chunksize=32):
             yield key, stamps[key], row, warning

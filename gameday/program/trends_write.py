@@ -1,5 +1,5 @@
 """Write the trends: ``trends.json`` (the report as data), ``trends.csv`` (one line per drill) and
-``trends.html`` (a self-contained page: tables and the charts as embedded PNGs).
+``trends.html`` (a self-contained page: tables and the charts as inline SVG).
 
 Every file is written whole or not at all (a temporary file renamed into place). Text from
 journals (scenario titles, people's names) is data: the HTML template autoescapes it, and a CSV
@@ -52,17 +52,13 @@ def csv_text(report: TrendsReport) -> str:
 
 def html_text(report: TrendsReport, charts: list[Chart], templates_dir: Path | None = None) -> str:
     """``trends.html``, rendered from ``trends.html.j2`` (overridable like the postmortem's templates)."""
-    import base64
-
     from gameday.analysis.templating import render_report
 
-    images = [{"name": c.name, "title": c.title, "caption": c.caption,
-               "data_uri": "data:image/png;base64," + base64.b64encode(c.png).decode("ascii")} for c in charts]
     latest: dict[tuple[str, str], object] = {}
     for row in report.series:  # months ascending: the last one per scenario and mode stays
         latest[(row.scenario_id, row.mode)] = row
     modes = [m for m in MODES if any(k[1] == m for k in latest)]
-    return render_report("trends", "trends.html.j2", "html", templates_dir, r=report, charts=images,
+    return render_report("trends", "trends.html.j2", "html", templates_dir, r=report, charts=charts,
                          latest=[latest[k] for k in sorted(latest, key=lambda k: (MODES.index(k[1]), k[0]))],
                          modes=modes, mode_label=MODE_LABEL)
 
@@ -74,7 +70,7 @@ def write_trends(report: TrendsReport, out_dir: Path, charts: list[Chart], templ
     out_dir.mkdir(parents=True, exist_ok=True)
     html = html_text(report, charts, templates_dir)  # rendered first: a broken template writes nothing
     paths = [out_dir / "trends.json", out_dir / "trends.csv", out_dir / "trends.html"]
-    atomic_write(paths[0], report.model_dump_json(indent=1) + "\n")
+    atomic_write(paths[0], report.model_dump_json() + "\n")
     atomic_write(paths[1], csv_text(report))
     atomic_write(paths[2], html)
     return paths

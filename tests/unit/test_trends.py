@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 
 from gameday.cli import main
 from gameday.model.trends import DrillRow, TrendsReport, Turn
-from gameday.program.trends import analyse, build_trends, decay, readiness
+from gameday.program.trends import analyse, decay, readiness
 from gameday.program.trends_read import CACHE_NAME, read_rows
+from gameday.program.trends_run import LAST_NAME, build_trends
 from gameday.program.trends_write import csv_text, html_text
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "journals"
@@ -129,9 +130,10 @@ def test_many_journals_are_scored_in_worker_processes(tmp_path: Path) -> None:
         name = ("clean", "late", "silent")[i % 3]
         drill = root / "reports" / f"{name}-{i}"
         drill.mkdir(parents=True)
-        shutil.copy(GOLDEN / f"{name}.jsonl", drill / "journal.jsonl")
+        text = (GOLDEN / f"{name}.jsonl").read_text().replace(f"primary-failure-{name}", f"primary-failure-{name}-{i}")
+        (drill / "journal.jsonl").write_text(text)
     scan = read_rows([root / "reports"], workers=2)
-    assert scan.scored == trends_read.PARALLEL_FROM and not scan.skipped
+    assert scan.scored == trends_read.PARALLEL_FROM and not scan.skipped and len(scan.rows) == scan.scored
     assert {r.source for r in scan.rows} == {"scored"}
 
 
@@ -218,17 +220,32 @@ def test_people_text_is_data_in_csv_and_html() -> None:
 def test_build_writes_three_files_deterministically(tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
     state = tmp_path / "state"
-    report, paths = build_trends(_folders(root), tmp_path / "out", as_of=AS_OF, state=state)
-    assert [p.name for p in paths] == ["trends.json", "trends.csv", "trends.html"]
+    run = build_trends(_folders(root), tmp_path / "out", as_of=AS_OF, state=state)
+    paths = run.paths
+    assert [p.name for p in paths] == ["trends.json", "trends.csv", "trends.html"] and not run.unchanged
     first = [p.read_bytes() for p in paths]
-    TrendsReport.model_validate_json(first[0])
-    assert b"data:image/png;base64," in first[2]
-    assert {r.mode for r in report.drills} == {"gameday", "tabletop"}
-    build_trends(_folders(root), tmp_path / "out", as_of=AS_OF, state=state)  # warm: cache and charts reused
+    report = TrendsReport.model_validate_json(first[0])
+    assert first[2].count(b"<svg ") >= 4 and b"<img" not in first[2]
+    assert {r.mode for r in report.drills} == {"gameday", "tabletop"} and run.modes == {"gameday": 4, "tabletop": 1}
+    again = build_trends(_folders(root), tmp_path / "out", as_of=AS_OF, state=state)  # nothing changed: nothing done
+    assert again.unchanged and (again.drills, again.modes) == (5, run.modes)
     assert [p.read_bytes() for p in paths] == first
+    paths[1].write_text("edited")  # an output edited: everything again, from the rows' cache
+    redo = build_trends(_folders(root), tmp_path / "out", as_of=AS_OF, state=state)
+    assert not redo.unchanged and redo.from_cache == 5 and [p.read_bytes() for p in paths] == first
+    later = build_trends(_folders(root), tmp_path / "out", as_of=date(2026, 6, 1), state=state)  # another day
+    assert not later.unchanged and paths[0].read_bytes() != first[0]
+    (state / LAST_NAME).write_text("{torn")
+    assert not build_trends(_folders(root), tmp_path / "out", as_of=AS_OF, state=state).unchanged
     build_trends(_folders(root), tmp_path / "out2", as_of=AS_OF, state=None, rescore=True)
     assert (tmp_path / "out2" / "trends.html").read_bytes().replace(b"scored", b"") == \
         first[2].replace(b"scored", b"")
+    shutil.copy(GOLDEN / "late.jsonl", root / "reports" / "copy.jsonl")  # the same drill, copied: counted once
+    copied = build_trends(_folders(root), tmp_path / "out", as_of=AS_OF, state=state)
+    assert copied.drills == 5 and any("the same drill as" in s for s in copied.skipped)
+    clean = (GOLDEN / "clean.jsonl").read_text().replace("primary-failure-clean", "primary-failure-clean-2")
+    (root / "reports" / "new.jsonl").write_text(clean)  # a new drill
+    assert build_trends(_folders(root), tmp_path / "out", as_of=AS_OF, state=state).drills == 6
 
 
 def test_cli_trends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -245,13 +262,21 @@ def test_cli_trends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert bad.exit_code == 2 and "Traceback" not in bad.output
 
 
-def test_chart_text_is_literal(tmp_path: Path) -> None:
-    """A person's name with mathtext in it is drawn as written (it once could fail the figure's save)."""
-    from gameday.program.trends_charts import chart_images
+def test_chart_text_is_escaped_svg() -> None:
+    """Names and ids land in the SVG as text, escaped; every chart is one well-formed SVG element."""
+    import xml.etree.ElementTree as ET
 
-    rows = [row(mode="gameday", turns=[Turn(person=r"$\frac$ {x}_", role="incident-commander")], people=[r"$\frac$"])]
-    charts = chart_images(analyse(rows, as_of=AS_OF, journals=1))
-    assert "people.png" in [c.name for c in charts] and all(c.png.startswith(b"\x89PNG") for c in charts)
+    from gameday.program.trends_charts import chart_svgs
+
+    rows = [row(mode="gameday", scenario_id="s&<1>", turns=[Turn(person="</svg><script>x", role="incident-commander")],
+                people=["</svg><script>x"])]
+    charts = chart_svgs(analyse(rows, as_of=AS_OF, journals=1))
+    assert [c.name for c in charts] == ["speed", "scores-gameday", "frequency", "readiness", "people"]
+    for chart in charts:
+        root = ET.fromstring(str(chart.svg))
+        assert root.tag.endswith("svg") and "<script>" not in str(chart.svg)
+    texts = [t.text for c in charts for t in ET.fromstring(str(c.svg)).iter("{http://www.w3.org/2000/svg}text")]
+    assert "</svg><script>x" in texts and "s&<1>" in texts
 
 
 def test_the_repeat_rate_comes_from_the_findings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -288,3 +313,14 @@ def test_the_repeat_rate_comes_from_the_findings_file(tmp_path: Path, monkeypatc
     assert result.exit_code == 0, result.output
     page = (root / "reports" / "trends" / "trends.html").read_text()
     assert "2 time(s) a closed finding came back" in page and "100 % of the 2 ever closed" in page
+
+
+def test_reading_in_worker_processes_gives_the_same_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gameday.program import trends_read
+
+    root = _project(tmp_path)
+    (root / "reports" / "notes.jsonl").write_text('{"not": "a journal"}\n')
+    serial = read_rows(_folders(root), workers=1)
+    monkeypatch.setattr(trends_read, "PARALLEL_READ_FROM", 2)
+    parallel = read_rows(_folders(root), workers=2)
+    assert parallel.rows == serial.rows and parallel.skipped == serial.skipped and len(serial.skipped) == 1
