@@ -26,6 +26,7 @@ import bench_overhead
 import bench_suite
 import bench_tabletop
 import bench_training
+import bench_trends
 from common import PYC_CACHE, ROOT, table, write_json
 
 BENCHES = {
@@ -39,6 +40,7 @@ BENCHES = {
     "load": bench_load,
     "tabletop": bench_tabletop,
     "training": bench_training,
+    "trends": bench_trends,
     "suite": bench_suite,
 }
 

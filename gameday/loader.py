@@ -45,9 +45,9 @@ from gameday.drill.responders import ResponderScript, check_script
 from gameday.errors import Problem, ScenarioError
 from gameday.model.policy import ProjectConfig
 from gameday.model.scenario import Scenario
-from gameday.project import PROJECT_FILE, Project, find_root
+from gameday.project import Project, find_root
 from gameday.yamlio.experiments import activity_problems, check_experiment
-from gameday.yamlio.files import load_model, read_data, without_echoes
+from gameday.yamlio.files import read_data, without_echoes
 from gameday.yamlio.kinds import EXPECTED, KIND_NAMES, Kind, recognise, yaml_files
 from gameday.yamlio.marks import Marks
 from gameday.yamlio.modelerrors import validate_data
@@ -431,7 +431,8 @@ def json_schema_text() -> str:
 
 
 def load_project(start: Path) -> Project:
-    """The project at or above ``start``: ``gameday.yaml`` if there is one (errors located like scenario errors)."""
-    root = find_root(start.resolve())
-    file = root / PROJECT_FILE
-    return Project(root=root, config=load_model(file, ProjectConfig) if file.is_file() else ProjectConfig())
+    """The project at or above ``start``: ``gameday.yaml`` if there is one (errors located like scenario errors).
+    (:func:`gameday.project.load_project`, kept here for the loader's callers.)"""
+    from gameday.project import load_project as load
+
+    return load(start)

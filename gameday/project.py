@@ -31,3 +31,15 @@ def find_root(start: Path) -> Path:
         if (folder / PROJECT_FILE).is_file():
             return folder
     return start
+
+
+def load_project(start: Path) -> Project:
+    """The project at or above ``start``: ``gameday.yaml`` if there is one (errors located like scenario errors).
+
+    Only the YAML reader and the project model are imported (not the scenario loader): commands that need the
+    project but no scenario (``gameday trends``) start ~0.3 s sooner."""
+    from gameday.yamlio.files import load_model
+
+    root = find_root(start.resolve())
+    file = root / PROJECT_FILE
+    return Project(root=root, config=load_model(file, ProjectConfig) if file.is_file() else ProjectConfig())

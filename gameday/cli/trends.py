@@ -33,9 +33,9 @@ def trends(paths: tuple[Path, ...], out: Path | None, as_of: datetime | None, re
     scored); live game days, ci, tabletop and training drills are never mixed."""
     from datetime import UTC
 
-    from gameday.loader import load_project
     from gameday.model.textsafe import for_terminal
     from gameday.program.trends_run import build_trends
+    from gameday.project import load_project
 
     project = load_project(Path.cwd())
     folders = list(paths) or [_near(project.root / name) for name in ("reports", "scorecards")

@@ -21,7 +21,6 @@ warning naming it.
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,15 +32,15 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from gameday.errors import GamedayError
 from gameday.model.names import RESERVED_NAMES
 from gameday.model.trends import DrillRow, Turn
+from gameday.program.trends_scan import Card, Inputs, find_journals, scan_inputs, stamp_of
 from gameday.version import __version__
 
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
 
-__all__ = ["CACHE_NAME", "Inputs", "Scan", "find_journals", "read_rows", "scan_inputs"]
+__all__ = ["CACHE_NAME", "Inputs", "Scan", "find_journals", "read_rows", "scan_inputs"]  # the scan re-exported
 
 CACHE_NAME = "trends-cache.json"
-JOURNAL, CARD = "journal.jsonl", "scorecard.json"
 #: Score journals in worker processes when at least this many need it; read them so from this many.
 PARALLEL_FROM, PARALLEL_READ_FROM = 16, 1000
 
@@ -144,88 +143,6 @@ class Scan:
     from_cache: int = 0
 
 
-@dataclass
-class Inputs:
-    """What the folders hold, from one pass over each (:func:`scan_inputs`)."""
-
-    journals: dict[str, os.stat_result]
-    cards: dict[str, str]
-    warnings: list[str]
-
-    def fingerprint(self) -> str:
-        """A digest of every journal's and scorecard's path, size and modification time (the scorecards named by
-        drill in the folders, and each ``scorecard.json`` beside a journal): equal fingerprints, equal rows."""
-        import hashlib
-
-        digest = hashlib.sha256()
-        for path in sorted(self.journals):
-            st = self.journals[path]
-            digest.update(f"j\0{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode(errors="surrogateescape"))
-            if path.endswith(os.sep + JOURNAL):
-                digest.update(_stamp_line("s", os.path.join(os.path.dirname(path), CARD)))
-        for name in sorted(self.cards):
-            digest.update(_stamp_line("c", self.cards[name]))
-        return digest.hexdigest()
-
-
-def _stamp_line(tag: str, path: str) -> bytes:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return f"{tag}\0{path}\0-\n".encode(errors="surrogateescape")
-    return f"{tag}\0{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode(errors="surrogateescape")
-
-
-def scan_inputs(folders: Sequence[Path]) -> Inputs:
-    """One pass over each folder: its journals (with their ``stat``) and its ``*.json`` files by name."""
-    return Inputs(*_scan(folders))
-
-
-def find_journals(folders: Sequence[Path]) -> tuple[list[Path], list[str]]:
-    """The journals of the folders (``*/journal.jsonl`` and ``*.jsonl`` in each, as every program reader
-    finds them), sorted and without repeats; folders that do not exist are warned about."""
-    found, _cards, warnings = _scan(folders)
-    return [Path(p) for p in sorted(found)], warnings
-
-
-def _scan(folders: Sequence[Path]) -> tuple[dict[str, os.stat_result], dict[str, str], list[str]]:
-    """One pass over each folder (``os.scandir``: no hidden entries, as ``glob`` finds them): the journals
-    with their ``stat``, and the ``*.json`` files by name without the suffix (scorecards are named by drill)."""
-    journals: dict[str, os.stat_result] = {}
-    cards: dict[str, str] = {}
-    warnings: list[str] = []
-    for folder in folders:
-        try:
-            entries = list(os.scandir(folder))
-        except FileNotFoundError:
-            warnings.append(f"{folder}: no such folder")
-            continue
-        except OSError as exc:
-            warnings.append(f"{folder}: cannot list this folder: {exc.strerror or exc}")
-            continue
-        for entry in entries:
-            name = entry.name
-            if name.startswith("."):
-                continue
-            try:
-                if entry.is_dir():
-                    path = os.path.join(entry.path, JOURNAL)
-                    st = os.stat(path)
-                    if stat.S_ISREG(st.st_mode):
-                        journals[path] = st
-                elif name.endswith(".jsonl") and entry.is_file():
-                    journals[entry.path] = entry.stat()
-                elif name.endswith(".json"):
-                    cards.setdefault(name[:-5], entry.path)
-            except OSError:
-                continue  # a folder without a journal, or an entry gone meanwhile
-    return journals, cards, warnings
-
-
-def _stamp(st: os.stat_result) -> tuple[int, int]:
-    return st.st_size, st.st_mtime_ns
-
-
 def _started(path: str) -> _StartedView:
     from gameday.journal import MAX_LINE
 
@@ -240,18 +157,11 @@ def _started(path: str) -> _StartedView:
     return view
 
 
-def _card_for(journal: str, drill_id: str, cards: dict[str, str], journal_mtime: int) -> tuple[str, os.stat_result] | None:
+def _card_for(journal: str, drill_id: str, inputs: Inputs, journal_mtime: int) -> Card | None:
     """The drill's scorecard when one is current: it names the drill and is not older than the journal."""
-    candidates = [os.path.join(os.path.dirname(journal), CARD)] if journal.endswith(os.sep + JOURNAL) else []
-    if drill_id in cards:
-        candidates.append(cards[drill_id])
-    for candidate in candidates:
-        try:
-            st = os.stat(candidate)
-        except OSError:
-            continue
-        if st.st_mtime_ns >= journal_mtime:
-            return candidate, st
+    for card in (inputs.siblings.get(journal), inputs.cards.get(drill_id)):
+        if card is not None and card[1][1] >= journal_mtime:
+            return card
     return None
 
 
@@ -346,26 +256,22 @@ def _save_cache(path: Path | None, entries: Iterable[_CacheEntry]) -> None:
         pass  # a cache that cannot be written costs the next run time, nothing else
 
 
-def _card_current(entry: _CacheEntry) -> bool:
-    """A cached row read from a scorecard stays good while that file is unchanged."""
-    card, card_stamp = entry.card, entry.card_stamp
-    if card is None or card_stamp is None:
+def _card_current(entry: _CacheEntry, inputs: Inputs) -> bool:
+    """A cached row read from a scorecard stays good while that file is unchanged (as the scan saw it)."""
+    if entry.card is None or entry.card_stamp is None:
         return True
-    try:
-        return _stamp(os.stat(card)) == card_stamp
-    except OSError:
-        return False
+    return inputs.cardstamp_of(entry.card) == entry.card_stamp
 
 
 #: What reading one journal came to: its entry, or "score" (no current scorecard: score the journal), or a warning.
 Read = tuple[str, _CacheEntry | None, bool, str | None]
 
 
-def _read_one(journal: str, stamp: tuple[int, int], cards: dict[str, str]) -> Read:
+def _read_one(journal: str, stamp: tuple[int, int], inputs: Inputs) -> Read:
     """(journal, entry, whether it must be scored, warning) for a journal the cache did not hold."""
     try:
         started = _started(journal)
-        found = _card_for(journal, started.data.drill_id, cards, stamp[1])
+        found = _card_for(journal, started.data.drill_id, inputs, stamp[1])
         if found is None:
             return journal, None, True, None
         with open(found[0], "rb") as fh:
@@ -376,15 +282,15 @@ def _read_one(journal: str, stamp: tuple[int, int], cards: dict[str, str]) -> Re
         return journal, None, False, _why(journal, exc)
     if view.drill_id != started.data.drill_id:
         return journal, None, True, None
-    return journal, _CacheEntry(journal=journal, stamp=stamp, card=found[0], card_stamp=_stamp(found[1]),
+    return journal, _CacheEntry(journal=journal, stamp=stamp, card=found[0], card_stamp=found[1],
                                 row=_row(journal, started, view, "scorecard")), False, None
 
 
-def _read_chunk(chunk: list[tuple[str, tuple[int, int]]], cards: dict[str, str]) -> tuple[bytes, list[Read]]:
+def _read_chunk(chunk: list[tuple[str, tuple[int, int]]], inputs: Inputs) -> tuple[bytes, list[Read]]:
     """In a worker: the entries read as one JSON document (cheaper to send back than pickled models), and the rest."""
     entries, rest = [], []
     for journal, stamp in chunk:
-        read = _read_one(journal, stamp, cards)
+        read = _read_one(journal, stamp, inputs)
         if read[1] is not None:
             entries.append(read[1])
         else:
@@ -392,24 +298,30 @@ def _read_chunk(chunk: list[tuple[str, tuple[int, int]]], cards: dict[str, str])
     return _ENTRIES.dump_json(entries), rest
 
 
-def _read_all(todo: list[tuple[str, tuple[int, int]]], cards: dict[str, str], workers: int | None) -> Iterable[Read]:
+def _read_all(todo: list[tuple[str, tuple[int, int]]], inputs: Inputs, workers: int | None) -> Iterable[Read]:
     """Read the journals, in worker processes when there are many (each costs ~0.25 ms, mostly pydantic parsing
     the journal's first line and the scorecard: parallel work)."""
     n = workers or os.cpu_count() or 1
     if len(todo) < PARALLEL_READ_FROM or n <= 1:
         for journal, stamp in todo:
-            yield _read_one(journal, stamp, cards)
+            yield _read_one(journal, stamp, inputs)
         return
     from concurrent.futures import ProcessPoolExecutor
 
     size = -(-len(todo) // n)
     with ProcessPoolExecutor(max_workers=n, mp_context=_context()) as pool:
-        futures = [pool.submit(_read_chunk, todo[i:i + size], cards) for i in range(0, len(todo), size)]
+        futures = [pool.submit(_read_chunk, todo[i:i + size], inputs) for i in range(0, len(todo), size)]
+        _warm_up()  # the analysis's imports, while the workers read
         for future in futures:
             body, rest = future.result()
             for entry in _ENTRIES.validate_json(body):
                 yield entry.journal, entry, False, None
             yield from rest
+
+
+def _warm_up() -> None:
+    """Import pandas (what :func:`gameday.program.trends.analyse` needs next, ~0.25 s) while the workers read."""
+    import pandas  # noqa: F401
 
 
 def _context() -> BaseContext:
@@ -429,22 +341,23 @@ def read_rows(folders: Sequence[Path], *, cache: Path | None = None, rescore: bo
     ``cache``: the cache file (None: no cache). ``rescore``: score every journal now, never reading a
     scorecard or the cache. ``workers``: processes for reading and scoring (default: the CPUs). ``inputs``: the
     folders already scanned (:func:`scan_inputs`)."""
-    journals, cards, warnings = (inputs.journals, inputs.cards, list(inputs.warnings)) if inputs else _scan(folders)
+    inputs = inputs if inputs is not None else scan_inputs(folders)
+    journals, warnings = inputs.journals, list(inputs.warnings)
     cached = {} if rescore else _load_cache(cache)
     scan = Scan(journals=len(journals), skipped=warnings)
     entries: dict[str, _CacheEntry] = {}
     to_read: list[tuple[str, tuple[int, int]]] = []
     to_score: list[tuple[str, tuple[int, int]]] = []
     for journal in sorted(journals):
-        stamp = _stamp(journals[journal])
+        stamp = stamp_of(journals[journal])
         hit = cached.get(journal)
-        if hit is not None and hit.stamp == stamp and _card_current(hit):
+        if hit is not None and hit.stamp == stamp and _card_current(hit, inputs):
             entries[journal] = hit
             scan.from_cache += 1
         else:
             (to_score if rescore else to_read).append((journal, stamp))
     stamps = dict(to_read)
-    for journal, entry, must_score, warning in _read_all(to_read, cards, workers):
+    for journal, entry, must_score, warning in _read_all(to_read, inputs, workers):
         if entry is not None:
             entries[journal] = entry
         elif must_score:

@@ -17,11 +17,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from gameday.model.trends import RepeatSummary
 from gameday.version import __version__
+
+if TYPE_CHECKING:
+    from gameday.model.trends import RepeatSummary
 
 __all__ = ["LAST_NAME", "TrendsRun", "build_trends"]
 
@@ -79,20 +82,22 @@ def build_trends(folders: Sequence[Path], out_dir: Path, *, as_of: date, state: 
     (:func:`gameday.program.trends.analyse`) and write ``trends.json``, ``trends.csv`` and ``trends.html`` into
     ``out_dir`` — unless the last run had the same inputs and its files are unchanged (see the module docstring).
     ``state``: the folder for the caches (the project's ``.gameday/``; None: no cache, always everything)."""
-    from gameday.program.trends_read import CACHE_NAME, read_rows, scan_inputs
+    from gameday.program.trends_scan import scan_inputs
 
     scenarios = sorted(scenarios)
     inputs = scan_inputs(folders)
     key = hashlib.sha256(json.dumps([
         __version__, as_of.isoformat(), inputs.fingerprint(), scenarios,
         repeats.model_dump(mode="json") if repeats else None, str(out_dir.resolve()), _templates_stamp(templates_dir),
-        [str(f) for f in folders]]).encode()).hexdigest()
+        [str(f) for f in folders], rescore]).encode()).hexdigest()
     paths = [out_dir / name for name in OUTPUTS]
     last_file = state / LAST_NAME if state is not None else None
     if last_file is not None and not rescore:
         last = _read_last(last_file)
         if last is not None and last.inputs == key and all(last.outputs.get(p.name) == _sha(p) for p in paths):
             return TrendsRun(last.drills, last.journals, last.modes, last.skipped, paths, unchanged=True)
+    from gameday.program.trends_read import CACHE_NAME, read_rows
+
     scan = read_rows(folders, cache=state / CACHE_NAME if state is not None else None, rescore=rescore, inputs=inputs)
     from gameday.program.trends import analyse
     from gameday.program.trends_charts import chart_svgs

@@ -57,10 +57,13 @@ def html_text(report: TrendsReport, charts: list[Chart], templates_dir: Path | N
     latest: dict[tuple[str, str], object] = {}
     for row in report.series:  # months ascending: the last one per scenario and mode stays
         latest[(row.scenario_id, row.mode)] = row
-    modes = [m for m in MODES if any(k[1] == m for k in latest)]
+    counts: dict[str, int] = {}
+    for drill in report.drills:
+        counts[drill.mode] = counts.get(drill.mode, 0) + 1
+    modes = [m for m in MODES if m in counts]
     return render_report("trends", "trends.html.j2", "html", templates_dir, r=report, charts=charts,
                          latest=[latest[k] for k in sorted(latest, key=lambda k: (MODES.index(k[1]), k[0]))],
-                         modes=modes, mode_label=MODE_LABEL)
+                         modes=modes, counts=counts, mode_label=MODE_LABEL)
 
 
 def write_trends(report: TrendsReport, out_dir: Path, charts: list[Chart], templates_dir: Path | None = None) -> list[Path]:
