@@ -33,6 +33,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from gameday.model.names import PersonName
 from gameday.model.scenario_base import Strict
+from gameday.model.terms import Mode
 
 __all__ = ["ID_DIGITS", "TRANSITIONS", "DrillRef", "Finding", "FindingsCheckError", "FindingsFile", "Source", "Status",
            "StatusChange",
@@ -127,6 +128,8 @@ class Finding(Strict):
     scenario_path: str | None = Field(None, description="its file, relative to the project root (as last seen)")
     gap: str = Field(description="the gap key, e.g. step:acknowledge (no figures: stable from drill to drill)")
     source: Source = "postmortem"
+    mode: Mode | None = Field(None, description="the mode of the drill that first showed it: a gap people showed in a "
+                              "live game day is shown fixed by people, in a live game day, not by a ci drill's script")
     title: str = Field(description="the action item, as the last drill that showed it words it")
     why: str = Field(description="why, as that drill shows it")
     owner_role: str = Field(description="the incident role that owns it")

@@ -40,9 +40,11 @@ from gameday.model.findings import (
     fingerprint,
     timestamp,
 )
+from gameday.model.terms import Mode
 from gameday.program.findings_file import FINDINGS_FILE, find_findings, read_findings, update_findings
 
 if TYPE_CHECKING:
+    from gameday.drill.reports import Outputs
     from gameday.journal import Journal
     from gameday.model.scorecard import Scorecard
 
@@ -68,7 +70,7 @@ class DrillFindings:
     drill: DrillRef
     scenario: str
     scenario_path: str | None
-    mode: str
+    mode: Mode
     outcome: str
     injected: bool
     observations: tuple[Observation, ...]
@@ -116,7 +118,7 @@ def drill_findings(journal: Journal, card: Scorecard | None = None) -> DrillFind
     unique = {o.gap: o for o in reversed(obs)}  # the first item of a gap wins
     return DrillFindings(
         drill=DrillRef(drill=card.drill_id, at=timestamp(card.started_at)), scenario=card.scenario_id,
-        scenario_path=started.scenario_path, mode=card.mode, outcome=card.outcome,
+        scenario_path=started.scenario_path, mode=started.mode, outcome=card.outcome,
         injected=any(f.status == "injected" for f in card.faults),
         observations=tuple(o for o in obs if unique[o.gap] is o))
 
@@ -169,7 +171,8 @@ def merge(findings: FindingsFile, drill: DrillFindings, root: Path | None = None
         if f is None:
             fid = _free_id(drill.scenario, o.gap, ids)
             ids.add(fid)
-            f = Finding(id=fid, scenario=drill.scenario, scenario_path=path, gap=o.gap, source=o.source, title=o.title,
+            f = Finding(id=fid, scenario=drill.scenario, scenario_path=path, gap=o.gap, source=o.source,
+                        mode=drill.mode, title=o.title,
                         why=o.why, owner_role=o.owner_role, status="open", first_seen=ref, last_seen=ref,
                         seen_in=[ref.drill], history=[StatusChange(status="open", at=ref.at, drill=ref.drill,
                                                                    why="first seen")])
@@ -236,7 +239,7 @@ def record_drills(path: Path, drills: Sequence[DrillFindings], root: Path | None
     return update_findings(path, change)
 
 
-def record_after_reports(outputs: Any, journal: Journal, card: Scorecard, echo: Callable[[str], None]) -> None:
+def record_after_reports(outputs: Outputs, journal: Journal, card: Scorecard, echo: Callable[[str], None]) -> None:
     """After a drill's reports: merge its findings into the project's ``findings.yaml``, when the drill
     wrote to the project's default places (``reports/DRILL_ID/``, ``scorecards/``; a drill run with
     ``--out DIR`` is left out: record it with ``gameday findings record``). Never raises: the drill's

@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gameday.errors import EXIT_ABORTED, EXIT_EXPECTATIONS_NOT_MET, EXIT_INVALID_INPUT, EXIT_OK, ConfigError
+from gameday.model.events import ActionRecorded, AlertReceived
 from gameday.model.findings import Finding, FindingsFile, StatusChange
+from gameday.model.terms import IC
 from gameday.program.findings import DrillFindings, find_finding, merge, read_findings, update_findings
 
 if TYPE_CHECKING:
@@ -46,13 +48,21 @@ class Decision:
     why: str
 
 
-def judging_modes(gap: str) -> tuple[str, ...]:
-    """The drill modes that can show ``gap`` fixed."""
-    kind = gap.split(":", 1)[0]
-    if kind == "rubric":
+#: Gaps in what people did: a live game day that showed one is re-drilled by people, in a live game day (a ci
+#: drill's scripted responders prove the script, not the team).
+PEOPLE_GAPS = frozenset({"step", "severity", "executives", "comms-cadence", "role-missing", "roles-shared", "ic-hands-on"})
+
+
+def judging_modes(finding: Finding) -> tuple[str, ...]:
+    """The drill modes that can show ``finding`` fixed: a tabletop's findings by a tabletop, a training drill's by a
+    training drill, people's gaps of a live game day by a live game day; the system's gaps by ci or live."""
+    kind = finding.gap.split(":", 1)[0]
+    if kind == "rubric" or finding.mode == "training":
         return ("training",)
-    if kind in ("objective", "contingency"):
+    if kind in ("objective", "contingency") or finding.mode == "tabletop":
         return ("tabletop",)
+    if finding.mode == "gameday" and kind in PEOPLE_GAPS:
+        return ("gameday",)
     return ("ci", "gameday")
 
 
@@ -62,7 +72,7 @@ def judge(finding: Finding, drill: DrillFindings, card: Scorecard, journal: Jour
     if drill.scenario != finding.scenario:
         return Decision(False, EXIT_INVALID_INPUT, f"{name} is of scenario {drill.scenario}, the finding's is "
                                                    f"{finding.scenario}")
-    modes = judging_modes(finding.gap)
+    modes = judging_modes(finding)
     if drill.mode not in modes:
         return Decision(False, EXIT_INVALID_INPUT, f"a {drill.mode} drill cannot show gap {finding.gap} fixed; a "
                                                    f"{' or '.join(modes)} drill of {finding.scenario} can")
@@ -121,7 +131,44 @@ def _shown(gap: str, card: Scorecard, journal: Journal) -> tuple[bool, str]:
         item = score_training(journal.events, path=journal.path).item(subject)
         verdict = item.verdict if item is not None else "not scored"
         return verdict == "met", f"rubric item {subject}: {verdict}"
-    return True, "its findings do not include it"
+    if kind == "runbook-failed":
+        ran = [e.data for e in journal.of(ActionRecorded) if isinstance(e.data, ActionRecorded)
+               and e.data.action == "runbook_finished" and (e.data.runbook or "?") == subject]
+        return any(d.ok for d in ran), f"runbook {subject} " + (
+            "finished" if any(d.ok for d in ran) else "failed again" if ran else "did not run")
+    if kind in ("rollback-failed", "injection-failed"):
+        fault = next((f for f in card.faults if f.id == subject), None)
+        if fault is None:
+            return False, f"the scenario has no fault {subject} now"
+        ok = fault.status == "injected" and (kind == "injection-failed" or fault.rollback == "rolled_back")
+        return ok, f"fault {subject} was {fault.status.replace('_', ' ')}, rollback {fault.rollback.replace('_', ' ')}"
+    if kind == "alerts-unmatched":
+        from gameday.analysis.findings import unmatched_alerts
+
+        alerts = sum(1 for _ in journal.of(AlertReceived))
+        return alerts > 0 and not unmatched_alerts(journal), (
+            f"{alerts} alert delivery(ies), every one matched a signal" if alerts and not unmatched_alerts(journal)
+            else "no alert fired" if not alerts else "an alert matched no signal again")
+    if kind == "detection-cut-short":
+        return d.verdict == "on_time", f"detection was {d.verdict.replace('_', ' ')}"
+    roles = card.roles
+    if kind == "role-missing":
+        return bool(roles.holders.get(subject)), f"role {subject} was " + ("held" if roles.holders.get(subject) else
+                                                                            "not held")
+    if kind == "roles-shared":
+        return bool(roles.holders) and roles.distinct_people, "each role was held by its own person" if (
+            roles.holders and roles.distinct_people) else "a person held two roles again, or no role was held"
+    if kind == "ic-hands-on":
+        held = bool(roles.holders.get(IC))
+        return held and not roles.ic_did_technical_work, (
+            "the incident commander did no technical work" if held and not roles.ic_did_technical_work
+            else "no incident commander was assigned" if not held else "the incident commander did technical work")
+    if kind == "responders-missing":
+        acted = any(s.author for s in card.steps)
+        return acted, "responders acted" if acted else "no responder acted"
+    if kind in ("nothing-injected", "drill-unfinished"):
+        return True, "it completed with its faults injected"
+    return False, f"gameday has no test that shows a gap of kind {kind} fixed"
 
 
 def close_with_drill(path: Path, given: str, drill: DrillFindings, card: Scorecard, journal: Journal,
@@ -166,12 +213,12 @@ def run_redrill(path: Path, given: str, responders: Path | None, echo: Callable[
     if finding.status == "closed" and finding.closed_by is not None:
         echo(f"{finding.id} is already closed (by re-drill {finding.closed_by.drill}): nothing to re-drill")
         return EXIT_OK
-    if "ci" not in judging_modes(finding.gap):
-        mode = judging_modes(finding.gap)[0]
+    if "ci" not in judging_modes(finding):
+        mode = judging_modes(finding)[0]
         raise ConfigError(f"{finding.id} ({finding.gap}) is a {mode} finding: a ci drill cannot show it fixed; run a "
                           f"{mode} drill of {finding.scenario}, then gameday findings close {finding.id} --drill JOURNAL")
     project = load_project(Path.cwd())
-    scenario = _scenario_file(finding, project.root)
+    scenario = _scenario_file(finding, (path.resolve().parent, project.root))
     drill_id = f"{finding.scenario}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     echo(f"redrill {finding.id}: {finding.gap} of {finding.scenario} — running {scenario} in ci mode")
     gameday.run_drill(scenario, DrillOptions(mode="ci", responders=responders, drill_id=drill_id), project=project)
@@ -184,12 +231,14 @@ def run_redrill(path: Path, given: str, responders: Path | None, echo: Callable[
     return decision.code
 
 
-def _scenario_file(finding: Finding, root: Path) -> Path:
-    """The finding's scenario file (relative paths from the project root); :class:`ConfigError` if gone."""
+def _scenario_file(finding: Finding, bases: tuple[Path, ...]) -> Path:
+    """The finding's scenario file: a relative path from the findings file's folder (where it was recorded) or
+    else the project root; :class:`ConfigError` if it is gone."""
     if finding.scenario_path is None:
         raise ConfigError(f"{finding.id}: the drills that showed it did not journal their scenario file")
-    path = Path(finding.scenario_path)
-    path = path if path.is_absolute() else root / path
-    if not path.is_file():
-        raise ConfigError(f"{finding.id}: scenario {finding.scenario} not found at {path} (its file as last seen)")
-    return path
+    given = Path(finding.scenario_path)
+    candidates = [given] if given.is_absolute() else [base / given for base in bases]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise ConfigError(f"{finding.id}: scenario {finding.scenario} not found at {candidates[0]} (its file as last seen)")

@@ -487,3 +487,50 @@ def test_colliding_ids_get_a_longer_fingerprint_and_duplicates_in_a_file_are_ref
     with pytest.raises(ScenarioError) as info:
         read_findings(path)
     assert f"id {f.id} is also finding" in str(info.value) and "one per gap" in str(info.value)
+
+
+def test_a_redrill_that_could_not_show_the_gap_does_not_close_it(tmp_path: Path) -> None:
+    """A silent drill's 'alerts matched no signal' is not shown fixed by a drill in which no alert fired at all;
+    nor is a runbook's failure by a drill in which the runbook never ran."""
+    silent = drill_findings(golden("silent"))
+    ff, _ = merge(FindingsFile(), at(silent, "2026-01-01T09:00:00Z", "s1"))
+    target = ff.get(SCENARIO, "alerts-unmatched")
+    assert target is not None and target.mode == "gameday"
+    from gameday.fakes import write_journal
+    from gameday.model.events import AlertReceived, DrillStarted
+
+    events = golden("silent").events
+    assert isinstance(events[0].data, DrillStarted)
+    journal = write_journal(tmp_path / "quiet.jsonl", events[0].data, [
+        (e.t, e.data, e.source) for e in events[1:] if not isinstance(e.data, AlertReceived)])
+    card = score_journal(journal)
+    decision = judge(target, at(drill_findings(journal, card), "2026-01-05T09:00:00Z", "s2"), card, journal)
+    assert not decision.closed and decision.code == 1 and "no alert fired" in decision.why
+    runbook = target.model_copy(update={"gap": "runbook-failed:failover"})
+    decision = judge(runbook, at(drill_findings(journal, card), "2026-01-05T09:00:00Z", "s2"), card, journal)
+    assert not decision.closed and "runbook failover did not run" in decision.why
+    unknown = target.model_copy(update={"gap": "something-new:x"})
+    assert "no test that shows a gap of kind something-new" in judge(
+        unknown, at(drill_findings(journal, card), "2026-01-05T09:00:00Z", "s2"), card, journal).why
+
+
+def test_who_can_judge_a_finding_follows_the_drill_that_showed_it() -> None:
+    """People's gaps of a live game day are shown fixed by a live game day (not a ci drill's script); a tabletop's
+    findings by a tabletop; a training drill's by a training drill; the system's gaps by ci or live."""
+    from gameday.program.redrill import judging_modes
+
+    late = drill_findings(golden("late"))
+    ff, _ = merge(FindingsFile(), at(late, "2026-01-01T09:00:00Z", "d1"))
+    step = ff.get(SCENARIO, "step:acknowledge")
+    assert step is not None and step.mode == "gameday" and judging_modes(step) == ("gameday",)
+    assert judging_modes(step.model_copy(update={"mode": "ci"})) == ("ci", "gameday")
+    assert judging_modes(step.model_copy(update={"gap": "runbook-failed:x"})) == ("ci", "gameday")
+    assert judging_modes(step.model_copy(update={"mode": "tabletop"})) == ("tabletop",)
+    clean = golden("clean")
+    card = score_journal(clean)
+    ci_drill = dataclasses.replace(at(drill_findings(clean, card), "2026-01-03T09:00:00Z", "r1"), mode="ci")
+    decision = judge(step, ci_drill, card, clean)
+    assert not decision.closed and decision.code == 2 and "a ci drill cannot show gap step:acknowledge" in decision.why
+    tabletop = drill_findings(golden("tabletop"))
+    tt, _ = merge(FindingsFile(), at(tabletop, "2026-01-01T09:00:00Z", "t1"))
+    assert all(judging_modes(f) == ("tabletop",) for f in tt.findings)
