@@ -210,8 +210,13 @@ def repeat_summary(findings: FindingsFile) -> RepeatSummary:
 
 def analyse(rows: Sequence[DrillRow], *, as_of: date, journals: int, skipped: Iterable[str] = (),
             scenarios: Iterable[str] = (), repeats: RepeatSummary | None = None) -> TrendsReport:
-    """The trends of ``rows`` (sorted by start). ``scenarios``: ids known to the program that may never
-    have run (they get readiness 0); ``repeats``: from the findings file, if there is one."""
+    """The trends of ``rows`` (sorted by start) as they stood on ``as_of``: drills started after that day are left
+    out (with a line in ``skipped``). ``scenarios``: ids known to the program that may never have run (they get
+    readiness 0); ``repeats``: from the findings file, if there is one."""
+    later = [r for r in rows if _day(r.started_at) > as_of]
+    if later:  # the trends as they stood that day: a drill that had not happened yet is no part of them
+        rows = [r for r in rows if _day(r.started_at) <= as_of]
+        skipped = [*skipped, f"{len(later)} drill(s) started after {as_of.isoformat()} (--as-of): left out"]
     by_scenario: dict[str, list[DrillRow]] = {s: [] for s in scenarios}
     for r in rows:
         by_scenario.setdefault(r.scenario_id, []).append(r)

@@ -33,6 +33,7 @@ from gameday.errors import GamedayError
 from gameday.model.names import RESERVED_NAMES
 from gameday.model.trends import DrillRow, Turn
 from gameday.program.trends_scan import Card, Inputs, find_journals, scan_inputs, stamp_of
+from gameday.program.trends_views import CardView, StartedView
 from gameday.version import __version__
 
 if TYPE_CHECKING:
@@ -43,93 +44,6 @@ __all__ = ["CACHE_NAME", "Inputs", "Scan", "find_journals", "read_rows", "scan_i
 CACHE_NAME = "trends-cache.json"
 #: Score journals in worker processes when at least this many need it; read them so from this many.
 PARALLEL_FROM, PARALLEL_READ_FROM = 16, 1000
-
-
-class _View(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class _AlertView(_View):
-    alertname: str | None = None
-
-
-class _SignalView(_View):
-    name: str | None = None
-    alert: _AlertView
-
-
-class _DetectionView(_View):
-    signals: list[_SignalView] = []
-
-
-class _ScenarioView(_View):
-    id: str
-    tags: list[str] = []
-    detection: _DetectionView | None = None
-
-
-class _StartedData(_View):
-    drill_id: str
-    mode: str
-    scenario: _ScenarioView
-
-
-class _StartedView(_View):
-    kind: str
-    wall: str
-    data: _StartedData
-
-
-class _MeasureView(_View):
-    name: str
-    seconds: float | None
-
-
-class _DetectionResultView(_View):
-    verdict: str
-    via: str | None = None
-    signal: str | None = None
-
-
-class _StepView(_View):
-    verdict: str
-    author: str | None = None
-
-
-class _SeverityView(_View):
-    correct: bool
-    note: str = ""
-
-
-class _RolesView(_View):
-    holders: dict[str, list[str]]
-
-
-class _FaultView(_View):
-    status: str
-
-
-class _ScoreView(_View):
-    status: str
-    total: float | None
-
-
-class _CardView(_View):
-    drill_id: str
-    scenario_id: str
-    title: str
-    mode: str
-    outcome: str
-    verdict: str
-    passed: bool
-    started_at: str
-    times: list[_MeasureView]
-    detection: _DetectionResultView
-    steps: list[_StepView]
-    severity: _SeverityView
-    roles: _RolesView
-    faults: list[_FaultView] = []
-    score: _ScoreView
 
 
 @dataclass
@@ -143,13 +57,13 @@ class Scan:
     from_cache: int = 0
 
 
-def _started(path: str) -> _StartedView:
+def _started(path: str) -> StartedView:
     from gameday.journal import MAX_LINE
 
     with open(path, "rb") as fh:
         line = fh.readline(MAX_LINE + 1)
     try:
-        view = _StartedView.model_validate_json(line)
+        view = StartedView.model_validate_json(line)
     except ValidationError:
         raise GamedayError(f"{path}: not a gameday journal (its first line is not a DrillStarted event)") from None
     if view.kind != "DrillStarted":
@@ -165,7 +79,7 @@ def _card_for(journal: str, drill_id: str, inputs: Inputs, journal_mtime: int) -
     return None
 
 
-def _row(journal: str, started: _StartedView, card: _CardView, source: Literal["scorecard", "scored"]) -> DrillRow:
+def _row(journal: str, started: StartedView, card: CardView, source: Literal["scorecard", "scored"]) -> DrillRow:
     """The row (pydantic validates it in ~8 µs: faster than ``model_construct``, which loops in Python)."""
     times = {m.name: m.seconds for m in card.times}
     due = [s for s in card.steps if s.verdict != "not_applicable"]
@@ -187,12 +101,12 @@ def _row(journal: str, started: _StartedView, card: _CardView, source: Literal["
         people=people)
 
 
-def _score_row(journal: str, started: _StartedView) -> DrillRow:
+def _score_row(journal: str, started: StartedView) -> DrillRow:
     from gameday.analysis.scorecard import score_journal
     from gameday.journal import read_journal
 
     card = score_journal(read_journal(Path(journal)))
-    return _row(journal, started, _CardView.model_validate_json(card.model_dump_json()), "scored")
+    return _row(journal, started, CardView.model_validate_json(card.model_dump_json()), "scored")
 
 
 def _score_task(path: str) -> tuple[str, str | None, str | None]:
@@ -275,7 +189,7 @@ def _read_one(journal: str, stamp: tuple[int, int], inputs: Inputs) -> Read:
         if found is None:
             return journal, None, True, None
         with open(found[0], "rb") as fh:
-            view = _CardView.model_validate_json(fh.read())
+            view = CardView.model_validate_json(fh.read())
     except ValidationError:  # a scorecard that does not read as one: score the journal instead
         return journal, None, True, None
     except (GamedayError, OSError) as exc:
@@ -373,14 +287,14 @@ def read_rows(folders: Sequence[Path], *, cache: Path | None = None, rescore: bo
         scan.scored += 1
     if not rescore:
         _save_cache(cache, entries.values())
-    first: dict[str, str] = {}
+    copies: dict[str, list[_CacheEntry]] = {}
     for journal in sorted(entries):  # one row per drill: a journal copied elsewhere is the same drill
-        row = entries[journal].row
-        if row.drill_id in first:
-            scan.skipped.append(f"{journal}: the same drill as {first[row.drill_id]} (drill {row.drill_id}): counted once")
-        else:
-            first[row.drill_id] = journal
-            scan.rows.append(row)
+        copies.setdefault(entries[journal].row.drill_id, []).append(entries[journal])
+    for drill_id, same in copies.items():
+        kept = max(same, key=lambda e: e.stamp[0])  # the most complete copy (the longest; the first of equals)
+        scan.rows.append(kept.row)
+        scan.skipped += [f"{e.journal}: the same drill as {kept.journal} (drill {drill_id}), which is read"
+                         for e in same if e is not kept]
     scan.rows.sort(key=lambda r: (r.started_at, r.drill_id))
     scan.skipped.sort()
     return scan

@@ -68,9 +68,13 @@ def html_text(report: TrendsReport, charts: list[Chart], templates_dir: Path | N
 
 def write_trends(report: TrendsReport, out_dir: Path, charts: list[Chart], templates_dir: Path | None = None) -> list[Path]:
     """Write the three files into ``out_dir`` (created if needed); return their paths."""
+    from gameday.errors import ConfigError
     from gameday.fsutil import atomic_write
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{out_dir}: cannot write the trends there: {exc.strerror or exc}") from None
     html = html_text(report, charts, templates_dir)  # rendered first: a broken template writes nothing
     paths = [out_dir / "trends.json", out_dir / "trends.csv", out_dir / "trends.html"]
     atomic_write(paths[0], report.model_dump_json() + "\n")

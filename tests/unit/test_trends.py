@@ -324,3 +324,30 @@ def test_reading_in_worker_processes_gives_the_same_rows(tmp_path: Path, monkeyp
     monkeypatch.setattr(trends_read, "PARALLEL_READ_FROM", 2)
     parallel = read_rows(_folders(root), workers=2)
     assert parallel.rows == serial.rows and parallel.skipped == serial.skipped and len(serial.skipped) == 1
+
+
+def test_bad_scorecards_are_not_used_and_bad_input_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scorecard with an unknown mode, a time without a zone or a control character is no scorecard: the journal
+    is scored instead; a partial copy of a journal never replaces the whole one; --as-of leaves later drills out;
+    an --out that cannot be a folder is one line, exit 2."""
+    root = _project(tmp_path, ("clean", "late", "silent"))
+    cards = sorted((root / "scorecards").glob("*.json"))
+    for card, (key, value) in zip(cards, [("mode", '"weird"'), ("started_at", '"2026-01-01T09:00:00"'),
+                                          ("title", '"a\\u001b[2Jb"')], strict=True):
+        data = json.loads(card.read_text())
+        data[key] = json.loads(value)
+        card.write_text(json.dumps(data))
+    partial = root / "reports" / "a-partial"
+    partial.mkdir()
+    (partial / "journal.jsonl").write_text("".join((GOLDEN / "clean.jsonl").read_text().splitlines(True)[:12]))
+    scan = read_rows(_folders(root))
+    assert sorted(r.source for r in scan.rows) == ["scored"] * 3
+    assert all("\x1b" not in r.title for r in scan.rows)
+    assert next(r for r in scan.rows if r.drill_id.endswith("clean")).outcome == "completed"
+    assert any("a-partial" in s and "the same drill as" in s for s in scan.skipped)
+    report = analyse(scan.rows, as_of=date(2025, 12, 31), journals=3)
+    assert report.drills == [] and report.skipped[-1] == "3 drill(s) started after 2025-12-31 (--as-of): left out"
+    monkeypatch.chdir(root)
+    (root / "file").write_text("x")
+    result = CliRunner().invoke(main, ["trends", "--out", "file/trends"])
+    assert result.exit_code == 2 and "cannot write the trends there" in result.output and "Traceback" not in result.output
