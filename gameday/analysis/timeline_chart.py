@@ -122,8 +122,11 @@ def lanes(journal: Journal, card: Scorecard) -> list[Lane]:
     inj = first_injection(journal.events)
     det = card.detection
     if det.deadline_t is not None:  # else no fault went in: nothing to detect
-        out.append(_judged("detection", "detection", inj.t if inj else None, det.deadline_t, det.detected_t, det.verdict,
-                           "silent: not detected", "not applicable: the probes saw no impact"))
+        lane = _judged("detection", "detection", inj.t if inj else None, det.deadline_t, det.detected_t, det.verdict,
+                       "silent: not detected", "not applicable: the probes saw no impact")
+        if det.verdict == "silent" and det.deadline_t > end:  # the drill ended first: no cross at a deadline never reached
+            lane = Lane(lane.group, lane.label, lane.spans, None, "not detected before the drill ended")
+        out.append(lane)
     for s in card.steps:
         why = _ANCHOR_NEVER.get(s.anchor, f"step {_text(s.anchor, 30)} not done") if s.anchor_t is None else None
         out.append(_judged("step", f"step {_text(s.id, 30)}", s.anchor_t, s.deadline_t, s.done_t, s.verdict,

@@ -232,3 +232,12 @@ def test_cli_postmortem_writes_the_chart_beside_its_output(tmp_path: Path, monke
     assert 'href="timeline.png"' in target.read_text(encoding="utf-8")
     stdout = CliRunner().invoke(main, ["postmortem", str(GOLDEN / "late.jsonl"), "--format", "html"])
     assert stdout.exit_code == 0 and stdout.output.count("data:image/png;base64,") == 1
+
+
+def test_a_drill_that_ended_before_its_detection_deadline_shows_no_miss_there(tmp_path: Path) -> None:
+    """Silent until the drill ended at 40 s, detection due at 70 s: no cross at a deadline the drill never reached."""
+    script = [*drill()[:3], (40.0, DrillEnded(outcome="completed"), "conductor")]
+    j, card = scored(journal(tmp_path, script))
+    assert card.detection.verdict == "silent" and card.detection.deadline_t == 70.0
+    row = next(r for r in lanes(j, card) if r.group == "detection")
+    assert row.mark is None and row.note == "not detected before the drill ended"
