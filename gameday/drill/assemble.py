@@ -32,13 +32,13 @@ from gameday.drill.context import say as default_say
 from gameday.drill.heap import frozen_heap
 from gameday.drill.reports import Outputs
 from gameday.drill.simsetup import bound_parts, check_room, pace_of, trainee_roster, training_cast
-from gameday.drill.targets import TargetInfo
+from gameday.drill.targets import TargetInfo, untouched_target
 from gameday.errors import ConfigError
 from gameday.journal import JournalWriter
 from gameday.loader import LoadedScenario
 from gameday.model.alerts import Alert
 from gameday.model.events import AlertReceived, Event, RespondersNotLoaded, TargetDescription
-from gameday.model.scenario import Scenario, Target
+from gameday.model.scenario import Scenario
 from gameday.ports import (
     ControlRoom,
     DrillService,
@@ -213,7 +213,7 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
     """
     from gameday.adapters.intake_auth import IntakeVerifier
     from gameday.drill.ledger import acquire_drill_lock
-    from gameday.drill.responders import load_script
+    from gameday.drill.responders import load_script, unattended_steps
     from gameday.drill.targets import prepare_target, reset_attached_demo
     from gameday.web.auth import is_loopback
 
@@ -378,27 +378,8 @@ def play_loaded(proj: Project, loaded: LoadedScenario, opts: DrillOptions, *, cl
 
 
 
-def untouched_target(sc: Scenario) -> TargetInfo:
-    """How a tabletop describes the target it never touches (no demo is started, no process found)."""
-    if isinstance(sc.target, Target):
-        return TargetInfo(sc.target.url, {}, {}, {}, {"kind": "external", "url": sc.target.url,
-                                                        "processes": sorted(sc.target.processes)})
-    return TargetInfo(None, {}, {}, {}, {"kind": "demo"})
-
-
 def _inline(fn: Callable[[], None]) -> None:
     fn()
-
-
-def unattended_steps(sc: Scenario, mode: str) -> list[str]:
-    """Ids of the scenario's response steps that no automated runbook does in ``mode``: without responders
-    (a ci drill with no responder script) no one will do them."""
-    out = []
-    for step in sc.response:
-        runbook = sc.runbooks.get(step.runbook or "")
-        if not (step.action == "runbook" and runbook is not None and mode in runbook.automated_in):
-            out.append(step.id)
-    return out
 
 
 def _journal_at_start(conductor: Conductor, journal: JournalWriter, payload: RespondersNotLoaded) -> None:

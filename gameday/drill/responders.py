@@ -220,3 +220,12 @@ def load_script(path: Path, scenario: Scenario | None = None) -> tuple[list[tupl
     return list(script.people.items()), actions
 
 
+def unattended_steps(sc: Scenario, mode: str) -> list[str]:
+    """Ids of the scenario's response steps that no automated runbook does in ``mode``: without responders
+    (a ci drill with no responder script) no one will do them."""
+    out = []
+    for step in sc.response:
+        runbook = sc.runbooks.get(step.runbook or "")
+        if not (step.action == "runbook" and runbook is not None and mode in runbook.automated_in):
+            out.append(step.id)
+    return out

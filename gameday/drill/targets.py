@@ -97,3 +97,11 @@ def _absolute(selector, base_dir: Path):
     """Pid files and working folders of a target's processes are relative to the scenario."""
     update = {k: str((base_dir / v).resolve()) for k in ("pid_file", "cwd") if (v := getattr(selector, k))}
     return selector.model_copy(update=update)
+
+
+def untouched_target(sc: Scenario) -> TargetInfo:
+    """How a tabletop describes the target it never touches (no demo is started, no process found)."""
+    if isinstance(sc.target, Target):
+        return TargetInfo(sc.target.url, {}, {}, {}, {"kind": "external", "url": sc.target.url,
+                                                        "processes": sorted(sc.target.processes)})
+    return TargetInfo(None, {}, {}, {}, {"kind": "demo"})

@@ -314,7 +314,7 @@ def test_a_crashed_journal_reads_incomplete(tmp_path: Path) -> None:
 
 
 def test_only_steps_no_automated_runbook_covers_are_unattended() -> None:
-    from gameday.drill.assemble import unattended_steps
+    from gameday.drill.responders import unattended_steps
 
     data = SCENARIO.model_dump(mode="json", by_alias=True)
     data["response"].append({"id": "restart", "action": "runbook", "runbook": "restart", "within": "10s"})
