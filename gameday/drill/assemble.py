@@ -14,7 +14,6 @@ the fault ledger must be clear (no fault of an earlier drill still open) before 
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
 import zlib
@@ -30,7 +29,7 @@ from gameday.drill.conductor import Conductor, DrillResult
 from gameday.drill.context import DrillContext, DrillOptions, Echo
 from gameday.drill.context import say as default_say
 from gameday.drill.heap import frozen_heap
-from gameday.drill.reports import Outputs
+from gameday.drill.reports import Outputs, warm_up_while_observing
 from gameday.drill.simsetup import bound_parts, check_room, pace_of, trainee_roster, training_cast
 from gameday.drill.targets import TargetInfo, untouched_target
 from gameday.errors import ConfigError
@@ -264,7 +263,8 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
         # at the drill's end the port is released at once; uvicorn's graceful shutdown (~0.1-0.2 s)
         # finishes in its daemon thread while the reports are written
         stack.callback(intake.stop, wait=False)
-        _warm_up_reports(sink, stack, project.templates_dir)
+        warm_up_while_observing(lambda: sink.conductor.phase if sink.conductor is not None else None, stack,
+                                project.templates_dir)
         if options.port != 0 and not simulated:
             resetting = reset_attached_demo(sc, state, stack)
         webhook = f"{intake.url}/webhooks/alertmanager"
@@ -351,13 +351,37 @@ def run_drill(scenario_path: Path, options: DrillOptions | None = None, *, proje
         return play_loaded(proj, loaded, opts, clock=clock, factories=factories, echo=echo)
 
 
+@dataclass(frozen=True)
+class PlayedDrill:
+    """A drill played to its end (every fault rolled back, its journal closed), its reports not yet written."""
+
+    outputs: Outputs
+    mode: str
+    outcome: str
+    reason: str | None
+    templates_dir: Path | None
+
+    def report(self, echo: Echo) -> int:
+        """Write its reports (:func:`~gameday.drill.reports.write_reports`); the drill's exit code."""
+        from gameday.drill.reports import write_reports
+
+        return write_reports(self.outputs, self.mode, echo, self.outcome, self.reason, self.templates_dir)
+
+
 def play_loaded(proj: Project, loaded: LoadedScenario, opts: DrillOptions, *, clock: Clock | None = None,
                 factories: Factories | None = None, echo: Echo | None = None) -> int:
     """What :func:`run_drill` does once the scenario is loaded: assemble, play, report; the exit code.
-    A CI suite (:mod:`gameday.suite`), which loads every scenario before the first drill, plays each so.
     Call it with :class:`~gameday.drill.play.SetupSignals` in place, as :func:`run_drill` does."""
+    say = echo or default_say
+    return play_unreported(proj, loaded, opts, clock=clock, factories=factories, echo=say).report(say)
+
+
+def play_unreported(proj: Project, loaded: LoadedScenario, opts: DrillOptions, *, clock: Clock | None = None,
+                    factories: Factories | None = None, echo: Echo | None = None) -> PlayedDrill:
+    """Assemble and play a drill, and stop what it started; its reports are left to :meth:`PlayedDrill.report`.
+    A CI suite (:mod:`gameday.suite`), which loads every scenario before the first drill, plays each so and
+    writes a drill's reports while the next one plays."""
     from gameday.drill.play import run_with_signals
-    from gameday.drill.reports import write_reports
 
     say = echo or default_say
     real_effects = factories is None or factories.effects is _effects
@@ -374,8 +398,7 @@ def play_loaded(proj: Project, loaded: LoadedScenario, opts: DrillOptions, *, cl
         result = run_with_signals(drill.conductor, drill.gate, lambda: say(
             "waiting for the facilitator to start the drill (Ctrl-C cancels: nothing is injected)"))
         outputs = drill.outputs
-    return write_reports(outputs, opts.mode, say, result.outcome, result.reason, proj.templates_dir)
-
+    return PlayedDrill(outputs, opts.mode, result.outcome, result.reason, proj.templates_dir)
 
 
 def _inline(fn: Callable[[], None]) -> None:
@@ -393,42 +416,9 @@ def _journal_at_start(conductor: Conductor, journal: JournalWriter, payload: Res
     conductor.phase_listeners.append(on_phase)
 
 
-
-
 def _quietly(service: DrillService, echo: Echo) -> None:
     """A teardown step that reports its failure and lets the others (and the reports) run."""
     try:
         service.stop()
     except Exception as exc:  # noqa: BLE001 - the drill is over; one stuck service must not lose its report
         echo(f"gameday: stopping {type(service).__name__} failed: {type(exc).__name__}: {exc}")
-
-
-def _warm_up_reports(sink: IntakeSink, stack: ExitStack, templates_dir: Path | None) -> None:
-    """Once the drill is observing (the conductor idles until its next deadline), import what the
-    reports need and compile the postmortem templates in a daemon thread, so the drill's end does not
-    wait for them (~50-100 ms). Nothing is done if the drill never gets there; any failure is left
-    for the report itself to meet."""
-    over = threading.Event()
-
-    def warm() -> None:
-        while True:
-            if over.wait(0.05):
-                return
-            phase = sink.conductor.phase if sink.conductor is not None else None
-            if phase in ("observe", "recover"):
-                break
-            if phase == "rollback":
-                return
-        with contextlib.suppress(Exception):  # a head start only
-            from gameday.drill.reports import warm_up
-
-            warm_up(templates_dir)
-
-    thread = threading.Thread(target=warm, name="report-warm-up", daemon=True)
-    thread.start()
-
-    def done() -> None:  # joined, so no thread is still importing or compiling while the interpreter shuts down
-        over.set()
-        thread.join(5)
-
-    stack.callback(done)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,6 +68,34 @@ def warm_up(templates_dir: Path | None) -> None:
     from gameday.analysis.templating import warm_up as warm_up_templates  # the postmortem's templates
 
     warm_up_templates(templates_dir)
+
+
+def warm_up_while_observing(phase: Callable[[], str | None], stack: ExitStack, templates_dir: Path | None) -> None:
+    """Once the drill is observing (``phase()``; the conductor idles until its next deadline), :func:`warm_up`
+    in a daemon thread, so the drill's end does not wait for it (~50-100 ms). Nothing is done if the drill
+    never gets there; any failure is left for the report itself to meet. ``stack`` ends the thread."""
+    over = threading.Event()
+
+    def warm() -> None:
+        while True:
+            if over.wait(0.05):
+                return
+            now = phase()
+            if now in ("observe", "recover"):
+                break
+            if now == "rollback":
+                return
+        with contextlib.suppress(Exception):  # a head start only
+            warm_up(templates_dir)
+
+    thread = threading.Thread(target=warm, name="report-warm-up", daemon=True)
+    thread.start()
+
+    def done() -> None:  # joined, so no thread is still importing or compiling while the interpreter shuts down
+        over.set()
+        thread.join(5)
+
+    stack.callback(done)
 
 
 def write_reports(outputs: Outputs, mode: str, echo: Callable[[str], None], outcome: str, reason: str | None,
