@@ -11,8 +11,11 @@ One target start-up: when a scenario drills the embedded demo and none runs, the
 (as ``gameday demo up`` would) and stops it at its end; every drill attaches to it and resets it, as
 it does to a demo the user started (which the suite leaves running). A target of the user's own is
 never started by gameday: every drill probes it as it is. Services of a drill (load, Prometheus)
-start and stop with each drill. While a drill plays, the Chaos Toolkit helper processes of the next
-one start (each imports chaoslib, ~0.3 s); each drill's are ended after it.
+start and stop with each drill. Once a drill is quiet (observing, its faults injected: :data:`QUIET_PHASES`),
+the Chaos Toolkit helper processes of the next one start (each imports chaoslib, ~0.3 s), the previous
+drill's helper processes end, and the previous drill's reports are written by the suite's report process
+(:mod:`gameday.suite.report_worker`, queued by :mod:`gameday.suite.pipeline`), so that a drill's set-up and
+injections never share the CPUs with them; the output stays drill by drill.
 
 One JUnit file, ``reports/suites/<UTC time>/junit.xml`` (``--out DIR``: ``DIR/junit.xml``), with one
 ``<testsuite>`` per scenario in the order they ran: a drill's own (as its ``junit.xml``), or one
@@ -36,18 +39,28 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gameday.clock import Clock
 from gameday.drill.assemble import Effects, Factories
 from gameday.drill.context import DrillOptions, Echo, say
 from gameday.drill.targets import TargetInfo
 from gameday.errors import EXIT_ABORTED, EXIT_INVALID_INPUT, ConfigError, GamedayError, LedgerBusyError
+from gameday.journal import JournalWriter
 from gameday.loader import LoadedScenario
+from gameday.model.events import PhaseChanged
 from gameday.model.scenario import Scenario
 from gameday.project import Project
 from gameday.suite.plan import SuiteEntry, SuitePlan, plan_suite, suite_exit_code
 from gameday.suite.signals import SuiteSignals
 
+if TYPE_CHECKING:
+    from gameday.suite.pipeline import ReportQueue
+    from gameday.suite.report_worker import ReportWriter
+
+#: The phases in which a drill is quiet: injected, observing (the next drill's helper processes start, the last
+#: drill's reports are written); a drill that never gets there is quiet once it is over.
+QUIET_PHASES = ("observe", "recover")
 #: How each exit code of a drill is told in the suite's summary.
 OUTCOMES = {0: "passed", 1: "not met", 2: "invalid", 3: "aborted"}
 
@@ -137,9 +150,15 @@ def _writable(folder: Path) -> None:
 
 def _run_all(plan: SuitePlan, proj: Project, options: DrillOptions, signals: SuiteSignals, hosts: _Hosts,
              echo: Echo) -> dict[int, DrillRun]:
-    """Play every runnable entry in order, until the end, a signal, or a fault ledger that is not clear."""
+    """Play every runnable entry in order, until the end, a signal, or a fault ledger that is not clear.
+    Each drill's reports are written while the next one is set up and plays (:mod:`gameday.suite.pipeline`);
+    every one is written before this returns."""
+    from gameday.suite.pipeline import OrderedOutput, ReportQueue
+    from gameday.suite.report_worker import ReportWriter
+
     runs: dict[int, DrillRun] = {}
     todo = [(i, e) for i, e in enumerate(plan.entries) if e.status == "run"]
+    output, reports = OrderedOutput(echo), ReportQueue()
     with ExitStack() as stack:
         try:
             _clear_ledger(proj)
@@ -148,18 +167,36 @@ def _run_all(plan: SuitePlan, proj: Project, options: DrillOptions, signals: Sui
             for i, entry in todo:
                 runs[i] = _not_run(entry, "error", "not started", f"not started: {exc}", type(exc).__name__, code=exc.exit_code)
             return runs
+        writer = ReportWriter(proj.templates_dir)
+        writer.start()  # its imports happen while the first drill plays
+        stack.callback(writer.close)
+        stack.callback(reports.join)  # every report written (before the writer ends and the demo the suite started stops)
         first = todo[0][1].loaded if todo else None
         if first is not None:
             _prestart(first.scenario)
+        shared = _Shared(proj, options, hosts, reports, writer)
         stop: str | None = None
+        quiet = threading.Event()  # set once the drill about to play is quiet (observing; or over)
         for n, (i, entry) in enumerate(todo):
-            stop = stop or _signalled(signals.stopped())
-            if stop is not None:
-                runs[i] = _not_run(entry, "skipped", "not started", f"not started: {stop}")
-                continue
-            echo(f"suite [{n + 1}/{len(todo)}]: {entry.file}")
-            following = todo[n + 1][1].loaded if n + 1 < len(todo) else None
-            runs[i], stop = _play(entry, following, proj, options, hosts, echo)
+            say, close = output.slot()
+            after = threading.Event()  # the next drill's quiet: this one's reports and helper processes wait for it
+
+            def record(run: DrillRun, i: int = i, close: Callable[[], None] = close) -> None:
+                runs[i] = run
+                close()
+
+            try:
+                stop = stop or _signalled(signals.stopped())
+                if stop is not None:
+                    record(_not_run(entry, "skipped", "not started", f"not started: {stop}"))
+                    continue
+                say(f"suite [{n + 1}/{len(todo)}]: {entry.file}")
+                following = todo[n + 1][1].loaded if n + 1 < len(todo) else None
+                stop = _play(entry, following, shared, say, record, quiet, after)
+            finally:
+                quiet.set()
+                quiet = after
+        quiet.set()
     return runs
 
 
@@ -201,33 +238,47 @@ def _prestart(sc: Scenario) -> None:
 
 
 class _Hosts:
-    """The Chaos Toolkit helper processes of the suite's drills: the next drill's are started while one
-    plays (in a thread, once its own are built), and each drill's ended after it (in a thread)."""
+    """The Chaos Toolkit helper processes of the suite's drills. The next drill's are started once this one
+    is quiet (observing, after its injections; or over), and a drill's are ended once the next one is: the
+    set-up of a drill and its injections never share the CPUs with them (threads wait for the moment)."""
 
     def __init__(self) -> None:
         self._parts: list[object] = []
         self._threads: list[threading.Thread] = []
 
-    def factories(self, following: Scenario | None) -> Factories:
+    def factories(self, following: Scenario | None, quiet: threading.Event) -> Factories:
+        """The drill's factories: its effects' parts are noted (to end them after it), its journal sets ``quiet``
+        when the drill observes, and the ``following`` drill's helper processes start then."""
         default = Factories()
 
         def effects(loaded: LoadedScenario, target: TargetInfo, clock: Clock, log_dir: Path) -> Effects:
             made = default.effects(loaded, target, clock, log_dir)
             self._parts.extend([*made[0].values(), *made[1].values()])
             if following is not None:
-                self._start(_prestart, following)
+                self._start(quiet, _prestart, following)
             return made
 
-        return replace(default, effects=effects)
+        def journal(path: Path, clock: Clock) -> JournalWriter:
+            made = default.journal(path, clock)
+            made.listeners.append(lambda event: quiet.set() if isinstance(event.data, PhaseChanged)
+                                  and event.data.phase in QUIET_PHASES else None)
+            return made
 
-    def end_drill(self) -> None:
+        return replace(default, effects=effects, journal=journal)
+
+    def end_drill(self, after: threading.Event) -> None:
+        """End the drill's helper processes once ``after`` is set."""
         parts, self._parts = self._parts, []
         closers = [close for part in parts if callable(close := getattr(part, "close", None))]
         if closers:
-            self._start(lambda: [close() for close in closers])
+            self._start(after, lambda: [close() for close in closers])
 
-    def _start(self, fn: Callable[..., object], *args: object) -> None:
-        thread = threading.Thread(target=fn, args=args, name="suite-hosts", daemon=True)
+    def _start(self, after: threading.Event, fn: Callable[..., object], *args: object) -> None:
+        def run() -> None:
+            after.wait()
+            fn(*args)
+
+        thread = threading.Thread(target=run, name="suite-hosts", daemon=True)
         thread.start()
         self._threads.append(thread)
 
@@ -236,47 +287,86 @@ class _Hosts:
             thread.join(10)
 
 
-def _play(entry: SuiteEntry, following: LoadedScenario | None, proj: Project, options: DrillOptions, hosts: _Hosts,
-          echo: Echo) -> tuple[DrillRun, str | None]:
-    """One drill of the suite, as ``gameday run`` plays it; and why the suite must stop after it (or None)."""
+@dataclass(frozen=True)
+class _Shared:
+    """What the drills of a suite share."""
+
+    proj: Project
+    options: DrillOptions
+    hosts: _Hosts
+    reports: ReportQueue
+    writer: ReportWriter
+
+
+def _play(entry: SuiteEntry, following: LoadedScenario | None, shared: _Shared, echo: Echo,
+          record: Callable[[DrillRun], None], quiet: threading.Event, after: threading.Event) -> str | None:
+    """One drill of the suite, played as ``gameday run`` plays it; why the suite must stop after it (or None).
+    It sets ``quiet`` once it observes. Its reports are written by the suite's report process once ``after``
+    is set (the next drill is quiet, or there is none); its :class:`DrillRun` goes to ``record`` then."""
     from gameday.clock import SystemClock
-    from gameday.drill.assemble import drill_id_for, play_loaded
+    from gameday.drill.assemble import drill_id_for, play_unreported
     from gameday.drill.play import SetupSignals
     from gameday.drill.reports import Outputs
 
+    proj, hosts = shared.proj, shared.hosts
     loaded = entry.loaded
     assert loaded is not None
     drill_id = drill_id_for(loaded.scenario, SystemClock(), None)
-    opts = replace(options, drill_id=drill_id, out=None, responders=None)
-    junit = Outputs.for_drill(proj.root, drill_id, None).junit
+    opts = replace(shared.options, drill_id=drill_id, out=None, responders=None)
     try:
         with SetupSignals():
-            code = play_loaded(proj, loaded, opts, factories=hosts.factories(following.scenario if following else None),
-                               echo=echo)
+            factories = hosts.factories(following.scenario if following else None, quiet)
+            played = play_unreported(proj, loaded, opts, factories=factories, echo=echo)
     except KeyboardInterrupt as exc:
         name = str(exc) or "SIGINT"
         message = f"interrupted ({name}) while it was being set up: nothing was injected"
         echo(f"drill {drill_id}: {message}")
-        return _not_run(entry, "error", "aborted", message, "interrupted", drill_id), _signalled(name)
+        record(_not_run(entry, "error", "aborted", message, "interrupted", drill_id))
+        return _signalled(name)
     except LedgerBusyError as exc:
         echo(f"drill {drill_id}: not started: {exc}")
-        return (_not_run(entry, "error", "not started", f"not started: {exc}", "LedgerBusyError", drill_id),
-                "the fault ledger holds an open fault (run 'gameday recover')")
+        record(_not_run(entry, "error", "not started", f"not started: {exc}", "LedgerBusyError", drill_id))
+        return "the fault ledger holds an open fault (run 'gameday recover')"
     except GamedayError as exc:  # its set-up failed (a single run would exit with the same line and code)
         echo(f"drill {drill_id}: {exc}")
-        return _not_run(entry, "error", "error", str(exc), type(exc).__name__, drill_id, exc.exit_code), None
+        record(_not_run(entry, "error", "error", str(exc), type(exc).__name__, drill_id, exc.exit_code))
+        return None
     except Exception as exc:  # noqa: BLE001 - a bug in one drill must not lose the others or the suite's report
         message = f"internal error: {type(exc).__name__}: {exc}"
         echo(f"drill {drill_id}: {message}")
-        return _not_run(entry, "error", "error", message, "internal", drill_id), None
+        record(_not_run(entry, "error", "error", message, "internal", drill_id))
+        return None
     finally:
-        hosts.end_drill()
+        hosts.end_drill(after)
+    junit = Outputs.for_drill(proj.root, drill_id, None).junit
+
+    def report() -> None:
+        run = _not_run(entry, "error", "aborted", "its reports were not written", "report", drill_id)
+        try:
+            run = _reported(entry, shared.writer.write(played, echo), junit, drill_id)
+        except GamedayError as exc:
+            echo(f"drill {drill_id}: {exc}")
+            kind = getattr(exc, "type_name", type(exc).__name__)  # ReportFailed: the helper process's error
+            run = _not_run(entry, "error", "error", str(exc), kind, drill_id, exc.exit_code)
+        except Exception as exc:  # noqa: BLE001 - as above: the other drills' reports and the suite's still come
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            echo(f"drill {drill_id}: {message}")
+            run = _not_run(entry, "error", "error", message, "internal", drill_id)
+        finally:
+            record(run)
+
+    shared.reports.put(report, after)
+    return None
+
+
+def _reported(entry: SuiteEntry, code: int, junit: Path, drill_id: str) -> DrillRun:
+    """A drill whose reports are written: its exit code and its own JUnit document."""
     try:
         text = junit.read_text(encoding="utf-8")
     except OSError as exc:
         message = f"the drill's JUnit file {junit} cannot be read: {exc.strerror or exc}"
-        return _not_run(entry, "error", "aborted", message, "report", drill_id), None
-    return DrillRun(entry, code, OUTCOMES.get(code, "aborted"), text, drill_id), None
+        return _not_run(entry, "error", "aborted", message, "report", drill_id)
+    return DrillRun(entry, code, OUTCOMES.get(code, "aborted"), text, drill_id)
 
 
 def _not_run(entry: SuiteEntry, outcome: str, word: str, message: str, kind: str = "", drill_id: str | None = None,

@@ -10,6 +10,7 @@ is live.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -161,6 +162,16 @@ def test_the_suite_exits_with_the_worst_code_and_says_why(suite: Suite) -> None:
     assert "skipped ci/d-tabletop.yaml: a tabletop exercise" in done.stdout, done
     assert done.stdout.count("demo started for the suite") == 1, done
     assert "suite: 5 scenario(s): 2 passed, 1 not met, 1 skipped, 1 invalid; exit 2" in done.stdout, done
+    # a drill's reports are written while the next one plays, yet the output reads as if one after another:
+    # each drill's lines, its summary and report paths included, before the next drill's first line
+    lines = done.stdout.splitlines()
+    starts = [n for n, line in enumerate(lines) if line.startswith("suite [")] + [len(lines)]
+    assert len(starts) == 4, done
+    for a, b in itertools.pairwise(starts):
+        block = lines[a:b]
+        drill = next(line.split(":")[0] for line in block if line.startswith("drill ") and "mode); alerts to" in line)
+        assert [line for line in block if line.startswith(f"{drill}: ")], block  # its summary (the scorecard's headline)
+        assert sum(line.startswith("journal:") for line in block) == 1, block
 
 
 def test_the_junit_file_has_one_suite_per_scenario(suite: Suite) -> None:
