@@ -48,9 +48,15 @@ def _folded(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
+def person_key(name: str) -> str:
+    """A person's name as compared everywhere (rotation, training, trends): whitespace collapsed, NFKC,
+    case-folded (``' Ada  LOVELACE'`` is ``'ada lovelace'``)."""
+    return _folded(" ".join(name.split()))
+
+
 def is_reserved(name: str) -> bool:
     """True if ``name`` is one of :data:`RESERVED_NAMES` (case and compatibility forms aside)."""
-    return _folded(" ".join(name.split())) in RESERVED_NAMES
+    return person_key(name) in RESERVED_NAMES
 
 
 def check_name(value: object) -> str:

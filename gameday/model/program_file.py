@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from gameday.model.duration import Duration
+from gameday.model.names import person_key
 from gameday.model.scenario_base import Strict
 from gameday.model.terms import Role
 
@@ -342,12 +343,6 @@ def _roster_problems(roster: Roster) -> list[tuple[Loc, str]]:
     return out
 
 
-def person_key(name: str) -> str:
-    """A name as compared (the rule of :func:`gameday.program.training.name_key`): whitespace collapsed,
-    NFKC, case-folded."""
-    import unicodedata
-
-    return unicodedata.normalize("NFKC", " ".join(name.split())).casefold()
 
 
 def _cycle(graph: dict[str, list[str]]) -> list[str]:

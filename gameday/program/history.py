@@ -23,7 +23,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from gameday.errors import GamedayError
-from gameday.model.program_file import Member, person_key
+from gameday.model.names import person_key
+from gameday.model.program_file import Member
 from gameday.model.terms import IC
 from gameday.program.choice import Run
 from gameday.program.rotation import Turn

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import partial
 
-from gameday.model.program_file import Member, person_key
+from gameday.model.names import person_key
+from gameday.model.program_file import Member
 from gameday.model.program_plan import Assignment
 from gameday.model.terms import IC
 

@@ -21,7 +21,6 @@ and ``"ada lovelace"`` are one trainee.
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from gameday.errors import ConfigError, JournalError
 from gameday.journal import Journal, first_of, read_journal
+from gameday.model.names import person_key
 from gameday.model.program import ItemHistory, ItemPoint, Practice, Profile, RoleHeld, SessionRow, Standing, Trend
 from gameday.model.rubric import CRITICAL, POINTS, RUBRIC, TrainingScore
 
@@ -53,9 +53,8 @@ The ladder (lowest rung first); only completed training sessions count:
 """
 
 
-def name_key(name: str) -> str:
-    """A person's name as compared: whitespace collapsed, NFKC, case-folded."""
-    return unicodedata.normalize("NFKC", " ".join(name.split())).casefold()
+#: A person's name as compared (:func:`gameday.model.names.person_key`).
+name_key = person_key
 
 
 # ------------------------------------------------------------------------------------- journals

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from gameday.model.names import person_key
 from gameday.model.terms import IC
 from gameday.model.trends import (
     CoverageRow,
@@ -140,8 +141,6 @@ def _frequency(rows: Sequence[DrillRow]) -> list[FrequencyRow]:
 
 
 def _people(rows: Sequence[DrillRow]) -> list[PersonRow]:
-    from gameday.program.training import name_key
-
     names: dict[str, str] = {}
     drills: dict[str, set[str]] = {}
     roles: dict[str, dict[str, set[str]]] = {}
@@ -157,12 +156,12 @@ def _people(rows: Sequence[DrillRow]) -> list[PersonRow]:
             continue
         people = {t.person for t in held} | (set(r.people) if r.mode in PEOPLE_MODES else set())
         for person in people:
-            key = name_key(person)
+            key = person_key(person)
             names.setdefault(key, person)
             drills.setdefault(key, set()).add(r.drill_id)
             days.setdefault(key, []).append(r.started_at[:10])
         for t in held:
-            key = name_key(t.person)
+            key = person_key(t.person)
             roles.setdefault(key, {}).setdefault(t.role, set()).add(r.drill_id)
             if t.role == IC and r.mode == "training":
                 ic_training[key] = ic_training.get(key, 0) + 1
