@@ -35,9 +35,9 @@ def trends(paths: tuple[Path, ...], out: Path | None, as_of: datetime | None, re
 
     from gameday.model.textsafe import for_terminal
     from gameday.program.trends_run import build_trends
-    from gameday.project import load_project
+    from gameday.project import project_places
 
-    project = load_project(Path.cwd())
+    project = project_places(Path.cwd())  # without a gameday.yaml, nothing to parse: the unchanged run stays light
     folders = list(paths) or [_near(project.root / name) for name in ("reports", "scorecards")
                               if (project.root / name).is_dir()]  # a default folder not made yet is no history
     out_dir = out if out is not None else project.root / "reports" / "trends"
@@ -57,21 +57,23 @@ def trends(paths: tuple[Path, ...], out: Path | None, as_of: datetime | None, re
 
 def _program_facts(root: Path) -> tuple[list[str], RepeatSummary | None]:
     """The program's scenario ids (program.yaml's pool, when it loads) and the findings' repeat summary
-    (findings.yaml, when there is one and it loads)."""
+    (findings.yaml, when there is one and it loads). Their readers are imported only for a file that is there."""
     from gameday.errors import GamedayError
-    from gameday.program.findings_file import FINDINGS_FILE, read_findings
-    from gameday.program.programfile import PROGRAM_FILE, load_program
-    from gameday.program.trends import repeat_summary
 
     scenarios: list[str] = []
-    if (root / PROGRAM_FILE).is_file():
+    if (root / "program.yaml").is_file():
+        from gameday.program.programfile import PROGRAM_FILE, load_program
+
         try:
             scenarios = [p.scenario.id for p in load_program(root / PROGRAM_FILE).pool]
         except GamedayError:
             click.echo(f"gameday: {PROGRAM_FILE} does not validate: never-run scenarios are left out "
                        f"(gameday validate {PROGRAM_FILE})", err=True)
     repeats = None
-    if (root / FINDINGS_FILE).is_file():
+    if (root / "findings.yaml").is_file():
+        from gameday.program.findings_file import FINDINGS_FILE, read_findings
+        from gameday.program.trends import repeat_summary
+
         try:
             repeats = repeat_summary(read_findings(root / FINDINGS_FILE))
         except GamedayError:

@@ -214,23 +214,47 @@ def _read_chunk(chunk: list[tuple[str, tuple[int, int]]], inputs: Inputs) -> tup
 
 def _read_all(todo: list[tuple[str, tuple[int, int]]], inputs: Inputs, workers: int | None) -> Iterable[Read]:
     """Read the journals, in worker processes when there are many (each costs ~0.25 ms, mostly pydantic parsing
-    the journal's first line and the scorecard: parallel work)."""
+    the journal's first line and the scorecard: parallel work).
+
+    Forked workers find ``inputs`` in their copy of this process (:data:`_FORKED`): pickling it (20,000 stats,
+    ~3 MB) would cost ~60 ms a chunk. So they take small chunks, and this process turns each chunk's entries
+    into rows while the workers read the next ones. A ``forkserver`` worker gets it pickled, in one chunk each."""
+    global _FORKED
     n = workers or os.cpu_count() or 1
     if len(todo) < PARALLEL_READ_FROM or n <= 1:
         for journal, stamp in todo:
             yield _read_one(journal, stamp, inputs)
         return
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
-    size = -(-len(todo) // n)
-    with ProcessPoolExecutor(max_workers=n, mp_context=_context()) as pool:
-        futures = [pool.submit(_read_chunk, todo[i:i + size], inputs) for i in range(0, len(todo), size)]
-        _warm_up()  # the analysis's imports, while the workers read
-        for future in futures:
-            body, rest = future.result()
-            for entry in _ENTRIES.validate_json(body):
-                yield entry.journal, entry, False, None
-            yield from rest
+    context = _context()
+    forked = context.get_start_method() == "fork"
+    size = max(CHUNK, -(-len(todo) // (n * 4))) if forked else -(-len(todo) // n)
+    _FORKED = inputs if forked else None
+    try:
+        with ProcessPoolExecutor(max_workers=n, mp_context=context) as pool:
+            futures: list[Future[tuple[bytes, list[Read]]]] = [
+                pool.submit(_read_forked, todo[i:i + size]) if forked else pool.submit(_read_chunk, todo[i:i + size], inputs)
+                for i in range(0, len(todo), size)]
+            _warm_up()  # the analysis's imports, while the workers read
+            for future in futures:
+                body, rest = future.result()
+                for entry in _ENTRIES.validate_json(body):
+                    yield entry.journal, entry, False, None
+                yield from rest
+    finally:
+        _FORKED = None
+
+
+#: The scan, for forked workers (set only while :func:`_read_all` runs them). Chunks of this many drills at least.
+_FORKED: Inputs | None = None
+CHUNK = 500
+
+
+def _read_forked(chunk: list[tuple[str, tuple[int, int]]]) -> tuple[bytes, list[Read]]:
+    """In a forked worker: :func:`_read_chunk` with the scan inherited from the parent."""
+    assert _FORKED is not None
+    return _read_chunk(chunk, _FORKED)
 
 
 def _warm_up() -> None:

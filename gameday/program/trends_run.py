@@ -14,12 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gameday.version import __version__
 
@@ -32,16 +30,38 @@ LAST_NAME = "trends-last.json"
 OUTPUTS = ("trends.json", "trends.csv", "trends.html")
 
 
-class _Last(BaseModel):
-    """What the last run wrote, and from what."""
+@dataclass(frozen=True)
+class _Last:
+    """What the last run wrote, and from what (``.gameday/trends-last.json``: gameday's own cache, read with the
+    standard json module and checked field by field — pydantic's import alone would be a quarter of the
+    unchanged run's budget; anything unexpected is no record, and everything is done again)."""
 
-    model_config = ConfigDict(extra="forbid")
     inputs: str
     outputs: dict[str, str]
     drills: int
     journals: int
     modes: dict[str, int]
     skipped: list[str]
+
+    @classmethod
+    def parse(cls, raw: bytes) -> _Last | None:
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or set(data) != {f.name for f in fields(cls)}:
+            return None
+        ok = (isinstance(data["inputs"], str) and _str_map(data["outputs"], str) and _str_map(data["modes"], int)
+              and all(type(data[k]) is int for k in ("drills", "journals"))
+              and isinstance(data["skipped"], list) and all(isinstance(x, str) for x in data["skipped"]))
+        return cls(**data) if ok else None
+
+    def dump(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+def _str_map(value: object, kind: type) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and type(v) is kind for k, v in value.items())
 
 
 @dataclass
@@ -119,8 +139,8 @@ def build_trends(folders: Sequence[Path], out_dir: Path, *, as_of: date, state: 
 
 def _read_last(path: Path) -> _Last | None:
     try:
-        return _Last.model_validate_json(path.read_bytes())
-    except (OSError, ValidationError, ValueError):
+        return _Last.parse(path.read_bytes())
+    except OSError:
         return None
 
 
@@ -129,6 +149,6 @@ def _write_last(path: Path, last: _Last) -> None:
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, last.model_dump_json() + "\n")
+        atomic_write(path, last.dump() + "\n")
     except OSError:
         pass  # the next run does everything again, nothing worse

@@ -36,9 +36,11 @@ class Inputs:
         equal rows (no file is opened)."""
         import hashlib
 
-        lines = [f"j\0{p}\0{st.st_size}\0{st.st_mtime_ns}" for p, st in sorted(self.journals.items())]
-        lines += [f"s\0{p}\0{c[0]}\0{c[1][0]}\0{c[1][1]}" for p, c in sorted(self.siblings.items())]
-        lines += [f"c\0{c[0]}\0{c[1][0]}\0{c[1][1]}" for _, c in sorted(self.cards.items())]
+        # In the scan's order (the folders' listing order): an unchanged folder lists the same way, and a
+        # listing in another order only costs one full run. Sorting 20,000 paths would cost ~10 ms every time.
+        lines = [f"j\0{p}\0{st.st_size}\0{st.st_mtime_ns}" for p, st in self.journals.items()]
+        lines += [f"s\0{p}\0{c[0]}\0{c[1][0]}\0{c[1][1]}" for p, c in self.siblings.items()]
+        lines += [f"c\0{c[0]}\0{c[1][0]}\0{c[1][1]}" for c in self.cards.values()]
         return hashlib.sha256("\n".join(lines).encode(errors="surrogateescape")).hexdigest()
 
     def cardstamp_of(self, path: str) -> tuple[int, int] | None:
@@ -65,18 +67,19 @@ def scan_inputs(folders: Sequence[Path]) -> Inputs:
         except OSError as exc:
             warnings.append(f"{folder}: cannot list this folder: {exc.strerror or exc}")
             continue
+        sep = os.sep
         for entry in entries:
             name = entry.name
             if name.startswith("."):
                 continue
             try:
                 if entry.is_dir():
-                    path = os.path.join(entry.path, JOURNAL)
+                    path = f"{entry.path}{sep}{JOURNAL}"  # os.path.join, without its cost 20,000 times
                     st = os.stat(path)
                     if not stat.S_ISREG(st.st_mode):
                         continue
                     journals[path] = st
-                    card = os.path.join(entry.path, CARD)
+                    card = f"{entry.path}{sep}{CARD}"
                     if os.access(card, os.F_OK):  # cheaper than a stat that raises, for the many drills without one
                         siblings[path] = (card, stamp_of(os.stat(card)))
                 elif name.endswith(".jsonl") and entry.is_file():
