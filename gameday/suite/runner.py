@@ -177,26 +177,28 @@ def _run_all(plan: SuitePlan, proj: Project, options: DrillOptions, signals: Sui
         shared = _Shared(proj, options, hosts, reports, writer)
         stop: str | None = None
         quiet = threading.Event()  # set once the drill about to play is quiet (observing; or over)
-        for n, (i, entry) in enumerate(todo):
-            say, close = output.slot()
-            after = threading.Event()  # the next drill's quiet: this one's reports and helper processes wait for it
+        try:
+            for n, (i, entry) in enumerate(todo):
+                say, close = output.slot()
+                after = threading.Event()  # the next drill's quiet: this one's reports and helper processes wait for it
 
-            def record(run: DrillRun, i: int = i, close: Callable[[], None] = close) -> None:
-                runs[i] = run
-                close()
+                def record(run: DrillRun, i: int = i, close: Callable[[], None] = close) -> None:
+                    runs[i] = run
+                    close()
 
-            try:
-                stop = stop or _signalled(signals.stopped())
-                if stop is not None:
-                    record(_not_run(entry, "skipped", "not started", f"not started: {stop}"))
-                    continue
-                say(f"suite [{n + 1}/{len(todo)}]: {entry.file}")
-                following = todo[n + 1][1].loaded if n + 1 < len(todo) else None
-                stop = _play(entry, following, shared, say, record, quiet, after)
-            finally:
-                quiet.set()
-                quiet = after
-        quiet.set()
+                try:
+                    stop = stop or _signalled(signals.stopped())
+                    if stop is not None:
+                        record(_not_run(entry, "skipped", "not started", f"not started: {stop}"))
+                        continue
+                    say(f"suite [{n + 1}/{len(todo)}]: {entry.file}")
+                    following = todo[n + 1][1].loaded if n + 1 < len(todo) else None
+                    stop = _play(entry, following, shared, say, record, quiet, after)
+                finally:
+                    quiet.set()
+                    quiet = after
+        finally:
+            quiet.set()  # the last gate: nothing queued waits on it for ever, whatever ended the loop
     return runs
 
 
