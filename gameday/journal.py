@@ -24,11 +24,10 @@ from typing import Any, TypeGuard, overload
 
 from gameday.clock import Clock, iso
 from gameday.errors import JournalError
+from gameday.limits import MAX_LINE
 from gameday.model.eventio import decode_line, encode_event, make_event
 from gameday.model.events import DrillStarted, Event, Payload
 from gameday.model.jsonsafe import JSONLimitError
-
-MAX_LINE = 16 * 1024 * 1024
 
 
 class JournalWriter:

@@ -57,7 +57,8 @@ def _day(wall: str) -> date | None:
 
 def _started_day(path: Path) -> date | None:
     """The day a journal's drill started (its first event's wall time), reading that line only."""
-    from gameday.journal import MAX_LINE, parse_lines
+    from gameday.journal import parse_lines
+    from gameday.limits import MAX_LINE
 
     try:
         with path.open("rb") as fh:

@@ -111,7 +111,8 @@ def find_training_journals(folder: Path) -> JournalScan:
 
 def _first_line(path: Path) -> tuple[str, str]:
     """The mode and drill id of a journal's first event (DrillStarted), reading that line only."""
-    from gameday.journal import MAX_LINE, parse_lines
+    from gameday.journal import parse_lines
+    from gameday.limits import MAX_LINE
 
     try:
         with path.open("rb") as fh:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from gameday.errors import GamedayError
+from gameday.limits import MAX_LINE
 from gameday.model.names import RESERVED_NAMES
 from gameday.model.trends import DrillRow
 from gameday.program.trends_scan import Card, Inputs, find_journals, scan_inputs, stamp_of
@@ -58,8 +59,6 @@ class Scan:
 
 
 def _started(path: str) -> StartedView:
-    from gameday.journal import MAX_LINE
-
     with open(path, "rb") as fh:
         line = fh.readline(MAX_LINE + 1)
     try:
