@@ -32,6 +32,7 @@ from typing import IO, TYPE_CHECKING
 from pydantic import BaseModel
 
 from gameday.drill.context import Echo
+from gameday.drill.reports import Outputs
 from gameday.errors import EXIT_ABORTED, GamedayError
 from gameday.model.textsafe import neutralise
 
@@ -46,12 +47,7 @@ STDERR_TAIL = 400
 class ReportJob(BaseModel):
     """One drill's reports to write (a :class:`~gameday.drill.assemble.PlayedDrill`, field by field)."""
 
-    journal: Path
-    scorecard_json: Path
-    scorecard_md: Path
-    postmortem_md: Path
-    postmortem_html: Path
-    junit: Path
+    outputs: Outputs
     mode: str
     outcome: str
     reason: str | None
@@ -78,18 +74,14 @@ class ReportFailed(GamedayError):
 
 
 def _job(played: PlayedDrill) -> ReportJob:
-    o = played.outputs
-    return ReportJob(journal=o.journal, scorecard_json=o.scorecard_json, scorecard_md=o.scorecard_md,
-                     postmortem_md=o.postmortem_md, postmortem_html=o.postmortem_html, junit=o.junit, mode=played.mode,
-                     outcome=played.outcome, reason=played.reason, templates_dir=played.templates_dir)
+    return ReportJob(outputs=played.outputs, mode=played.mode, outcome=played.outcome, reason=played.reason,
+                     templates_dir=played.templates_dir)
 
 
 def _played(job: ReportJob) -> PlayedDrill:
     from gameday.drill.assemble import PlayedDrill
-    from gameday.drill.reports import Outputs
 
-    outputs = Outputs(job.journal, job.scorecard_json, job.scorecard_md, job.postmortem_md, job.postmortem_html, job.junit)
-    return PlayedDrill(outputs, job.mode, job.outcome, job.reason, job.templates_dir)
+    return PlayedDrill(job.outputs, job.mode, job.outcome, job.reason, job.templates_dir)
 
 
 class ReportWriter:
