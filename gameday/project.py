@@ -62,17 +62,19 @@ def project_places(start: Path) -> ProjectPlaces:
 
 
 def _places_of(file: Path) -> tuple[str, str | None] | None:
-    """``state_dir`` and ``templates`` of gameday.yaml, read without the project model (~0.15 s of imports
-    less); None when the file is not a mapping or either value is not a non-empty string, so that
-    :func:`load_project` reports the problem, located. The rest of the file is not checked here (``gameday
-    validate gameday.yaml`` does)."""
-    import yaml
+    """``state_dir`` and ``templates`` of gameday.yaml, read by gameday's YAML reader (its limits, encoding
+    and duplicate-key checks, as :func:`load_project` reads) without the project model (~0.15 s of imports
+    less); None when the reader finds a problem, the file is not a mapping, or either value is not a
+    non-empty string, so that :func:`load_project` reports it, located. The rest of the file is not checked
+    here: ``gameday trends`` validates the whole file whenever it has work to do."""
+    from gameday.errors import ScenarioError
+    from gameday.yamlio.marks import parse_yaml, read_text
 
     try:
-        data = yaml.load(file.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, yaml.YAMLError):
+        data, _, problems = parse_yaml(read_text(file, str(file)), str(file))
+    except ScenarioError:
         return None
-    if not isinstance(data, dict):  # an empty file too: load_project says what it expects
+    if problems or not isinstance(data, dict):  # an empty file too: load_project says what it expects
         return None
     state_dir, templates = data.get("state_dir", DEFAULT_STATE_DIR), data.get("templates")
     if not (isinstance(state_dir, str) and state_dir) or not (templates is None or (isinstance(templates, str) and templates)):

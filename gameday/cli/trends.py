@@ -35,7 +35,7 @@ def trends(paths: tuple[Path, ...], out: Path | None, as_of: datetime | None, re
 
     from gameday.model.textsafe import for_terminal
     from gameday.program.trends_run import build_trends
-    from gameday.project import project_places
+    from gameday.project import PROJECT_FILE, load_project, project_places
 
     project = project_places(Path.cwd())  # without a gameday.yaml, nothing to parse: the unchanged run stays light
     folders = list(paths) or [_near(project.root / name) for name in ("reports", "scorecards")
@@ -43,8 +43,10 @@ def trends(paths: tuple[Path, ...], out: Path | None, as_of: datetime | None, re
     out_dir = out if out is not None else project.root / "reports" / "trends"
     day: date = as_of.date() if as_of is not None else datetime.now(UTC).date()
     scenarios, repeats = _program_facts(project.root)
+    full = project.root / PROJECT_FILE  # validated whole whenever there is work to do (an unchanged run reads
+    check = (lambda: load_project(project.root)) if full.is_file() else None  # only its two places)
     run = build_trends(folders, out_dir, as_of=day, state=None if no_cache else project.state_path, rescore=rescore,
-                       scenarios=scenarios, repeats=repeats, templates_dir=project.templates_dir)
+                       scenarios=scenarios, repeats=repeats, templates_dir=project.templates_dir, before_work=check)
     for line in run.skipped:
         click.echo(for_terminal(f"gameday: skipped {line}", single_line=True), err=True)
     modes = ", ".join(f"{m} {n}" for m, n in run.modes.items())

@@ -151,7 +151,7 @@ def _load_cache(path: Path | None) -> dict[str, _CacheEntry]:
         if json.loads(head) != {"gameday_version": __version__}:
             return {}
         return {e.journal: e for e in _ENTRIES.validate_json(body)}
-    except (OSError, ValueError):  # ValidationError is a ValueError
+    except (OSError, ValueError, RecursionError):  # ValidationError is a ValueError; json nests without a limit
         return {}
 
 

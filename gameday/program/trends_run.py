@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from pathlib import Path
@@ -47,7 +47,7 @@ class _Last:
     def parse(cls, raw: bytes) -> _Last | None:
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # json nests without a limit: ['*200000 is no record either
             return None
         if not isinstance(data, dict) or set(data) != {f.name for f in fields(cls)}:
             return None
@@ -97,11 +97,13 @@ def _templates_stamp(templates_dir: Path | None) -> list[str]:
 
 def build_trends(folders: Sequence[Path], out_dir: Path, *, as_of: date, state: Path | None = None,
                  rescore: bool = False, scenarios: Iterable[str] = (), repeats: RepeatSummary | None = None,
-                 templates_dir: Path | None = None) -> TrendsRun:
+                 templates_dir: Path | None = None, before_work: Callable[[], object] | None = None) -> TrendsRun:
     """Read the folders' drills (:func:`gameday.program.trends_read.read_rows`), analyse them
     (:func:`gameday.program.trends.analyse`) and write ``trends.json``, ``trends.csv`` and ``trends.html`` into
     ``out_dir`` — unless the last run had the same inputs and its files are unchanged (see the module docstring).
-    ``state``: the folder for the caches (the project's ``.gameday/``; None: no cache, always everything)."""
+    ``state``: the folder for the caches (the project's ``.gameday/``; None: no cache, always everything).
+    ``before_work``: called when the run has work to do, before anything is read or written (the CLI
+    validates the whole project file there; an error it raises stops the run)."""
     from gameday.program.trends_scan import scan_inputs
 
     scenarios = sorted(scenarios)
@@ -116,6 +118,8 @@ def build_trends(folders: Sequence[Path], out_dir: Path, *, as_of: date, state: 
         last = _read_last(last_file)
         if last is not None and last.inputs == key and all(last.outputs.get(p.name) == _sha(p) for p in paths):
             return TrendsRun(last.drills, last.journals, last.modes, last.skipped, paths, unchanged=True)
+    if before_work is not None:
+        before_work()
     from gameday.program.trends_read import CACHE_NAME, read_rows
 
     scan = read_rows(folders, cache=state / CACHE_NAME if state is not None else None, rescore=rescore, inputs=inputs)

@@ -1,15 +1,16 @@
-"""A CI suite's pipeline: a drill's reports are written while the next drill is set up and plays.
+"""A CI suite's pipeline: a drill's reports are written while the next drill plays.
 
-Writing a drill's reports (scoring, scorecard, postmortem, JUnit) takes ~15-20 ms of CPU; setting
-up the next drill (resetting the demo, starting the intake, its activity processes) mostly waits
-on sockets and processes. So the suite hands each played drill to :class:`ReportQueue`, one worker
-thread that writes the reports of one drill after another, in order, and starts the next drill at
-once. Nothing is lost: the suite joins the queue before it writes its JUnit file, and a signal
-(handled in the main thread) never reaches the worker, so a report being written is finished.
+Writing a drill's reports (scoring, scorecard, postmortem, JUnit) takes ~15-20 ms of CPU, which the
+next drill's set-up and injection should not share. So the suite hands each played drill to
+:class:`ReportQueue`, one worker thread that has the reports of one drill after another written, in
+order, each once a gate opens (the next drill is quiet) or a grace time has passed, and starts the
+next drill at once. Nothing is lost: the suite joins the queue before it writes its JUnit file, and a
+signal (handled in the main thread) never reaches the worker, so a report being written is finished.
 
 The output stays in order (:class:`OrderedOutput`): each drill prints through its own slot; a slot's
 lines are printed at once while every earlier slot is closed, and held until then otherwise, so a
-drill's summary lines come before the next drill's, as in a sequential run.
+drill's summary lines come before the next drill's, as in a sequential run (a line for a slot already
+closed, which no caller sends today, is printed late rather than dropped).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class OrderedOutput:
 
         def echo(line: str) -> None:
             with self._lock:
-                if index == self._head:
+                if index <= self._head:  # the head's; or late, for a slot already closed: printed, never dropped
                     self._echo(line)
                 else:
                     self._held[index].append(line)
@@ -68,21 +69,22 @@ class ReportQueue:
     after every other job has run (a bug must not lose the other drills' reports)."""
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], threading.Event] | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], threading.Event, float] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
-    def put(self, job: Callable[[], Any], after: threading.Event) -> None:
-        """Run ``job`` after the ones given before it, once ``after`` is set."""
+    def put(self, job: Callable[[], Any], after: threading.Event, grace: float) -> None:
+        """Run ``job`` after the ones given before it, once ``after`` is set or ``grace`` seconds after it
+        would otherwise start, whichever comes first."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._work, name="suite-reports", daemon=True)
             self._thread.start()
-        self._jobs.put((job, after))
+        self._jobs.put((job, after, grace))
 
     def _work(self) -> None:
         while (item := self._jobs.get()) is not None:
-            job, after = item
-            after.wait()
+            job, after, grace = item
+            after.wait(grace)
             try:
                 job()
             except BaseException as exc:  # noqa: BLE001 - kept for join(); the next jobs still run

@@ -12,10 +12,11 @@ One target start-up: when a scenario drills the embedded demo and none runs, the
 it does to a demo the user started (which the suite leaves running). A target of the user's own is
 never started by gameday: every drill probes it as it is. Services of a drill (load, Prometheus)
 start and stop with each drill. Once a drill is quiet (observing, its faults injected: :data:`QUIET_PHASES`),
-the Chaos Toolkit helper processes of the next one start (each imports chaoslib, ~0.3 s), the previous
-drill's helper processes end, and the previous drill's reports are written by the suite's report process
-(:mod:`gameday.suite.report_worker`, queued by :mod:`gameday.suite.pipeline`), so that a drill's set-up and
-injections never share the CPUs with them; the output stays drill by drill.
+the Chaos Toolkit helper processes of the next one start (each imports chaoslib, ~0.3 s) and the previous
+drill's helper processes end; the previous drill's reports are written by the suite's report process
+(:mod:`gameday.suite.report_worker`, queued by :mod:`gameday.suite.pipeline`) then too, or at the latest
+:data:`REPORT_GRACE` (0.5 s) after that drill ended. So a drill's set-up and injections do not share the CPUs
+with them, and the output stays drill by drill.
 
 One JUnit file, ``reports/suites/<UTC time>/junit.xml`` (``--out DIR``: ``DIR/junit.xml``), with one
 ``<testsuite>`` per scenario in the order they ran: a drill's own (as its ``junit.xml``), or one
@@ -58,9 +59,13 @@ if TYPE_CHECKING:
     from gameday.suite.pipeline import ReportQueue
     from gameday.suite.report_worker import ReportWriter
 
-#: The phases in which a drill is quiet: injected, observing (the next drill's helper processes start, the last
-#: drill's reports are written); a drill that never gets there is quiet once it is over.
-QUIET_PHASES = ("observe", "recover")
+#: The phase in which a drill is quiet: every fault injected, observing (the next drill's helper processes start,
+#: the last drill's are ended); a drill that never gets there is quiet once it is over.
+QUIET_PHASES = ("observe",)
+#: The longest a drill's reports wait for the next drill to be quiet (s): its set-up and injection are spared
+#: the reports' CPU, yet a long baseline does not hold back the reports (and the next drill's lines, printed
+#: after them), nor leave them unwritten should the suite be killed meanwhile.
+REPORT_GRACE = 0.5
 #: How each exit code of a drill is told in the suite's summary.
 OUTCOMES = {0: "passed", 1: "not met", 2: "invalid", 3: "aborted"}
 
@@ -304,7 +309,8 @@ def _play(entry: SuiteEntry, following: LoadedScenario | None, shared: _Shared, 
           record: Callable[[DrillRun], None], quiet: threading.Event, after: threading.Event) -> str | None:
     """One drill of the suite, played as ``gameday run`` plays it; why the suite must stop after it (or None).
     It sets ``quiet`` once it observes. Its reports are written by the suite's report process once ``after``
-    is set (the next drill is quiet, or there is none); its :class:`DrillRun` goes to ``record`` then."""
+    is set (the next drill is quiet, or there is none), or :data:`REPORT_GRACE` after they were queued; its
+    :class:`DrillRun` goes to ``record`` then."""
     from gameday.clock import SystemClock
     from gameday.drill.assemble import drill_id_for, play_unreported
     from gameday.drill.play import SetupSignals
@@ -357,7 +363,7 @@ def _play(entry: SuiteEntry, following: LoadedScenario | None, shared: _Shared, 
         finally:
             record(run)
 
-    shared.reports.put(report, after)
+    shared.reports.put(report, after, REPORT_GRACE)
     return None
 
 

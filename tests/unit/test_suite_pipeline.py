@@ -71,7 +71,7 @@ def test_jobs_run_in_order_each_once_its_gate_opens() -> None:
     queue = ReportQueue()
     gates = [threading.Event() for _ in range(3)]
     for k, gate in enumerate(gates):
-        queue.put(lambda k=k: done.append(k), gate)
+        queue.put(lambda k=k: done.append(k), gate, 60)
     time.sleep(0.05)
     assert done == []  # the first job waits for its gate, and the others for it
     gates[1].set()
@@ -83,6 +83,25 @@ def test_jobs_run_in_order_each_once_its_gate_opens() -> None:
     assert done == [0, 1, 2]
 
 
+def test_a_gate_that_never_opens_holds_a_job_no_longer_than_its_grace() -> None:
+    done: list[float] = []
+    queue = ReportQueue()
+    start = time.monotonic()
+    queue.put(lambda: done.append(time.monotonic() - start), threading.Event(), 0.2)  # never set
+    queue.join()
+    assert len(done) == 1 and done[0] >= 0.2  # ran, once the grace had passed
+
+
+def test_a_late_line_for_a_closed_slot_is_printed_not_dropped() -> None:
+    printed: list[str] = []
+    out = OrderedOutput(printed.append)
+    (a, close_a), (b, _) = out.slot(), out.slot()
+    close_a()
+    a("late")
+    b("b1")
+    assert printed == ["late", "b1"]
+
+
 def test_an_escaping_error_does_not_stop_the_later_jobs_and_join_raises_it() -> None:
     done: list[str] = []
     queue = ReportQueue()
@@ -92,13 +111,13 @@ def test_an_escaping_error_does_not_stop_the_later_jobs_and_join_raises_it() -> 
     def boom() -> None:
         raise RuntimeError("a bug")
 
-    queue.put(boom, opened)
-    queue.put(lambda: done.append("after"), opened)
+    queue.put(boom, opened, 60)
+    queue.put(lambda: done.append("after"), opened, 60)
     with pytest.raises(RuntimeError, match="a bug"):
         queue.join()
     assert done == ["after"]
     queue.join()  # raised once; the queue can be used again
-    queue.put(lambda: done.append("again"), opened)
+    queue.put(lambda: done.append("again"), opened, 60)
     queue.join()
     assert done == ["after", "again"]
 

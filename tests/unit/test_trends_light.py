@@ -36,7 +36,8 @@ def test_the_places_are_what_the_project_model_says(tmp_path: Path, text: str | 
         (project.root, project.state_path, project.templates_dir)
 
 
-@pytest.mark.parametrize("text", ["", "# nothing\n", "state_dir: [a, b]\n", "- a list\n", "templates: 3\n",
+@pytest.mark.parametrize("text", ["", "# nothing\n", "state_dir: a\nstate_dir: b\n", "templates: a\ntemplates: b\n",
+                                  "state_dir: [a, b]\n", "- a list\n", "templates: 3\n",
                                   "state_dir: {unclosed\n"])
 def test_a_file_the_light_reader_cannot_take_is_reported_located(tmp_path: Path, text: str) -> None:
     (tmp_path / "gameday.yaml").write_text(text)
@@ -45,15 +46,23 @@ def test_a_file_the_light_reader_cannot_take_is_reported_located(tmp_path: Path,
     assert "gameday.yaml" in str(caught.value)
 
 
-def test_only_the_two_places_are_read_the_rest_is_for_validate(tmp_path: Path) -> None:
+def test_only_the_two_places_are_read_the_rest_is_validated_when_there_is_work(tmp_path: Path) -> None:
     (tmp_path / "gameday.yaml").write_text("state_dir: st\npolicy: {}\n")  # a policy without levels: invalid
     assert project_places(tmp_path).state_path == (tmp_path / "st").resolve()
     with pytest.raises(InputError, match="policy.levels"):
         load_project(tmp_path)
+    drill = tmp_path / "reports" / "clean"
+    drill.mkdir(parents=True)
+    shutil.copy(GOLDEN / "clean.jsonl", drill / "journal.jsonl")
+    done = subprocess.run([sys.executable, "-m", "gameday", "trends"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2, done
+    assert "policy.levels" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "reports" / "trends").exists() and not (tmp_path / "st").exists()  # nothing written
 
 
 @pytest.mark.parametrize("raw", [
-    b"", b"{torn", b"[]", b'{"inputs": "k"}',
+    b"", b"{torn", b"[]", b'{"inputs": "k"}', b"[" * 200_000,
     b'{"inputs": "k", "outputs": {}, "drills": "1", "journals": 1, "modes": {}, "skipped": []}',
     b'{"inputs": "k", "outputs": {"a": 1}, "drills": 1, "journals": 1, "modes": {}, "skipped": []}',
     b'{"inputs": "k", "outputs": {}, "drills": true, "journals": 1, "modes": {}, "skipped": []}',
