@@ -21,11 +21,18 @@ Other events (notes, status updates, responders) carry no alert: journaled, neve
 
 ``opsgenie`` — Opsgenie's outgoing webhook integration (``{"action", "alert": {...}, "source",
 "integrationName"}``). ``alertname`` = ``alert.message``; labels ``alias``, ``entity``,
-``priority``, ``tags`` (comma-joined), ``tag_<name>=true`` per tag, ``team``, ``source``
-(``alert.source``), each of ``alert.details``, ``opsgenie_action``, ``alert_id``, ``tiny_id``.
+``priority`` (``P1`` … ``P5``, whether sent as ``"P3"`` or ``3``), ``tags`` (comma-joined),
+``tag_<name>=true`` per tag, ``team``, ``source`` (``alert.source``), ``opsgenie_action``,
+``alert_id``, ``tiny_id``, and each of ``alert.details`` (as ``detail_<key>`` when the key is one of
+those: both are kept).
 ``Create`` and every other action on an open alert → firing; ``Acknowledge`` → firing with
 action ``acknowledge``; ``Close`` → resolved with action ``resolved``; ``Delete`` → resolved.
-The actor is ``alert.username``. Notes and the like → firing, no action.
+The actor is ``alert.username``, unless it is Opsgenie's ``System`` (an integration's or a policy's
+action: no person). Notes and the like → firing, no action.
+
+An action with no person behind it (PagerDuty's agent a service, Opsgenie's ``System``, a refused
+name) is journaled under the format's name, which no person may take; the analysis counts it for no
+step, acknowledgement or resolution (:data:`gameday.analysis.matching.VENDOR_ACTORS`).
 
 ``generic`` — for anything else (a script, a home-made monitor). See :func:`parse_generic`.
 
@@ -186,12 +193,14 @@ def parse_opsgenie(body: Any) -> list[Alert]:
     if not isinstance(tags, list):
         raise PayloadError("alert.tags: expected a list")
     labels = {f"tag_{t}": "true" for t in tags if isinstance(t, str) and t}
-    labels.update(_scalar_labels(alert.get("details"), "alert.details"))
+    for key, value in _scalar_labels(alert.get("details"), "alert.details").items():
+        own = key in OPSGENIE_OWN_LABELS or key.startswith("tag_")
+        labels[f"detail_{key}" if own else key] = value  # a detail named like one of the alert's own: both kept
     teams = alert.get("teams")
     optional = {
         "alias": _text(alert.get("alias")),
         "entity": _text(alert.get("entity")),
-        "priority": _text(alert.get("priority")),
+        "priority": _opsgenie_priority(alert.get("priority")),
         "tags": ",".join(t for t in tags if isinstance(t, str) and t) or None,
         "team": _text(alert.get("team")) or (",".join(str(t) for t in teams) if isinstance(teams, list) and teams else None),
         "source": _text(alert.get("source")),
@@ -202,9 +211,33 @@ def parse_opsgenie(body: Any) -> list[Alert]:
     labels.update({"alertname": message, "opsgenie_action": action_name})
     annotations = {"description": d} if (d := _text(alert.get("description"))) else {}
     created = alert.get("createdAt")
-    actor = _vendor_actor(_text(alert.get("username")), labels) if action else None
+    username = _text(alert.get("username"))
+    person = None if username is None or username.strip().casefold() in OPSGENIE_SYSTEM_USERS else username
+    actor = _vendor_actor(person, labels) if action else None
     return [Alert(status, labels, annotations, _epoch_ms(created), _text(alert.get("alertId")), action=action,
                   actor=actor)]
+
+
+#: The ``alert.username`` Opsgenie gives an action no user did (an integration's, a policy's): no person.
+OPSGENIE_SYSTEM_USERS = frozenset({"system"})
+#: The labels an Opsgenie alert gets from its own fields: a detail of the same name is kept as ``detail_<name>``.
+OPSGENIE_OWN_LABELS = frozenset({"alertname", "alias", "entity", "priority", "tags", "team", "source", "alert_id",
+                                 "tiny_id", "opsgenie_action", ACTOR_REFUSED})
+
+
+def _opsgenie_priority(value: Any) -> str | None:
+    """Opsgenie's priority as its UI names it (``P1`` … ``P5``): the documentation sends ``"P3"``, real
+    deliveries also ``3`` (and ``"3"``, ``"p3"``). Another number or text is kept as it came (as text); anything
+    else is no priority."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    if not isinstance(value, str):
+        return f"P{int(value)}" if float(value).is_integer() and 1 <= value <= 5 else str(value)
+    text = _text(value)
+    if text is None:
+        return None
+    folded = text.strip().upper()
+    return f"P{folded[-1]}" if folded in ("1", "2", "3", "4", "5") or folded in ("P1", "P2", "P3", "P4", "P5") else text
 
 
 def _epoch_ms(value: Any) -> str | None:

@@ -33,21 +33,46 @@ class Alert:
         return self.labels.get("alertname")
 
 
+#: Grafana's alerts about the rule's data source rather than its condition: their ``alertname`` is one of
+#: these, and the rule's own title is only in the ``rulename`` label.
+GRAFANA_STATE_ALERTS = frozenset({"DatasourceNoData", "DatasourceError"})
+
+
+def _spaced(text: str) -> str:
+    """Whitespace as a person reads it: trimmed, each run one space (``' test  alert'`` is ``'test alert'``)."""
+    return " ".join(text.split())
+
+
+def alert_names(alert: Alert) -> list[str]:
+    """The names a signal's ``alertname`` is compared with: the alert's name, whitespace normalised (the
+    journal keeps it as sent), and for Grafana's ``DatasourceNoData``/``DatasourceError`` the rule's title
+    (``rulename``) too."""
+    name = alert.labels.get("alertname")
+    if name is None:
+        return []
+    names = [_spaced(name)]
+    rule = alert.labels.get("rulename")
+    if name in GRAFANA_STATE_ALERTS and rule:
+        names.append(_spaced(rule))
+    return names
+
+
+def _fits(want: str, have: str) -> bool:
+    return re.fullmatch(want[1:], have) is not None if want.startswith("~") else have == want
+
+
 def matches(matcher: AlertMatcher, alert: Alert) -> bool:
-    """True if ``alert`` satisfies ``matcher``: name and every label (equal, or ``~regex`` full match), status."""
+    """True if ``alert`` satisfies ``matcher``: name (:func:`alert_names`) and every label (equal, or ``~regex``
+    full match), status."""
     if matcher.status != "any" and alert.status != matcher.status:
         return False
-    wanted = dict(matcher.labels)
     if matcher.alertname is not None:
-        wanted["alertname"] = matcher.alertname
-    for key, want in wanted.items():
-        have = alert.labels.get(key)
-        if have is None:
+        want = matcher.alertname if matcher.alertname.startswith("~") else _spaced(matcher.alertname)
+        if not any(_fits(want, have) for have in alert_names(alert)):
             return False
-        if want.startswith("~"):
-            if not re.fullmatch(want[1:], have):
-                return False
-        elif have != want:
+    for key, want in matcher.labels.items():
+        have = alert.labels.get(key)
+        if have is None or not _fits(want, have):
             return False
     return True
 

@@ -220,3 +220,57 @@ def test_resolved_alerts_match_resolved_signals_only():
     _, resolved = parse_grafana(sample("grafana.json"))
     assert first_signal([signal(alertname="Catalog cache cold")], resolved) is None
     assert first_signal([signal(alertname="Catalog cache cold", status="resolved")], resolved) is not None
+
+
+# ------------------------------------------------------------------ what real payloads broke (issue 16)
+def test_the_vendors_own_opsgenie_sample_matches_a_plain_name_signal():
+    [alert] = parse_opsgenie(sample("opsgenie-create-docs.json"))
+    assert alert.alertname == " test alert"  # journaled as sent
+    assert matches(AlertMatcher(alertname="test alert"), alert)  # compared as a person reads it
+    assert matches(AlertMatcher(alertname="test  alert "), alert)
+    assert not matches(AlertMatcher(alertname="test"), alert)
+    assert matches(AlertMatcher(alertname="~test.*"), alert)  # a regex sees the name trimmed too
+    assert "priority" not in alert.labels and "entity" not in alert.labels  # absent or empty: no label
+
+
+@pytest.mark.parametrize(("sent", "label"), [
+    ("P3", "P3"), (3, "P3"), (1.0, "P1"), ("3", "P3"), (" p2 ", "P2"), ("P5", "P5"),
+    (7, "7"), ("urgent", "urgent"), (True, None), ({"p": 1}, None), ("", None),
+])
+def test_opsgenie_priority_as_text_or_number(sent, label):
+    body = sample("opsgenie-create.json")
+    body["alert"]["priority"] = sent  # real deliveries send a number (3) as often as the documented "P3"
+    [alert] = parse_opsgenie(body)
+    assert alert.labels.get("priority") == label
+    if label == "P3":
+        assert matches(AlertMatcher(alertname="Checkout requests are failing", labels={"priority": "P3"}), alert)
+
+
+def test_opsgenie_details_named_like_the_alerts_own_fields_are_kept_beside_them():
+    body = sample("opsgenie-create.json")
+    body["alert"]["details"] = {"source": "from-details", "alertname": "Other", "region": "eu", "tag_checkout": "x"}
+    [alert] = parse_opsgenie(body)
+    assert alert.labels["source"] == "prometheus" and alert.labels["detail_source"] == "from-details"
+    assert alert.alertname == "Checkout requests are failing" and alert.labels["detail_alertname"] == "Other"
+    assert alert.labels["tag_checkout"] == "true" and alert.labels["detail_tag_checkout"] == "x"
+    assert alert.labels["region"] == "eu"  # no collision: as before
+
+
+def test_grafana_datasource_alerts_match_their_rules_title():
+    body = sample("grafana.json")
+    body["alerts"] = [{**body["alerts"][0], "labels": {"alertname": "DatasourceNoData", "rulename": "Checkout errors high",
+                                                      "grafana_folder": "shop"}}]
+    [alert] = parse_grafana(body)
+    assert matches(AlertMatcher(alertname="Checkout errors high"), alert)
+    assert matches(AlertMatcher(alertname="DatasourceNoData"), alert)
+    other = Alert("firing", {"alertname": "CheckoutDown", "rulename": "Checkout errors high"})
+    assert not matches(AlertMatcher(alertname="Checkout errors high"), other)  # only Grafana's two state alerts
+
+
+def test_an_opsgenie_system_action_has_no_person():
+    body = sample("opsgenie-close.json")
+    body["alert"]["username"] = "System"  # an integration's or a policy's close
+    [alert] = parse_opsgenie(body)
+    assert (alert.status, alert.action, alert.actor) == ("resolved", "resolved", None)
+    [by_user] = parse_opsgenie(sample("opsgenie-close.json"))
+    assert by_user.actor is not None and by_user.actor.casefold() != "system"
