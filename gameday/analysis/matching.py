@@ -70,6 +70,12 @@ from gameday.model.terms import Audience, Severity, format_offset
 EPS = 1e-6
 #: Author or source name of actions taken by automated runbooks and scripted responders.
 AUTOMATION = "automation"
+#: The names a webhook delivery's action is journaled under when no person did it that we can name: a vendor's
+#: own automation (PagerDuty's auto-resolve by a service, an Opsgenie ``System`` action), or a user whose name
+#: the names rule refused. No person may take these names. Such an action stays in the journal and the
+#: timeline, but it is nobody's: it does no response step and is neither MTTA's acknowledgement nor MTTR's
+#: resolution (unlike gameday's own automated runbooks, which do their steps).
+VENDOR_ACTORS = frozenset({"alertmanager", "grafana", "pagerduty", "opsgenie", "generic", "webhook"})
 
 def simulated_faults(events: Sequence[Event[Payload]]) -> bool:
     """Every ``FaultInjected`` (at least one) came from the simulator: the faults were a tabletop's
@@ -107,6 +113,8 @@ class Action:
     runbook: str | None = None
     assigned_role: str | None = None
     person: str | None = None
+    #: recorded from a webhook delivery with no person behind it (:data:`VENDOR_ACTORS`): counts for nothing
+    vendor: bool = False
 
 
 @dataclass(frozen=True)
@@ -198,7 +206,8 @@ def read_facts(scenario: Scenario, events: Sequence[Event[Payload]], path: str =
             if not author:
                 raise JournalError(path, e.seq + 1, "ActionRecorded data needs a non-empty 'author' (or a source)")
             actions.append(Action(e.seq, e.t, d.action, author, d.role or None, auto or author == AUTOMATION,
-                                  severity=d.severity, audience=d.audience, runbook=d.runbook))  # fmt: skip
+                                  severity=d.severity, audience=d.audience, runbook=d.runbook,
+                                  vendor=author in VENDOR_ACTORS))  # fmt: skip
         elif isinstance(d, RoleAssigned):
             if not d.person or not d.role:
                 raise JournalError(path, e.seq + 1, "RoleAssigned data needs non-empty 'person' and 'role'")
@@ -207,7 +216,7 @@ def read_facts(scenario: Scenario, events: Sequence[Event[Payload]], path: str =
             actions.append(Action(e.seq, e.t, "assign_role", by, None, auto or by == AUTOMATION,
                                   assigned_role=d.role, person=d.person))  # fmt: skip
     start = injection.t if injection else 0.0
-    resolved = next((a for a in actions if a.action == "resolved" and a.t >= start - EPS), None)
+    resolved = next((a for a in actions if a.action == "resolved" and not a.vendor and a.t >= start - EPS), None)
     return Facts(
         path, tuple(events), injection, detection, recovery, ended, aborted, tuple(actions), RoleBook(assignments), resolved
     )
@@ -357,7 +366,7 @@ def _evaluate(
         return StepStatus(step, None, None, "not_applicable", note=f"not applicable: {why}")
     deadline = anchor_t + step.within
     opens = 0.0 if step.after == "start" else anchor_t if step.after == "recovery" else facts.window_t
-    matching = [a for a in facts.actions if step_matches(step, a)]
+    matching = [a for a in facts.actions if not a.vendor and step_matches(step, a)]
     cands = [a for a in matching if a.t >= opens - EPS and (step.every is not None or a.seq not in claimed)]
     notes: list[str] = []
     if step.after == "recovery":

@@ -33,7 +33,8 @@ def _measure(name: str, start: Point | None, end: Point | None, definition: str)
 def measure_times(facts: Facts) -> list[Measure]:
     """MTTD, MTTA, MTTR, time_to_recovery and impact_duration, each traceable to two events."""
     inj, det = _point(facts.injection), _point(facts.detection)
-    acks = (a for a in facts.actions if a.action == "acknowledge" or (a.action == "assign_role" and a.assigned_role == IC))
+    acks = (a for a in facts.actions if not a.vendor and (a.action == "acknowledge" or (a.action == "assign_role"
+                                                                                          and a.assigned_role == IC)))
     ack = next((a for a in acks if a.t >= facts.window_t - EPS), None)
     impact_s, first_seq, last_seq = impacted_time(facts)
     return [

@@ -48,6 +48,7 @@ def scenario() -> Scenario:
         "detection": {"within": "60s", "signals": [
             {"name": "checkout errors", "alert": {"alertname": "CheckoutErrorsHigh"}},
             {"name": "pagerduty checkout", "alert": {"alertname": "~Checkout .*", "labels": {"source": "pagerduty"}}},
+            {"name": "opsgenie sample", "alert": {"alertname": "test alert"}},  # the vendor's own: " test alert"
         ]},
         "recovery": {"within": "60s"},
         "abort": {"max_duration": "2m"},
@@ -240,3 +241,25 @@ def test_pagerduty_signed_deliveries_detect_and_acknowledge_a_bad_signature_is_r
     assert det.data.alert_seq == trig.json()["seq"] and det.data.signal == "pagerduty checkout"
     acks = [e for e in events_of(events, ActionRecorded) if e.data.action == "acknowledge"]
     assert [(a.source, a.data.via, a.data.alert_seq) for a in acks] == [("alice", "pagerduty", ack.json()["seq"])]
+
+
+# ------------------------------------------------------------------ what real payloads broke (issue 16)
+def test_a_vendors_automation_is_nobodys_action_and_the_vendors_own_sample_matches(tmp_path):
+    from gameday.analysis.scorecard import score_journal
+
+    auto = sample("pagerduty-incident-resolved.json")
+    auto["event"]["agent"] = {"id": "PSHOP01", "summary": "Checkout API", "type": "service_reference"}  # auto-resolve
+    with live_intake(tmp_path) as intake:
+        answers = [intake.post("pagerduty", sample("pagerduty-incident-triggered.json")).status_code,
+                   intake.post("pagerduty", auto).status_code,
+                   intake.post("opsgenie", sample("opsgenie-create-docs.json")).status_code]
+        events = intake.finish()
+    assert answers == [200, 200, 200]
+    resolved = [e for e in events_of(events, ActionRecorded) if e.data.action == "resolved"]
+    assert [(a.source, a.data.author, a.data.via) for a in resolved] == [("pagerduty", "pagerduty", "pagerduty")]
+    card = score_journal(read_journal(tmp_path / "journal.jsonl"))
+    times = {t.name: t.seconds for t in card.times}
+    assert times["MTTD"] is not None and times["MTTR"] is None  # the service's resolve is no one's resolution
+    opsgenie = received(events)[-1].data
+    assert opsgenie.matched and opsgenie.signal == "opsgenie sample"
+    assert opsgenie.alerts[0].alertname == " test alert"  # journaled as sent

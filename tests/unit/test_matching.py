@@ -303,3 +303,36 @@ def test_milestones_count_only_after_the_injection_and_people_only_when_they_cou
     assert first_detection(events, injection, people_count=False).t == 4.0
     assert first_recovery(events, injection).t == 9.0
     assert first_recovery(events, None) is None
+
+
+# ------------------------------------------------------------------ who really acted (issue 16)
+RESOLVE = {"id": "resolve", "action": "resolved", "role": IC, "within": "10s", "after": "recovery"}
+
+
+def test_a_vendors_automation_does_no_step_and_ends_no_measure() -> None:
+    """A PagerDuty auto-resolve (agent: a service) is journaled under 'pagerduty': nobody's action."""
+    from gameday.analysis.measures import measure_times
+
+    sc = scenario(ACK, RESOLVE)
+    rec = (20.0, RecoveryObserved(checks=["c"]), "observer")
+    rows = [inj(), det(4.0), act(5.0, "pagerduty", "acknowledge", source="webhook", via="pagerduty"), rec,
+            act(21.0, "pagerduty", "resolved", source="webhook", via="pagerduty")]
+    events = journal(*rows, end(40))
+    ack, resolve = match_steps(sc, events)
+    assert (ack.verdict, resolve.verdict) == ("missed", "missed")
+    times = {m.name: m.seconds for m in measure_times(read_facts(sc, events))}
+    assert times["MTTA"] is None and times["MTTR"] is None
+    with_people = journal(*rows, act(6.0, "alice", "acknowledge", IC), act(25.0, "alice", "resolved", IC), end(40))
+    ack, resolve = match_steps(sc, with_people)
+    assert (ack.verdict, ack.author, resolve.verdict, resolve.author) == ("on_time", "alice", "on_time", "alice")
+    times = {m.name: m.seconds for m in measure_times(read_facts(sc, with_people))}
+    assert (times["MTTA"], times["MTTR"]) == (2.0, 21.0)  # from the people's actions, not the vendor's
+
+
+def test_the_vendor_names_are_the_intakes_formats_and_no_person_can_take_one() -> None:
+    from gameday.adapters.webhooks import PARSERS
+    from gameday.analysis.matching import VENDOR_ACTORS
+    from gameday.model.names import is_reserved
+
+    assert set(PARSERS) | {"webhook"} == VENDOR_ACTORS
+    assert all(is_reserved(name) for name in VENDOR_ACTORS)
