@@ -2,11 +2,14 @@
 
 Pure functions of a journal (matplotlib with the Agg backend, imported lazily; no clock,
 no randomness; PNG metadata without a software version, so equal journals give equal
-bytes on one machine). Each chart has vertical markers for the first injection, the
-detection, each response action and the recovery, a shaded impact window, and hatched
-stretches where the load generator was not running (impact unknown).
+bytes on one machine). Each value is drawn where it was measured, at the end of its stats
+interval. Each chart has vertical markers for the first injection, the detection, each
+response action and the recovery (their labels laid out in rows so that none overlaps
+another: :func:`label_rows`), a shaded impact window, and hatched stretches where the load
+generator was not running (impact unknown).
 
-* :func:`chart_images` — ``[(file name, title, PNG bytes)]``; ``[]`` without stats.
+* :func:`chart_images` — ``[(file name, title, PNG bytes)]``; ``[]`` without stats (:func:`chart_figures`:
+  the figures).
 * :func:`render_charts` — writes them into a folder (beside ``postmortem.html``).
 * :func:`new_figure`, :func:`png_bytes` — the figure and PNG conventions every chart shares
   (also :mod:`gameday.analysis.timeline_chart`).
@@ -81,6 +84,11 @@ def series(journal: Journal) -> dict[str, Any]:
 
 def chart_images(journal: Journal) -> list[tuple[str, str, bytes]]:
     """The three charts as PNG bytes: ``[(file name, title, bytes)]``; ``[]`` when no stats were journaled."""
+    return [(name, title, png_bytes(fig)) for name, title, fig in chart_figures(journal)]
+
+
+def chart_figures(journal: Journal) -> list[tuple[str, str, Any]]:
+    """The three charts as matplotlib figures: ``[(file name, title, Figure)]``; ``[]`` without stats."""
     data = series(journal)
     if not data["t"]:
         return []
@@ -102,11 +110,16 @@ def chart_images(journal: Journal) -> list[tuple[str, str, bytes]]:
         lines, ylabel = plots[name]
         fig = new_figure(9, 3.2)
         ax = fig.add_subplot()
-        _decorate(ax, marks, window, unknown)
-        xs = [data["t0"], *data["t"]]  # each value holds over its interval [t_from, t_to]
+        x0 = min([data["t0"], *(t for t, _, _ in marks)])
+        x1 = max([data["t"][-1], *(t for t, _, _ in marks)])
+        span = max(x1 - x0, 1e-3)
+        ax.set_xlim(x0 - span * 0.01, x1 + span * 0.01)
+        _decorate(ax, marks, window, unknown, (x0 - span * 0.01, x1 + span * 0.01))
         for label, values, color in lines:
+            # each value where it was measured: at the end of its stats interval, never before what it counts
+            # (drawn from the interval's start, errors after an injection showed up before it)
             ys = [float("nan") if v is None else v for v in values]
-            ax.step(xs, [ys[0], *ys], where="pre", label=label, color=color, linewidth=1.6)
+            ax.plot(data["t"], ys, label=label, color=color, linewidth=1.6, marker=".", markersize=3)
         ax.set_title(f"{title} over the drill")
         ax.set_xlabel("seconds from drill start")
         ax.set_ylabel(ylabel)
@@ -114,7 +127,7 @@ def chart_images(journal: Journal) -> list[tuple[str, str, bytes]]:
         ax.grid(True, alpha=0.25)
         ax.legend(loc="upper left", fontsize=8, framealpha=0.85)
         fig.tight_layout()
-        out.append((name, title, png_bytes(fig)))
+        out.append((name, title, fig))
     return out
 
 
@@ -142,16 +155,41 @@ def png_bytes(fig: Any) -> bytes:
     return buf.getvalue()
 
 
+#: The annotation font (points) and the share of the figure's width the axes take, for laying labels out.
+LABEL_PT, AXES_SHARE = 7.0, 0.86
+
+
+def label_rows(marks: Sequence[tuple[float, str, str]], xlim: tuple[float, float], width_pt: float,
+               font_pt: float = LABEL_PT) -> list[int]:
+    """A row for each marker's label (in ``sorted(marks)`` order), so that no two labels of a row overlap:
+    each goes to the first row whose last label ends before it starts (widths estimated from the font).
+    Markers close together get rows of their own instead of writing over each other."""
+    per_pt = width_pt / max(xlim[1] - xlim[0], 1e-9)
+    ends: list[float] = []  # the right edge (points) of each row's last label
+    rows = []
+    for t, _, label in sorted(marks):
+        left = (t - xlim[0]) * per_pt + 2  # the annotation's 2 pt offset
+        right = left + len(label) * font_pt * 0.6 + 4
+        row = next((r for r, end in enumerate(ends) if end <= left), len(ends))
+        if row == len(ends):
+            ends.append(right)
+        else:
+            ends[row] = right
+        rows.append(row)
+    return rows
+
+
 def _decorate(ax: Any, marks: Sequence[tuple[float, str, str]], window: tuple[float, float] | None,
-              unknown: Sequence[tuple[float, float]]) -> None:
+              unknown: Sequence[tuple[float, float]], xlim: tuple[float, float]) -> None:
     if window is not None:
         ax.axvspan(window[0], window[1], color="#c0392b", alpha=0.07, label="impact window")
     for a, b in unknown:
         ax.axvspan(a, b, facecolor="none", edgecolor="#7f8c8d", hatch="//", linewidth=0, label="load not running")
-    for i, (t, kind, label) in enumerate(sorted(marks)):
+    width_pt = ax.figure.get_figwidth() * 72 * AXES_SHARE
+    for (t, kind, label), row in zip(sorted(marks), label_rows(marks, xlim, width_pt), strict=True):
         ax.axvline(t, color=MARKER_COLORS[kind], linestyle="-" if kind != "action" else ":", linewidth=1.2)
-        ax.annotate(label, xy=(t, 1), xycoords=("data", "axes fraction"), xytext=(2, -10 - 9 * (i % 4)),
-                    textcoords="offset points", fontsize=7, color=MARKER_COLORS[kind], rotation=0)
+        ax.annotate(label, xy=(t, 1), xycoords=("data", "axes fraction"), xytext=(2, -10 - 9 * row),
+                    textcoords="offset points", fontsize=LABEL_PT, color=MARKER_COLORS[kind], rotation=0)
 
 
 def render_charts(journal: Journal, out_dir: Path) -> list[Path]:

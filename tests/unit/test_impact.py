@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from gameday.analysis.charts import CHARTS, chart_images, markers, render_charts
+from gameday.analysis.charts import CHARTS, chart_figures, chart_images, label_rows, markers, render_charts, series
 from gameday.analysis.impact import impact_markdown, impact_text, intervals, load_frame, measure_impact, money, percentile
 from gameday.analysis.postmortem import render_postmortem
 from gameday.analysis.render import render_scorecard
@@ -265,6 +267,46 @@ def test_chart_markers_and_images(drill: Journal, tmp_path: Path) -> None:
     assert all(data.startswith(b"\x89PNG\r\n\x1a\n") for _, _, data in images)
     paths = render_charts(drill, tmp_path / "out")
     assert [p.name for p in paths] == [name for name, _ in CHARTS] and all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_each_value_is_drawn_where_it_was_measured(drill: Journal) -> None:
+    """At its interval's end: the errors of the interval [5, 6] (the fault came at 5.0) are at 6.0, never
+    before the injection (drawn from the interval's start, they showed up at 5.0 and, with a stats interval
+    straddling the injection, before it)."""
+    assert series(drill)["t"] == [2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]  # the intervals' ends
+    figures = {name: fig for name, _, fig in chart_figures(drill)}
+    for line in figures["load-errors.png"].axes[0].get_lines():
+        if line.get_label() != "all requests":
+            continue
+        points = [(float(x), float(y)) for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True)]
+        assert [x for x, _ in points] == [2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+        first_error = next(x for x, y in points if y > 0)
+        assert first_error == 6.0  # after the injection (5.0), where the failures were counted
+        break
+    else:
+        raise AssertionError("no 'all requests' line in the error chart")
+
+
+def test_marker_labels_close_together_get_rows_of_their_own() -> None:
+    marks = [(5.0, "injection", "injected kill-db"), (5.05, "detection", "detected"), (5.1, "action", "acknowledge"),
+             (30.0, "action", "resolved"), (5.2, "action", "declare incident")]
+    rows = label_rows(marks, (0.0, 40.0), 550)
+    by_label = {label: row for (_, _, label), row in zip(sorted(marks), rows, strict=True)}
+    assert len({by_label[x] for x in ("injected kill-db", "detected", "acknowledge", "declare incident")}) == 4
+    assert by_label["resolved"] == 0  # far from the others: the first row has room
+
+
+@given(st.lists(st.tuples(st.floats(0, 100), st.sampled_from(["action", "detection"]), st.text(min_size=1, max_size=30)),
+                max_size=25))
+def test_no_two_labels_of_a_row_overlap(marks: list[tuple[float, str, str]]) -> None:
+    width, xlim = 600.0, (0.0, 100.0)
+    per_pt = width / 100
+    placed: dict[int, list[tuple[float, float]]] = {}
+    for (t, _, label), row in zip(sorted(marks), label_rows(marks, xlim, width), strict=True):
+        left = t * per_pt + 2
+        right = left + len(label) * 7 * 0.6 + 4
+        assert all(right <= a or left >= b for a, b in placed.get(row, [])), (row, label)
+        placed.setdefault(row, []).append((left, right))
 
 
 def test_no_stats_no_charts(tmp_path: Path) -> None:
