@@ -231,8 +231,8 @@ def _opsgenie_priority(value: Any) -> str | None:
     else is no priority."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return None
-    if not isinstance(value, str):
-        return f"P{int(value)}" if float(value).is_integer() and 1 <= value <= 5 else str(value)
+    if not isinstance(value, str):  # compared before any float(): an integer of 400 digits is just text
+        return f"P{int(value)}" if 1 <= value <= 5 and value == int(value) else str(value)
     text = _text(value)
     if text is None:
         return None

@@ -2,11 +2,12 @@
 
 Pure functions of a journal (matplotlib with the Agg backend, imported lazily; no clock,
 no randomness; PNG metadata without a software version, so equal journals give equal
-bytes on one machine). Each value is drawn where it was measured, at the end of its stats
-interval. Each chart has vertical markers for the first injection, the detection, each
-response action and the recovery (their labels laid out in rows so that none overlaps
-another: :func:`label_rows`), a shaded impact window, and hatched stretches where the load
-generator was not running (impact unknown).
+bytes on one machine). Each value is drawn from where it was measured, the end of its stats
+interval, until the next measurement (never before what it counts). Each chart has vertical
+markers for the first injection, the detection, each response action and the recovery (their
+labels laid out in rows so that none overlaps another: :func:`label_rows`), a shaded impact
+window, and hatched stretches where the load generator was not running (impact unknown); its
+x axis spans all of them and the journal's end.
 
 * :func:`chart_images` — ``[(file name, title, PNG bytes)]``; ``[]`` without stats (:func:`chart_figures`:
   the figures).
@@ -110,16 +111,19 @@ def chart_figures(journal: Journal) -> list[tuple[str, str, Any]]:
         lines, ylabel = plots[name]
         fig = new_figure(9, 3.2)
         ax = fig.add_subplot()
-        x0 = min([data["t0"], *(t for t, _, _ in marks)])
-        x1 = max([data["t"][-1], *(t for t, _, _ in marks)])
+        edges = [*(t for t, _, _ in marks), *(t for span in unknown for t in span), *(window or ())]
+        x0 = min([data["t0"], *edges])
+        x1 = max([data["t"][-1], journal.events[-1].t, *edges])
         span = max(x1 - x0, 1e-3)
         ax.set_xlim(x0 - span * 0.01, x1 + span * 0.01)
         _decorate(ax, marks, window, unknown, (x0 - span * 0.01, x1 + span * 0.01))
         for label, values, color in lines:
-            # each value where it was measured: at the end of its stats interval, never before what it counts
-            # (drawn from the interval's start, errors after an injection showed up before it)
+            # each value from where it was measured, the end of its stats interval, until the next one: never
+            # before what it counts (drawn from the interval's start, or joined to the value before by a
+            # slope, errors after an injection showed up before it)
             ys = [float("nan") if v is None else v for v in values]
-            ax.plot(data["t"], ys, label=label, color=color, linewidth=1.6, marker=".", markersize=3)
+            ax.step(data["t"], ys, where="post", label=label, color=color, linewidth=1.6)
+            ax.plot(data["t"], ys, linestyle="none", marker=".", markersize=3, color=color)
         ax.set_title(f"{title} over the drill")
         ax.set_xlabel("seconds from drill start")
         ax.set_ylabel(ylabel)

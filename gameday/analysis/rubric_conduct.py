@@ -5,6 +5,7 @@ resolution. Pure functions of :class:`~gameday.analysis.rubric_facts.TrainingFac
 
 from __future__ import annotations
 
+from gameday.analysis.matching import VENDOR_ACTORS
 from gameday.analysis.rubric_facts import EPS, OBJECTIONS_BEFORE, TrainingFacts, off, quote, role_words
 from gameday.analysis.rubric_items import verdict
 from gameday.journal import is_kind
@@ -258,7 +259,7 @@ def resolution(f: TrainingFacts) -> ItemVerdict:
     me, rec = f.trainee, f.recovery
     step = next((s for s in f.scenario.response if s.action == "resolved"), None)
     within = step.within if step is not None else 1800.0
-    done = [a for a in f.actions if a.data.action == "resolved"]
+    done = [a for a in f.actions if a.data.action == "resolved" and a.data.author not in VENDOR_ACTORS]
     early = [a for a in done if (rec is None or a.seq < rec.seq) and f.in_command(a)]
     after = [a for a in done if rec is not None and a.seq > rec.seq]
     confirm = (f"Confirm recovery first: ask {f.someone(TECH_LEAD)} whether customers are still affected, then declare it "

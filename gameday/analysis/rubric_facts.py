@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from gameday.analysis.matching import VENDOR_ACTORS
 from gameday.analysis.severity import SeverityPoint, recovery_event, right_severity_at, severity_changes, severity_timeline
 from gameday.analysis.timeline import one_line
 from gameday.errors import JournalError
@@ -116,7 +117,8 @@ class TrainingFacts:
 
     def closed_t(self, opened_t: float) -> float:
         """When the incident closed: the first ``resolved`` at or after it opened, else the drill's end."""
-        done = next((a.t for a in self.actions if a.data.action == "resolved" and a.t >= opened_t - EPS), None)
+        done = next((a.t for a in self.actions if a.data.action == "resolved" and a.data.author not in VENDOR_ACTORS
+                     and a.t >= opened_t - EPS), None)
         return max(opened_t, done if done is not None else self.end_t)
 
     # ------------------------------------------------------------ the trainee's command

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gameday.analysis.matching import first_detection, first_injection, first_recovery
+from gameday.analysis.matching import EPS, VENDOR_ACTORS, first_detection, first_injection, first_recovery
 from gameday.comms.loadfacts import load_facts
 from gameday.journal import events_of
 from gameday.model.events import (
@@ -46,7 +46,6 @@ from gameday.model.textsafe import one_line
 
 #: Update statuses, in the order an incident moves through them.
 STATUSES = ("investigating", "mitigating", "monitoring", "resolved")
-EPS = 1e-6
 
 
 @dataclass(frozen=True)
@@ -155,7 +154,8 @@ def comms_facts(
     detected = detection.data if detection is not None and isinstance(detection.data, DetectionRecorded) else None
     inj_t = injected.t if injected else None
     recovery = first_recovery(evs, injected)
-    resolved = next((a for a in actions if a.data.action == "resolved"), None)
+    resolved = next((a for a in actions if a.data.action == "resolved" and a.data.author not in VENDOR_ACTORS
+                     and (inj_t is None or a.t >= inj_t - EPS)), None)  # as the scorecard's resolution
     declared = next((a for a in actions if a.data.action == "declare_incident"), None)
 
     # severity: the last classification, else the expected one

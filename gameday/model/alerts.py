@@ -44,33 +44,43 @@ def _spaced(text: str) -> str:
 
 
 def alert_names(alert: Alert) -> list[str]:
-    """The names a signal's ``alertname`` is compared with: the alert's name, whitespace normalised (the
-    journal keeps it as sent), and for Grafana's ``DatasourceNoData``/``DatasourceError`` the rule's title
-    (``rulename``) too."""
+    """The names a signal's ``alertname`` is compared with: the alert's name as sent and with its whitespace
+    normalised (the journal keeps it as sent), and for Grafana's ``DatasourceNoData``/``DatasourceError`` the
+    rule's title (``rulename``) too."""
     name = alert.labels.get("alertname")
     if name is None:
         return []
-    names = [_spaced(name)]
+    names = [name, _spaced(name)]
     rule = alert.labels.get("rulename")
     if name in GRAFANA_STATE_ALERTS and rule:
-        names.append(_spaced(rule))
-    return names
+        names += [rule, _spaced(rule)]
+    return list(dict.fromkeys(names))
 
 
 def _fits(want: str, have: str) -> bool:
     return re.fullmatch(want[1:], have) is not None if want.startswith("~") else have == want
 
 
+def _name_fits(want: str, alert: Alert) -> bool:
+    """``want`` (equality, or ``~regex``) against any of :func:`alert_names`; an equal name also as a person
+    reads it (``' test  alert'`` is ``'test alert'``)."""
+    wants = [want] if want.startswith("~") else list(dict.fromkeys([want, _spaced(want)]))
+    return any(_fits(w, have) for w in wants for have in alert_names(alert))
+
+
 def matches(matcher: AlertMatcher, alert: Alert) -> bool:
-    """True if ``alert`` satisfies ``matcher``: name (:func:`alert_names`) and every label (equal, or ``~regex``
-    full match), status."""
+    """True if ``alert`` satisfies ``matcher``: name (``alertname``, over a label of that name; see
+    :func:`alert_names`) and every label (equal, or ``~regex`` full match), status."""
     if matcher.status != "any" and alert.status != matcher.status:
         return False
+    wanted = dict(matcher.labels)
     if matcher.alertname is not None:
-        want = matcher.alertname if matcher.alertname.startswith("~") else _spaced(matcher.alertname)
-        if not any(_fits(want, have) for have in alert_names(alert)):
-            return False
-    for key, want in matcher.labels.items():
+        wanted["alertname"] = matcher.alertname
+    for key, want in wanted.items():
+        if key == "alertname":
+            if not _name_fits(want, alert):
+                return False
+            continue
         have = alert.labels.get(key)
         if have is None or not _fits(want, have):
             return False

@@ -320,7 +320,8 @@ def _people(events: Sequence[Event[Payload]], invited: Sequence[str], roles: dic
 
 
 def _first(facts: Facts, *names: str, after_window: bool = True) -> Action | None:
-    return next((a for a in facts.actions if a.action in names and (not after_window or a.t >= facts.window_t - EPS)), None)
+    return next((a for a in facts.actions if a.action in names and not a.vendor  # a vendor's automation: nobody's
+                 and (not after_window or a.t >= facts.window_t - EPS)), None)
 
 
 def _incident(facts: Facts) -> dict[str, Any]:

@@ -423,3 +423,12 @@ def test_milestones_before_the_injection_do_not_count_as_the_scorecard_has_it(tm
     assert f.started_t == 10.0 and f.started_from == "injection"
     assert f.detected and f.detected_t == 20.0 and f.detected_via == "person"
     assert f.status == "investigating"  # the recovery at 3 s was before the incident
+
+
+def test_a_vendors_auto_resolve_does_not_close_the_incident(drill):
+    """PagerDuty resolving by itself (its agent a service) is nobody's resolution: the comms stay open."""
+    drill.act(90, "pagerduty", "resolved", via="pagerduty")
+    f = drill.facts(95.0)
+    assert not f.resolved and f.status != "resolved" and f.next_update_t is not None
+    drill.act(100, "alice", "resolved")
+    assert drill.facts(101.0).resolved_t == 100.0

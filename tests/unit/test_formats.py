@@ -274,3 +274,19 @@ def test_an_opsgenie_system_action_has_no_person():
     assert (alert.status, alert.action, alert.actor) == ("resolved", "resolved", None)
     [by_user] = parse_opsgenie(sample("opsgenie-close.json"))
     assert by_user.actor is not None and by_user.actor.casefold() != "system"
+
+
+def test_name_matching_keeps_what_matched_before():
+    spaced = Alert("firing", {"alertname": " test  alert", "job": "x"})
+    assert matches(AlertMatcher(alertname="~ test.*"), spaced)  # a regex written for the raw name still fits
+    assert matches(AlertMatcher(alertname="~test alert"), spaced)  # and one for the name as read
+    assert matches(AlertMatcher(labels={"alertname": "test alert"}), spaced)  # the label form is a name too
+    both = AlertMatcher(alertname="test alert", labels={"alertname": "Other"})
+    assert matches(both, spaced)  # alertname: wins over a label of that name, as it always did
+
+
+def test_a_huge_number_as_opsgenie_priority_is_text_not_an_error():
+    body = sample("opsgenie-create.json")
+    body["alert"]["priority"] = 10**400
+    [alert] = parse_opsgenie(body)
+    assert alert.labels["priority"] == str(10**400)

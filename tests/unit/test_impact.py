@@ -275,16 +275,39 @@ def test_each_value_is_drawn_where_it_was_measured(drill: Journal) -> None:
     straddling the injection, before it)."""
     assert series(drill)["t"] == [2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]  # the intervals' ends
     figures = {name: fig for name, _, fig in chart_figures(drill)}
-    for line in figures["load-errors.png"].axes[0].get_lines():
-        if line.get_label() != "all requests":
-            continue
-        points = [(float(x), float(y)) for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True)]
-        assert [x for x, _ in points] == [2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
-        first_error = next(x for x, y in points if y > 0)
-        assert first_error == 6.0  # after the injection (5.0), where the failures were counted
-        break
-    else:
-        raise AssertionError("no 'all requests' line in the error chart")
+    assert _first_error_x(figures["load-errors.png"]) == 6.0  # after the injection (5.0), where they were counted
+
+
+def _first_error_x(fig: Any) -> float:
+    """Where the 'all requests' line of an error chart first leaves zero (its drawn path, steps included)."""
+    for line in fig.axes[0].get_lines():
+        if line.get_label() == "all requests":
+            path = line.get_path().vertices  # the drawn polyline, after matplotlib's step expansion
+            return min(float(x) for x, y in path if y > 0)
+    raise AssertionError("no 'all requests' line in the error chart")
+
+
+def test_an_interval_straddling_the_injection_draws_nothing_before_it(tmp_path: Path) -> None:
+    """Stats at 4.6 and 5.6, the fault at 5.0: the errors counted in [4.6, 5.6] show from 5.6, not from 4.6."""
+    script: Script = [
+        (0.5, load_started()),
+        (3.6, stats(2.6, 3.6, 0, 10, browse=ok(10), checkout=ok(2, 4))),
+        (4.6, stats(3.6, 4.6, 10, 10, browse=ok(20), checkout=ok(5, 4))),
+        (5.0, FaultInjected(fault="kill-db", kind="activities")),
+        (5.6, stats(4.6, 5.6, 10, 10, browse=ok(20), checkout=(6, 6, {"2": 6}))),
+        (6.6, stats(5.6, 6.6, 10, 10, browse=ok(20), checkout=ok(5, 4))),
+        (7.0, DrillEnded(outcome="completed", reason=None)),
+    ]
+    figures = {name: fig for name, _, fig in chart_figures(write(tmp_path, script))}
+    assert _first_error_x(figures["load-errors.png"]) == pytest.approx(5.6)
+
+
+def test_the_x_axis_reaches_the_journals_end(tmp_path: Path) -> None:
+    """Stats stop at 7.0 but the drill runs to 30 s (a load generator gone for good: its 'load not running'
+    span runs to the end): the charts show all of it."""
+    journal = write(tmp_path, [*DRILL[:8], (30.0, DrillEnded(outcome="completed", reason=None))])
+    for _, _, fig in chart_figures(journal):
+        assert fig.axes[0].get_xlim()[1] >= 30.0
 
 
 def test_marker_labels_close_together_get_rows_of_their_own() -> None:
