@@ -16,6 +16,7 @@ import sys
 import time
 
 import bench_abort
+import bench_anatomy
 import bench_detection
 import bench_help
 import bench_inject
@@ -37,6 +38,7 @@ BENCHES = {
     "overhead": bench_overhead,
     "intake": bench_intake,
     "monitoring": bench_monitoring,
+    "anatomy": bench_anatomy,
     "load": bench_load,
     "tabletop": bench_tabletop,
     "training": bench_training,

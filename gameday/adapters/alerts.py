@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from gameday.model.alerts import Alert
+from gameday.model.instants import utc_instant
 
 
 class PayloadError(ValueError):
@@ -27,8 +28,16 @@ def _str_map(value: Any, where: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def parse_alertmanager(body: Any) -> list[Alert]:
-    """Alerts of an Alertmanager v4 webhook body. Raises :class:`PayloadError` naming the field."""
+    """Alerts of an Alertmanager v4 webhook body. Raises :class:`PayloadError` naming the field.
+
+    ``startsAt``/``endsAt`` are kept in UTC with their fraction digits (:func:`~gameday.model.instants.utc_instant`;
+    the zero time of a firing alert's ``endsAt`` is None); a time that is not RFC 3339 is None (the raw body keeps
+    it): the alert still counts."""
     if not isinstance(body, dict):
         raise PayloadError("body: expected a JSON object")
     alerts = body.get("alerts")
@@ -46,8 +55,10 @@ def parse_alertmanager(body: Any) -> list[Alert]:
                 status=status,
                 labels=_str_map(raw.get("labels"), f"alerts[{i}].labels"),
                 annotations=_str_map(raw.get("annotations"), f"alerts[{i}].annotations"),
-                starts_at=raw.get("startsAt") if isinstance(raw.get("startsAt"), str) else None,
-                fingerprint=raw.get("fingerprint") if isinstance(raw.get("fingerprint"), str) else None,
+                starts_at=utc_instant(raw.get("startsAt")),
+                fingerprint=_str_or_none(raw.get("fingerprint")),
+                ends_at=utc_instant(raw.get("endsAt")),
+                source_url=_str_or_none(raw.get("generatorURL")),
             )
         )
     return out

@@ -18,6 +18,8 @@ Incident events become one alert: ``alertname`` = the incident title, labels ``s
 action ``acknowledge``; ``incident.resolved`` → resolved with action ``resolved``. The
 action's actor is the event's agent (``agent.summary``, a user's name) when a user acted.
 Other events (notes, status updates, responders) carry no alert: journaled, never matched.
+The alert's start is the incident's ``created_at`` (a trigger's ``occurred_at`` without one), its end a
+resolve's ``occurred_at``, its source URL ``html_url``.
 
 ``opsgenie`` — Opsgenie's outgoing webhook integration (``{"action", "alert": {...}, "source",
 "integrationName"}``). ``alertname`` = ``alert.message``; labels ``alias``, ``entity``,
@@ -27,8 +29,14 @@ Other events (notes, status updates, responders) carry no alert: journaled, neve
 those: both are kept).
 ``Create`` and every other action on an open alert → firing; ``Acknowledge`` → firing with
 action ``acknowledge``; ``Close`` → resolved with action ``resolved``; ``Delete`` → resolved.
-The actor is ``alert.username``, unless it is Opsgenie's ``System`` (an integration's or a policy's
-action: no person). Notes and the like → firing, no action.
+The actor is ``alert.username``, unless it is Opsgenie's ``System`` or the action has an empty
+``alert.userId`` (an integration's or a policy's action, named after the integration: no person). Notes
+and the like → firing, no action; an action whose ``alert`` has no ``message`` (a real ``Escalate``
+carries only ``alertId``) → no alert (journaled; a ``Create`` without one is refused).
+
+Every format's times (``startsAt``/``endsAt``, ``created_at``, ``createdAt``) are kept in UTC with the
+sender's fraction digits (:func:`gameday.model.instants.utc_instant`), journaled with each alert
+(:class:`~gameday.model.events.AlertRow`) beside its fingerprint and source URL.
 
 An action with no person behind it (PagerDuty's agent a service, Opsgenie's ``System``, a refused
 name) is journaled under the format's name, which no person may take; the analysis counts it for no
@@ -54,6 +62,7 @@ from typing import Any
 
 from gameday.adapters.alerts import PayloadError, _str_map, parse_alertmanager
 from gameday.model.alerts import Alert
+from gameday.model.instants import utc_instant
 from gameday.model.names import name_problem
 
 #: The label a vendor alert carries when its actor's name was refused (the reason).
@@ -173,8 +182,13 @@ def parse_pagerduty(body: Any) -> list[Alert]:
     agent = event.get("agent")
     user = _ref(agent) if isinstance(agent, dict) and agent.get("type") == "user_reference" else None
     actor = _vendor_actor(user, labels) if action else None
-    started = _text(data.get("created_at")) or _text(event.get("occurred_at"))
-    return [Alert(status, labels, annotations, started, _text(data.get("id")), action=action, actor=actor)]
+    # the incident's own start: created_at; a trigger's occurred_at is its start too, not another event's (a
+    # resolve's occurred_at is when it was resolved)
+    started = utc_instant(data.get("created_at")) or (utc_instant(event.get("occurred_at"))
+                                                      if event_type == "incident.triggered" else None)
+    ended = utc_instant(event.get("occurred_at")) if status == "resolved" else None
+    return [Alert(status, labels, annotations, started, _text(data.get("id")), action=action, actor=actor,
+                  ends_at=ended, source_url=_text(data.get("html_url")))]
 
 
 # -------------------------------------------------------------------------------- Opsgenie
@@ -187,7 +201,9 @@ def parse_opsgenie(body: Any) -> list[Alert]:
     alert = _obj(obj.get("alert"), "alert")
     message = _text(alert.get("message"))
     if message is None:
-        raise PayloadError("alert.message: expected a non-empty string")
+        if action_name == "Create":
+            raise PayloadError("alert.message: expected a non-empty string")
+        return []  # e.g. a real Escalate delivery carries only alert.alertId: journaled, no alert
     status, action = OPSGENIE_ACTIONS.get(action_name, ("firing", None))
     tags = alert.get("tags") or []
     if not isinstance(tags, list):
@@ -212,7 +228,9 @@ def parse_opsgenie(body: Any) -> list[Alert]:
     annotations = {"description": d} if (d := _text(alert.get("description"))) else {}
     created = alert.get("createdAt")
     username = _text(alert.get("username"))
-    person = None if username is None or username.strip().casefold() in OPSGENIE_SYSTEM_USERS else username
+    integration = "userId" in alert and not _text(alert.get("userId"))  # an integration's action: its name, no user id
+    person = None if username is None or integration or username.strip().casefold() in OPSGENIE_SYSTEM_USERS \
+        else username
     actor = _vendor_actor(person, labels) if action else None
     return [Alert(status, labels, annotations, _epoch_ms(created), _text(alert.get("alertId")), action=action,
                   actor=actor)]
@@ -263,7 +281,9 @@ def parse_generic(body: Any) -> list[Alert]:
          "status": "firing",                # firing (default) | resolved
          "labels": {"service": "catalog", "severity": "page"},   # scalars, compared as strings
          "annotations": {"summary": "..."},
-         "starts_at": "2026-11-28T10:00:00Z",   # optional, when the monitoring saw it start
+         "starts_at": "2026-11-28T10:00:00Z",   # optional, when the monitoring saw it start (any offset)
+         "ends_at": "2026-11-28T10:05:00Z",     # optional, when it saw it end
+         "source_url": "https://...",           # optional, where the monitoring shows it
          "fingerprint": "catalog-1",            # optional, identifies the alert across deliveries
          "action": "acknowledge",               # optional responder action: acknowledge | resolved
          "actor": "alice"}                      # who did it (required with action; a person's name)
@@ -282,7 +302,8 @@ def parse_generic(body: Any) -> list[Alert]:
 
 def _generic_one(raw: Any, where: str) -> Alert:
     obj = _obj(raw, where)
-    known = {"name", "alertname", "status", "labels", "annotations", "starts_at", "startsAt", "fingerprint", "action", "actor"}
+    known = {"name", "alertname", "status", "labels", "annotations", "starts_at", "startsAt", "ends_at", "endsAt",
+             "source_url", "fingerprint", "action", "actor"}
     unknown = sorted(set(obj) - known)
     if unknown:
         raise PayloadError(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}")
@@ -307,14 +328,27 @@ def _generic_one(raw: Any, where: str) -> Alert:
         if (problem := name_problem(raw_actor)) is not None:
             raise PayloadError(f"{where}.actor: {problem}")
         actor = " ".join(raw_actor.split())
-    starts = obj.get("starts_at", obj.get("startsAt"))
-    if starts is not None and not isinstance(starts, str):
-        raise PayloadError(f"{where}.starts_at: expected an RFC 3339 string")
+    starts, ends = _generic_time(obj, where, "starts_at", "startsAt"), _generic_time(obj, where, "ends_at", "endsAt")
+    source_url = obj.get("source_url")
+    if source_url is not None and not isinstance(source_url, str):
+        raise PayloadError(f"{where}.source_url: expected a string")
     fingerprint = obj.get("fingerprint")
     if fingerprint is not None and not isinstance(fingerprint, (str, int)):
         raise PayloadError(f"{where}.fingerprint: expected a string")
     return Alert(GENERIC_STATUS[status], labels, _str_map(obj.get("annotations"), f"{where}.annotations"), starts,
-                 None if fingerprint is None else str(fingerprint), action=action, actor=actor)
+                 None if fingerprint is None else str(fingerprint), action=action, actor=actor, ends_at=ends,
+                 source_url=source_url or None)
+
+
+def _generic_time(obj: dict[str, Any], where: str, key: str, alias: str) -> str | None:
+    """An optional RFC 3339 time of the generic form, in UTC; a value that is not one refuses the delivery."""
+    raw = obj.get(key, obj.get(alias))
+    if raw is None:
+        return None
+    when = utc_instant(raw)
+    if when is None:
+        raise PayloadError(f"{where}.{key}: expected an RFC 3339 time such as 2026-11-28T10:00:00Z, got {_shown(raw)}")
+    return when
 
 
 #: name → parser, merged into the intake's registry

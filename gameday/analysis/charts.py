@@ -7,7 +7,8 @@ interval, until the next measurement (never before what it counts). Each chart h
 markers for the first injection, the detection, each response action and the recovery (their
 labels laid out in rows so that none overlaps another: :func:`label_rows`), a shaded impact
 window, and hatched stretches where the load generator was not running (impact unknown); its
-x axis spans all of them and the journal's end.
+x axis spans all of them and the journal's end. A time-scaled drill's charts (``policy.scale`` below
+1) have a second x axis at the top, on the incident clock (:func:`incident_axis`).
 
 * :func:`chart_images` — ``[(file name, title, PNG bytes)]``; ``[]`` without stats (:func:`chart_figures`:
   the figures).
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gameday.analysis.clocks import incident_scale
 from gameday.analysis.impact import business_of, intervals, percentile, unknown_spans
 from gameday.analysis.impact_windows import add_hist, request_counts
 from gameday.analysis.matching import first_detection, first_injection, first_recovery
@@ -94,6 +96,7 @@ def chart_figures(journal: Journal) -> list[tuple[str, str, Any]]:
     if not data["t"]:
         return []
     marks = markers(journal)
+    scale = incident_scale(journal.events)
     unknown = [(s.from_t, s.to_t if s.to_t is not None else max(journal.events[-1].t, s.from_t))
                for s in unknown_spans(journal.events, intervals(journal.events))]
     inj = next((t for t, kind, _ in marks if kind == "injection"), None)
@@ -125,7 +128,9 @@ def chart_figures(journal: Journal) -> list[tuple[str, str, Any]]:
             ax.step(data["t"], ys, where="post", label=label, color=color, linewidth=1.6)
             ax.plot(data["t"], ys, linestyle="none", marker=".", markersize=3, color=color)
         ax.set_title(f"{title} over the drill")
-        ax.set_xlabel("seconds from drill start")
+        ax.set_xlabel("seconds from drill start" + (" (drill clock)" if scale else ""))
+        if scale:
+            incident_axis(ax, scale)
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.25)
@@ -133,6 +138,16 @@ def chart_figures(journal: Journal) -> list[tuple[str, str, Any]]:
         fig.tight_layout()
         out.append((name, title, fig))
     return out
+
+
+def incident_axis(ax: Any, scale: float, seconds: float = 60.0, unit: str = "minutes") -> Any:
+    """A second x axis at the top of ``ax`` (drill seconds from drill start) on the incident clock of a
+    time-scaled drill: ``t ÷ scale``, in ``unit`` of ``seconds`` each (minutes by default)."""
+    factor = 1 / (scale * seconds)
+    sec = ax.secondary_xaxis("top", functions=(lambda t: t * factor, lambda x: x / factor))
+    sec.set_xlabel(f"{unit} on the incident clock (1 s of this drill stands for {1 / scale:.3g} s)", fontsize=8)
+    sec.tick_params(labelsize=8)
+    return sec
 
 
 def new_figure(width: float, height: float, **kwargs: Any) -> Any:

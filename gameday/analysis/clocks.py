@@ -1,6 +1,16 @@
-"""A tabletop's two clocks: the scenario clock (the journal's ``t``, at the exercise's pace, standing
+"""A drill's clocks.
+
+A tabletop has two: the scenario clock (the journal's ``t``, at the exercise's pace, standing
 still while paused) and the wall clock (each event's ``wall``, real UTC). Every measure of a tabletop's
-scorecard is stated on both (:func:`on_both_clocks`); the reports show a moment on both (:func:`both_clocks`)."""
+scorecard is stated on both (:func:`on_both_clocks`); the reports show a moment on both (:func:`both_clocks`).
+
+A time-scaled drill (the scenario's ``policy.scale`` below 1) declares a third, the **incident clock**:
+1 s of the drill stands for 1/scale s of an incident. What happened stays on the drill's clock (the
+journal's ``t``, every measured duration, the deadlines and the scaled policy's durations, which
+are already on it); what is priced or judged by a rule written in incident time is stated on the
+incident clock too (:func:`incident_scale`, :func:`on_incident_clock`; measures gain
+``incident_seconds``: :func:`with_incident_seconds`). A drill with scale 1 has one clock and its
+reports are unchanged."""
 
 from __future__ import annotations
 
@@ -8,7 +18,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from gameday.analysis.matching import simulated_faults
-from gameday.model.events import Event, Payload
+from gameday.model.duration import human
+from gameday.model.events import DrillStarted, Event, Payload
 from gameday.model.scorecard import Measure
 from gameday.model.terms import format_offset
 
@@ -72,3 +83,46 @@ def on_both_clocks(times: Sequence[Measure], events: Sequence[Event[Payload]],
             else m.definition
         out.append(m.model_copy(update={"wall_seconds": wall, "definition": definition}))
     return out
+
+
+# ------------------------------------------------------------------------------ the incident clock
+
+
+def incident_scale(events: Sequence[Event[Payload]]) -> float | None:
+    """The drill's declared ``policy.scale`` (from ``DrillStarted``'s scenario) when it is below 1; None for a
+    drill on one clock (scale 1, or no ``DrillStarted``)."""
+    started = next((e.data for e in events if isinstance(e.data, DrillStarted)), None)
+    scale = started.scenario.policy.scale if started is not None else 1.0
+    return scale if scale != 1.0 else None
+
+
+def to_incident(seconds: float | None, scale: float | None) -> float | None:
+    """Drill seconds on the incident clock (``seconds ÷ scale``, to the millisecond); ``seconds`` itself without a scale."""
+    if seconds is None or scale is None:
+        return seconds
+    return round(seconds / scale, 3)
+
+
+def scaled_clocks_note(scale: float) -> str:
+    """Where a time-scaled drill's scorecard says which clock its figures are on."""
+    return (f"this drill is time-scaled (policy.scale {scale:g}: 1 s of this drill stands for {human(1 / scale)} of an "
+            "incident, the incident clock); seconds, every t, the deadlines and the scaled policy's durations are on the "
+            "drill's clock (the journal's t); incident_seconds, degraded_minutes_incident_clock and the revenue lost are on "
+            "the incident clock (lost_drill_clock is the loss over the drill's own window)")
+
+
+def on_incident_clock(seconds: float | None, scale: float | None, *, offset: bool = False, short: bool = False) -> str:
+    """``' (12m00s on the incident clock)'``: a drill's duration (an offset from drill start with ``offset``) on the
+    incident clock, to write beside it; ``''`` for a drill on one clock or an unknown figure. ``short``: ``' (12m00s)'``
+    (in a table whose heading names the clock)."""
+    if scale is None or seconds is None:
+        return ""
+    text = (format_offset if offset else human)(seconds / scale)
+    return f" ({text})" if short else f" ({text} on the incident clock)"
+
+
+def with_incident_seconds(times: Sequence[Measure], scale: float | None) -> list[Measure]:
+    """``times`` with each measure's ``incident_seconds`` (a time-scaled drill); unchanged without a scale."""
+    if scale is None:
+        return list(times)
+    return [m.model_copy(update={"incident_seconds": to_incident(m.seconds, scale)}) for m in times]

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from gameday.analysis.clocks import incident_scale, on_incident_clock
 from gameday.analysis.matching import EPS, Facts, StepStatus, describe, impact_start, simulated_faults
 from gameday.model import events
 from gameday.model.duration import human
@@ -111,9 +112,14 @@ def failure_lines(scenario: Scenario, facts: Facts, outcome: str, reason: str | 
     return [
         *_outcome_failures(scenario, facts, outcome, reason),
         *_detection_failures(scenario, facts, detection),
-        *_step_failures(statuses),
+        *_step_failures(statuses, incident_scale(facts.events)),
         *_other_failures(scenario, facts, recovery, severity, executives, comms, roles),
     ]
+
+
+def _span(seconds: float | None, scale: float | None) -> str:
+    """A judged duration (late by, a gap, a cadence), with the incident clock beside it in a time-scaled drill."""
+    return human(seconds) + on_incident_clock(seconds, scale)
 
 
 def faults_text(fates: Sequence[FaultFate], *, simulated: bool = False) -> str:
@@ -177,7 +183,7 @@ def _detection_failures(scenario: Scenario, facts: Facts, d: DetectionResult) ->
     deadline = format_offset(d.deadline_t)
     if d.verdict == "late":
         how = f"alert {d.signal}" if d.via == "alert" and d.signal else d.via or "recorded"
-        late_by = human((d.detected_t or 0.0) - (d.deadline_t or 0.0))
+        late_by = _span((d.detected_t or 0.0) - (d.deadline_t or 0.0), incident_scale(facts.events))
         came = f"came at {format_offset(d.detected_t)}, {late_by} after the {deadline} deadline"
         return [f"Detection was late: the first detection ({how}) {came}"]
     if d.verdict == "silent" and _ended_before(facts, d.deadline_t):
@@ -195,27 +201,27 @@ def _detection_failures(scenario: Scenario, facts: Facts, d: DetectionResult) ->
     return []
 
 
-def _step_failures(statuses: Sequence[StepStatus]) -> list[str]:
+def _step_failures(statuses: Sequence[StepStatus], scale: float | None) -> list[str]:
     out = []
     for s in statuses:
         label = f"Step '{s.step.id}' ({describe(s.step)})"
         if s.verdict == "missed":
             out.append(f"{label} was not done by its {format_offset(s.deadline_t)} deadline")
         elif s.verdict == "late" and s.done_t is not None and s.deadline_t is not None and s.done_t > s.deadline_t + EPS:
-            late_by = human(s.done_t - s.deadline_t)
+            late_by = _span(s.done_t - s.deadline_t, scale)
             deadline = format_offset(s.deadline_t)
             out.append(f"{label} was done at {format_offset(s.done_t)}, {late_by} after its {deadline} deadline")
         elif s.verdict == "late" and s.step.every is not None:
-            every, gap = human(s.step.every), human(s.longest_gap)
+            every, gap = _span(s.step.every, scale), _span(s.longest_gap, scale)
             out.append(f"{label} is due every {every} while the incident is open; the longest gap was {gap}")
     return out
 
 
 def _other_failures(scenario: Scenario, facts: Facts, recovery: RecoveryResult, severity: SeverityResult,
                     executives: ExecutiveResult, comms: CommsResult, roles: RoleResult) -> list[str]:  # fmt: skip
-    out = []
+    out, scale = [], incident_scale(facts.events)
     if recovery.verdict == "late":
-        late_by = human((recovery.recovered_t or 0.0) - (recovery.deadline_t or 0.0))
+        late_by = _span((recovery.recovered_t or 0.0) - (recovery.deadline_t or 0.0), scale)
         out.append(
             f"Recovery was late: the steady state held again at {format_offset(recovery.recovered_t)}, "
             f"{late_by} after the {format_offset(recovery.deadline_t)} deadline"
@@ -229,7 +235,7 @@ def _other_failures(scenario: Scenario, facts: Facts, recovery: RecoveryResult, 
         got = f"classified {severity.final}" if severity.final else "never classified"
         out.append(f"Severity was {got}; the scenario's ground truth is {severity.expected}")
     if executives.verdict == "late":
-        late_by = human((executives.notified_t or 0.0) - (executives.deadline_t or 0.0))
+        late_by = _span((executives.notified_t or 0.0) - (executives.deadline_t or 0.0), scale)
         out.append(
             f"Executives were notified at {format_offset(executives.notified_t)}, {late_by} after the policy deadline "
             f"{format_offset(executives.deadline_t)} ({executives.note})"
@@ -237,8 +243,8 @@ def _other_failures(scenario: Scenario, facts: Facts, recovery: RecoveryResult, 
     elif executives.verdict == "missed":
         out.append(f"Executives were not notified (policy {executives.note}, by {format_offset(executives.deadline_t)})")
     if comms.verdict == "not_met":
-        asks = f"the {scenario.severity} policy asks for one at least every {human(comms.required_every)}"
-        gap = f"Stakeholder updates: the longest gap was {human(comms.longest_gap)}"
+        asks = f"the {scenario.severity} policy asks for one at least every {_span(comms.required_every, scale)}"
+        gap = f"Stakeholder updates: the longest gap was {_span(comms.longest_gap, scale)}"
         gap = "No stakeholder update was posted" if comms.updates == 0 else gap
         out.append(f"{gap}; {asks}")
     out += [f"No one held the {role} role" for role in roles.missing]

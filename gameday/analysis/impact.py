@@ -40,6 +40,12 @@ Definitions (also in ``docs/scoring.md``):
   A failed request is a success that did not happen; so is a request never made because
   customers were stuck waiting — the shortfall counts both. Normalising by running users
   keeps a load profile (stages) from reading as lost revenue.
+* **Incident clock** — a time-scaled drill (``policy.scale`` below 1) declares that 1 s of it
+  stands for 1/scale s of an incident (:mod:`gameday.analysis.clocks`). Its revenue is priced
+  on that clock: ``lost`` = the drill's loss ÷ scale (the drill's shortfall stretched to the
+  incident's length, whichever the basis), beside it ``lost_drill_clock``; per minute is the
+  same on both clocks. Degraded minutes stay on the drill's clock, with
+  ``degraded_minutes_incident_clock`` beside them.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
+from gameday.analysis.clocks import incident_scale, to_incident
 from gameday.analysis.impact_windows import (
     EPS,
     Interval,
@@ -65,6 +72,7 @@ from gameday.analysis.impact_windows import (
 )
 from gameday.analysis.matching import first_injection, first_recovery
 from gameday.journal import Journal
+from gameday.model.duration import human
 from gameday.model.events import DrillStarted, LoadFailed, LoadStarted, LoadStats, LoadStopped, Payload
 from gameday.model.load import Business
 from gameday.model.scenario import Scenario
@@ -85,6 +93,12 @@ REVENUE_FORMULA = (
 WINDOW_DEFINITION = (
     "impact window: first FaultInjected → first RecoveryObserved (or the end of the load); baseline: stats intervals "
     "ending before the first injection, after the ramp-up"
+)
+#: Added to the formula in a time-scaled drill.
+INCIDENT_CLOCK_FORMULA = (
+    "; on the incident clock (policy.scale {scale:g}: 1 s of this drill stands for 1/scale s of an incident): lost = the "
+    "drill's loss ÷ scale (its shortfall stretched to the incident's length), lost_drill_clock = the drill's loss; per "
+    "minute is the same on both clocks"
 )
 DEGRADED_DEFINITION = (
     "an interval of the impact window whose customer-facing failure rate exceeds the baseline's by more than {pp:g} "
@@ -148,11 +162,14 @@ def measure_impact(journal: Journal) -> ImpactResult | None:
         notes.append(f"load data is missing for {missing:.1f}s of the impact window: figures cover the rest only")
     if baseline is None:
         notes.append("no stats interval ended before the first injection: no baseline to compare with")
-    revenue = _revenue(business, base, during_items, cf, status == "partial")
+    scale = incident_scale(events)
+    revenue = _revenue(business, base, during_items, cf, status == "partial", scale)
+    minutes = None if degraded is None else round(degraded / 60, 3)
+    on_incident = to_incident(degraded / 60, scale) if scale and degraded is not None else None  # left out when None
     return ImpactResult(
         status=status, note="; ".join(notes), baseline=baseline, during=during, peak_error_rate=peak, peak_error_t=peak_t,
         peak_customer_facing_error_rate=cf_peak, degraded_seconds=None if degraded is None else round(degraded, 3),
-        degraded_minutes=None if degraded is None else round(degraded / 60, 3), revenue=revenue, **common,
+        degraded_minutes=minutes, degraded_minutes_incident_clock=on_incident, revenue=revenue, **common,
     )  # fmt: skip
 
 
@@ -169,7 +186,9 @@ def _threshold(business: Business | None) -> float:
 
 
 def _revenue(business: Business | None, base: Sequence[Interval], during: Sequence[Interval], cf: set[str],
-             partial: bool) -> RevenueEstimate | None:
+             partial: bool, scale: float | None = None) -> RevenueEstimate | None:
+    """The revenue estimate (see :data:`REVENUE_FORMULA`); with a ``scale`` (a time-scaled drill) ``lost`` is priced on
+    the incident clock, the drill's own figure kept beside it."""
     if business is None:
         return None
     rpm, vpr = business.revenue_per_minute, business.value_per_request
@@ -177,8 +196,10 @@ def _revenue(business: Business | None, base: Sequence[Interval], during: Sequen
         return None
     currency = business.currency or "USD"
     basis: Literal["revenue_per_minute", "value_per_request"] = "revenue_per_minute" if rpm is not None else "value_per_request"
+    formula = REVENUE_FORMULA + (INCIDENT_CLOCK_FORMULA.format(scale=scale) if scale else "")
+    clock: dict[str, Any] = {"scale": scale} if scale else {}
     empty: dict[str, Any] = {"currency": currency, "basis": basis, "lost": None, "per_minute": None, "value_per_success": None,
-             "expected_successes": None, "actual_successes": None, "shortfall": None, "formula": REVENUE_FORMULA}
+             "expected_successes": None, "actual_successes": None, "shortfall": None, "formula": formula, **clock}
     base_ok = successes(base, cf)
     base_s, base_us = sum(iv.dt for iv in base), sum(iv.user_seconds for iv in base)
     if not base or base_ok <= 0 or base_s <= 0 or base_us <= 0:
@@ -196,11 +217,16 @@ def _revenue(business: Business | None, base: Sequence[Interval], during: Sequen
     user_s = sum(iv.user_seconds for iv in during)
     computation = (f"{how}; expected = {per_user_s:.5f} × {user_s:.3f} user-s = {expected:.2f}; actual = {actual}; "
                    f"shortfall = {shortfall:.2f}; lost = {value:.4f} × {shortfall:.2f} = {lost:.2f} {currency}")
+    if scale:  # priced on the incident clock: the drill's loss stretched to the incident's length
+        computation = (computation.replace("; lost = ", "; lost on the drill's clock = ")
+                       + f"; lost on the incident clock = {lost:.2f} ÷ {scale:g} = {lost / scale:.2f} {currency}")
+        clock["lost_drill_clock"] = round(lost, 2)
     note = "a lower bound: load data is missing for part of the impact window" if partial else ""
     return RevenueEstimate(
-        currency=currency, basis=basis, lost=round(lost, 2), per_minute=None if per_minute is None else round(per_minute, 2),
-        lower_bound=partial, value_per_success=round(value, 6), expected_successes=round(expected, 3), actual_successes=actual,
-        shortfall=round(shortfall, 3), formula=REVENUE_FORMULA, computation=computation, note=note,
+        currency=currency, basis=basis, lost=round(lost / scale if scale else lost, 2),
+        per_minute=None if per_minute is None else round(per_minute, 2), lower_bound=partial,
+        value_per_success=round(value, 6), expected_successes=round(expected, 3), actual_successes=actual,
+        shortfall=round(shortfall, 3), formula=formula, computation=computation, note=note, **clock,
     )  # fmt: skip
 
 
@@ -236,9 +262,11 @@ def impact_text(impact: ImpactResult) -> dict[str, Any]:
     else:
         cf = during.customer_facing
         at_base = f" vs {_pct(base.customer_facing.failure_rate)} at baseline" if base else ""
+        on_incident = impact.degraded_minutes_incident_clock
+        incident = "" if on_incident is None else f" ({on_incident:g} on the incident clock)"
         customers = (f"Customers affected: {cf.failures} of {cf.requests} customer-facing requests ({names}) failed during "
                      f"the impact window ({_pct(cf.failure_rate)}{at_base}); customer-facing minutes degraded: "
-                     f"{'—' if impact.degraded_minutes is None else f'{impact.degraded_minutes:g}'}.")
+                     f"{'—' if impact.degraded_minutes is None else f'{impact.degraded_minutes:g}'}{incident}.")
     revenue = None
     if rev is not None:
         if rev.lost is None:
@@ -246,8 +274,14 @@ def impact_text(impact: ImpactResult) -> dict[str, Any]:
         else:
             least = "at least " if rev.lower_bound else ""
             seconds = during.seconds if during else 0.0
-            revenue = (f"Estimated revenue lost: {least}{money(rev.lost, rev.currency)} — "
-                       f"{money(rev.per_minute, rev.currency)} per minute over {seconds:g}s of the impact window.")
+            if rev.scale:  # a time-scaled drill: priced on the incident clock, the drill's own figure beside it
+                revenue = (f"Estimated revenue lost: {least}{money(rev.lost, rev.currency)} on the incident clock "
+                           f"({least}{money(rev.lost_drill_clock, rev.currency)} over the drill's {seconds:g}s) — "
+                           f"{money(rev.per_minute, rev.currency)} per minute over "
+                           f"{human(seconds / rev.scale)} of the impact window on the incident clock.")
+            else:
+                revenue = (f"Estimated revenue lost: {least}{money(rev.lost, rev.currency)} — "
+                           f"{money(rev.per_minute, rev.currency)} per minute over {seconds:g}s of the impact window.")
     rows = []
     if during is not None:
         measures: list[tuple[str, Callable[[LoadWindow], str]]] = [

@@ -22,6 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from gameday.analysis.anatomy import anatomy_context
+from gameday.analysis.clocks import on_incident_clock
 from gameday.analysis.fault_story import fault_rows
 from gameday.analysis.findings import (
     ACTION_TEXT,
@@ -114,11 +116,13 @@ def postmortem_context(journal: Journal, card: Scorecard, charts: Sequence[Path]
         "exercise": exercise,
         "faults": tabletop_faults(faults, journal) if exercise is not None else faults,
         "gaps": contributing_gaps(card, journal),
+        "anatomy": anatomy_context(card.detection, card.scale),
         "impact": _impact(journal, card, scenario, charts, fmt),
         "went_well": went_well(card, journal),
         "action_items": action_items(card, journal),
         "expected_vs_actual": _expected_vs_actual(card),
-        "times": [{"name": m.name, "value": human(m.seconds), "definition": m.definition} for m in card.times],
+        "times": [{"name": m.name, "value": human(m.seconds) + on_incident_clock(m.seconds, card.scale),
+                   "definition": m.definition} for m in card.times],
         "score": _score(card),
     }
 
@@ -184,7 +188,17 @@ def _summary(journal: Journal, card: Scorecard, scenario: Scenario | None) -> di
         "severity_final": card.severity.final or "none declared",
         "policy": card.policy,
         "torn": card.journal_torn or journal.torn,
+        "clock": _clock_sentence(card.scale),
     }
+
+
+def _clock_sentence(scale: float | None) -> str | None:
+    """A time-scaled drill's clocks in one sentence (None for a drill on one clock)."""
+    if scale is None:
+        return None
+    return (f"time-scaled (policy.scale {scale:g}): 1 s of this drill stands for {human(1 / scale)} of an incident. "
+            "Offsets and durations are on the drill's clock, with the incident clock beside them where it differs; "
+            "the revenue is priced on the incident clock.")
 
 
 
@@ -215,7 +229,8 @@ def _impact(journal: Journal, card: Scorecard, scenario: Scenario | None, charts
             open_[check], starts[check] = row, e.t
             checks.append(row)
         elif check in open_:
-            open_.pop(check).update(ended=format_offset(e.t), duration=human(e.t - starts[check]))
+            span = e.t - starts[check]
+            open_.pop(check).update(ended=format_offset(e.t), duration=human(span) + on_incident_clock(span, card.scale))
     ttr = measure(card, "timetorecovery", "ttr")
     first = _first_injection(journal)
     if ttr is None and card.recovery.recovered_t is not None and first is not None:
@@ -223,8 +238,8 @@ def _impact(journal: Journal, card: Scorecard, scenario: Scenario | None, charts
     load = _load_impact(journal, card, charts, fmt)
     customers = load["customers"] if load else (LOAD_SENTENCE if scenario is not None and scenario.load else NO_LOAD_SENTENCE)
     return {
-        "duration": human(card.impact_seconds),
-        "time_to_recovery": human(ttr),
+        "duration": human(card.impact_seconds) + on_incident_clock(card.impact_seconds, card.scale),
+        "time_to_recovery": human(ttr) + on_incident_clock(ttr, card.scale),
         "checks": checks,
         "no_checks": _no_checks(journal),
         "customers": customers,
@@ -273,10 +288,13 @@ def _chart_titles() -> tuple[tuple[str, str], ...]:
     return CHARTS
 
 
-def _verdict(verdict: str, done: float | None = None, deadline: float | None = None) -> tuple[str, str]:
-    """Verdict text and CSS class (ok, late, miss, na)."""
+def _verdict(verdict: str, done: float | None = None, deadline: float | None = None,
+             scale: float | None = None) -> tuple[str, str]:
+    """Verdict text and CSS class (ok, late, miss, na); ``scale``: a time-scaled drill's (how late, on both clocks)."""
     if verdict == "late":
-        return f"{late_by(done, deadline)} after its deadline", "late"
+        late = done - deadline if done is not None and deadline is not None else None
+        incident = on_incident_clock(late, scale) if late is not None and late > 0 else ""
+        return f"{late_by(done, deadline)}{incident} after its deadline", "late"
     css = VERDICT_CLASS.get(verdict, "na" if verdict.startswith("not_") else "miss")
     return VERDICT_TEXT.get(verdict, verdict.replace("_", " ")), css
 
@@ -292,15 +310,23 @@ def _expected_vs_actual(card: Scorecard) -> list[dict[str, str]]:
     else:
         actual = _not_applicable_actual(card) if d.verdict == "not_applicable" else "not detected"
     rows = [_row("Detection", f"by {format_offset(d.deadline_t)}", actual, _verdict(d.verdict, d.detected_t, d.deadline_t))]
+    scale = card.scale  # a time-scaled drill: each deadline and time on the incident clock too
+
+    def at(t: float | None) -> str:
+        return format_offset(t) + on_incident_clock(t, scale, offset=True)
+
     for s in card.steps:
         if s.deadline_t is not None and s.anchor_t is not None:
-            expected = f"by {format_offset(s.deadline_t)} ({human(s.deadline_t - s.anchor_t)} after {s.anchor})"
+            window = s.deadline_t - s.anchor_t
+            incident = (f"; by {format_offset(s.deadline_t / scale)}, {human(window / scale)} after it, on the incident "
+                        "clock") if scale else ""
+            expected = f"by {format_offset(s.deadline_t)} ({human(window)} after {s.anchor}{incident})"
         else:
             expected = f"after {s.anchor} (which did not happen)"
         who = (f" by {s.author}" + (f" ({s.author_role})" if s.author_role else "")) if s.author else ""
-        actual = f"{format_offset(s.done_t)}{who}" if s.done_t is not None else "not done"
+        actual = f"{at(s.done_t)}{who}" if s.done_t is not None else "not done"
         what = f"Step {s.id} ({ACTION_TEXT.get(s.action, s.action)}" + (f", {s.role})" if s.role else ")")
-        rows.append(_row(what, expected, actual, _verdict(s.verdict, s.done_t, s.deadline_t)))
+        rows.append(_row(what, expected, actual, _verdict(s.verdict, s.done_t, s.deadline_t, scale)))
     sev = card.severity
     if not severity_applicable(card):
         verdict = _verdict("not_applicable")
@@ -312,21 +338,27 @@ def _expected_vs_actual(card: Scorecard) -> list[dict[str, str]]:
     within = "immediately" if ex.within == 0 else f"within {human(ex.within)}"
     if not ex.required:
         expected = "not required"
+    elif deadline is None:
+        expected = within + (f" ({human(ex.within / scale)} on the incident clock)" if scale and ex.within else "")
     else:
-        expected = f"by {format_offset(deadline)} ({within})" if deadline is not None else within
-    actual = format_offset(ex.notified_t) if ex.notified_t is not None else "not notified" if ex.required else "—"
+        incident = ("; by " + format_offset(deadline / scale) + (f", within {human(ex.within / scale)}" if ex.within else "")
+                    + ", on the incident clock") if scale else ""
+        expected = f"by {format_offset(deadline)} ({within}{incident})"
+    actual = at(ex.notified_t) if ex.notified_t is not None else "not notified" if ex.required else "—"
     rows.append(_row("Executives notified", expected, actual, _verdict(ex.verdict)))
     co = card.comms
-    actual = f"{co.updates} updates, longest gap {human(co.longest_gap)}" if co.updates else "no update posted"
+    gap = f"{human(co.longest_gap)}{on_incident_clock(co.longest_gap, scale)}"
+    actual = f"{co.updates} updates, longest gap {gap}" if co.updates else "no update posted"
     unjudged = co.verdict == "not_required" and co.required_every is not None  # required, but no incident was known
-    rows.append(_row("Stakeholder updates", f"every {human(co.required_every)}" if co.required_every else "not required",
+    every = f"every {human(co.required_every)}{on_incident_clock(co.required_every, scale)}"
+    rows.append(_row("Stakeholder updates", every if co.required_every else "not required",
                      actual, _verdict("not_applicable" if unjudged else co.verdict)))  # fmt: skip
     r = card.recovery
     if r.recovered_t is not None:
-        actual = format_offset(r.recovered_t)
+        actual = at(r.recovered_t)
     else:
         actual = _not_applicable_actual(card) if r.verdict == "not_applicable" else "not observed before the drill ended"
-    rows.append(_row("Recovery", f"by {format_offset(r.deadline_t)}", actual, _verdict(r.verdict, r.recovered_t, r.deadline_t)))
+    rows.append(_row("Recovery", f"by {at(r.deadline_t)}", actual, _verdict(r.verdict, r.recovered_t, r.deadline_t, scale)))
     return rows
 
 

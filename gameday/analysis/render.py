@@ -10,11 +10,12 @@ the same words the one-line summary, JUnit and the postmortem use.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Literal
 
+from gameday.analysis.clocks import on_incident_clock
 from gameday.model.duration import human
-from gameday.model.scorecard import FaultResult, Scorecard, headline, verdict_reason
+from gameday.model.scorecard import FaultResult, Measure, Scorecard, headline, verdict_reason
 from gameday.model.terms import format_offset
 
 FORMATS = ("json", "md", "html")
@@ -117,12 +118,12 @@ def _markdown(c: Scorecard) -> str:
     if c.faults:
         out += ["", "## Faults", "", *[f"- {md(f.id)}: {fault_text(f, c.mode == 'tabletop')}" for f in c.faults]]
     out += ["", "## Times", ""]
-    if c.clocks:  # a tabletop: every measure on the scenario clock and on the wall clock
+    if c.clocks:  # a tabletop (scenario and wall clocks) or a time-scaled drill (drill and incident clocks)
         out += [md(c.clocks), ""]
+        head, cells = _clock_columns(c)
         out += _table(
-            ["measure", "scenario clock", "wall clock", "events", "definition"],
-            [[m.name, human(m.seconds), human(m.wall_seconds), _seqs(m.from_seq, m.to_seq), md(m.definition)]
-             for m in c.times],
+            ["measure", *head, "events", "definition"],
+            [[m.name, *cells(m), _seqs(m.from_seq, m.to_seq), md(m.definition)] for m in c.times],
         )
     else:
         out += _table(
@@ -131,8 +132,11 @@ def _markdown(c: Scorecard) -> str:
         )
     d = c.detection
     how = (f" via {md(d.via)}" + (f" ({md(d.signal)})" if d.signal else "")) if d.via else ""
-    when = f"deadline {format_offset(d.deadline_t)}, detected {format_offset(d.detected_t)}"
+    when = f"deadline {_at(d.deadline_t, c)}, detected {_at(d.detected_t, c)}"
     out += ["## Detection", "", f"**{_verdict(d.verdict)}** — {when}{how}", ""]
+    lags = _lag_rows(c)
+    out += _table(["part", "value", "events", "definition"],
+                  [[r["name"], md(r["value"]), r["events"], md(r["definition"])] for r in lags]) if lags else []
     out += ["## Steps", "", *_md_steps(c)]
     out += _md_practice(c)
     from gameday.analysis.impact import impact_markdown  # pandas-free; only the scorecard's load figures
@@ -156,13 +160,40 @@ def _markdown(c: Scorecard) -> str:
     return "\n".join(out) + "\n"
 
 
+def _clock_columns(c: Scorecard) -> tuple[list[str], Callable[[Measure], list[str]]]:
+    """The Times table's clock columns and each measure's cells: a tabletop's scenario and wall clocks, a
+    time-scaled drill's drill and incident clocks (all three for a time-scaled tabletop)."""
+    walled = c.mode == "tabletop"
+    head = ["scenario clock", "wall clock"] if walled else ["drill clock"]
+    head += ["incident clock"] if c.scale else []
+
+    def cells(m: Measure) -> list[str]:
+        return [human(m.seconds), *([human(m.wall_seconds)] if walled else []),
+                *([human(m.incident_seconds)] if c.scale else [])]
+
+    return head, cells
+
+
+def _at(t: float | None, c: Scorecard, short: bool = False) -> str:
+    """An offset from drill start, with its incident-clock equivalent in a time-scaled drill:
+    ``+30.0s (+29m56s on the incident clock)``; ``short`` (a column whose heading names the clock): ``+30.0s (+29m56s)``."""
+    return format_offset(t) + on_incident_clock(t, c.scale, offset=True, short=short)
+
+
+def _dur(seconds: float | None, c: Scorecard) -> str:
+    """A duration, with its incident-clock equivalent in a time-scaled drill: ``12.0s (11m59s on the incident clock)``."""
+    return human(seconds) + on_incident_clock(seconds, c.scale)
+
+
 def _md_steps(c: Scorecard) -> list[str]:
     rows = [
-        [md(s.id), md(s.action), md(s.role), f"{md(s.anchor)} {format_offset(s.anchor_t)}", format_offset(s.deadline_t),
-         format_offset(s.done_t), f"**{_verdict(s.verdict)}**", _who(s.author, s.author_role), md(s.note)]
+        [md(s.id), md(s.action), md(s.role), f"{md(s.anchor)} {format_offset(s.anchor_t)}", _at(s.deadline_t, c, True),
+         _at(s.done_t, c, True), f"**{_verdict(s.verdict)}**", _who(s.author, s.author_role), md(s.note)]
         for s in c.steps
     ]  # fmt: skip
     head = ["step", "action", "role", "anchor", "deadline", "done", "verdict", "who", "note"]
+    if c.scale:
+        head[4:6] = ["deadline (incident clock)", "done (incident clock)"]
     return _table(head, rows or [["—"] * len(head)])
 
 
@@ -170,21 +201,21 @@ def _md_practice(c: Scorecard) -> list[str]:
     s, e, m, r, rc = c.severity, c.executives, c.comms, c.roles, c.recovery
     out = ["## Severity", ""]
     verdict = (f"expected {s.expected}; first declared {md(s.first_declared)}; final {md(s.final)}; "
-               f"correct: {'yes' if s.correct else 'no'}; time to correct {human(s.time_to_correct)}")
+               f"correct: {'yes' if s.correct else 'no'}; time to correct {_dur(s.time_to_correct, c)}")
     out += [verdict, "", md(s.note), ""]
-    when = f"deadline {format_offset(e.deadline_t)}, notified {format_offset(e.notified_t)}"
+    when = f"deadline {_at(e.deadline_t, c)}, notified {_at(e.notified_t, c)}"
     out += ["## Executives", "", f"**{_verdict(e.verdict)}** — {when}"]
     out += ["", md(e.note), "", "## Stakeholder updates", ""]
-    out += [(f"**{_verdict(m.verdict)}** — {m.updates} update(s); longest gap {human(m.longest_gap)}; "
-             f"required every {human(m.required_every)}"), "", md(m.note), ""]  # fmt: skip
+    out += [(f"**{_verdict(m.verdict)}** — {m.updates} update(s); longest gap {_dur(m.longest_gap, c)}; "
+             f"required every {_dur(m.required_every, c)}"), "", md(m.note), ""]  # fmt: skip
     out += ["## Roles", ""]
     out += _table(["role", "held by"], [[md(role), md(" → ".join(people))] for role, people in _holders(c)])
     distinct = "yes" if r.distinct_people else "no"
     out += [f"missing: {md(', '.join(r.missing)) if r.missing else 'none'}; one role per person: {distinct}", ""]
     out += [f"- {md(n)}" for n in r.notes] + ([""] if r.notes else [])
     out += ["## Recovery", ""]
-    when = f"deadline {format_offset(rc.deadline_t)}, recovered {format_offset(rc.recovered_t)}"
-    out += [f"**{_verdict(rc.verdict)}** — {when}; impact {human(c.impact_seconds)}", ""]
+    when = f"deadline {_at(rc.deadline_t, c)}, recovered {_at(rc.recovered_t, c)}"
+    out += [f"**{_verdict(rc.verdict)}** — {when}; impact {_dur(c.impact_seconds, c)}", ""]
     return out
 
 
@@ -206,6 +237,12 @@ def _neutral(value: object) -> object:
     return value
 
 
+def _lag_rows(card: Scorecard) -> list[dict[str, str]]:
+    from gameday.analysis.anatomy import anatomy_rows  # where the detection time went
+
+    return anatomy_rows(card.detection, card.scale)
+
+
 def _html(card: Scorecard) -> str:
     import jinja2  # lazily: keeps `gameday --help` fast
 
@@ -213,7 +250,10 @@ def _html(card: Scorecard) -> str:
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(BUILTIN_TEMPLATES)), autoescape=True,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True, finalize=_neutral)
-    env.filters.update(offset=format_offset, human=human, v=_verdict, fault=fault_text)
+    env.filters.update(offset=format_offset, human=human, v=_verdict, fault=fault_text,
+                       at=lambda t: _at(t, card), cell=lambda t: _at(t, card, True), dur=lambda x: _dur(x, card))
+    head, cells = _clock_columns(card)
     return env.get_template(SCORECARD_HTML).render(c=card, holders=_holders(card), points=_points(card), seqs=_seqs,
                                                    headline=headline(card), reason=verdict_reason(card),
-                                                   measured_only=_measured_only(card))
+                                                   measured_only=_measured_only(card), clock_head=head,
+                                                   clock_cells=cells, lags=_lag_rows(card))

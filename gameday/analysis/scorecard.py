@@ -50,6 +50,8 @@ from fractions import Fraction
 from itertools import pairwise
 from typing import Any, Literal
 
+from gameday.analysis.anatomy import detection_anatomy
+from gameday.analysis.clocks import incident_scale, on_incident_clock, scaled_clocks_note, with_incident_seconds
 from gameday.analysis.failures import failure_lines, fault_fates
 from gameday.analysis.impact import measure_impact
 from gameday.analysis.matching import EPS, Action, Facts, evaluate_steps, impact_start, r3, read_facts
@@ -161,11 +163,16 @@ def score_journal(journal: Journal) -> Scorecard:
     tabletop: dict[str, Any] = {}
     if mode == "tabletop":  # only there: other drills' scorecards stay byte-identical
         times, tabletop = _tabletop(scenario, journal, facts, times, steps)
+    scale = incident_scale(journal.events)
+    if scale is not None:  # a time-scaled drill: its measures on the incident clock too (unscaled cards unchanged)
+        times = with_incident_seconds(times, scale)
+        note = scaled_clocks_note(scale)
+        tabletop |= {"clocks": f"{tabletop['clocks']}; {note}" if "clocks" in tabletop else note, "scale": scale}
     return Scorecard(
         drill_id=drill_id, scenario_id=scenario.id, title=scenario.title, mode=mode, outcome=outcome,
         abort_reason=reason if outcome == "aborted" else None, started_at=journal.events[0].wall,
         ended_at=facts.ended.wall if facts.ended else None, policy=policy.name, expected_severity=expected,
-        policy_rules=policy_rules(expected, level),
+        policy_rules=policy_rules(expected, level, scale),
         times=times, detection=detection, steps=steps, severity=severity, executives=executives, comms=comms,
         roles=roles, recovery=recovery, impact_seconds=times[-1].seconds, faults=faults, score=score,
         passed=passed, failures=failures, warnings=warnings, end_t=r3(facts.end_t), journal_torn=journal.torn,
@@ -208,19 +215,24 @@ def drill_setup(journal: Journal) -> tuple[Scenario, SeverityPolicy, str, Mode]:
     return data.scenario, data.policy, data.drill_id, data.mode
 
 
-def policy_rules(severity: str, level: SeverityLevel | None) -> list[str]:
-    """The policy level applied to a drill, in words (durations already scaled)."""
+def policy_rules(severity: str, level: SeverityLevel | None, scale: float | None = None) -> list[str]:
+    """The policy level applied to a drill, in words (durations already scaled; a time-scaled drill's
+    ``scale`` adds each one on the incident clock)."""
     if level is None:
         return [f"the policy has no level {severity}: no executive or update requirement"]
+
+    def dur(seconds: float) -> str:
+        return human(seconds) + on_incident_clock(seconds, scale)
+
     if level.executives_within is not None:
-        when = "immediately" if level.executives_within <= EPS else f"within {human(level.executives_within)}"
+        when = "immediately" if level.executives_within <= EPS else f"within {dur(level.executives_within)}"
         executives = f"executives notified {when} after the incident is declared (or detected)"
     elif level.executives_if_open_after is not None:
-        executives = f"executives notified if the incident is still open {human(level.executives_if_open_after)} after it began"
+        executives = f"executives notified if the incident is still open {dur(level.executives_if_open_after)} after it began"
     else:
         executives = "no executive notification required"
     every = level.update_every
-    updates = f"stakeholder updates at least every {human(every)} while open" if every is not None else "no update cadence"
+    updates = f"stakeholder updates at least every {dur(every)} while open" if every is not None else "no update cadence"
     return [f"{severity}: {level.description}", executives, updates]
 
 
@@ -245,9 +257,12 @@ def _detection(scenario: Scenario, facts: Facts) -> DetectionResult:
     inj_seq = facts.injection.seq
     alerts = sum(1 for e in facts.events if e.seq > inj_seq and isinstance(e.data, AlertReceived))
     det = facts.detection
+    a = detection_anatomy(facts)
     if det is None:
         silent: DetectionVerdict = "silent" if impact_start(facts) is not None else "not_applicable"
-        return DetectionResult(verdict=silent, deadline_t=r3(deadline), detected_t=None, alerts_received=alerts)
+        return DetectionResult(verdict=silent, deadline_t=r3(deadline), detected_t=None, alerts_received=alerts,
+                               alert_starts_at=a.starts_at, condition_lag=a.condition, notification_lag=a.notification,
+                               human_lag=a.human)
     return DetectionResult(
         verdict="on_time" if det.t <= deadline + EPS else "late",
         deadline_t=r3(deadline),
@@ -256,6 +271,7 @@ def _detection(scenario: Scenario, facts: Facts) -> DetectionResult:
         signal=det.data.signal or det.data.alertname or None,
         seq=det.seq,
         alerts_received=alerts,
+        alert_starts_at=a.starts_at, condition_lag=a.condition, notification_lag=a.notification, human_lag=a.human,
     )
 
 

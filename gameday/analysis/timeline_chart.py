@@ -5,7 +5,8 @@ Lanes, top to bottom: each fault from injection to rollback; each check's custom
 (``ImpactStarted`` → ``ImpactEnded``) and the load generator's impact window; detection against
 its deadline; each response step (its anchor → deadline as the allowed window, a marker when
 it was done: on time, late, or a cross at the deadline when missed); recovery against its deadline.
-The x axis is the journal's clock from drill start (``mm:ss``; a tabletop's scenario clock).
+The x axis is the journal's clock from drill start (``mm:ss``; a tabletop's scenario clock); a
+time-scaled drill (``policy.scale`` below 1) has a second one at the top, on the incident clock.
 
 A pure function of the journal and its scorecard (:func:`~gameday.analysis.scorecard.score_journal`):
 no clock, no randomness; matplotlib (Agg) is imported lazily and the PNG carries no software
@@ -13,7 +14,8 @@ version (:func:`~gameday.analysis.charts.png_bytes`), so equal inputs give equal
 
 * :func:`lanes` — what the chart draws, as plain values (testable without matplotlib).
 * :func:`timeline_alt` — the chart in one sentence (alt text; unescaped).
-* :func:`timeline_image` — the PNG bytes; :func:`render_timeline` writes ``timeline.png`` into a folder.
+* :func:`timeline_image` — the PNG bytes (:func:`timeline_figure`: the figure); :func:`render_timeline`
+  writes ``timeline.png`` into a folder.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from gameday.analysis.clocks import incident_scale
 from gameday.analysis.failures import fault_fates
 from gameday.analysis.matching import first_injection, simulated_faults
 from gameday.analysis.timeline import one_line
@@ -31,7 +34,7 @@ from gameday.model.events import DrillAborted, DrillStarted, ImpactEnded, Impact
 from gameday.model.scorecard import Scorecard, headline
 from gameday.model.textsafe import neutralise
 
-__all__ = ["TIMELINE_FILE", "Lane", "lanes", "render_timeline", "timeline_alt", "timeline_image"]
+__all__ = ["TIMELINE_FILE", "Lane", "lanes", "render_timeline", "timeline_alt", "timeline_figure", "timeline_image"]
 
 TIMELINE_FILE = "timeline.png"
 Style = Literal["fault", "fault_open", "impact", "impact_open", "load", "window"]
@@ -175,7 +178,14 @@ def _step(x_max: float) -> int:
 
 def timeline_image(journal: Journal, card: Scorecard) -> bytes:
     """The timeline chart as PNG bytes (see the module docstring)."""
-    from gameday.analysis.charts import new_figure, png_bytes
+    from gameday.analysis.charts import png_bytes
+
+    return png_bytes(timeline_figure(journal, card))
+
+
+def timeline_figure(journal: Journal, card: Scorecard) -> Any:
+    """The timeline chart as a matplotlib ``Figure`` (see the module docstring)."""
+    from gameday.analysis.charts import new_figure
 
     rows = lanes(journal, card)
     end = end_of(journal, card)
@@ -213,8 +223,11 @@ def timeline_image(journal: Journal, card: Scorecard) -> bytes:
     ticks = [k * step for k in range(int(x_max // step) + 1)]
     ax.set_xticks(ticks, [_clock(t, hours) for t in ticks], fontsize=8)
     ax.set_xlim(0, x_max)
-    clock = "scenario clock" if journal.first(PaceSet) is not None else "time"
+    scale = incident_scale(journal.events)
+    clock = "scenario clock" if journal.first(PaceSet) is not None else "drill clock" if scale is not None else "time"
     ax.set_xlabel(f"{clock} from drill start ({'h:mm:ss' if hours else 'mm:ss'})", fontsize=9)
+    if scale is not None:
+        _incident_axis(ax, x_max, scale)
     ax.grid(True, axis="x", alpha=0.3, zorder=0)
     ax.tick_params(axis="y", length=0)
     ax.spines[["top", "right", "left"]].set_visible(False)
@@ -225,7 +238,7 @@ def timeline_image(journal: Journal, card: Scorecard) -> bytes:
     # margins in inches, from the longest texts (DejaVu Sans: at most about 0.068 in a character at 8.5 pt)
     left = 0.25 + 0.068 * max(len(r.label) for r in rows)
     right = 0.2 + 0.055 * max((len(d) for d in dues.values()), default=0)
-    bottom, top = 0.5 + 0.17 * -(-len(handles) // 4), 0.62
+    bottom, top = 0.5 + 0.17 * -(-len(handles) // 4), 0.62 + (0.42 if scale is not None else 0.0)
     height = top + bottom + 0.4 * n
     fig.set_size_inches(10, height)
     fig.subplots_adjust(left=left / 10, right=1 - right / 10, bottom=bottom / height, top=1 - top / height)
@@ -233,7 +246,20 @@ def timeline_image(journal: Journal, card: Scorecard) -> bytes:
                  va="top", parse_math=False)
     fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.02 / height), ncol=4, fontsize=7.5,
                frameon=False)
-    return png_bytes(fig)
+    return fig
+
+
+def _incident_axis(ax: Any, x_max: float, scale: float) -> Any:
+    """A second x axis at the top on a time-scaled drill's incident clock (drill t ÷ scale), ticked like the first."""
+    top = x_max / scale
+    hours = top >= 3600
+    step = _step(top)
+    sec = ax.secondary_xaxis("top", functions=(lambda t: t / scale, lambda x: x * scale))
+    ticks = [k * step for k in range(int(top // step) + 1)]
+    sec.set_ticks(ticks, [_clock(t, hours) for t in ticks], fontsize=8)
+    sec.set_xlabel(f"incident clock ({'h:mm:ss' if hours else 'mm:ss'}; 1 s of this drill stands for {1 / scale:.3g} s)",
+                   fontsize=9)
+    return sec
 
 
 def _draw_lane(ax: Any, y: float, lane: Lane, x_max: float, hours: bool) -> tuple[set[str], str]:

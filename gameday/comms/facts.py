@@ -100,6 +100,8 @@ class CommsFacts:
     revenue_per_minute_lost: float | None  # estimated now, when load measures it
     revenue_lost: float | None  # estimated so far, when load measures it
     revenue_lost_is_lower_bound: bool  # load data is missing for part of the incident
+    revenue_lost_drill_clock: float | None  # a time-scaled drill: the loss over the drill's own time (else None)
+    clock_scale: float | None  # a time-scaled drill: policy.scale (revenue_lost is on the incident clock; else None)
     # cadence
     update_every: float | None  # policy cadence for the severity (already scaled)
     updates_posted: int
@@ -236,6 +238,8 @@ def comms_facts(
         revenue_per_minute_lost=load.money_per_minute,
         revenue_lost=load.money_lost,
         revenue_lost_is_lower_bound=load.lower_bound,
+        revenue_lost_drill_clock=load.money_lost_drill_clock,
+        clock_scale=load.scale,
         update_every=every,
         updates_posted=len(updates),
         last_update_t=last_update.t if last_update else None,

@@ -6,6 +6,11 @@ successful customer-facing requests against the baseline) whenever that analysis
 otherwise the business figure times the customers' failure rate, interval by interval.
 The revenue lost *per minute now* is the latest interval's (``revenue_per_minute`` × its
 failure rate, or its failures × ``value_per_request``), when that interval is fresh.
+
+A time-scaled drill (``policy.scale`` below 1: 1 s of the drill stands for 1/scale s of an
+incident) quotes the revenue lost so far on the incident clock, like its scorecard (the drill's
+loss ÷ scale; ``money_lost_drill_clock`` keeps the drill's own figure); a rate per minute is the
+same on both clocks.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from gameday.analysis.clocks import incident_scale
 from gameday.journal import events_of
 from gameday.model.events import Event, LoadFailed, LoadStarted, LoadStats, LoadStopped, Payload
 from gameday.model.load import Business
@@ -36,6 +42,8 @@ class LoadFacts:
     money_per_minute: float | None = None
     money_lost: float | None = None
     lower_bound: bool = False
+    money_lost_drill_clock: float | None = None  # a time-scaled drill only: the loss over the drill's own time
+    scale: float | None = None  # a time-scaled drill only: policy.scale (money_lost is on the incident clock)
 
 
 def load_interval(stats: LoadStats, names: Iterable[str] = ()) -> tuple[float, float] | None:
@@ -63,6 +71,7 @@ def _interval(e: Event[LoadStats]) -> tuple[float, float]:
 
 
 def load_facts(events: list[Event[Payload]], biz: Business | None, started_t: float | None, now_t: float) -> LoadFacts:
+    """The load figures at ``now_t`` (``started_t``: when the incident began; None: no incident yet)."""
     stats = events_of(events, LoadStats)
     if not stats:
         return LoadFacts(measured=False)
@@ -97,17 +106,25 @@ def load_facts(events: list[Event[Payload]], biz: Business | None, started_t: fl
             per_minute = last_fail * biz.value_per_request * 60.0 / (t_to - t_from)
         lost = fail * biz.value_per_request
     lower_bound = False
-    measured = _measured_loss(events)  # the scorecard's figure, so that updates and postmortem agree
+    scale = incident_scale(events)
+    drill_lost = lost  # on the drill's clock; priced on the incident clock in a time-scaled drill, like the scorecard
+    if scale is not None and lost is not None:
+        lost = lost / scale
+    measured = _measured_loss(events)  # the scorecard's figures, so that updates and postmortem agree
     if measured is not None:
-        lost, lower_bound = measured
+        lost, drill_lost, lower_bound = measured
     if started_t is None:  # no incident yet: nothing lost to it
-        lost = None
+        lost = drill_lost = None
+    clock = {"scale": scale, "money_lost_drill_clock": _round(drill_lost, 2)} if scale is not None else {}
     return LoadFacts(measured=True, requests=int(req), failures=int(fail), rate_now=_round(rate_now), rate_overall=_round(rate_all),  # noqa: E501
-                 money_per_minute=_round(per_minute, 2), money_lost=_round(lost, 2), lower_bound=lower_bound)  # fmt: skip
+                     money_per_minute=_round(per_minute, 2), money_lost=_round(lost, 2), lower_bound=lower_bound,
+                     **clock)  # fmt: skip
 
 
-def _measured_loss(events: list[Event[Payload]]) -> tuple[float, bool] | None:
-    """(revenue lost, lower bound?) from :func:`gameday.analysis.impact.measure_impact`, when it can tell."""
+
+def _measured_loss(events: list[Event[Payload]]) -> tuple[float, float, bool] | None:
+    """(revenue lost, the same on the drill's clock, lower bound?) from :func:`gameday.analysis.impact.measure_impact`,
+    when it can tell."""
     try:
         from gameday.analysis.impact import measure_impact
         from gameday.journal import Journal
@@ -120,7 +137,8 @@ def _measured_loss(events: list[Event[Payload]]) -> tuple[float, bool] | None:
     revenue = getattr(result, "revenue", None)
     if revenue is None or revenue.lost is None:
         return None
-    return float(revenue.lost), bool(revenue.lower_bound)
+    drill = revenue.lost_drill_clock if revenue.lost_drill_clock is not None else revenue.lost
+    return float(revenue.lost), float(drill), bool(revenue.lower_bound)
 
 
 def _round(x: float | None, digits: int = 4) -> float | None:

@@ -23,10 +23,12 @@ class Alert:
     status: str  # firing | resolved
     labels: dict[str, str]
     annotations: dict[str, str] = field(default_factory=dict)
-    starts_at: str | None = None
-    fingerprint: str | None = None
+    starts_at: str | None = None  # when the monitoring saw it start (UTC, RFC 3339, fraction digits as sent)
+    fingerprint: str | None = None  # the sender's identity of the alert across deliveries (fingerprint, dedup key)
     action: str | None = None  # a responder action the delivery also carries (PagerDuty acknowledge/resolve)
     actor: str | None = None  # who did it, as the vendor names them
+    ends_at: str | None = None  # when the monitoring saw it end (UTC, like starts_at); None while firing
+    source_url: str | None = None  # where the sender shows it (Alertmanager's generatorURL, PagerDuty's html_url)
 
     @property
     def alertname(self) -> str | None:
@@ -106,7 +108,8 @@ def match_delivery(signals: list[Signal], fmt: str, payload: JsonValue, alerts: 
         sig = first_signal(signals, alert)
         name = signal_name(sig) if sig is not None else None
         rows.append(AlertRow(status=alert.status, alertname=alert.alertname, labels=alert.labels,
-                             matched=sig is not None, signal=name))
+                             matched=sig is not None, signal=name, starts_at=alert.starts_at, ends_at=alert.ends_at,
+                             fingerprint=alert.fingerprint, source_url=alert.source_url))
         if sig is not None and first is None:
             first, first_signal_name = alert, name
     received = AlertReceived(format=fmt, matched=first is not None, signal=first_signal_name, error=error,

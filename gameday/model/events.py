@@ -236,11 +236,18 @@ class RecoveryObserved(Payload):
 
 # ------------------------------------------------------------------------------ detection
 class AlertRow(_Part):
+    """One alert of a delivery: what matching saw, and the alert's own timing and identity from its payload
+    (``starts_at``/``ends_at`` in UTC with the sender's fraction digits; None when the payload had none)."""
+
     status: str
     alertname: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     matched: bool = False
     signal: str | None = None
+    starts_at: str | None = Field(None, description="the monitoring's start time (startsAt...), UTC")
+    ends_at: str | None = Field(None, description="the monitoring's end time (endsAt), UTC; None while firing")
+    fingerprint: str | None = Field(None, description="the sender's identity of the alert (fingerprint, dedup key)")
+    source_url: str | None = Field(None, description="where the sender shows the alert (generatorURL, html_url)")
 
 
 class AlertReceived(Payload):

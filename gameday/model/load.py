@@ -89,7 +89,8 @@ class Load(Strict):
 class Business(Strict):
     """What an outage costs. Give revenue per minute at normal traffic, or value per successful request."""
 
-    revenue_per_minute: float | None = Field(None, ge=0, description="revenue at normal (baseline) traffic")
+    revenue_per_minute: float | None = Field(None, ge=0, description="revenue per real minute at normal (baseline) "
+                                             "traffic (a minute of the incident clock in a drill with policy.scale)")
     value_per_request: float | None = Field(None, ge=0, description="value of one successful customer-facing request")
     currency: str = Field("USD", min_length=1, max_length=8)
     customer_facing: list[str] = Field(

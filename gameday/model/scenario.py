@@ -322,9 +322,14 @@ class Weights(Strict):
 
 
 class PolicyOverride(Strict):
-    """How this drill applies the severity policy: ``scale`` shrinks every policy duration."""
+    """The drill's clock: ``scale`` declares that 1 s of this drill stands for 1/scale s of an incident (the
+    incident clock). Every duration of the severity policy is multiplied by it (a 30-minute update cadence
+    becomes 30 s at 0.0167); the scorecard, the postmortem and the updates price the revenue lost on the
+    incident clock and show it beside the drill's times (:mod:`gameday.analysis.clocks`). 1: one clock."""
 
-    scale: float = Field(1.0, gt=0, le=1.0)
+    scale: float = Field(1.0, gt=0, le=1.0, description="the drill's clock: 1 s of this drill stands for 1/scale s of "
+                         "an incident; the severity policy's durations are multiplied by it, the revenue lost is priced "
+                         "on the incident clock (1: the drill runs in real incident time)")
 
 
 class Scenario(Strict):

@@ -43,7 +43,9 @@ class Measure(Out):
 
     ``seconds`` is on the journal's clock (``t``: the scenario clock in a tabletop). A tabletop's
     measures also carry ``wall_seconds``, the same measure on the wall clock (the events' ``wall``
-    times); other drills' measures leave it out altogether (their scorecards are as they were)."""
+    times); a time-scaled drill's (``policy.scale`` below 1) carry ``incident_seconds``, the same
+    measure on the incident clock the scenario declares (``seconds ÷ scale``). Other drills'
+    measures leave them out altogether (their scorecards are as they were)."""
 
     name: str
     seconds: float | None
@@ -51,13 +53,27 @@ class Measure(Out):
     to_seq: int | None = None
     definition: str
     wall_seconds: float | None = Field(None, description="tabletop only: the measure on the wall clock")
+    incident_seconds: float | None = Field(None, description="time-scaled drill only: the measure on the incident "
+                                           "clock (seconds ÷ policy.scale)")
 
     @model_serializer(mode="wrap")
     def _wall_only_when_given(self, handler: SerializerFunctionWrapHandler) -> Any:
         data = handler(self)
-        if "wall_seconds" not in self.model_fields_set and isinstance(data, dict):
-            data.pop("wall_seconds", None)
+        for key in ("wall_seconds", "incident_seconds"):
+            if key not in self.model_fields_set and isinstance(data, dict):
+                data.pop(key, None)
         return data
+
+
+class DetectionLag(Out):
+    """One part of the way from the fault to a person on it (see :mod:`gameday.analysis.anatomy`): seconds
+    between two journaled instants, or None with ``unknown`` saying why."""
+
+    seconds: float | None
+    from_seq: int | None = None
+    to_seq: int | None = None
+    definition: str
+    unknown: str | None = Field(None, description="why seconds is None: the part cannot be known from the journal")
 
 
 class DetectionResult(Out):
@@ -69,6 +85,12 @@ class DetectionResult(Out):
     seq: int | None = None
     alerts_received: int | None = Field(None, description="alert deliveries journaled after the first injection "
                                         "(matched or not); None without an injection")
+    alert_starts_at: str | None = Field(None, description="the detecting alert's own start time (UTC), as journaled")
+    condition_lag: DetectionLag | None = Field(None, description="first injection -> the detecting alert's own start "
+                                               "time: scrape, rule evaluation, for:")
+    notification_lag: DetectionLag | None = Field(None, description="the alert's start time -> its webhook's arrival: "
+                                                  "grouping, routing, paging")
+    human_lag: DetectionLag | None = Field(None, description="the alert's arrival -> the first person's acknowledgement")
 
 
 class StepResult(Out):
@@ -190,12 +212,18 @@ class LoadWindow(Out):
 
 
 class RevenueEstimate(Out):
-    """Revenue lost in the impact window, with the formula and the numbers plugged into it."""
+    """Revenue lost in the impact window, with the formula and the numbers plugged into it.
+
+    In a time-scaled drill (``policy.scale`` below 1: 1 s of drill stands for 1/scale s of an
+    incident) ``lost`` is priced on the incident clock (the drill's loss ÷ scale: its shortfall
+    stretched to the incident's length), ``lost_drill_clock`` keeps the drill's own figure and
+    ``scale`` the declaration; both are left out of an unscaled drill's scorecard."""
 
     currency: str
     basis: Literal["revenue_per_minute", "value_per_request"]
-    lost: float | None
-    per_minute: float | None = Field(description="lost ÷ minutes of stats intervals in the impact window")
+    lost: float | None = Field(description="on the incident clock in a time-scaled drill (see lost_drill_clock)")
+    per_minute: float | None = Field(description="lost ÷ minutes of stats intervals in the impact window (the same "
+                                     "figure on the drill's clock and the incident's)")
     lower_bound: bool = Field(False, description="load data is missing for part of the window: at least this much")
     value_per_success: float | None
     expected_successes: float | None
@@ -204,6 +232,10 @@ class RevenueEstimate(Out):
     formula: str
     computation: str = ""
     note: str = ""
+    lost_drill_clock: float | None = Field(None, exclude_if=lambda v: v is None, description="time-scaled drill only: "
+                                           "the loss over the drill's own impact window (lost × scale)")
+    scale: float | None = Field(None, exclude_if=lambda v: v is None, description="time-scaled drill only: policy.scale "
+                                "(1 s of this drill stands for 1/scale s of an incident)")
 
 
 class UnknownSpan(Out):
@@ -228,7 +260,9 @@ class ImpactResult(Out):
     peak_error_t: float | None
     peak_customer_facing_error_rate: float | None
     degraded_seconds: float | None
-    degraded_minutes: float | None
+    degraded_minutes: float | None = Field(description="on the drill's clock (the journal's t)")
+    degraded_minutes_incident_clock: float | None = Field(
+        None, exclude_if=lambda v: v is None, description="time-scaled drill only: degraded_minutes ÷ policy.scale")
     degraded_definition: str
     revenue: RevenueEstimate | None
     unknown: list[UnknownSpan] = Field(default_factory=list)
@@ -349,8 +383,12 @@ class Scorecard(Out):
     end_t: float | None = Field(None, description="seconds from drill start to DrillEnded (else the last event)")
     journal_torn: bool = Field(False, description="the journal's last line was torn (a crash mid-write)")
     impact: ImpactResult | None = Field(None, description="customer impact from the load generator; None without load")
-    # tabletop only (left out of other drills' scorecards altogether, which stay as they were)
-    clocks: str | None = Field(None, exclude_if=_absent, description="tabletop: which clock the times are on")
+    # tabletop or time-scaled drill only (left out of other drills' scorecards altogether, which stay as they were)
+    clocks: str | None = Field(None, exclude_if=_absent, description="tabletop or time-scaled drill: which clock "
+                               "the times and figures are on")
+    scale: float | None = Field(None, exclude_if=_absent, description="time-scaled drill only: the scenario's "
+                                "policy.scale (1 s of this drill stands for 1/scale s of an incident)")
+    # tabletop only
     objectives: list[ObjectiveResult] | None = Field(None, exclude_if=_absent, description="tabletop: objectives rated")
     exercise: ExerciseSummary | None = Field(None, exclude_if=_absent, description="tabletop: the exercise in figures")
 

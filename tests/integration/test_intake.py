@@ -263,3 +263,31 @@ def test_a_vendors_automation_is_nobodys_action_and_the_vendors_own_sample_match
     opsgenie = received(events)[-1].data
     assert opsgenie.matched and opsgenie.signal == "opsgenie sample"
     assert opsgenie.alerts[0].alertname == " test alert"  # journaled as sent
+
+
+def test_the_alerts_own_times_reach_the_journal_and_split_mttd(tmp_path):
+    """startsAt sent at +01:00 in nanoseconds: journaled in UTC with every digit; the scorecard's condition and
+    notification lags add up to MTTD; a person's generic acknowledgement is the human lag's end."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from gameday.analysis.scorecard import score_journal
+
+    with live_intake(tmp_path) as intake:
+        time.sleep(0.3)  # the monitoring notices the condition...
+        start = datetime.now(UTC).astimezone(timezone(timedelta(hours=1)))
+        sent = start.strftime("%Y-%m-%dT%H:%M:%S.%f") + "789+01:00"
+        time.sleep(0.2)  # ...and notifies a little later
+        body = sample("alertmanager-v4.json")
+        body["alerts"][0].update(startsAt=sent, endsAt="0001-01-01T00:00:00Z")
+        assert intake.post("alertmanager", body).status_code == 200
+        time.sleep(0.1)
+        ack = {"name": "CheckoutErrorsHigh", "action": "acknowledge", "actor": "alice"}
+        assert intake.post("generic", ack).status_code == 200
+        events = intake.finish()
+    row = received(events)[0].data.alerts[0]
+    assert row.starts_at == start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "789Z" and row.ends_at is None
+    d = score_journal(read_journal(tmp_path / "journal.jsonl")).detection
+    mttd = d.detected_t - next(e.t for e in events_of(events, FaultInjected))
+    assert d.condition_lag.seconds >= 0.25 and d.notification_lag.seconds >= 0.15
+    assert abs(d.condition_lag.seconds + d.notification_lag.seconds - mttd) <= 0.002
+    assert d.human_lag.seconds >= 0.05 and d.human_lag.to_seq is not None

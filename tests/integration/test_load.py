@@ -156,7 +156,9 @@ def test_revenue_estimate_matches_a_hand_computation_from_the_journal(db_drill) 
     expected = base_ok / sum(map(user_s, base)) * sum(map(user_s, during))
     lost = value * max(0.0, expected - sum(map(ok, during)))
     revenue = json.loads((db_drill.out / "scorecard.json").read_text())["impact"]["revenue"]
-    assert revenue["lost"] == pytest.approx(lost, abs=0.01)
+    assert revenue["lost_drill_clock"] == pytest.approx(lost, abs=0.01)
+    # the scenario is time-scaled (policy.scale 0.016667): the loss is priced on its incident clock
+    assert revenue["scale"] == 0.016667 and revenue["lost"] == pytest.approx(lost / 0.016667, abs=0.01)
     assert revenue["actual_successes"] == sum(map(ok, during))
     failed = sum(r["names"].get("checkout", {"failures": 0})["failures"] for r in during)
     # money is lost when checkouts failed in the window (a failover within a second may fail none: nothing lost)

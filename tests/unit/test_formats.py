@@ -52,7 +52,7 @@ def test_grafana_sample_firing_and_resolved():
     assert (firing.status, firing.alertname) == ("firing", "Checkout latency high")
     assert firing.labels == {"alertname": "Checkout latency high", "team": "shop", "zone": "eu-1"}
     assert firing.annotations["runbook_url"].startswith("https://")
-    assert firing.starts_at == "2026-11-28T10:00:07.157076+01:00"
+    assert firing.starts_at == "2026-11-28T09:00:07.157076Z"  # sent at +01:00: journaled in UTC
     assert (resolved.status, resolved.alertname) == ("resolved", "Catalog cache cold")
 
 
