@@ -68,7 +68,7 @@ class Result:
     value: float | None
     unit: str
     target: float
-    target_on: str = "value"  # value | ratio
+    target_on: str = "value"  # value | ratio | ratio_near_1 (|ratio - 1| <= target)
     baseline: float | None = None
     baseline_label: str = ""
     details: dict[str, Any] = field(default_factory=dict)
@@ -84,6 +84,8 @@ class Result:
     def passed(self) -> bool:
         if self.error is not None or self.value is None:
             return False
+        if self.target_on == "ratio_near_1":  # both ways: |ratio - 1| <= target
+            return self.ratio is not None and abs(self.ratio - 1.0) <= self.target
         bound = self.ratio if self.target_on == "ratio" else self.value
         return bound is not None and bound <= self.target
 
@@ -141,9 +143,10 @@ def _num(v: float | None, unit: str = "") -> str:
 def table(results: Sequence[Result]) -> str:
     rows = [("measure", "value", "target", "baseline (same run)", "ratio", "result")]
     for r in results:
-        target = (f"ratio <= {r.target:g}" if r.target_on == "ratio" else f"<= {r.target:g} {r.unit}".strip())
+        target = (f"ratio <= {r.target:g}" if r.target_on == "ratio" else f"ratio 1 ± {r.target:g}"
+                  if r.target_on == "ratio_near_1" else f"<= {r.target:g} {r.unit}".strip())
         base = f"{_num(r.baseline, r.unit)} ({r.baseline_label})" if r.baseline is not None else "-"
-        ratio = f"{r.ratio:.2f}" if r.ratio is not None else "-"
+        ratio = (f"{r.ratio:.4f}" if r.target_on == "ratio_near_1" else f"{r.ratio:.2f}") if r.ratio is not None else "-"
         verdict = "PASS" if r.passed else ("FAIL (error)" if r.error else "FAIL")
         rows.append((r.measure, _num(r.value, r.unit), target, base, ratio, verdict))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -26,7 +26,7 @@ resolve's ``occurred_at``, its source URL ``html_url``.
 ``priority`` (``P1`` … ``P5``, whether sent as ``"P3"`` or ``3``), ``tags`` (comma-joined),
 ``tag_<name>=true`` per tag, ``team``, ``source`` (``alert.source``), ``opsgenie_action``,
 ``alert_id``, ``tiny_id``, and each of ``alert.details`` (as ``detail_<key>`` when the key is one of
-those: both are kept).
+those, or begins with ``tag_`` or ``detail_``: every one is kept).
 ``Create`` and every other action on an open alert → firing; ``Acknowledge`` → firing with
 action ``acknowledge``; ``Close`` → resolved with action ``resolved``; ``Delete`` → resolved.
 The actor is ``alert.username``, unless it is Opsgenie's ``System`` or the action has an empty
@@ -62,7 +62,7 @@ from typing import Any
 
 from gameday.adapters.alerts import PayloadError, _str_map, parse_alertmanager
 from gameday.model.alerts import Alert
-from gameday.model.instants import utc_instant
+from gameday.model.instants import is_zero_time, utc_instant
 from gameday.model.names import name_problem
 
 #: The label a vendor alert carries when its actor's name was refused (the reason).
@@ -210,7 +210,7 @@ def parse_opsgenie(body: Any) -> list[Alert]:
         raise PayloadError("alert.tags: expected a list")
     labels = {f"tag_{t}": "true" for t in tags if isinstance(t, str) and t}
     for key, value in _scalar_labels(alert.get("details"), "alert.details").items():
-        own = key in OPSGENIE_OWN_LABELS or key.startswith("tag_")
+        own = key in OPSGENIE_OWN_LABELS or key.startswith(("tag_", "detail_"))  # detail_x too: never overwritten
         labels[f"detail_{key}" if own else key] = value  # a detail named like one of the alert's own: both kept
     teams = alert.get("teams")
     optional = {
@@ -341,9 +341,12 @@ def _generic_one(raw: Any, where: str) -> Alert:
 
 
 def _generic_time(obj: dict[str, Any], where: str, key: str, alias: str) -> str | None:
-    """An optional RFC 3339 time of the generic form, in UTC; a value that is not one refuses the delivery."""
+    """An optional RFC 3339 time of the generic form, in UTC (Go's zero time: none); a value that is not one
+    refuses the delivery, and so does giving both spellings."""
+    if key in obj and alias in obj:
+        raise PayloadError(f"{where}: give {key!r} or {alias!r}, not both")
     raw = obj.get(key, obj.get(alias))
-    if raw is None:
+    if raw is None or is_zero_time(raw):
         return None
     when = utc_instant(raw)
     if when is None:

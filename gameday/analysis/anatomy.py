@@ -14,11 +14,14 @@ journaled instants:
 * **human lag** — the arrival → the first acknowledgement by a person at or after the injection (0 if a
   person acknowledged before the alert arrived; a vendor's automation never counts).
 
-With an alert detection, condition + notification = MTTD. A part that cannot be known is None with the
-reason: no alert detected the fault, the alert carried no start time, the start time is before the
-injection (an alert already firing, or the monitoring's clock behind gameday's), after its arrival (the
-monitoring's clock ahead), or no person acknowledged. Condition and notification lags compare the
-monitoring's clock with gameday's: they are as right as the two clocks agree (NTP).
+With an alert detection, condition + notification = MTTD to the millisecond (the notification lag is
+rounded, the condition lag is MTTD less it). A part that cannot be known is None with the reason: no alert
+detected the fault; the alert carried no start time (or the journal predates alert times); its start is
+before the injection (an alert already firing, or the monitoring's clock behind gameday's: then its
+notification lag would count time before the fault, so both are unknown) or after its arrival (the
+monitoring's clock ahead); the drill was paused in between (its clock stood still, the monitoring's did
+not); the faults were simulated (tabletop, training); no person acknowledged (human lag). Condition and
+notification lags compare the monitoring's clock with gameday's: they are as right as the two clocks agree (NTP).
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gameday.analysis.clocks import on_incident_clock
-from gameday.analysis.matching import EPS, Facts, r3
+from gameday.analysis.matching import EPS, Facts, r3, simulated_faults
 from gameday.model.duration import human
-from gameday.model.events import AlertReceived, AlertRow, DrillStarted, Event
+from gameday.model.events import AlertReceived, AlertRow, ClockPaused, ClockResumed, Event
 from gameday.model.instants import epoch_ns
 from gameday.model.scorecard import DetectionLag, DetectionResult
 
@@ -93,31 +96,51 @@ def detection_anatomy(facts: Facts) -> Anatomy:
         return Anatomy(_unknown(CONDITION, why, inj.seq), _unknown(NOTIFICATION, why), _unknown(HUMAN, why))
     arrival, row = found
     human = _human(facts, arrival)
+
+    def both_unknown(why: str) -> Anatomy:
+        return Anatomy(_unknown(CONDITION, why, inj.seq, arrival.seq), _unknown(NOTIFICATION, why, arrival.seq,
+                                                                                arrival.seq), human, row.starts_at)
+
+    if simulated_faults(facts.events):  # tabletop, training: t runs at the exercise's pace, alerts are simulated
+        return both_unknown("the alerts are simulated: the exercise's scenario clock is not the monitoring's")
+    if any(isinstance(e.data, (ClockPaused, ClockResumed)) and inj.seq < e.seq < arrival.seq for e in facts.events):
+        return both_unknown("the drill was paused between the injection and the alert: its clock stood still, the "
+                            "monitoring's did not")
+    if "starts_at" not in row.model_fields_set and _mentions_start(arrival.data.payload):
+        return both_unknown("the alert's start time is only in the journaled payload: the gameday that wrote this "
+                            "journal did not keep alerts' own times")
     start_ns, arrived_ns = epoch_ns(row.starts_at), epoch_ns(arrival.wall)
-    first = facts.events[0].data
-    if isinstance(first, DrillStarted) and first.mode == "tabletop":  # t runs at the exercise's pace, not the wall's
-        why = "a tabletop's alerts are simulated: its scenario clock is not the monitoring's"
-        return Anatomy(_unknown(CONDITION, why, inj.seq, arrival.seq), _unknown(NOTIFICATION, why, arrival.seq,
-                                                                                arrival.seq), human, row.starts_at)
     if start_ns is None or arrived_ns is None:
-        why = "the detecting alert carried no start time (startsAt)"
-        return Anatomy(_unknown(CONDITION, why, inj.seq, arrival.seq), _unknown(NOTIFICATION, why, arrival.seq,
-                                                                                arrival.seq), human, row.starts_at)
+        return both_unknown("the detecting alert carried no start time (startsAt)")
     notified = (arrived_ns - start_ns) / 1e9
     if notified < 0:
-        why = (f"the alert's start time is {-notified:.3f}s after its arrival: the monitoring's clock runs ahead of "
-               "gameday's")
-        return Anatomy(_unknown(CONDITION, why, inj.seq, arrival.seq), _unknown(NOTIFICATION, why, arrival.seq,
-                                                                                arrival.seq), human, row.starts_at)
-    notification = DetectionLag(seconds=r3(notified), from_seq=arrival.seq, to_seq=arrival.seq, definition=NOTIFICATION)
-    condition_s = (arrival.t - inj.t) - notified
-    if condition_s < -0.0005:  # before the injection by more than the scorecard's precision
-        condition = _unknown(CONDITION, f"the alert started {-condition_s:.3f}s before the first injection (it was "
-                             "already firing, or the monitoring's clock is behind gameday's)", inj.seq, arrival.seq)
-    else:
-        condition = DetectionLag(seconds=r3(max(0.0, condition_s)), from_seq=inj.seq, to_seq=arrival.seq,
-                                 definition=CONDITION)
+        return both_unknown(f"the alert's start time is {-notified:.3f}s after its arrival: the monitoring's clock "
+                            "runs ahead of gameday's")
+    notification_s = r3(notified) or 0.0
+    mttd = r3(arrival.t - inj.t) or 0.0  # the detection is journaled at the arrival's time: MTTD's end
+    condition_s = round(mttd - notification_s, 3)  # so that condition + notification = MTTD, to the millisecond
+    if -0.001 <= condition_s < 0:  # the start at the injection, to within the rounding of t and wall apart
+        condition_s, notification_s = 0.0, mttd
+    if condition_s < 0:
+        return both_unknown(f"the alert started {-condition_s:.3f}s before the first injection (it was already "
+                            "firing, or the monitoring's clock is behind gameday's): neither part is this fault's")
+    notification = DetectionLag(seconds=notification_s, from_seq=arrival.seq, to_seq=arrival.seq, definition=NOTIFICATION)
+    condition = DetectionLag(seconds=condition_s + 0.0, from_seq=inj.seq, to_seq=arrival.seq, definition=CONDITION)
     return Anatomy(condition, notification, human, row.starts_at)
+
+
+START_KEYS = frozenset({"startsAt", "starts_at", "created_at", "createdAt"})
+
+
+def _mentions_start(payload: object, depth: int = 0) -> bool:
+    """Does a journaled payload carry a start time somewhere (a journal of a gameday that did not keep it)?"""
+    if depth > 4:
+        return False
+    if isinstance(payload, dict):
+        return any(k in START_KEYS for k in payload) or any(_mentions_start(v, depth + 1) for v in payload.values())
+    if isinstance(payload, list):
+        return any(_mentions_start(v, depth + 1) for v in payload[:50])
+    return False
 
 
 def dominant_sentence(detection: DetectionResult) -> str | None:
@@ -127,7 +150,7 @@ def dominant_sentence(detection: DetectionResult) -> str | None:
     monitoring noticing the condition; what usually shortens it: ...'``"""
     lags = [(part, what, getattr(detection, field)) for part, field, what in PARTS]
     known = [(lag.seconds, part, what) for part, what, lag in lags if lag is not None and lag.seconds is not None]
-    if len(known) < 2:
+    if len(known) < 2 or known[0][1] != "condition":  # no claim without the split of MTTD itself
         return None
     _, part, what = max(known, key=lambda k: k[0])  # the first of equals: the earlier part
     figures = ", ".join(f"{p} lag {s:.1f}s" if lag is not None and (s := lag.seconds) is not None else f"{p} lag unknown"

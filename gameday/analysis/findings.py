@@ -39,6 +39,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from gameday.analysis.clocks import on_incident_clock
 from gameday.analysis.failures import FaultFate, fault_fates
 from gameday.analysis.timeline import alert_entries, one_line
 from gameday.journal import Journal
@@ -154,9 +155,18 @@ def _team_roles(card: Scorecard, journal: Journal) -> list[str]:
     return list(start.data.scenario.roles) if start else list(card.roles.required)
 
 
-def late_by(done: float | None, deadline: float | None) -> str:
-    """How long after ``deadline`` something was ``done``, for people (``'40.0s'``); ``'—'`` if unknown."""
-    return human(done - deadline) if done is not None and deadline is not None else "—"
+def late_by(done: float | None, deadline: float | None, scale: float | None = None) -> str:
+    """How long after ``deadline`` something was ``done``, for people (``'40.0s'``); ``'—'`` if unknown. ``scale``:
+    a time-scaled drill's (``'40.0s (40m00s on the incident clock)'``; only for a positive figure)."""
+    if done is None or deadline is None:
+        return "—"
+    return span(done - deadline, scale if done > deadline else None)
+
+
+def span(seconds: float | None, scale: float | None) -> str:
+    """A judged duration (how late, a gap, a cadence), with the incident clock beside it in a time-scaled drill:
+    ``'30.0s (30m00s on the incident clock)'``; ``human(seconds)`` alone in a drill on one clock."""
+    return human(seconds) + on_incident_clock(seconds, scale)
 
 
 def step_name(step: StepResult) -> str:
@@ -237,7 +247,8 @@ def _detection_items(card: Scorecard, journal: Journal, tech: str) -> list[Actio
                                 "detection-cut-short"))
     elif d.verdict == "late":
         what = f"the alert behind signal {d.signal}" if d.via == "alert" and d.signal else "alerting on this failure"
-        why = f"Detection came at {format_offset(d.detected_t)}, {late_by(d.detected_t, d.deadline_t)} after its deadline."
+        late = late_by(d.detected_t, d.deadline_t, card.scale)
+        why = f"Detection came at {format_offset(d.detected_t)}, {late} after its deadline."
         items.append(ActionItem(f"Make {what} fire sooner", tech, why,
                                 gap_key("detection-late", d.signal if d.via == "alert" else None)))
     if d.via == "person" and d.verdict in ("on_time", "late"):
@@ -272,7 +283,7 @@ def _step_items(card: Scorecard, roles: list[str]) -> list[ActionItem]:
         else:
             title = f"Bring step {step_name(s)} within its deadline"
             why = (
-                f"It was done at {format_offset(s.done_t)}, {late_by(s.done_t, s.deadline_t)} after its deadline "
+                f"It was done at {format_offset(s.done_t)}, {late_by(s.done_t, s.deadline_t, card.scale)} after its deadline "
                 f"({format_offset(s.deadline_t)})."
             )
         items.append(ActionItem(title, owner, why, gap_key("step", s.id)))
@@ -300,16 +311,16 @@ def _policy_items(card: Scorecard, ic: str, comms: str) -> list[ActionItem]:
         if ex.within is None:
             when = "as the policy requires"
         else:
-            when = "immediately" if ex.within == 0 else f"within {human(ex.within)}"
+            when = "immediately" if ex.within == 0 else f"within {span(ex.within, card.scale)}"
         why = f"Executives were told at {format_offset(ex.notified_t)}." if ex.verdict == "late" else (
             "Executives were not notified during the drill.")  # fmt: skip
         items.append(ActionItem(f"Notify executives {when} for a {expected} incident", comms, why, "executives"))
     co = card.comms
     if co.verdict == "not_met":
-        why = (f"{co.updates} update(s) were posted; the longest gap was {human(co.longest_gap)}." if co.updates
+        why = (f"{co.updates} update(s) were posted; the longest gap was {span(co.longest_gap, card.scale)}." if co.updates
                else "No stakeholder update was posted during the drill.")  # fmt: skip
-        items.append(ActionItem(f"Post stakeholder updates at least every {human(co.required_every)}", comms, why,
-                                "comms-cadence"))
+        items.append(ActionItem(f"Post stakeholder updates at least every {span(co.required_every, card.scale)}", comms,
+                                why, "comms-cadence"))  # the key, not the title, is the finding's identity
     return items
 
 
@@ -345,7 +356,7 @@ def _system_items(card: Scorecard, journal: Journal, tech: str, ic: str) -> list
     r = card.recovery
     if r.verdict == "late" or (r.verdict == "never" and card.outcome == "completed"):
         if r.verdict == "late":
-            late = late_by(r.recovered_t, r.deadline_t)
+            late = late_by(r.recovered_t, r.deadline_t, card.scale)
             why = f"The steady state held again at {format_offset(r.recovered_t)}, {late} after its deadline."
         else:
             why = "The steady state did not hold again before the drill ended."

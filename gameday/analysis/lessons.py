@@ -12,6 +12,7 @@ from gameday.analysis.findings import (
     fates,
     late_by,
     severity_applicable,
+    span,
     step_name,
     unmatched_alerts,
     via_text,
@@ -19,7 +20,6 @@ from gameday.analysis.findings import (
 from gameday.analysis.matching import simulated_faults
 from gameday.analysis.timeline import one_line
 from gameday.journal import Journal
-from gameday.model.duration import human
 from gameday.model.events import (
     SteadyStateChecked,
 )
@@ -47,13 +47,13 @@ def contributing_gaps(card: Scorecard, journal: Journal) -> list[str]:
     elif d.verdict == "silent":
         gaps.append(f"Monitoring stayed silent: {alerts_text(card)}, and no one reported the problem by the deadline.")
     elif d.verdict == "late":
-        gaps.append(f"Detection came {late_by(d.detected_t, d.deadline_t)} after its deadline.")
+        gaps.append(f"Detection came {late_by(d.detected_t, d.deadline_t, card.scale)} after its deadline.")
     unmatched = unmatched_alerts(journal)
     if unmatched:
         gaps.append(f"Alerts fired that matched no detection signal: {', '.join(unmatched)}.")
     for s in card.steps:
         if s.verdict == "late":
-            gaps.append(f"Step {step_name(s)} was done {late_by(s.done_t, s.deadline_t)} after its deadline.")
+            gaps.append(f"Step {step_name(s)} was done {late_by(s.done_t, s.deadline_t, card.scale)} after its deadline.")
         elif s.verdict == "missed":
             gaps.append(f"Step {step_name(s)} was not done during the drill.")
     if card.roles.missing:
@@ -68,7 +68,7 @@ def contributing_gaps(card: Scorecard, journal: Journal) -> list[str]:
     elif card.executives.verdict == "missed":
         gaps.append("Executives were not notified.")
     if card.comms.verdict == "not_met":
-        gaps.append(f"Stakeholder updates came less often than every {human(card.comms.required_every)}.")
+        gaps.append(f"Stakeholder updates came less often than every {span(card.comms.required_every, card.scale)}.")
     if card.recovery.verdict == "late":
         gaps.append("Recovery came after its deadline.")
     elif card.recovery.verdict == "never":

@@ -304,17 +304,17 @@ def _row(what: str, expected: str, actual: str, verdict: tuple[str, str]) -> dic
 
 
 def _expected_vs_actual(card: Scorecard) -> list[dict[str, str]]:
-    d = card.detection
-    if d.detected_t is not None:
-        actual = f"{format_offset(d.detected_t)}{via_text(d.via, d.signal)}"
-    else:
-        actual = _not_applicable_actual(card) if d.verdict == "not_applicable" else "not detected"
-    rows = [_row("Detection", f"by {format_offset(d.deadline_t)}", actual, _verdict(d.verdict, d.detected_t, d.deadline_t))]
     scale = card.scale  # a time-scaled drill: each deadline and time on the incident clock too
 
     def at(t: float | None) -> str:
         return format_offset(t) + on_incident_clock(t, scale, offset=True)
 
+    d = card.detection
+    if d.detected_t is not None:
+        actual = f"{at(d.detected_t)}{via_text(d.via, d.signal)}"
+    else:
+        actual = _not_applicable_actual(card) if d.verdict == "not_applicable" else "not detected"
+    rows = [_row("Detection", f"by {at(d.deadline_t)}", actual, _verdict(d.verdict, d.detected_t, d.deadline_t, scale))]
     for s in card.steps:
         if s.deadline_t is not None and s.anchor_t is not None:
             window = s.deadline_t - s.anchor_t

@@ -300,7 +300,7 @@ def _executives(policy: SeverityPolicy, timeline: list[SeverityPoint], facts: Fa
     told = [a for a in tells if a.action in ("notify_executives", "post_update") and a.t >= facts.window_t - EPS]
     close = facts.resolved.t if facts.resolved else facts.end_t
     since = "declaration" if declared else "detection"
-    return judge_executives(policy, timeline, start, since, close, facts.end_t, told)
+    return judge_executives(policy, timeline, start, since, close, facts.end_t, told, incident_scale(facts.events))
 
 
 def _comms(level: SeverityLevel | None, facts: Facts) -> tuple[CommsResult, Fraction | None]:

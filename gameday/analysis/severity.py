@@ -33,6 +33,7 @@ from fractions import Fraction
 from itertools import pairwise
 from typing import Literal, NamedTuple, Protocol
 
+from gameday.analysis.clocks import on_incident_clock
 from gameday.model.duration import human
 from gameday.model.events import DetectionRecorded, Event, FaultInjected, Payload, RecoveryObserved, StateChanged
 from gameday.model.policy import SeverityLevel, SeverityPolicy
@@ -143,12 +144,13 @@ class ExecutivesDue:
 
 
 def executive_deadlines(policy: SeverityPolicy, timeline: Sequence[SeverityPoint], start: Moment, since: str,
-                        close_t: float) -> list[ExecutivesDue]:
+                        close_t: float, scale: float | None = None) -> list[ExecutivesDue]:
     """When executives must hear, from the incident's ``start`` (the declaration, else detection; ``since``
-    words it) to its close (``close_t``): the initial level's deadline, then each escalation's (see the module)."""
+    words it) to its close (``close_t``): the initial level's deadline, then each escalation's (see the module).
+    ``scale``: a time-scaled drill's (each rule's duration with the incident clock beside it)."""
     sev0 = right_severity_at(timeline, start.t, start.seq + 1)
     out: list[ExecutivesDue] = []
-    initial = _due(policy.levels.get(sev0), sev0, start.t, since, start.t, close_t)
+    initial = _due(policy.levels.get(sev0), sev0, start.t, since, start.t, close_t, scale=scale)
     if initial is not None:
         out.append(initial)
     worst = sev0
@@ -157,23 +159,24 @@ def executive_deadlines(policy: SeverityPolicy, timeline: Sequence[SeverityPoint
             continue
         worst = p.severity
         what = f"the escalation to {p.severity} at {format_offset(p.t)}"
-        due = _due(policy.levels.get(p.severity), p.severity, p.t, what, start.t, close_t, since)
+        due = _due(policy.levels.get(p.severity), p.severity, p.t, what, start.t, close_t, since, scale)
         if due is not None:
             out.append(ExecutivesDue(due.severity, due.within, due.due, p.t, p.seq, due.rule, p.change))
     return out
 
 
 def _due(level: SeverityLevel | None, sev: Severity, at: float, what: str, start_t: float, close_t: float,
-         since: str | None = None) -> ExecutivesDue | None:
+         since: str | None = None, scale: float | None = None) -> ExecutivesDue | None:
     if level is None:
         return None
     if level.executives_within is not None:
         within = level.executives_within
-        rule = f"{sev}: within {human(within)} of {what}" if within > EPS else f"{sev}: immediately on {what}"
+        span = human(within) + on_incident_clock(within, scale)
+        rule = f"{sev}: within {span} of {what}" if within > EPS else f"{sev}: immediately on {what}"
         return ExecutivesDue(sev, within, at + within, rule=rule)
     after = level.executives_if_open_after
     if after is not None and close_t - start_t > after + EPS:
-        rule = f"{sev}: if still open {human(after)} after {since or what}"
+        rule = f"{sev}: if still open {human(after)}{on_incident_clock(after, scale)} after {since or what}"
         return ExecutivesDue(sev, after, max(at, start_t + after), rule=rule)
     return None
 
@@ -232,17 +235,18 @@ _RANK = {"missed": 0, "late": 1, "on_time": 2}
 
 
 def judge_executives(policy: SeverityPolicy, timeline: Sequence[SeverityPoint], start: Moment | None, since: str,
-                     close_t: float, end_t: float, told: Sequence[Moment]) -> ExecutiveResult:
+                     close_t: float, end_t: float, told: Sequence[Moment], scale: float | None = None) -> ExecutiveResult:
     """The scorecard's executives result: every deadline (:func:`executive_deadlines`) judged by the notification
     that counts for it (:func:`notification_for`); the worst of them is shown (on a tie, the latest). ``told``: the
-    notifications, in journal order."""
+    notifications, in journal order; ``scale``: a time-scaled drill's (the note's policy duration on the incident
+    clock too)."""
     first_t = _r3(told[0].t) if told else None
     sev0 = right_severity_at(timeline, start.t, start.seq + 1) if start is not None else worst_severity(timeline)
     level0 = policy.levels.get(sev0)
     if start is None:
         why = f"the policy has no level {sev0}" if level0 is None else "no incident was detected or declared"
         return _not_required(first_t, f"not required: {why}")
-    deadlines = executive_deadlines(policy, timeline, start, since, close_t)
+    deadlines = executive_deadlines(policy, timeline, start, since, close_t, scale)
     if not deadlines:
         return _not_required(first_t, f"not required: the policy has no level {sev0}" if level0 is None
                              else f"not required by the {sev0} policy")

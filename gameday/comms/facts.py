@@ -12,6 +12,10 @@ Money (see :mod:`gameday.comms.loadfacts`): the revenue lost so far is the score
 customers' failure rate per stats interval; the revenue lost *per minute now* is the latest
 interval's (``revenue_per_minute`` × failure rate, or failures × ``value_per_request``).
 
+``clock_scale`` is a time-scaled drill's ``policy.scale`` (None for a drill on one clock): the revenue lost is
+then on the incident clock, and the internal and executive templates give the impact's duration on it too
+(duration ÷ ``clock_scale``), beside the drill's own.
+
 No clock is read and nothing is written: same events, same facts. Responder-supplied
 text (names, roles, alert names) is flattened to one line here, its control and formatting
 characters shown as ``<U+XXXX>`` (:func:`gameday.model.textsafe.one_line`); every renderer
@@ -25,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from gameday.analysis.clocks import incident_scale
 from gameday.analysis.matching import EPS, VENDOR_ACTORS, first_detection, first_injection, first_recovery
 from gameday.comms.loadfacts import load_facts
 from gameday.journal import events_of
@@ -101,7 +106,8 @@ class CommsFacts:
     revenue_lost: float | None  # estimated so far, when load measures it
     revenue_lost_is_lower_bound: bool  # load data is missing for part of the incident
     revenue_lost_drill_clock: float | None  # a time-scaled drill: the loss over the drill's own time (else None)
-    clock_scale: float | None  # a time-scaled drill: policy.scale (revenue_lost is on the incident clock; else None)
+    clock_scale: float | None  # a time-scaled drill: policy.scale (revenue_lost is on the incident clock, and templates
+    # give durations on it too: duration ÷ clock_scale); None for a drill on one clock
     # cadence
     update_every: float | None  # policy cadence for the severity (already scaled)
     updates_posted: int
@@ -239,7 +245,7 @@ def comms_facts(
         revenue_lost=load.money_lost,
         revenue_lost_is_lower_bound=load.lower_bound,
         revenue_lost_drill_clock=load.money_lost_drill_clock,
-        clock_scale=load.scale,
+        clock_scale=incident_scale(evs),
         update_every=every,
         updates_posted=len(updates),
         last_update_t=last_update.t if last_update else None,

@@ -14,8 +14,9 @@ import re
 from datetime import UTC, datetime, timedelta
 
 _RFC3339 = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d\d):(\d\d))"
-)
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
+    r"(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))"
+)  # ASCII digits only: a time is journaled with the digits it was sent with
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -25,8 +26,10 @@ def _parse(text: str) -> tuple[datetime, str] | None:
     if m is None:
         return None
     year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
-    if year <= 1:  # Go's zero time (or a date no monitoring sends): not set
+    if year < 1000:  # Go's zero time 0001-01-01 (not set), or a date no monitoring sends
         return None
+    if m.group(9) and (int(m.group(10)) > 23 or int(m.group(11)) > 59):
+        return None  # RFC 3339 offsets are at most 23:59
     try:
         at = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)  # a leap second reads as :59
         if m.group(9):
@@ -34,7 +37,14 @@ def _parse(text: str) -> tuple[datetime, str] | None:
             at -= offset if m.group(9) == "+" else -offset
     except (ValueError, OverflowError):
         return None
+    if at.year < 1000:
+        return None
     return at, m.group(7) or ""
+
+
+def is_zero_time(text: object) -> bool:
+    """Go's zero time (``0001-01-01T00:00:00Z``, any offset): what senders write for "not set"."""
+    return isinstance(text, str) and text.strip().startswith("0001-01-01")
 
 
 def utc_instant(text: object) -> str | None:

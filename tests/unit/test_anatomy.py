@@ -3,11 +3,12 @@ into condition, notification and human lag, each traced to events, unknown with 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gameday.adapters.alerts import PayloadError, parse_alertmanager
@@ -121,9 +122,78 @@ def test_all_three_known_add_up_to_mttd_and_trace_to_events():
 
 
 def test_condition_unknown_when_the_alert_started_before_the_injection():
-    d = card("lags-no-start").detection
+    """Its notification lag would count time from before the fault: unknown too, and no claim is made."""
+    c = card("lags-no-start")
+    d = c.detection
     assert d.condition_lag.seconds is None and "before the first injection" in d.condition_lag.unknown
-    assert (d.notification_lag.seconds, d.human_lag.seconds) == (6.5, 2.0)
+    assert d.notification_lag.seconds is None and d.notification_lag.unknown == d.condition_lag.unknown
+    assert d.human_lag.seconds == 2.0
+    assert dominant_sentence(d) is None
+    post = render_postmortem(read_journal(GOLDEN / "lags-no-start.jsonl"), c, "md")
+    assert "the longest part" not in post
+
+
+def _maker():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_journals", GOLDEN.parent / "make_journals.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MAKER = _maker()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(4_001, 30_000), st.integers(0, 3_000_000))
+def test_condition_plus_notification_is_mttd_to_the_millisecond(tmp_path_factory, arrival_ms, before_us):
+    """Whatever the instants (microseconds apart, rounded separately), the two parts add up to MTTD exactly."""
+    arrival = arrival_ms / 1000 + 0.0005  # half a millisecond: where rounding each part apart would go wrong
+    start = max(4.0, arrival - before_us / 1e6)
+    path = tmp_path_factory.mktemp("j") / "j.jsonl"
+    d = MAKER.Drill(path, "prop")
+    d.prologue(MAKER.ROLES)
+    wall = datetime(2026, 1, 1, 9, 0, tzinfo=UTC) + timedelta(seconds=start)
+    seq = d.alert(arrival, "CheckoutErrorsHigh", "checkout errors", wall.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    d.detect(arrival, "checkout errors", "CheckoutErrorsHigh", seq)
+    d.epilogue(arrival + 1)
+    c = score_journal(read_journal(path))
+    mttd = next(m for m in c.times if m.name == "MTTD").seconds
+    cond, note = c.detection.condition_lag.seconds, c.detection.notification_lag.seconds
+    assert cond is not None and note is not None
+    assert round(cond + note, 3) == mttd and cond >= 0 and note >= 0
+
+
+def test_a_pause_between_the_injection_and_the_alert_leaves_both_parts_unknown(tmp_path):
+    from gameday.model.events import ClockPaused, ClockResumed
+
+    d = MAKER.Drill(tmp_path / "j.jsonl", "paused")
+    d.prologue(MAKER.ROLES)
+    d.at(5.0, ClockPaused(by="dana"), "dana")
+    d.at(6.0, ClockResumed(by="dana"), "dana")
+    seq = d.alert(9.0, "CheckoutErrorsHigh", "checkout errors", "2026-01-01T09:00:07Z")
+    d.detect(9.0, "checkout errors", "CheckoutErrorsHigh", seq)
+    d.epilogue(10.0)
+    det = score_journal(read_journal(tmp_path / "j.jsonl")).detection
+    assert det.condition_lag.seconds is None and "paused" in det.condition_lag.unknown
+    assert det.notification_lag.seconds is None
+
+
+def test_an_older_journal_with_the_start_only_in_its_payload_says_so(tmp_path):
+    lines = (GOLDEN / "lags.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    older = []
+    for line in lines:
+        obj = json.loads(line)
+        if obj["kind"] == "AlertReceived":
+            for row in obj["data"]["alerts"]:
+                for key in ("starts_at", "ends_at", "fingerprint", "source_url"):
+                    row.pop(key)
+            line = json.dumps(obj, separators=(",", ":")) + "\n"
+        older.append(line)
+    (tmp_path / "older.jsonl").write_text("".join(older), encoding="utf-8")
+    det = score_journal(read_journal(tmp_path / "older.jsonl")).detection
+    assert "did not keep alerts' own times" in det.condition_lag.unknown
 
 
 def test_human_unknown_when_only_a_vendor_acknowledged():
@@ -146,7 +216,7 @@ def lag(seconds, why=None):
     return DetectionLag(seconds=seconds, definition="d", unknown=why)
 
 
-def test_the_postmortem_sentence_names_the_longest_part_and_needs_two_known():
+def test_the_postmortem_sentence_names_the_longest_part_and_needs_the_split():
     base = {"verdict": "on_time", "deadline_t": 10.0, "detected_t": 5.0}
     d = DetectionResult(**base, condition_lag=lag(1.0), notification_lag=lag(4.0), human_lag=lag(None, "no person"))
     sentence = dominant_sentence(d)
@@ -155,6 +225,8 @@ def test_the_postmortem_sentence_names_the_longest_part_and_needs_two_known():
     assert "group_wait" in sentence
     one = DetectionResult(**base, condition_lag=lag(None, "x"), notification_lag=lag(None, "x"), human_lag=lag(9.0))
     assert dominant_sentence(one) is None  # nothing to compare: no claim
+    no_split = DetectionResult(**base, condition_lag=lag(None, "x"), notification_lag=lag(3.0), human_lag=lag(9.0))
+    assert dominant_sentence(no_split) is None  # MTTD's split is not known: no claim about where the time went
 
 
 def test_reports_show_the_anatomy():
@@ -166,3 +238,25 @@ def test_reports_show_the_anatomy():
     post = render_postmortem(journal, c, "md")
     assert "### Where the detection time went" in post
     assert "the longest part was the monitoring noticing the condition" in post
+
+
+@pytest.mark.parametrize("text", ["２０２６-01-01T00:00:00Z", "2026-01-01T00:00:00.١٢٣Z", "2026-01-01T00:00:00+99:99",
+                                  "2026-01-01T00:00:00+00:60", "0002-01-01T00:30:00+14:00"])
+def test_no_unicode_digits_impossible_offsets_or_years_before_1000(text):
+    assert utc_instant(text) is None and epoch_ns(text) is None
+
+
+def test_generic_zero_time_is_no_time_and_both_spellings_are_refused():
+    [alert] = parse_generic({"name": "X", "starts_at": "2026-01-01T09:00:00Z", "ends_at": "0001-01-01T00:00:00Z"})
+    assert alert.ends_at is None
+    with pytest.raises(PayloadError, match=r"^body: give 'starts_at' or 'startsAt', not both$"):
+        parse_generic({"name": "X", "starts_at": None, "startsAt": "zz"})
+
+
+def test_opsgenie_details_named_like_its_namespaced_labels_all_survive():
+    from gameday.adapters.formats import parse_opsgenie
+
+    [alert] = parse_opsgenie({"action": "Create", "alert": {"message": "m", "source": "own",
+                                                            "details": {"source": "d-src", "detail_source": "clash"}}})
+    assert (alert.labels["source"], alert.labels["detail_source"], alert.labels["detail_detail_source"]) == (
+        "own", "d-src", "clash")

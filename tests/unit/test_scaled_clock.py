@@ -275,3 +275,143 @@ def test_clock_helpers(scaled: Journal, unscaled: Journal) -> None:
     assert on_incident_clock(30.0, SCALE, offset=True, short=True) == " (+30m00s)"
     assert on_incident_clock(12.0, None) == "" and on_incident_clock(None, SCALE) == ""
     assert to_incident(None, SCALE) is None and to_incident(2.0, None) == 2.0
+
+
+# ---------------------------------------------------------------------------------------------- judged in incident time
+
+
+def slow_drill(folder: Path, scale: float) -> Journal:
+    """A drill that misses every rule it can: detection 5 s late (+40 against +35), the ack 1 s late, one update at
+    +44 and none after it (a 38 s gap to the end at +82), executives never told (due 5 s of drill after detection),
+    recovery 5 s late (+70 against +65). No load: the comms know the incident clock without revenue."""
+    from gameday.model.events import ImpactEnded, ImpactStarted
+
+    script: list[tuple[float, Payload]] = [
+        (5.0, FaultInjected(fault="kill-db", kind="activities")),
+        (5.2, ImpactStarted(check="checkout health")),
+        (40.0, DetectionRecorded(via="alert", signal="errors", alertname="CheckoutErrorsHigh")),
+        (43.0, ActionRecorded(action="acknowledge", author="alice", role=IC)),
+        (44.0, ActionRecorded(action="post_update", author="alice", role=IC, audience="internal")),
+        (70.0, ImpactEnded(check="checkout health")),
+        (70.0, RecoveryObserved(checks=["checkout health"])),
+        (82.0, DrillEnded(outcome="completed", reason=None)),
+    ]
+    started = DrillStarted(drill_id=f"slow-{scale:g}", mode="ci", scenario=scenario(scale),
+                           policy=DEFAULT_POLICY.scaled(scale))
+    return write_journal(folder / f"slow-{scale:g}.jsonl", started, [(t, p, "conductor") for t, p in script])
+
+
+@pytest.fixture
+def slow(tmp_path: Path) -> Journal:
+    return slow_drill(tmp_path, SCALE)
+
+
+@pytest.fixture
+def slow_unscaled(tmp_path: Path) -> Journal:
+    return slow_drill(tmp_path, 1.0)
+
+
+EXECUTIVES_RULE = "SEV1: within 5.0s (5m00s on the incident clock) of detection"
+
+
+def test_the_executives_policy_is_stated_on_the_incident_clock_too(slow: Journal) -> None:
+    card = score_journal(slow)
+    assert (card.executives.verdict, card.executives.note) == ("missed", EXECUTIVES_RULE)
+    assert f"Executives were not notified (policy {EXECUTIVES_RULE}, by +45.0s)" in card.failures
+    assert f"\n{EXECUTIVES_RULE}\n" in render_scorecard(card, "md")
+    assert f"<small>{EXECUTIVES_RULE}</small>" in render_scorecard(card, "html")
+
+
+def test_a_late_notification_quotes_the_policy_on_both_clocks(tmp_path: Path) -> None:
+    journal = slow_drill(tmp_path, SCALE)
+    told = ActionRecorded(action="notify_executives", author="bob", role="comms-lead")
+    late = write_journal(tmp_path / "late-told.jsonl", journal.started.data,  # type: ignore[arg-type]
+                         [(e.t, e.data, e.source) for e in journal.events[1:] if e.t < 50.0]
+                         + [(50.0, told, "conductor")]
+                         + [(e.t, e.data, e.source) for e in journal.events[1:] if e.t >= 50.0])
+    card = score_journal(late)
+    assert card.executives.verdict == "late"
+    assert (f"Executives were notified at +50.0s, 5.0s (5m00s on the incident clock) after the policy deadline +45.0s "
+            f"({EXECUTIVES_RULE})") in card.failures
+
+
+def test_contributing_gaps_give_the_judged_durations_on_the_incident_clock(slow: Journal) -> None:
+    from gameday.analysis.lessons import contributing_gaps
+
+    gaps = contributing_gaps(score_journal(slow), slow)
+    assert "Detection came 5.0s (5m00s on the incident clock) after its deadline." in gaps
+    assert "Step ack (acknowledge the page) was done 1.0s (1m00s on the incident clock) after its deadline." in gaps
+    assert "Stakeholder updates came less often than every 30.0s (30m00s on the incident clock)." in gaps
+
+
+def test_action_items_give_the_judged_durations_on_the_incident_clock(slow: Journal) -> None:
+    from gameday.analysis.findings import action_items
+
+    items = {i.gap: i for i in action_items(score_journal(slow), slow)}
+    comms = items["comms-cadence"]
+    assert comms.title == "Post stakeholder updates at least every 30.0s (30m00s on the incident clock)"
+    assert comms.why == "1 update(s) were posted; the longest gap was 38.0s (38m00s on the incident clock)."
+    assert items["executives"].title == "Notify executives within 5.0s (5m00s on the incident clock) for a SEV1 incident"
+    detection = items["detection-late:errors"].why
+    assert detection == "Detection came at +40.0s, 5.0s (5m00s on the incident clock) after its deadline."
+    assert items["step:ack"].why == "It was done at +43.0s, 1.0s (1m00s on the incident clock) after its deadline (+42.0s)."
+    assert "5.0s (5m00s on the incident clock) after its deadline" in items["recovery"].why
+
+
+def test_the_incident_clock_is_display_only_never_a_findings_identity(slow: Journal) -> None:
+    """A finding's id hashes its gap key (gameday.model.findings): the clock's words change the titles, not the keys."""
+    from gameday.analysis.findings import action_items
+
+    card = score_journal(slow)
+    one_clock = card.model_copy(update={"scale": None})
+    scaled, plain = action_items(card, slow), action_items(one_clock, slow)
+    assert [i.gap for i in scaled] == [i.gap for i in plain]
+    assert all(not any(c.isdigit() for c in i.gap) for i in scaled)
+    assert [i.title for i in scaled] != [i.title for i in plain]  # only the words shown differ
+
+
+def test_postmortem_detection_row_has_both_clocks_like_the_others(slow: Journal) -> None:
+    text = render_postmortem(slow, score_journal(slow), "md")
+    assert ("| Detection | by +35.0s (+35m00s on the incident clock) | +40.0s (+40m00s on the incident clock) via alert "
+            "errors | 5.0s (5m00s on the incident clock) after its deadline |") in text
+    assert "| Recovery | by +1m05s (+1h05m on the incident clock) |" in text
+
+
+def test_updates_give_the_ongoing_duration_on_the_incident_clock(slow: Journal) -> None:
+    from gameday.comms.drafts import draft_update
+
+    assert comms_facts(slow.events).clock_scale == SCALE  # without load, too
+    executive = draft_update("executive", slow.events, now_t=7.0)
+    assert "Started 09:00:05 UTC, ongoing for 2 seconds (2 minutes on the incident clock)." in executive
+    internal = draft_update("internal", slow.events, now_t=7.0)
+    assert "Impact: ongoing for 2 seconds (2 minutes on the incident clock); failing checks: checkout health" in internal
+    after = draft_update("internal", slow.events, now_t=75.0)  # 64.8 s of impact, then recovery
+    assert "Impact: 1 minute (1 hour 5 minutes on the incident clock) so far; no check failing now" in after
+    assert "incident clock" not in draft_update("external", slow.events, now_t=7.0)  # customers: no drill jargon
+
+
+def test_an_unscaled_drill_judged_late_shows_one_clock(slow_unscaled: Journal) -> None:
+    from gameday.analysis.findings import action_items
+    from gameday.analysis.lessons import contributing_gaps
+    from gameday.comms.drafts import draft_update
+
+    card = score_journal(slow_unscaled)
+    assert card.executives.note == "not required: the drill ended before executives were due (SEV1: within 5m00s of detection)"
+    assert "Detection came 5.0s after its deadline." in contributing_gaps(card, slow_unscaled)
+    texts = [f"{i.title} {i.why}" for i in action_items(card, slow_unscaled)]
+    assert "Make the alert behind signal errors fire sooner Detection came at +40.0s, 5.0s after its deadline." in texts
+    assert "| Detection | by +35.0s | +40.0s via alert errors | 5.0s after its deadline |" in render_postmortem(
+        slow_unscaled, card, "md")
+    reports = [render_scorecard(card, "md"), render_scorecard(card, "html"), *card.failures,
+               *(render_postmortem(slow_unscaled, card, f) for f in ("md", "html")),  # type: ignore[arg-type]
+               *(draft_update(a, slow_unscaled.events, now_t=t) for a in ("internal", "executive") for t in (7.0, 75.0))]
+    assert not [r for r in reports if "incident clock" in r]
+    assert comms_facts(slow_unscaled.events).clock_scale is None
+
+
+def test_late_by_gives_the_incident_clock_only_for_a_positive_figure() -> None:
+    from gameday.analysis.findings import late_by
+
+    assert late_by(30.0, 27.0, SCALE) == "3.0s (3m00s on the incident clock)"
+    assert late_by(30.0, 27.0) == "3.0s" and late_by(None, 27.0, SCALE) == "—"
+    assert "incident clock" not in late_by(25.0, 27.0, SCALE)  # a cadence step done early is not late by a time
