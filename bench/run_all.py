@@ -18,12 +18,14 @@ import time
 import bench_abort
 import bench_anatomy
 import bench_detection
+import bench_docker
 import bench_help
 import bench_inject
 import bench_intake
 import bench_load
 import bench_monitoring
 import bench_overhead
+import bench_stops
 import bench_suite
 import bench_tabletop
 import bench_training
@@ -39,6 +41,8 @@ BENCHES = {
     "intake": bench_intake,
     "monitoring": bench_monitoring,
     "anatomy": bench_anatomy,
+    "docker": bench_docker,
+    "stops": bench_stops,
     "load": bench_load,
     "tabletop": bench_tabletop,
     "training": bench_training,

@@ -87,6 +87,32 @@ class NoRollback(_Spec):
     reason: str
 
 
+class ContainerRef(_Spec):
+    """One container a docker fault touched, with what its rollback needs to put back."""
+
+    id: str
+    name: str
+    aliases: list[str] = Field(default_factory=list, description="disconnect: its aliases on the network")
+    nano_cpus: int = Field(0, description="limit: its CPU limit before (0: none)")
+    memory: int = Field(0, description="limit: its memory limit before, bytes (0: none)")
+    memory_swap: int = Field(0, description="limit: its memory+swap limit before (0: none, -1: unlimited)")
+
+
+class DockerRollback(_Spec):
+    """How to undo a docker fault from another process (``gameday recover``): the engine, the action, and the
+    containers it touched. Written before injection with the selection alone (``containers`` empty), and again,
+    with the containers resolved, before the first one is touched."""
+
+    kind: Literal["docker"] = "docker"
+    owner: str = ""
+    host: str
+    action: str
+    target: str
+    selection: str = Field("", description="the selection, in words (for messages)")
+    network: str | None = None
+    containers: list[ContainerRef] = Field(default_factory=list)
+
+
 class FakeRollback(_Spec):
     """The ledger spec of :class:`gameday.fakes.FakeInjector` (unit tests only)."""
 
@@ -94,7 +120,8 @@ class FakeRollback(_Spec):
     name: str
 
 
-LedgerSpec = Annotated[ProcessRollback | ChaosToolkitRollback | NoRollback | FakeRollback, Field(discriminator="kind")]
+LedgerSpec = Annotated[ProcessRollback | ChaosToolkitRollback | DockerRollback | NoRollback | FakeRollback,
+                       Field(discriminator="kind")]
 """What the fault ledger records to undo a fault later, by injector kind."""
 
 
@@ -147,6 +174,20 @@ class HypothesisHolder(Protocol):
 
     def check_hypothesis(self) -> HypothesisResult | None:
         """Probe the hypothesis once, now; None when this fault has none."""
+
+
+@runtime_checkable
+class Targeting(Protocol):
+    """An injector that chooses its targets when the fault falls due (containers by labels): :meth:`select`
+    resolves them and checks the blast radius, and returns the ledger spec naming them, which the fault book
+    writes to the ledger before :meth:`Injector.inject` touches any. A capability checked with ``isinstance``."""
+
+    def select(self) -> LedgerSpec:
+        """Resolve the targets now; raise :class:`~gameday.errors.InjectionError` (nothing touched) when the
+        selection is refused: it matches nothing, or more than the scenario allows."""
+
+    def preflight(self) -> str | None:
+        """Before the drill injects anything: why the selection would be refused now ('' or None: it would not)."""
 
 
 @dataclass(frozen=True)

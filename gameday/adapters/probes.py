@@ -26,6 +26,7 @@ from typing import Any
 from gameday.adapters.process import alive, describe, find_pids, resolve_selector
 from gameday.clock import Clock, SystemClock
 from gameday.errors import ConfigError
+from gameday.model.containers import ContainerSelector
 from gameday.model.scenario import Check, ProcessSelector
 from gameday.ports import Observation
 
@@ -326,7 +327,7 @@ class ProcessProbe:
         """Nothing to release; here so every probe can be closed alike."""
 
 
-Probe = HttpProbe | ProcessProbe  # | gameday.adapters.promql.PromProbe (check.prometheus)
+Probe = HttpProbe | ProcessProbe  # | PromProbe (check.prometheus) | gameday.adapters.docker.ContainerProbe
 
 
 def build_probes(
@@ -336,16 +337,25 @@ def build_probes(
     *,
     clock: Clock | None = None,
     prometheus_url: str | None = None,
+    containers: Mapping[str, ContainerSelector] | None = None,
+    docker_host: str | None = None,
 ) -> list[Probe]:
     """One probe per steady-state check, in order.
 
     PromQL checks (``check.prometheus``) query their own ``url``, else ``prometheus_url``,
     else the Prometheus the monitoring service binds once it runs (``PromProbe.bind``).
+    Container checks ask the Docker engine at ``docker_host`` about ``containers``' selections.
     """
     probes: list[Probe] = []
     for check in checks:
         if check.http is not None:
             probes.append(HttpProbe(check, target_url, clock=clock))
+        elif check.container is not None:
+            from gameday.adapters.docker import ContainerProbe, check_selector
+
+            name = check.container.container
+            selector = check_selector(dict(containers or {}), name, f"check {check.label!r}")
+            probes.append(ContainerProbe(check.label, name, selector, host=docker_host, clock=clock))  # type: ignore[arg-type]
         elif check.prometheus is not None:
             from gameday.adapters.promql import PromProbe
 

@@ -34,6 +34,7 @@ MACHINE_SOURCES = frozenset({"conductor", "injector", "observer", "webhook", "au
 CATEGORY: Mapping[type[events.Payload], str] = {
     events.DrillStarted: "drill",
     events.DrillAborted: "drill",
+    events.StopConditionMet: "drill",
     events.DrillEnded: "drill",
     events.SteadyStateChecked: "check",
     events.FaultInjected: "fault",
@@ -275,6 +276,8 @@ def _describe(d: events.Payload) -> str:
             return f"Note: {d.text}"
         case events.DrillAborted():
             return f"Drill aborted: {d.reason or 'no reason given'}"
+        case events.StopConditionMet():
+            return f"Stop condition met: {d.what} ({d.reading})"
         case events.DrillEnded():
             reason = f": {d.reason}" if d.reason else ""
             return f"Drill ended ({d.outcome}){reason}"

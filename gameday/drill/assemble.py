@@ -103,7 +103,9 @@ def _probes(sc: Scenario, target: TargetInfo, clock: Clock) -> ProbeLoop:
     from gameday.adapters.probes import build_probes
     from gameday.drill.observing import ProbeSet
 
-    return ProbeSet(build_probes(sc.steady_state, target.url or "", target.processes, clock=clock), sc.timing.probe_interval)
+    probes = build_probes(sc.steady_state, target.url or "", target.processes, clock=clock,
+                          containers=target.containers, docker_host=target.docker_host)
+    return ProbeSet(probes, sc.timing.probe_interval)
 
 
 def _load(ctx: DrillContext) -> LoadDriver | None:

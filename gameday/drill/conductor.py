@@ -33,6 +33,7 @@ from gameday.drill.controls import DrillControls
 from gameday.drill.faults import FaultBook, FaultState, safely
 from gameday.drill.observing import ImpactWatch
 from gameday.drill.schedule import ScriptedAction, automation_due, end_due, script_due
+from gameday.drill.stops import StopWatch
 from gameday.errors import DrillNotStarted
 from gameday.journal import JournalWriter
 from gameday.model import events
@@ -113,6 +114,13 @@ class Conductor(DrillControls):
         self._done = False  # DrillEnded journaled (services may still journal after it)
         self._end_requested: str | None = None
         self.phase_listeners: list[Callable[[str], None]] = []
+        self._stops = StopWatch(
+            scenario.abort.when, active=lambda: self._abort_reason is None and any(st.open for st in self.faults),
+            injected_t=lambda: self._anchors.get("injection"), abort=self.abort,
+            emit=lambda met, t: self.journal.append(met, "conductor", at=self.journal.t0 + t),
+        ) if scenario.abort.when and not simulated else None
+        if self._stops is not None:
+            journal.listeners.append(self._stops.on_event)  # LoadStats: error rate, failed requests
 
     # ----------------------------------------------------------------- inputs
     def now_t(self) -> float:
@@ -123,10 +131,13 @@ class Conductor(DrillControls):
         with self._lock:
             if self._phase in (None, "preflight", "rollback") or self._done:
                 return
+            observations = list(observations)
             for obs in observations:
                 change = self._impact.take(obs, injected="injection" in self._anchors)
                 if change is not None:
                     self._emit(change, "observer", at=obs.at)
+            if self._stops is not None:  # a stop condition on a check: journaled, then the drill aborts
+                self._stops.observations((o, self.journal.offset(o.at)) for o in observations)
             if "injection" in self._anchors and "recovery" not in self._anchors and self._impact.recovered():
                 ev = self._emit(events.RecoveryObserved(checks=sorted(self._impact.failing)), "observer")
                 self._anchors["recovery"] = ev.t
@@ -219,7 +230,7 @@ class Conductor(DrillControls):
                 return self._finish()
             failing = self._preflight()
             if failing:
-                self.abort(f"steady state not met before injection: {failing}")
+                self.abort(failing)
             else:
                 self.faults.record_all()
                 for person, role in self.roster:
@@ -335,8 +346,12 @@ class Conductor(DrillControls):
 
     # ---------------------------------------------------------------- effects
     def _preflight(self) -> str:
-        """Check the steady state; return what fails ('' when it holds)."""
-        return "; ".join(f"{o.check}: {o.detail or 'failing'}" for o in self._steady_state("preflight") if not o.ok)
+        """Check the steady state, then the faults' blast radius; return why the drill may not inject ('': it may)."""
+        failing = "; ".join(f"{o.check}: {o.detail or 'failing'}" for o in self._steady_state("preflight") if not o.ok)
+        if failing:
+            return f"steady state not met before injection: {failing}"
+        refused = "" if self.simulated else "; ".join(self.faults.refused_targets())
+        return f"blast radius refused before injection: {refused}" if refused else ""
 
     def _steady_state(self, stage: Literal["preflight", "final"]) -> list[Observation]:
         observations = self.probe.check() if self.probe is not None else []

@@ -17,9 +17,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from gameday.errors import InjectionError
 from gameday.model.events import CheckResult
 from gameday.model.scenario import Fault
-from gameday.ports import HypothesisHolder, HypothesisResult, InjectionResult, Injector, Ledger
+from gameday.ports import HypothesisHolder, HypothesisResult, InjectionResult, Injector, Ledger, Targeting
 
 
 @dataclass
@@ -40,9 +41,9 @@ class FaultState:
         return self.injected_t is not None and not self.rolled_back
 
     @property
-    def kind(self) -> Literal["experiment", "activities", "process"]:
+    def kind(self) -> Literal["experiment", "activities", "process", "docker"]:
         f = self.fault
-        return "experiment" if f.experiment else ("activities" if f.activities else "process")
+        return "experiment" if f.experiment else "activities" if f.activities else "docker" if f.docker else "process"
 
 
 class FaultBook:
@@ -84,9 +85,24 @@ class FaultBook:
             self._record(fault_id)
 
     def inject(self, st: FaultState) -> InjectionResult:
-        """Run the injector (its ledger entry is written first if it is not yet)."""
+        """Run the injector (its ledger entry is written first if it is not yet). An injector that chooses its
+        targets now (:class:`~gameday.ports.Targeting`) chooses them first, and the ledger entry is rewritten
+        naming them before any is touched; a refused selection fails the fault with nothing injected."""
         self._record(st.fault.id)
-        result = safely(self.injectors[st.fault.id].inject)
+        injector = self.injectors[st.fault.id]
+        if isinstance(injector, Targeting):
+            try:
+                spec = injector.select()
+            except Exception as exc:  # noqa: BLE001 - refused (InjectionError) or the engine's error: nothing touched
+                st.failed = True
+                if self.ledger is not None:
+                    self.ledger.clear(self.drill_id, st.fault.id)
+                    self._recorded.discard(st.fault.id)
+                return InjectionResult(ok=False, error=str(exc) if isinstance(exc, InjectionError)
+                                       else f"{type(exc).__name__}: {exc}")
+            if self.ledger is not None:
+                self.ledger.record(self.drill_id, st.fault.id, spec, self.journal_path)
+        result = safely(injector.inject)
         if self.ledger is not None:
             self.ledger.mark_injected(self.drill_id, st.fault.id, result.rollback or None)
         if not result.ok:
@@ -110,6 +126,14 @@ class FaultBook:
             else:
                 self.ledger.mark_rollback_failed(self.drill_id, st.fault.id, result.error or "rollback failed")
         return result
+
+    def refused_targets(self) -> list[str]:
+        """Before anything is injected: each fault whose targets would be refused now (its blast radius), why."""
+        out = []
+        for fault_id, injector in self.injectors.items():
+            if isinstance(injector, Targeting) and (why := injector.preflight()):
+                out.append(f"fault {fault_id}: {why}")
+        return out
 
     def check_hypothesis(self, st: FaultState) -> HypothesisResult | None:
         """Probe the fault's own steady-state hypothesis now (None: it has none); an error is a failed check."""

@@ -25,7 +25,15 @@ from typing import TYPE_CHECKING, Any
 from gameday.clock import Clock
 from gameday.errors import ConfigError
 from gameday.model.scenario import Fault, ProcessSelector, Runbook, Scenario, Target
-from gameday.ports import ChaosToolkitRollback, Injector, LedgerSpec, NoRollback, ProcessRollback, RunbookRunner
+from gameday.ports import (
+    ChaosToolkitRollback,
+    DockerRollback,
+    Injector,
+    LedgerSpec,
+    NoRollback,
+    ProcessRollback,
+    RunbookRunner,
+)
 
 if TYPE_CHECKING:
     from gameday.adapters.chaostoolkit import Activities
@@ -112,6 +120,13 @@ def injector_for_fault(
     tgt = _target(target)
     config, secrets_ = _settings(tgt, configuration, secrets)
     files = files or FaultFiles(experiment=experiment)
+    if fault.docker is not None:
+        from gameday.adapters.docker import DockerInjector, check_selector
+
+        d = fault.docker
+        selector = check_selector(tgt.containers, d.target, f"fault {fault.id!r}")
+        return DockerInjector(d.target, selector, d.action, host=tgt.docker_host, owner=fault.id, signal=d.signal,
+                              network=d.network, cpus=d.cpus, memory=d.memory, clock=clock)
     if fault.process is not None:
         from gameday.adapters.process import ProcessInjector
 
@@ -203,6 +218,11 @@ def runner_for_runbook(
 
         return ChaosToolkitRunner(runbook.activities, config, secrets_, owner=name, clock=clock, folder=folder)
     assert runbook.restart is not None
+    if runbook.restart in tgt.containers:
+        from gameday.adapters.docker import ContainerRestarter
+
+        return ContainerRestarter(runbook.restart, tgt.containers[runbook.restart], host=tgt.docker_host, owner=name,
+                                  clock=clock)
     from gameday.adapters.process import ProcessRestarter
 
     selector = _selector(tgt, runbook.restart, f"runbook {name!r}")
@@ -228,7 +248,8 @@ def effects(loaded: LoadedScenario, target: TargetInfo, clock: Clock,
     activity set running in its file's folder (``Factories.effects`` of :mod:`gameday.drill.assemble`).
     The folders' helper processes are started now, in the background, so no injection waits for one."""
     sc = loaded.scenario
-    common: dict[str, Any] = {"target": target.processes, "configuration": target.configuration,
+    whom = Target(processes=target.processes, containers=target.containers, docker_host=target.docker_host)
+    common: dict[str, Any] = {"target": whom, "configuration": target.configuration,
                               "secrets": target.secrets, "clock": clock, "log_dir": log_dir}
     injectors = {f.id: injector_for_fault(f, files=FaultFiles.of(loaded, f.id), **common) for f in sc.faults}
     runbooks: dict[str, RunbookRunner] = {}
@@ -260,4 +281,9 @@ def injector_from_spec(spec: LedgerSpec, *, clock: Clock | None = None) -> Injec
         from gameday.adapters.process import ProcessInjector
 
         return ProcessInjector.from_spec(spec, clock=clock)
-    raise ConfigError(f"a {spec.kind!r} fault cannot be rolled back from the ledger (only chaostoolkit and process faults)")
+    if isinstance(spec, DockerRollback):
+        from gameday.adapters.docker import DockerInjector
+
+        return DockerInjector.from_spec(spec, clock=clock)
+    raise ConfigError(f"a {spec.kind!r} fault cannot be rolled back from the ledger (only chaostoolkit, process and "
+                      "docker faults)")

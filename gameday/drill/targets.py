@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import threading
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gameday.model.containers import ContainerSelector
 from gameday.model.scenario import Scenario, Target
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ class TargetInfo:
     configuration: dict[str, Any]
     secrets: dict[str, Any]
     description: dict[str, Any]
+    containers: dict[str, ContainerSelector] = field(default_factory=dict)
+    docker_host: str | None = None
 
 
 class DemoReset(threading.Thread):
@@ -78,7 +81,8 @@ def prepare_target(sc: Scenario, state: Path, webhook: str, stack: ExitStack, ba
         t = sc.target
         processes = {name: _absolute(sel, base_dir) for name, sel in t.processes.items()}
         return TargetInfo(t.url, processes, dict(t.configuration), dict(t.secrets),
-                          {"kind": "external", "url": t.url, "processes": sorted(t.processes)})
+                          {"kind": "external", "url": t.url, "processes": sorted(t.processes)},
+                          containers=dict(t.containers), docker_host=t.docker_host)
     from gameday.demo.control import start_demo
 
     hooks = [webhook] if sc.monitoring.kind == "builtin" else []  # else real monitoring alerts us

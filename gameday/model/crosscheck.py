@@ -78,6 +78,7 @@ class ScenarioView(Strict):
     objective_ids: list[str | None] = Field(default_factory=list)
     simulation: Simulation | None = None
     training: Training | None = None
+    has_load: bool | None = Field(None, description="the scenario drives load (None: unknown)")
 
     @classmethod
     def of(cls, sc: Scenario) -> ScenarioView:
@@ -87,7 +88,7 @@ class ScenarioView(Strict):
                    roles=list(sc.roles), target=sc.target, detection=sc.detection, recovery=sc.recovery,
                    abort=sc.abort, timing=sc.timing, injects=list(sc.injects), inject_ids=[i.id for i in sc.injects],
                    objectives=list(sc.objectives), objective_ids=[o.id for o in sc.objectives],
-                   simulation=sc.simulation, training=sc.training)
+                   simulation=sc.simulation, training=sc.training, has_load=sc.load is not None)
 
     @classmethod
     def partial(cls, data: dict[Any, Any]) -> ScenarioView:
@@ -131,14 +132,17 @@ class ScenarioView(Strict):
                    timing=one(Timing, data["timing"]) if "timing" in data else Timing(),
                    injects=injects, inject_ids=inject_ids, objectives=objectives, objective_ids=objective_ids,
                    simulation=one(Simulation, data.get("simulation")) if data.get("simulation") is not None else None,
-                   training=one(Training, data.get("training")) if "training" in data else Training())
+                   training=one(Training, data.get("training")) if "training" in data else Training(),
+                   has_load=data.get("load") is not None)
 
 
 #: Sections whose items take exactly one of some keys, and the words of the rule: checked on the raw
 #: item when it has type errors too (its own validator never ran), so both come in one run.
 _ONE_OF: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("faults", ("experiment", "activities", "process"), "a fault needs exactly one of 'experiment', 'activities' or 'process'"),
-    ("steady_state", ("http", "process", "prometheus"), "a check needs exactly one of 'http', 'process' or 'prometheus'"),
+    ("faults", ("experiment", "activities", "process", "docker"),
+     "a fault needs exactly one of 'experiment', 'activities', 'process' or 'docker'"),
+    ("steady_state", ("http", "process", "container", "prometheus"),
+     "a check needs exactly one of 'http', 'process', 'container' or 'prometheus'"),
     ("runbooks", ("experiment", "activities", "restart"),
      "a runbook needs exactly one of 'experiment', 'activities' or 'restart'"),
 )
@@ -208,17 +212,41 @@ def cross_check(sc: Scenario | ScenarioView) -> list[tuple[CrossLoc, str]]:
         if step.role and view.roles is not None and step.role not in view.roles:
             add(("response", i, "role"), f"role {step.role!r} is not one of the scenario's roles")
     if isinstance(view.target, Target):
-        names = set(view.target.processes)
+        names, boxes = set(view.target.processes), set(view.target.containers)
         for i, fault in enumerate(view.faults):
             if fault is not None and fault.process and fault.process.target not in names:
                 add(("faults", i, "process", "target"), f"no process named {fault.process.target!r} in target.processes")
+            if fault is not None and fault.docker and fault.docker.target not in boxes:
+                add(("faults", i, "docker", "target"), f"no containers named {fault.docker.target!r} in "
+                    "target.containers: a docker fault touches only declared containers")
         for name, rb in (view.runbooks or {}).items():
-            if rb is not None and rb.restart and rb.restart not in names:
-                add(("runbooks", name, "restart"), f"no process named {rb.restart!r} in target.processes")
+            if rb is not None and rb.restart and rb.restart not in names | boxes:
+                add(("runbooks", name, "restart"), f"no process or containers named {rb.restart!r} in target.processes "
+                    "or target.containers")
+            elif rb is not None and rb.restart and rb.restart in names and rb.restart in boxes:
+                add(("runbooks", name, "restart"), f"{rb.restart!r} names both a process and containers: rename one")
         for i, check in enumerate(view.steady_state):
             if check is not None and check.process and check.process.process not in names:
                 add(("steady_state", i, "process", "process"), f"no process named {check.process.process!r} in target.processes")
+            if check is not None and check.container and check.container.container not in boxes:
+                add(("steady_state", i, "container", "container"),
+                    f"no containers named {check.container.container!r} in target.containers")
+    elif view.target == "demo":
+        for i, fault in enumerate(view.faults):
+            if fault is not None and fault.docker:
+                add(("faults", i, "docker"), "a docker fault needs a target with 'containers:' (the demo runs no "
+                    "containers)")
     abort, timing = view.abort, view.timing
+    if abort is not None:
+        labels = {c.label for c in view.steady_state if c is not None}
+        complete = all(c is not None for c in view.steady_state)
+        for i, cond in enumerate(abort.when):
+            if cond.check is not None and complete and cond.check not in labels:
+                add(("abort", "when", i, "check"), f"no steady-state check named {cond.check!r} (checks: "
+                    f"{', '.join(sorted(labels))})")
+            if cond.impact is not None and view.has_load is False:
+                add(("abort", "when", i, "impact"), f"impact {cond.impact!r} is measured by the load generator: the "
+                    "scenario needs 'load:'")
     for i, fault in enumerate(view.faults):
         if fault is None:
             continue

@@ -125,6 +125,18 @@ class DrillAborted(Payload):
     reason: str
 
 
+class StopConditionMet(Payload):
+    """A stop condition (``abort.when[condition]``) held: the drill aborts and rolls every fault back. ``reading``
+    is what was read, in words; ``value`` and ``threshold`` the figures; ``since_t`` when it began to hold."""
+
+    condition: int
+    what: str
+    reading: str
+    value: float | None = None
+    threshold: float | None = None
+    since_t: float
+
+
 class DrillEnded(Payload):
     outcome: Literal["completed", "aborted"]
     reason: str | None = None
@@ -145,7 +157,7 @@ class NoteAdded(Payload):
 # ------------------------------------------------------------------------------ faults
 class FaultInjected(Payload):
     fault: str
-    kind: Literal["experiment", "activities", "process"]
+    kind: Literal["experiment", "activities", "process", "docker"]
     scheduled_t: float | None = None
 
 
@@ -378,7 +390,8 @@ class SilenceRemoved(Payload):
 AnyPayload = Union[  # noqa: UP007 - the members are listed once, here
     DrillStarted, PhaseChanged, SteadyStateChecked, FaultInjected, FaultInjectionFailed, FaultRolledBack,
     FaultRollbackFailed, ActivityRan, ImpactStarted, ImpactEnded, AlertReceived, DetectionRecorded, RoleAssigned,
-    ActionRecorded, StepMatched, RecoveryObserved, NoteAdded, DrillAborted, DrillEnded, LoadStarted, LoadStats,
+    ActionRecorded, StepMatched, RecoveryObserved, NoteAdded, DrillAborted, StopConditionMet, DrillEnded, LoadStarted,
+    LoadStats,
     LoadFailed, LoadStopped, NotificationSent, NotificationFailed, FaultSkipped, ClockPaused, ClockResumed,
     ResponderJoined, ResponderRevoked, SilenceCreated, SilenceRemoved, RespondersNotLoaded,
     FaultHypothesisChecked, FaultNotRolledBack, FaultForgotten,

@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from gameday.model.duration import Duration
+from gameday.model.containers import ContainerCheck, ContainerSelector, DockerFault
+from gameday.model.duration import Duration, format_duration
 from gameday.model.exercise import Inject, Objective
 from gameday.model.load import Business, Load
 from gameday.model.monitoring import Monitoring, PromCheck
@@ -73,18 +74,19 @@ class ProcessCheck(Strict):
 
 
 class Check(Strict):
-    """One steady-state check; exactly one of ``http``, ``process`` or ``prometheus``."""
+    """One steady-state check; exactly one of ``http``, ``process``, ``container`` or ``prometheus``."""
 
     name: str | None = Field(None, description="shown in the journal; defaults to the URL, process or query")
     http: HttpCheck | None = None
     process: ProcessCheck | None = None
+    container: ContainerCheck | None = None
     prometheus: PromCheck | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Check:
-        kinds = [k for k in ("http", "process", "prometheus") if getattr(self, k) is not None]
+        kinds = [k for k in ("http", "process", "container", "prometheus") if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError("a check needs exactly one of 'http', 'process' or 'prometheus'")
+            raise ValueError("a check needs exactly one of 'http', 'process', 'container' or 'prometheus'")
         return self
 
     @property
@@ -95,6 +97,8 @@ class Check(Strict):
             return f"{self.http.method} {self.http.url}"
         if self.prometheus:
             return f"promql {self.prometheus.query} {self.prometheus.op} {self.prometheus.value:g}"
+        if self.container:
+            return f"container {self.container.container}"
         assert self.process
         return f"process {self.process.process}"
 
@@ -124,6 +128,12 @@ class Target(Strict):
 
     url: str | None = Field(None, description="base URL; available to checks as {target.url}")
     processes: dict[str, ProcessSelector] = Field(default_factory=dict)
+    containers: dict[str, ContainerSelector] = Field(
+        default_factory=dict, description="named container selections (the Docker engine's): the only containers a "
+        "docker fault, a container check or a restart runbook may touch")
+    docker_host: str | None = Field(
+        None, description="the Docker engine's address (unix:///path/docker.sock, tcp://127.0.0.1:2375); default: "
+        "DOCKER_HOST, else the engine's default socket")
     configuration: dict[str, Any] = Field(default_factory=dict, description="Chaos Toolkit configuration")
     secrets: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Chaos Toolkit secrets")
 
@@ -172,7 +182,8 @@ class Fault(Strict):
 
     Exactly one of: ``experiment`` (a Chaos Toolkit experiment: its method injects, its
     rollbacks repair), ``activities`` (inline Chaos Toolkit activities, with
-    ``rollbacks``), or ``process`` (a built-in process injector).
+    ``rollbacks``), ``process`` (a built-in process injector) or ``docker`` (a built-in
+    container injector, see :mod:`gameday.model.containers`).
 
     ``rollback`` pairs a Chaos Toolkit fault with a rollback of the scenario's own (see
     :class:`FaultRollback`): an experiment without ``rollbacks`` needs one; ``rollback: {none:
@@ -192,17 +203,19 @@ class Fault(Strict):
         None, description="the fault's rollback, given here: activities, another experiment, or none (with the reason); "
         "for an experiment, replaces its own rollbacks")
     process: ProcessFault | None = None
+    docker: DockerFault | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Fault:
-        kinds = [k for k in ("experiment", "activities", "process") if getattr(self, k) is not None]
+        kinds = [k for k in ("experiment", "activities", "process", "docker") if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError("a fault needs exactly one of 'experiment', 'activities' or 'process'")
+            raise ValueError("a fault needs exactly one of 'experiment', 'activities', 'process' or 'docker'")
         if self.rollbacks is not None and self.activities is None:
             raise ValueError("'rollbacks' go with inline 'activities'; pair an experiment with a rollback of the "
                              "scenario's own with 'rollback:' (activities, experiment, or none with the reason)")
-        if self.rollback is not None and self.process is not None:
-            raise ValueError("a process fault's rollback is built in: 'rollback' goes with 'experiment' or 'activities'")
+        if self.rollback is not None and (self.process is not None or self.docker is not None):
+            raise ValueError("a process or docker fault's rollback is built in: 'rollback' goes with 'experiment' or "
+                             "'activities'")
         if self.rollback is not None and self.rollbacks is not None:
             raise ValueError("give 'rollbacks' or 'rollback', not both")
         if self.activities is not None and not self.activities:
@@ -285,7 +298,7 @@ class Runbook(Strict):
     description: str | None = None
     experiment: str | None = None
     activities: list[dict[str, Any]] | None = None
-    restart: str | None = Field(None, description="a name from target.processes to restart")
+    restart: str | None = Field(None, description="a name from target.processes or target.containers to restart")
     automated_in: list[Mode] = Field(default_factory=list, description="modes where automation runs it when its step is due")
 
     @model_validator(mode="after")
@@ -300,8 +313,49 @@ class Recovery(Strict):
     within: Duration = Field(description="deadline from first injection for the steady state to hold again")
 
 
+class StopCondition(Strict):
+    """A stop condition (``abort.when``), like AWS FIS's: while a fault is in, when it holds for ``for``, the
+    drill is aborted and every fault rolled back, the reading journaled (``StopConditionMet``).
+
+    ``check``: a steady-state check (by name) failing — name one that must keep holding while the faults are
+    in (the payments page while checkout is broken), not the one the fault is meant to break.
+    ``impact``: ``error_rate`` (the load generator's failing share of all requests, per stats interval, above
+    ``above``, 0..1) or ``failed_requests`` (failed requests since the first injection, more than ``above``)."""
+
+    check: str | None = Field(None, description="the name of a steady-state check whose failure stops the drill")
+    impact: Literal["error_rate", "failed_requests"] | None = Field(None, description="a load measure (needs load:)")
+    above: float | None = Field(None, ge=0, description="error_rate: a share 0..1; failed_requests: a count")
+    for_: Duration = Field(0.0, alias="for", description="how long it must hold (0: the first reading)")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> StopCondition:
+        if (self.check is None) == (self.impact is None):
+            raise ValueError("a stop condition needs exactly one of 'check' (a steady-state check failing) or "
+                             "'impact' (error_rate or failed_requests above a threshold)")
+        if self.impact is not None and self.above is None:
+            raise ValueError(f"impact {self.impact!r} needs 'above' (the threshold)")
+        if self.check is not None and self.above is not None:
+            raise ValueError("'above' goes with 'impact', not 'check'")
+        if self.impact == "error_rate" and self.above is not None and self.above > 1:
+            raise ValueError("error_rate's 'above' is a share from 0 to 1 (0.5 is half the requests)")
+        return self
+
+    def describe(self) -> str:
+        """``check 'payments' failing for 5s``, ``error rate above 50%``, ``failed requests above 100``."""
+        hold = f" for {format_duration(self.for_)}" if self.for_ else ""
+        if self.check is not None:
+            return f"check {self.check!r} failing{hold}"
+        if self.impact == "error_rate":
+            return f"error rate above {(self.above or 0) * 100:g}%{hold}"
+        return f"failed requests above {self.above:g}{hold}"
+
+
 class Abort(Strict):
     max_duration: Duration = Field(description="guardrail: the drill is aborted and rolled back after this long")
+    when: list[StopCondition] = Field(default_factory=list, description="stop conditions: any one that holds while "
+                                      "a fault is in aborts the drill and rolls every fault back")
 
 
 class Timing(Strict):

@@ -1,0 +1,370 @@
+"""Built-in faults on containers, through the Docker engine's API (the Docker SDK for Python, imported
+when first used).
+
+A fault's containers are a ``target.containers`` selection (:class:`~gameday.model.containers.ContainerSelector`),
+resolved when the fault falls due (:meth:`DockerInjector.select`) among the running containers: refused,
+before any container is touched, when nothing matches or more than the selection's ``count``; a
+``percent`` takes that share of the matches (at least one) in name order. The containers chosen are
+written to the fault ledger (:class:`~gameday.ports.DockerRollback`) before the first is touched, so
+``gameday recover`` undoes exactly them after a crash.
+
+Actions and their rollbacks (each idempotent: it looks at the container's state first):
+
+* ``kill`` (a signal) and ``stop`` — rollback: start it again;
+* ``pause`` — unpause;
+* ``restart`` — start it, if it is not running (a restart undoes itself);
+* ``disconnect`` from a network — connect it again, with the aliases it had;
+* ``limit`` CPUs and memory (``docker update``) — the limits it had. Docker cannot remove a limit once
+  set (0 means "unchanged" to its update API): a container that had none gets the host's CPU count and
+  memory, which limit nothing; the rollback's output says so.
+
+Every step is an :class:`~gameday.ports.ActivityRun` (provider ``docker``). :class:`ContainerRestarter`
+is the ``restart`` runbook for containers; :class:`ContainerProbe` the ``container`` check.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from gameday.clock import Clock, SystemClock
+from gameday.errors import ConfigError, InjectionError
+from gameday.model.containers import ContainerSelector, DockerAction, memory_bytes
+from gameday.ports import ActivityPhase, ActivityRun, ContainerRef, DockerRollback, InjectionResult, LedgerSpec, Observation
+
+if TYPE_CHECKING:
+    from docker import APIClient
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+STOP_TIMEOUT = 10  # seconds a stop or restart gives the container before SIGKILL (Docker's default)
+API_TIMEOUT = 30.0
+
+
+def engine_host(host: str | None) -> str:
+    """The engine's address: the scenario's ``target.docker_host``, else ``DOCKER_HOST``, else the default socket."""
+    return host or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+
+
+_clients: dict[str, APIClient] = {}
+_clients_lock = threading.Lock()
+
+
+def api_client(host: str) -> APIClient:
+    """One low-level API client per engine address, shared (it is thread-safe: one HTTP pool)."""
+    with _clients_lock:
+        client = _clients.get(host)
+        if client is None:
+            import docker  # lazily: the SDK costs ~0.1 s to import
+
+            try:
+                client = docker.APIClient(base_url=host, version="auto", timeout=API_TIMEOUT)
+            except docker.errors.DockerException as exc:
+                raise InjectionError(f"the Docker engine at {host} does not answer: {_reason(exc)}") from None
+            _clients[host] = client
+        return client
+
+
+def _reason(exc: BaseException) -> str:
+    """A Docker SDK error in one line (its explanation when the engine gave one)."""
+    explanation = getattr(exc, "explanation", None)
+    text = explanation.decode() if isinstance(explanation, bytes) else explanation or str(exc) or type(exc).__name__
+    return " ".join(str(text).split())[:300]
+
+
+@dataclass(frozen=True)
+class Container:
+    """A container as the engine lists it."""
+
+    id: str
+    name: str
+    state: str  # running, paused, exited, created, restarting, dead
+    labels: dict[str, str]
+
+
+def list_containers(api: APIClient, selector: ContainerSelector, *, running: bool) -> list[Container]:
+    """The containers ``selector`` matches (label filter by the engine, the name here), in name order;
+    ``running``: only running (not paused) ones."""
+    filters: dict[str, Any] = {"label": [f"{k}={v}" for k, v in sorted(selector.labels.items())]} if selector.labels else {}
+    rows = api.containers(all=not running, filters=filters)
+    out = []
+    for row in rows:
+        name = (row.get("Names") or ["/?"])[0].lstrip("/")
+        if not _name_fits(selector.name, name):
+            continue
+        state = str(row.get("State") or "")
+        if running and state != "running":
+            continue
+        out.append(Container(id=row["Id"], name=name, state=state, labels=dict(row.get("Labels") or {})))
+    return sorted(out, key=lambda c: c.name)
+
+
+def _name_fits(want: str | None, name: str) -> bool:
+    if want is None:
+        return True
+    if want.startswith("~"):
+        import re
+
+        return re.fullmatch(want[1:], name) is not None
+    return name == want
+
+
+def choose(found: list[Container], selector: ContainerSelector, target: str) -> list[Container]:
+    """The containers a fault takes of those found, by the selection's blast radius; InjectionError (nothing
+    touched) when there are none, or more than ``count``."""
+    where = f"containers {target!r} ({selector.describe()})"
+    if not found:
+        raise InjectionError(f"{where}: no running container matches: nothing to inject into")
+    if selector.count is not None:
+        if len(found) > selector.count:
+            names = ", ".join(c.name for c in found[:10]) + (", ..." if len(found) > 10 else "")
+            raise InjectionError(f"{where}: {len(found)} running containers match ({names}), more than the "
+                                 f"{selector.count} the scenario allows: refused, nothing injected")
+        return found
+    assert selector.percent is not None
+    take = max(1, math.floor(len(found) * selector.percent / 100 + 1e-9))
+    return found[:take]
+
+
+def _host_limits() -> tuple[int, int]:
+    """(nano CPUs, memory bytes) of the whole host: limits that limit nothing."""
+    cpus = os.cpu_count() or 1
+    return cpus * 10**9, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+class DockerInjector:
+    """One docker fault (see the module docstring): an :class:`~gameday.ports.Injector` and
+    :class:`~gameday.ports.Targeting` (it chooses its containers when the fault falls due)."""
+
+    def __init__(self, target: str, selector: ContainerSelector, action: DockerAction, *, host: str | None = None,
+                 owner: str = "", signal: str = "SIGKILL", network: str | None = None, cpus: float | None = None,
+                 memory: str | None = None, clock: Clock | None = None):
+        self.target, self.selector, self.action = target, selector, action
+        self.host, self.owner, self.signal, self.network = engine_host(host), owner, signal, network
+        self.cpus, self.memory = cpus, memory
+        self.clock = clock or SystemClock()
+        self._chosen: list[ContainerRef] | None = None
+
+    @classmethod
+    def from_spec(cls, spec: DockerRollback, *, clock: Clock | None = None) -> DockerInjector:
+        """To roll back what a ledger entry records (``gameday recover``): its containers, on its engine."""
+        injector = cls(spec.target, ContainerSelector(name="~.*", count=1000), spec.action,  # type: ignore[arg-type]
+                       host=spec.host, owner=spec.owner, network=spec.network, clock=clock)
+        injector._chosen = list(spec.containers)
+        return injector
+
+    # ------------------------------------------------------------------ the ledger
+    def ledger_spec(self) -> LedgerSpec:
+        return DockerRollback(owner=self.owner, host=self.host, action=self.action, target=self.target,
+                              selection=self.selector.describe(), network=self.network, containers=list(self._chosen or []))
+
+    def preflight(self) -> str | None:
+        """Why the selection would be refused now (None: it would not)."""
+        try:
+            choose(list_containers(api_client(self.host), self.selector, running=True), self.selector, self.target)
+        except InjectionError as exc:
+            return str(exc)
+        except Exception as exc:  # noqa: BLE001 - the engine's error, in words
+            return f"containers {self.target!r}: the Docker engine at {self.host}: {_reason(exc)}"
+        return None
+
+    def select(self) -> LedgerSpec:
+        """Choose the containers now (InjectionError: refused, nothing touched); the spec naming them."""
+        api = api_client(self.host)
+        try:
+            found = list_containers(api, self.selector, running=True)
+        except InjectionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the engine's error, in words
+            raise InjectionError(f"containers {self.target!r}: the Docker engine at {self.host}: {_reason(exc)}") from None
+        chosen = choose(found, self.selector, self.target)
+        refs = []
+        for c in chosen:
+            refs.append(self._before(api, c))
+        self._chosen = refs
+        return self.ledger_spec()
+
+    def _before(self, api: APIClient, c: Container) -> ContainerRef:
+        """What the rollback needs to put back, read before the container is touched."""
+        if self.action not in ("disconnect", "limit"):
+            return ContainerRef(id=c.id, name=c.name)
+        info = api.inspect_container(c.id)
+        if self.action == "disconnect":
+            networks = (info.get("NetworkSettings") or {}).get("Networks") or {}
+            if self.network not in networks:
+                raise InjectionError(f"container {c.name} is not on network {self.network!r} (it is on: "
+                                     f"{', '.join(sorted(networks)) or 'none'}): refused, nothing injected")
+            aliases = [a for a in (networks[self.network].get("Aliases") or []) if a not in (c.id[:12], c.name)]
+            return ContainerRef(id=c.id, name=c.name, aliases=aliases)
+        hc = info.get("HostConfig") or {}
+        return ContainerRef(id=c.id, name=c.name, nano_cpus=int(hc.get("NanoCpus") or 0),
+                            memory=int(hc.get("Memory") or 0), memory_swap=int(hc.get("MemorySwap") or 0))
+
+    # ------------------------------------------------------------------ inject / rollback
+    def inject(self) -> InjectionResult:
+        if self._chosen is None:
+            try:
+                self.select()
+            except InjectionError as exc:
+                return InjectionResult(ok=False, error=str(exc), rollback=self.ledger_spec())
+        api = api_client(self.host)
+        runs: list[ActivityRun] = []
+        for ref in self._chosen or []:
+            run = self._step(f"{self.action} {ref.name}", "method", partial(self._apply, api, ref))
+            runs.append(run)
+            if run.status == "failed":  # the rest stay untouched; the rollback undoes the ones done
+                return InjectionResult(ok=False, runs=runs, error=run.error, rollback=self.ledger_spec())
+        return InjectionResult(ok=True, runs=runs, rollback=self.ledger_spec())
+
+    def _apply(self, api: APIClient, ref: ContainerRef) -> str:
+        if self.action == "kill":
+            api.kill(ref.id, signal=self.signal)
+            return f"sent {self.signal}"
+        if self.action == "stop":
+            api.stop(ref.id, timeout=STOP_TIMEOUT)
+            return "stopped"
+        if self.action == "pause":
+            api.pause(ref.id)
+            return "paused"
+        if self.action == "restart":
+            api.restart(ref.id, timeout=STOP_TIMEOUT)
+            return "restarted"
+        if self.action == "disconnect":
+            api.disconnect_container_from_network(ref.id, self.network)
+            return f"disconnected from {self.network}"
+        body: dict[str, int] = {}
+        if self.cpus is not None:
+            body["NanoCpus"] = int(self.cpus * 10**9)
+        if self.memory is not None:
+            body["Memory"] = body["MemorySwap"] = memory_bytes(self.memory)  # no swap beyond the limit
+        _update(api, ref.id, body)
+        return "limited to " + ", ".join(([f"{self.cpus:g} CPUs"] if self.cpus is not None else [])
+                                         + ([f"{self.memory} memory"] if self.memory is not None else []))
+
+    def rollback(self) -> InjectionResult:
+        chosen = self._chosen
+        if not chosen:  # never selected: nothing was touched
+            return InjectionResult(ok=True, rollback=self.ledger_spec())
+        api = api_client(self.host)
+        runs = [self._step(f"undo {self.action} {ref.name}", "rollback", partial(self._undo, api, ref)) for ref in chosen]
+        failed = [r for r in runs if r.status == "failed"]
+        return InjectionResult(ok=not failed, runs=runs, error="; ".join(r.error or "" for r in failed) or None,
+                               rollback=self.ledger_spec())
+
+    def _undo(self, api: APIClient, ref: ContainerRef) -> str:
+        import docker
+
+        try:
+            state = (api.inspect_container(ref.id).get("State") or {})
+        except docker.errors.NotFound:
+            if self.action in ("kill", "stop"):
+                raise InjectionError(f"container {ref.name} is gone (removed): it cannot be started again") from None
+            return "gone (removed): nothing to undo"
+        if self.action in ("kill", "stop", "restart"):
+            if state.get("Paused"):
+                api.unpause(ref.id)
+            if state.get("Running"):
+                return "running"
+            api.start(ref.id)
+            return "started"
+        if self.action == "pause":
+            if not state.get("Paused"):
+                return "not paused"
+            api.unpause(ref.id)
+            return "unpaused"
+        if self.action == "disconnect":
+            info = api.inspect_container(ref.id)
+            if self.network in ((info.get("NetworkSettings") or {}).get("Networks") or {}):
+                return f"on {self.network}"
+            api.connect_container_to_network(ref.id, self.network, aliases=ref.aliases or None)
+            return f"connected to {self.network}" + (f" (aliases {', '.join(ref.aliases)})" if ref.aliases else "")
+        host_cpus, host_memory = _host_limits()
+        memory, swap = ref.memory or host_memory, ref.memory_swap if ref.memory else -1
+        # raising memory above the current memory+swap limit is refused by the kernel (cgroup v1): swap first
+        _update(api, ref.id, {"NanoCpus": ref.nano_cpus or host_cpus, "Memory": memory,
+                              "MemorySwap": max(swap, 2 * memory) if swap <= 0 or swap < memory else swap})
+        if swap <= 0 or swap < memory:
+            _update(api, ref.id, {"Memory": memory, "MemorySwap": swap})
+        unset = [what for what, before in (("CPUs", ref.nano_cpus), ("memory", ref.memory)) if not before]
+        return "limits put back" + (f"; it had no {' or '.join(unset)} limit, and Docker cannot remove one: set to the "
+                                    "host's, which limit nothing" if unset else "")
+
+    def _step(self, name: str, phase: ActivityPhase, fn: Callable[[], str]) -> ActivityRun:
+        started, t = self.clock.now(), time.perf_counter()
+        try:
+            output, status, error = fn(), "succeeded", None
+        except Exception as exc:  # noqa: BLE001 - the engine's answer, journaled as the activity's error
+            output, status, error = "", "failed", _reason(exc)
+        return ActivityRun(name, phase, "docker", status, started, time.perf_counter() - t, output, error)  # type: ignore[arg-type]
+
+
+def _update(api: APIClient, container_id: str, body: dict[str, int]) -> None:
+    """``docker update``: the SDK's update_container has no NanoCpus, so the engine's endpoint directly."""
+    response = api._post_json(api._url("/containers/{0}/update", container_id), data=body)
+    api._raise_for_status(response)
+
+
+class ContainerRestarter:
+    """The ``restart`` runbook of a container selection: restart each of its containers (started if stopped)."""
+
+    def __init__(self, target: str, selector: ContainerSelector, *, host: str | None = None, owner: str = "",
+                 clock: Clock | None = None):
+        self.target, self.selector, self.host, self.owner = target, selector, engine_host(host), owner
+        self.clock = clock or SystemClock()
+
+    def run(self) -> InjectionResult:
+        helper = DockerInjector(self.target, self.selector, "restart", host=self.host, owner=self.owner, clock=self.clock)
+        try:
+            api = api_client(self.host)
+            found = list_containers(api, self.selector, running=False)
+        except Exception as exc:  # noqa: BLE001 - the engine's error, journaled
+            return InjectionResult(ok=False, error=f"containers {self.target!r}: {_reason(exc)}")
+        if not found:
+            return InjectionResult(ok=False, error=f"containers {self.target!r} ({self.selector.describe()}): none found")
+
+        def restart(c: Container) -> str:
+            if c.state == "paused":
+                api.unpause(c.id)
+            api.restart(c.id, timeout=STOP_TIMEOUT)
+            return "restarted"
+
+        runs = [helper._step(f"restart {c.name}", "runbook", partial(restart, c)) for c in found]
+        failed = [r for r in runs if r.status == "failed"]
+        return InjectionResult(ok=not failed, runs=runs, error="; ".join(r.error or "" for r in failed) or None)
+
+
+class ContainerProbe:
+    """Probes a ``container`` check: ok iff at least one container matches and every match runs, unpaused."""
+
+    def __init__(self, name: str, target: str, selector: ContainerSelector, *, host: str | None = None,
+                 clock: Clock | None = None):
+        self.name, self.target, self.selector, self.host = name, target, selector, engine_host(host)
+        self.clock = clock or SystemClock()
+
+    def probe(self) -> Observation:
+        at = self.clock.now()
+        try:
+            found = list_containers(api_client(self.host), self.selector, running=False)
+        except Exception as exc:  # noqa: BLE001 - an engine that does not answer is a failed probe, in words
+            return Observation(self.name, False, at, f"Docker engine at {self.host}: {_reason(exc)}")
+        if not found:
+            return Observation(self.name, False, at, f"no container matches {self.selector.describe()}")
+        down = [f"{c.name} {c.state}" for c in found if c.state != "running"]
+        if down:
+            return Observation(self.name, False, at, "; ".join(down))
+        return Observation(self.name, True, at, f"{len(found)} running")
+
+    def close(self) -> None:
+        """Nothing to release (the engine's client is shared)."""
+
+
+def check_selector(containers: dict[str, ContainerSelector], name: str, what: str) -> ContainerSelector:
+    """``target.containers[name]``, or ConfigError naming ``what`` refers to it."""
+    if name not in containers:
+        raise ConfigError(f"{what}: no containers named {name!r} in target.containers")
+    return containers[name]
