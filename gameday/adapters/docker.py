@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from gameday.clock import Clock, SystemClock
 from gameday.errors import ConfigError, InjectionError
-from gameday.model.containers import ContainerSelector, DockerAction, memory_bytes
+from gameday.model.containers import ContainerSelector, DockerAction, memory_bytes, production_label
 from gameday.ports import ActivityPhase, ActivityRun, ContainerRef, DockerRollback, InjectionResult, LedgerSpec, Observation
 
 if TYPE_CHECKING:
@@ -143,8 +143,9 @@ class DockerInjector:
 
     def __init__(self, target: str, selector: ContainerSelector, action: DockerAction, *, host: str | None = None,
                  owner: str = "", signal: str = "SIGKILL", network: str | None = None, cpus: float | None = None,
-                 memory: str | None = None, clock: Clock | None = None):
+                 memory: str | None = None, clock: Clock | None = None, allow_production: bool = False):
         self.target, self.selector, self.action = target, selector, action
+        self.allow_production = allow_production
         self.host, self.owner, self.signal, self.network = engine_host(host), owner, signal, network
         self.cpus, self.memory = cpus, memory
         self.clock = clock or SystemClock()
@@ -166,7 +167,9 @@ class DockerInjector:
     def preflight(self) -> str | None:
         """Why the selection would be refused now (None: it would not)."""
         try:
-            choose(list_containers(api_client(self.host), self.selector, running=True), self.selector, self.target)
+            chosen = choose(list_containers(api_client(self.host), self.selector, running=True), self.selector,
+                            self.target)
+            self._not_production(chosen)
         except InjectionError as exc:
             return str(exc)
         except Exception as exc:  # noqa: BLE001 - the engine's error, in words
@@ -183,11 +186,21 @@ class DockerInjector:
         except Exception as exc:  # noqa: BLE001 - the engine's error, in words
             raise InjectionError(f"containers {self.target!r}: the Docker engine at {self.host}: {_reason(exc)}") from None
         chosen = choose(found, self.selector, self.target)
+        self._not_production(chosen)
         refs = []
         for c in chosen:
             refs.append(self._before(api, c))
         self._chosen = refs
         return self.ledger_spec()
+
+    def _not_production(self, chosen: list[Container]) -> None:
+        """InjectionError (nothing touched) for a container labelled production, without --allow-production."""
+        if self.allow_production:
+            return
+        marked = [f"{c.name} ({label})" for c in chosen if (label := production_label(c.labels))]
+        if marked:
+            raise InjectionError(f"containers {self.target!r}: {', '.join(marked)} labelled production: refused "
+                                 "without --allow-production, nothing injected")
 
     def _before(self, api: APIClient, c: Container) -> ContainerRef:
         """What the rollback needs to put back, read before the container is touched."""

@@ -29,6 +29,8 @@ resolve's ``occurred_at``, its source URL ``html_url``.
 those, or begins with ``tag_`` or ``detail_``: every one is kept).
 ``Create`` and every other action on an open alert → firing; ``Acknowledge`` → firing with
 action ``acknowledge``; ``Close`` → resolved with action ``resolved``; ``Delete`` → resolved.
+The alert's start is ``alert.createdAt`` (milliseconds since the epoch); a ``Close``'s or ``Delete``'s
+end is ``alert.updatedAt`` (nanoseconds since the epoch, every digit kept).
 The actor is ``alert.username``, unless it is Opsgenie's ``System`` or the action has an empty
 ``alert.userId`` (an integration's or a policy's action, named after the integration: no person). Notes
 and the like → firing, no action; an action whose ``alert`` has no ``message`` (a real ``Escalate``
@@ -232,8 +234,9 @@ def parse_opsgenie(body: Any) -> list[Alert]:
     person = None if username is None or integration or username.strip().casefold() in OPSGENIE_SYSTEM_USERS \
         else username
     actor = _vendor_actor(person, labels) if action else None
+    ended = _epoch_ns(alert.get("updatedAt")) if status == "resolved" else None  # Close/Delete: when it was closed
     return [Alert(status, labels, annotations, _epoch_ms(created), _text(alert.get("alertId")), action=action,
-                  actor=actor)]
+                  actor=actor, ends_at=ended)]
 
 
 #: The ``alert.username`` Opsgenie gives an action no user did (an integration's, a policy's): no person.
@@ -269,6 +272,22 @@ def _epoch_ms(value: Any) -> str | None:
     except (OverflowError, OSError, ValueError):
         return None
     return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _epoch_ns(value: Any) -> str | None:
+    """Opsgenie's ``updatedAt`` (nanoseconds since the epoch: ``1502709956288000110``) as RFC 3339 UTC, every digit
+    kept (``'2017-08-14T11:25:56.288000110Z'``, as :func:`gameday.model.instants.utc_instant` writes instants); None
+    for anything else (not a positive integer, or past year 9999)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        return None  # a float has lost the nanoseconds already: not guessed at
+    from datetime import UTC, datetime, timedelta
+
+    seconds, nanos = divmod(value, 1_000_000_000)
+    try:
+        when = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
+    except OverflowError:
+        return None
+    return when.strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}Z"
 
 
 # --------------------------------------------------------------------------------- generic

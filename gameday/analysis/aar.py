@@ -36,7 +36,7 @@ from gameday.analysis.exercise import (
     pause_text,
     pauses,
 )
-from gameday.analysis.findings import ACTION_TEXT, late_by, via_text
+from gameday.analysis.findings import ACTION_TEXT, cadence_misses, late_by, step_lateness, via_text
 from gameday.analysis.matching import simulated_faults
 from gameday.analysis.objectives import RATING_TEXT
 from gameday.analysis.timeline import one_line
@@ -272,7 +272,7 @@ def _areas(card: Scorecard, journal: Journal, scenario: Scenario, log: list[Inje
     within = human(scenario.detection.within)
     if d.verdict == "late":
         out.append(Area(f"Detection came at {format_offset(d.detected_t)}{via_text(d.via, d.signal)}, "
-                        f"{late_by(d.detected_t, d.deadline_t)} after its deadline ({format_offset(d.deadline_t)}).",
+                        f"{late_by(d.detected_t, d.deadline_t, card.scale)} after its deadline ({format_offset(d.deadline_t)}).",
                         f"Bring detection of this failure within {within} of its start (the scenario's deadline)."))
     elif d.verdict == "silent":
         end = " (the exercise ended before its deadline)" if card.end_t is not None and d.deadline_t is not None \
@@ -280,10 +280,18 @@ def _areas(card: Scorecard, journal: Journal, scenario: Scenario, log: list[Inje
         out.append(Area(f"Nothing detected the failure: no alert matched a detection signal and no one reported it "
                         f"(deadline {format_offset(d.deadline_t)}){end}.",
                         f"Find what would make this failure known within {within} of its start."))
+    misses = cadence_misses(journal)  # recurring steps done by their deadline, late for a gap in their cadence
     for s in card.steps:
-        if s.verdict == "late":
+        miss = misses.get(s.id) if s.verdict == "late" else None
+        if miss is not None:
+            out.append(Area(f"{_step_label(s)} was first done at {format_offset(s.done_t)}, by its deadline "
+                            f"({format_offset(s.deadline_t)}), and {step_lateness(s, misses, card.scale)}.",
+                            f"Rehearse step {s.id} so that it is repeated at least every {human(miss.every)} while the "
+                            "incident is open.", _capability(objs, step=s.id)))
+        elif s.verdict == "late":
             gap = human(s.deadline_t - s.anchor_t) if s.deadline_t is not None and s.anchor_t is not None else "its deadline"
-            out.append(Area(f"{_step_label(s)} was done at {format_offset(s.done_t)}, {late_by(s.done_t, s.deadline_t)} "
+            late = late_by(s.done_t, s.deadline_t, card.scale)
+            out.append(Area(f"{_step_label(s)} was done at {format_offset(s.done_t)}, {late} "
                             f"after its deadline ({format_offset(s.deadline_t)}).",
                             f"Rehearse step {s.id} so that it is done within {gap} of {s.anchor}.",
                             _capability(objs, step=s.id)))

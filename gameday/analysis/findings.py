@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 
 from gameday.analysis.clocks import on_incident_clock
 from gameday.analysis.failures import FaultFate, fault_fates
+from gameday.analysis.matching import EPS, evaluate_steps
 from gameday.analysis.timeline import alert_entries, one_line
 from gameday.journal import Journal
 from gameday.model.duration import human
@@ -169,6 +170,47 @@ def span(seconds: float | None, scale: float | None) -> str:
     return human(seconds) + on_incident_clock(seconds, scale)
 
 
+@dataclass(frozen=True)
+class CadenceMiss:
+    """A recurring step (``every:``) done by its deadline and judged late for a gap in its cadence: it is due
+    every ``every`` seconds while the incident is open, and ``longest_gap`` seconds passed without it."""
+
+    every: float
+    longest_gap: float
+
+    def text(self, scale: float | None = None) -> str:
+        """``'due every 30.0s while the incident is open; the longest gap was 33.0s'`` (the scorecard's failure
+        line's words), with the incident clock beside each duration in a time-scaled drill."""
+        return (f"due every {span(self.every, scale)} while the incident is open; "
+                f"the longest gap was {span(self.longest_gap, scale)}")
+
+
+def cadence_misses(journal: Journal) -> dict[str, CadenceMiss]:
+    """The recurring steps late only for their cadence, by step id: done by their deadline, with a gap between
+    repeats longer than ``every``. A step done after its deadline is not here (how late it was says why).
+    Read from the journal as the scorecard reads it (:func:`~gameday.analysis.matching.evaluate_steps`)."""
+    start = journal.first(DrillStarted)
+    if start is None or not any(s.every is not None for s in start.data.scenario.response):
+        return {}
+    out = {}
+    for st in evaluate_steps(start.data.scenario, journal.events):
+        every, gap = st.step.every, st.longest_gap
+        on_time = st.done_t is not None and st.deadline_t is not None and st.done_t <= st.deadline_t + EPS
+        if st.verdict == "late" and on_time and every is not None and gap is not None and gap > every + EPS:
+            out[st.id] = CadenceMiss(every, gap)
+    return out
+
+
+def step_lateness(step: StepResult, misses: dict[str, CadenceMiss], scale: float | None = None) -> str:
+    """Why a late step is late, to follow its name: ``'was done 3.0s after its deadline'``, or for a recurring step
+    done by its deadline (``misses``: :func:`cadence_misses`) ``'is due every 30.0s while the incident is open; the
+    longest gap was 33.0s'``; ``scale``: a time-scaled drill's (the incident clock beside each duration)."""
+    miss = misses.get(step.id)
+    if miss is not None:
+        return f"is {miss.text(scale)}"
+    return f"was done {late_by(step.done_t, step.deadline_t, scale)} after its deadline"
+
+
 def step_name(step: StepResult) -> str:
     """``'ack (acknowledge the page)'``."""
     return f"{step.id} ({ACTION_TEXT.get(step.action, step.action)})"
@@ -227,7 +269,7 @@ def action_items(card: Scorecard, journal: Journal) -> list[ActionItem]:
     roles = _team_roles(card, journal)
     items: list[ActionItem] = []
     items += _detection_items(card, journal, _owner(TECH_LEAD, roles))
-    items += _step_items(card, roles)
+    items += _step_items(card, roles, cadence_misses(journal))
     items += _policy_items(card, _owner(IC, roles), _owner(COMMS_LEAD, roles))
     items += _role_items(card, _owner(IC, roles), _owner(TECH_LEAD, roles))
     items += _system_items(card, journal, _owner(TECH_LEAD, roles), _owner(IC, roles))
@@ -270,16 +312,21 @@ def _no_alert(journal: Journal, check: str) -> str:
     return gap_key("no-alert", check if impacted_checks(journal) else None)
 
 
-def _step_items(card: Scorecard, roles: list[str]) -> list[ActionItem]:
+def _step_items(card: Scorecard, roles: list[str], misses: dict[str, CadenceMiss]) -> list[ActionItem]:
     items = []
     for s in [s for s in card.steps if s.verdict == "missed"] + [s for s in card.steps if s.verdict == "late"]:
         owner = _owner(s.role or IC, roles)
+        miss = misses.get(s.id) if s.verdict == "late" else None
         if s.verdict == "missed":
             title = f"Make sure someone is prompted to {ACTION_TEXT.get(s.action, s.action)} (step {s.id})"
             why = (
                 f"It was not done during the drill (deadline {format_offset(s.deadline_t)}). What made it hard? "
                 f"Check the {owner} checklist and runbook for this step."
             )
+        elif miss is not None:  # done by its deadline: the cadence, not the deadline, was missed
+            title = f"Keep step {step_name(s)} at its cadence while the incident is open"
+            why = (f"It was first done at {format_offset(s.done_t)}, by its deadline ({format_offset(s.deadline_t)}), "
+                   f"and is {miss.text(card.scale)}.")
         else:
             title = f"Bring step {step_name(s)} within its deadline"
             why = (

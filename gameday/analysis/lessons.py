@@ -8,11 +8,13 @@ from gameday.analysis.failures import FaultFate
 from gameday.analysis.findings import (
     SURFACED,
     alerts_text,
+    cadence_misses,
     ended_before,
     fates,
     late_by,
     severity_applicable,
     span,
+    step_lateness,
     step_name,
     unmatched_alerts,
     via_text,
@@ -51,9 +53,10 @@ def contributing_gaps(card: Scorecard, journal: Journal) -> list[str]:
     unmatched = unmatched_alerts(journal)
     if unmatched:
         gaps.append(f"Alerts fired that matched no detection signal: {', '.join(unmatched)}.")
+    misses = cadence_misses(journal)
     for s in card.steps:
         if s.verdict == "late":
-            gaps.append(f"Step {step_name(s)} was done {late_by(s.done_t, s.deadline_t, card.scale)} after its deadline.")
+            gaps.append(f"Step {step_name(s)} {step_lateness(s, misses, card.scale)}.")
         elif s.verdict == "missed":
             gaps.append(f"Step {step_name(s)} was not done during the drill.")
     if card.roles.missing:

@@ -29,6 +29,7 @@ from gameday.analysis.findings import (
     ACTION_TEXT,
     ActionItem,
     action_items,
+    cadence_misses,
     late_by,
     measure,
     severity_applicable,
@@ -120,7 +121,7 @@ def postmortem_context(journal: Journal, card: Scorecard, charts: Sequence[Path]
         "impact": _impact(journal, card, scenario, charts, fmt),
         "went_well": went_well(card, journal),
         "action_items": action_items(card, journal),
-        "expected_vs_actual": _expected_vs_actual(card),
+        "expected_vs_actual": _expected_vs_actual(card, journal),
         "times": [{"name": m.name, "value": human(m.seconds) + on_incident_clock(m.seconds, card.scale),
                    "definition": m.definition} for m in card.times],
         "score": _score(card),
@@ -303,8 +304,9 @@ def _row(what: str, expected: str, actual: str, verdict: tuple[str, str]) -> dic
     return {"what": what, "expected": expected, "actual": actual, "verdict": verdict[0], "class": verdict[1]}
 
 
-def _expected_vs_actual(card: Scorecard) -> list[dict[str, str]]:
+def _expected_vs_actual(card: Scorecard, journal: Journal) -> list[dict[str, str]]:
     scale = card.scale  # a time-scaled drill: each deadline and time on the incident clock too
+    misses = cadence_misses(journal)  # recurring steps done by their deadline, late for a gap in their cadence
 
     def at(t: float | None) -> str:
         return format_offset(t) + on_incident_clock(t, scale, offset=True)
@@ -326,7 +328,9 @@ def _expected_vs_actual(card: Scorecard) -> list[dict[str, str]]:
         who = (f" by {s.author}" + (f" ({s.author_role})" if s.author_role else "")) if s.author else ""
         actual = f"{at(s.done_t)}{who}" if s.done_t is not None else "not done"
         what = f"Step {s.id} ({ACTION_TEXT.get(s.action, s.action)}" + (f", {s.role})" if s.role else ")")
-        rows.append(_row(what, expected, actual, _verdict(s.verdict, s.done_t, s.deadline_t, scale)))
+        miss = misses.get(s.id) if s.verdict == "late" else None
+        verdict = (miss.text(scale), "late") if miss is not None else _verdict(s.verdict, s.done_t, s.deadline_t, scale)
+        rows.append(_row(what, expected, actual, verdict))
     sev = card.severity
     if not severity_applicable(card):
         verdict = _verdict("not_applicable")

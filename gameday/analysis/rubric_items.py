@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import pairwise
 
+from gameday.analysis.clocks import incident_scale, on_incident_clock
 from gameday.analysis.rubric_facts import EPS, RESET_WITHIN, TrainingFacts, count, evidence_of, off, quote, role_words
 from gameday.analysis.severity import ExecutivesDue, executive_deadlines, notification_for
 from gameday.journal import is_kind
@@ -184,7 +185,8 @@ def executives(f: TrainingFacts) -> ItemVerdict:
     close = f.closed_t(anchor.t)
     told_all = [a for a in f.actions if a.data.action == "notify_executives"
                 or (a.data.action == "post_update" and a.data.audience == "executive")]
-    deadlines = executive_deadlines(f.policy, f.timeline, anchor, f"{since} ({off(anchor.t)})", close)
+    scale = incident_scale(f.events)  # a time-scaled drill: the policy's durations with the incident clock beside them
+    deadlines = executive_deadlines(f.policy, f.timeline, anchor, f"{since} ({off(anchor.t)})", close, scale)
     if not deadlines:
         return verdict("executives", "n/a", f"The policy asked for no executive notification ({f.right_severity(anchor.seq + 1)}"
                                             f", open from {off(anchor.t)} to {off(close)}).",
@@ -224,14 +226,15 @@ def executives(f: TrainingFacts) -> ItemVerdict:
         return verdict("executives", "missed", f"{before}not of the {bad.severity} at {off(at)} (due by {off(bad.due)}; "
                                                f"{bad.rule}).",
                        f"The situation became {bad.severity} at {off(at)} and no one told the executives after that: tell "
-                       f"them within {human(bad.within)} of an escalation \u2014 ask {comms} to notify them, and check that it "
-                       "was done.", shown)
+                       f"them within {human(bad.within)}{on_incident_clock(bad.within, scale)} of an escalation \u2014 ask "
+                       f"{comms} to notify them, and check that it was done.", shown)
     assert told is not None
-    late = f"{human(told.t - bad.due)} after the deadline {off(bad.due)} ({bad.rule})"
+    late_by = human(told.t - bad.due) + on_incident_clock(told.t - bad.due, scale)
+    late = f"{late_by} after the deadline {off(bad.due)} ({bad.rule})"
     why = (f"{before}of the {bad.severity} only at {off(told.t)}, {late}." if others else
            f"{told.data.author} notified the executives at {off(told.t)}, {late}.")
     return verdict("executives", "partly", why,
-                   f"Executives heard at {off(told.t)}, {human(told.t - bad.due)} late: as soon as the severity calls for "
+                   f"Executives heard at {off(told.t)}, {late_by} late: as soon as the severity calls for "
                    f"it, ask {comms} to tell them, with a deadline.", shown)
 
 

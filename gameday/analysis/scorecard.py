@@ -70,6 +70,7 @@ from gameday.model.duration import human
 from gameday.model.events import (
     AlertReceived,
     DrillStarted,
+    ProductionAllowed,
     RespondersNotLoaded,
 )
 from gameday.model.policy import SeverityLevel, SeverityPolicy
@@ -159,7 +160,8 @@ def score_journal(journal: Journal) -> Scorecard:
     score, passed = _score(scenario, earned, notes, outcome, injected)
     failures = failure_lines(scenario, facts, outcome, reason, statuses, detection=detection, recovery=recovery,
                              severity=severity, executives=executives, comms=comms, roles=roles)
-    warnings = [_responders_warning(e.data) for e in journal.events if isinstance(e.data, RespondersNotLoaded)]
+    warnings = [_production_warning(e.data) for e in journal.events if isinstance(e.data, ProductionAllowed)]
+    warnings += [_responders_warning(e.data) for e in journal.events if isinstance(e.data, RespondersNotLoaded)]
     tabletop: dict[str, Any] = {}
     if mode == "tabletop":  # only there: other drills' scorecards stay byte-identical
         times, tabletop = _tabletop(scenario, journal, facts, times, steps)
@@ -191,6 +193,14 @@ def _tabletop(scenario: Scenario, journal: Journal, facts: Facts, times: list[Me
     extra = {"clocks": CLOCKS_NOTE, "objectives": rate_objectives(scenario, steps, journal.events),
              "exercise": exercise_summary(scenario, journal.events, r3(facts.end_t))}
     return walled, extra
+
+
+def _production_warning(d: ProductionAllowed) -> str:
+    """The line every report carries for a drill run with --allow-production."""
+    what = (f"against production: {', '.join(d.targets)} declared production by the scenario" if d.targets else
+            "with production allowed: no target was declared production, but containers labelled production could "
+            "be touched")
+    return f"PRODUCTION: this drill ran with --allow-production, {what}"
 
 
 def _responders_warning(d: RespondersNotLoaded) -> str:

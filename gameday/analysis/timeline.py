@@ -35,6 +35,7 @@ CATEGORY: Mapping[type[events.Payload], str] = {
     events.DrillStarted: "drill",
     events.DrillAborted: "drill",
     events.StopConditionMet: "drill",
+    events.ProductionAllowed: "drill",
     events.DrillEnded: "drill",
     events.SteadyStateChecked: "check",
     events.FaultInjected: "fault",
@@ -278,6 +279,8 @@ def _describe(d: events.Payload) -> str:
             return f"Drill aborted: {d.reason or 'no reason given'}"
         case events.StopConditionMet():
             return f"Stop condition met: {d.what} ({d.reading})"
+        case events.ProductionAllowed():
+            return "Production allowed (--allow-production)" + (f": {', '.join(d.targets)}" if d.targets else "")
         case events.DrillEnded():
             reason = f": {d.reason}" if d.reason else ""
             return f"Drill ended ({d.outcome}){reason}"

@@ -142,9 +142,12 @@ def aar(journal: Path, fmt: Literal["md", "html"], output: Path | None, template
 @click.option("--live", is_flag=True, help="training: inject the faults for real against the target (else simulated)")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="training: the simulated responders' seed "
               "(default: from the drill id; the same seed and instructions replay the same answers)")
+@click.option("--allow-production", is_flag=True, help="drill a target the scenario declares as production (or "
+              "containers labelled production); every report says so")
 @_guard
 def run(scenario: tuple[Path, ...], mode: str, out: Path | None, responders: Path | None, drill_id: str | None, host: str,
-        port: int, no_web: bool, pace: str | None, trainee: str | None, live: bool, seed: int | None) -> None:
+        port: int, no_web: bool, pace: str | None, trainee: str | None, live: bool, seed: int | None,
+        allow_production: bool) -> None:
     """Run a drill: inject the scenario's faults, observe, take in alerts and actions, roll back, report.
 
     In gameday mode the control room is served (the facilitator's link is printed) and the
@@ -172,7 +175,7 @@ def run(scenario: tuple[Path, ...], mode: str, out: Path | None, responders: Pat
     modes: dict[str, Mode] = {"ci": "ci", "tabletop": "tabletop", "gameday": "gameday", "training": "training"}
     options = DrillOptions(mode=modes[mode], out=out, responders=responders, drill_id=drill_id,
                            host=host, port=port, web=False if no_web else None, pace=pace, trainee=trainee, live=live,
-                           seed=seed)
+                           seed=seed, allow_production=allow_production)
     if not options.simulated:  # a simulated drill runs no activity
         prestart(1)
     if len(scenario) > 1 or scenario[0].is_dir():  # a CI suite: gameday.suite

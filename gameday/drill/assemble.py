@@ -36,7 +36,7 @@ from gameday.errors import ConfigError
 from gameday.journal import JournalWriter
 from gameday.loader import LoadedScenario
 from gameday.model.alerts import Alert
-from gameday.model.events import AlertReceived, Event, RespondersNotLoaded, TargetDescription
+from gameday.model.events import AlertReceived, Event, ProductionAllowed, RespondersNotLoaded, TargetDescription
 from gameday.model.scenario import Scenario
 from gameday.ports import (
     ControlRoom,
@@ -245,6 +245,10 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
         base = clock or SystemClock()
         pausable = base if isinstance(base, PausableClock) else PausableClock(base)
     pausable.pause()
+    production = [] if simulated else sc.production_parts()
+    if production and not options.allow_production:
+        raise ConfigError(f"{loaded.path}: the scenario declares production ({', '.join(production)}): run it with "
+                          "--allow-production to drill it (every report will say so)")
     drill_id = drill_id_for(sc, pausable, options.drill_id)
     outputs = Outputs.for_drill(project.root, drill_id, options.out)
     state = project.state_path
@@ -280,6 +284,7 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
             injectors, runbooks, probes = sim.injectors, sim.runbooks, sim.probes
         else:
             target = prepare_target(sc, state, webhook, stack, Path(loaded.base_dir), resetting)
+            target.allow_production = options.allow_production
             injectors, runbooks = make.effects(loaded, target, pausable, state / "logs")
             probes = make.probes(sc, target, pausable)
         journal = make.journal(outputs.journal, pausable)
@@ -317,6 +322,8 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
         built: list[DrillService | None] = (
             [room] if simulated else [make.load(ctx), make.monitoring(ctx), room, make.notify(ctx)])
         drill = AssembledDrill(ctx, outputs, probes, gate=room.start_gate if room is not None else None)
+        if options.allow_production and not simulated:  # said in every report: the scorecard's warnings
+            _journal_at_start(conductor, journal, ProductionAllowed(targets=production))
         if unattended:
             drill.warnings.append(f"ci drill without a responder script: no one will do step(s) {', '.join(unattended)} "
                                   "(name one with responders: in the scenario, or pass --responders FILE)")
@@ -407,7 +414,8 @@ def _inline(fn: Callable[[], None]) -> None:
     fn()
 
 
-def _journal_at_start(conductor: Conductor, journal: JournalWriter, payload: RespondersNotLoaded) -> None:
+def _journal_at_start(conductor: Conductor, journal: JournalWriter,
+                      payload: RespondersNotLoaded | ProductionAllowed) -> None:
     """Journal ``payload`` once the drill has started (right after DrillStarted, at the preflight phase)."""
 
     def on_phase(phase: str) -> None:

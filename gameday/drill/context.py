@@ -49,6 +49,7 @@ class DrillOptions:
     trainee: str | None = None  # training: the person practising incident command
     live: bool = False  # training: inject the faults for real (else simulated)
     seed: int | None = None  # training: the simulated responders' seed (None: from the drill id)
+    allow_production: bool = False  # --allow-production: a target declared or labelled production may be drilled
 
     @property
     def simulated(self) -> bool:

@@ -106,6 +106,7 @@ def injector_for_fault(
     clock: Clock | None = None,
     log_dir: Path | None = None,
     files: FaultFiles | None = None,
+    allow_production: bool = False,
 ) -> Injector:
     """The injector of one fault.
 
@@ -114,7 +115,8 @@ def injector_for_fault(
     runs it in gameday's own folder. ``target`` is a :class:`Target`, its dict form, or just its
     ``processes`` mapping. ``configuration``/``secrets`` (e.g. ``checkout_url``,
     ``demo_control_url``) override the target's, which override the experiment's. ``log_dir``
-    receives restart logs of process faults. Raises :class:`ConfigError` for a fault that cannot be
+    receives restart logs of process faults. ``allow_production``: containers labelled production may be
+    touched (``--allow-production``). Raises :class:`ConfigError` for a fault that cannot be
     built (no rollback, invalid activity, unknown process).
     """
     tgt = _target(target)
@@ -126,7 +128,8 @@ def injector_for_fault(
         d = fault.docker
         selector = check_selector(tgt.containers, d.target, f"fault {fault.id!r}")
         return DockerInjector(d.target, selector, d.action, host=tgt.docker_host, owner=fault.id, signal=d.signal,
-                              network=d.network, cpus=d.cpus, memory=d.memory, clock=clock)
+                              network=d.network, cpus=d.cpus, memory=d.memory, clock=clock,
+                              allow_production=allow_production)
     if fault.process is not None:
         from gameday.adapters.process import ProcessInjector
 
@@ -251,7 +254,8 @@ def effects(loaded: LoadedScenario, target: TargetInfo, clock: Clock,
     whom = Target(processes=target.processes, containers=target.containers, docker_host=target.docker_host)
     common: dict[str, Any] = {"target": whom, "configuration": target.configuration,
                               "secrets": target.secrets, "clock": clock, "log_dir": log_dir}
-    injectors = {f.id: injector_for_fault(f, files=FaultFiles.of(loaded, f.id), **common) for f in sc.faults}
+    injectors = {f.id: injector_for_fault(f, files=FaultFiles.of(loaded, f.id), allow_production=target.allow_production,
+                                          **common) for f in sc.faults}
     runbooks: dict[str, RunbookRunner] = {}
     for name, rb in sc.runbooks.items():
         path = loaded.runbook_experiments.get(name)

@@ -30,6 +30,7 @@ class TargetInfo:
     description: dict[str, Any]
     containers: dict[str, ContainerSelector] = field(default_factory=dict)
     docker_host: str | None = None
+    allow_production: bool = False  # --allow-production: containers labelled production may be touched
 
 
 class DemoReset(threading.Thread):

@@ -32,6 +32,7 @@ class ContainerSelector(Strict):
     count: int | None = Field(None, ge=1, le=1000, description="at most this many containers may match (more: refused)")
     percent: float | None = Field(None, gt=0, le=100, description="the fault takes this share of the matching "
                                   "containers (at least one), in name order")
+    production: bool = Field(False, description="these are production containers: the drill needs --allow-production")
 
     @field_validator("name")
     @classmethod
@@ -61,6 +62,19 @@ class ContainerSelector(Strict):
         parts = [f"name {self.name}"] if self.name else []
         parts += [f"labels {', '.join(f'{k}={v}' for k, v in sorted(self.labels.items()))}"] if self.labels else []
         return ", ".join(parts)
+
+
+#: Container labels that mark a container as production, whatever the scenario says (the drill needs
+#: ``--allow-production`` to touch it): ``environment``/``env`` ``production``/``prod``, ``gameday.production`` ``true``.
+PRODUCTION_LABELS = {"environment": ("production", "prod"), "env": ("production", "prod"), "gameday.production": ("true",)}
+
+
+def production_label(labels: dict[str, str]) -> str | None:
+    """The label that marks a container as production (``environment=production``), or None."""
+    for key, values in PRODUCTION_LABELS.items():
+        if labels.get(key, "").strip().lower() in values:
+            return f"{key}={labels[key]}"
+    return None
 
 
 DockerAction = Literal["kill", "stop", "pause", "restart", "disconnect", "limit"]

@@ -125,6 +125,13 @@ class DrillAborted(Payload):
     reason: str
 
 
+class ProductionAllowed(Payload):
+    """The drill was run with ``--allow-production`` against what the scenario declares as production
+    (``targets``: ``target``, ``target.containers.NAME``); every report says so."""
+
+    targets: list[str] = Field(default_factory=list)
+
+
 class StopConditionMet(Payload):
     """A stop condition (``abort.when[condition]``) held: the drill aborts and rolls every fault back. ``reading``
     is what was read, in words; ``value`` and ``threshold`` the figures; ``since_t`` when it began to hold."""
@@ -390,8 +397,8 @@ class SilenceRemoved(Payload):
 AnyPayload = Union[  # noqa: UP007 - the members are listed once, here
     DrillStarted, PhaseChanged, SteadyStateChecked, FaultInjected, FaultInjectionFailed, FaultRolledBack,
     FaultRollbackFailed, ActivityRan, ImpactStarted, ImpactEnded, AlertReceived, DetectionRecorded, RoleAssigned,
-    ActionRecorded, StepMatched, RecoveryObserved, NoteAdded, DrillAborted, StopConditionMet, DrillEnded, LoadStarted,
-    LoadStats,
+    ActionRecorded, StepMatched, RecoveryObserved, NoteAdded, DrillAborted, StopConditionMet, ProductionAllowed,
+    DrillEnded, LoadStarted, LoadStats,
     LoadFailed, LoadStopped, NotificationSent, NotificationFailed, FaultSkipped, ClockPaused, ClockResumed,
     ResponderJoined, ResponderRevoked, SilenceCreated, SilenceRemoved, RespondersNotLoaded,
     FaultHypothesisChecked, FaultNotRolledBack, FaultForgotten,

@@ -134,6 +134,8 @@ class Target(Strict):
     docker_host: str | None = Field(
         None, description="the Docker engine's address (unix:///path/docker.sock, tcp://127.0.0.1:2375); default: "
         "DOCKER_HOST, else the engine's default socket")
+    production: bool = Field(False, description="the target is production: the drill needs --allow-production, and "
+                             "every report says it ran against production")
     configuration: dict[str, Any] = Field(default_factory=dict, description="Chaos Toolkit configuration")
     secrets: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Chaos Toolkit secrets")
 
@@ -445,6 +447,14 @@ class Scenario(Strict):
         from gameday.model.crosscheck import partial_problems
 
         return partial_problems(data)
+
+    def production_parts(self) -> list[str]:
+        """What the scenario declares as production (``target``, ``target.containers.NAME``): a drill of it needs
+        ``--allow-production``."""
+        if not isinstance(self.target, Target):
+            return []
+        parts = ["target"] if self.target.production else []
+        return parts + [f"target.containers.{name}" for name, sel in self.target.containers.items() if sel.production]
 
     def first_injection_at(self) -> float:
         return min(f.at for f in self.faults)

@@ -227,3 +227,33 @@ def test_kill_9_in_mid_fault_then_recover_leaves_no_container_paused(docker, wor
     assert not any(c["State"] == "paused" for c in docker.api.containers(all=True))  # the engine's own listing
     assert workspace.ledger_entries() == []
     assert docker.state("web-1")["Running"]
+
+
+def test_production_needs_allow_production_and_every_report_says_so(docker, workspace):
+    docker.run("web-1", labels={"app": "web", "environment": "production"})
+    path = write_scenario(workspace, docker)
+    refused = workspace.run("run", str(path), "--mode", "ci", "--out", "out", timeout=60)
+    assert refused.returncode == 3, refused
+    events = read_events(next((workspace.cwd / "out").rglob("journal.jsonl")))
+    reason = next(e for e in events if e["kind"] == "DrillAborted")["data"]["reason"]
+    assert "web-1 (environment=production) labelled production: refused without --allow-production" in reason
+    assert not docker.state("web-1")["Paused"]
+
+    declared = path.read_text().replace("count: 1}", "count: 1, production: true}")
+    path.write_text(declared)
+    refused = workspace.run("run", str(path), "--mode", "ci", "--out", "out2", timeout=60)
+    assert refused.returncode == 2 and refused.stdout.count("\n") + refused.stderr.count("\n") <= 2, refused
+    assert "declares production (target.containers.web): run it with --allow-production" in refused.stderr
+    assert not (workspace.cwd / "out2").exists() or not any((workspace.cwd / "out2").rglob("journal.jsonl"))
+
+    done = workspace.run("run", str(path), "--mode", "ci", "--out", "out3", "--allow-production", timeout=60)
+    assert done.returncode in (0, 1), done
+    warning = ("PRODUCTION: this drill ran with --allow-production, against production: target.containers.web declared "
+               "production by the scenario")
+    card = (workspace.cwd / "out3" / "scorecard.json").read_text()
+    assert warning in card
+    post = (workspace.cwd / "out3" / "postmortem.md").read_text()
+    assert "PRODUCTION: this drill ran with --allow-production" in post
+    junit = (workspace.cwd / "out3" / "junit.xml").read_text()
+    assert "PRODUCTION: this drill ran with --allow-production" in junit
+    assert not docker.state("web-1")["Paused"]

@@ -96,3 +96,20 @@ def test_the_shipped_example_validates():
 
     sc = load(Path(__file__).resolve().parents[2] / "scenarios" / "containers-pause-worker.yaml").scenario
     assert sc.target.containers["workers"].percent == 50 and sc.runbooks["restart-workers"].restart == "workers"
+
+
+def test_what_a_scenario_declares_as_production():
+    from gameday.model.containers import production_label
+
+    base = {"apiVersion": "gameday/v1", "id": "p", "title": "p", "severity": "SEV3",
+            "steady_state": [{"http": {"url": "http://127.0.0.1:1/"}}],
+            "faults": [{"id": "f", "at": "1s", "docker": {"target": "web", "action": "pause"}}],
+            "detection": {"within": "30s"}, "recovery": {"within": "1m"}, "abort": {"max_duration": "2m"}}
+    from gameday.model.scenario import Scenario
+
+    sc = Scenario.model_validate({**base, "target": {"production": True, "containers": {
+        "web": {"name": "web", "count": 1, "production": True}, "db": {"name": "db", "count": 1}}}})
+    assert sc.production_parts() == ["target", "target.containers.web"]
+    assert production_label({"environment": "Production"}) == "environment=Production"
+    assert production_label({"env": "prod"}) == "env=prod" and production_label({"gameday.production": "true"})
+    assert production_label({"environment": "staging", "app": "x"}) is None
