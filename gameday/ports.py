@@ -113,6 +113,19 @@ class DockerRollback(_Spec):
     containers: list[ContainerRef] = Field(default_factory=list)
 
 
+class NetworkRollback(_Spec):
+    """How to undo a network fault from another process: the namespace, and the tag its iptables rules carry
+    (``gameday:<owner>:<token>``) or the interfaces whose tbf qdisc it added (see :mod:`gameday.adapters.netfaults`)."""
+
+    kind: Literal["network"] = "network"
+    owner: str = ""
+    netns: str
+    target: str
+    action: str
+    token: str
+    interfaces: list[str] = Field(default_factory=list)
+
+
 class FakeRollback(_Spec):
     """The ledger spec of :class:`gameday.fakes.FakeInjector` (unit tests only)."""
 
@@ -120,8 +133,8 @@ class FakeRollback(_Spec):
     name: str
 
 
-LedgerSpec = Annotated[ProcessRollback | ChaosToolkitRollback | DockerRollback | NoRollback | FakeRollback,
-                       Field(discriminator="kind")]
+LedgerSpec = Annotated[ProcessRollback | ChaosToolkitRollback | DockerRollback | NetworkRollback | NoRollback
+                       | FakeRollback, Field(discriminator="kind")]
 """What the fault ledger records to undo a fault later, by injector kind."""
 
 

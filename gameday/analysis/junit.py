@@ -153,6 +153,11 @@ def _step(suite: _Suite, s: StepResult) -> None:
     out = f"{expected}; done {format_offset(s.done_t)}{who}" + (f"\nnote: {s.note}" if s.note else "")
     if s.verdict == "on_time":
         suite.case(name, _diff(s.done_t, s.anchor_t), out=out)
+    elif s.verdict == "late" and s.done_t is not None and s.deadline_t is not None and s.done_t <= s.deadline_t:
+        # a recurring step done by its deadline, late for its cadence: never "done -2.0s after its deadline"
+        message = (f"{label} was done by its deadline ({format_offset(s.done_t)}, deadline {deadline}) but not at its "
+                   "cadence" + (f": {s.note}." if s.note else "."))
+        suite.case(name, _diff(s.done_t, s.anchor_t), "failure", message, kind="late", text=out)
     elif s.verdict == "late":
         late = human(_diff(s.done_t, s.deadline_t))
         message = f"{label} was done {late} after its deadline ({format_offset(s.done_t)}, deadline {deadline})."

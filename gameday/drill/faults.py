@@ -41,9 +41,10 @@ class FaultState:
         return self.injected_t is not None and not self.rolled_back
 
     @property
-    def kind(self) -> Literal["experiment", "activities", "process", "docker"]:
+    def kind(self) -> Literal["experiment", "activities", "process", "docker", "network"]:
         f = self.fault
-        return "experiment" if f.experiment else "activities" if f.activities else "docker" if f.docker else "process"
+        return ("experiment" if f.experiment else "activities" if f.activities else "docker" if f.docker
+                else "network" if f.network else "process")
 
 
 class FaultBook:

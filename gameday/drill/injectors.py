@@ -30,6 +30,7 @@ from gameday.ports import (
     DockerRollback,
     Injector,
     LedgerSpec,
+    NetworkRollback,
     NoRollback,
     ProcessRollback,
     RunbookRunner,
@@ -130,6 +131,15 @@ def injector_for_fault(
         return DockerInjector(d.target, selector, d.action, host=tgt.docker_host, owner=fault.id, signal=d.signal,
                               network=d.network, cpus=d.cpus, memory=d.memory, clock=clock,
                               allow_production=allow_production)
+    if fault.network is not None:
+        from gameday.adapters.netfaults import NetworkInjector
+
+        n = fault.network
+        if n.target not in tgt.networks:
+            raise ConfigError(f"fault {fault.id!r}: no network named {n.target!r} in target.networks")
+        return NetworkInjector(n.target, tgt.networks[n.target], n.action, owner=fault.id, peer=n.peer, port=n.port,
+                               protocol=n.protocol, probability=n.probability, rate=n.rate, interface=n.interface,
+                               clock=clock)
     if fault.process is not None:
         from gameday.adapters.process import ProcessInjector
 
@@ -251,7 +261,8 @@ def effects(loaded: LoadedScenario, target: TargetInfo, clock: Clock,
     activity set running in its file's folder (``Factories.effects`` of :mod:`gameday.drill.assemble`).
     The folders' helper processes are started now, in the background, so no injection waits for one."""
     sc = loaded.scenario
-    whom = Target(processes=target.processes, containers=target.containers, docker_host=target.docker_host)
+    whom = Target(processes=target.processes, containers=target.containers, docker_host=target.docker_host,
+                  networks=target.networks)
     common: dict[str, Any] = {"target": whom, "configuration": target.configuration,
                               "secrets": target.secrets, "clock": clock, "log_dir": log_dir}
     injectors = {f.id: injector_for_fault(f, files=FaultFiles.of(loaded, f.id), allow_production=target.allow_production,
@@ -289,5 +300,9 @@ def injector_from_spec(spec: LedgerSpec, *, clock: Clock | None = None) -> Injec
         from gameday.adapters.docker import DockerInjector
 
         return DockerInjector.from_spec(spec, clock=clock)
-    raise ConfigError(f"a {spec.kind!r} fault cannot be rolled back from the ledger (only chaostoolkit, process and "
-                      "docker faults)")
+    if isinstance(spec, NetworkRollback):
+        from gameday.adapters.netfaults import NetworkInjector
+
+        return NetworkInjector.from_spec(spec, clock=clock)
+    raise ConfigError(f"a {spec.kind!r} fault cannot be rolled back from the ledger (only chaostoolkit, process, "
+                      "docker and network faults)")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gameday.model.containers import ContainerSelector
+from gameday.model.network import NetworkSelector
 from gameday.model.scenario import Scenario, Target
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ class TargetInfo:
     description: dict[str, Any]
     containers: dict[str, ContainerSelector] = field(default_factory=dict)
     docker_host: str | None = None
+    networks: dict[str, NetworkSelector] = field(default_factory=dict)
     allow_production: bool = False  # --allow-production: containers labelled production may be touched
 
 
@@ -83,7 +85,7 @@ def prepare_target(sc: Scenario, state: Path, webhook: str, stack: ExitStack, ba
         processes = {name: _absolute(sel, base_dir) for name, sel in t.processes.items()}
         return TargetInfo(t.url, processes, dict(t.configuration), dict(t.secrets),
                           {"kind": "external", "url": t.url, "processes": sorted(t.processes)},
-                          containers=dict(t.containers), docker_host=t.docker_host)
+                          containers=dict(t.containers), docker_host=t.docker_host, networks=dict(t.networks))
     from gameday.demo.control import start_demo
 
     hooks = [webhook] if sc.monitoring.kind == "builtin" else []  # else real monitoring alerts us

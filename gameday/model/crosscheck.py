@@ -139,8 +139,8 @@ class ScenarioView(Strict):
 #: Sections whose items take exactly one of some keys, and the words of the rule: checked on the raw
 #: item when it has type errors too (its own validator never ran), so both come in one run.
 _ONE_OF: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("faults", ("experiment", "activities", "process", "docker"),
-     "a fault needs exactly one of 'experiment', 'activities', 'process' or 'docker'"),
+    ("faults", ("experiment", "activities", "process", "docker", "network"),
+     "a fault needs exactly one of 'experiment', 'activities', 'process', 'docker' or 'network'"),
     ("steady_state", ("http", "process", "container", "prometheus"),
      "a check needs exactly one of 'http', 'process', 'container' or 'prometheus'"),
     ("runbooks", ("experiment", "activities", "restart"),
@@ -219,6 +219,13 @@ def cross_check(sc: Scenario | ScenarioView) -> list[tuple[CrossLoc, str]]:
             if fault is not None and fault.docker and fault.docker.target not in boxes:
                 add(("faults", i, "docker", "target"), f"no containers named {fault.docker.target!r} in "
                     "target.containers: a docker fault touches only declared containers")
+            net = fault.network if fault is not None else None
+            if net is not None and net.target not in view.target.networks:
+                add(("faults", i, "network", "target"), f"no network named {net.target!r} in target.networks: a "
+                    "network fault touches only declared namespaces")
+            elif net is not None and net.interface and net.interface not in view.target.networks[net.target].interfaces:
+                add(("faults", i, "network", "interface"), f"interface {net.interface!r} is not one of target.networks."
+                    f"{net.target}.interfaces")
         for name, rb in (view.runbooks or {}).items():
             if rb is not None and rb.restart and rb.restart not in names | boxes:
                 add(("runbooks", name, "restart"), f"no process or containers named {rb.restart!r} in target.processes "
@@ -236,6 +243,9 @@ def cross_check(sc: Scenario | ScenarioView) -> list[tuple[CrossLoc, str]]:
             if fault is not None and fault.docker:
                 add(("faults", i, "docker"), "a docker fault needs a target with 'containers:' (the demo runs no "
                     "containers)")
+            if fault is not None and fault.network:
+                add(("faults", i, "network"), "a network fault needs a target with 'networks:' (the demo runs in no "
+                    "namespace)")
     abort, timing = view.abort, view.timing
     if abort is not None:
         labels = {c.label for c in view.steady_state if c is not None}

@@ -164,7 +164,7 @@ class NoteAdded(Payload):
 # ------------------------------------------------------------------------------ faults
 class FaultInjected(Payload):
     fault: str
-    kind: Literal["experiment", "activities", "process", "docker"]
+    kind: Literal["experiment", "activities", "process", "docker", "network"]
     scheduled_t: float | None = None
 
 

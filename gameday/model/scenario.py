@@ -17,6 +17,7 @@ from gameday.model.duration import Duration, format_duration
 from gameday.model.exercise import Inject, Objective
 from gameday.model.load import Business, Load
 from gameday.model.monitoring import Monitoring, PromCheck
+from gameday.model.network import NetworkFault, NetworkSelector
 from gameday.model.scenario_base import Strict, check_label_regexes
 from gameday.model.terms import DEFAULT_ROLES, SEVERITIES, Audience, Mode, Role, Severity
 from gameday.model.training import Simulation, Training
@@ -134,6 +135,9 @@ class Target(Strict):
     docker_host: str | None = Field(
         None, description="the Docker engine's address (unix:///path/docker.sock, tcp://127.0.0.1:2375); default: "
         "DOCKER_HOST, else the engine's default socket")
+    networks: dict[str, NetworkSelector] = Field(
+        default_factory=dict, description="named network namespaces (ip netns): the only ones a network fault may "
+        "put rules in")
     production: bool = Field(False, description="the target is production: the drill needs --allow-production, and "
                              "every report says it ran against production")
     configuration: dict[str, Any] = Field(default_factory=dict, description="Chaos Toolkit configuration")
@@ -184,8 +188,9 @@ class Fault(Strict):
 
     Exactly one of: ``experiment`` (a Chaos Toolkit experiment: its method injects, its
     rollbacks repair), ``activities`` (inline Chaos Toolkit activities, with
-    ``rollbacks``), ``process`` (a built-in process injector) or ``docker`` (a built-in
-    container injector, see :mod:`gameday.model.containers`).
+    ``rollbacks``), ``process`` (a built-in process injector), ``docker`` (a built-in
+    container injector, see :mod:`gameday.model.containers`) or ``network`` (rules in a network
+    namespace, see :mod:`gameday.model.network`).
 
     ``rollback`` pairs a Chaos Toolkit fault with a rollback of the scenario's own (see
     :class:`FaultRollback`): an experiment without ``rollbacks`` needs one; ``rollback: {none:
@@ -206,18 +211,19 @@ class Fault(Strict):
         "for an experiment, replaces its own rollbacks")
     process: ProcessFault | None = None
     docker: DockerFault | None = None
+    network: NetworkFault | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Fault:
-        kinds = [k for k in ("experiment", "activities", "process", "docker") if getattr(self, k) is not None]
+        kinds = [k for k in ("experiment", "activities", "process", "docker", "network") if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError("a fault needs exactly one of 'experiment', 'activities', 'process' or 'docker'")
+            raise ValueError("a fault needs exactly one of 'experiment', 'activities', 'process', 'docker' or 'network'")
         if self.rollbacks is not None and self.activities is None:
             raise ValueError("'rollbacks' go with inline 'activities'; pair an experiment with a rollback of the "
                              "scenario's own with 'rollback:' (activities, experiment, or none with the reason)")
-        if self.rollback is not None and (self.process is not None or self.docker is not None):
-            raise ValueError("a process or docker fault's rollback is built in: 'rollback' goes with 'experiment' or "
-                             "'activities'")
+        if self.rollback is not None and (self.process is not None or self.docker is not None or self.network is not None):
+            raise ValueError("a process, docker or network fault's rollback is built in: 'rollback' goes with "
+                             "'experiment' or 'activities'")
         if self.rollback is not None and self.rollbacks is not None:
             raise ValueError("give 'rollbacks' or 'rollback', not both")
         if self.activities is not None and not self.activities:
@@ -454,7 +460,8 @@ class Scenario(Strict):
         if not isinstance(self.target, Target):
             return []
         parts = ["target"] if self.target.production else []
-        return parts + [f"target.containers.{name}" for name, sel in self.target.containers.items() if sel.production]
+        parts += [f"target.containers.{name}" for name, sel in self.target.containers.items() if sel.production]
+        return parts + [f"target.networks.{name}" for name, net in self.target.networks.items() if net.production]
 
     def first_injection_at(self) -> float:
         return min(f.at for f in self.faults)

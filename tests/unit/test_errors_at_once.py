@@ -206,7 +206,7 @@ def test_an_items_own_one_of_rule_comes_with_its_type_errors() -> None:
             .replace('  - http: {url: "{target.url}/health"}', '  - {name: 1, http: {url: "{target.url}/health"}, '
                      'process: {process: worker}}', 1))
     found = problems(text)
-    rule = "faults[0]: a fault needs exactly one of 'experiment', 'activities', 'process' or 'docker'"
+    rule = "faults[0]: a fault needs exactly one of 'experiment', 'activities', 'process', 'docker' or 'network'"
     assert any(p.endswith(rule) for p in found), found
     assert any("faults[0].at: expected a duration" in p for p in found), found
     assert sum("steady_state[0]: a check needs exactly one of" in p for p in found) == 1, found

@@ -87,7 +87,7 @@ def test_fault_rollback_forms_and_their_errors():
         ({"experiment": "x.yaml", "rollback": {"none": "  "}}, "'none' takes the reason"),
         ({"experiment": "x.yaml", "rollback": {"none": "x", "experiment": "y.yaml"}}, "exactly one of 'activities', 'experiment' or 'none'"),
         ({"experiment": "x.yaml", "rollback": {"activities": []}}, "'activities' must not be empty"),
-        ({"process": {"target": "web", "action": "kill"}, "rollback": {"none": "x"}}, "a process or docker fault's rollback is built in"),
+        ({"process": {"target": "web", "action": "kill"}, "rollback": {"none": "x"}}, "a process, docker or network fault's rollback is built in"),
         ({"activities": [proc("a", "true")], "rollbacks": [proc("r", "true")], "rollback": {"none": "x"}}, "not both"),
         ({"activities": [proc("a", "true")]}, "or 'rollback: {none: REASON}'"),
     ]

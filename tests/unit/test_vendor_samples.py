@@ -215,3 +215,26 @@ def test_an_opsgenie_integrations_action_is_no_persons():
     body["alert"].update(username="Zabbix", userId="")
     [alert] = PARSERS["opsgenie"](body)
     assert (alert.status, alert.action, alert.actor) == ("resolved", "resolved", None)
+
+
+def test_an_opsgenie_close_ends_the_alert_at_its_updated_at_in_nanoseconds():
+    """Opsgenie's ``updatedAt`` is nanoseconds since the epoch (the documentation's sample: 1420452193166002000, its
+    ``createdAt`` 1420452191104 ms; a real delivery: 1502709956288000110): a Close or Delete ends the alert then, every
+    digit kept in UTC; a firing action has no end, and an end that is not an integer is left unset."""
+    [closed] = parse("opsgenie-close.json")
+    assert sample("opsgenie-close.json")["alert"]["updatedAt"] == 1795860031702000000
+    assert (closed.status, closed.action) == ("resolved", "resolved")
+    assert (closed.starts_at, closed.ends_at) == ("2026-11-28T10:00:06.081Z", "2026-11-28T10:00:31.702000000Z")
+    assert epoch_ns(closed.ends_at) == 1795860031702000000
+    real = sample("opsgenie-create-numeric-priority-real.json")
+    for action in ("Close", "Delete"):
+        [alert] = PARSERS["opsgenie"]({**real, "action": action})
+        assert (alert.status, alert.ends_at) == ("resolved", "2017-08-14T11:25:56.288000110Z")  # ...000110: kept
+        assert epoch_ns(alert.ends_at) == real["alert"]["updatedAt"]
+    docs = sample("opsgenie-create-docs.json")
+    [alert] = PARSERS["opsgenie"]({**docs, "action": "Close"})
+    assert (alert.starts_at, alert.ends_at) == ("2015-01-05T10:03:11.104Z", "2015-01-05T10:03:13.166002000Z")
+    assert [a.ends_at for a in parse("opsgenie-acknowledge.json") + parse("opsgenie-create.json")] == [None, None]
+    for bad in (None, "1795860031702000000", 1.795860031702e18, True, 0, -5, 10**30):
+        [alert] = PARSERS["opsgenie"]({**real, "action": "Close", "alert": {**real["alert"], "updatedAt": bad}})
+        assert (alert.status, alert.ends_at) == ("resolved", None), bad
