@@ -52,7 +52,7 @@ demo-training: bytecode
 	$(VENV)/bin/gameday train profile dana
 
 test: bytecode
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=25 tests
 
 # The fuzz suite (tests/fuzz) and the random-signal drills, longer than `make test` runs them:
 # random examples (hypothesis' long profile, GAMEDAY_FUZZ_FACTOR times as many; failing ones kept
