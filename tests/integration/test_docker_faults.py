@@ -162,7 +162,7 @@ faults:
     max_duration: {hold}
     docker: {{target: web, action: pause}}
 detection:
-  within: 30s
+  within: 2s
   signals: [{{alert: {{alertname: WebDown}}}}]
 recovery: {{within: 1m}}
 abort: {{max_duration: 2m}}

@@ -125,7 +125,7 @@ faults:
     max_duration: {hold}
     network: {{target: shop, action: partition, peer: 169.254.77.1}}
 detection:
-  within: 30s
+  within: 2s
   signals: [{{alert: {{alertname: ShopDown}}}}]
 recovery: {{within: 1m}}
 abort: {{max_duration: 2m}}
