@@ -120,6 +120,8 @@ def load_scenario(path: Path | str) -> LoadedScenario:
         problems += check_script(refs.responders, scenario)
     elif refs.responders is not None:  # the scenario has problems: the responder file's own come in this run too
         problems += _own_problems(refs.responders, ResponderScript)
+    if scenario is not None:  # what chaostoolkit-kubernetes activities reach, against target.kubernetes
+        problems += _kubernetes_problems(scenario, refs)
     if problems or scenario is None:
         raise ScenarioError(list(dict.fromkeys(problems)))
     return LoadedScenario(
@@ -134,6 +136,39 @@ def load_scenario(path: Path | str) -> LoadedScenario:
         responders_path=refs.responders,
         locustfile=refs.locustfile,
     )
+
+
+def _kubernetes_problems(scenario: Scenario, refs: _References) -> list[Problem]:
+    """Each chaostoolkit-kubernetes action of the scenario's faults and runbooks (inline, or in the experiments they
+    name) checked against ``target.kubernetes`` (:func:`gameday.model.kubernetes.k8s_activity_problems`), offline;
+    located at the activity, or at the ``experiment:`` that brings it."""
+    from gameday.model.kubernetes import k8s_activity_problems
+    from gameday.model.scenario import Target
+
+    kube = scenario.target.kubernetes if isinstance(scenario.target, Target) else None
+    out: list[Problem] = []
+
+    def check(acts: Any, loc: tuple[str | int, ...], inline: bool) -> None:
+        for j, act in enumerate(acts if isinstance(acts, list) else []):
+            for message in k8s_activity_problems(act, kube):
+                out.append(refs.located((*loc, j) if inline else loc, message))
+
+    for i, fault in enumerate(scenario.faults):
+        check(fault.activities, ("faults", i, "activities"), True)
+        check(fault.rollbacks, ("faults", i, "rollbacks"), True)
+        if fault.rollback is not None:
+            check(fault.rollback.activities, ("faults", i, "rollback", "activities"), True)
+        for key, paths in (("experiment", refs.fault_experiments), ("rollback", refs.fault_rollback_experiments)):
+            exp = refs.experiments.get(paths[fault.id]) if fault.id in paths else None
+            if exp is not None:
+                for part in ("method", "rollbacks"):
+                    check(exp.get(part), ("faults", i, key), False)
+    for name, book in scenario.runbooks.items():
+        check(book.activities, ("runbooks", name, "activities"), True)
+        exp = refs.experiments.get(refs.runbook_experiments[name]) if name in refs.runbook_experiments else None
+        if exp is not None:
+            check(exp.get("method"), ("runbooks", name, "experiment"), False)
+    return out
 
 
 def resolve_reference(ref: str, base_dir: Path, root: Path) -> Path | None:

@@ -37,7 +37,7 @@ from gameday.journal import JournalWriter
 from gameday.loader import LoadedScenario
 from gameday.model.alerts import Alert
 from gameday.model.events import AlertReceived, Event, ProductionAllowed, RespondersNotLoaded, TargetDescription
-from gameday.model.scenario import Scenario
+from gameday.model.scenario import Scenario, Target
 from gameday.ports import (
     ControlRoom,
     DrillService,
@@ -245,6 +245,12 @@ def assemble(project: Project, loaded: LoadedScenario, options: DrillOptions, *,
         base = clock or SystemClock()
         pausable = base if isinstance(base, PausableClock) else PausableClock(base)
     pausable.pause()
+    kube = sc.target.kubernetes if isinstance(sc.target, Target) and not simulated else None
+    if kube is not None:
+        from gameday.adapters.kubeconfig import context_problem
+
+        if (wrong := context_problem(kube.context)) is not None:
+            raise ConfigError(f"{loaded.path}: {wrong}")
     production = [] if simulated else sc.production_parts()
     if production and not options.allow_production:
         raise ConfigError(f"{loaded.path}: the scenario declares production ({', '.join(production)}): run it with "

@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from gameday.model.containers import ContainerCheck, ContainerSelector, DockerFault
 from gameday.model.duration import Duration, format_duration
 from gameday.model.exercise import Inject, Objective
+from gameday.model.kubernetes import KubernetesTarget
 from gameday.model.load import Business, Load
 from gameday.model.monitoring import Monitoring, PromCheck
 from gameday.model.network import NetworkFault, NetworkSelector
@@ -135,6 +136,8 @@ class Target(Strict):
     docker_host: str | None = Field(
         None, description="the Docker engine's address (unix:///path/docker.sock, tcp://127.0.0.1:2375); default: "
         "DOCKER_HOST, else the engine's default socket")
+    kubernetes: KubernetesTarget | None = Field(
+        None, description="the cluster chaostoolkit-kubernetes activities may act on, and its blast radius")
     networks: dict[str, NetworkSelector] = Field(
         default_factory=dict, description="named network namespaces (ip netns): the only ones a network fault may "
         "put rules in")
@@ -461,7 +464,12 @@ class Scenario(Strict):
             return []
         parts = ["target"] if self.target.production else []
         parts += [f"target.containers.{name}" for name, sel in self.target.containers.items() if sel.production]
-        return parts + [f"target.networks.{name}" for name, net in self.target.networks.items() if net.production]
+        parts += [f"target.networks.{name}" for name, net in self.target.networks.items() if net.production]
+        kube = self.target.kubernetes
+        if kube is not None:
+            parts += ["target.kubernetes"] if kube.production else []
+            parts += [f"target.kubernetes.selections.{n}" for n, s in kube.selections.items() if s.production]
+        return parts
 
     def first_injection_at(self) -> float:
         return min(f.at for f in self.faults)
