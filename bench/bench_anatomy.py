@@ -67,7 +67,7 @@ ROWS = [(f"{part} lag {stat}: gameday / bench", stat) for part in PARTS for stat
 def proxy_main() -> int:
     """Relay HTTP/1.1 requests to the upstream ``host:port`` of stdin's latest line, printing one JSON row per
     request (``arrived``: monotonic first byte, ``body``) as soon as it is relayed. ``PORT <n>`` first."""
-    from bench_monitoring import _read_request, _read_response
+    from bench_monitoring import _read_request, _read_response, serve_loopback
 
     lock = threading.Lock()
     upstream: dict[str, Any] = {}
@@ -99,21 +99,7 @@ def proxy_main() -> int:
         finally:
             conn.close()
 
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    print(f"PORT {listener.getsockname()[1]}", flush=True)
+    listener = serve_loopback(serve)
     for line in sys.stdin:  # each line: the next drill's intake
         host, port = line.strip().rsplit(":", 1)
         with lock:

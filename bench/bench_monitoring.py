@@ -103,6 +103,26 @@ def _read_response(sock: socket.socket) -> bytes:
     return head + b"\r\n\r\n" + rest[:length]
 
 
+def serve_loopback(serve) -> socket.socket:
+    """Listen on a free loopback port, each connection to ``serve(conn)`` in its own thread; print ``PORT <n>``."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    print(f"PORT {listener.getsockname()[1]}", flush=True)
+    return listener
+
+
 def proxy_main() -> int:
     """Relay HTTP/1.1 requests to the upstream host:port read from stdin's first line, noting each one's arrival.
 
@@ -139,21 +159,7 @@ def proxy_main() -> int:
             conn.close()
             up.close()
 
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    print(f"PORT {listener.getsockname()[1]}", flush=True)
+    listener = serve_loopback(serve)
     host, port = sys.stdin.readline().strip().rsplit(":", 1)
     upstream.update(host=host, port=int(port))
     known.set()
