@@ -93,6 +93,8 @@ class ContainerRef(_Spec):
     id: str
     name: str
     aliases: list[str] = Field(default_factory=list, description="disconnect: its aliases on the network")
+    ipv4_address: str | None = Field(None, description="disconnect: the static IPv4 address it had there")
+    ipv6_address: str | None = Field(None, description="disconnect: the static IPv6 address it had there")
     nano_cpus: int = Field(0, description="limit: its CPU limit before (0: none)")
     memory: int = Field(0, description="limit: its memory limit before, bytes (0: none)")
     memory_swap: int = Field(0, description="limit: its memory+swap limit before (0: none, -1: unlimited)")

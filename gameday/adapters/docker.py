@@ -131,10 +131,10 @@ def choose(found: list[Container], selector: ContainerSelector, target: str) -> 
     return found[:take]
 
 
-def _host_limits() -> tuple[int, int]:
-    """(nano CPUs, memory bytes) of the whole host: limits that limit nothing."""
-    cpus = os.cpu_count() or 1
-    return cpus * 10**9, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+def _host_limits(api: APIClient) -> tuple[int, int]:
+    """(nano CPUs, memory bytes) of the engine's whole host (the engine may be remote): limits that limit nothing."""
+    info = api.info()
+    return int(info.get("NCPU") or os.cpu_count() or 1) * 10**9, int(info.get("MemTotal") or 0)
 
 
 class DockerInjector:
@@ -150,6 +150,7 @@ class DockerInjector:
         self.cpus, self.memory = cpus, memory
         self.clock = clock or SystemClock()
         self._chosen: list[ContainerRef] | None = None
+        self._applied: set[str] | None = None  # ids the injection touched (None: unknown, after a crash: all chosen)
 
     @classmethod
     def from_spec(cls, spec: DockerRollback, *, clock: Clock | None = None) -> DockerInjector:
@@ -190,7 +191,7 @@ class DockerInjector:
         refs = []
         for c in chosen:
             refs.append(self._before(api, c))
-        self._chosen = refs
+        self._chosen, self._applied = refs, set()
         return self.ledger_spec()
 
     def _not_production(self, chosen: list[Container]) -> None:
@@ -204,16 +205,22 @@ class DockerInjector:
 
     def _before(self, api: APIClient, c: Container) -> ContainerRef:
         """What the rollback needs to put back, read before the container is touched."""
+        info = api.inspect_container(c.id)
+        if self.action in ("kill", "stop") and (info.get("HostConfig") or {}).get("AutoRemove"):
+            raise InjectionError(f"container {c.name} is removed when it stops (--rm): a {self.action} could not be "
+                                 "undone: refused, nothing injected")
         if self.action not in ("disconnect", "limit"):
             return ContainerRef(id=c.id, name=c.name)
-        info = api.inspect_container(c.id)
         if self.action == "disconnect":
             networks = (info.get("NetworkSettings") or {}).get("Networks") or {}
             if self.network not in networks:
                 raise InjectionError(f"container {c.name} is not on network {self.network!r} (it is on: "
                                      f"{', '.join(sorted(networks)) or 'none'}): refused, nothing injected")
-            aliases = [a for a in (networks[self.network].get("Aliases") or []) if a not in (c.id[:12], c.name)]
-            return ContainerRef(id=c.id, name=c.name, aliases=aliases)
+            net = networks[self.network]
+            aliases = [a for a in (net.get("Aliases") or []) if a not in (c.id[:12], c.name)]
+            ipam = net.get("IPAMConfig") or {}
+            return ContainerRef(id=c.id, name=c.name, aliases=aliases, ipv4_address=ipam.get("IPv4Address") or None,
+                                ipv6_address=ipam.get("IPv6Address") or None)
         hc = info.get("HostConfig") or {}
         return ContainerRef(id=c.id, name=c.name, nano_cpus=int(hc.get("NanoCpus") or 0),
                             memory=int(hc.get("Memory") or 0), memory_swap=int(hc.get("MemorySwap") or 0))
@@ -230,6 +237,8 @@ class DockerInjector:
         for ref in self._chosen or []:
             run = self._step(f"{self.action} {ref.name}", "method", partial(self._apply, api, ref))
             runs.append(run)
+            if run.status == "succeeded" and self._applied is not None:
+                self._applied.add(ref.id)
             if run.status == "failed":  # the rest stay untouched; the rollback undoes the ones done
                 return InjectionResult(ok=False, runs=runs, error=run.error, rollback=self.ledger_spec())
         return InjectionResult(ok=True, runs=runs, rollback=self.ledger_spec())
@@ -264,7 +273,8 @@ class DockerInjector:
         if not chosen:  # never selected: nothing was touched
             return InjectionResult(ok=True, rollback=self.ledger_spec())
         api = api_client(self.host)
-        runs = [self._step(f"undo {self.action} {ref.name}", "rollback", partial(self._undo, api, ref)) for ref in chosen]
+        touched = [r for r in chosen if self._applied is None or r.id in self._applied]  # never undo what it never did
+        runs = [self._step(f"undo {self.action} {ref.name}", "rollback", partial(self._undo, api, ref)) for ref in touched]
         failed = [r for r in runs if r.status == "failed"]
         return InjectionResult(ok=not failed, runs=runs, error="; ".join(r.error or "" for r in failed) or None,
                                rollback=self.ledger_spec())
@@ -275,6 +285,12 @@ class DockerInjector:
         try:
             state = (api.inspect_container(ref.id).get("State") or {})
         except docker.errors.NotFound:
+            try:  # recreated under its name (compose up, an orchestrator): the new one is the service now
+                now = api.inspect_container(ref.name)
+            except docker.errors.NotFound:
+                now = None
+            if now is not None and (now.get("State") or {}).get("Running"):
+                return f"replaced by {now['Id'][:12]}, running: nothing to undo"
             if self.action in ("kill", "stop"):
                 raise InjectionError(f"container {ref.name} is gone (removed): it cannot be started again") from None
             return "gone (removed): nothing to undo"
@@ -294,16 +310,23 @@ class DockerInjector:
             info = api.inspect_container(ref.id)
             if self.network in ((info.get("NetworkSettings") or {}).get("Networks") or {}):
                 return f"on {self.network}"
-            api.connect_container_to_network(ref.id, self.network, aliases=ref.aliases or None)
-            return f"connected to {self.network}" + (f" (aliases {', '.join(ref.aliases)})" if ref.aliases else "")
-        host_cpus, host_memory = _host_limits()
-        memory, swap = ref.memory or host_memory, ref.memory_swap if ref.memory else -1
-        # raising memory above the current memory+swap limit is refused by the kernel (cgroup v1): swap first
-        _update(api, ref.id, {"NanoCpus": ref.nano_cpus or host_cpus, "Memory": memory,
-                              "MemorySwap": max(swap, 2 * memory) if swap <= 0 or swap < memory else swap})
-        if swap <= 0 or swap < memory:
-            _update(api, ref.id, {"Memory": memory, "MemorySwap": swap})
-        unset = [what for what, before in (("CPUs", ref.nano_cpus), ("memory", ref.memory)) if not before]
+            api.connect_container_to_network(ref.id, self.network, aliases=ref.aliases or None,
+                                             ipv4_address=ref.ipv4_address, ipv6_address=ref.ipv6_address)
+            kept = ", ".join([f"aliases {', '.join(ref.aliases)}"] * bool(ref.aliases)
+                             + [f"address {a}" for a in (ref.ipv4_address, ref.ipv6_address) if a])
+            return f"connected to {self.network}" + (f" ({kept})" if kept else "")
+        host_cpus, host_memory = _host_limits(api)
+        if self.cpus is not None:  # only what the fault set is put back
+            _update(api, ref.id, {"NanoCpus": ref.nano_cpus or host_cpus})
+        if self.memory is not None:
+            memory, swap = ref.memory or host_memory, ref.memory_swap if ref.memory else -1
+            # raising memory above the current memory+swap limit is refused by the kernel (cgroup v1): swap first
+            _update(api, ref.id, {"Memory": memory,
+                                  "MemorySwap": max(swap, 2 * memory) if swap <= 0 or swap < memory else swap})
+            if swap <= 0 or swap < memory:
+                _update(api, ref.id, {"Memory": memory, "MemorySwap": swap})
+        unset = [what for what, before, set_ in (("CPUs", ref.nano_cpus, self.cpus), ("memory", ref.memory, self.memory))
+                 if not before and set_ is not None]
         return "limits put back" + (f"; it had no {' or '.join(unset)} limit, and Docker cannot remove one: set to the "
                                     "host's, which limit nothing" if unset else "")
 
@@ -323,22 +346,30 @@ def _update(api: APIClient, container_id: str, body: dict[str, int]) -> None:
 
 
 class ContainerRestarter:
-    """The ``restart`` runbook of a container selection: restart each of its containers (started if stopped)."""
+    """The ``restart`` runbook of a container selection: restart each of its containers (started if stopped),
+    within its blast radius: more than ``count``, or one labelled production without ``--allow-production``, is
+    refused with nothing restarted."""
 
     def __init__(self, target: str, selector: ContainerSelector, *, host: str | None = None, owner: str = "",
-                 clock: Clock | None = None):
+                 clock: Clock | None = None, allow_production: bool = False):
         self.target, self.selector, self.host, self.owner = target, selector, engine_host(host), owner
         self.clock = clock or SystemClock()
+        self.allow_production = allow_production
 
     def run(self) -> InjectionResult:
-        helper = DockerInjector(self.target, self.selector, "restart", host=self.host, owner=self.owner, clock=self.clock)
+        helper = DockerInjector(self.target, self.selector, "restart", host=self.host, owner=self.owner, clock=self.clock,
+                                allow_production=self.allow_production)
         try:
             api = api_client(self.host)
             found = list_containers(api, self.selector, running=False)
-        except Exception as exc:  # noqa: BLE001 - the engine's error, journaled
-            return InjectionResult(ok=False, error=f"containers {self.target!r}: {_reason(exc)}")
-        if not found:
-            return InjectionResult(ok=False, error=f"containers {self.target!r} ({self.selector.describe()}): none found")
+            if not found:
+                raise InjectionError(f"containers {self.target!r} ({self.selector.describe()}): none found")
+            if self.selector.count is not None:
+                choose(found, self.selector, self.target)
+            helper._not_production(found)
+        except Exception as exc:  # noqa: BLE001 - refused, or the engine's error: journaled, nothing restarted
+            return InjectionResult(ok=False, error=str(exc) if isinstance(exc, InjectionError)
+                                   else f"containers {self.target!r}: {_reason(exc)}")
 
         def restart(c: Container) -> str:
             if c.state == "paused":

@@ -88,6 +88,8 @@ class NetworkInjector:
         if not (NETNS_DIR / netns).exists():
             raise InjectionError(f"networks {self.target!r}: no network namespace {netns!r} (ip netns list): "
                                  "nothing injected")
+        if self.action != "bandwidth":  # the rollback reads the rules back: it must be able to, before any is added
+            _run(netns, ["iptables-save", "-t", "filter"])
         if self.action == "bandwidth":
             assert self.interface is not None
             if self.interface not in self.selector.interfaces:

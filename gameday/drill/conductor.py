@@ -115,7 +115,8 @@ class Conductor(DrillControls):
         self._end_requested: str | None = None
         self.phase_listeners: list[Callable[[str], None]] = []
         self._stops = StopWatch(
-            scenario.abort.when, active=lambda: self._abort_reason is None and any(st.open for st in self.faults),
+            scenario.abort.when, active=lambda: self._phase != "rollback" and self._abort_reason is None
+            and any(st.open for st in self.faults),  # never once the drill's own rollback has begun
             injected_t=lambda: self._anchors.get("injection"), abort=self.abort,
             emit=lambda met, t: self.journal.append(met, "conductor", at=self.journal.t0 + t),
         ) if scenario.abort.when and not simulated else None
@@ -366,6 +367,12 @@ class Conductor(DrillControls):
         with self._lock:
             self._set_phase("inject")
         if not self._hypothesis_holds(st):
+            return
+        refused = self.faults.choose_targets(st)  # the targets, chosen and in the ledger before FaultInjected
+        if refused is not None:  # nothing was touched: not injected, not rolled back
+            with self._lock:
+                self._emit(events.FaultInjectionFailed(fault=st.fault.id, error=refused), "injector")
+            self.abort(f"fault {st.fault.id} refused: {refused}")
             return
         with self._lock:
             ev = self._emit(events.FaultInjected(fault=st.fault.id, kind=st.kind, scheduled_t=st.fault.at), self._effects_source)

@@ -59,6 +59,7 @@ class FaultBook:
         self.hypotheses = {fid: inj for fid, inj in self.injectors.items() if isinstance(inj, HypothesisHolder)}
         self.ledger, self.drill_id, self.journal_path = ledger, drill_id, journal_path
         self._recorded: set[str] = set()
+        self._chosen: set[str] = set()  # faults whose targets were chosen (and written to the ledger)
 
     def __getitem__(self, fault_id: str) -> FaultState:
         return self.states[fault_id]
@@ -85,25 +86,34 @@ class FaultBook:
         for fault_id in self.injectors:
             self._record(fault_id)
 
-    def inject(self, st: FaultState) -> InjectionResult:
-        """Run the injector (its ledger entry is written first if it is not yet). An injector that chooses its
-        targets now (:class:`~gameday.ports.Targeting`) chooses them first, and the ledger entry is rewritten
-        naming them before any is touched; a refused selection fails the fault with nothing injected."""
+    def choose_targets(self, st: FaultState) -> str | None:
+        """For an injector that chooses its targets when the fault falls due (:class:`~gameday.ports.Targeting`):
+        choose them now and rewrite the ledger entry naming them, before any is touched. Why it was refused (the
+        fault is settled failed, its entry cleared: nothing was injected), or None (chosen, or nothing to choose)."""
         self._record(st.fault.id)
         injector = self.injectors[st.fault.id]
-        if isinstance(injector, Targeting):
-            try:
-                spec = injector.select()
-            except Exception as exc:  # noqa: BLE001 - refused (InjectionError) or the engine's error: nothing touched
-                st.failed = True
-                if self.ledger is not None:
-                    self.ledger.clear(self.drill_id, st.fault.id)
-                    self._recorded.discard(st.fault.id)
-                return InjectionResult(ok=False, error=str(exc) if isinstance(exc, InjectionError)
-                                       else f"{type(exc).__name__}: {exc}")
+        if not isinstance(injector, Targeting) or st.fault.id in self._chosen:
+            return None
+        try:
+            spec = injector.select()
+        except Exception as exc:  # noqa: BLE001 - refused (InjectionError) or the engine's error: nothing touched
+            st.failed = True
             if self.ledger is not None:
-                self.ledger.record(self.drill_id, st.fault.id, spec, self.journal_path)
-        result = safely(injector.inject)
+                self.ledger.clear(self.drill_id, st.fault.id)
+                self._recorded.discard(st.fault.id)
+            return str(exc) if isinstance(exc, InjectionError) else f"{type(exc).__name__}: {exc}"
+        if self.ledger is not None:
+            self.ledger.record(self.drill_id, st.fault.id, spec, self.journal_path)
+        self._chosen.add(st.fault.id)
+        return None
+
+    def inject(self, st: FaultState) -> InjectionResult:
+        """Run the injector (its ledger entry is written first if it is not yet; an injector that chooses its
+        targets chooses them first, see :meth:`choose_targets`, unless the conductor already had it choose)."""
+        refused = self.choose_targets(st)
+        if refused is not None:
+            return InjectionResult(ok=False, error=refused)
+        result = safely(self.injectors[st.fault.id].inject)
         if self.ledger is not None:
             self.ledger.mark_injected(self.drill_id, st.fault.id, result.rollback or None)
         if not result.ok:

@@ -213,6 +213,7 @@ def runner_for_runbook(
     clock: Clock | None = None,
     log_dir: Path | None = None,
     folder: Path | None = None,
+    allow_production: bool = False,
 ) -> RunbookRunner:
     """The runner of one runbook: an experiment's method, inline activities, or a process restart.
 
@@ -235,7 +236,7 @@ def runner_for_runbook(
         from gameday.adapters.docker import ContainerRestarter
 
         return ContainerRestarter(runbook.restart, tgt.containers[runbook.restart], host=tgt.docker_host, owner=name,
-                                  clock=clock)
+                                  clock=clock, allow_production=allow_production)
     from gameday.adapters.process import ProcessRestarter
 
     selector = _selector(tgt, runbook.restart, f"runbook {name!r}")
@@ -271,7 +272,8 @@ def effects(loaded: LoadedScenario, target: TargetInfo, clock: Clock,
     for name, rb in sc.runbooks.items():
         path = loaded.runbook_experiments.get(name)
         runbooks[name] = runner_for_runbook(rb, name=name, experiment=loaded.experiments[str(path)] if path else None,
-                                            folder=path.parent if path else loaded.base_dir, **common)
+                                            folder=path.parent if path else loaded.base_dir,
+                                            allow_production=target.allow_production, **common)
     from gameday.adapters.chaostoolkit import ChaosToolkitInjector, ChaosToolkitRunner
 
     for part in [*injectors.values(), *runbooks.values()]:  # their folders' processes start while the drill sets up

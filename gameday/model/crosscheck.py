@@ -226,6 +226,11 @@ def cross_check(sc: Scenario | ScenarioView) -> list[tuple[CrossLoc, str]]:
             elif net is not None and net.interface and net.interface not in view.target.networks[net.target].interfaces:
                 add(("faults", i, "network", "interface"), f"interface {net.interface!r} is not one of target.networks."
                     f"{net.target}.interfaces")
+            elif net is not None and net.interface and any(
+                    f is not None and f.network is not None and f.network.target == net.target
+                    and f.network.interface == net.interface for f in view.faults[:i]):
+                add(("faults", i, "network", "interface"), f"another fault already shapes {net.interface!r}: one "
+                    "bandwidth fault per interface (each rollback removes the interface's root qdisc)")
         for name, rb in (view.runbooks or {}).items():
             if rb is not None and rb.restart and rb.restart not in names | boxes:
                 add(("runbooks", name, "restart"), f"no process or containers named {rb.restart!r} in target.processes "

@@ -143,6 +143,13 @@ class Target(Strict):
         "put rules in")
     production: bool = Field(False, description="the target is production: the drill needs --allow-production, and "
                              "every report says it ran against production")
+
+    @field_validator("docker_host")
+    @classmethod
+    def _engine(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"(unix|tcp|ssh|npipe)://\S+", value):
+            raise ValueError(f"expected the engine's address as unix:///path/docker.sock or tcp://HOST:PORT, got {value!r}")
+        return value
     configuration: dict[str, Any] = Field(default_factory=dict, description="Chaos Toolkit configuration")
     secrets: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Chaos Toolkit secrets")
 

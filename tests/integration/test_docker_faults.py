@@ -257,3 +257,59 @@ def test_production_needs_allow_production_and_every_report_says_so(docker, work
     junit = (workspace.cwd / "out3" / "junit.xml").read_text()
     assert "PRODUCTION: this drill ran with --allow-production" in junit
     assert not docker.state("web-1")["Paused"]
+
+
+def test_what_a_rollback_puts_back_and_what_it_leaves(docker):
+    api = docker.api
+    # --rm containers cannot be killed or stopped: nothing would bring them back
+    docker.run("gone-1", labels={"app": "tmp"}, auto_remove=True)
+    with pytest.raises(InjectionError, match=r"removed when it stops \(--rm\): a kill could not be undone"):
+        injector(docker, "kill", sel(labels={"app": "tmp"}, count=1)).select()
+    # a limit of CPUs alone is the only thing put back
+    docker.run("web-1", labels={"app": "web"})
+    cpu_only = injector(docker, "limit", sel(name="web-1", count=1), cpus=0.5)
+    assert cpu_only.inject().ok and cpu_only.rollback().ok
+    hc = api.inspect_container("web-1")["HostConfig"]
+    assert hc["Memory"] == 0 and hc["NanoCpus"] == api.info()["NCPU"] * 10**9
+    # a container paused by someone else before the injection failed on it stays paused
+    docker.run("web-2", labels={"app": "web"})
+    both = injector(docker, "pause", sel(labels={"app": "web"}, count=2))
+    assert [c.name for c in both.select().containers] == ["web-1", "web-2"]
+    api.pause("web-2")  # someone else, between the choice and the pause
+    result = both.inject()
+    assert not result.ok and [r.status for r in result.runs] == ["succeeded", "failed"]
+    assert both.rollback().ok
+    assert not docker.state("web-1")["Paused"] and docker.state("web-2")["Paused"]
+    api.unpause("web-2")
+    # a stopped container recreated under its name counts as restored
+    stopper = injector(docker, "stop", sel(name="web-1", count=1))
+    assert stopper.inject().ok
+    api.remove_container("web-1", force=True)
+    docker.run("web-1", labels={"app": "web"})
+    back = stopper.rollback()
+    assert back.ok and back.runs[0].output.startswith("replaced by ")
+
+
+def test_disconnect_puts_back_a_static_address(docker):
+    api = docker.api
+    api.create_network("fixednet", driver="bridge", internal=True, ipam=__import__("docker").types.IPAMConfig(
+        pool_configs=[__import__("docker").types.IPAMPool(subnet="169.254.90.0/24")]))
+    cid = docker.run("web-1", labels={"app": "web"})
+    api.disconnect_container_from_network(cid, "none")
+    api.connect_container_to_network(cid, "fixednet", ipv4_address="169.254.90.77")
+    inj = injector(docker, "disconnect", sel(name="web-1", count=1), network="fixednet")
+    assert inj.inject().ok and inj.rollback().ok
+    net = api.inspect_container(cid)["NetworkSettings"]["Networks"]["fixednet"]
+    assert net["IPAddress"] == "169.254.90.77"
+
+
+def test_a_restart_runbook_keeps_to_the_count_and_the_production_rule(docker):
+    for i in range(2):
+        docker.run(f"web-{i}", labels={"app": "web"})
+    too_many = ContainerRestarter("web", sel(labels={"app": "web"}, count=1), host=docker.host).run()
+    assert not too_many.ok and "more than the 1 the scenario allows" in too_many.error
+    docker.run("db-1", labels={"app": "db", "environment": "production"})
+    prod = ContainerRestarter("db", sel(labels={"app": "db"}, count=1), host=docker.host).run()
+    assert not prod.ok and "labelled production: refused without --allow-production" in prod.error
+    allowed = ContainerRestarter("db", sel(labels={"app": "db"}, count=1), host=docker.host, allow_production=True).run()
+    assert allowed.ok
