@@ -1,7 +1,10 @@
 """Which Kubernetes context chaostoolkit-kubernetes will use, read the way it reads it — ``KUBERNETES_CONTEXT``,
 else the kubeconfig's ``current-context`` (``KUBECONFIG``'s first file, else ``~/.kube/config``) — so a drill whose
 scenario declares ``target.kubernetes.context`` is refused before anything starts when another context is in
-force (a drill meant for staging never reaches production because of a stale ``kubectl config use-context``)."""
+force (a drill meant for staging never reaches production because of a stale ``kubectl config use-context``).
+The kubeconfig is read up to :data:`MAX_BYTES` (``KUBECONFIG=/dev/zero`` is refused, not read to exhaustion).
+What an activity's own secrets say (chaostoolkit-kubernetes reads them first) is checked offline, with the
+scenario: :func:`gameday.model.kubernetes.k8s_secret_problems`."""
 
 from __future__ import annotations
 
@@ -10,28 +13,64 @@ from pathlib import Path
 
 import yaml
 
+#: The largest kubeconfig read (bytes).
+MAX_BYTES = 1_000_000
+
+
+def _kubeconfig() -> Path:
+    paths = os.environ.get("KUBECONFIG", "")
+    return Path(paths.split(os.pathsep)[0]).expanduser() if paths else Path.home() / ".kube" / "config"
+
+
+def _read_context(path: Path) -> tuple[str | None, str | None]:
+    """(the file's ``current-context``, None) or (None, why there is none)."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"it cannot be read: {exc.strerror or exc}"
+    if len(data) > MAX_BYTES:
+        return None, f"it is larger than {MAX_BYTES // 1_000_000} MB"
+    try:
+        doc = yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, "it is not UTF-8 text"
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return None, "it is not YAML" + (f" (line {mark.line + 1})" if mark is not None else "")
+    current = doc.get("current-context") if isinstance(doc, dict) else None
+    return (current, None) if isinstance(current, str) and current else (None, None)
+
+
+def _effective() -> tuple[str | None, str, str | None]:
+    if os.environ.get("KUBERNETES_CONTEXT"):
+        return os.environ["KUBERNETES_CONTEXT"], "KUBERNETES_CONTEXT", None
+    path = _kubeconfig()
+    current, trouble = _read_context(path)
+    return current, str(path), trouble
+
 
 def effective_context() -> tuple[str | None, str]:
-    """(the context chaosk8s would use, where that comes from); None when none is set anywhere."""
-    if os.environ.get("KUBERNETES_CONTEXT"):
-        return os.environ["KUBERNETES_CONTEXT"], "KUBERNETES_CONTEXT"
-    paths = os.environ.get("KUBECONFIG", "")
-    path = Path(paths.split(os.pathsep)[0]) if paths else Path.home() / ".kube" / "config"
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")[:1_000_000])
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return None, str(path)
-    current = doc.get("current-context") if isinstance(doc, dict) else None
-    return (current if isinstance(current, str) and current else None), str(path)
+    """(the context chaosk8s would use, where that comes from); None when none is set anywhere (or the kubeconfig
+    cannot be read: :func:`context_problem` says why)."""
+    current, source, _ = _effective()
+    return current, source
 
 
 def context_problem(declared: str | None) -> str | None:
     """Why a drill of a scenario declaring ``declared`` may not start here (None: it may)."""
     if declared is None:
         return None
-    current, source = effective_context()
+    current, source, trouble = _effective()
     if current == declared:
         return None
-    found = f"the context in force is {current!r} ({source})" if current else f"no context is set ({source})"
+    if trouble is not None:
+        found = f"the kubeconfig {source} gives none: {trouble}"
+    elif current:
+        found = f"the context in force is {current!r} ({source})"
+    else:
+        found = f"no context is set ({source})"
     return (f"the scenario declares Kubernetes context {declared!r} but {found}: set KUBERNETES_CONTEXT={declared} "
             "(chaostoolkit-kubernetes reads it) or switch contexts")
