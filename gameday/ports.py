@@ -112,6 +112,8 @@ class DockerRollback(_Spec):
     target: str
     selection: str = Field("", description="the selection, in words (for messages)")
     network: str | None = None
+    cpus: float | None = Field(None, description="limit: the CPUs the fault set (its rollback puts back only these)")
+    memory: str | None = Field(None, description="limit: the memory the fault set")
     containers: list[ContainerRef] = Field(default_factory=list)
 
 

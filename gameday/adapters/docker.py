@@ -156,14 +156,16 @@ class DockerInjector:
     def from_spec(cls, spec: DockerRollback, *, clock: Clock | None = None) -> DockerInjector:
         """To roll back what a ledger entry records (``gameday recover``): its containers, on its engine."""
         injector = cls(spec.target, ContainerSelector(name="~.*", count=1000), spec.action,  # type: ignore[arg-type]
-                       host=spec.host, owner=spec.owner, network=spec.network, clock=clock)
+                       host=spec.host, owner=spec.owner, network=spec.network, cpus=spec.cpus, memory=spec.memory,
+                       clock=clock)
         injector._chosen = list(spec.containers)
         return injector
 
     # ------------------------------------------------------------------ the ledger
     def ledger_spec(self) -> LedgerSpec:
         return DockerRollback(owner=self.owner, host=self.host, action=self.action, target=self.target,
-                              selection=self.selector.describe(), network=self.network, containers=list(self._chosen or []))
+                              selection=self.selector.describe(), network=self.network, cpus=self.cpus,
+                              memory=self.memory, containers=list(self._chosen or []))
 
     def preflight(self) -> str | None:
         """Why the selection would be refused now (None: it would not)."""

@@ -313,3 +313,33 @@ def test_a_restart_runbook_keeps_to_the_count_and_the_production_rule(docker):
     assert not prod.ok and "labelled production: refused without --allow-production" in prod.error
     allowed = ContainerRestarter("db", sel(labels={"app": "db"}, count=1), host=docker.host, allow_production=True).run()
     assert allowed.ok
+
+
+@pytest.mark.parametrize("action, kw, broken, healed", [
+    ("kill", {}, lambda a, c: not a.inspect_container(c)["State"]["Running"],
+     lambda a, c: a.inspect_container(c)["State"]["Running"]),
+    ("stop", {}, lambda a, c: not a.inspect_container(c)["State"]["Running"],
+     lambda a, c: a.inspect_container(c)["State"]["Running"]),
+    ("limit", {"memory": "64m"}, lambda a, c: a.inspect_container(c)["HostConfig"]["Memory"] == 64 * 2**20,
+     lambda a, c: a.inspect_container(c)["HostConfig"]["Memory"] > 2**30),
+    ("disconnect", {"network": "recnet"}, lambda a, c: "recnet" not in a.inspect_container(c)["NetworkSettings"]["Networks"],
+     lambda a, c: "catalog" in a.inspect_container(c)["NetworkSettings"]["Networks"]["recnet"]["Aliases"]),
+])
+def test_recover_undoes_each_action_from_what_the_ledger_recorded(docker, action, kw, broken, healed):
+    """What `gameday recover` does after a crash: rebuild the injector from the ledger's spec alone and roll back."""
+    from gameday.drill.injectors import injector_from_spec
+    from gameday.drill.ledger import read_spec
+
+    api = docker.api
+    cid = docker.run("web-1", labels={"app": "web"})
+    if action == "disconnect":
+        api.create_network("recnet", driver="bridge", internal=True)
+        api.disconnect_container_from_network(cid, "none")
+        api.connect_container_to_network(cid, "recnet", aliases=["catalog"])
+    crashed = injector(docker, action, sel(name="web-1", count=1), **kw)
+    spec = crashed.select()
+    assert crashed.inject().ok and broken(api, cid)
+    as_written = read_spec(spec.model_dump(mode="json", exclude_none=True))  # the ledger's JSON, read back
+    back = injector_from_spec(as_written).rollback()
+    assert back.ok, back.runs
+    assert healed(api, cid)

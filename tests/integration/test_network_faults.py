@@ -162,3 +162,20 @@ def test_kill_9_in_mid_fault_then_recover_leaves_no_rule_behind(ns, workspace):
     assert done.returncode == 0, done
     assert "gameday:" not in ns.rules() and workspace.ledger_entries() == []
     assert ns.get()[0] == 200
+
+
+@pytest.mark.parametrize("action, kw", [("bandwidth", {"rate": "2mbit"}), ("loss", {"probability": 0.5}),
+                                        ("reset", {"port": 8080})])
+def test_recover_removes_each_actions_rules_from_what_the_ledger_recorded(ns, action, kw):
+    """What `gameday recover` does after a crash: rebuild the injector from the ledger's spec alone and roll back."""
+    from gameday.drill.injectors import injector_from_spec
+    from gameday.drill.ledger import read_spec
+
+    extra = {"interface": ns.inner} if action == "bandwidth" else {"peer": "169.254.77.1"}
+    crashed = injector(ns, action, **kw, **extra)
+    spec = crashed.select()
+    assert crashed.inject().ok
+    assert ("7a7e:" in ns.qdisc()) if action == "bandwidth" else (crashed.tag in ns.rules())
+    back = injector_from_spec(read_spec(spec.model_dump(mode="json", exclude_none=True))).rollback()
+    assert back.ok, back.runs
+    assert "7a7e:" not in ns.qdisc() and "gameday:" not in ns.rules()
