@@ -15,8 +15,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 
+from gameday.model.abort import StopCondition
 from gameday.model.events import Event, LoadStats, Payload, StopConditionMet
-from gameday.model.scenario import StopCondition
 from gameday.model.terms import format_offset
 from gameday.ports import Observation
 

@@ -11,12 +11,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from gameday.model.abort import Abort
 from gameday.model.duration import format_duration
 from gameday.model.exercise import EVERYONE, Inject, Objective
 from gameday.model.scenario import (
     ACTIONS,
     BUILTIN_ANCHORS,
-    Abort,
     Check,
     Detection,
     Fault,

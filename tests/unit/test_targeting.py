@@ -59,7 +59,8 @@ def test_a_refused_selection_injects_nothing_and_clears_its_entry():
     assert ledger.open == {} and book["f"].failed
 
 
-def test_the_drill_is_refused_at_preflight_with_the_reason(tmp_path):
+def play(tmp_path, inj: Choosing) -> list:
+    """A whole drill (fake clock, fake probe, fake ledger) of one fault ``f`` injected by ``inj``: its events."""
     sc = Scenario.model_validate({
         "apiVersion": "gameday/v1", "id": "t", "title": "t", "severity": "SEV3", "target": {"url": "http://127.0.0.1:1"},
         "steady_state": [{"name": "health", "http": {"url": "{target.url}/health"}}],
@@ -67,10 +68,14 @@ def test_the_drill_is_refused_at_preflight_with_the_reason(tmp_path):
         "detection": {"within": "30s"}, "recovery": {"within": "1m"}, "abort": {"max_duration": "2m"}})
     clock = FakeClock()
     journal = JournalWriter(tmp_path / "j.jsonl", clock, fsync=False)
-    inj = Choosing(refuse="containers 'web': no running container matches")
     Conductor(sc, journal, clock, mode="ci", drill_id="t", injectors={"f": inj}, probe=FakeProbe(clock, {"health": True}),
               ledger=FakeLedger()).run()
-    events = journal.events
+    return list(journal.events)
+
+
+def test_the_drill_is_refused_at_preflight_with_the_reason(tmp_path):
+    inj = Choosing(refuse="containers 'web': no running container matches")
+    events = play(tmp_path, inj)
     [aborted] = [e for e in events if isinstance(e.data, DrillAborted)]
     assert aborted.data.reason == ("blast radius refused before injection: fault f: containers 'web': no running "
                                    "container matches")
@@ -80,24 +85,16 @@ def test_the_drill_is_refused_at_preflight_with_the_reason(tmp_path):
 def test_a_selection_refused_when_the_fault_falls_due_is_never_journaled_as_injected(tmp_path):
     from gameday.model.events import FaultInjectionFailed
 
-    sc = Scenario.model_validate({
-        "apiVersion": "gameday/v1", "id": "t", "title": "t", "severity": "SEV3", "target": {"url": "http://127.0.0.1:1"},
-        "steady_state": [{"name": "health", "http": {"url": "{target.url}/health"}}],
-        "faults": [{"id": "f", "at": "1s", "activities": TRUE, "rollbacks": TRUE}],
-        "detection": {"within": "30s"}, "recovery": {"within": "1m"}, "abort": {"max_duration": "2m"}})
-    clock = FakeClock()
-    journal = JournalWriter(tmp_path / "j.jsonl", clock, fsync=False)
 
     class LateRefusal(Choosing):
         def preflight(self) -> str | None:
             return None  # fine at preflight; another container appears before the fault's time
 
     inj = LateRefusal(refuse="containers 'web': 2 running containers match, more than the 1 the scenario allows")
-    Conductor(sc, journal, clock, mode="ci", drill_id="t", injectors={"f": inj}, probe=FakeProbe(clock, {"health": True}),
-              ledger=FakeLedger()).run()
-    kinds = [e.kind for e in journal.events]
+    events = play(tmp_path, inj)
+    kinds = [e.kind for e in events]
     assert "FaultInjected" not in kinds and "FaultRolledBack" not in kinds
-    [failed] = [e for e in journal.events if isinstance(e.data, FaultInjectionFailed)]
+    [failed] = [e for e in events if isinstance(e.data, FaultInjectionFailed)]
     assert failed.data.error == inj.refuse and inj.calls == []
-    [aborted] = [e for e in journal.events if isinstance(e.data, DrillAborted)]
+    [aborted] = [e for e in events if isinstance(e.data, DrillAborted)]
     assert aborted.data.reason.startswith("fault f refused: containers 'web': 2 running containers match")
