@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -33,31 +34,69 @@ def _cpu_setting(value: str | None) -> str | None:
 @click.option("--cpus", metavar="auto|all|LIST", callback=lambda _ctx, _param, value: _cpu_setting(value),
               help="CPUs of the demo's processes: auto (every CPU but the lowest, left to the conductor), all, or a "
               "list like 1-3  [default: $GAMEDAY_DEMO_CPUS, else auto]")
+@click.option("--docker", "in_docker", is_flag=True,
+              help="run the services as containers on a Docker engine (the image is built here, offline, unless --image)")
+@click.option("--docker-host", metavar="URL", help="the engine for --docker  [default: $DOCKER_HOST, else its socket]")
+@click.option("--image", metavar="NAME", help="with --docker: your own image (python3 3.9+ and gameday's service "
+              "modules under /opt/gameday; see 'gameday demo image')")
+@click.option("--python", "python", metavar="PATH", help="with --docker: the interpreter the image is built from  "
+              "[default: $GAMEDAY_DEMO_PYTHON, else /usr/bin/python3]")
 @_guard
-def demo_up(webhook_url: str | None, monitoring: str, cpus: str | None) -> None:
-    """Start the demo in the background on free loopback ports."""
+def demo_up(webhook_url: str | None, monitoring: str, cpus: str | None, in_docker: bool, docker_host: str | None,
+            image: str | None, python: str | None) -> None:
+    """Start the demo in the background on free loopback ports (with --docker: as containers)."""
+    from gameday.demo.control import DockerSettings
     from gameday.demo.control import demo_down as down
     from gameday.demo.control import demo_up as up
     from gameday.loader import load_project
 
+    if not in_docker and (docker_host or image or python):
+        raise click.UsageError("--docker-host, --image and --python go with --docker")
+    docker = DockerSettings(docker_host, image, python) if in_docker else None
     state = load_project(Path.cwd()).state_path
     if monitoring == "builtin":
-        info = up(state, webhook_url=webhook_url, cpus=cpus)
-        click.echo(f"demo up: checkout {info['url']}  (control {info['control_url']})")
-        click.echo(f"cpus: {info.get('cpus_note', 'not placed')}")
+        info = up(state, webhook_url=webhook_url, cpus=cpus, docker=docker, echo=click.echo)
+        _announce(info)
         return
     from gameday.monitoring.keeper import start_keeper
 
-    info = up(state, cpus=cpus)  # the stand-in monitor stays quiet: Alertmanager is the one that alerts
+    # the stand-in monitor stays quiet: Alertmanager is the one that alerts
+    info = up(state, cpus=cpus, docker=docker, echo=click.echo)
     try:
         mon = start_keeper(state, webhook_url=webhook_url, watch_pid=info["pid"])
     except BaseException:
         down(state)
         raise
-    click.echo(f"demo up: checkout {info['url']}  (control {info['control_url']})")
-    click.echo(f"cpus: {info.get('cpus_note', 'not placed')}")
+    _announce(info)
     click.echo(f"monitoring: Prometheus {mon['prometheus_url']}  Alertmanager {mon['alertmanager_url']}"
                f"  -> {webhook_url or 'no receiver until a drill runs'}")
+
+
+def _announce(info: dict[str, Any]) -> None:
+    click.echo(f"demo up: checkout {info['url']}  (control {info['control_url']})")
+    click.echo(f"cpus: {info.get('cpus_note', 'not placed')}")
+    runtime = info.get("runtime") or {}
+    if runtime.get("kind") == "docker":
+        boxes = ", ".join(str(p.get("container")) for p in info["processes"].values())
+        click.echo(f"containers: {boxes} (image {runtime.get('image')}, engine {runtime.get('docker_host') or 'default'})")
+
+
+@demo.command("image")
+@click.option("--context", "folder", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="an empty or new folder: the build context is written there")
+@_guard
+def demo_image(folder: Path) -> None:
+    """Write a build context for your own demo image (a Dockerfile on any CPython 3.9+ image, and the services).
+
+    Build and push it with your registry, then run it with 'gameday demo up --docker --image NAME'.
+    """
+    from gameday.demo.image import write_context
+    from gameday.errors import ConfigError
+
+    if folder.exists() and any(folder.iterdir()):
+        raise ConfigError(f"--context {folder}: the folder is not empty")
+    written = write_context(folder)
+    click.echo(f"demo image: {len(written)} files in {folder}; build with: docker build -t YOUR/IMAGE {folder}")
 
 
 @demo.command("down")

@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--catalog", type=Path, required=True)
     add_common_args(parser)
     args = parser.parse_args(argv)
-    watch_parent(args.parent_pid)
+    watch_parent(args.parent_pid, watch_pid=args.watch_pid)
     shop = Shop(args.cluster_file, parse_nodes(args.nodes), args.catalog)
     render, requests, latency = _metrics()
     server = serve(args.port, CheckoutHandler, shop=shop, render_metrics=render, requests=requests, latency=latency)

@@ -25,14 +25,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gameday.adapters.pids import live_state
 from gameday.demo.httpkit import HTTPFailure, request_json
 from gameday.demo.proc import child_env, pid_alive, wait_gone
-from gameday.errors import ConfigError, DemoError
+from gameday.errors import ConfigError, DemoError, InfrastructureError
 from gameday.model.cpus import DEMO_CPUS_ENV, check_setting
 
 STOP_TIMEOUT = 10.0
@@ -188,8 +189,56 @@ def attach_demo(state_dir: Path | str) -> DemoHandle | None:
     return DemoHandle(Path(state_dir), state) if state else None
 
 
+@dataclass(frozen=True)
+class DockerSettings:
+    """``gameday demo up --docker``: the services run as containers. ``host``: the Docker engine (None:
+    ``DOCKER_HOST``, else its default socket); ``image``: the image to run (None: built here from this
+    machine's Python, see :mod:`gameday.demo.image`); ``python``: the interpreter that image is built from."""
+
+    host: str | None = None
+    image: str | None = None
+    python: str | None = None
+
+
+def docker_image(settings: DockerSettings, echo: Callable[[str], None] | None = None) -> str:
+    """The image the demo's containers run, ready on the engine: built here when none is named, pulled when
+    the named one is missing (from the team's registry). ConfigError without the Docker SDK; DemoError when
+    the engine does not answer or has no such image."""
+    try:
+        import docker
+        from docker.errors import DockerException, ImageNotFound
+    except ImportError:
+        raise ConfigError("gameday demo up --docker needs the Docker SDK: pip install 'gameday[docker]'") from None
+    from gameday.demo.image import ensure_image
+
+    where = settings.host or os.environ.get("DOCKER_HOST") or "the default socket"
+    try:
+        api = docker.APIClient(base_url=settings.host, version="auto", timeout=30) if settings.host else \
+            docker.from_env(timeout=30).api
+        api.ping()
+    except DockerException as exc:
+        raise DemoError(f"no Docker engine answers at {where}: {exc}") from None
+    if settings.image is None:
+        try:
+            return ensure_image(api, settings.python, echo)
+        except InfrastructureError as exc:
+            raise DemoError(str(exc)) from None
+    try:
+        api.inspect_image(settings.image)
+    except ImageNotFound:
+        try:
+            api.pull(settings.image)
+        except DockerException as exc:
+            raise DemoError(f"the image {settings.image!r} is not on the engine at {where} and could not be pulled: "
+                            f"{exc}") from None
+    except DockerException as exc:
+        raise DemoError(f"the Docker engine at {where} did not answer: {exc}") from None
+    return settings.image
+
+
 def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: bool = False, timeout: float = 15,
-               cpus: str | None = None) -> DemoHandle:
+               cpus: str | None = None, docker: DockerSettings | None = None,
+               echo: Callable[[str], None] | None = None) -> DemoHandle:
     """Start the demo for ``state_dir`` and wait until every process answers.
 
     The supervisor always gets its own session; ``detach=True`` additionally lets go of it
@@ -198,7 +247,8 @@ def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: 
     ``$GAMEDAY_DEMO_CPUS``, else ``auto``: off the lowest CPU of this process, left to the
     conductor), see :mod:`gameday.demo.supervisor`; a bad one (given or from the variable) is a
     ConfigError (exit 2) before any folder or process is made. Refuses with DemoError if a demo
-    already runs for ``state_dir``.
+    already runs for ``state_dir``. ``docker``: run the services as containers (see
+    :class:`DockerSettings`); the image is made ready first (``echo`` says when it is built).
     """
     cpus = _cpu_setting(cpus)
     state_dir = Path(state_dir).resolve()
@@ -214,6 +264,9 @@ def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: 
         argv += ["--webhook-url", url]
     if cpus is not None:
         argv += ["--cpus", cpus]
+    if docker is not None:
+        argv += ["--docker-image", docker_image(docker, echo)]
+        argv += ["--docker-host", docker.host] if docker.host else []
     popen: subprocess.Popen[bytes] | None = None
     try:
         with _signals_held(), open(log_path, "ab") as log:  # a signal now is raised once ``popen`` is known
@@ -305,10 +358,11 @@ def _tail(path: Path, lines: int = 5) -> str:
 # --- the CLI's entry points -----------------------------------------------------------------------
 
 
-def demo_up(state_dir: Path | str, webhook_url: str | None = None, cpus: str | None = None) -> dict[str, Any]:
+def demo_up(state_dir: Path | str, webhook_url: str | None = None, cpus: str | None = None,
+            docker: DockerSettings | None = None, echo: Callable[[str], None] | None = None) -> dict[str, Any]:
     """``gameday demo up``: start detached; returns the state (``url``, ``control_url``, ``processes``,
-    ``cpus_note``...). ``cpus``: see :func:`start_demo`."""
-    handle = start_demo(state_dir, [webhook_url] if webhook_url else (), detach=True, cpus=cpus)
+    ``cpus_note``, ``runtime``...). ``cpus``, ``docker``: see :func:`start_demo`."""
+    handle = start_demo(state_dir, [webhook_url] if webhook_url else (), detach=True, cpus=cpus, docker=docker, echo=echo)
     return handle.state
 
 
@@ -337,8 +391,11 @@ def demo_status(state_dir: Path | str) -> str:
             f"webhooks {', '.join(status['webhook_urls']) or 'none'}"
         ),
         *([f"cpus: {handle.state['cpus_note']}"] if handle.state.get("cpus_note") else []),
+        *([f"containers on {runtime.get('docker_host') or 'the default Docker engine'}, image {runtime.get('image')}"]
+          if (runtime := handle.state.get("runtime") or {}).get("kind") == "docker" else []),
         f"{'NAME':<10} {'PID':>7}  {'STATE':<8} {'ROLE':<11} PORT",
     ]
     for name, p in status["processes"].items():
-        lines.append(f"{name:<10} {p['pid'] or '-':>7}  {p['state']:<8} {p['role']:<11} {p['port'] or '-'}")
+        box = f"  {p['container']}" if p.get("container") else ""
+        lines.append(f"{name:<10} {p['pid'] or '-':>7}  {p['state']:<8} {p['role']:<11} {p['port'] or '-'}{box}")
     return "\n".join(lines)

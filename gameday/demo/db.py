@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cluster-file", type=Path, required=True)
     add_common_args(parser)
     args = parser.parse_args(argv)
-    watch_parent(args.parent_pid)
+    watch_parent(args.parent_pid, watch_pid=args.watch_pid)
     node = Node(args.name, args.data_dir, args.cluster_file)
     render, writes = _metrics(node)
     server = serve(args.port, DBHandler, node=node, metrics=render, writes=writes)

@@ -215,13 +215,30 @@ def request_json(method: str, url: str, body: Any = None, timeout: float = 2.0) 
         return status, raw.decode("utf-8", "replace")
 
 
-def watch_parent(parent_pid: int | None, interval: float = 0.5) -> None:
-    """Exit this process (immediately) once ``parent_pid`` is no longer our parent."""
-    if not parent_pid:
+def _started(pid: int) -> str | None:
+    """When ``pid`` started (field 22 of ``/proc/PID/stat``), or None if there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def watch_parent(parent_pid: int | None, interval: float = 0.5, watch_pid: int | None = None) -> None:
+    """Exit this process (immediately) once ``parent_pid`` is no longer our parent, or once the process
+    ``watch_pid`` is gone (a service in a container, whose parent is the engine's shim, watches the
+    supervisor that way: the container shares the host's process namespace)."""
+    if not parent_pid and not watch_pid:
         return
+    born = _started(watch_pid) if watch_pid else None
+
+    def alive() -> bool:
+        if parent_pid and os.getppid() != parent_pid:
+            return False
+        return not watch_pid or (born is not None and _started(watch_pid) == born)
 
     def watch() -> None:
-        while os.getppid() == parent_pid:
+        while alive():
             time.sleep(interval)
         os._exit(0)
 
@@ -229,6 +246,7 @@ def watch_parent(parent_pid: int | None, interval: float = 0.5) -> None:
 
 
 def add_common_args(parser: Any) -> None:
-    """Arguments every child service takes: ``--port`` and ``--parent-pid``."""
+    """Arguments every child service takes: ``--port``, ``--parent-pid`` and ``--watch-pid``."""
     parser.add_argument("--port", type=int, default=0, help="loopback port to listen on (0: any free port)")
     parser.add_argument("--parent-pid", type=int, default=0, help="exit when this process is no longer our parent")
+    parser.add_argument("--watch-pid", type=int, default=0, help="exit when this process (the supervisor) is gone")

@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--webhook-url", action="append", default=[], help="a fixed receiver (repeatable)")
     add_common_args(parser)
     args = parser.parse_args(argv)
-    watch_parent(args.parent_pid)
+    watch_parent(args.parent_pid, watch_pid=args.watch_pid)
     path = args.webhooks_file or (args.state_dir / "demo" / "webhooks.json" if args.state_dir else None)
     webhooks = Webhooks(path)
     webhooks.urls = list(args.webhook_url) if path is None else []

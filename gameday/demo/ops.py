@@ -51,6 +51,7 @@ class DemoOps:
         self.lock = threading.RLock()
         self.ready = False
         self.placement: dict[str, str] = {}  # cpus, cpus_setting, cpus_note: set by the supervisor
+        self.runtime: dict[str, Any] = {"kind": "processes"}  # or docker, with docker_host, image, instance
         self._reported: set[int | None] = set()
 
     # --- life cycle -------------------------------------------------------------------------
@@ -80,7 +81,7 @@ class DemoOps:
         """Notice children that died (and reap them) so pid probes from outside see them gone."""
         changed = False
         for child in self.children.values():
-            if child.popen is not None and not child.running() and child.pid not in self._reported:
+            if child.started() and not child.running() and child.pid not in self._reported:
                 self._reported.add(child.pid)
                 print(f"supervisor: {child.name} (pid {child.pid}) exited with code {child.exit_code}", flush=True)
                 changed = True
@@ -125,6 +126,7 @@ class DemoOps:
             "data_dir": str(self.data_dir),
             "state_dir": str(self.demo_dir.parent),
             **self.placement,
+            "runtime": self.runtime,
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
 

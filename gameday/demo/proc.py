@@ -94,11 +94,23 @@ class Child:
     def state(self) -> str:
         return "stopped" if self.running() and self.stopped else ("running" if self.running() else "dead")
 
+    def started(self) -> bool:
+        """Started at least once (so an exit is news)."""
+        return self.popen is not None
+
+    def service_argv(self) -> list[str]:
+        """The service's arguments after the interpreter: ``-m MODULE ARGS... [--port N]``."""
+        argv = ["-m", self.module, *self._args(self)]
+        return [*argv, "--port", str(self.port)] if self.port is not None else argv
+
+    def write_pid(self, pid: int) -> None:
+        tmp = self.pid_file.with_suffix(".pid.tmp")
+        tmp.write_text(f"{pid}\n")
+        os.replace(tmp, self.pid_file)
+
     def start(self) -> None:
         """Spawn the service (not waiting for it); its pid goes to the pid file."""
-        argv = [sys.executable, "-m", self.module, *self._args(self), "--parent-pid", str(os.getpid())]
-        if self.port is not None:
-            argv += ["--port", str(self.port)]
+        argv = [sys.executable, *self.service_argv(), "--parent-pid", str(os.getpid())]
         with open(self.log_file, "ab") as log:
             log.write(f"--- start {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(argv[1:])}\n".encode())
             log.flush()
@@ -106,9 +118,7 @@ class Child:
                                           close_fds=True)
         self.stopped, self.exit_code = False, None
         self.starts += 1
-        tmp = self.pid_file.with_suffix(".pid.tmp")
-        tmp.write_text(f"{self.popen.pid}\n")
-        os.replace(tmp, self.pid_file)
+        self.write_pid(self.popen.pid)
 
     def wait_ready(self, timeout: float) -> None:
         """Wait until the service answers HTTP (any status); RuntimeError if it died or took too long."""

@@ -34,9 +34,12 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from gameday.demo.containers import ContainerChild, Engine
 from gameday.demo.httpkit import Handler, HTTPFailure, serve
 from gameday.demo.ops import DemoOps, OpError
 from gameday.demo.proc import Child
@@ -62,26 +65,27 @@ def place(setting: str) -> _cpus.Placement:
     return placed
 
 
-def build_children(demo_dir: Path) -> dict[str, Child]:
-    """The shop's processes, ports reserved, in start order."""
+def build_children(demo_dir: Path, spawn: Callable[..., Child] = Child) -> dict[str, Child]:
+    """The shop's processes, ports reserved, in start order; ``spawn`` makes each (:class:`Child`, or a
+    :class:`~gameday.demo.containers.ContainerChild` bound to its engine)."""
     data, run, logs = demo_dir / "data", demo_dir / "run", demo_dir / "logs"
     cluster = str(data / "cluster.json")
     children: dict[str, Child] = {}
 
     def db(name: str) -> Child:
-        return Child(name, "replica", "gameday.demo.db", lambda c: ["--name", c.name, "--data-dir", str(data / c.name),
+        return spawn(name, "replica", "gameday.demo.db", lambda c: ["--name", c.name, "--data-dir", str(data / c.name),
                                                                     "--cluster-file", cluster], run, logs)
 
     children["db-a"], children["db-b"] = db("db-a"), db("db-b")
     nodes = ",".join(f"{n}={children[n].url}" for n in ("db-a", "db-b"))
-    children["checkout"] = Child("checkout", "api", "gameday.demo.checkout",
+    children["checkout"] = spawn("checkout", "api", "gameday.demo.checkout",
                                  lambda c: ["--cluster-file", cluster, "--nodes", nodes, "--catalog", str(data / "catalog.json")],
                                  run, logs)
     checkout_url = str(children["checkout"].url)
     webhooks_file = str(demo_dir / "webhooks.json")
-    children["monitor"] = Child("monitor", "monitoring", "gameday.demo.monitor",
+    children["monitor"] = spawn("monitor", "monitoring", "gameday.demo.monitor",
                                 lambda c: ["--checkout", checkout_url, "--webhooks-file", webhooks_file], run, logs)
-    children["traffic"] = Child("traffic", "traffic", "gameday.demo.traffic", lambda c: ["--url", checkout_url], run, logs,
+    children["traffic"] = spawn("traffic", "traffic", "gameday.demo.traffic", lambda c: ["--url", checkout_url], run, logs,
                                 health=None, listens=False)
     return children
 
@@ -169,8 +173,11 @@ def lock(demo_dir: Path) -> int:
     return fd
 
 
-def run(state_dir: Path, webhook_urls: list[str], cpus: str = _cpus.AUTO) -> int:
-    """Start the demo, serve until asked to stop, stop everything. Returns the exit code."""
+def run(state_dir: Path, webhook_urls: list[str], cpus: str = _cpus.AUTO, docker_image: str | None = None,
+        docker_host: str | None = None) -> int:
+    """Start the demo, serve until asked to stop, stop everything. Returns the exit code. With ``docker_image``
+    the services run as containers of that image on the engine at ``docker_host`` (default: ``DOCKER_HOST``,
+    else the engine's default socket)."""
     demo_dir = state_dir.resolve() / "demo"
     placed = place(cpus)  # first: every thread and child started from here on inherits it
     print(f"supervisor: {placed.note}", flush=True)
@@ -180,9 +187,24 @@ def run(state_dir: Path, webhook_urls: list[str], cpus: str = _cpus.AUTO) -> int
         signal.signal(signum, lambda *_: stop.set())
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # our terminal going away is no reason to stop
     prepare(demo_dir, webhook_urls)
-    children = build_children(demo_dir)
+    runtime: dict[str, Any] = {"kind": "processes"}
+    spawn: Callable[..., Child] = Child
+    if docker_image is not None:
+        try:
+            engine = Engine(docker_host, docker_image, demo_dir)
+            stale = engine.remove_stale()
+        except Exception as exc:  # noqa: BLE001 - docker.errors.DockerException: no engine answers there
+            print(f"supervisor: start-up failed: the Docker engine did not answer: {exc}", file=sys.stderr, flush=True)
+            os.close(lock_fd)
+            return 1
+        if stale:
+            print(f"supervisor: removed containers a previous demo left: {', '.join(stale)}", flush=True)
+        runtime = {"kind": "docker", "docker_host": docker_host, "image": docker_image, "instance": engine.instance}
+        spawn = partial(ContainerChild, engine)
+    children = build_children(demo_dir, spawn)
     ops = DemoOps(demo_dir, children, webhook_urls)
     ops.placement = {"cpus": placed.label, "cpus_setting": placed.setting, "cpus_note": placed.note}
+    ops.runtime = runtime
     server = serve(0, ControlHandler, ops=ops, shutdown_requested=stop)
     ops.control_url = f"http://127.0.0.1:{server.server_port}"
     threading.Thread(target=server.serve_forever, name="control", daemon=True).start()
@@ -212,12 +234,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cpus", default=os.environ.get(_cpus.DEMO_CPUS_ENV) or _cpus.AUTO,
                         help=f"CPUs of the demo's processes: auto (all but the lowest, left to the conductor), all, or a "
                         f"list like 1-3 (default: ${_cpus.DEMO_CPUS_ENV}, else auto)")
+    parser.add_argument("--docker-image", help="run the services as containers of this image (gameday demo up --docker)")
+    parser.add_argument("--docker-host", help="the Docker engine (default: DOCKER_HOST, else its default socket)")
     args = parser.parse_args(argv)
     try:
         cpus = _cpus.check_setting(args.cpus)
     except ValueError as exc:
         parser.error(f"--cpus (or ${_cpus.DEMO_CPUS_ENV}): {exc}")
-    sys.exit(run(args.state_dir, args.webhook_url, cpus))
+    sys.exit(run(args.state_dir, args.webhook_url, cpus, args.docker_image, args.docker_host))
 
 
 if __name__ == "__main__":

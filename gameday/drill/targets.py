@@ -1,7 +1,8 @@
 """The drill's target, made ready for the drill: an external system as the scenario names it
 (URLs, processes by pid file or command line, Chaos Toolkit configuration and secrets), or the
 embedded demo shop — attached and reset when the user started it, else started for the drill
-and stopped after it."""
+and stopped after it. A scenario of the demo's containers (``target: {demo: docker}``) needs the
+demo in containers; its selections are narrowed to that demo's (its instance label)."""
 
 from __future__ import annotations
 
@@ -65,13 +66,14 @@ RESET_WAIT = 35.0  # seconds the drill's lock outlives a reset in flight (the de
 def reset_attached_demo(sc: Scenario, state: Path, stack: ExitStack) -> DemoReset | None:
     """A started reset of the demo already running for ``state``, when the scenario targets the demo;
     joined when ``stack`` unwinds, so a set-up that fails or is interrupted never leaves it behind."""
-    if isinstance(sc.target, Target):
+    if not sc.on_demo():
         return None
     from gameday.demo.control import attach_demo
 
     handle = attach_demo(state)
     if handle is None:
         return None
+    _check_runtime(sc, handle)
     resetting = DemoReset(handle)
     resetting.start()
     stack.callback(resetting.join, RESET_WAIT)
@@ -80,24 +82,51 @@ def reset_attached_demo(sc: Scenario, state: Path, stack: ExitStack) -> DemoRese
 
 def prepare_target(sc: Scenario, state: Path, webhook: str, stack: ExitStack, base_dir: Path,
                     resetting: DemoReset | None = None) -> TargetInfo:
-    if isinstance(sc.target, Target):
+    if isinstance(sc.target, Target) and sc.target.demo is None:
         t = sc.target
         processes = {name: _absolute(sel, base_dir) for name, sel in t.processes.items()}
         return TargetInfo(t.url, processes, dict(t.configuration), dict(t.secrets),
                           {"kind": "external", "url": t.url, "processes": sorted(t.processes)},
                           containers=dict(t.containers), docker_host=t.docker_host, networks=dict(t.networks))
-    from gameday.demo.control import start_demo
+    from gameday.demo.control import DockerSettings, start_demo
 
+    boxes = sc.target if isinstance(sc.target, Target) else None  # the demo's containers: target.demo docker
     hooks = [webhook] if sc.monitoring.kind == "builtin" else []  # else real monitoring alerts us
     if resetting is None:  # no demo running: start one for this drill (stopped at its end)
-        handle = start_demo(state, webhook_urls=hooks)
+        handle = start_demo(state, webhook_urls=hooks, docker=DockerSettings(boxes.docker_host) if boxes else None)
         stack.callback(handle.stop)
     else:  # a demo the user started, reset to a clean slate: give it our webhook
         handle = resetting.result()
         handle.set_webhooks(hooks)
         stack.callback(handle.set_webhooks, [])
     config = {"demo_control_url": handle.control_url, "checkout_url": handle.url}
-    return TargetInfo(handle.url, {}, config, {}, {"kind": "demo", "url": handle.url, "control_url": handle.control_url})
+    description = {"kind": "demo", "url": handle.url, "control_url": handle.control_url}
+    if boxes is None:
+        return TargetInfo(handle.url, {}, config, {}, description)
+    from gameday.demo.containers import INSTANCE_LABEL
+
+    runtime = handle.state.get("runtime") or {}
+    instance = str(runtime.get("instance"))  # every selection is narrowed to this demo's containers
+    containers = {name: sel.model_copy(update={"labels": {**sel.labels, INSTANCE_LABEL: instance}})
+                  for name, sel in boxes.containers.items()}
+    return TargetInfo(handle.url, {}, {**boxes.configuration, **config}, dict(boxes.secrets), description,
+                      containers=containers, docker_host=runtime.get("docker_host"))
+
+
+def _check_runtime(sc: Scenario, handle: DemoHandle) -> None:
+    """A drill of the demo's containers needs the demo in containers, on the engine the scenario names."""
+    from gameday.errors import DemoError
+
+    if not isinstance(sc.target, Target) or sc.target.demo is None:
+        return
+    runtime = handle.state.get("runtime") or {}
+    if runtime.get("kind") != "docker":
+        raise DemoError("the demo running here runs as processes, and this scenario drills its containers: stop it "
+                        "(gameday demo down) and start it with 'gameday demo up --docker', or let the drill start it")
+    want, have = sc.target.docker_host, runtime.get("docker_host")
+    if want is not None and want != have:
+        raise DemoError(f"the demo running here uses the Docker engine {have or 'at the default socket'}, and the "
+                        f"scenario names {want}: stop it (gameday demo down), or let the drill start it")
 
 
 def _absolute(selector, base_dir: Path):
@@ -108,7 +137,7 @@ def _absolute(selector, base_dir: Path):
 
 def untouched_target(sc: Scenario) -> TargetInfo:
     """How a tabletop describes the target it never touches (no demo is started, no process found)."""
-    if isinstance(sc.target, Target):
+    if isinstance(sc.target, Target) and sc.target.demo is None:
         return TargetInfo(sc.target.url, {}, {}, {}, {"kind": "external", "url": sc.target.url,
                                                         "processes": sorted(sc.target.processes)})
     return TargetInfo(None, {}, {}, {}, {"kind": "demo"})

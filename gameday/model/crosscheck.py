@@ -246,8 +246,8 @@ def cross_check(sc: Scenario | ScenarioView) -> list[tuple[CrossLoc, str]]:
     elif view.target == "demo":
         for i, fault in enumerate(view.faults):
             if fault is not None and fault.docker:
-                add(("faults", i, "docker"), "a docker fault needs a target with 'containers:' (the demo runs no "
-                    "containers)")
+                add(("faults", i, "docker"), "a docker fault needs a target with 'containers:' (the demo's own are "
+                    "declared as 'target: {demo: docker, containers: ...}')")
             if fault is not None and fault.network:
                 add(("faults", i, "network"), "a network fault needs a target with 'networks:' (the demo runs in no "
                     "namespace)")

@@ -128,8 +128,12 @@ class ProcessSelector(Strict):
 
 
 class Target(Strict):
-    """The system under drill. ``demo`` names the embedded demo system."""
+    """The system under drill. ``demo`` names the embedded demo system; ``{demo: docker, containers: ...}`` the
+    demo's containers (``gameday demo up --docker``), whose URL and control API come from the demo."""
 
+    demo: Literal["docker"] | None = Field(
+        None, description="docker: the demo shop in containers (started with --docker for the drill if no demo runs); "
+        "its URL and control API come from the demo, and target.containers select among its containers only")
     url: str | None = Field(None, description="base URL; available to checks as {target.url}")
     processes: dict[str, ProcessSelector] = Field(default_factory=dict)
     containers: dict[str, ContainerSelector] = Field(
@@ -145,6 +149,14 @@ class Target(Strict):
         "put rules in")
     production: bool = Field(False, description="the target is production: the drill needs --allow-production, and "
                              "every report says it ran against production")
+
+    @model_validator(mode="after")
+    def _demo_parts(self) -> Target:
+        if self.demo is not None and self.url is not None:
+            raise ValueError("a demo target takes its URL from the demo: drop 'url'")
+        if self.demo is not None and (self.processes or self.networks or self.kubernetes is not None):
+            raise ValueError("a demo target has containers only: drop 'processes', 'networks' and 'kubernetes'")
+        return self
 
     @field_validator("docker_host")
     @classmethod
@@ -420,6 +432,11 @@ class Scenario(Strict):
         from gameday.model.crosscheck import partial_problems
 
         return partial_problems(data)
+
+    def on_demo(self) -> bool:
+        """The drill runs against the embedded demo (as processes or containers: ``target: demo``), or against its
+        containers (``target: {demo: docker}``)."""
+        return self.target == "demo" or (isinstance(self.target, Target) and self.target.demo is not None)
 
     def production_parts(self) -> list[str]:
         """What the scenario declares as production (``target``, ``target.containers.NAME``): a drill of it needs

@@ -73,7 +73,7 @@ def resolve_rules(ctx: DrillContext) -> list[Path]:
     """The scenario's rule files (scenario folder first, then the project root), or the shipped demo rules."""
     mon = ctx.scenario.monitoring
     if not mon.rules:
-        return [SHIPPED_RULES / DEMO_RULES] if ctx.scenario.target == "demo" else []
+        return [SHIPPED_RULES / DEMO_RULES] if ctx.scenario.on_demo() else []
     found = []
     for name in mon.rules:
         bases = [Path(ctx.loaded.base_dir), Path(ctx.project.root)] if not Path(name).is_absolute() else [Path("/")]
@@ -87,7 +87,7 @@ def resolve_rules(ctx: DrillContext) -> list[Path]:
 def scrape_targets(ctx: DrillContext) -> list[ScrapeTarget]:
     mon, sc = ctx.scenario.monitoring, ctx.scenario
     targets: list[ScrapeTarget] = []
-    if sc.target == "demo":
+    if sc.on_demo():
         from gameday.demo.control import read_state
 
         state = read_state(ctx.state_dir)
@@ -154,7 +154,7 @@ class MonitoringService:
             raise InfrastructureError("monitoring: the drill has no webhook URL for Alertmanager")
         token = self._token()
         started = time.monotonic()
-        if self.sc.target == "demo" and not self.mon.rules and not self.mon.scrape and self._reuse_keeper(webhook, token):
+        if self.sc.on_demo() and not self.mon.rules and not self.mon.scrape and self._reuse_keeper(webhook, token):
             how = "the running demo monitoring"
         else:
             self.stack = MonitoringStack(scrape_targets(self.ctx), resolve_rules(self.ctx), webhook, token=token).start()

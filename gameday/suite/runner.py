@@ -50,7 +50,7 @@ from gameday.errors import EXIT_ABORTED, EXIT_INVALID_INPUT, ConfigError, Gameda
 from gameday.journal import JournalWriter
 from gameday.loader import LoadedScenario
 from gameday.model.events import PhaseChanged
-from gameday.model.scenario import Scenario
+from gameday.model.scenario import Scenario, Target
 from gameday.project import Project
 from gameday.suite.plan import SuiteEntry, SuitePlan, plan_suite, suite_exit_code
 from gameday.suite.signals import SuiteSignals
@@ -221,16 +221,18 @@ def _clear_ledger(proj: Project) -> None:
 @contextmanager
 def _shared_demo(entries: list[SuiteEntry], state: Path, echo: Echo) -> Iterator[None]:
     """The demo, started once for the suite when a scenario drills it and none runs; stopped at the end."""
-    if not any(e.loaded is not None and e.loaded.scenario.target == "demo" for e in entries):
+    if not any(e.loaded is not None and e.loaded.scenario.on_demo() for e in entries):
         yield
         return
-    from gameday.demo.control import attach_demo, start_demo
+    from gameday.demo.control import DockerSettings, attach_demo, start_demo
 
     if attach_demo(state) is not None:
         echo("suite: the demo already running is used; every drill resets it")
         yield
         return
-    handle = start_demo(state)
+    boxes = next((t for e in entries if e.loaded is not None and isinstance(t := e.loaded.scenario.target, Target)
+                  and t.demo is not None), None)  # a drill of the demo's containers: the suite's demo runs in them
+    handle = start_demo(state, docker=DockerSettings(boxes.docker_host) if boxes is not None else None)
     echo(f"suite: demo started for the suite at {handle.url}; every drill resets it, and it stops with the suite")
     try:
         yield
