@@ -41,9 +41,11 @@ def _cpu_setting(value: str | None) -> str | None:
               "modules under /opt/gameday; see 'gameday demo image')")
 @click.option("--python", "python", metavar="PATH", help="with --docker: the interpreter the image is built from  "
               "[default: $GAMEDAY_DEMO_PYTHON, else /usr/bin/python3]")
+@click.option("--netns", is_flag=True, help="run the databases in network namespaces of their own, for network faults "
+              "between the services (root)")
 @_guard
 def demo_up(webhook_url: str | None, monitoring: str, cpus: str | None, in_docker: bool, docker_host: str | None,
-            image: str | None, python: str | None) -> None:
+            image: str | None, python: str | None, netns: bool) -> None:
     """Start the demo in the background on free loopback ports (with --docker: as containers)."""
     from gameday.demo.control import DockerSettings
     from gameday.demo.control import demo_down as down
@@ -55,13 +57,13 @@ def demo_up(webhook_url: str | None, monitoring: str, cpus: str | None, in_docke
     docker = DockerSettings(docker_host, image, python) if in_docker else None
     state = load_project(Path.cwd()).state_path
     if monitoring == "builtin":
-        info = up(state, webhook_url=webhook_url, cpus=cpus, docker=docker, echo=click.echo)
+        info = up(state, webhook_url=webhook_url, cpus=cpus, docker=docker, echo=click.echo, netns=netns)
         _announce(info)
         return
     from gameday.monitoring.keeper import start_keeper
 
     # the stand-in monitor stays quiet: Alertmanager is the one that alerts
-    info = up(state, cpus=cpus, docker=docker, echo=click.echo)
+    info = up(state, cpus=cpus, docker=docker, echo=click.echo, netns=netns)
     try:
         mon = start_keeper(state, webhook_url=webhook_url, watch_pid=info["pid"])
     except BaseException:
@@ -76,6 +78,9 @@ def _announce(info: dict[str, Any]) -> None:
     click.echo(f"demo up: checkout {info['url']}  (control {info['control_url']})")
     click.echo(f"cpus: {info.get('cpus_note', 'not placed')}")
     runtime = info.get("runtime") or {}
+    if runtime.get("netns"):
+        nets = ", ".join(f"{node} {ns} ({runtime['addresses'][node]})" for node, ns in runtime["netns"].items())
+        click.echo(f"namespaces: {nets}; the host {runtime['host_address']}")
     if runtime.get("kind") == "docker":
         boxes = ", ".join(str(p.get("container")) for p in info["processes"].values())
         click.echo(f"containers: {boxes} (image {runtime.get('image')}, engine {runtime.get('docker_host') or 'default'})")

@@ -238,7 +238,7 @@ def docker_image(settings: DockerSettings, echo: Callable[[str], None] | None = 
 
 def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: bool = False, timeout: float = 15,
                cpus: str | None = None, docker: DockerSettings | None = None,
-               echo: Callable[[str], None] | None = None) -> DemoHandle:
+               echo: Callable[[str], None] | None = None, netns: bool = False) -> DemoHandle:
     """Start the demo for ``state_dir`` and wait until every process answers.
 
     The supervisor always gets its own session; ``detach=True`` additionally lets go of it
@@ -248,7 +248,8 @@ def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: 
     conductor), see :mod:`gameday.demo.supervisor`; a bad one (given or from the variable) is a
     ConfigError (exit 2) before any folder or process is made. Refuses with DemoError if a demo
     already runs for ``state_dir``. ``docker``: run the services as containers (see
-    :class:`DockerSettings`); the image is made ready first (``echo`` says when it is built).
+    :class:`DockerSettings`); the image is made ready first (``echo`` says when it is built). ``netns``: the
+    databases in network namespaces of their own (:mod:`gameday.demo.netns`; needs root and iproute2).
     """
     cpus = _cpu_setting(cpus)
     state_dir = Path(state_dir).resolve()
@@ -264,6 +265,12 @@ def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: 
         argv += ["--webhook-url", url]
     if cpus is not None:
         argv += ["--cpus", cpus]
+    if netns and docker is not None:
+        raise ConfigError("the demo runs either in containers (--docker) or with its databases in namespaces (--netns)")
+    if netns and os.geteuid() != 0:
+        raise ConfigError("the demo's network namespaces (--netns) need root")
+    if netns:
+        argv += ["--netns"]
     if docker is not None:
         argv += ["--docker-image", docker_image(docker, echo)]
         argv += ["--docker-host", docker.host] if docker.host else []
@@ -359,10 +366,12 @@ def _tail(path: Path, lines: int = 5) -> str:
 
 
 def demo_up(state_dir: Path | str, webhook_url: str | None = None, cpus: str | None = None,
-            docker: DockerSettings | None = None, echo: Callable[[str], None] | None = None) -> dict[str, Any]:
+            docker: DockerSettings | None = None, echo: Callable[[str], None] | None = None,
+            netns: bool = False) -> dict[str, Any]:
     """``gameday demo up``: start detached; returns the state (``url``, ``control_url``, ``processes``,
-    ``cpus_note``, ``runtime``...). ``cpus``, ``docker``: see :func:`start_demo`."""
-    handle = start_demo(state_dir, [webhook_url] if webhook_url else (), detach=True, cpus=cpus, docker=docker, echo=echo)
+    ``cpus_note``, ``runtime``...). ``cpus``, ``docker``, ``netns``: see :func:`start_demo`."""
+    handle = start_demo(state_dir, [webhook_url] if webhook_url else (), detach=True, cpus=cpus, docker=docker, echo=echo,
+                        netns=netns)
     return handle.state
 
 

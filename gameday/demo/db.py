@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> None:
     watch_parent(args.parent_pid, watch_pid=args.watch_pid)
     node = Node(args.name, args.data_dir, args.cluster_file)
     render, writes = _metrics(node)
-    server = serve(args.port, DBHandler, node=node, metrics=render, writes=writes)
+    server = serve(args.port, DBHandler, host=args.host, node=node, metrics=render, writes=writes)
     threading.Thread(target=node.replicate_forever, name="replicate", daemon=True).start()
     server.serve_forever()
 

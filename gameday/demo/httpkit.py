@@ -119,9 +119,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_bytes(code, text.encode(), content_type)
 
 
-def serve(port: int, handler: type[Handler], **attrs: Any) -> Server:
-    """Create a :class:`Server` on ``127.0.0.1:port``; ``attrs`` are set on the server for handlers."""
-    server = Server((LOOPBACK, port), handler)
+def serve(port: int, handler: type[Handler], host: str = LOOPBACK, **attrs: Any) -> Server:
+    """Create a :class:`Server` on ``host:port`` (default 127.0.0.1); ``attrs`` are set on the server for handlers."""
+    server = Server((host, port), handler)
     for key, value in attrs.items():
         setattr(server, key, value)
     return server
@@ -248,5 +248,6 @@ def watch_parent(parent_pid: int | None, interval: float = 0.5, watch_pid: int |
 def add_common_args(parser: Any) -> None:
     """Arguments every child service takes: ``--port``, ``--parent-pid`` and ``--watch-pid``."""
     parser.add_argument("--port", type=int, default=0, help="loopback port to listen on (0: any free port)")
+    parser.add_argument("--host", default=LOOPBACK, help="the address to listen on (a node in its namespace: its own)")
     parser.add_argument("--parent-pid", type=int, default=0, help="exit when this process is no longer our parent")
     parser.add_argument("--watch-pid", type=int, default=0, help="exit when this process (the supervisor) is gone")

@@ -98,6 +98,10 @@ class Child:
         """Started at least once (so an exit is news)."""
         return self.popen is not None
 
+    def interpreter(self) -> list[str]:
+        """What runs ``python -m``: this interpreter."""
+        return [sys.executable]
+
     def service_argv(self) -> list[str]:
         """The service's arguments after the interpreter: ``-m MODULE ARGS... [--port N]``."""
         argv = ["-m", self.module, *self._args(self)]
@@ -110,7 +114,7 @@ class Child:
 
     def start(self) -> None:
         """Spawn the service (not waiting for it); its pid goes to the pid file."""
-        argv = [sys.executable, *self.service_argv(), "--parent-pid", str(os.getpid())]
+        argv = [*self.interpreter(), *self.service_argv(), "--parent-pid", str(os.getpid())]
         with open(self.log_file, "ab") as log:
             log.write(f"--- start {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(argv[1:])}\n".encode())
             log.flush()

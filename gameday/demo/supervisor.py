@@ -39,8 +39,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from gameday.demo.containers import ContainerChild, Engine
+from gameday.demo.containers import ContainerChild, Engine, instance_of
 from gameday.demo.httpkit import Handler, HTTPFailure, serve
+from gameday.demo.netns import DemoNet, NetError, spawner
 from gameday.demo.ops import DemoOps, OpError
 from gameday.demo.proc import Child
 from gameday.fsutil import atomic_write
@@ -174,10 +175,11 @@ def lock(demo_dir: Path) -> int:
 
 
 def run(state_dir: Path, webhook_urls: list[str], cpus: str = _cpus.AUTO, docker_image: str | None = None,
-        docker_host: str | None = None) -> int:
+        docker_host: str | None = None, netns: bool = False) -> int:
     """Start the demo, serve until asked to stop, stop everything. Returns the exit code. With ``docker_image``
     the services run as containers of that image on the engine at ``docker_host`` (default: ``DOCKER_HOST``,
-    else the engine's default socket)."""
+    else the engine's default socket). With ``netns`` the databases run in network namespaces of their own
+    (see :mod:`gameday.demo.netns`)."""
     demo_dir = state_dir.resolve() / "demo"
     placed = place(cpus)  # first: every thread and child started from here on inherits it
     print(f"supervisor: {placed.note}", flush=True)
@@ -201,6 +203,18 @@ def run(state_dir: Path, webhook_urls: list[str], cpus: str = _cpus.AUTO, docker
             print(f"supervisor: removed containers a previous demo left: {', '.join(stale)}", flush=True)
         runtime = {"kind": "docker", "docker_host": docker_host, "image": docker_image, "instance": engine.instance}
         spawn = partial(ContainerChild, engine)
+    net: DemoNet | None = None
+    if netns:
+        net = DemoNet(instance_of(demo_dir))
+        try:
+            net.create()
+        except NetError as exc:
+            print(f"supervisor: start-up failed: the databases' namespaces: {exc}", file=sys.stderr, flush=True)
+            os.close(lock_fd)
+            return 1
+        runtime = {**runtime, "netns": net.names(), "host_address": net.host_address,
+                   "addresses": {n: net.address(n) for n in net.names()}}
+        spawn = spawner(net)
     children = build_children(demo_dir, spawn)
     ops = DemoOps(demo_dir, children, webhook_urls)
     ops.placement = {"cpus": placed.label, "cpus_setting": placed.setting, "cpus_note": placed.note}
@@ -220,6 +234,8 @@ def run(state_dir: Path, webhook_urls: list[str], cpus: str = _cpus.AUTO, docker
         code = 1
     finally:
         ops.stop_all()  # the control thread is a daemon: it ends with us (a shutdown() would wait 0.5 s)
+        if net is not None:
+            net.destroy()
         server.server_close()
         (demo_dir / "state.json").unlink(missing_ok=True)
         os.close(lock_fd)
@@ -236,12 +252,15 @@ def main(argv: list[str] | None = None) -> None:
                         f"list like 1-3 (default: ${_cpus.DEMO_CPUS_ENV}, else auto)")
     parser.add_argument("--docker-image", help="run the services as containers of this image (gameday demo up --docker)")
     parser.add_argument("--docker-host", help="the Docker engine (default: DOCKER_HOST, else its default socket)")
+    parser.add_argument("--netns", action="store_true", help="run the databases in network namespaces of their own")
     args = parser.parse_args(argv)
+    if args.netns and args.docker_image:
+        parser.error("--netns runs the services as processes: not with --docker-image")
     try:
         cpus = _cpus.check_setting(args.cpus)
     except ValueError as exc:
         parser.error(f"--cpus (or ${_cpus.DEMO_CPUS_ENV}): {exc}")
-    sys.exit(run(args.state_dir, args.webhook_url, cpus, args.docker_image, args.docker_host))
+    sys.exit(run(args.state_dir, args.webhook_url, cpus, args.docker_image, args.docker_host, args.netns))
 
 
 if __name__ == "__main__":

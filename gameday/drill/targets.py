@@ -93,7 +93,9 @@ def prepare_target(sc: Scenario, state: Path, webhook: str, stack: ExitStack, ba
     boxes = sc.target if isinstance(sc.target, Target) else None  # the demo's containers: target.demo docker
     hooks = [webhook] if sc.monitoring.kind == "builtin" else []  # else real monitoring alerts us
     if resetting is None:  # no demo running: start one for this drill (stopped at its end)
-        handle = start_demo(state, webhook_urls=hooks, docker=DockerSettings(boxes.docker_host) if boxes else None)
+        in_docker = boxes is not None and boxes.demo == "docker"
+        handle = start_demo(state, webhook_urls=hooks, docker=DockerSettings(boxes.docker_host) if in_docker and boxes else None,
+                            netns=boxes is not None and boxes.demo == "netns")
         stack.callback(handle.stop)
     else:  # a demo the user started, reset to a clean slate: give it our webhook
         handle = resetting.result()
@@ -103,9 +105,14 @@ def prepare_target(sc: Scenario, state: Path, webhook: str, stack: ExitStack, ba
     description = {"kind": "demo", "url": handle.url, "control_url": handle.control_url}
     if boxes is None:
         return TargetInfo(handle.url, {}, config, {}, description)
+    runtime = handle.state.get("runtime") or {}
+    if boxes.demo == "netns":  # the scenario's db-a, db-b: this demo's namespaces
+        spaces = runtime.get("netns") or {}
+        networks = {name: net.model_copy(update={"netns": spaces[net.netns]}) for name, net in boxes.networks.items()}
+        return TargetInfo(handle.url, {}, {**boxes.configuration, **config}, dict(boxes.secrets), description,
+                          networks=networks)
     from gameday.demo.containers import INSTANCE_LABEL
 
-    runtime = handle.state.get("runtime") or {}
     instance = str(runtime.get("instance"))  # every selection is narrowed to this demo's containers
     containers = {name: sel.model_copy(update={"labels": {**sel.labels, INSTANCE_LABEL: instance}})
                   for name, sel in boxes.containers.items()}
@@ -114,12 +121,19 @@ def prepare_target(sc: Scenario, state: Path, webhook: str, stack: ExitStack, ba
 
 
 def _check_runtime(sc: Scenario, handle: DemoHandle) -> None:
-    """A drill of the demo's containers needs the demo in containers, on the engine the scenario names."""
+    """A drill of the demo's containers needs the demo in containers, on the engine the scenario names; one of
+    the network between its services, the demo with its databases in namespaces."""
     from gameday.errors import DemoError
 
     if not isinstance(sc.target, Target) or sc.target.demo is None:
         return
     runtime = handle.state.get("runtime") or {}
+    if sc.target.demo == "netns":
+        if not runtime.get("netns"):
+            raise DemoError("the demo running here has no namespaces, and this scenario drills the network between its "
+                            "services: stop it (gameday demo down) and start it with 'gameday demo up --netns', or let "
+                            "the drill start it")
+        return
     if runtime.get("kind") != "docker":
         raise DemoError("the demo running here runs as processes, and this scenario drills its containers: stop it "
                         "(gameday demo down) and start it with 'gameday demo up --docker', or let the drill start it")

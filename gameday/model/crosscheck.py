@@ -249,8 +249,8 @@ def cross_check(sc: Scenario | ScenarioView) -> list[tuple[CrossLoc, str]]:
                 add(("faults", i, "docker"), "a docker fault needs a target with 'containers:' (the demo's own are "
                     "declared as 'target: {demo: docker, containers: ...}')")
             if fault is not None and fault.network:
-                add(("faults", i, "network"), "a network fault needs a target with 'networks:' (the demo runs in no "
-                    "namespace)")
+                add(("faults", i, "network"), "a network fault needs a target with 'networks:' (the demo's databases "
+                    "in namespaces are declared as 'target: {demo: netns, networks: ...}')")
     abort, timing = view.abort, view.timing
     if abort is not None:
         labels = {c.label for c in view.steady_state if c is not None}

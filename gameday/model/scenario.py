@@ -131,9 +131,11 @@ class Target(Strict):
     """The system under drill. ``demo`` names the embedded demo system; ``{demo: docker, containers: ...}`` the
     demo's containers (``gameday demo up --docker``), whose URL and control API come from the demo."""
 
-    demo: Literal["docker"] | None = Field(
-        None, description="docker: the demo shop in containers (started with --docker for the drill if no demo runs); "
-        "its URL and control API come from the demo, and target.containers select among its containers only")
+    demo: Literal["docker", "netns"] | None = Field(
+        None, description="docker: the demo shop in containers (started with --docker for the drill if no demo runs), "
+        "target.containers selecting among its containers only; netns: the demo with its databases in network "
+        "namespaces (--netns), target.networks naming them (netns: db-a or db-b). Its URL and control API come from "
+        "the demo")
     url: str | None = Field(None, description="base URL; available to checks as {target.url}")
     processes: dict[str, ProcessSelector] = Field(default_factory=dict)
     containers: dict[str, ContainerSelector] = Field(
@@ -154,8 +156,18 @@ class Target(Strict):
     def _demo_parts(self) -> Target:
         if self.demo is not None and self.url is not None:
             raise ValueError("a demo target takes its URL from the demo: drop 'url'")
-        if self.demo is not None and (self.processes or self.networks or self.kubernetes is not None):
-            raise ValueError("a demo target has containers only: drop 'processes', 'networks' and 'kubernetes'")
+        if self.demo is not None and (self.processes or self.kubernetes is not None):
+            raise ValueError("a demo target has no 'processes' or 'kubernetes' of its own: drop them")
+        if self.demo == "docker" and self.networks:
+            raise ValueError("the demo in containers has no namespaces: 'networks' go with 'demo: netns'")
+        if self.demo == "netns" and self.containers:
+            raise ValueError("the demo with namespaces runs processes: 'containers' go with 'demo: docker'")
+        if self.demo == "netns":
+            for name, net in self.networks.items():
+                if net.netns not in ("db-a", "db-b"):
+                    raise ValueError(f"networks.{name}.netns: the demo's namespaces are db-a and db-b, not {net.netns!r}")
+                if any(i != "eth0" for i in net.interfaces):
+                    raise ValueError(f"networks.{name}.interfaces: a demo database's only interface is eth0")
         return self
 
     @field_validator("docker_host")

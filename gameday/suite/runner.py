@@ -232,7 +232,8 @@ def _shared_demo(entries: list[SuiteEntry], state: Path, echo: Echo) -> Iterator
         return
     boxes = next((t for e in entries if e.loaded is not None and isinstance(t := e.loaded.scenario.target, Target)
                   and t.demo is not None), None)  # a drill of the demo's containers: the suite's demo runs in them
-    handle = start_demo(state, docker=DockerSettings(boxes.docker_host) if boxes is not None else None)
+    handle = start_demo(state, docker=DockerSettings(boxes.docker_host) if boxes is not None and boxes.demo == "docker"
+                        else None, netns=boxes is not None and boxes.demo == "netns")
     echo(f"suite: demo started for the suite at {handle.url}; every drill resets it, and it stops with the suite")
     try:
         yield

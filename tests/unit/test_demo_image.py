@@ -1,0 +1,152 @@
+"""The demo image's root file system (gameday/demo/image.py) and the demo target of containers.
+
+No Docker engine here: what goes into the image is checked on its own (links kept as links, the
+digest follows the content, the services import with nothing but the files copied), and the
+scenario model's ``target: {demo: docker}`` rules. The engine side is tests/integration/test_docker_demo.py.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from gameday.demo.image import CODE_DIR, LIBRARIES, SERVICE_FILES, Interpreter, RootFS, code_files, stdlib_files, write_context
+from gameday.errors import ConfigError
+from gameday.model.scenario import Scenario, Target
+
+DEBIAN_PYTHON = "/usr/bin/python3"
+
+
+def tar_of(fs: RootFS) -> dict[str, tarfile.TarInfo]:
+    buf = io.BytesIO()
+    fs.write(buf)
+    buf.seek(0)
+    with tarfile.open(fileobj=buf) as tar:
+        return {m.name: m for m in tar.getmembers()}
+
+
+def test_links_on_the_way_to_a_file_become_links_and_the_file_is_copied_once(tmp_path):
+    real = tmp_path / "usr" / "lib"
+    real.mkdir(parents=True)
+    (real / "libz.so.1.2").write_bytes(b"\x7fELF")
+    (real / "libz.so.1").symlink_to("libz.so.1.2")
+    (tmp_path / "lib").symlink_to("usr/lib")
+    fs = RootFS()
+    fs.add_host_path(tmp_path / "lib" / "libz.so.1")
+    fs.add_host_path(real / "libz.so.1")  # the same file by another way: nothing twice
+    base = str(tmp_path).lstrip("/")
+    assert fs.entries[f"{base}/lib"] == ("link", "usr/lib")
+    assert fs.entries[f"{base}/usr/lib/libz.so.1"] == ("link", "libz.so.1.2")
+    assert fs.entries[f"{base}/usr/lib/libz.so.1.2"] == ("file", real / "libz.so.1.2")
+    assert len(fs.entries) == 3
+    members = tar_of(fs)
+    assert members[f"{base}/lib"].issym() and members[f"{base}/usr/lib/libz.so.1.2"].isfile()
+    assert members["tmp"].isdir() and members["tmp"].mode == 0o1777
+    assert f"{base}/lib" not in {n for n, m in members.items() if m.isdir()}  # a link is never also a folder
+
+
+def test_the_digest_follows_the_content(tmp_path):
+    f = tmp_path / "a.py"
+    f.write_text("x = 1\n")
+    fs = RootFS()
+    fs.add_file("opt/a.py", f)
+    fs.add_bytes("etc/passwd", b"root:x:0:0::/:/x\n")
+    first = fs.digest()
+    assert first == fs.digest()
+    f.write_text("x = 22\n")
+    assert fs.digest() != first
+    fs2 = RootFS()
+    fs2.add_file("opt/a.py", f)
+    fs2.add_bytes("etc/passwd", b"root:x:0:0::/:/y\n")
+    assert fs2.digest() != fs.digest()
+
+
+def test_the_standard_library_leaves_out_what_no_service_imports(tmp_path):
+    (tmp_path / "os.py").write_text("")
+    for skipped in ("test", "tkinter", "__pycache__", "config-3.11-x86_64-linux-gnu", "site-packages"):
+        (tmp_path / skipped).mkdir()
+        (tmp_path / skipped / "big.py").write_text("")
+    (tmp_path / "json").mkdir()
+    (tmp_path / "json" / "__init__.py").write_text("")
+    (tmp_path / "json" / "cached.pyc").write_bytes(b"")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in stdlib_files(tmp_path)) == ["json/__init__.py", "os.py"]
+
+
+def test_the_code_is_the_service_files_and_the_libraries():
+    found = dict(code_files())
+    assert set(SERVICE_FILES) <= set(found)
+    for lib in LIBRARIES:
+        assert f"{lib}/__init__.py" in found
+    assert not any("__pycache__" in rel or rel.endswith(".pyc") for rel in found)
+
+
+@pytest.mark.skipif(not Path(DEBIAN_PYTHON).exists(), reason="no /usr/bin/python3 here (.ci/run installs python3)")
+def test_the_services_import_with_the_copied_files_alone_under_the_image_python(tmp_path):
+    """The file list is complete: Debian's interpreter, isolated from every site folder, imports each service
+    from a folder holding only what the image gets under /opt/gameday."""
+    for rel, path in code_files():
+        dest = tmp_path / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(path.read_bytes())
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import gameday.demo.db, gameday.demo.checkout, "
+            "gameday.demo.monitor, gameday.demo.traffic, prometheus_client; print('ok')")
+    done = subprocess.run([DEBIAN_PYTHON, "-I", "-S", "-c", code, str(tmp_path)], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_the_interpreter_is_probed_and_a_missing_one_is_a_clear_error(tmp_path):
+    here = Interpreter.probe(sys.executable)
+    assert here.version == f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert (here.stdlib / "os.py").is_file() and os.access(here.executable, os.X_OK)
+    with pytest.raises(ConfigError, match=r"^demo image: cannot run '/nonexistent/python3'"):
+        Interpreter.probe("/nonexistent/python3")
+    fake = tmp_path / "python3"
+    fake.write_text("#!/bin/sh\necho not python\n")
+    fake.chmod(0o755)
+    with pytest.raises(ConfigError, match="did not describe itself"):
+        Interpreter.probe(str(fake))
+
+
+def test_a_build_context_for_a_registry_holds_a_dockerfile_and_the_code(tmp_path):
+    written = write_context(tmp_path / "ctx")
+    dockerfile = (tmp_path / "ctx" / "Dockerfile").read_text()
+    assert "COPY opt/gameday /opt/gameday" in dockerfile and "PYTHONPATH=/opt/gameday" in dockerfile
+    assert (tmp_path / "ctx" / CODE_DIR.lstrip("/") / "gameday" / "demo" / "db.py").is_file()
+    assert len(written) == len(dict(code_files())) + 1
+
+
+def test_a_demo_target_of_containers_takes_its_url_from_the_demo():
+    t = Target.model_validate({"demo": "docker", "containers": {"db": {"labels": {"gameday.demo.service": "db-a"},
+                                                                       "count": 1}}})
+    assert t.demo == "docker"
+    with pytest.raises(ValueError, match="takes its URL from the demo"):
+        Target.model_validate({"demo": "docker", "url": "http://127.0.0.1:1"})
+    with pytest.raises(ValueError, match="has containers only"):
+        Target.model_validate({"demo": "docker", "processes": {"p": {"pid_file": "x.pid"}}})
+    with pytest.raises(ValueError):
+        Target.model_validate({"demo": "processes"})
+
+
+def test_the_shipped_docker_twin_is_a_drill_of_the_demo(tmp_path):
+    from gameday.loader import load_scenario
+
+    root = Path(__file__).resolve().parents[2]
+    twin = load_scenario(root / "scenarios" / "checkout-db-primary-failure-docker.yaml").scenario
+    plain = load_scenario(root / "scenarios" / "checkout-db-primary-failure.yaml").scenario
+    assert twin.on_demo() and plain.on_demo()
+    assert isinstance(twin.target, Target) and twin.target.demo == "docker"
+    assert [f.docker.action for f in twin.faults if f.docker] == ["kill"]
+    # the twin expects what the original expects: the same detection, response and recovery
+    assert twin.detection == plain.detection and twin.response == plain.response and twin.recovery == plain.recovery
+    external = Scenario.model_validate({**twin.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+                                        "target": {"url": "http://127.0.0.1:1", "containers": {
+                                            "primary-db": {"name": "db", "count": 1},
+                                            "checkout": {"name": "co", "count": 1}}}})
+    assert not external.on_demo()
