@@ -65,6 +65,7 @@ class Interpreter:
     executable: Path
     version: str
     stdlib: Path
+    cache_tag: str | None = None
 
     @classmethod
     def probe(cls, python: str | None = None) -> Interpreter:
@@ -73,6 +74,7 @@ class Interpreter:
         python = python or os.environ.get(PYTHON_ENV) or DEFAULT_PYTHON
         code = ("import json, os, sys, sysconfig; print(json.dumps({'exe': os.path.realpath(sys.executable), "
                 "'version': '%d.%d' % sys.version_info[:2], 'impl': sys.implementation.name, "
+                "'cache_tag': sys.implementation.cache_tag, "
                 "'ok': sys.version_info >= (3, 9), 'stdlib': sysconfig.get_paths()['stdlib']}))")
         try:
             done = subprocess.run([python, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=30, check=False)
@@ -89,7 +91,7 @@ class Interpreter:
         stdlib = Path(str(found["stdlib"]))
         if not (stdlib / "os.py").is_file():
             raise ConfigError(f"demo image: the standard library of {python!r} is not at {stdlib}")
-        return cls(Path(str(found["exe"])), str(found["version"]), stdlib)
+        return cls(Path(str(found["exe"])), str(found["version"]), stdlib, str(found.get("cache_tag") or "") or None)
 
 
 def package_parent() -> Path:
@@ -117,27 +119,34 @@ def code_files(code_parent: Path | None = None) -> Iterator[tuple[str, Path]]:
                     yield f"{name}/{path.relative_to(top)}", path
 
 
-def stdlib_files(stdlib: Path) -> Iterator[Path]:
-    """The standard library's files, less :data:`SKIPPED` and the static library (``config-*``)."""
+def stdlib_files(stdlib: Path, cache_tag: str | None = None) -> Iterator[Path]:
+    """The standard library's files, less :data:`SKIPPED` and the static library (``config-*``); with
+    ``cache_tag`` (``cpython-311``) its compiled modules too (``__pycache__/*.cpython-311.pyc``, not the
+    optimised ones): every service then starts without compiling the library again (they are valid as the
+    sources keep their modification times in the image)."""
+    skipped = SKIPPED - {"__pycache__"} if cache_tag else SKIPPED
     for folder, dirs, files in os.walk(stdlib):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED and not d.startswith("config-"))
+        dirs[:] = sorted(d for d in dirs if d not in skipped and not d.startswith("config-"))
+        cached = Path(folder).name == "__pycache__"
         for name in sorted(files):
-            if not name.endswith((".pyc", ".a")):
+            wanted = name.endswith(f".{cache_tag}.pyc") if cached else not name.endswith((".pyc", ".a"))
+            if wanted:
                 yield Path(folder) / name
 
 
 def shared_libraries(binaries: Iterable[Path]) -> set[Path]:
     """The shared libraries ``binaries`` load, as ``ldd`` names them (the dynamic loader included)."""
     found: set[Path] = set()
-    for binary in binaries:
-        try:
-            done = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, timeout=30, check=False)
-        except FileNotFoundError:
-            raise InfrastructureError("demo image: ldd is not installed (it is part of libc-bin)") from None
-        for line in done.stdout.splitlines():
-            match = _LDD_LINE.search(line)
-            if match:
-                found.add(Path(match.group(1)))
+    try:  # one ldd for them all: it prints each file's libraries under its name
+        done = subprocess.run(["ldd", *map(str, binaries)], capture_output=True, text=True, timeout=60, check=False)
+    except FileNotFoundError:
+        raise InfrastructureError("demo image: ldd is not installed (it is part of libc-bin)") from None
+    except subprocess.TimeoutExpired:
+        raise InfrastructureError("demo image: ldd did not answer within 60 s") from None
+    for line in done.stdout.splitlines():
+        match = _LDD_LINE.search(line)
+        if match:
+            found.add(Path(match.group(1)))
     return found
 
 
@@ -225,7 +234,7 @@ def service_rootfs(interpreter: Interpreter, code_parent: Path | None = None) ->
     fs = RootFS()
     binaries = [interpreter.executable]
     fs.add_host_path(interpreter.executable)
-    for path in stdlib_files(interpreter.stdlib):
+    for path in stdlib_files(interpreter.stdlib, interpreter.cache_tag):
         fs.add_host_path(path)
         if path.suffix == ".so":
             binaries.append(path)

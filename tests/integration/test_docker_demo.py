@@ -79,6 +79,13 @@ def test_demo_up_docker_runs_every_service_in_a_container_and_its_operations_act
     assert reset["started"] == ["db-a"] and reset["continued"] == ["checkout"]
     assert docker.state(boxes["db-a"]["Id"])["Running"]  # the same container, started again
     assert docker.state(boxes["db-a"]["Id"])["Pid"] != db_a["Pid"]
+    # the engine acting behind the supervisor's back (as a docker fault and its rollback do): it follows
+    docker.api.kill(boxes["db-b"]["Id"])
+    assert wait_for(lambda: handle.status()["processes"]["db-b"]["state"] == "dead", 10)
+    docker.api.start(boxes["db-b"]["Id"])
+    assert wait_for(lambda: handle.status()["processes"]["db-b"]["state"] == "running", 10)
+    pid_b = docker.state(boxes["db-b"]["Id"])["Pid"]
+    assert wait_for(lambda: Path(state["processes"]["db-b"]["pid_file"]).read_text().strip() == str(pid_b), 10)
 
     down = workspace.run("demo", "down", timeout=60)
     assert down.returncode == 0, down

@@ -67,6 +67,16 @@ def test_the_digest_follows_the_content(tmp_path):
     assert fs2.digest() != fs.digest()
 
 
+def test_the_standard_library_keeps_only_its_own_compiled_modules_when_asked(tmp_path):
+    (tmp_path / "os.py").write_text("")
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    for name in ("os.cpython-311.pyc", "os.cpython-311.opt-1.pyc", "os.cpython-312.pyc"):
+        (cache / name).write_bytes(b"")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in stdlib_files(tmp_path, "cpython-311")) == [
+        "__pycache__/os.cpython-311.pyc", "os.py"]
+
+
 def test_the_standard_library_leaves_out_what_no_service_imports(tmp_path):
     (tmp_path / "os.py").write_text("")
     for skipped in ("test", "tkinter", "__pycache__", "config-3.11-x86_64-linux-gnu", "site-packages"):
@@ -128,8 +138,17 @@ def test_a_demo_target_of_containers_takes_its_url_from_the_demo():
     assert t.demo == "docker"
     with pytest.raises(ValueError, match="takes its URL from the demo"):
         Target.model_validate({"demo": "docker", "url": "http://127.0.0.1:1"})
-    with pytest.raises(ValueError, match="has containers only"):
+    with pytest.raises(ValueError, match="no 'processes' or 'kubernetes' of its own"):
         Target.model_validate({"demo": "docker", "processes": {"p": {"pid_file": "x.pid"}}})
+    with pytest.raises(ValueError, match="'networks' go with 'demo: netns'"):
+        Target.model_validate({"demo": "docker", "networks": {"n": {"netns": "db-a"}}})
+    with pytest.raises(ValueError, match="'containers' go with 'demo: docker'"):
+        Target.model_validate({"demo": "netns", "containers": {"c": {"name": "x", "count": 1}}})
+    with pytest.raises(ValueError, match="the demo's namespaces are db-a and db-b, not 'db-c'"):
+        Target.model_validate({"demo": "netns", "networks": {"n": {"netns": "db-c"}}})
+    with pytest.raises(ValueError, match="only interface is eth0"):
+        Target.model_validate({"demo": "netns", "networks": {"n": {"netns": "db-a", "interfaces": ["lo"]}}})
+    assert Target.model_validate({"demo": "netns", "networks": {"n": {"netns": "db-b", "interfaces": ["eth0"]}}})
     with pytest.raises(ValueError):
         Target.model_validate({"demo": "processes"})
 
@@ -150,3 +169,7 @@ def test_the_shipped_docker_twin_is_a_drill_of_the_demo(tmp_path):
                                             "primary-db": {"name": "db", "count": 1},
                                             "checkout": {"name": "co", "count": 1}}}})
     assert not external.on_demo()
+    netns = load_scenario(root / "scenarios" / "checkout-db-partition-netns.yaml").scenario
+    assert netns.on_demo() and isinstance(netns.target, Target) and netns.target.demo == "netns"
+    assert [f.network.target for f in netns.faults if f.network] == ["primary-db"]
+    assert netns.target.networks["primary-db"].netns == "db-a"
