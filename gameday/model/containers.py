@@ -21,6 +21,8 @@ from gameday.model.scenario_base import Strict
 
 #: Docker's own restriction on container names (and so on what a ``name`` can equal).
 _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+#: Names nobody would select on purpose: a ``~regex`` that matches them all matches any name.
+_ANY_NAMES = ("x", "Q7-unrelated.container_9", "zz")
 
 
 class ContainerSelector(Strict):
@@ -52,6 +54,10 @@ class ContainerSelector(Strict):
     def _bounded(self) -> ContainerSelector:
         if self.name is None and not self.labels:
             raise ValueError("a container selection needs 'name' or 'labels': gameday never selects every container")
+        if self.name is not None and self.name.startswith("~") and not self.labels and all(
+                re.fullmatch(self.name[1:], probe) for probe in _ANY_NAMES):
+            raise ValueError(f"'name' {self.name} matches any container name, so with no 'labels' it selects every "
+                             "container: narrow the pattern or add labels")
         if (self.count is None) == (self.percent is None):
             raise ValueError("a container selection states its blast radius: exactly one of 'count' (the most that may "
                              "match) or 'percent' (the share of the matches a fault takes)")

@@ -113,3 +113,13 @@ def test_what_a_scenario_declares_as_production():
     assert production_label({"environment": "Production"}) == "environment=Production"
     assert production_label({"env": "prod"}) == "env=prod" and production_label({"gameday.production": "true"})
     assert production_label({"environment": "staging", "app": "x"}) is None
+
+
+@pytest.mark.parametrize("pattern", ["~.*", "~.+", "~(.*)", "~[^/]*"])
+def test_a_name_pattern_that_matches_any_name_without_labels_is_refused(pattern):
+    """`name: "~.*"` with `percent: 100` would take every container of the engine: refused like no selection."""
+    with pytest.raises(ValueError, match="matches any container name, so with no 'labels' it selects every container"):
+        ContainerSelector.model_validate({"name": pattern, "percent": 100})
+    # narrowed by labels, or a pattern that names something, it is a selection
+    assert ContainerSelector.model_validate({"name": pattern, "labels": {"app": "web"}, "count": 2}).name == pattern
+    assert ContainerSelector.model_validate({"name": "~web-[0-9]+", "percent": 100}).name == "~web-[0-9]+"
