@@ -1,5 +1,6 @@
 """Which Kubernetes context chaostoolkit-kubernetes will use, read the way it reads it — ``KUBERNETES_CONTEXT``,
-else the kubeconfig's ``current-context`` (``KUBECONFIG``'s first file, else ``~/.kube/config``) — so a drill whose
+else the kubeconfig's ``current-context`` (of ``KUBECONFIG``'s files that exist, the last that sets it: the Kubernetes
+Python client merges them so, where kubectl takes the first; without ``KUBECONFIG``, ``~/.kube/config``) — so a drill whose
 scenario declares ``target.kubernetes.context`` is refused before anything starts when another context is in
 force (a drill meant for staging never reaches production because of a stale ``kubectl config use-context``).
 The kubeconfig is read up to :data:`MAX_BYTES` (``KUBECONFIG=/dev/zero`` is refused, not read to exhaustion).
@@ -17,9 +18,9 @@ import yaml
 MAX_BYTES = 1_000_000
 
 
-def _kubeconfig() -> Path:
-    paths = os.environ.get("KUBECONFIG", "")
-    return Path(paths.split(os.pathsep)[0]).expanduser() if paths else Path.home() / ".kube" / "config"
+def _kubeconfigs() -> list[Path]:
+    paths = [Path(p).expanduser() for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    return paths or [Path.home() / ".kube" / "config"]
 
 
 def _read_context(path: Path) -> tuple[str | None, str | None]:
@@ -47,9 +48,15 @@ def _read_context(path: Path) -> tuple[str | None, str | None]:
 def _effective() -> tuple[str | None, str, str | None]:
     if os.environ.get("KUBERNETES_CONTEXT"):
         return os.environ["KUBERNETES_CONTEXT"], "KUBERNETES_CONTEXT", None
-    path = _kubeconfig()
-    current, trouble = _read_context(path)
-    return current, str(path), trouble
+    paths = _kubeconfigs()
+    found: tuple[str | None, str] = (None, os.pathsep.join(map(str, paths)))
+    for path in paths:  # as kubernetes.config.kube_config.KubeConfigMerger: a later file's current-context wins
+        current, trouble = _read_context(path)
+        if trouble is not None:
+            return None, str(path), trouble
+        if current is not None:
+            found = (current, str(path))
+    return found[0], found[1], None
 
 
 def effective_context() -> tuple[str | None, str]:

@@ -4,6 +4,8 @@ problems; a drill refuses to start under another kube context. No cluster is con
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 
 import pytest
@@ -106,6 +108,31 @@ def test_a_drill_refuses_another_kube_context(tmp_path, monkeypatch):
     monkeypatch.delenv("KUBERNETES_CONTEXT")
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
     assert "no context is set" in context_problem("staging")
+
+
+@pytest.mark.parametrize("files", [
+    [("a", "staging"), ("b", "production")],       # both set it: the client keeps the later one
+    [("a", None), ("b", "production")],            # the first sets none
+    [("missing", ...), ("b", "staging")],          # a file that does not exist is passed over
+    [("a", "production"), ("b", None)],
+])
+def test_a_kubeconfig_list_gives_the_context_the_kubernetes_client_uses(tmp_path, monkeypatch, files):
+    """KUBECONFIG=a:b is read as chaostoolkit-kubernetes's client reads it (its own merger is the oracle here)."""
+    from kubernetes.config.kube_config import KubeConfigMerger
+
+    monkeypatch.delenv("KUBERNETES_CONTEXT", raising=False)
+    paths = []
+    for name, context in files:
+        path = tmp_path / name
+        if context is not ...:
+            path.write_text("apiVersion: v1\nkind: Config\ncontexts: []\n" +
+                            (f"current-context: {context}\n" if context else ""))
+        paths.append(str(path))
+    monkeypatch.setenv("KUBECONFIG", os.pathsep.join(paths))
+    theirs = KubeConfigMerger(os.environ["KUBECONFIG"]).config.value.get("current-context")
+    assert effective_context()[0] == theirs
+    problem = context_problem(theirs)
+    assert problem is None
 
 
 NODE, DEPLOY = "chaosk8s.node.actions", "chaosk8s.deployment.actions"
