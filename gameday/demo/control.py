@@ -273,7 +273,8 @@ def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: 
         argv += ["--netns"]
     if docker is not None:
         argv += ["--docker-image", docker_image(docker, echo)]
-        argv += ["--docker-host", docker.host] if docker.host else []
+        engine = docker.host or os.environ.get("DOCKER_HOST")  # recorded as it is now: drills compare it
+        argv += ["--docker-host", engine] if engine else []
     popen: subprocess.Popen[bytes] | None = None
     try:
         with _signals_held(), open(log_path, "ab") as log:  # a signal now is raised once ``popen`` is known

@@ -61,6 +61,7 @@ def test_demo_up_docker_runs_every_service_in_a_container_and_its_operations_act
     assert all(c["State"] == "running" for c in boxes.values())
     state = workspace.demo_state()
     assert state is not None and state["runtime"]["kind"] == "docker"
+    assert state["runtime"]["docker_host"] == docker.host  # from DOCKER_HOST, recorded as it was
     instance = state["runtime"]["instance"]
     assert {c["Labels"]["gameday.demo.instance"] for c in boxes.values()} == {instance}
     # the pid file holds the container's process, as the engine sees it (the host's pid namespace)
@@ -110,7 +111,7 @@ def test_the_docker_twin_drills_the_failover_against_the_demos_containers(docker
     assert demo_containers(docker) == {}  # the drill started the demo, and stopped it
 
 
-def test_a_killed_supervisors_containers_stop_and_the_next_demo_removes_them(docker, workspace):
+def test_a_killed_supervisors_containers_stop_and_the_next_demo_removes_them_with_a_teams_own_image(docker, workspace):
     assert workspace.run("demo", "up", "--docker", timeout=120).returncode == 0
     state = workspace.demo_state()
     assert state is not None
@@ -118,8 +119,15 @@ def test_a_killed_supervisors_containers_stop_and_the_next_demo_removes_them(doc
     # every service watches the supervisor (--watch-pid) and exits when it is gone
     assert wait_for(lambda: all(c["State"] == "exited" for c in demo_containers(docker).values()), 15), \
         json.dumps({n: c["State"] for n, c in demo_containers(docker).items()})
-    again = workspace.run("demo", "up", "--docker", timeout=120)
+    # the next demo runs a team's own image, built from `gameday demo image --context` (on the built one: no
+    # registry here) as the README says a team with a registry does
+    assert workspace.run("demo", "image", "--context", "ctx").returncode == 0
+    built = list(docker.api.build(path=str(workspace.cwd / "ctx"), tag="team/gameday-demo:1", rm=True, decode=True,
+                                  buildargs={"BASE": state["runtime"]["image"]}))
+    assert not [b for b in built if "error" in b], built
+    again = workspace.run("demo", "up", "--docker", "--image", "team/gameday-demo:1", timeout=120)
     assert again.returncode == 0, again
+    assert "image team/gameday-demo:1" in again.stdout
     assert sorted(demo_containers(docker)) == sorted(SERVICES)
     assert all(c["State"] == "running" for c in demo_containers(docker).values())
     assert workspace.run("demo", "down", timeout=60).returncode == 0
