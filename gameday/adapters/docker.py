@@ -155,7 +155,9 @@ class DockerInjector:
     @classmethod
     def from_spec(cls, spec: DockerRollback, *, clock: Clock | None = None) -> DockerInjector:
         """To roll back what a ledger entry records (``gameday recover``): its containers, on its engine."""
-        injector = cls(spec.target, ContainerSelector(name="~.*", count=1000), spec.action,  # type: ignore[arg-type]
+        # never selects: the containers are the recorded ones (a selection of every name would be refused)
+        standin = ContainerSelector.model_construct(name=None, labels={}, count=None, percent=None, production=False)
+        injector = cls(spec.target, standin, spec.action,  # type: ignore[arg-type]
                        host=spec.host, owner=spec.owner, network=spec.network, cpus=spec.cpus, memory=spec.memory,
                        clock=clock)
         injector._chosen = list(spec.containers)
