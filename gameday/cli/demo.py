@@ -27,6 +27,18 @@ def _cpu_setting(value: str | None) -> str | None:
         raise click.BadParameter(str(exc)) from None
 
 
+def _engine(value: str | None) -> str | None:
+    """``--docker-host`` checked as a scenario's ``target.docker_host`` is (a usage error, exit 2, if bad)."""
+    if value is None:
+        return None
+    from gameday.model.containers import check_docker_host
+
+    try:
+        return check_docker_host(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @demo.command("up")
 @click.option("--webhook-url", help="where the demo's monitoring posts Alertmanager webhooks")
 @click.option("--monitoring", type=click.Choice(["builtin", "prometheus"]), default="builtin", show_default=True,
@@ -36,7 +48,8 @@ def _cpu_setting(value: str | None) -> str | None:
               "list like 1-3  [default: $GAMEDAY_DEMO_CPUS, else auto]")
 @click.option("--docker", "in_docker", is_flag=True,
               help="run the services as containers on a Docker engine (the image is built here, offline, unless --image)")
-@click.option("--docker-host", metavar="URL", help="the engine for --docker  [default: $DOCKER_HOST, else its socket]")
+@click.option("--docker-host", metavar="URL", callback=lambda _ctx, _param, value: _engine(value),
+              help="the engine for --docker  [default: $DOCKER_HOST, else its socket]")
 @click.option("--image", metavar="NAME", help="with --docker: your own image (python3 3.9+ and gameday's service "
               "modules under /opt/gameday; see 'gameday demo image')")
 @click.option("--python", "python", metavar="PATH", help="with --docker: the interpreter the image is built from  "
@@ -98,9 +111,10 @@ def demo_image(folder: Path) -> None:
     from gameday.demo.image import write_context
     from gameday.errors import ConfigError
 
-    if folder.exists() and any(folder.iterdir()):
-        raise ConfigError(f"--context {folder}: the folder is not empty")
-    written = write_context(folder)
+    try:
+        written = write_context(folder)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--context {folder}: {exc}") from None
     click.echo(f"demo image: {len(written)} files in {folder}; build with: docker build -t YOUR/IMAGE {folder}")
 
 

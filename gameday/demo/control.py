@@ -32,11 +32,13 @@ from typing import Any
 
 from gameday.adapters.pids import live_state
 from gameday.demo.httpkit import HTTPFailure, request_json
+from gameday.demo.leftovers import clean_leftovers
 from gameday.demo.proc import child_env, pid_alive, wait_gone
 from gameday.errors import ConfigError, DemoError, InfrastructureError
 from gameday.model.cpus import DEMO_CPUS_ENV, check_setting
 
 STOP_TIMEOUT = 10.0
+SLOW_STOP_TIMEOUT = 30.0  # a demo of containers or namespaces: more to stop and remove
 
 
 def _demo_dir(state_dir: Path | str) -> Path:
@@ -160,11 +162,15 @@ class DemoHandle:
         except HTTPFailure:
             if pid_alive(pid):
                 _signal(pid, signal.SIGTERM)
+        runtime = self.state.get("runtime") or {}
+        if runtime.get("kind") == "docker" or runtime.get("netns"):
+            timeout = max(timeout, SLOW_STOP_TIMEOUT)  # containers stop through the engine, one by one
         if not self._wait(pid, timeout):
             _signal(pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)  # children share the supervisor's process group
             self._wait(pid, 5.0)
+            clean_leftovers(_demo_dir(self.state_dir))  # containers and namespaces are no process of the group
         _clean_stale(_demo_dir(self.state_dir))
         self._stopped = True
 
@@ -218,6 +224,8 @@ def docker_image(settings: DockerSettings, echo: Callable[[str], None] | None = 
         api.ping()
     except DockerException as exc:
         raise DemoError(f"no Docker engine answers at {where}: {exc}") from None
+    except ValueError as exc:  # an address the SDK cannot parse (given, or in DOCKER_HOST)
+        raise ConfigError(f"the Docker engine's address {where!r} is not one: {exc}") from None
     if settings.image is None:
         try:
             return ensure_image(api, settings.python, echo)
@@ -257,6 +265,9 @@ def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: 
     running = read_state(state_dir)
     if running:
         raise DemoError(f"a demo is already running for {state_dir} (supervisor pid {running['pid']}, checkout {running['url']})")
+    for line in clean_leftovers(demo_dir):  # a killed supervisor's containers or namespaces
+        if echo is not None:
+            echo(f"demo: {line} (left by a demo that was killed)")
     log_dir = demo_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "supervisor.log"
@@ -286,11 +297,12 @@ def start_demo(state_dir: Path | str, webhook_urls: Iterable[str] = (), detach: 
             raise
         _signal(popen.pid, signal.SIGTERM)
         try:
-            popen.wait(15)  # the supervisor finishes starting its children, then stops them all
+            popen.wait(SLOW_STOP_TIMEOUT)  # the supervisor finishes starting its children, then stops them all
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(popen.pid, signal.SIGKILL)  # its own session: the group is the whole demo
             popen.wait(5)
+            clean_leftovers(demo_dir)
         raise
     if detach:
         handle._popen = None
@@ -348,10 +360,11 @@ def _wait_started(state_dir: Path, popen: subprocess.Popen[bytes], log_path: Pat
         time.sleep(0.02)
     _signal(popen.pid, signal.SIGTERM)
     try:
-        popen.wait(5)
+        popen.wait(SLOW_STOP_TIMEOUT)
     except subprocess.TimeoutExpired:
         os.killpg(popen.pid, signal.SIGKILL)
         popen.wait(5)
+        clean_leftovers(_demo_dir(state_dir))
     raise DemoError(f"the demo did not start within {timeout:g}s: {_tail(log_path)}")
 
 
@@ -380,7 +393,8 @@ def demo_down(state_dir: Path | str) -> str:
     """``gameday demo down``: stop the demo; a one-line message."""
     handle = attach_demo(state_dir)
     if handle is None:
-        return "demo is not running"
+        left = clean_leftovers(_demo_dir(state_dir))  # a killed supervisor's containers or namespaces
+        return "; ".join(["demo is not running", *left])
     handle.stop()
     return f"demo stopped (supervisor pid {handle.pid})"
 

@@ -13,9 +13,10 @@ image is a root file system assembled from this machine's own files and ``docker
   library they use (:data:`LIBRARIES`: ``prometheus_client``, copied from gameday's own
   environment), under ``/opt/gameday``.
 
-The tag is ``gameday-demo:<python version>-<digest>``; the digest covers every file's path,
-size and modification time, so an image already built is reused and a changed file builds a new
-one. Needs only the Docker SDK (the ``docker`` extra) and ``ldd``.
+The tag is ``gameday-demo:<python version>-<digest>``; the digest covers every file's path and
+content, so an image already built is reused, a changed file builds a new one, and the older
+``gameday-demo:py*`` images are then removed (but one a container still uses). Needs only the
+Docker SDK (the ``docker`` extra) and ``ldd``.
 
 A team with a registry uses its own image instead: any image with ``python3`` (3.9+) on its
 ``PATH`` and gameday's service modules under ``/opt/gameday`` (``gameday demo image --context DIR``
@@ -24,11 +25,13 @@ writes them), passed as ``gameday demo up --docker --image NAME``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -153,12 +156,18 @@ def shared_libraries(binaries: Iterable[Path]) -> set[Path]:
 class RootFS:
     """A root file system's entries, as a tar stream: files, folders and symbolic links, each once."""
 
-    def __init__(self) -> None:
+    def __init__(self, allowed: Iterable[Path] = (Path("/"),)) -> None:
         self.entries: dict[str, tuple[str, Path | str | bytes]] = {}  # path in image -> (kind, source)
+        self.allowed = tuple(Path(os.path.realpath(a)) for a in allowed)
 
-    def add_host_path(self, path: Path) -> None:
+    def add_host_path(self, path: Path) -> bool:
         """``path`` as this machine has it: the links on the way (``/lib -> usr/lib``, ``libz.so.1 -> libz.so.1.2``)
-        become links in the image, and the file they lead to is copied."""
+        become links in the image, and the file they lead to is copied — only if that file lies under one of
+        ``allowed`` (a link leading elsewhere, such as Debian's ``sitecustomize.py -> /etc/python3.11/...``, is
+        left out, and so is a loop of links). False if left out."""
+        real = Path(os.path.realpath(path))
+        if not real.is_file() or not any(real.is_relative_to(a) for a in self.allowed):
+            return False
         path = Path(os.path.abspath(path))
         parent = Path("/")
         for part in path.parts[1:-1]:
@@ -171,9 +180,9 @@ class RootFS:
         here = parent / path.name
         if here.is_symlink():
             self.entries.setdefault(str(here).lstrip("/"), ("link", os.readlink(here)))
-            self.add_host_path(here.parent / os.readlink(here))
-        elif here.is_file():
-            self.entries.setdefault(str(here).lstrip("/"), ("file", here))
+            return self.add_host_path(here.parent / os.readlink(here))
+        self.entries.setdefault(str(here).lstrip("/"), ("file", here))
+        return True
 
     def add_file(self, image_path: str, source: Path) -> None:
         self.entries[image_path.lstrip("/")] = ("file", source)
@@ -185,13 +194,14 @@ class RootFS:
         self.entries[image_path.lstrip("/")] = ("link", target)
 
     def digest(self) -> str:
-        """What identifies the content: every entry's path, kind and the source's size and mtime (or bytes)."""
+        """What identifies the content: every entry's path, kind, and its bytes' digest (a link: its target), so
+        the same files give the same tag wherever they were copied from."""
         h = hashlib.sha256()
         for name in sorted(self.entries):
             kind, source = self.entries[name]
             if kind == "file":
-                st = Path(source).stat()  # type: ignore[arg-type]
-                mark = f"{st.st_size}:{st.st_mtime_ns}"
+                with Path(source).open("rb") as fh:  # type: ignore[arg-type]
+                    mark = hashlib.file_digest(fh, "sha256").hexdigest()
             elif kind == "bytes":
                 mark = hashlib.sha256(source).hexdigest()  # type: ignore[arg-type]
             else:
@@ -224,14 +234,17 @@ class RootFS:
                 else:
                     src = Path(source)  # type: ignore[arg-type]
                     st = src.stat()
-                    info.size, info.mode, info.mtime = st.st_size, st.st_mode & 0o755 | 0o444, int(st.st_mtime)
+                    info.size, info.mode, info.mtime = st.st_size, st.st_mode & 0o777, int(st.st_mtime)
                     with src.open("rb") as fh:
                         tar.addfile(info, fh)
 
 
 def service_rootfs(interpreter: Interpreter, code_parent: Path | None = None) -> RootFS:
     """The demo image's root file system: the interpreter, its library, its shared libraries, the services."""
-    fs = RootFS()
+    # what may be copied: the interpreter's own tree (/usr for Debian's) and the system's libraries, never /etc
+    # or a home folder a link in the library might lead to
+    fs = RootFS((interpreter.stdlib.parent.parent, interpreter.executable.parent, Path("/usr/lib"), Path("/usr/lib64"),
+                 Path("/lib"), Path("/lib64")))
     binaries = [interpreter.executable]
     fs.add_host_path(interpreter.executable)
     for path in stdlib_files(interpreter.stdlib, interpreter.cache_tag):
@@ -279,12 +292,47 @@ def ensure_image(api: Any, python: str | None = None, echo: Any = None) -> str:
             api.inspect_image(tag)
         except DockerException as exc:
             raise InfrastructureError(f"demo image: the Docker engine refused the image {tag}: {exc}") from None
+    _prune(api, tag)
     return tag
+
+
+def _prune(api: Any, kept: str) -> None:
+    """Remove the engine's older demo images (``gameday-demo:py*`` but ``kept``); one a container still uses
+    stays (the engine refuses, and that is fine)."""
+    from docker.errors import DockerException
+
+    try:
+        tags = [t for image in api.images(name=REPOSITORY) for t in (image.get("RepoTags") or [])]
+    except DockerException:
+        return
+    for old in tags:
+        if old != kept and old.startswith(f"{REPOSITORY}:py"):
+            with contextlib.suppress(DockerException):
+                api.remove_image(old)
 
 
 def write_context(folder: Path) -> list[Path]:
     """The service modules under ``folder/opt/gameday`` and a Dockerfile that copies them onto a python image:
-    what a team with a registry builds its own demo image from. Returns the files written."""
+    what a team with a registry builds its own demo image from. Returns the files written. Written beside
+    ``folder`` first and renamed into place at the end, so a failure leaves nothing half-written; ValueError if
+    ``folder`` exists and is not empty, OSError if it cannot be written."""
+    folder = Path(os.path.abspath(folder))
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise ValueError("the folder is not empty")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        names = _write_context(staging)
+        if folder.exists():
+            folder.rmdir()  # empty (checked above)
+        os.replace(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [folder / n.relative_to(staging) for n in names]
+
+
+def _write_context(folder: Path) -> list[Path]:
     written = []
     for rel, path in code_files():
         dest = folder / "opt" / "gameday" / rel

@@ -3,7 +3,8 @@ faults have a real network between the demo's services to act on.
 
 Each database node runs in its namespace ``gd-<instance>-db-a`` / ``-db-b`` (interface ``eth0``), and a
 third namespace ``gd-<instance>-sw`` holds a bridge joining them and the host: one L2 segment on a
-link-local /24, ``169.254.K.0/24`` (K from the instance, 100–199 but 169), the host ``.1`` (interface
+link-local /24, ``169.254.K.0/24`` (K from 100–199 but 169: the first no route of the host covers, from
+one the instance gives), the host ``.1`` (interface
 ``gd<instance[:8]>``, the only thing added to the host's network), ``db-a`` ``.2``, ``db-b`` ``.3``. Nothing
 is routed or forwarded: the checkout (on the host) reaches each node, and the replica the primary,
 across the bridge; the addresses exist only on those interfaces. Inside its namespace a node listens
@@ -51,11 +52,29 @@ class DemoNet:
 
     def __init__(self, instance: str) -> None:
         self.instance = instance
-        block = 100 + int(instance[:8], 16) % 100
-        self.block = 170 if block == 169 else block  # 169.254.169.254 is many clouds' metadata address
+        self.block = 100 + int(instance[:8], 16) % 100  # the first tried: create() takes the first free one from here
         self.switch = f"gd-{instance}-sw"
         self.host_if = f"gd{instance[:8]}"
-        self.host_address = f"169.254.{self.block}.1"
+
+    @property
+    def host_address(self) -> str:
+        return f"169.254.{self.block}.1"
+
+    def _free_block(self) -> int:
+        """The first /24 of 169.254.100–199 from ours that no route of the host covers (another demo's, anyone's);
+        NetError if none is free. 169.254.169.0/24 holds many clouds' metadata address: never used."""
+        for i in range(100):
+            block = 100 + (self.block - 100 + i) % 100
+            if block == 169:
+                continue
+            try:
+                done = subprocess.run(["ip", "-4", "route", "show", "match", f"169.254.{block}.0/24"], capture_output=True,
+                                      text=True, timeout=TIMEOUT, check=False)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                raise NetError(f"ip route show: {exc}") from None
+            if not any(f"169.254.{block}." in line for line in done.stdout.splitlines()):
+                return block
+        raise NetError("every /24 of 169.254.100.0-169.254.199.255 is in use on this host")
 
     def netns(self, node: str) -> str:
         return f"gd-{self.instance}-{node}"
@@ -70,6 +89,7 @@ class DemoNet:
     def create(self) -> None:
         """Make the switch, the host's link and each node's namespace; NetError (everything made removed) if not."""
         self.destroy()
+        self.block = self._free_block()
         try:
             _ip("netns", "add", self.switch)
             _ip("-n", self.switch, "link", "set", "lo", "up")

@@ -78,15 +78,17 @@ class DemoOps:
                 child.close()
 
     def reap(self) -> None:
-        """Notice children that died (and reap them) so pid probes from outside see them gone."""
+        """Notice children that died (and reap them) so pid probes from outside see them gone. Under the lock: an
+        operation starting a child again never meets a look at its old state (a container's engine state)."""
         changed = False
-        for child in self.children.values():
-            if child.started() and not child.running() and child.pid not in self._reported:
-                self._reported.add(child.pid)
-                print(f"supervisor: {child.name} (pid {child.pid}) exited with code {child.exit_code}", flush=True)
-                changed = True
-        if changed and self.ready:
-            self.write_state()
+        with self.lock:
+            for child in self.children.values():
+                if child.started() and not child.running() and child.pid not in self._reported:
+                    self._reported.add(child.pid)
+                    print(f"supervisor: {child.name} (pid {child.pid}) exited with code {child.exit_code}", flush=True)
+                    changed = True
+            if changed and self.ready:
+                self.write_state()
 
     # --- views ------------------------------------------------------------------------------
 

@@ -41,7 +41,8 @@ from typing import Any
 
 from gameday.demo.containers import ContainerChild, Engine, instance_of
 from gameday.demo.httpkit import Handler, HTTPFailure, serve
-from gameday.demo.netns import DemoNet, NetError, spawner
+from gameday.demo.leftovers import forget, record
+from gameday.demo.netns import DemoNet, spawner
 from gameday.demo.ops import DemoOps, OpError
 from gameday.demo.proc import Child
 from gameday.fsutil import atomic_write
@@ -189,58 +190,66 @@ def run(state_dir: Path, webhook_urls: list[str], cpus: str = _cpus.AUTO, docker
         signal.signal(signum, lambda *_: stop.set())
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # our terminal going away is no reason to stop
     prepare(demo_dir, webhook_urls)
-    runtime: dict[str, Any] = {"kind": "processes"}
+    code, net, ops, server = 0, None, None, None
+    try:
+        runtime, spawn, net = _make_runtime(demo_dir, docker_image, docker_host, netns)
+        children = build_children(demo_dir, spawn)
+        ops = DemoOps(demo_dir, children, webhook_urls)
+        ops.placement = {"cpus": placed.label, "cpus_setting": placed.setting, "cpus_note": placed.note}
+        ops.runtime = runtime
+        server = serve(0, ControlHandler, ops=ops, shutdown_requested=stop)
+        ops.control_url = f"http://127.0.0.1:{server.server_port}"
+        threading.Thread(target=server.serve_forever, name="control", daemon=True).start()
+        ops.start_all(START_TIMEOUT)
+        ops.write_state()
+        print(f"supervisor: demo ready, checkout {children['checkout'].url}, control {ops.control_url}", flush=True)
+        while not stop.wait(0.1):
+            ops.reap()
+    except (RuntimeError, OSError, HTTPFailure) as exc:  # NetError and an engine that does not answer too
+        print(f"supervisor: start-up failed: {exc}", file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        if ops is not None:
+            ops.stop_all()  # the control thread is a daemon: it ends with us (a shutdown() would wait 0.5 s)
+        if net is not None:
+            net.destroy()
+        forget(demo_dir)  # what runtime.json named is gone
+        if server is not None:
+            server.server_close()
+        (demo_dir / "state.json").unlink(missing_ok=True)
+        os.close(lock_fd)
+        print(f"supervisor: stopped at {time.strftime('%H:%M:%S')}", flush=True)
+    return code
+
+
+def _make_runtime(demo_dir: Path, docker_image: str | None, docker_host: str | None,
+                  netns: bool) -> tuple[dict[str, Any], Callable[..., Child], DemoNet | None]:
+    """How the services run (``state.json``'s ``runtime``), what makes each, and the namespaces if any. What is
+    about to be made is recorded first (:mod:`gameday.demo.leftovers`): a killed supervisor's is removed later."""
+    instance = instance_of(demo_dir)
+    runtime: dict[str, Any] = {"kind": "docker" if docker_image else "processes", "instance": instance}
+    if docker_image is not None:
+        runtime.update(docker_host=docker_host, image=docker_image)
+    if netns:
+        runtime["netns"] = DemoNet(instance).names()
+    record(demo_dir, runtime)
     spawn: Callable[..., Child] = Child
     if docker_image is not None:
         try:
             engine = Engine(docker_host, docker_image, demo_dir)
             stale = engine.remove_stale()
         except Exception as exc:  # noqa: BLE001 - docker.errors.DockerException: no engine answers there
-            print(f"supervisor: start-up failed: the Docker engine did not answer: {exc}", file=sys.stderr, flush=True)
-            os.close(lock_fd)
-            return 1
+            raise RuntimeError(f"the Docker engine did not answer: {exc}") from None
         if stale:
             print(f"supervisor: removed containers a previous demo left: {', '.join(stale)}", flush=True)
-        runtime = {"kind": "docker", "docker_host": docker_host, "image": docker_image, "instance": engine.instance}
         spawn = partial(ContainerChild, engine)
     net: DemoNet | None = None
     if netns:
-        net = DemoNet(instance_of(demo_dir))
-        try:
-            net.create()
-        except NetError as exc:
-            print(f"supervisor: start-up failed: the databases' namespaces: {exc}", file=sys.stderr, flush=True)
-            os.close(lock_fd)
-            return 1
-        runtime = {**runtime, "netns": net.names(), "host_address": net.host_address,
-                   "addresses": {n: net.address(n) for n in net.names()}}
+        net = DemoNet(instance)
+        net.create()  # NetError (a RuntimeError), with whatever it made removed
+        runtime.update(host_address=net.host_address, addresses={n: net.address(n) for n in runtime["netns"]})
         spawn = spawner(net)
-    children = build_children(demo_dir, spawn)
-    ops = DemoOps(demo_dir, children, webhook_urls)
-    ops.placement = {"cpus": placed.label, "cpus_setting": placed.setting, "cpus_note": placed.note}
-    ops.runtime = runtime
-    server = serve(0, ControlHandler, ops=ops, shutdown_requested=stop)
-    ops.control_url = f"http://127.0.0.1:{server.server_port}"
-    threading.Thread(target=server.serve_forever, name="control", daemon=True).start()
-    code = 0
-    try:
-        ops.start_all(START_TIMEOUT)
-        ops.write_state()
-        print(f"supervisor: demo ready, checkout {children['checkout'].url}, control {ops.control_url}", flush=True)
-        while not stop.wait(0.1):
-            ops.reap()
-    except (RuntimeError, OSError, HTTPFailure) as exc:
-        print(f"supervisor: start-up failed: {exc}", file=sys.stderr, flush=True)
-        code = 1
-    finally:
-        ops.stop_all()  # the control thread is a daemon: it ends with us (a shutdown() would wait 0.5 s)
-        if net is not None:
-            net.destroy()
-        server.server_close()
-        (demo_dir / "state.json").unlink(missing_ok=True)
-        os.close(lock_fd)
-        print(f"supervisor: stopped at {time.strftime('%H:%M:%S')}", flush=True)
-    return code
+    return runtime, spawn, net
 
 
 def main(argv: list[str] | None = None) -> None:

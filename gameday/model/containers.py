@@ -21,6 +21,17 @@ from gameday.model.scenario_base import Strict
 
 #: Docker's own restriction on container names (and so on what a ``name`` can equal).
 _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+_ENGINE = re.compile(r"(unix|tcp|ssh|npipe)://\S+")
+
+
+def check_docker_host(value: str) -> str:
+    """A Docker engine's address as the SDK takes it (``unix:///path/docker.sock``, ``tcp://HOST:PORT``, ``ssh://``,
+    ``npipe://``); ValueError naming what was given otherwise."""
+    if not _ENGINE.fullmatch(value):
+        raise ValueError(f"expected the engine's address as unix:///path/docker.sock or tcp://HOST:PORT, got {value!r}")
+    return value
+
+
 #: Names nobody would select on purpose: a ``~regex`` that matches them all matches any name.
 _ANY_NAMES = ("x", "Q7-unrelated.container_9", "zz")
 

@@ -14,7 +14,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from gameday.model.abort import Abort
 from gameday.model.abort import StopCondition as StopCondition  # re-exported with the scenario
-from gameday.model.containers import ContainerCheck, ContainerSelector, DockerFault
+from gameday.model.containers import ContainerCheck, ContainerSelector, DockerFault, check_docker_host
 from gameday.model.duration import Duration
 from gameday.model.exercise import Inject, Objective
 from gameday.model.kubernetes import KubernetesTarget
@@ -160,8 +160,8 @@ class Target(Strict):
             raise ValueError("a demo target has no 'processes' or 'kubernetes' of its own: drop them")
         if self.demo == "docker" and self.networks:
             raise ValueError("the demo in containers has no namespaces: 'networks' go with 'demo: netns'")
-        if self.demo == "netns" and self.containers:
-            raise ValueError("the demo with namespaces runs processes: 'containers' go with 'demo: docker'")
+        if self.demo == "netns" and (self.containers or self.docker_host):
+            raise ValueError("the demo with namespaces runs processes: 'containers' and 'docker_host' go with 'demo: docker'")
         if self.demo == "netns":
             for name, net in self.networks.items():
                 if net.netns not in ("db-a", "db-b"):
@@ -173,9 +173,7 @@ class Target(Strict):
     @field_validator("docker_host")
     @classmethod
     def _engine(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"(unix|tcp|ssh|npipe)://\S+", value):
-            raise ValueError(f"expected the engine's address as unix:///path/docker.sock or tcp://HOST:PORT, got {value!r}")
-        return value
+        return check_docker_host(value) if value is not None else None
     configuration: dict[str, Any] = Field(default_factory=dict, description="Chaos Toolkit configuration")
     secrets: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Chaos Toolkit secrets")
 

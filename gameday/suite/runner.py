@@ -224,14 +224,18 @@ def _shared_demo(entries: list[SuiteEntry], state: Path, echo: Echo) -> Iterator
     if not any(e.loaded is not None and e.loaded.scenario.on_demo() for e in entries):
         yield
         return
+    demos = [t for e in entries if e.loaded is not None and isinstance(t := e.loaded.scenario.target, Target)
+             and t.demo is not None]  # drills of the demo's containers or namespaces: the suite's demo runs so
+    if len({t.demo for t in demos}) > 1:
+        raise ConfigError("a suite drills one demo, and its scenarios want it both in containers (demo: docker) and with "
+                          "namespaces (demo: netns): run them in two suites")
     from gameday.demo.control import DockerSettings, attach_demo, start_demo
 
     if attach_demo(state) is not None:
         echo("suite: the demo already running is used; every drill resets it")
         yield
         return
-    boxes = next((t for e in entries if e.loaded is not None and isinstance(t := e.loaded.scenario.target, Target)
-                  and t.demo is not None), None)  # a drill of the demo's containers: the suite's demo runs in them
+    boxes = demos[0] if demos else None
     handle = start_demo(state, docker=DockerSettings(boxes.docker_host) if boxes is not None and boxes.demo == "docker"
                         else None, netns=boxes is not None and boxes.demo == "netns")
     echo(f"suite: demo started for the suite at {handle.url}; every drill resets it, and it stops with the suite")

@@ -20,7 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "run"))
 from dockerd import Engine, start_engine  # noqa: E402
-from drillkit import SCENARIOS, read_events, wait_for  # noqa: E402
+from drillkit import SCENARIOS, read_events, wait_for, wait_for_event  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -140,4 +140,30 @@ def test_a_drill_of_the_containers_refuses_the_demo_running_as_processes(docker,
                          "out", timeout=60)
     assert done.returncode == 3, done  # DemoError: the world is not as the drill needs it
     assert "runs as processes, and this scenario drills its containers" in done.stderr
+    assert demo_containers(docker) == {}
+
+
+def test_kill_9_of_the_twin_drill_in_mid_fault_then_recover_starts_the_demos_container_again(docker, workspace):
+    drill = workspace.spawn("run", str(SCENARIOS / "checkout-db-primary-failure-docker.yaml"), "--mode", "ci", "--out",
+                            "out")
+    assert wait_for(lambda: any((workspace.cwd / "out").rglob("journal.jsonl")), 60)
+    wait_for_event(next((workspace.cwd / "out").rglob("journal.jsonl")), "ActivityRan", drill.proc, timeout=60)
+    db_a = demo_containers(docker)["db-a"]
+    assert db_a["State"] == "exited"  # killed by the fault
+    os.kill(drill.proc.pid, signal.SIGKILL)
+    drill.proc.wait(10)
+    [entry] = workspace.ledger_entries()
+    assert entry["spec"]["kind"] == "docker" and entry["spec"]["action"] == "kill"
+    done = workspace.run("recover", timeout=60)
+    assert done.returncode == 0, done
+    assert workspace.ledger_entries() == []
+    assert docker.state(db_a["Id"])["Running"]  # the same container, started again by the recorded rollback
+    handle_state = workspace.demo_state()  # the demo the crashed drill started survives it, and follows the engine
+    assert handle_state is not None
+    from gameday.demo.control import attach_demo
+
+    handle = attach_demo(workspace.state_dir)
+    assert handle is not None
+    assert wait_for(lambda: handle.status()["processes"]["db-a"]["state"] == "running", 10)
+    assert workspace.run("demo", "down", timeout=60).returncode == 0
     assert demo_containers(docker) == {}

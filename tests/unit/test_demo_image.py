@@ -51,6 +51,22 @@ def test_links_on_the_way_to_a_file_become_links_and_the_file_is_copied_once(tmp
     assert f"{base}/lib" not in {n for n, m in members.items() if m.isdir()}  # a link is never also a folder
 
 
+def test_a_link_that_leads_out_of_the_allowed_trees_or_in_a_loop_is_left_out(tmp_path):
+    lib, etc = tmp_path / "usr" / "lib", tmp_path / "etc"
+    lib.mkdir(parents=True)
+    etc.mkdir()
+    (etc / "sitecustomize.py").write_text("secret = 1\n")
+    (lib / "sitecustomize.py").symlink_to(etc / "sitecustomize.py")
+    (lib / "loop-a").symlink_to("loop-b")
+    (lib / "loop-b").symlink_to("loop-a")
+    (lib / "os.py").write_text("")
+    fs = RootFS((tmp_path / "usr",))
+    assert not fs.add_host_path(lib / "sitecustomize.py")
+    assert not fs.add_host_path(lib / "loop-a")
+    assert fs.add_host_path(lib / "os.py")
+    assert list(fs.entries) == [f"{str(lib).lstrip('/')}/os.py"]
+
+
 def test_the_digest_follows_the_content(tmp_path):
     f = tmp_path / "a.py"
     f.write_text("x = 1\n")
@@ -59,6 +75,8 @@ def test_the_digest_follows_the_content(tmp_path):
     fs.add_bytes("etc/passwd", b"root:x:0:0::/:/x\n")
     first = fs.digest()
     assert first == fs.digest()
+    os.utime(f, (1, 1))  # the same bytes, copied elsewhere or touched: the same image
+    assert fs.digest() == first
     f.write_text("x = 22\n")
     assert fs.digest() != first
     fs2 = RootFS()
