@@ -76,9 +76,11 @@ class Drill:
     """One harness drill in ``workdir``: ``start()``, then ``stop(reason)`` (abort) or ``wait()``.
 
     Assembled by gameday's own composition root (:func:`gameday.drill.assemble.assemble`), with
-    the given injectors, a timed ledger, a silent live view and no drill services."""
+    the given injectors, a timed ledger, a silent live view and no drill services — but with
+    ``load=True``, the drill's real load service (``gameday run``'s: locust as subprocesses, one
+    ``LoadStats`` per 1 s interval) for a scenario with ``load:``."""
 
-    def __init__(self, workdir: Path, sc, injectors: Mapping[str, Any], *, drill_id: str = "bench"):
+    def __init__(self, workdir: Path, sc, injectors: Mapping[str, Any], *, drill_id: str = "bench", load: bool = False):
         from contextlib import ExitStack
         from dataclasses import replace
 
@@ -92,6 +94,7 @@ class Drill:
         ledger = _timed_ledger_class()(workdir / "state")
         factories = replace(
             Factories().without_services(),
+            **({"load": Factories().load} if load else {}),
             ledger=lambda state: ledger,
             effects=lambda loaded, target, clock, log_dir: (dict(injectors), {}),
             live_view=lambda scenario, journal, echo: LiveView(scenario, journal, echo=lambda line: None, tty=False),
