@@ -160,7 +160,7 @@ def test_a_demo_target_of_containers_takes_its_url_from_the_demo():
         Target.model_validate({"demo": "docker", "processes": {"p": {"pid_file": "x.pid"}}})
     with pytest.raises(ValueError, match="'networks' go with 'demo: netns'"):
         Target.model_validate({"demo": "docker", "networks": {"n": {"netns": "db-a"}}})
-    with pytest.raises(ValueError, match="'containers' go with 'demo: docker'"):
+    with pytest.raises(ValueError, match="'containers' and 'docker_host' go with 'demo: docker'"):
         Target.model_validate({"demo": "netns", "containers": {"c": {"name": "x", "count": 1}}})
     with pytest.raises(ValueError, match="the demo's namespaces are db-a and db-b, not 'db-c'"):
         Target.model_validate({"demo": "netns", "networks": {"n": {"netns": "db-c"}}})
