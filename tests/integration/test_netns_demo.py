@@ -117,3 +117,18 @@ def test_kill_9_in_mid_partition_then_recover_leaves_no_rule_in_the_namespace(wo
     assert health(state["processes"]["db-a"]["url"])["status"] == "ok"  # reachable again
     assert workspace.run("demo", "down", timeout=60).returncode == 0
     assert gone(state["runtime"])
+
+
+def test_a_killed_supervisors_namespaces_are_removed_by_demo_down(workspace):
+    assert workspace.run("demo", "up", "--netns", timeout=60).returncode == 0
+    state = workspace.demo_state()
+    assert state is not None
+    os.kill(state["pid"], signal.SIGKILL)
+    assert wait_for(lambda: not Path(state["processes"]["db-a"]["pid_file"]).exists() or not os.path.exists(
+        f"/proc/{int(Path(state['processes']['db-a']['pid_file']).read_text())}"), 10)  # the services go by themselves
+    assert not gone(state["runtime"])  # but the namespaces and the host's link stay
+    down = workspace.run("demo", "down", timeout=60)
+    assert down.returncode == 0, down
+    assert "demo is not running; removed the namespaces gd-" in down.stdout
+    assert gone(state["runtime"])
+    assert workspace.run("demo", "down").stdout.strip() == "demo is not running"  # nothing left to say
