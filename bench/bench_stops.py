@@ -95,20 +95,25 @@ def _failed(measure: str, exc: BaseException) -> Result:
     return failed(measure, "ms", TARGET_MS, exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
 
 
-def _scenario(host: str):
+def _scenario(host: str, url: str | None = None):
+    """Three docker faults pausing web-0..2 and a stop condition: the guard's check failing, or (with the load's
+    ``url``) the error rate of a load interval over the threshold."""
     from gameday.model.scenario import Scenario
 
+    when = [{"impact": "error_rate", "above": THRESHOLD, "for": "0s"}] if url else [{"check": "guard up"}]
     return Scenario.model_validate({
-        "apiVersion": "gameday/v1", "id": "bench-stops", "title": "stop condition", "severity": "SEV2",
+        "apiVersion": "gameday/v1", "id": "bench-stops-rate" if url else "bench-stops",
+        "title": "stop condition (error rate)" if url else "stop condition", "severity": "SEV2",
         "target": {"docker_host": host, "containers": {"guard": {"name": "guard", "count": 1},
                                                        **{f"web{i}": {"name": f"web-{i}", "count": 1} for i in range(3)}}},
         "steady_state": [{"name": "guard up", "container": {"container": "guard"}}],
         "faults": [{"id": f"pause-{i}", "at": "500ms", "max_duration": "1m", "docker": {"target": f"web{i}",
                                                                                       "action": "pause"}}
                    for i in range(3)],
+        **({"load": {"locustfile": "locustfile.py", "host": url, "users": USERS, "spawn_rate": 50}} if url else {}),
         "detection": {"within": "60s", "signals": [{"alert": {"alertname": "Never"}}]},
         "recovery": {"within": "2m"},
-        "abort": {"max_duration": "5m", "when": [{"check": "guard up"}]},
+        "abort": {"max_duration": "5m", "when": when},
         "timing": {"baseline": "0s", "cooldown": "0s"},
     })
 
@@ -160,25 +165,6 @@ def _run(engine, repeats: int) -> Result:
 
 
 # ------------------------------------------------------------------ the error-rate path
-def _rate_scenario(host: str, url: str):
-    from gameday.model.scenario import Scenario
-
-    return Scenario.model_validate({
-        "apiVersion": "gameday/v1", "id": "bench-stops-rate", "title": "stop condition (error rate)", "severity": "SEV2",
-        "target": {"docker_host": host, "containers": {"guard": {"name": "guard", "count": 1},
-                                                       **{f"web{i}": {"name": f"web-{i}", "count": 1} for i in range(3)}}},
-        "steady_state": [{"name": "guard up", "container": {"container": "guard"}}],
-        "faults": [{"id": f"pause-{i}", "at": "500ms", "max_duration": "1m", "docker": {"target": f"web{i}",
-                                                                                      "action": "pause"}}
-                   for i in range(3)],
-        "load": {"locustfile": "locustfile.py", "host": url, "users": USERS, "spawn_rate": 50},
-        "detection": {"within": "60s", "signals": [{"alert": {"alertname": "Never"}}]},
-        "recovery": {"within": "2m"},
-        "abort": {"max_duration": "5m", "when": [{"impact": "error_rate", "above": THRESHOLD, "for": "0s"}]},
-        "timing": {"baseline": "0s", "cooldown": "0s"},
-    })
-
-
 def _post(url: str) -> None:
     from urllib.request import Request, urlopen
 
@@ -204,7 +190,7 @@ def _run_rate(engine, repeats: int) -> Result:
             with (port_process([PY, str(BENCH / "flaky_server.py")], "flaky_server.py") as (url, _pid),
                   tmpdir("stops-rate") as work):
                 (work / "locustfile.py").write_text(LOCUSTFILE)
-                sc = _rate_scenario(engine.host, url)
+                sc = _scenario(engine.host, url)
                 injectors = {f.id: injector_for_fault(f, target=sc.target) for f in sc.faults}
                 drill = Drill(work, sc, injectors, drill_id=f"bench-stops-rate-{r}", load=True)
                 # first of the listeners (before the conductor's stop watch): the instant each line is durable

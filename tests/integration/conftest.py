@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,3 +46,17 @@ def module_workspace_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterat
     finally:
         for ws in made:
             ws.cleanup()
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Any]:
+    """A real Docker engine of the module's own (tests/fixtures/run/dockerd.py: own data root and socket, no
+    bridge, no iptables), with the busybox test image; every container removed and the engine stopped after."""
+    from dockerd import start_engine
+
+    eng = start_engine()
+    try:
+        yield eng
+    finally:
+        eng.remove_all()
+        eng.stop()

@@ -19,22 +19,12 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "run"))
-from dockerd import Engine, start_engine  # noqa: E402
+from dockerd import Engine  # noqa: E402
 from drillkit import SCENARIOS, read_events, wait_for, wait_for_event  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
 SERVICES = ["db-a", "db-b", "checkout", "monitor", "traffic"]
-
-
-@pytest.fixture(scope="module")
-def engine() -> Iterator[Engine]:
-    eng = start_engine()
-    try:
-        yield eng
-    finally:
-        eng.remove_all()
-        eng.stop()
 
 
 @pytest.fixture

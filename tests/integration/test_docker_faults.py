@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "run"))
-from dockerd import Engine, start_engine  # noqa: E402
+from dockerd import Engine  # noqa: E402
 from drillkit import read_events, wait_for, wait_for_event  # noqa: E402
 
 from gameday.adapters.docker import ContainerProbe, ContainerRestarter, DockerInjector  # noqa: E402
@@ -25,16 +25,6 @@ from gameday.errors import InjectionError  # noqa: E402
 from gameday.model.containers import ContainerSelector  # noqa: E402
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def engine() -> Iterator[Engine]:
-    eng = start_engine()
-    try:
-        yield eng
-    finally:
-        eng.remove_all()
-        eng.stop()
 
 
 @pytest.fixture
