@@ -118,6 +118,15 @@ def _scenario(host: str, url: str | None = None):
     })
 
 
+def _none_left_paused(engine, r: int, but: str | None = None) -> None:
+    """After a repeat: no web container is left paused (the engine's own listing; ``but`` the bench's own pause),
+    then every container goes."""
+    paused = [c["Names"][0] for c in engine.api.containers(all=True) if c["State"] == "paused" and c["Names"][0] != but]
+    if paused:
+        raise RuntimeError(f"repeat {r}: containers left paused: {paused}")
+    engine.remove_all()
+
+
 def _run(engine, repeats: int) -> Result:
     from gameday.drill.injectors import injector_for_fault
     from gameday.journal import events_of
@@ -149,11 +158,7 @@ def _run(engine, repeats: int) -> Result:
                 raise RuntimeError(f"repeat {r}: {len(backs)} faults rolled back, stop condition met: {bool(met)}")
             crossed_to_back.append(max(durable[e.seq] for e in backs) - crossed)
             crossed_to_met.append(durable[met[0].seq] - crossed)
-            left = [c["Names"][0] for c in engine.api.containers(all=True) if c["State"] == "paused"
-                    and c["Names"][0] != "/guard"]
-            if left:
-                raise RuntimeError(f"containers left paused: {left}")
-            engine.remove_all()
+            _none_left_paused(engine, r, but="/guard")
     finally:
         engine.remove_all()
     print(fmt_summary("crossed -> StopConditionMet journaled", summary(crossed_to_met, 1e3)))
@@ -231,10 +236,7 @@ def _run_rate(engine, repeats: int) -> Result:
             on_to_over.append(durable[over.seq] - switched)
             on_to_back.append(last_back - switched)
             rates.append(rate)
-            paused = [c["Names"][0] for c in engine.api.containers(all=True) if c["State"] == "paused"]
-            if paused:
-                raise RuntimeError(f"repeat {r}: containers left paused: {paused}")
-            engine.remove_all()
+            _none_left_paused(engine, r)
     finally:
         engine.remove_all()
     print(fmt_summary("LoadStats over -> StopConditionMet journaled", summary(over_to_met, 1e3)))
