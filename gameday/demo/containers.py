@@ -132,30 +132,43 @@ class ContainerChild(Child):
         return "running" if alive else "dead"
 
     def start(self) -> None:
-        """Create the container the first time, start it (again) after; its host pid goes to the pid file."""
-        api = self.engine.api
-        if self.container_id is None:
-            argv = ["python3", *self.service_argv(), "--watch-pid", str(os.getpid())]
-            demo = str(self.engine.demo_dir)
-            cpus: set[int] = getattr(os, "sched_getaffinity", lambda _pid: set())(0)  # the supervisor's placement, as a child's
-            host_config = api.create_host_config(network_mode="host", pid_mode="host", binds={demo: {"bind": demo, "mode": "rw"}},
-                                                 cpuset_cpus=",".join(map(str, sorted(cpus))) or None)
-            labels = {INSTANCE_LABEL: self.engine.instance, SERVICE_LABEL: self.name, ROLE_LABEL: self.role,
-                      DIR_LABEL: demo}
-            created = api.create_container(
-                self.engine.image, ["python3", "-c", _LOGGED, str(self.log_file), *argv], name=self.container_name,
-                labels=labels, host_config=host_config, user=f"{os.getuid()}:{os.getgid()}", working_dir="/",
-                environment={"PYTHONPATH": CODE_DIR, "PYTHONUNBUFFERED": "1"}, stop_signal="SIGTERM")
-            self.container_id = str(created["Id"])
+        """Create the container the first time (or if someone removed it), start it (again) after; its host pid
+        goes to the pid file. RuntimeError (the control API's 500) if the engine refuses."""
+        from docker.errors import DockerException, NotFound
+
+        try:
+            if self.container_id is None:
+                self._create()
+            assert self.container_id is not None
             with open(self.log_file, "ab") as log:
-                log.write(f"--- container {self.container_name} ({self.engine.image}): {' '.join(argv)}\n".encode())
-        with open(self.log_file, "ab") as log:
-            log.write(f"--- start {time.strftime('%Y-%m-%dT%H:%M:%S')} container {self.container_name}\n".encode())
-        api.start(self.container_id)
+                log.write(f"--- start {time.strftime('%Y-%m-%dT%H:%M:%S')} container {self.container_name}\n".encode())
+            try:
+                self.engine.api.start(self.container_id)
+            except NotFound:  # removed behind our back (docker rm): made again
+                self._create()
+                self.engine.api.start(self.container_id)
+        except DockerException as exc:
+            raise RuntimeError(f"{self.name}: the Docker engine did not start its container: {exc}") from None
         self.stopped, self.exit_code, self._pid = False, None, None
         self.starts += 1
         if not self._follow(self._inspect()):
             self.exit_code = self.exit_code if self.exit_code is not None else -1
+
+    def _create(self) -> None:
+        api = self.engine.api
+        argv = ["python3", *self.service_argv(), "--watch-pid", str(os.getpid())]
+        demo = str(self.engine.demo_dir)
+        cpus: set[int] = getattr(os, "sched_getaffinity", lambda _pid: set())(0)  # the supervisor's placement, as a child's
+        host_config = api.create_host_config(network_mode="host", pid_mode="host", binds={demo: {"bind": demo, "mode": "rw"}},
+                                             cpuset_cpus=",".join(map(str, sorted(cpus))) or None)
+        labels = {INSTANCE_LABEL: self.engine.instance, SERVICE_LABEL: self.name, ROLE_LABEL: self.role, DIR_LABEL: demo}
+        created = api.create_container(
+            self.engine.image, ["python3", "-c", _LOGGED, str(self.log_file), *argv], name=self.container_name,
+            labels=labels, host_config=host_config, user=f"{os.getuid()}:{os.getgid()}", working_dir="/",
+            environment={"PYTHONPATH": CODE_DIR, "PYTHONUNBUFFERED": "1"}, stop_signal="SIGTERM")
+        self.container_id = str(created["Id"])
+        with open(self.log_file, "ab") as log:
+            log.write(f"--- container {self.container_name} ({self.engine.image}): {' '.join(argv)}\n".encode())
 
     def send(self, signum: int) -> None:
         """The signal through the engine (``docker kill --signal``), as :meth:`Child.send` does it: SIGCONT also

@@ -77,6 +77,10 @@ def test_demo_up_docker_runs_every_service_in_a_container_and_its_operations_act
     assert wait_for(lambda: handle.status()["processes"]["db-b"]["state"] == "running", 10)
     pid_b = docker.state(boxes["db-b"]["Id"])["Pid"]
     assert wait_for(lambda: Path(state["processes"]["db-b"]["pid_file"]).read_text().strip() == str(pid_b), 10)
+    # a container removed behind its back (docker rm) is made again by the next restart
+    docker.api.remove_container(boxes["db-b"]["Id"], force=True)
+    assert handle.restart("db-b")["restarted"] == "db-b"
+    assert demo_containers(docker)["db-b"]["State"] == "running"
 
     down = workspace.run("demo", "down", timeout=60)
     assert down.returncode == 0, down
