@@ -90,13 +90,12 @@ def demo_up(webhook_url: str | None, monitoring: str, cpus: str | None, in_docke
 def _announce(info: dict[str, Any]) -> None:
     click.echo(f"demo up: checkout {info['url']}  (control {info['control_url']})")
     click.echo(f"cpus: {info.get('cpus_note', 'not placed')}")
-    runtime = info.get("runtime") or {}
-    if runtime.get("netns"):
-        nets = ", ".join(f"{node} {ns} ({runtime['addresses'][node]})" for node, ns in runtime["netns"].items())
-        click.echo(f"namespaces: {nets}; the host {runtime['host_address']}")
-    if runtime.get("kind") == "docker":
-        boxes = ", ".join(str(p.get("container")) for p in info["processes"].values())
-        click.echo(f"containers: {boxes} (image {runtime.get('image')}, engine {runtime.get('docker_host') or 'default'})")
+    from gameday.demo.control import runtime_lines
+
+    for line in runtime_lines(info.get("runtime") or {}):
+        click.echo(line)
+    if (info.get("runtime") or {}).get("kind") == "docker":
+        click.echo(f"containers: {', '.join(str(p.get('container')) for p in info['processes'].values())}")
 
 
 @demo.command("image")

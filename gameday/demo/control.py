@@ -399,6 +399,18 @@ def demo_down(state_dir: Path | str) -> str:
     return f"demo stopped (supervisor pid {handle.pid})"
 
 
+def runtime_lines(runtime: dict[str, Any]) -> list[str]:
+    """How the demo runs, for people: its containers' engine and image, its namespaces (nothing for processes)."""
+    lines = []
+    if runtime.get("kind") == "docker":
+        lines.append(f"containers on {runtime.get('docker_host') or 'the default Docker engine'}, image {runtime.get('image')}")
+    if runtime.get("netns"):
+        spaces = ", ".join(f"{node} {ns} ({(runtime.get('addresses') or {}).get(node)})"
+                           for node, ns in runtime["netns"].items())
+        lines.append(f"namespaces: {spaces}; the host {runtime.get('host_address')}")
+    return lines
+
+
 def demo_status(state_dir: Path | str) -> str:
     """``gameday demo status``: the processes, pids, states, roles and ports, as text."""
     handle = attach_demo(state_dir)
@@ -415,8 +427,7 @@ def demo_status(state_dir: Path | str) -> str:
             f"webhooks {', '.join(status['webhook_urls']) or 'none'}"
         ),
         *([f"cpus: {handle.state['cpus_note']}"] if handle.state.get("cpus_note") else []),
-        *([f"containers on {runtime.get('docker_host') or 'the default Docker engine'}, image {runtime.get('image')}"]
-          if (runtime := handle.state.get("runtime") or {}).get("kind") == "docker" else []),
+        *runtime_lines(handle.state.get("runtime") or {}),
         f"{'NAME':<10} {'PID':>7}  {'STATE':<8} {'ROLE':<11} PORT",
     ]
     for name, p in status["processes"].items():
