@@ -16,6 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "run"))
 from drillkit import SCENARIOS, assert_no_demo_left, gameday_argv, kinds, read_events, wait_for_event
+from test_controlroom_browser import db_drill_copy  # the shipped drill, its fault sooner
 
 from gameday.errors import ConfigError, InputError
 from gameday.web.client import build_request, find_drill, format_status
@@ -30,7 +31,7 @@ def act(ws, *args: str, env: dict | None = None, timeout: float = 20) -> subproc
 
 
 def start_drill(ws, *extra: str):
-    proc = ws.spawn("run", str(DB), "--out", "out", *extra)
+    proc = ws.spawn("run", str(db_drill_copy(ws.cwd)), "--out", "out", *extra)
     link = proc.wait_line("control room: ", timeout=40).split("control room: ", 1)[1].strip()
     proc.wait_line("waiting for the facilitator", timeout=10)
     return proc, link

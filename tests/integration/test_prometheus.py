@@ -341,13 +341,17 @@ def leftover_monitoring(ws: Workspace) -> list[int]:
     return procs
 
 
-def scenario_copy(ws: Workspace, name: str, monitoring_extra: str = "") -> Path:
-    """A shipped scenario written into the workspace, its paths made absolute (and its monitoring extended)."""
+def scenario_copy(ws: Workspace, name: str, monitoring_extra: str = "", changes: tuple[tuple[str, str], ...] = ()) -> Path:
+    """A shipped scenario written into the workspace, its paths made absolute (and its monitoring extended,
+    and each ``(old, new)`` of ``changes`` made: each ``old`` must be there once)."""
     text = (SCENARIOS / name).read_text()
     text = text.replace("experiment: experiments/", f"experiment: {ROOT}/experiments/")
     text = text.replace("responders: responders/", f"responders: {SCENARIOS}/responders/")
     if monitoring_extra:
         text = text.replace("  kind: prometheus\n", "  kind: prometheus\n" + monitoring_extra, 1)
+    for old, new in changes:
+        assert text.count(old) == 1, (name, old)
+        text = text.replace(old, new)
     path = ws.cwd / name
     path.write_text(text)
     return path
@@ -405,8 +409,14 @@ def test_silent_failure_is_silent_with_real_monitoring_too(binaries, tmp_path):
         assert "monitoring: Prometheus http://127.0.0.1:" in up.stdout
         keeper = json.loads((ws.state_dir / "monitoring" / "state.json").read_text())
         config = Path(keeper["alertmanager_config"]).read_text()
-        done = ws.run("run", str(SCENARIOS / "catalog-silent-failure-prometheus.yaml"), "--mode", "ci", "--out", "out",
-                      timeout=90)
+        # the shipped drill with shorter idle waits: the demo's monitoring is already up and scraping, so the fault
+        # comes at 2s (not 8s); the outage and the window in which no alert comes both last 6s (not 12s and 8s):
+        # three times what the shipped rules (evaluated every second, for: 0s) take to page for the database
+        # failure above (about 2 s from the fault to the webhook)
+        scenario = scenario_copy(ws, "catalog-silent-failure-prometheus.yaml", changes=(
+            ("    at: 8s\n", "    at: 2s\n"), ("    max_duration: 12s ", "    max_duration: 6s "),
+            ("detection:\n  within: 8s\n", "detection:\n  within: 6s\n"), ("  baseline: 4s ", "  baseline: 1s ")))
+        done = ws.run("run", str(scenario), "--mode", "ci", "--out", "out", timeout=90)
         assert done.returncode == 1, done
         assert "the running demo monitoring" in done.stdout
         card = json.loads((ws.cwd / "out" / "scorecard.json").read_text())

@@ -12,6 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "run"))
 from drillkit import SCENARIOS, Workspace, http_json, kinds, read_events  # noqa: E402
+from test_controlroom_browser import db_drill_copy  # the shipped drill, its fault sooner
 
 pytestmark = pytest.mark.integration
 
@@ -20,8 +21,9 @@ TABLETOP_RESPONDERS = SCENARIOS / "responders" / "checkout-db-primary-failure.ta
 TABLETOP_ONLY = {"clocks", "objectives", "exercise"}
 
 
-def run_tabletop(ws: Workspace, out: str = "tabletop") -> dict:
-    done = ws.run("run", str(LIVE), "--mode", "tabletop", "--pace", "instant", "--responders", str(TABLETOP_RESPONDERS),
+def run_tabletop(ws: Workspace, out: str = "tabletop", scenario: Path = LIVE,
+                 responders: Path = TABLETOP_RESPONDERS) -> dict:
+    done = ws.run("run", str(scenario), "--mode", "tabletop", "--pace", "instant", "--responders", str(responders),
                   "--out", out, timeout=60)
     assert done.returncode == 0, done
     assert "Traceback" not in done.stderr, done
@@ -52,11 +54,24 @@ def test_a_tabletop_changes_nothing_on_the_running_demo(workspace: Workspace) ->
     assert workspace.run("demo", "down", timeout=60).returncode == 0
 
 
+def sooner_resolution(ws: Workspace, responders: Path) -> Path:
+    """A copy of ``responders`` in which alice resolves 2 s after the recovery, not 6 s (inside the 20 s deadline)."""
+    old = "{as: alice, action: resolved, after: recovery, delay: 6s}"
+    text = responders.read_text(encoding="utf-8")
+    assert text.count(old) == 1, responders
+    path = ws.cwd / responders.name
+    path.write_text(text.replace(old, old.replace("delay: 6s", "delay: 2s")), encoding="utf-8")
+    return path
+
+
 def test_the_same_scenario_live_and_as_a_tabletop_gives_comparable_scorecards(workspace: Workspace) -> None:
-    live = workspace.run("run", str(LIVE), "--mode", "ci", "--out", "live", timeout=120)
+    # both runs: the same copy of the scenario (the fault at 1s), the same people resolving sooner after recovery
+    scenario = db_drill_copy(workspace.cwd, sooner_resolution(workspace, SCENARIOS / "responders" /
+                                                              "checkout-db-primary-failure.ci.yaml"))
+    live = workspace.run("run", str(scenario), "--mode", "ci", "--out", "live", timeout=120)
     assert live.returncode == 0, live
     ci = json.loads((workspace.cwd / "live" / "scorecard.json").read_text())
-    tt = run_tabletop(workspace)
+    tt = run_tabletop(workspace, scenario=scenario, responders=sooner_resolution(workspace, TABLETOP_RESPONDERS))
     assert set(tt) == set(ci) | TABLETOP_ONLY  # the same scorecard, plus the exercise's own fields
     assert (ci["mode"], tt["mode"]) == ("ci", "tabletop")
     assert [m["name"] for m in tt["times"]] == [m["name"] for m in ci["times"]]

@@ -2,19 +2,19 @@
 alone with the simulated responders, and the facilitator (the coach) watching, each in a browser context
 of their own, joined with the links ``gameday run`` printed.
 
-``gameday run scenarios/training-2-checkout-db-failover.yaml --mode training --trainee dana --pace 15m:1m``
-in a subprocess. Dana starts the drill from her page (solo practice), waits for the page, takes command,
-gives the roles and time-boxed tasks to Priya and Sam in the page, and sees their answers in the page's
-timeline; she asks for strong objections to failing over, hears Priya's, and decides WRONG: to wait, with
-no failover. Left unmitigated the simulation escalates (degraded -> outage after ten minutes: a SEV1, the VP
-asks on chat); Dana recovers: SEV1, the executives told, the failover runbook to her tech lead, and once
-Priya reports db-b primary she declares the incident resolved. The drill ends on its own. All along her
-page never shows the simulation's state (the coach's does), and text written into the room runs nowhere.
-What the page must show is waited for (generously); a state the simulation passes through on its own is
-checked in the coach's list of changes, which keeps it, not in the moment it lasts. Then the journal
-(events, authors, the escalation and the recovery in order) and the training report (``training.md``:
-each rubric item's verdict, as :func:`gameday.analysis.rubric.score_training` gives it on the journal;
-the evidence it cites, events of the journal) are checked.
+``gameday run scenarios/training-2-checkout-db-failover.yaml --mode training --trainee dana --pace 15m:1m`` in
+a subprocess. Dana starts the drill from her page (solo practice), waits for the page, takes command, gives
+the roles and time-boxed tasks to Priya and Sam in the page, and sees their answers in the page's timeline;
+she asks for strong objections to failing over, hears Priya's, and decides WRONG: to wait, with no failover.
+Left unmitigated the simulation escalates (degraded -> outage after ten minutes, six in the test's copy of the
+scenario, whose idle waits are shorter: a SEV1, the VP asks on chat); Dana recovers: SEV1, the executives
+told, the failover runbook to her tech lead, and once Priya reports db-b primary she declares the incident
+resolved. The drill ends on its own. All along her page never shows the simulation's state (the coach's does),
+and text written into the room runs nowhere. What the page must show is waited for (generously); a state the
+simulation passes through on its own is checked in the coach's list of changes, which keeps it, not in the
+moment it lasts. Then the journal (events, authors, the escalation and the recovery in order) and the training
+report (``training.md``: each rubric item's verdict, as :func:`gameday.analysis.rubric.score_training` gives
+it on the journal; the evidence it cites, events of the journal) are checked.
 """
 
 from __future__ import annotations
@@ -66,6 +66,43 @@ def said(sc, to: str) -> str:
     return next(t.say for t in sc.simulation.transitions if t.to == to and t.say)
 
 
+def drill_scenario(ws) -> Path:
+    """The shipped scenario with shorter waits, written into the workspace (same states, texts and triggers).
+
+    Only the stretches where the drill waits for its clock and nobody acts are cut: the baseline before the
+    fault (2m -> 30s), the responders' delays (45s/30s -> 15s/10s), the failover (2m -> 30s) and the cooldown
+    (1m -> 10s; the drill still waits for the trainee's resolution). The escalation still comes from the
+    time running out in ``degraded``, after 6m instead of 10m: still about five times what the trainee needs
+    there (her answers, mostly the responders' delays, take about 1m of scenario time at this pace), as with
+    the shipped timings (10m against about 2m).
+    """
+    import yaml
+
+    data = yaml.safe_load(SCENARIO.read_text(encoding="utf-8"))
+    data["timing"] = {**data["timing"], "baseline": "30s", "cooldown": "10s"}
+    (fault,) = data["faults"]
+    fault["at"] = "30s"
+    fault["experiment"] = str(SCENARIO.parents[1] / fault["experiment"])
+    for runbook in data["runbooks"].values():
+        runbook["experiment"] = str(SCENARIO.parents[1] / runbook["experiment"])
+    for inject, at in (("i01-dashboard", "1m"), ("i02-customers", "3m")):  # still before the outage, as in the story
+        next(i for i in data["injects"] if i["id"] == inject)["at"] = at
+    shortened = {("degraded", "outage"): "6m", ("failing-over|failing-over-after-outage", "recovered"): "30s"}
+    for transition in data["simulation"]["transitions"]:
+        froms = transition["from"]
+        key = (froms if isinstance(froms, str) else "|".join(froms), transition["to"])
+        if "after" in transition:
+            transition["after"] = shortened.pop(key)
+    assert not shortened, shortened
+    delays = {"Priya": "15s", "Sam": "10s"}
+    for persona in data["training"]["responders"]:
+        persona["delay"] = delays.pop(persona["name"])
+    assert not delays, delays
+    path = ws.cwd / SCENARIO.name
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def test_a_trainee_decides_wrong_escalates_recovers_and_is_scored(workspace, browser):  # noqa: F811
     from playwright.sync_api import expect
 
@@ -73,12 +110,13 @@ def test_a_trainee_decides_wrong_escalates_recovers_and_is_scored(workspace, bro
     from gameday.journal import read_journal
     from gameday.loader import load_scenario
 
-    sc = load_scenario(SCENARIO).scenario
+    ws = workspace
+    scenario = drill_scenario(ws)
+    sc = load_scenario(scenario).scenario
     assert sc.simulation is not None
     objection = sc.simulation.states["degraded"].objection
     assert objection is not None
-    ws = workspace
-    proc = ws.spawn("run", str(SCENARIO), "--mode", "training", "--trainee", "dana", "--pace", "15m:1m", "--seed", "7",
+    proc = ws.spawn("run", str(scenario), "--mode", "training", "--trainee", "dana", "--pace", "15m:1m", "--seed", "7",
                     "--out", "out")
     coach_link = proc.wait_line("control room: ", timeout=40).split("control room: ", 1)[1].strip()
     dana_link = proc.wait_line("trainee (dana): ", timeout=10).split("trainee (dana): ", 1)[1].strip()
