@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "run"))
-from drillkit import ROOT, SCENARIOS, assert_no_demo_left, read_events  # noqa: E402
+from drillkit import SCENARIOS, assert_no_demo_left, read_events, sooner_copy  # noqa: E402
 
 pytestmark = pytest.mark.integration
 DB = SCENARIOS / "checkout-db-primary-failure.yaml"
@@ -44,21 +44,9 @@ def browser(need):
             b.close()
 
 
-def db_drill_copy(cwd: Path, responders: Path = SCENARIOS / "responders" / "checkout-db-primary-failure.ci.yaml") -> Path:
-    """``checkout-db-primary-failure.yaml`` written into ``cwd`` with the fault at 1s (the shipped one: 4s,
-    after a 3s baseline) and its paths made absolute (its scripted people: ``responders``). Nothing is judged
-    on the wait before the fault: the steady state is checked before the drill starts, and every deadline
-    counts from the detection or later."""
-    text = DB.read_text(encoding="utf-8")
-    changes = [("    at: 4s\n", "    at: 1s\n"), ("  baseline: 3s\n", "  baseline: 1s\n"),
-               ("experiment: experiments/", f"experiment: {ROOT}/experiments/"),
-               ("responders: responders/checkout-db-primary-failure.ci.yaml", f"responders: {responders}")]
-    for old, new in changes:
-        assert old in text, old
-        text = text.replace(old, new)
-    path = cwd / DB.name
-    path.write_text(text, encoding="utf-8")
-    return path
+def db_drill_copy(cwd: Path, responders: Path | None = None) -> Path:
+    """``checkout-db-primary-failure.yaml``, its fault sooner (:func:`drillkit.sooner_copy`)."""
+    return sooner_copy(DB, cwd, responders)
 
 
 def page_for(browser, url: str, errors: list[str]):

@@ -20,7 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "run"))
 from dockerd import Engine  # noqa: E402
-from drillkit import SCENARIOS, read_events, wait_for, wait_for_event  # noqa: E402
+from drillkit import SCENARIOS, read_events, sooner_copy, wait_for, wait_for_event  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -88,8 +88,8 @@ def test_demo_up_docker_runs_every_service_in_a_container_and_its_operations_act
 
 
 def test_the_docker_twin_drills_the_failover_against_the_demos_containers(docker, workspace):
-    done = workspace.run("run", str(SCENARIOS / "checkout-db-primary-failure-docker.yaml"), "--mode", "ci", "--out",
-                         "out", timeout=180)
+    twin = sooner_copy(SCENARIOS / "checkout-db-primary-failure-docker.yaml", workspace.cwd)  # the fault at 1s
+    done = workspace.run("run", str(twin), "--mode", "ci", "--out", "out", timeout=180)
     assert done.returncode == 0, done
     assert "score 100.0/100" in done.stdout
     events = read_events(next((workspace.cwd / "out").rglob("journal.jsonl")))
@@ -138,8 +138,8 @@ def test_a_drill_of_the_containers_refuses_the_demo_running_as_processes(docker,
 
 
 def test_kill_9_of_the_twin_drill_in_mid_fault_then_recover_starts_the_demos_container_again(docker, workspace):
-    drill = workspace.spawn("run", str(SCENARIOS / "checkout-db-primary-failure-docker.yaml"), "--mode", "ci", "--out",
-                            "out")
+    twin = sooner_copy(SCENARIOS / "checkout-db-primary-failure-docker.yaml", workspace.cwd)
+    drill = workspace.spawn("run", str(twin), "--mode", "ci", "--out", "out")
     assert wait_for(lambda: any((workspace.cwd / "out").rglob("journal.jsonl")), 60)
     wait_for_event(next((workspace.cwd / "out").rglob("journal.jsonl")), "ActivityRan", drill.proc, timeout=60)
     db_a = demo_containers(docker)["db-a"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "run"))
-from drillkit import SCENARIOS, read_events, wait_for, wait_for_event  # noqa: E402
+from drillkit import SCENARIOS, read_events, sooner_copy, wait_for, wait_for_event  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +82,7 @@ def test_demo_up_netns_puts_each_database_in_its_namespace_and_demo_down_removes
 
 
 def test_the_partition_drill_fails_over_and_leaves_no_namespace(workspace):
-    done = workspace.run("run", str(SCENARIO), "--mode", "ci", "--out", "out", timeout=120)
+    done = workspace.run("run", str(sooner_copy(SCENARIO, workspace.cwd)), "--mode", "ci", "--out", "out", timeout=120)
     assert done.returncode == 0, done
     assert "score 100.0/100" in done.stdout
     events = read_events(next((workspace.cwd / "out").rglob("journal.jsonl")))
@@ -103,7 +103,7 @@ def test_kill_9_in_mid_partition_then_recover_leaves_no_rule_in_the_namespace(wo
         return subprocess.run(["ip", "netns", "exec", ns, "iptables-save", "-t", "filter"], capture_output=True, text=True,
                               timeout=10, check=True).stdout
 
-    drill = workspace.spawn("run", str(SCENARIO), "--mode", "ci", "--out", "out")
+    drill = workspace.spawn("run", str(sooner_copy(SCENARIO, workspace.cwd)), "--mode", "ci", "--out", "out")
     assert wait_for(lambda: any((workspace.cwd / "out").rglob("journal.jsonl")), 30)
     wait_for_event(next((workspace.cwd / "out").rglob("journal.jsonl")), "ActivityRan", drill.proc, timeout=30)
     assert "gameday:partition-primary:" in rules()
