@@ -1,11 +1,14 @@
-"""Which Kubernetes context chaostoolkit-kubernetes will use, read the way it reads it — ``KUBERNETES_CONTEXT``,
-else the kubeconfig's ``current-context`` (of ``KUBECONFIG``'s files that exist, the last that sets it: the Kubernetes
-Python client merges them so, where kubectl takes the first; without ``KUBECONFIG``, ``~/.kube/config``) — so a drill whose
-scenario declares ``target.kubernetes.context`` is refused before anything starts when another context is in
-force (a drill meant for staging never reaches production because of a stale ``kubectl config use-context``).
-The kubeconfig is read up to :data:`MAX_BYTES` (``KUBECONFIG=/dev/zero`` is refused, not read to exhaustion).
-What an activity's own secrets say (chaostoolkit-kubernetes reads them first) is checked offline, with the
-scenario: :func:`gameday.model.kubernetes.k8s_secret_problems`."""
+"""Which Kubernetes context chaostoolkit-kubernetes will use, read the way it reads it, so a drill whose scenario
+declares ``target.kubernetes.context`` is refused before anything starts when another context is in force (a drill
+meant for staging never reaches production because of a stale ``kubectl config use-context``).
+
+chaostoolkit-kubernetes (0.39, ``create_k8s_api_client``) uses a kubeconfig only if ``os.path.exists`` holds for
+``KUBECONFIG`` taken as one path (default ``~/.kube/config``): a list such as ``a.yaml:b.yaml`` is one missing
+file to it, and then it connects to ``KUBERNETES_HOST`` or the in-pod configuration, whatever the context says.
+So: no such file, no context in force (a declared one is refused); else ``KUBERNETES_CONTEXT``, else the file's
+``current-context``. The kubeconfig is read up to :data:`MAX_BYTES` (``KUBECONFIG=/dev/zero`` is refused, not read
+to exhaustion). What an activity's own secrets say (chaostoolkit-kubernetes reads them first) is checked offline,
+with the scenario: :func:`gameday.model.kubernetes.k8s_secret_problems`."""
 
 from __future__ import annotations
 
@@ -18,9 +21,9 @@ import yaml
 MAX_BYTES = 1_000_000
 
 
-def _kubeconfigs() -> list[Path]:
-    paths = [Path(p).expanduser() for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
-    return paths or [Path.home() / ".kube" / "config"]
+def _kubeconfig() -> Path:
+    """``KUBECONFIG`` as chaostoolkit-kubernetes takes it: one path (default ``~/.kube/config``), never a list."""
+    return Path(os.path.expanduser(os.environ.get("KUBECONFIG", "~/.kube/config")))
 
 
 def _read_context(path: Path) -> tuple[str | None, str | None]:
@@ -46,17 +49,14 @@ def _read_context(path: Path) -> tuple[str | None, str | None]:
 
 
 def _effective() -> tuple[str | None, str, str | None]:
+    path = _kubeconfig()
+    if not path.exists():
+        return None, str(path), ("there is no such file, so chaostoolkit-kubernetes would connect to KUBERNETES_HOST or "
+                                 "the in-pod configuration (it takes KUBECONFIG as one path, not a list of files)")
     if os.environ.get("KUBERNETES_CONTEXT"):
         return os.environ["KUBERNETES_CONTEXT"], "KUBERNETES_CONTEXT", None
-    paths = _kubeconfigs()
-    found: tuple[str | None, str] = (None, os.pathsep.join(map(str, paths)))
-    for path in paths:  # as kubernetes.config.kube_config.KubeConfigMerger: a later file's current-context wins
-        current, trouble = _read_context(path)
-        if trouble is not None:
-            return None, str(path), trouble
-        if current is not None:
-            found = (current, str(path))
-    return found[0], found[1], None
+    current, trouble = _read_context(path)
+    return current, str(path), trouble
 
 
 def effective_context() -> tuple[str | None, str]:
@@ -79,5 +79,7 @@ def context_problem(declared: str | None) -> str | None:
         found = f"the context in force is {current!r} ({source})"
     else:
         found = f"no context is set ({source})"
+    if trouble is not None and not Path(source).exists():
+        return f"the scenario declares Kubernetes context {declared!r} but {found}: point KUBECONFIG at one kubeconfig file"
     return (f"the scenario declares Kubernetes context {declared!r} but {found}: set KUBERNETES_CONTEXT={declared} "
             "(chaostoolkit-kubernetes reads it) or switch contexts")
