@@ -151,6 +151,7 @@ class DockerInjector:
         self.clock = clock or SystemClock()
         self._chosen: list[ContainerRef] | None = None
         self._applied: set[str] | None = None  # ids the injection touched (None: unknown, after a crash: all chosen)
+        self._selection: str | None = None
 
     @classmethod
     def from_spec(cls, spec: DockerRollback, *, clock: Clock | None = None) -> DockerInjector:
@@ -161,12 +162,13 @@ class DockerInjector:
                        host=spec.host, owner=spec.owner, network=spec.network, cpus=spec.cpus, memory=spec.memory,
                        clock=clock)
         injector._chosen = list(spec.containers)
+        injector._selection = spec.selection  # the recorded words, for a ledger entry written again
         return injector
 
     # ------------------------------------------------------------------ the ledger
     def ledger_spec(self) -> LedgerSpec:
         return DockerRollback(owner=self.owner, host=self.host, action=self.action, target=self.target,
-                              selection=self.selector.describe(), network=self.network, cpus=self.cpus,
+                              selection=self._selection or self.selector.describe(), network=self.network, cpus=self.cpus,
                               memory=self.memory, containers=list(self._chosen or []))
 
     def preflight(self) -> str | None:

@@ -99,22 +99,36 @@ def _announce(info: dict[str, Any]) -> None:
 
 
 @demo.command("image")
-@click.option("--context", "folder", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="an empty or new folder: the build context is written there")
+@click.option("--context", "folder", type=click.Path(file_okay=False, path_type=Path),
+              help="write a build context for your own image into this empty or new folder")
+@click.option("--prune", is_flag=True, help="remove the engine's older demo images (one a container uses stays)")
+@click.option("--docker-host", metavar="URL", callback=lambda _ctx, _param, value: _engine(value),
+              help="the engine for --prune  [default: $DOCKER_HOST, else its socket]")
 @_guard
-def demo_image(folder: Path) -> None:
-    """Write a build context for your own demo image (a Dockerfile on any CPython 3.9+ image, and the services).
+def demo_image(folder: Path | None, prune: bool, docker_host: str | None) -> None:
+    """Your own demo image (--context: a Dockerfile on any CPython 3.9+ image, and the services), or tidy up (--prune).
 
-    Build and push it with your registry, then run it with 'gameday demo up --docker --image NAME'.
+    Build and push the context with your registry, then run it with 'gameday demo up --docker --image NAME'.
     """
-    from gameday.demo.image import write_context
     from gameday.errors import ConfigError
 
-    try:
-        written = write_context(folder)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"--context {folder}: {exc}") from None
-    click.echo(f"demo image: {len(written)} files in {folder}; build with: docker build -t YOUR/IMAGE {folder}")
+    if folder is None and not prune:
+        raise click.UsageError("give --context DIR, --prune, or both")
+    if folder is not None:
+        from gameday.demo.image import write_context
+
+        try:
+            written = write_context(folder)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"--context {folder}: {exc}") from None
+        click.echo(f"demo image: {len(written)} files in {folder}; build with: docker build -t YOUR/IMAGE {folder}")
+    if prune:
+        from gameday.demo.control import DockerSettings, engine_api
+        from gameday.demo.image import prune_images
+
+        removed, kept = prune_images(engine_api(DockerSettings(docker_host)))
+        click.echo(f"demo image: removed {', '.join(removed) or 'none'}"
+                   + (f"; kept (in use by a container): {', '.join(kept)}" if kept else ""))
 
 
 @demo.command("down")

@@ -60,6 +60,11 @@ class Engine:
         self.api = docker.APIClient(base_url=host, version="auto", timeout=30) if host else docker.from_env(timeout=30).api
         self.instance = instance_of(self.demo_dir)
 
+    def listed(self) -> list[str]:
+        """The names of this folder's demo containers the engine still has."""
+        found = self.api.containers(all=True, filters={"label": f"{DIR_LABEL}={self.demo_dir}"})
+        return [str(c["Names"][0]).lstrip("/") for c in found]
+
     def remove_stale(self) -> list[str]:
         """Remove the containers a previous supervisor of this folder left (it was killed); their names."""
         gone = []

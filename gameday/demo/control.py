@@ -69,6 +69,8 @@ class DemoHandle:
         self.state = state
         self._popen = popen
         self._stopped = False
+        #: what a stop that had to kill the supervisor removed (or could not) of its containers and namespaces
+        self.notes: list[str] = []
 
     def __repr__(self) -> str:
         return f"DemoHandle(url={self.url!r}, control_url={self.control_url!r}, pid={self.pid})"
@@ -170,7 +172,7 @@ class DemoHandle:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)  # children share the supervisor's process group
             self._wait(pid, 5.0)
-            clean_leftovers(_demo_dir(self.state_dir))  # containers and namespaces are no process of the group
+            self.notes = clean_leftovers(_demo_dir(self.state_dir))  # containers and namespaces: no process of the group
         _clean_stale(_demo_dir(self.state_dir))
         self._stopped = True
 
@@ -206,17 +208,14 @@ class DockerSettings:
     python: str | None = None
 
 
-def docker_image(settings: DockerSettings, echo: Callable[[str], None] | None = None) -> str:
-    """The image the demo's containers run, ready on the engine: built here when none is named, pulled when
-    the named one is missing (from the team's registry). ConfigError without the Docker SDK; DemoError when
-    the engine does not answer or has no such image."""
+def engine_api(settings: DockerSettings) -> Any:
+    """A ``docker.APIClient`` of the engine ``settings`` name that answered a ping. ConfigError without the Docker
+    SDK or with an address it cannot parse; DemoError when no engine answers there."""
     try:
         import docker
-        from docker.errors import DockerException, ImageNotFound
+        from docker.errors import DockerException
     except ImportError:
-        raise ConfigError("gameday demo up --docker needs the Docker SDK: pip install 'gameday[docker]'") from None
-    from gameday.demo.image import ensure_image
-
+        raise ConfigError("the demo's containers need the Docker SDK: pip install 'gameday[docker]'") from None
     where = settings.host or os.environ.get("DOCKER_HOST") or "the default socket"
     try:
         api = docker.APIClient(base_url=settings.host, version="auto", timeout=30) if settings.host else \
@@ -226,6 +225,19 @@ def docker_image(settings: DockerSettings, echo: Callable[[str], None] | None = 
         raise DemoError(f"no Docker engine answers at {where}: {exc}") from None
     except ValueError as exc:  # an address the SDK cannot parse (given, or in DOCKER_HOST)
         raise ConfigError(f"the Docker engine's address {where!r} is not one: {exc}") from None
+    return api
+
+
+def docker_image(settings: DockerSettings, echo: Callable[[str], None] | None = None) -> str:
+    """The image the demo's containers run, ready on the engine: built here when none is named, pulled when
+    the named one is missing (from the team's registry). ConfigError without the Docker SDK; DemoError when
+    the engine does not answer or has no such image."""
+    from docker.errors import DockerException, ImageNotFound
+
+    from gameday.demo.image import ensure_image
+
+    api = engine_api(settings)
+    where = settings.host or os.environ.get("DOCKER_HOST") or "the default socket"
     if settings.image is None:
         try:
             return ensure_image(api, settings.python, echo)
@@ -396,7 +408,7 @@ def demo_down(state_dir: Path | str) -> str:
         left = clean_leftovers(_demo_dir(state_dir))  # a killed supervisor's containers or namespaces
         return "; ".join(["demo is not running", *left])
     handle.stop()
-    return f"demo stopped (supervisor pid {handle.pid})"
+    return "; ".join([f"demo stopped (supervisor pid {handle.pid})", *handle.notes])
 
 
 def runtime_lines(runtime: dict[str, Any]) -> list[str]:

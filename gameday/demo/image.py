@@ -14,9 +14,9 @@ image is a root file system assembled from this machine's own files and ``docker
   environment), under ``/opt/gameday``.
 
 The tag is ``gameday-demo:<python version>-<digest>``; the digest covers every file's path and
-content, so an image already built is reused, a changed file builds a new one, and the older
-``gameday-demo:py*`` images are then removed (but one a container still uses). Needs only the
-Docker SDK (the ``docker`` extra) and ``ldd``.
+content and mode, so an image already built is reused and a changed file builds a new one; older
+images stay until ``gameday demo image --prune``. Needs only the Docker SDK (the ``docker`` extra)
+and ``ldd``.
 
 A team with a registry uses its own image instead: any image with ``python3`` (3.9+) on its
 ``PATH`` and gameday's service modules under ``/opt/gameday`` (``gameday demo image --context DIR``
@@ -25,7 +25,6 @@ writes them), passed as ``gameday demo up --docker --image NAME``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
@@ -153,6 +152,12 @@ def shared_libraries(binaries: Iterable[Path]) -> set[Path]:
     return found
 
 
+def _mode(host_mode: int) -> int:
+    """A file's mode in the image: readable by everyone (the containers run as the invoking user, the entries
+    belong to root), executable by all where it was by anyone, writable by no one but root."""
+    return 0o755 if host_mode & 0o111 else 0o644
+
+
 class RootFS:
     """A root file system's entries, as a tar stream: files, folders and symbolic links, each once."""
 
@@ -199,9 +204,9 @@ class RootFS:
         h = hashlib.sha256()
         for name in sorted(self.entries):
             kind, source = self.entries[name]
-            if kind == "file":
-                with Path(source).open("rb") as fh:  # type: ignore[arg-type]
-                    mark = hashlib.file_digest(fh, "sha256").hexdigest()
+            if isinstance(source, Path):  # a file
+                with source.open("rb") as fh:
+                    mark = f"{hashlib.file_digest(fh, 'sha256').hexdigest()}:{_mode(source.stat().st_mode):o}"
             elif kind == "bytes":
                 mark = hashlib.sha256(source).hexdigest()  # type: ignore[arg-type]
             else:
@@ -234,7 +239,7 @@ class RootFS:
                 else:
                     src = Path(source)  # type: ignore[arg-type]
                     st = src.stat()
-                    info.size, info.mode, info.mtime = st.st_size, st.st_mode & 0o777, int(st.st_mtime)
+                    info.size, info.mode, info.mtime = st.st_size, _mode(st.st_mode), int(st.st_mtime)
                     with src.open("rb") as fh:
                         tar.addfile(info, fh)
 
@@ -251,7 +256,8 @@ def service_rootfs(interpreter: Interpreter, code_parent: Path | None = None) ->
         fs.add_host_path(path)
         if path.suffix == ".so":
             binaries.append(path)
-    for lib in shared_libraries(binaries):
+    for lib in shared_libraries(binaries):  # what ldd resolved is needed, wherever it lives (/nix/store, a Cellar)
+        fs.allowed += (Path(os.path.realpath(lib)).parent,)
         fs.add_host_path(lib)
     fs.add_link("usr/local/bin/python3", str(interpreter.executable))
     for rel, path in code_files(code_parent):
@@ -292,42 +298,52 @@ def ensure_image(api: Any, python: str | None = None, echo: Any = None) -> str:
             api.inspect_image(tag)
         except DockerException as exc:
             raise InfrastructureError(f"demo image: the Docker engine refused the image {tag}: {exc}") from None
-    _prune(api, tag)
     return tag
 
 
-def _prune(api: Any, kept: str) -> None:
-    """Remove the engine's older demo images (``gameday-demo:py*`` but ``kept``); one a container still uses
-    stays (the engine refuses, and that is fine)."""
-    from docker.errors import DockerException
+def prune_images(api: Any, python: str | None = None) -> tuple[list[str], list[str]]:
+    """``gameday demo image --prune``: remove the engine's demo images (``gameday-demo:py*``) but the one this
+    machine builds now; ``(removed, kept because a container uses them)``. Never automatic: another demo may be
+    about to start on an older one."""
+    from docker.errors import APIError, DockerException
 
+    interpreter = Interpreter.probe(python)
+    current = image_tag(interpreter, service_rootfs(interpreter))
     try:
         tags = [t for image in api.images(name=REPOSITORY) for t in (image.get("RepoTags") or [])]
-    except DockerException:
-        return
-    for old in tags:
-        if old != kept and old.startswith(f"{REPOSITORY}:py"):
-            with contextlib.suppress(DockerException):
+    except DockerException as exc:
+        raise InfrastructureError(f"demo image: the Docker engine did not answer: {exc}") from None
+    removed, kept = [], []
+    for old in sorted(tags):
+        if old != current and old.startswith(f"{REPOSITORY}:py"):
+            try:
                 api.remove_image(old)
+                removed.append(old)
+            except APIError:  # in use by a container (running or not)
+                kept.append(old)
+    return removed, kept
 
 
 def write_context(folder: Path) -> list[Path]:
     """The service modules under ``folder/opt/gameday`` and a Dockerfile that copies them onto a python image:
-    what a team with a registry builds its own demo image from. Returns the files written. Written beside
-    ``folder`` first and renamed into place at the end, so a failure leaves nothing half-written; ValueError if
-    ``folder`` exists and is not empty, OSError if it cannot be written."""
+    what a team with a registry builds its own demo image from. Returns the files written. They are written in a
+    staging folder inside ``folder`` (made if need be) and moved up at the end, so a failure leaves no
+    half-written file; ValueError if ``folder`` exists and is not an empty folder, OSError if it cannot be written."""
     folder = Path(os.path.abspath(folder))
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise ValueError("the folder is not empty")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    made = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".gameday-staging-", dir=folder))
     try:
         names = _write_context(staging)
-        if folder.exists():
-            folder.rmdir()  # empty (checked above)
-        os.replace(staging, folder)
+        for entry in sorted(staging.iterdir()):
+            os.replace(entry, folder / entry.name)
+        staging.rmdir()
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if made:
+            shutil.rmtree(folder, ignore_errors=True)
         raise
     return [folder / n.relative_to(staging) for n in names]
 

@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +65,16 @@ def _clean(demo_dir: Path) -> list[str]:
     complete = True
     if runtime.get("kind") == "docker":
         complete = _containers(demo_dir, runtime, said)
-    if runtime.get("netns"):
+    instance = runtime.get("instance")
+    if runtime.get("netns") and isinstance(instance, str) and re.fullmatch(r"[0-9a-f]{10}", instance):
         from gameday.demo.netns import DemoNet
 
-        DemoNet(str(runtime.get("instance", ""))).destroy()
-        said.append(f"removed the namespaces {', '.join(sorted(map(str, runtime['netns'].values())))}")
+        left = DemoNet(instance).destroy()
+        if left:
+            complete = False
+            said.append(f"could not remove {', '.join(left)} (network namespaces need root)")
+        else:
+            said.append(f"removed the namespaces {', '.join(sorted(map(str, runtime['netns'].values())))}")
     if complete:
         forget(demo_dir)
     return said

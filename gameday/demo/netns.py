@@ -111,13 +111,24 @@ class DemoNet:
             self.destroy()
             raise
 
-    def destroy(self) -> None:
-        """Remove every namespace and link of this instance that exists (their rules go with them). Never raises."""
-        for ns in (*[self.netns(n) for n in NODES], self.switch):
+    def destroy(self) -> list[str]:
+        """Remove every namespace and link of this instance that exists (their rules go with them); what is still
+        there afterwards, by the kernel's own listings ([] when all went: e.g. not as root, nothing does). Never
+        raises."""
+        spaces = [*[self.netns(n) for n in NODES], self.switch]
+        for ns in spaces:
             with contextlib.suppress(NetError):
                 _ip("netns", "del", ns, check=False)
         with contextlib.suppress(NetError):
             _ip("link", "del", self.host_if, check=False)
+        try:
+            listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, timeout=TIMEOUT, check=False)
+            link = subprocess.run(["ip", "link", "show", self.host_if], capture_output=True, text=True, timeout=TIMEOUT,
+                                  check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return [*spaces, self.host_if]  # cannot tell: assume nothing went
+        names = {line.split()[0] for line in listed.stdout.splitlines() if line.strip()}
+        return [ns for ns in spaces if ns in names] + ([self.host_if] if link.returncode == 0 else [])
 
 
 class NetnsChild(Child):

@@ -126,6 +126,13 @@ def test_a_killed_supervisors_containers_stop_and_the_next_demo_removes_them_wit
     assert all(c["State"] == "running" for c in demo_containers(docker).values())
     assert workspace.run("demo", "down", timeout=60).returncode == 0
     assert demo_containers(docker) == {}
+    # older demo images go on --prune only, and the one this machine builds now stays
+    docker.api.tag(state["runtime"]["image"], "gameday-demo", "py3.11-000000000000")
+    pruned = workspace.run("demo", "image", "--prune", timeout=60)
+    assert pruned.returncode == 0, pruned
+    assert "removed gameday-demo:py3.11-000000000000" in pruned.stdout
+    tags = [t for i in docker.api.images(name="gameday-demo") for t in i["RepoTags"] or []]
+    assert tags == [state["runtime"]["image"]]
 
 
 def test_a_drill_of_the_containers_refuses_the_demo_running_as_processes(docker, workspace):

@@ -191,3 +191,42 @@ def test_the_shipped_docker_twin_is_a_drill_of_the_demo(tmp_path):
     assert netns.on_demo() and isinstance(netns.target, Target) and netns.target.demo == "netns"
     assert [f.network.target for f in netns.faults if f.network] == ["primary-db"]
     assert netns.target.networks["primary-db"].netns == "db-a"
+
+
+def test_a_file_in_the_image_is_readable_by_the_containers_user_and_executable_where_it_was(tmp_path):
+    from gameday.demo.image import _mode
+
+    assert (_mode(0o600), _mode(0o700), _mode(0o644), _mode(0o4755)) == (0o644, 0o755, 0o644, 0o755)
+    f = tmp_path / "a.py"
+    f.write_text("x = 1\n")
+    f.chmod(0o600)
+    fs = RootFS()
+    fs.add_file("opt/a.py", f)
+    before = fs.digest()
+    assert tar_of(fs)["opt/a.py"].mode == 0o644
+    f.chmod(0o700)  # the mode is part of what the image is: another mode, another image
+    assert fs.digest() != before
+
+
+def test_a_build_context_goes_into_an_existing_empty_folder_which_stays_the_same_folder(tmp_path):
+    folder = tmp_path / "ctx"
+    folder.mkdir(mode=0o755)
+    inode = folder.stat().st_ino
+    written = write_context(folder)
+    assert folder.stat().st_ino == inode and (folder.stat().st_mode & 0o777) == 0o755
+    assert all(p.is_file() for p in written) and not [p for p in folder.iterdir() if p.name.startswith(".")]
+    assert write_context(tmp_path / "new" / "ctx")  # a new folder: the umask's mode, not a staging folder's 0700
+    assert ((tmp_path / "new" / "ctx").stat().st_mode & 0o077) != 0
+    with pytest.raises(ValueError, match="not empty"):
+        write_context(folder)
+
+
+def test_a_leftovers_record_that_is_not_ours_is_dropped_without_a_traceback(tmp_path):
+    from gameday.demo.leftovers import RUNTIME_FILE, clean_leftovers
+
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    for text in ('{"kind": "processes", "netns": {"db-a": "x"}}', '{"kind": "processes", "netns": {"db-a": "x"}, '
+                 '"instance": "../../etc"}', "[1, 2]", "not json"):
+        (demo / RUNTIME_FILE).write_text(text)
+        assert clean_leftovers(demo) == []
