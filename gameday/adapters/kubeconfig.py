@@ -21,9 +21,10 @@ import yaml
 MAX_BYTES = 1_000_000
 
 
-def _kubeconfig() -> Path:
-    """``KUBECONFIG`` as chaostoolkit-kubernetes takes it: one path (default ``~/.kube/config``), never a list."""
-    return Path(os.path.expanduser(os.environ.get("KUBECONFIG", "~/.kube/config")))
+def _kubeconfig() -> str:
+    """``KUBECONFIG`` as chaostoolkit-kubernetes takes it: one path (default ``~/.kube/config``), never a list; a
+    string, as it tests it (``KUBECONFIG=`` is no file to it, where ``Path("")`` would be the current folder)."""
+    return os.path.expanduser(os.environ.get("KUBECONFIG", "~/.kube/config"))
 
 
 def _read_context(path: Path) -> tuple[str | None, str | None]:
@@ -50,13 +51,14 @@ def _read_context(path: Path) -> tuple[str | None, str | None]:
 
 def _effective() -> tuple[str | None, str, str | None]:
     path = _kubeconfig()
-    if not path.exists():
-        return None, str(path), ("there is no such file, so chaostoolkit-kubernetes would connect to KUBERNETES_HOST or "
-                                 "the in-pod configuration (it takes KUBECONFIG as one path, not a list of files)")
+    if not os.path.exists(path):
+        why = ("there is no such file, so chaostoolkit-kubernetes would connect to KUBERNETES_HOST or the in-pod "
+               "configuration (it takes KUBECONFIG as one path, not a list of files)")
+        return None, path or "KUBECONFIG (empty)", why
     if os.environ.get("KUBERNETES_CONTEXT"):
         return os.environ["KUBERNETES_CONTEXT"], "KUBERNETES_CONTEXT", None
-    current, trouble = _read_context(path)
-    return current, str(path), trouble
+    current, trouble = _read_context(Path(path))
+    return current, path, trouble
 
 
 def effective_context() -> tuple[str | None, str]:
@@ -79,7 +81,7 @@ def context_problem(declared: str | None) -> str | None:
         found = f"the context in force is {current!r} ({source})"
     else:
         found = f"no context is set ({source})"
-    if trouble is not None and not Path(source).exists():
+    if trouble is not None and not os.path.exists(_kubeconfig()) and source != "KUBERNETES_CONTEXT":
         return f"the scenario declares Kubernetes context {declared!r} but {found}: point KUBECONFIG at one kubeconfig file"
     return (f"the scenario declares Kubernetes context {declared!r} but {found}: set KUBERNETES_CONTEXT={declared} "
             "(chaostoolkit-kubernetes reads it) or switch contexts")

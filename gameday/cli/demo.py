@@ -104,8 +104,10 @@ def _announce(info: dict[str, Any]) -> None:
 @click.option("--prune", is_flag=True, help="remove the engine's older demo images (one a container uses stays)")
 @click.option("--docker-host", metavar="URL", callback=lambda _ctx, _param, value: _engine(value),
               help="the engine for --prune  [default: $DOCKER_HOST, else its socket]")
+@click.option("--python", "python", metavar="PATH", help="with --prune: the interpreter whose image is current  "
+              "[default: $GAMEDAY_DEMO_PYTHON, else /usr/bin/python3]")
 @_guard
-def demo_image(folder: Path | None, prune: bool, docker_host: str | None) -> None:
+def demo_image(folder: Path | None, prune: bool, docker_host: str | None, python: str | None) -> None:
     """Your own demo image (--context: a Dockerfile on any CPython 3.9+ image, and the services), or tidy up (--prune).
 
     Build and push the context with your registry, then run it with 'gameday demo up --docker --image NAME'.
@@ -114,6 +116,9 @@ def demo_image(folder: Path | None, prune: bool, docker_host: str | None) -> Non
 
     if folder is None and not prune:
         raise click.UsageError("give --context DIR, --prune, or both")
+    if not prune and (docker_host or python):
+        raise click.UsageError("--docker-host and --python go with --prune")
+    from gameday.model.textsafe import for_terminal
     if folder is not None:
         from gameday.demo.image import write_context
 
@@ -121,12 +126,13 @@ def demo_image(folder: Path | None, prune: bool, docker_host: str | None) -> Non
             written = write_context(folder)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"--context {folder}: {exc}") from None
-        click.echo(f"demo image: {len(written)} files in {folder}; build with: docker build -t YOUR/IMAGE {folder}")
+        shown = for_terminal(str(folder))  # a path is the user's text: shown inert
+        click.echo(f"demo image: {len(written)} files in {shown}; build with: docker build -t YOUR/IMAGE {shown}")
     if prune:
         from gameday.demo.control import DockerSettings, engine_api
         from gameday.demo.image import prune_images
 
-        removed, kept = prune_images(engine_api(DockerSettings(docker_host)))
+        removed, kept = prune_images(engine_api(DockerSettings(docker_host)), python)
         click.echo(f"demo image: removed {', '.join(removed) or 'none'}"
                    + (f"; kept (in use by a container): {', '.join(kept)}" if kept else ""))
 

@@ -172,7 +172,7 @@ class DemoHandle:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)  # children share the supervisor's process group
             self._wait(pid, 5.0)
-            self.notes = clean_leftovers(_demo_dir(self.state_dir))  # containers and namespaces: no process of the group
+        self.notes = clean_leftovers(_demo_dir(self.state_dir))  # what a killed or failing supervisor left, if any
         _clean_stale(_demo_dir(self.state_dir))
         self._stopped = True
 

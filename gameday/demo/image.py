@@ -319,7 +319,9 @@ def prune_images(api: Any, python: str | None = None) -> tuple[list[str], list[s
             try:
                 api.remove_image(old)
                 removed.append(old)
-            except APIError:  # in use by a container (running or not)
+            except APIError as exc:
+                if exc.status_code != 409:  # 409: in use by a container (running or not); anything else is news
+                    raise InfrastructureError(f"demo image: the Docker engine did not remove {old}: {exc}") from None
                 kept.append(old)
     return removed, kept
 

@@ -89,7 +89,8 @@ def _containers(demo_dir: Path, runtime: dict[str, Any], said: list[str]) -> boo
         api = docker.APIClient(base_url=host, version="auto", timeout=30) if host else docker.from_env(timeout=30).api
         from gameday.demo.containers import DIR_LABEL
 
-        listed = api.containers(all=True, filters={"label": f"{DIR_LABEL}={demo_dir.resolve()}"})
+        label = {"label": f"{DIR_LABEL}={demo_dir.resolve()}"}
+        listed = api.containers(all=True, filters=label)
     except Exception as exc:  # noqa: BLE001 - no SDK, no engine: say so, keep the record for the next time
         said.append(f"could not remove the demo's containers on {host or 'the default Docker engine'}: {exc}")
         return False
@@ -100,4 +101,10 @@ def _containers(demo_dir: Path, runtime: dict[str, Any], said: list[str]) -> boo
             names.append(str(c["Names"][0]).lstrip("/"))
     if names:
         said.append(f"removed the containers {', '.join(sorted(names))}")
-    return True
+    try:  # the engine's own word
+        still = [str(c["Names"][0]).lstrip("/") for c in api.containers(all=True, filters=label)]
+    except Exception as exc:  # noqa: BLE001 - the engine went away meanwhile
+        still = [f"? ({exc})"]
+    if still:
+        said.append(f"could not remove the containers {', '.join(sorted(still))}")
+    return not still

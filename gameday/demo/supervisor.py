@@ -41,7 +41,7 @@ from typing import Any
 
 from gameday.demo.containers import ContainerChild, Engine, instance_of
 from gameday.demo.httpkit import Handler, HTTPFailure, serve
-from gameday.demo.leftovers import forget, record
+from gameday.demo.leftovers import clean_leftovers, record
 from gameday.demo.netns import DemoNet, spawner
 from gameday.demo.ops import DemoOps, OpError
 from gameday.demo.proc import Child
@@ -190,9 +190,9 @@ def run(state_dir: Path, webhook_urls: list[str], cpus: str = _cpus.AUTO, docker
         signal.signal(signum, lambda *_: stop.set())
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # our terminal going away is no reason to stop
     prepare(demo_dir, webhook_urls)
-    code, net, engine, ops, server = 0, None, None, None, None
+    code, ops, server = 0, None, None
     try:
-        runtime, spawn, net, engine = _make_runtime(demo_dir, docker_image, docker_host, netns)
+        runtime, spawn = _make_runtime(demo_dir, docker_image, docker_host, netns)
         children = build_children(demo_dir, spawn)
         ops = DemoOps(demo_dir, children, webhook_urls)
         ops.placement = {"cpus": placed.label, "cpus_setting": placed.setting, "cpus_note": placed.note}
@@ -211,36 +211,20 @@ def run(state_dir: Path, webhook_urls: list[str], cpus: str = _cpus.AUTO, docker
     finally:
         if ops is not None:
             ops.stop_all()  # the control thread is a daemon: it ends with us (a shutdown() would wait 0.5 s)
-        if _gone(net, engine):
-            forget(demo_dir)  # what runtime.json named is gone (else the next demo up or down removes it)
         if server is not None:
             server.server_close()
         (demo_dir / "state.json").unlink(missing_ok=True)
         os.close(lock_fd)
+        # what is left of the containers and namespaces runtime.json names (a failed start-up's too), by the
+        # engine's and the kernel's own listings; the record goes only when nothing is left
+        for line in clean_leftovers(demo_dir):
+            print(f"supervisor: {line}", flush=True)
         print(f"supervisor: stopped at {time.strftime('%H:%M:%S')}", flush=True)
     return code
 
 
-def _gone(net: DemoNet | None, engine: Engine | None) -> bool:
-    """Remove what is left of the namespaces and containers once every child stopped; True if nothing is."""
-    left = net.destroy() if net is not None else []
-    if left:
-        print(f"supervisor: could not remove {', '.join(left)}", file=sys.stderr, flush=True)
-    try:
-        if engine is not None:
-            engine.remove_stale()  # a sweep (stop_all removed each already), then the engine's own word
-            still = engine.listed()
-            if still:
-                print(f"supervisor: could not remove the containers {', '.join(still)}", file=sys.stderr, flush=True)
-                return False
-    except Exception as exc:  # noqa: BLE001 - docker.errors.DockerException: the engine went away
-        print(f"supervisor: could not remove the containers: {exc}", file=sys.stderr, flush=True)
-        return False
-    return not left
-
-
 def _make_runtime(demo_dir: Path, docker_image: str | None, docker_host: str | None,
-                  netns: bool) -> tuple[dict[str, Any], Callable[..., Child], DemoNet | None, Engine | None]:
+                  netns: bool) -> tuple[dict[str, Any], Callable[..., Child]]:
     """How the services run (``state.json``'s ``runtime``), what makes each, and the namespaces if any. What is
     about to be made is recorded first (:mod:`gameday.demo.leftovers`): a killed supervisor's is removed later."""
     instance = instance_of(demo_dir)
@@ -267,7 +251,7 @@ def _make_runtime(demo_dir: Path, docker_image: str | None, docker_host: str | N
         net.create()  # NetError (a RuntimeError), with whatever it made removed
         runtime.update(host_address=net.host_address, addresses={n: net.address(n) for n in runtime["netns"]})
         spawn = spawner(net)
-    return runtime, spawn, net, engine
+    return runtime, spawn
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -117,6 +117,7 @@ def test_a_drill_refuses_another_kube_context(tmp_path, monkeypatch):
     [("a", "staging"), ("b", "production")],
     [("a", "staging")],
     [("missing", "staging")],
+    [],  # KUBECONFIG= (empty): no file to chaosk8s, though Path("") is the current folder
 ])
 def test_a_kubeconfig_is_read_as_chaostoolkit_kubernetes_reads_it(tmp_path, monkeypatch, files):
     """KUBECONFIG as one path, as chaosk8s takes it (its own check is the oracle here): a list of files is one
