@@ -39,10 +39,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from gameday.analysis.alert_entries import alert_entries
 from gameday.analysis.clocks import on_incident_clock
 from gameday.analysis.failures import FaultFate, fault_fates
 from gameday.analysis.matching import EPS, evaluate_steps
-from gameday.analysis.timeline import alert_entries, one_line
+from gameday.analysis.timeline import one_line
 from gameday.journal import Journal
 from gameday.model.duration import human
 from gameday.model.events import (

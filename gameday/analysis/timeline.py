@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pydantic import JsonValue
-
+from gameday.analysis.alert_entries import alert_entries
 from gameday.model import events
 from gameday.model.roles import RoleBook
 from gameday.model.terms import format_offset
 
-__all__ = ["AlertEntry", "TimelineRow", "alert_entries", "describe_event", "format_offset", "one_line", "timeline_rows"]
+__all__ = ["TimelineRow", "describe_event", "format_offset", "one_line", "timeline_rows"]
 
 #: Kinds left out of the timeline (bookkeeping, not facts worth a row).
 #: (per-second load figures: the charts show them)
@@ -365,39 +364,6 @@ def _activity(d: events.ActivityRan) -> str:
     return f"{what} succeeded{took}" + (f" (output: {output})" if output else "")
 
 
-@dataclass(frozen=True)
-class AlertEntry:
-    """One alert of an ``AlertReceived`` delivery, for people: ``summary`` is its ``summary``
-    (or ``description``) annotation from the raw payload, when there is one."""
-
-    status: str
-    alertname: str
-    labels: Mapping[str, str]
-    matched: bool
-    signal: str | None
-    summary: str | None
-
-
-def alert_entries(data: events.AlertReceived) -> list[AlertEntry]:
-    """The alerts of one ``AlertReceived`` event, each with its summary from the raw payload
-    (the payload's own annotations when the delivery carried one alert)."""
-    payload = data.payload
-    raw = payload.get("alerts") if isinstance(payload, dict) else None
-    out = []
-    for i, a in enumerate(data.alerts):
-        source = raw[i] if isinstance(raw, list) and i < len(raw) else None
-        summary = _summary(source) or (_summary(payload) if len(data.alerts) == 1 else None)
-        out.append(AlertEntry(
-            status=a.status or "firing",
-            alertname=a.alertname or a.labels.get("alertname") or "?",
-            labels=a.labels,
-            matched=a.matched,
-            signal=a.signal,
-            summary=summary,
-        ))  # fmt: skip
-    return out
-
-
 def _alert(d: events.AlertReceived) -> str:
     alerts = alert_entries(d)
     if not alerts:
@@ -411,17 +377,6 @@ def _alert(d: events.AlertReceived) -> str:
         parts.append(text)
     more = f"; and {len(alerts) - 5} more" if len(alerts) > 5 else ""
     return ("Alert " if len(alerts) == 1 else "Alerts ") + "; ".join(parts) + more
-
-
-def _summary(payload: JsonValue) -> str | None:
-    if not isinstance(payload, dict):
-        return None
-    for holder in (payload.get("annotations"), payload.get("commonAnnotations")):
-        if isinstance(holder, dict):
-            text = holder.get("summary") or holder.get("description")
-            if text:
-                return str(text)
-    return None
 
 
 def _action(d: events.ActionRecorded) -> str:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gameday.analysis.alert_entries import AlertEntry, alert_entries
 from gameday.analysis.timeline import (
-    AlertEntry,
     TimelineRow,
-    alert_entries,
     describe_event,
     format_offset,
     one_line,
