@@ -54,10 +54,10 @@ class Engine:
     """The Docker engine the demo's containers run on, and the image they run."""
 
     def __init__(self, host: str | None, image: str, demo_dir: Path) -> None:
-        import docker
+        from gameday.adapters.docker import api_client, engine_host
 
         self.host, self.image, self.demo_dir = host, image, Path(demo_dir).resolve()
-        self.api = docker.APIClient(base_url=host, version="auto", timeout=30) if host else docker.from_env(timeout=30).api
+        self.api = api_client(engine_host(host))
         self.instance = instance_of(self.demo_dir)
 
     def listed(self) -> list[str]:

@@ -212,16 +212,17 @@ def engine_api(settings: DockerSettings) -> Any:
     """A ``docker.APIClient`` of the engine ``settings`` name that answered a ping. ConfigError without the Docker
     SDK or with an address it cannot parse; DemoError when no engine answers there."""
     try:
-        import docker
         from docker.errors import DockerException
     except ImportError:
         raise ConfigError("the demo's containers need the Docker SDK: pip install 'gameday[docker]'") from None
-    where = settings.host or os.environ.get("DOCKER_HOST") or "the default socket"
+    from gameday.adapters.docker import api_client, engine_host
+    from gameday.errors import InjectionError
+
+    where = engine_host(settings.host)
     try:
-        api = docker.APIClient(base_url=settings.host, version="auto", timeout=30) if settings.host else \
-            docker.from_env(timeout=30).api
+        api = api_client(where)
         api.ping()
-    except DockerException as exc:
+    except (DockerException, InjectionError) as exc:
         raise DemoError(f"no Docker engine answers at {where}: {exc}") from None
     except ValueError as exc:  # an address the SDK cannot parse (given, or in DOCKER_HOST)
         raise ConfigError(f"the Docker engine's address {where!r} is not one: {exc}") from None

@@ -84,10 +84,10 @@ def _containers(demo_dir: Path, runtime: dict[str, Any], said: list[str]) -> boo
     """Remove the demo's containers on its engine; False (and why in ``said``) if the engine could not be asked."""
     host = runtime.get("docker_host")
     try:
-        import docker
-
-        api = docker.APIClient(base_url=host, version="auto", timeout=30) if host else docker.from_env(timeout=30).api
+        from gameday.adapters.docker import api_client, engine_host
         from gameday.demo.containers import DIR_LABEL
+
+        api = api_client(engine_host(host))
 
         label = {"label": f"{DIR_LABEL}={demo_dir.resolve()}"}
         listed = api.containers(all=True, filters=label)
